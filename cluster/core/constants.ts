@@ -1,0 +1,17 @@
+// Every limit of the consensus core in one place (TigerBeetle style): queues,
+// windows and batches are bounded so a slow or dead peer cannot grow memory.
+
+/** Append messages in flight to one follower before the leader waits for an ack. */
+export const inflightMessagesMax = 64;
+/** Entries carried by one append message. */
+export const batchEntriesMax = 512;
+/** Payload bytes carried by one append message (a single larger entry still goes alone). */
+export const batchBytesMax = 1 << 20;
+/** Client writes waiting for their acknowledgement on one leader. */
+export const pendingWritesMax = 65_536;
+/** Linearizable reads waiting for their ReadIndex confirmation on one leader. */
+export const pendingReadsMax = 4_096;
+/** Events kept between two `ready()` calls; older ones are counted as dropped. */
+export const eventsPerReadyMax = 1_024;
+/** Fixed bytes a WAL record adds to an entry's payload; lsn counts them so byte lag is true. */
+export const entryHeaderBytes = 32;

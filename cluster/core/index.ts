@@ -1,0 +1,8 @@
+// The consensus core's public surface: hosts (the node process, the simulator)
+// and tests import from here.
+export * from './types.js';
+export { RaftCore, CoreConfigError, type Proposal } from './raft.js';
+export { RaftLog, entryBytes, utf8Length } from './log.js';
+export { Prng, mixSeed } from './prng.js';
+export { majority, quorumIndex, replicationProblem } from './quorum.js';
+export * as limits from './constants.js';

@@ -1,0 +1,83 @@
+// Counting: Raft's majority commit and the replication modes' ack rules.
+
+import type { Progress } from './progress.js';
+import type { AckLevel, NodeId, ReplicationConfig, ReplicationMode } from './types.js';
+
+export function majority(voters: number): number {
+  return Math.floor(voters / 2) + 1;
+}
+
+/**
+ * The highest index that `quorum` of the given positions have reached: sort
+ * descending and take the quorum-th. With a majority this is Raft's commit candidate.
+ */
+export function quorumIndex(positions: readonly number[], quorum: number): number {
+  const sorted = [...positions].sort((a, b) => b - a);
+  return sorted[quorum - 1] ?? 0;
+}
+
+/** The rule one write is acknowledged by: the cluster's, with the write's overrides. */
+export interface AckRule {
+  readonly mode: ReplicationMode;
+  readonly ackLevel: AckLevel;
+  readonly quorum: number | null;
+  readonly syncStandbys: readonly NodeId[] | null;
+}
+
+/** The leader's view of its followers, enough to decide an ack. */
+export interface AckView {
+  readonly leader: NodeId;
+  readonly peers: readonly NodeId[];
+  /** The leader's own durable index: it always counts as flushed to itself. */
+  readonly leaderFlushed: number;
+  readonly progress: ReadonlyMap<NodeId, Progress>;
+}
+
+/** The followers a sync write waits for: the named standbys, or every follower. */
+export function syncSet(rule: AckRule, view: AckView): NodeId[] {
+  const standbys = rule.syncStandbys ?? view.peers;
+  return standbys.filter((id) => id !== view.leader && view.progress.has(id));
+}
+
+function followerReached(id: NodeId, index: number, level: AckLevel, view: AckView): boolean {
+  const progress = view.progress.get(id);
+  return progress !== undefined && progress.position(level) >= index;
+}
+
+/** Nodes whose lag keeps `index` from being acknowledged under `rule` (empty once it may be). */
+export function laggingNodes(index: number, rule: AckRule, view: AckView): NodeId[] {
+  if (view.leaderFlushed < index) return [view.leader];
+  switch (rule.mode) {
+    case 'async':
+      return [];
+    case 'sync':
+      return syncSet(rule, view).filter((id) => !followerReached(id, index, rule.ackLevel, view));
+    case 'quorum': {
+      const needed = rule.quorum ?? majority(view.peers.length);
+      const behind = view.peers.filter((id) => id !== view.leader && !followerReached(id, index, rule.ackLevel, view));
+      const reached = view.peers.length - behind.length;
+      return reached >= needed ? [] : behind;
+    }
+  }
+}
+
+export function ackReached(index: number, rule: AckRule, view: AckView): boolean {
+  return laggingNodes(index, rule, view).length === 0;
+}
+
+/** A person-readable reason why a replication setting cannot be used, or null when it can. */
+export function replicationProblem(config: ReplicationConfig, peers: readonly NodeId[]): string | null {
+  if (config.quorum !== null) {
+    if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > peers.length) {
+      return `quorum must be a whole number from 1 to ${peers.length} (the number of nodes), got ${config.quorum}`;
+    }
+  }
+  if (config.syncStandbys !== null) {
+    const unknown = config.syncStandbys.filter((id) => !peers.includes(id));
+    if (unknown.length > 0) return `sync standbys name unknown nodes: ${unknown.join(', ')} (nodes are ${peers.join(', ')})`;
+  }
+  if (config.syncTimeoutTicks !== null && !(config.syncTimeoutTicks >= 1)) {
+    return `the sync timeout must be at least one tick, got ${config.syncTimeoutTicks}`;
+  }
+  return null;
+}

@@ -1,0 +1,916 @@
+// The consensus + replication core of one node (modelled on etcd's raft). It
+// owns no timer, file, socket or clock: `tick()`, `step(message)` and client
+// calls go in; `ready()` hands the host what to persist, send, apply, roll back
+// and answer; `advance()` says it was done. The same inputs always give the
+// same outputs, so the simulator and the node process host the very same code.
+
+import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, pendingReadsMax, pendingWritesMax } from './constants.js';
+import { entryBytes, RaftLog } from './log.js';
+import { Prng, mixSeed } from './prng.js';
+import { Progress } from './progress.js';
+import { ackReached, laggingNodes, majority, quorumIndex, replicationProblem, type AckRule, type AckView } from './quorum.js';
+import {
+  assert,
+  unreachable,
+  type CoreConfig,
+  type CoreEvent,
+  type CoreStatus,
+  type Entry,
+  type EntryKind,
+  type InitialState,
+  type Message,
+  type NodeId,
+  type Positions,
+  type ProposeResult,
+  type ReadResult,
+  type Ready,
+  type ReplicationConfig,
+  type Role,
+  type StepDownReason,
+  type TransferError,
+  type WriteAck,
+  type WriteReplication,
+} from './types.js';
+
+/** A user-caused configuration problem (bad quorum, unknown standby): the host turns it into a typed error. */
+export class CoreConfigError extends Error {
+  override name = 'CoreConfigError';
+}
+
+export interface Proposal {
+  /** The host's token for this write; it comes back in the WriteAck. */
+  readonly id: number;
+  readonly data: string;
+  readonly kind?: EntryKind;
+  readonly client?: string;
+  readonly request?: number;
+  readonly replication?: WriteReplication;
+}
+
+interface PendingWrite {
+  readonly id: number;
+  readonly override: WriteReplication | undefined;
+  readonly tick: number;
+}
+
+interface PendingRead {
+  readonly id: number;
+  /** The commit index the read must see applied; -1 until this term has committed an entry. */
+  index: number;
+  /** The heartbeat round that confirms leadership for this read. */
+  context: number;
+  readonly acks: Set<NodeId>;
+  confirmed: boolean;
+}
+
+export class RaftCore {
+  readonly id: NodeId;
+  private readonly config: CoreConfig;
+  private readonly prng: Prng;
+  private readonly log: RaftLog;
+  private replication: ReplicationConfig;
+
+  private role: Role = 'follower';
+  private term: number;
+  private vote: NodeId | null;
+  private leader: NodeId | null = null;
+  private commitIndex = 0;
+  private appliedIndex: number;
+  /** Leader only: the highest index it has made visible (acknowledged or, for old entries, committed). */
+  private releasedIndex = 0;
+  /** Highest index known to match the current leader's log. */
+  private verifiedIndex = 0;
+
+  private tickCount = 0;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private electionTimeout = 0;
+  private campaignTick = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+
+  private readonly progress = new Map<NodeId, Progress>();
+  private readonly view: AckView;
+  private readonly pendingWrites = new Map<number, PendingWrite>();
+  private pendingReads: PendingRead[] = [];
+  private readContext = 0;
+  private transferTarget: NodeId | null = null;
+  private degraded = false;
+  /** While degraded: the leader's last index at the previous check; reaching it restores sync. */
+  private restoreTarget = 0;
+  private waitingReported = 0;
+  private ignoredTerm = 0;
+
+  // Output gathered until the next ready().
+  private hardStateDirty = false;
+  private messages: Message[] = [];
+  private events: CoreEvent[] = [];
+  private eventsDropped = 0;
+  private acks: WriteAck[] = [];
+  private reads: ReadResult[] = [];
+  private rollback: Entry[] = [];
+  private broadcastDue = false;
+  private commitBroadcastDue = false;
+  private readHeartbeatDue = false;
+  private readonly appendDue = new Set<NodeId>();
+  private reportDue = false;
+  private inReady: { applyTo: number } | null = null;
+
+  constructor(config: CoreConfig, initial: InitialState) {
+    const [electionMin, electionMax] = config.electionTicks;
+    if (!config.peers.includes(config.id)) throw new CoreConfigError(`peers must include this node (${config.id})`);
+    if (new Set(config.peers).size !== config.peers.length) throw new CoreConfigError('peers must be distinct');
+    if (!(electionMin >= 2 && electionMax >= electionMin)) {
+      throw new CoreConfigError(`election ticks must satisfy 2 <= min <= max, got [${electionMin}, ${electionMax}]`);
+    }
+    if (!(config.heartbeatTicks >= 1 && config.heartbeatTicks < electionMin)) {
+      throw new CoreConfigError(`heartbeat ticks must be at least 1 and below the election minimum (${electionMin})`);
+    }
+    const problem = replicationProblem(config.replication, config.peers);
+    if (problem !== null) throw new CoreConfigError(problem);
+    this.id = config.id;
+    this.config = config;
+    this.prng = new Prng(mixSeed(config.seed, config.id));
+    this.log = new RaftLog(initial.entries);
+    this.replication = config.replication;
+    this.term = initial.hardState.term;
+    this.vote = initial.hardState.vote;
+    assert(initial.appliedIndex <= this.log.lastIndex(), 'the state machine never applied past the durable log');
+    this.appliedIndex = initial.appliedIndex;
+    const log = this.log;
+    this.view = {
+      leader: config.id,
+      peers: config.peers,
+      get leaderFlushed() {
+        return log.stableIndex;
+      },
+      progress: this.progress,
+    };
+    this.resetElectionTimeout();
+  }
+
+  // -------------------------------------------------------------------------
+  // Inputs
+
+  /** One unit of logical time. */
+  tick(): void {
+    this.assertNotInReady();
+    this.tickCount++;
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /** A message from another core, routed by the host. */
+  step(m: Message): void {
+    this.assertNotInReady();
+    if (m.to !== this.id || m.from === this.id || !this.config.peers.includes(m.from)) return;
+    if (m.term > this.term) {
+      if (!this.onHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.onLowerTerm(m);
+      return;
+    }
+    switch (m.type) {
+      case 'vote':
+        this.handleVote(m);
+        return;
+      case 'vote-resp':
+        if ((this.role === 'pre-candidate' && m.pre) || (this.role === 'candidate' && !m.pre)) this.handleVoteResp(m);
+        return;
+      case 'append':
+        if (this.acceptLeader(m.from)) this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        if (this.acceptLeader(m.from)) this.handleHeartbeat(m);
+        return;
+      case 'append-resp':
+        if (this.role === 'leader') this.handleAppendResp(m);
+        return;
+      case 'heartbeat-resp':
+        if (this.role === 'leader') this.handleHeartbeatResp(m);
+        return;
+      case 'timeout-now':
+        if (this.role !== 'leader') this.campaign(false, true);
+        return;
+      default:
+        unreachable(m);
+    }
+  }
+
+  /** A client write. Only a leader takes it; the answer comes later as a WriteAck. */
+  propose(proposal: Proposal): ProposeResult {
+    this.assertNotInReady();
+    if (this.role !== 'leader') return { ok: false, error: 'not-leader', leader: this.leader };
+    if (this.transferTarget !== null) return { ok: false, error: 'transfer-in-progress', leader: this.id };
+    if (this.pendingWrites.size >= pendingWritesMax) return { ok: false, error: 'busy', leader: this.id };
+    if (proposal.replication !== undefined) {
+      const problem = replicationProblem({ ...this.replication, ...proposal.replication }, this.config.peers);
+      if (problem !== null) throw new CoreConfigError(problem);
+    }
+    const entry = this.appendEntry(proposal.kind ?? 'sql', proposal.data, proposal.client, proposal.request);
+    this.pendingWrites.set(entry.index, { id: proposal.id, override: proposal.replication, tick: this.tickCount });
+    this.broadcastDue = true;
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /** A linearizable read (ReadIndex): answered once leadership is confirmed and the read index is applied. */
+  readIndex(id: number): void {
+    this.assertNotInReady();
+    if (this.role !== 'leader') {
+      this.reads.push({ id, ok: false, error: 'not-leader', leader: this.leader });
+      return;
+    }
+    if (this.pendingReads.length >= pendingReadsMax) {
+      this.reads.push({ id, ok: false, error: 'busy', leader: this.id });
+      return;
+    }
+    const read: PendingRead = { id, index: -1, context: 0, acks: new Set([this.id]), confirmed: this.config.peers.length === 1 };
+    // A new leader does not know the commit index until an entry of its own term commits.
+    if (this.log.term(this.commitIndex) === this.term) this.startReadRound(read);
+    this.pendingReads.push(read);
+  }
+
+  /** Hands leadership to `target` once its log is current (etcd's MsgTransferLeader). */
+  transferLeadership(target: NodeId): TransferError | null {
+    this.assertNotInReady();
+    if (this.role !== 'leader') return 'not-leader';
+    if (target === this.id) return null;
+    const progress = this.progress.get(target);
+    if (progress === undefined) return 'unknown-node';
+    if (this.transferTarget !== null) return 'transfer-in-progress';
+    this.transferTarget = target;
+    this.electionElapsed = 0;
+    progress.timeoutNowSent = false;
+    this.emit({ type: 'transfer-started', node: this.id, target, term: this.term });
+    this.maybeSendTimeoutNow(target, progress);
+    this.appendDue.add(target);
+    return null;
+  }
+
+  /**
+   * Makes this node leader. With manual failover it simply takes over at a new
+   * term, however far behind it is (pg_promote); with Raft it starts an
+   * election at once, which its log must still win.
+   */
+  promote(): void {
+    this.assertNotInReady();
+    if (this.role === 'leader') return;
+    if (this.config.failover === 'raft') {
+      this.campaign(false, true);
+      return;
+    }
+    this.setTerm(this.term + 1);
+    this.vote = this.id;
+    this.hardStateDirty = true;
+    this.campaignTick = this.tickCount;
+    this.emit({ type: 'promoted', node: this.id, term: this.term, lastIndex: this.log.lastIndex() });
+    this.becomeLeader([this.id]);
+  }
+
+  /** Changes the replication setting live; returns a reason when it cannot be used. */
+  setReplication(change: Partial<ReplicationConfig>): string | null {
+    this.assertNotInReady();
+    const next: ReplicationConfig = { ...this.replication, ...change };
+    const problem = replicationProblem(next, this.config.peers);
+    if (problem !== null) return problem;
+    this.replication = next;
+    this.degraded = false;
+    this.emit({ type: 'replication-changed', node: this.id, replication: next });
+    this.updateReleases();
+    return null;
+  }
+
+  /** The host finished a write whose last entry was (index, term): it is durable now. */
+  persisted(index: number, term: number): void {
+    this.assertNotInReady();
+    if (!this.log.markPersisted(index, term)) return;
+    if (this.role === 'leader') {
+      this.maybeCommit();
+      this.updateReleases();
+    } else {
+      this.reportDue = true;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Output
+
+  hasReady(): boolean {
+    return (
+      this.hardStateDirty ||
+      this.log.hasUnwritten() ||
+      this.messages.length > 0 ||
+      this.events.length > 0 ||
+      this.acks.length > 0 ||
+      this.reads.length > 0 ||
+      this.rollback.length > 0 ||
+      this.broadcastDue ||
+      this.commitBroadcastDue ||
+      this.readHeartbeatDue ||
+      this.appendDue.size > 0 ||
+      (this.reportDue && this.canReport()) ||
+      this.applyLimit() > this.appliedIndex ||
+      this.pendingReads.some((read) => this.readServable(read, this.appliedIndex))
+    );
+  }
+
+  /** Drains everything the host must do now; call `advance()` once it is done. */
+  ready(): Ready {
+    this.assertNotInReady();
+    this.flushSends();
+    const { writeFrom, entries } = this.log.takeUnwritten();
+    const applyTo = Math.max(this.appliedIndex, this.applyLimit());
+    const apply = applyTo > this.appliedIndex ? this.log.slice(this.appliedIndex + 1, applyTo + 1) : [];
+    if (this.role === 'leader') {
+      for (const entry of apply) {
+        const pending = this.pendingWrites.get(entry.index);
+        if (pending === undefined) continue;
+        this.acks.push({ id: pending.id, ok: true, index: entry.index, term: entry.term });
+        this.pendingWrites.delete(entry.index);
+      }
+      this.serveReads(applyTo);
+    }
+    if (this.eventsDropped > 0) {
+      this.events.push({ type: 'events-dropped', node: this.id, count: this.eventsDropped });
+      this.eventsDropped = 0;
+    }
+    const ready: Ready = {
+      hardState: this.hardStateDirty ? { term: this.term, vote: this.vote } : null,
+      writeFrom,
+      entries,
+      rollback: this.rollback,
+      apply,
+      messages: this.messages,
+      acks: this.acks,
+      reads: this.reads,
+      events: this.events,
+    };
+    this.hardStateDirty = false;
+    this.rollback = [];
+    this.messages = [];
+    this.acks = [];
+    this.reads = [];
+    this.events = [];
+    this.inReady = { applyTo };
+    return ready;
+  }
+
+  /** The host persisted, sent, rolled back and applied what the last `ready()` gave it. */
+  advance(): void {
+    assert(this.inReady !== null, 'advance() follows ready()');
+    if (this.inReady.applyTo > this.appliedIndex) {
+      this.appliedIndex = this.inReady.applyTo;
+      if (this.role !== 'leader') this.reportDue = true;
+    }
+    this.inReady = null;
+  }
+
+  status(): CoreStatus {
+    const progress = [...this.progress].map(([id, p]) => ({
+      id,
+      next: p.next,
+      received: p.received,
+      flushed: p.flushed,
+      applied: p.applied,
+      state: p.state,
+      inflight: p.inflightCount(),
+      active: p.recentActive,
+    }));
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leader: this.leader,
+      lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
+      lastLsn: this.log.lsn(this.log.lastIndex()),
+      stableIndex: this.log.stableIndex,
+      commitIndex: this.commitIndex,
+      appliedIndex: this.appliedIndex,
+      replication: this.replication,
+      degraded: this.degraded,
+      transferTarget: this.transferTarget,
+      progress,
+    };
+  }
+
+  /** Entries [lo, hi) of this node's log, for hosts and checkers. */
+  entries(lo: number, hi: number): Entry[] {
+    return this.log.slice(lo, hi);
+  }
+
+  termAt(index: number): number {
+    return this.log.term(index);
+  }
+
+  // -------------------------------------------------------------------------
+  // Terms and roles
+
+  private onHigherTerm(m: Message): boolean {
+    if (this.role === 'leader' && !this.config.fencing) {
+      // Without fencing a leader never learns it was replaced: split brain.
+      if (m.term > this.ignoredTerm) {
+        this.ignoredTerm = m.term;
+        this.emit({ type: 'higher-term-ignored', node: this.id, term: this.term, seen: m.term, from: m.from });
+      }
+      return false;
+    }
+    if (m.type === 'vote') {
+      if (!m.transfer && this.inLease()) {
+        this.emit({ type: 'vote-denied', node: this.id, candidate: m.from, term: m.term, pre: m.pre, reason: 'leader-alive' });
+        return false;
+      }
+      if (m.pre) return true; // a pre-vote never changes our term
+      this.becomeFollower(m.term, null, 'higher-term');
+      return true;
+    }
+    if (m.type === 'vote-resp' && m.pre && m.granted) return true;
+    const leader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeout-now' ? m.from : null;
+    this.becomeFollower(m.term, leader, 'higher-term');
+    return true;
+  }
+
+  private onLowerTerm(m: Message): void {
+    if ((m.type === 'append' || m.type === 'heartbeat') && (this.config.checkQuorum || this.config.preVote)) {
+      // Tell a stale leader our term so it steps down instead of disrupting us forever.
+      this.send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hintIndex: 0, hintTerm: 0, positions: this.positions() });
+    } else if (m.type === 'vote') {
+      this.emit({ type: 'vote-denied', node: this.id, candidate: m.from, term: m.term, pre: m.pre, reason: 'stale-term' });
+      this.send({ type: 'vote-resp', from: this.id, to: m.from, term: this.term, pre: m.pre, granted: false, reason: 'stale-term' });
+    }
+  }
+
+  /** A leader's message at our term: follow it, unless we lead this term ourselves. */
+  private acceptLeader(from: NodeId): boolean {
+    if (this.role === 'leader') {
+      // Two leaders in one term only happen when a person promotes twice by hand.
+      if (!this.config.fencing) return false;
+      this.becomeFollower(this.term, null, 'same-term-leader');
+      return false;
+    }
+    if (this.role !== 'follower' || this.leader !== from) this.becomeFollower(this.term, from, 'higher-term');
+    this.electionElapsed = 0;
+    return true;
+  }
+
+  private inLease(): boolean {
+    return this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks[0];
+  }
+
+  private setTerm(term: number): void {
+    assert(term > this.term, `terms only grow (${this.term} -> ${term})`);
+    this.emit({ type: 'term-changed', node: this.id, from: this.term, to: term });
+    this.term = term;
+    this.vote = null;
+    this.hardStateDirty = true;
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null, reason: StepDownReason): void {
+    if (term > this.term) this.setTerm(term);
+    if (this.role === 'leader') {
+      this.emit({ type: 'stepped-down', node: this.id, term: this.term, reason });
+      this.abandonLeadership(leader);
+    }
+    if (leader !== this.leader) this.verifiedIndex = 0;
+    this.role = 'follower';
+    this.leader = leader;
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+  }
+
+  /** Everything a leader promised and can no longer keep. */
+  private abandonLeadership(newLeader: NodeId | null): void {
+    for (const [index, pending] of this.pendingWrites) {
+      this.acks.push({ id: pending.id, ok: false, error: 'leadership-lost', leader: newLeader, index, indeterminate: true });
+    }
+    this.pendingWrites.clear();
+    for (const read of this.pendingReads) this.reads.push({ id: read.id, ok: false, error: 'leadership-lost', leader: newLeader });
+    this.pendingReads = [];
+    this.progress.clear();
+    this.appendDue.clear();
+    this.broadcastDue = false;
+    this.commitBroadcastDue = false;
+    this.readHeartbeatDue = false;
+    this.transferTarget = null;
+    this.degraded = false;
+  }
+
+  private becomeLeader(votes: readonly NodeId[]): void {
+    this.role = 'leader';
+    this.leader = this.id;
+    this.transferTarget = null;
+    this.degraded = false;
+    this.progress.clear();
+    for (const peer of this.config.peers) {
+      if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1));
+    }
+    this.releasedIndex = this.appliedIndex;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.emit({ type: 'leader-elected', node: this.id, term: this.term, votes, electionTicks: this.tickCount - this.campaignTick });
+    // An entry of the new term lets the leader commit (and learn) everything before it.
+    this.appendEntry('noop', '', undefined, undefined);
+    this.broadcastDue = true;
+  }
+
+  private campaign(pre: boolean, transfer: boolean): void {
+    if (this.role !== 'pre-candidate') this.campaignTick = this.tickCount;
+    if (pre) {
+      this.role = 'pre-candidate';
+    } else {
+      this.setTerm(this.term + 1);
+      this.vote = this.id;
+      this.role = 'candidate';
+    }
+    this.leader = null;
+    this.verifiedIndex = 0;
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    const voteTerm = pre ? this.term + 1 : this.term;
+    this.emit({ type: 'election-started', node: this.id, term: voteTerm, pre, transfer });
+    if (this.config.peers.length === 1) {
+      if (pre) this.campaign(false, transfer);
+      else this.becomeLeader([this.id]);
+      return;
+    }
+    for (const peer of this.config.peers) {
+      if (peer === this.id) continue;
+      this.send({ type: 'vote', from: this.id, to: peer, term: voteTerm, pre, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer });
+    }
+  }
+
+  private handleVote(m: Extract<Message, { type: 'vote' }>): void {
+    const canVote = this.vote === m.from || (this.vote === null && this.leader === null) || (m.pre && m.term > this.term);
+    const upToDate = this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    if (canVote && upToDate) {
+      this.emit({ type: 'vote-granted', node: this.id, candidate: m.from, term: m.term, pre: m.pre });
+      this.send({ type: 'vote-resp', from: this.id, to: m.from, term: m.term, pre: m.pre, granted: true, reason: null });
+      if (!m.pre) {
+        this.vote = m.from;
+        this.hardStateDirty = true;
+        this.electionElapsed = 0;
+      }
+      return;
+    }
+    const reason = upToDate ? 'already-voted' : 'log-behind';
+    this.emit({ type: 'vote-denied', node: this.id, candidate: m.from, term: m.term, pre: m.pre, reason });
+    this.send({ type: 'vote-resp', from: this.id, to: m.from, term: this.term, pre: m.pre, granted: false, reason });
+  }
+
+  private handleVoteResp(m: Extract<Message, { type: 'vote-resp' }>): void {
+    if (this.votes.has(m.from)) return;
+    this.votes.set(m.from, m.granted);
+    const granted = [...this.votes].filter(([, yes]) => yes).map(([id]) => id);
+    const needed = majority(this.config.peers.length);
+    if (granted.length >= needed) {
+      if (this.role === 'pre-candidate') this.campaign(false, false);
+      else this.becomeLeader(granted);
+      return;
+    }
+    const denials = [...this.votes].filter(([, yes]) => !yes).map(([id]) => id);
+    if (this.config.peers.length - denials.length < needed) {
+      this.emit({ type: 'election-lost', node: this.id, term: m.pre ? this.term + 1 : this.term, pre: m.pre, denials });
+      this.becomeFollower(this.term, null, 'higher-term');
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Time
+
+  private resetElectionTimeout(): void {
+    const [min, max] = this.config.electionTicks;
+    this.electionTimeout = this.prng.int(min, max);
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.config.failover !== 'raft' || this.electionElapsed < this.electionTimeout) return;
+    this.electionElapsed = 0;
+    this.campaign(this.config.preVote, false);
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks[0]) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && this.config.fencing && this.config.failover === 'raft' && !this.quorumActive()) {
+        this.becomeFollower(this.term, null, 'check-quorum');
+        return;
+      }
+      for (const progress of this.progress.values()) progress.recentActive = false;
+      if (this.transferTarget !== null) {
+        this.emit({ type: 'transfer-aborted', node: this.id, target: this.transferTarget, term: this.term });
+        this.transferTarget = null;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+      if (this.degraded) this.checkRestore();
+    }
+    this.checkSyncTimeout();
+  }
+
+  private quorumActive(): boolean {
+    let active = 1;
+    for (const progress of this.progress.values()) if (progress.recentActive) active++;
+    return active >= majority(this.config.peers.length);
+  }
+
+  // -------------------------------------------------------------------------
+  // Log replication
+
+  private appendEntry(kind: EntryKind, data: string, client: string | undefined, request: number | undefined): Entry {
+    const last = this.log.lastIndex();
+    const base = { index: last + 1, term: this.term, lsn: this.log.lsn(last) + entryBytes(kind, data, client), kind, data };
+    const entry: Entry = client === undefined ? base : request === undefined ? { ...base, client } : { ...base, client, request };
+    this.log.append(entry);
+    if (this.config.peers.length === 1) this.maybeCommit();
+    return entry;
+  }
+
+  private handleAppend(m: Extract<Message, { type: 'append' }>): void {
+    if (m.prevIndex > this.log.lastIndex() || this.log.term(m.prevIndex) !== m.prevTerm) {
+      const hintIndex = this.log.lastIndexAtOrBefore(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+      this.send({
+        type: 'append-resp',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        index: m.prevIndex,
+        reject: true,
+        hintIndex,
+        hintTerm: this.log.term(hintIndex),
+        positions: this.positions(),
+      });
+      return;
+    }
+    for (const entry of m.entries) {
+      if (entry.index <= this.log.lastIndex()) {
+        if (this.log.term(entry.index) === entry.term) continue;
+        this.truncate(entry.index);
+      }
+      this.log.append(entry);
+    }
+    const matched = m.prevIndex + m.entries.length;
+    this.verifiedIndex = Math.max(this.verifiedIndex, matched);
+    this.advanceCommit(Math.min(m.commit, matched));
+    this.reportDue = true;
+  }
+
+  /** Drops our entries from `index` on because the leader's log differs there. */
+  private truncate(index: number): void {
+    if (index <= this.commitIndex) {
+      assert(this.config.failover === 'manual', `committed entry ${index} (commit ${this.commitIndex}) is never overwritten`);
+      this.emit({ type: 'committed-entries-lost', node: this.id, fromIndex: index, commitIndex: this.commitIndex });
+      this.commitIndex = index - 1;
+    }
+    if (index <= this.appliedIndex) {
+      for (let i = this.appliedIndex; i >= index; i--) this.rollback.push(this.log.entry(i));
+      this.emit({ type: 'entries-rolled-back', node: this.id, fromIndex: index, toIndex: this.appliedIndex, leader: this.leader });
+      this.appliedIndex = index - 1;
+    }
+    this.emit({ type: 'entries-truncated', node: this.id, fromIndex: index, count: this.log.lastIndex() - index + 1 });
+    this.log.truncateFrom(index);
+  }
+
+  private handleHeartbeat(m: Extract<Message, { type: 'heartbeat' }>): void {
+    this.advanceCommit(Math.min(m.commit, this.log.lastIndex()));
+    this.send({ type: 'heartbeat-resp', from: this.id, to: m.from, term: this.term, context: m.context, positions: this.positions() });
+  }
+
+  private advanceCommit(index: number): void {
+    if (index > this.commitIndex) this.commitIndex = index;
+  }
+
+  /** Our progress as indexes of the current leader's log: only what is verified to match counts. */
+  private positions(): Positions {
+    const verified = this.verifiedIndex;
+    return {
+      received: verified,
+      flushed: Math.min(this.log.stableIndex, verified),
+      applied: Math.min(this.appliedIndex, verified),
+    };
+  }
+
+  private canReport(): boolean {
+    return this.role !== 'leader' && this.leader !== null && this.verifiedIndex > 0;
+  }
+
+  private handleAppendResp(m: Extract<Message, { type: 'append-resp' }>): void {
+    const progress = this.progress.get(m.from);
+    if (progress === undefined) return;
+    progress.recentActive = true;
+    if (m.reject) {
+      if (progress.state === 'replicate') {
+        if (m.index <= progress.flushed) return; // stale: an answer to an append sent before the last probe
+        progress.becomeProbe(progress.flushed + 1);
+      } else {
+        if (m.index !== progress.next - 1) return; // stale: not the probe we are waiting for
+        const hint = m.hintTerm > 0 ? this.log.lastIndexAtOrBefore(m.hintIndex, m.hintTerm) : m.hintIndex;
+        progress.becomeProbe(Math.max(1, Math.min(m.index, hint + 1)));
+      }
+      this.appendDue.add(m.from);
+      return;
+    }
+    progress.update(m.positions, this.tickCount);
+    if (progress.state === 'probe') {
+      progress.next = Math.max(progress.next, m.index + 1);
+      progress.becomeReplicate();
+    }
+    this.onFollowerProgress(m.from, progress);
+  }
+
+  private handleHeartbeatResp(m: Extract<Message, { type: 'heartbeat-resp' }>): void {
+    const progress = this.progress.get(m.from);
+    if (progress === undefined) return;
+    progress.recentActive = true;
+    progress.update(m.positions, this.tickCount);
+    if (progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    progress.probeSent = false;
+    if (m.context > 0) this.confirmReads(m.from, m.context);
+    this.onFollowerProgress(m.from, progress);
+  }
+
+  private onFollowerProgress(id: NodeId, progress: Progress): void {
+    this.maybeCommit();
+    this.updateReleases();
+    if (progress.next <= this.log.lastIndex() || progress.flushed < this.log.lastIndex()) this.appendDue.add(id);
+    if (this.transferTarget === id) this.maybeSendTimeoutNow(id, progress);
+  }
+
+  private maybeSendTimeoutNow(target: NodeId, progress: Progress): void {
+    if (progress.timeoutNowSent || progress.flushed < this.log.lastIndex()) return;
+    progress.timeoutNowSent = true;
+    this.send({ type: 'timeout-now', from: this.id, to: target, term: this.term });
+  }
+
+  /** Raft's commit: a majority has the entry durably, and it is of the current term. */
+  private maybeCommit(): void {
+    const flushed = this.config.peers.map((id) => (id === this.id ? this.log.stableIndex : (this.progress.get(id)?.flushed ?? 0)));
+    const candidate = quorumIndex(flushed, majority(this.config.peers.length));
+    if (candidate <= this.commitIndex) return;
+    const currentTerm = this.log.term(candidate) === this.term;
+    if (!currentTerm && this.config.unsafe?.commitPreviousTermByCount !== true) return;
+    this.commitIndex = candidate;
+    this.commitBroadcastDue = true;
+    if (currentTerm) {
+      for (const read of this.pendingReads) if (read.index < 0) this.startReadRound(read);
+    }
+  }
+
+  /** Moves the leader's visibility frontier as far as the replication rule allows. */
+  private updateReleases(): void {
+    if (this.role !== 'leader') return;
+    const last = this.log.lastIndex();
+    while (this.releasedIndex < last && this.releasable(this.releasedIndex + 1)) this.releasedIndex++;
+  }
+
+  private releasable(index: number): boolean {
+    if (index > this.log.stableIndex) return false;
+    if (this.degraded) return true;
+    const pending = this.pendingWrites.get(index);
+    if (pending === undefined) return this.replication.mode === 'async' || index <= this.commitIndex;
+    const rule = this.ackRule(pending);
+    return rule.mode === 'async' || ackReached(index, rule, this.view);
+  }
+
+  private ackRule(pending: PendingWrite | undefined): AckRule {
+    const override = pending?.override;
+    return {
+      mode: override?.mode ?? this.replication.mode,
+      ackLevel: override?.ackLevel ?? this.replication.ackLevel,
+      quorum: override?.quorum ?? this.replication.quorum,
+      syncStandbys: this.replication.syncStandbys,
+    };
+  }
+
+  /** How far this node may apply: a leader what it has released, anyone else what is durable. */
+  private applyLimit(): number {
+    return this.role === 'leader' ? this.releasedIndex : this.log.stableIndex;
+  }
+
+  private checkSyncTimeout(): void {
+    const timeoutTicks = this.replication.syncTimeoutTicks;
+    if (timeoutTicks === null || this.degraded) return;
+    const index = this.releasedIndex + 1;
+    const pending = this.pendingWrites.get(index);
+    if (pending === undefined || index > this.log.stableIndex) return;
+    const rule = this.ackRule(pending);
+    const waitedTicks = this.tickCount - pending.tick;
+    if (rule.mode === 'async' || waitedTicks < timeoutTicks) return;
+    const lagging = laggingNodes(index, rule, this.view);
+    if (this.replication.syncFallback === 'async') {
+      this.degraded = true;
+      this.restoreTarget = this.log.lastIndex();
+      this.emit({ type: 'sync-degraded', node: this.id, index, waitedTicks, lagging });
+      this.updateReleases();
+    } else if (this.waitingReported !== index) {
+      this.waitingReported = index;
+      this.emit({ type: 'sync-waiting', node: this.id, index, waitedTicks, lagging });
+    }
+  }
+
+  /** Degraded to async: back to the configured mode once the laggards reach where we were last time. */
+  private checkRestore(): void {
+    if (ackReached(this.restoreTarget, this.ackRule(undefined), this.view)) {
+      this.degraded = false;
+      this.emit({ type: 'sync-restored', node: this.id, index: this.restoreTarget });
+      return;
+    }
+    this.restoreTarget = this.log.lastIndex();
+  }
+
+  // -------------------------------------------------------------------------
+  // Reads
+
+  private startReadRound(read: PendingRead): void {
+    read.index = this.commitIndex;
+    if (read.confirmed) return;
+    read.context = ++this.readContext;
+    this.readHeartbeatDue = true;
+  }
+
+  private confirmReads(from: NodeId, context: number): void {
+    const needed = majority(this.config.peers.length);
+    for (const read of this.pendingReads) {
+      if (read.confirmed || read.index < 0 || read.context > context) continue;
+      read.acks.add(from);
+      if (read.acks.size >= needed) read.confirmed = true;
+    }
+  }
+
+  private readServable(read: PendingRead, appliedTo: number): boolean {
+    return read.confirmed && read.index >= 0 && read.index <= appliedTo;
+  }
+
+  private serveReads(appliedTo: number): void {
+    if (this.pendingReads.length === 0) return;
+    const waiting: PendingRead[] = [];
+    for (const read of this.pendingReads) {
+      if (this.readServable(read, appliedTo)) this.reads.push({ id: read.id, ok: true, index: read.index });
+      else waiting.push(read);
+    }
+    this.pendingReads = waiting;
+  }
+
+  // -------------------------------------------------------------------------
+  // Sending
+
+  private send(message: Message): void {
+    this.messages.push(message);
+  }
+
+  private emit(event: CoreEvent): void {
+    if (this.events.length >= eventsPerReadyMax) this.eventsDropped++;
+    else this.events.push(event);
+  }
+
+  /** Sends what accumulated since the last ready(): one batch per follower instead of one per write. */
+  private flushSends(): void {
+    if (this.role === 'leader') {
+      for (const [id, progress] of this.progress) {
+        if (this.broadcastDue || this.appendDue.has(id)) this.sendAppend(id, progress, false);
+        if (this.commitBroadcastDue && progress.state === 'replicate' && progress.inflightCount() === 0) this.sendAppend(id, progress, true);
+      }
+      if (this.readHeartbeatDue) this.broadcastHeartbeat();
+    } else if (this.reportDue && this.canReport() && this.leader !== null) {
+      this.send({ type: 'append-resp', from: this.id, to: this.leader, term: this.term, index: this.verifiedIndex, reject: false, hintIndex: 0, hintTerm: 0, positions: this.positions() });
+    }
+    this.broadcastDue = false;
+    this.commitBroadcastDue = false;
+    this.readHeartbeatDue = false;
+    this.appendDue.clear();
+    if (this.role === 'leader' || this.canReport()) this.reportDue = false;
+  }
+
+  private sendAppend(to: NodeId, progress: Progress, allowEmpty: boolean): void {
+    const last = this.log.lastIndex();
+    for (;;) {
+      if (progress.state === 'probe' ? progress.probeSent : progress.windowFull()) return;
+      const entries = this.log.batch(progress.next, batchEntriesMax, batchBytesMax);
+      if (entries.length === 0 && progress.state === 'replicate' && !allowEmpty) return;
+      const prevIndex = progress.next - 1;
+      const prevTerm = this.log.term(prevIndex);
+      assert(prevTerm >= 0, `follower ${to} next index ${progress.next} is within the leader's log (${last})`);
+      this.send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.commitIndex });
+      if (entries.length > 0 || progress.state === 'probe') progress.sent(prevIndex + entries.length, this.tickCount);
+      if (progress.state === 'probe' || progress.next > last || entries.length === 0) return;
+    }
+  }
+
+  private broadcastHeartbeat(): void {
+    const context = this.pendingReads.some((read) => !read.confirmed && read.index >= 0) ? this.readContext : 0;
+    for (const [id, progress] of this.progress) {
+      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(progress.flushed, this.commitIndex), context });
+    }
+  }
+
+  private assertNotInReady(): void {
+    assert(this.inReady === null, 'the host calls advance() before feeding the core again');
+  }
+}
+
