@@ -109,7 +109,6 @@ export class RaftCore {
   private reads: ReadResult[] = [];
   private rollback: Entry[] = [];
   private broadcastDue = false;
-  private commitBroadcastDue = false;
   private readHeartbeatDue = false;
   private readonly appendDue = new Set<NodeId>();
   private reportDue = false;
@@ -304,7 +303,6 @@ export class RaftCore {
       this.reads.length > 0 ||
       this.rollback.length > 0 ||
       this.broadcastDue ||
-      this.commitBroadcastDue ||
       this.readHeartbeatDue ||
       this.appendDue.size > 0 ||
       (this.reportDue && this.canReport()) ||
@@ -316,9 +314,10 @@ export class RaftCore {
   /** Drains everything the host must do now; call `advance()` once it is done. */
   ready(): Ready {
     this.assertNotInReady();
-    this.flushSends();
-    const { writeFrom, entries } = this.log.takeUnwritten();
     const applyTo = Math.max(this.appliedIndex, this.applyLimit());
+    // Messages are sent after the host applies, so a report may already count what it applies now.
+    this.flushSends(applyTo);
+    const { writeFrom, entries } = this.log.takeUnwritten();
     const apply = applyTo > this.appliedIndex ? this.log.slice(this.appliedIndex + 1, applyTo + 1) : [];
     if (this.role === 'leader') {
       for (const entry of apply) {
@@ -357,10 +356,7 @@ export class RaftCore {
   /** The host persisted, sent, rolled back and applied what the last `ready()` gave it. */
   advance(): void {
     assert(this.inReady !== null, 'advance() follows ready()');
-    if (this.inReady.applyTo > this.appliedIndex) {
-      this.appliedIndex = this.inReady.applyTo;
-      if (this.role !== 'leader') this.reportDue = true;
-    }
+    this.appliedIndex = Math.max(this.appliedIndex, this.inReady.applyTo);
     this.inReady = null;
   }
 
@@ -392,6 +388,31 @@ export class RaftCore {
       transferTarget: this.transferTarget,
       progress,
     };
+  }
+
+  // Cheap reads for hosts and checkers that run after every step (status() allocates).
+  getRole(): Role {
+    return this.role;
+  }
+
+  getTerm(): number {
+    return this.term;
+  }
+
+  getLeader(): NodeId | null {
+    return this.leader;
+  }
+
+  getCommitIndex(): number {
+    return this.commitIndex;
+  }
+
+  getLastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  getAppliedIndex(): number {
+    return this.appliedIndex;
   }
 
   /** Entries [lo, hi) of this node's log, for hosts and checkers. */
@@ -466,12 +487,14 @@ export class RaftCore {
   }
 
   private becomeFollower(term: number, leader: NodeId | null, reason: StepDownReason): void {
-    if (term > this.term) this.setTerm(term);
+    const newTerm = term > this.term;
+    if (newTerm) this.setTerm(term);
     if (this.role === 'leader') {
       this.emit({ type: 'stepped-down', node: this.id, term: this.term, reason });
       this.abandonLeadership(leader);
     }
-    if (leader !== this.leader) this.verifiedIndex = 0;
+    // What matched a leader's log in an earlier term (even the same node's) proves nothing now.
+    if (newTerm || leader !== this.leader) this.verifiedIndex = 0;
     this.role = 'follower';
     this.leader = leader;
     this.electionElapsed = 0;
@@ -489,7 +512,6 @@ export class RaftCore {
     this.progress.clear();
     this.appendDue.clear();
     this.broadcastDue = false;
-    this.commitBroadcastDue = false;
     this.readHeartbeatDue = false;
     this.transferTarget = null;
     this.degraded = false;
@@ -543,7 +565,7 @@ export class RaftCore {
 
   private handleVote(m: Extract<Message, { type: 'vote' }>): void {
     const canVote = this.vote === m.from || (this.vote === null && this.leader === null) || (m.pre && m.term > this.term);
-    const upToDate = this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const upToDate = this.log.isUpToDate(m.lastIndex, m.lastTerm) || this.config.unsafe?.skipVoteLogCheck === true;
     if (canVote && upToDate) {
       this.emit({ type: 'vote-granted', node: this.id, candidate: m.from, term: m.term, pre: m.pre });
       this.send({ type: 'vote-resp', from: this.id, to: m.from, term: m.term, pre: m.pre, granted: true, reason: null });
@@ -687,12 +709,12 @@ export class RaftCore {
   }
 
   /** Our progress as indexes of the current leader's log: only what is verified to match counts. */
-  private positions(): Positions {
+  private positions(appliedIndex = this.appliedIndex): Positions {
     const verified = this.verifiedIndex;
     return {
       received: verified,
       flushed: Math.min(this.log.stableIndex, verified),
-      applied: Math.min(this.appliedIndex, verified),
+      applied: Math.min(appliedIndex, verified),
     };
   }
 
@@ -755,8 +777,8 @@ export class RaftCore {
     if (candidate <= this.commitIndex) return;
     const currentTerm = this.log.term(candidate) === this.term;
     if (!currentTerm && this.config.unsafe?.commitPreviousTermByCount !== true) return;
+    // Followers learn the new commit index from the next append or heartbeat.
     this.commitIndex = candidate;
-    this.commitBroadcastDue = true;
     if (currentTerm) {
       for (const read of this.pendingReads) if (read.index < 0) this.startReadRound(read);
     }
@@ -870,29 +892,28 @@ export class RaftCore {
   }
 
   /** Sends what accumulated since the last ready(): one batch per follower instead of one per write. */
-  private flushSends(): void {
+  private flushSends(appliedTo: number): void {
     if (this.role === 'leader') {
       for (const [id, progress] of this.progress) {
-        if (this.broadcastDue || this.appendDue.has(id)) this.sendAppend(id, progress, false);
-        if (this.commitBroadcastDue && progress.state === 'replicate' && progress.inflightCount() === 0) this.sendAppend(id, progress, true);
+        if (this.broadcastDue || this.appendDue.has(id)) this.sendAppend(id, progress);
       }
       if (this.readHeartbeatDue) this.broadcastHeartbeat();
     } else if (this.reportDue && this.canReport() && this.leader !== null) {
-      this.send({ type: 'append-resp', from: this.id, to: this.leader, term: this.term, index: this.verifiedIndex, reject: false, hintIndex: 0, hintTerm: 0, positions: this.positions() });
+      const positions = this.positions(appliedTo);
+      this.send({ type: 'append-resp', from: this.id, to: this.leader, term: this.term, index: this.verifiedIndex, reject: false, hintIndex: 0, hintTerm: 0, positions });
     }
     this.broadcastDue = false;
-    this.commitBroadcastDue = false;
     this.readHeartbeatDue = false;
     this.appendDue.clear();
     if (this.role === 'leader' || this.canReport()) this.reportDue = false;
   }
 
-  private sendAppend(to: NodeId, progress: Progress, allowEmpty: boolean): void {
+  private sendAppend(to: NodeId, progress: Progress): void {
     const last = this.log.lastIndex();
     for (;;) {
       if (progress.state === 'probe' ? progress.probeSent : progress.windowFull()) return;
       const entries = this.log.batch(progress.next, batchEntriesMax, batchBytesMax);
-      if (entries.length === 0 && progress.state === 'replicate' && !allowEmpty) return;
+      if (entries.length === 0 && progress.state === 'replicate') return;
       const prevIndex = progress.next - 1;
       const prevTerm = this.log.term(prevIndex);
       assert(prevTerm >= 0, `follower ${to} next index ${progress.next} is within the leader's log (${last})`);

@@ -259,6 +259,8 @@ export interface CoreConfig {
   readonly unsafe?: {
     /** Commit an earlier term's entry by counting replicas (the paper's figure 8 warns against it). */
     readonly commitPreviousTermByCount?: boolean;
+    /** Grant votes without the log up-to-date check, so a leader may lack committed entries. */
+    readonly skipVoteLogCheck?: boolean;
   };
 }
 

@@ -1,0 +1,192 @@
+// `replica-lab sim`: the seeded simulator over many seeds, with a verdict per
+// invariant, the seeds-per-second figure, and for a failing seed the exact
+// command that replays it.
+
+import type { Command } from 'commander';
+import { faultKinds, invariants, runSeeds, unsafeSwitches, type FaultKind, type SeedRunOptions, type SimReport, type UnsafeSwitch } from '../../cluster/sim/index.js';
+import { UsageError } from '../errors.js';
+
+const seedsMax = 1_000_000;
+const modes = ['async', 'sync', 'quorum'] as const;
+const ackLevels = ['received', 'flushed', 'applied'] as const;
+
+interface SimFlags {
+  readonly seeds: string;
+  readonly nodes: string;
+  readonly mode: string;
+  readonly ack: string;
+  readonly faults: string;
+  readonly duration: string;
+  readonly rate: string;
+  readonly unsafe?: string;
+  readonly json?: boolean;
+}
+
+export function registerSim(program: Command): void {
+  program
+    .command('sim')
+    .description('run the Raft core in a deterministic simulator over many seeds and check its invariants')
+    .option('--seeds <list>', 'seeds to run: 7, 1..2000, or 1..10,42', '1..200')
+    .option('--nodes <n>', 'nodes per cluster (3-7)', '5')
+    .option('--mode <mode>', `replication mode: ${modes.join(' | ')}`, 'quorum')
+    .option('--ack <level>', `ack level: ${ackLevels.join(' | ')}`, 'flushed')
+    .option('--faults <list>', `faults to inject: all, none, or a list of ${faultKinds.join(',')}`, 'all')
+    .option('--duration <ms>', 'virtual milliseconds of faults and writes per seed (at least 1000)', '10000')
+    .option('--rate <writes/s>', 'client writes per virtual second', '25')
+    .option('--unsafe <switch>', `break Raft on purpose to watch the checkers catch it: ${unsafeSwitches.join(' | ')}`)
+    .option('--json', 'print one JSON object instead of the table')
+    .addHelpText(
+      'after',
+      `
+Every seed runs a cluster of real consensus cores on a virtual clock with a
+seeded network, crashes, pauses and partitions, then heals everything and
+checks that a leader is elected and every node converges. Exit status is 1
+when any invariant broke; each failure prints the command that replays it.
+
+Examples:
+  replica-lab sim --seeds 1..2000 --nodes 5
+  replica-lab sim --seeds 1..500 --mode async --json
+  replica-lab sim --seeds 1..50 --unsafe skip-vote-log-check`,
+    )
+    .action((flags: SimFlags) => {
+      const seeds = parseSeeds(flags.seeds);
+      const options = parseOptions(flags);
+      const progress = flags.json === true ? null : progressReporter(seeds.length);
+      const report = runSeeds(seeds, options, (_, done) => progress?.(done));
+      progress?.(seeds.length, true);
+      process.stdout.write(flags.json === true ? `${JSON.stringify(jsonReport(report))}\n` : humanReport(report));
+      process.exitCode = report.violations.length > 0 ? 1 : 0;
+    });
+}
+
+/** "7", "1..2000", "1..10,42": ascending order kept as written; duplicates removed. */
+export function parseSeeds(text: string): number[] {
+  const seeds: number[] = [];
+  const seen = new Set<number>();
+  for (const part of text.split(',')) {
+    const range = /^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$/.exec(part);
+    if (range === null) throw new UsageError(`--seeds takes numbers and ranges like 7, 1..2000 or 1..10,42; got '${text}'`, { command: 'sim' });
+    const first = Number(range[1]);
+    const last = range[2] === undefined ? first : Number(range[2]);
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last < first) {
+      throw new UsageError(`--seeds range '${part.trim()}' must go from a smaller to a larger whole number`, { command: 'sim' });
+    }
+    if (seeds.length + (last - first + 1) > seedsMax) throw new UsageError(`--seeds names more than ${seedsMax} seeds`, { command: 'sim' });
+    for (let seed = first; seed <= last; seed++) {
+      if (!seen.has(seed)) {
+        seen.add(seed);
+        seeds.push(seed);
+      }
+    }
+  }
+  return seeds;
+}
+
+function parseOptions(flags: SimFlags): SeedRunOptions {
+  const nodes = wholeNumber('--nodes', flags.nodes, 3, 7);
+  const durationMs = wholeNumber('--duration', flags.duration, 1000, 3_600_000);
+  const writesPerSecond = wholeNumber('--rate', flags.rate, 0, 10_000);
+  return {
+    nodes,
+    mode: oneOf('--mode', flags.mode, modes),
+    ackLevel: oneOf('--ack', flags.ack, ackLevels),
+    faults: parseFaults(flags.faults),
+    durationMs,
+    writesPerSecond,
+    ...(flags.unsafe === undefined ? {} : { unsafe: oneOf<UnsafeSwitch>('--unsafe', flags.unsafe, unsafeSwitches) }),
+  };
+}
+
+function parseFaults(text: string): FaultKind[] {
+  const value = text.trim();
+  if (value === 'all') return [...faultKinds];
+  if (value === 'none') return [];
+  const faults = value.split(',').map((part) => part.trim());
+  for (const fault of faults) oneOf('--faults', fault, faultKinds);
+  return [...new Set(faults as FaultKind[])];
+}
+
+function wholeNumber(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`, { command: 'sim' });
+  }
+  return value;
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`, { command: 'sim' });
+  }
+  return text as T;
+}
+
+/** A one-line progress bar on stderr, only when stderr is a terminal. */
+function progressReporter(total: number): ((done: number, final?: boolean) => void) | null {
+  if (process.stderr.isTTY !== true) return null;
+  let lastDrawn = 0;
+  return (done, final = false) => {
+    const now = Date.now();
+    if (!final && now - lastDrawn < 100) return;
+    lastDrawn = now;
+    const width = 30;
+    const filled = Math.round((done / Math.max(total, 1)) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} seeds`);
+    if (final) process.stderr.write('\n');
+  };
+}
+
+/** The documented JSON shape (README: `replica-lab sim --json`). */
+function jsonReport(report: SimReport): object {
+  return {
+    seeds: report.seeds,
+    seedsPerSecond: round(report.seedsPerSecond, 1),
+    violations: report.violations.map(({ seed, invariant, replay, detail, atMs }) => ({ seed, invariant, replay, detail, atMs: round(atMs, 1) })),
+    lostAcknowledgedWrites: report.lostAcknowledgedWrites,
+    invariants: report.invariants,
+    writes: report.writes,
+    elections: report.elections,
+    options: report.options,
+  };
+}
+
+function humanReport(report: SimReport): string {
+  const { options } = report;
+  const lines: string[] = [];
+  lines.push(
+    `${report.seeds} seeds, ${options.nodes} nodes, ${options.mode}/${options.ackLevel}, faults: ${options.faults.length === 0 ? 'none' : options.faults.join(',')}`,
+  );
+  lines.push('');
+  lines.push(`${'invariant'.padEnd(26)}result`);
+  for (const name of invariants) {
+    const broken = report.invariants[name].violations;
+    lines.push(`${name.padEnd(26)}${broken === 0 ? 'ok' : `BROKEN in ${broken} seed${broken === 1 ? '' : 's'}`}`);
+  }
+  lines.push('');
+  const lost = report.lostAcknowledgedWrites;
+  const lostSeeds = new Set(lost.map((l) => l.seed)).size;
+  lines.push(`lost acknowledged writes: ${lost.length}${lost.length > 0 ? ` across ${lostSeeds} seeds (first: seed ${lost[0]!.seed}, index ${lost[0]!.index})` : ''}`);
+  const { writes } = report;
+  lines.push(`client writes: ${writes.invoked} (acknowledged ${writes.ok}, refused ${writes.fail}, indeterminate ${writes.info}); leader elections: ${report.elections}`);
+  lines.push(`speed: ${report.seedsPerSecond.toFixed(1)} seeds/s (${(report.elapsedMs / 1000).toFixed(1)} s on one core)`);
+  if (report.violations.length > 0) {
+    lines.push('');
+    lines.push(`${report.violations.length} violation${report.violations.length === 1 ? '' : 's'}:`);
+    for (const violation of report.violations.slice(0, 10)) {
+      lines.push(`  seed ${violation.seed}: ${violation.invariant} at ${violation.atMs.toFixed(1)} ms: ${violation.detail}`);
+      lines.push(`    replay: ${violation.replay}`);
+    }
+    if (report.violations.length > 10) lines.push(`  ... and ${report.violations.length - 10} more (see --json)`);
+    if (report.firstFailure !== null) {
+      lines.push('');
+      lines.push(`trace of seed ${report.firstFailure.seed} (last ${report.firstFailure.trace.length} lines):`);
+      for (const line of report.firstFailure.trace) lines.push(`  ${line}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}

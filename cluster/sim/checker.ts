@@ -1,0 +1,100 @@
+// Safety invariants, checked online after every step of the simulation. Each
+// check is incremental (constant work per entry written or committed), so the
+// simulator can afford to run them all the time.
+
+import type { Entry, NodeId } from '../core/index.js';
+
+export type Invariant =
+  | 'election-safety' // at most one leader per term
+  | 'log-matching' // same index and term => same entry and same predecessor
+  | 'leader-completeness' // a new leader holds every committed entry
+  | 'committed-prefix' // the committed prefix is identical on every node
+  | 'state-machine' // nodes apply and roll back exactly the entries of their log
+  | 'acknowledged-write-lost' // an acknowledged write is absent from the final committed log
+  | 'liveness' // after healing, a leader and every write committed within a bound
+  | 'convergence' // after settling, every node holds the same log
+  | 'core-assertion'; // the core itself caught a broken invariant
+
+export const invariants: readonly Invariant[] = [
+  'election-safety',
+  'log-matching',
+  'leader-completeness',
+  'committed-prefix',
+  'state-machine',
+  'acknowledged-write-lost',
+  'liveness',
+  'convergence',
+  'core-assertion',
+];
+
+export interface Violation {
+  readonly invariant: Invariant;
+  readonly atMs: number;
+  readonly detail: string;
+}
+
+/** Entries are keyed by (index, term); by log matching that pair names one entry cluster-wide. */
+function entryKey(index: number, term: number): number {
+  return index * 1_048_576 + term;
+}
+
+const violationsKeptMax = 20;
+
+export class SafetyChecker {
+  private readonly leaders = new Map<number, NodeId>();
+  private readonly seen = new Map<number, { readonly data: string; readonly prevTerm: number }>();
+  /** committed[i - 1] is the entry committed at index i, as the first node to commit it saw it. */
+  readonly committed: Entry[] = [];
+  readonly violations: Violation[] = [];
+  now = 0;
+
+  report(invariant: Invariant, detail: string): void {
+    if (this.violations.length < violationsKeptMax) this.violations.push({ invariant, atMs: this.now, detail });
+  }
+
+  /** At most one leader per term; the new leader holds every entry committed so far. */
+  leaderElected(node: NodeId, term: number, termAt: (index: number) => number): void {
+    const previous = this.leaders.get(term);
+    if (previous !== undefined && previous !== node) {
+      this.report('election-safety', `${previous} and ${node} both led term ${term}`);
+    }
+    this.leaders.set(term, node);
+    for (const entry of this.committed) {
+      if (termAt(entry.index) !== entry.term) {
+        this.report('leader-completeness', `${node} became leader of term ${term} without committed entry ${entry.index} (term ${entry.term})`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Every entry a node writes must agree with every other copy of the same
+   * (index, term). A lagging node may still write a stale entry at an index
+   * committed elsewhere: that is legal until it commits or leads with it.
+   */
+  entriesWritten(node: NodeId, entries: readonly Entry[], termAt: (index: number) => number): void {
+    for (const entry of entries) {
+      const prevTerm = termAt(entry.index - 1);
+      const key = entryKey(entry.index, entry.term);
+      const other = this.seen.get(key);
+      if (other === undefined) this.seen.set(key, { data: entry.data, prevTerm });
+      else if (other.data !== entry.data || other.prevTerm !== prevTerm) {
+        this.report('log-matching', `${node} holds entry ${entry.index} of term ${entry.term} unlike another node's copy`);
+      }
+    }
+  }
+
+  /** A node's commit index moved from `from` to `to`: its entries there must match everyone's. */
+  commitAdvanced(node: NodeId, from: number, to: number, entries: (lo: number, hi: number) => Entry[]): void {
+    let index = from + 1;
+    for (const entry of entries(from + 1, to + 1)) {
+      const committed = this.committed[index - 1];
+      if (committed === undefined) {
+        if (index === this.committed.length + 1) this.committed.push(entry);
+      } else if (committed.term !== entry.term || committed.data !== entry.data) {
+        this.report('committed-prefix', `${node} committed entry ${index} of term ${entry.term}, another node committed term ${committed.term}`);
+      }
+      index++;
+    }
+  }
+}

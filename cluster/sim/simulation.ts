@@ -1,0 +1,629 @@
+// The deterministic simulator: N copies of the real consensus core on a
+// virtual clock, with in-memory storage that loses unflushed writes on a crash,
+// a seeded network, and clients writing through the replication modes. The
+// same seed always replays the same run, event for event.
+
+import {
+  CoreAssertionError,
+  Prng,
+  RaftCore,
+  majority,
+  mixSeed,
+  type AckLevel,
+  type CoreConfig,
+  type CoreEvent,
+  type Message,
+  type NodeId,
+  type Ready,
+  type ReplicationConfig,
+  type ReplicationMode,
+  type Role,
+  type SyncFallback,
+  type WriteAck,
+} from '../core/index.js';
+import { SafetyChecker, type Invariant, type Violation } from './checker.js';
+import { TimedHeap } from './heap.js';
+import { defaultLink, SimNetwork, type LinkSettings } from './network.js';
+import { SimStorage } from './storage.js';
+
+export interface SimReplication {
+  readonly mode: ReplicationMode;
+  readonly ackLevel: AckLevel;
+  readonly quorum?: number | null;
+  readonly syncTimeoutMs?: number | null;
+  readonly syncFallback?: SyncFallback;
+}
+
+export interface SimulationOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly replication: SimReplication;
+  readonly tickMs?: number;
+  readonly electionTimeoutMs?: readonly [number, number];
+  readonly heartbeatMs?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly link?: LinkSettings;
+  /** Virtual time a flush (fsync) takes: drawn from [min, max] ms. */
+  readonly flushMs?: readonly [number, number];
+  /** A client write left unanswered this long is recorded as indeterminate. */
+  readonly writeTimeoutMs?: number;
+  readonly unsafe?: CoreConfig['unsafe'];
+  readonly traceLinesMax?: number;
+}
+
+/** What a client was told about one write. */
+export interface WriteRecord {
+  readonly id: number;
+  readonly data: string;
+  readonly invokedAtMs: number;
+  node: NodeId;
+  status: 'pending' | 'ok' | 'fail' | 'info';
+  index: number;
+  term: number;
+}
+
+export interface LostWrite {
+  readonly id: number;
+  readonly index: number;
+  readonly term: number;
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  core: RaftCore | null;
+  readonly storage: SimStorage;
+  /** The state machine, durable across crashes like SQLite: the term of each applied index. */
+  readonly appliedTerms: number[];
+  incarnation: number;
+  paused: boolean;
+  /** Work that arrived while paused, run in order on resume (a stopped process's queued input). */
+  deferred: (() => void)[];
+  checkedCommit: number;
+}
+
+type SimEvent =
+  | { readonly at: number; readonly seq: number; readonly kind: 'deliver'; readonly message: Message }
+  | { readonly at: number; readonly seq: number; readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
+  | { readonly at: number; readonly seq: number; readonly kind: 'flush'; readonly node: NodeId; readonly incarnation: number }
+  | { readonly at: number; readonly seq: number; readonly kind: 'call'; readonly run: () => void };
+
+const deferredMax = 100_000;
+const drainIterationsMax = 1_000;
+
+export class Simulation {
+  readonly options: SimulationOptions;
+  readonly prng: Prng;
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  readonly ids: readonly NodeId[];
+  readonly writes: WriteRecord[] = [];
+  readonly events: { atMs: number; event: CoreEvent }[] = [];
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly queue = new TimedHeap<SimEvent>();
+  private readonly pendingByNode = new Map<NodeId, Map<number, WriteRecord>>();
+  private readonly trace: string[] = [];
+  private readonly coreConfig: Omit<CoreConfig, 'id' | 'seed'>;
+  private readonly tickMs: number;
+  private seq = 0;
+  private nextWriteId = 1;
+  private eventsKeptMax = 10_000;
+  now = 0;
+  messagesDelivered = 0;
+
+  constructor(options: SimulationOptions) {
+    if (!(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= 9)) {
+      throw new RangeError(`nodes must be a whole number from 1 to 9, got ${options.nodes}`);
+    }
+    this.options = options;
+    this.prng = new Prng(mixSeed(options.seed, 'simulation'));
+    this.network = new SimNetwork(this.prng, options.link ?? defaultLink);
+    this.tickMs = options.tickMs ?? 10;
+    const ticks = (ms: number): number => Math.max(1, Math.round(ms / this.tickMs));
+    const [electionMin, electionMax] = options.electionTimeoutMs ?? [150, 300];
+    const replication: ReplicationConfig = {
+      mode: options.replication.mode,
+      ackLevel: options.replication.ackLevel,
+      quorum: options.replication.quorum ?? null,
+      syncStandbys: null,
+      syncTimeoutTicks: options.replication.syncTimeoutMs == null ? null : ticks(options.replication.syncTimeoutMs),
+      syncFallback: options.replication.syncFallback ?? 'block',
+    };
+    this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.coreConfig = {
+      peers: this.ids,
+      electionTicks: [ticks(electionMin), ticks(electionMax)],
+      heartbeatTicks: ticks(options.heartbeatMs ?? 50),
+      failover: 'raft',
+      fencing: true,
+      preVote: options.preVote ?? true,
+      checkQuorum: options.checkQuorum ?? true,
+      replication,
+      ...(options.unsafe === undefined ? {} : { unsafe: options.unsafe }),
+    };
+    for (const id of this.ids) {
+      const node: SimNode = {
+        id,
+        core: null,
+        storage: new SimStorage(),
+        appliedTerms: [],
+        incarnation: 0,
+        paused: false,
+        deferred: [],
+        checkedCommit: 0,
+      };
+      this.nodes.set(id, node);
+      this.pendingByNode.set(id, new Map());
+      this.boot(node);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Running
+
+  /** Runs the simulation until virtual time `untilMs` (or a violation, when `stopOnViolation`). */
+  runUntil(untilMs: number, stopOnViolation = true): void {
+    for (;;) {
+      const next = this.queue.peek();
+      if (next === undefined || next.at > untilMs) break;
+      if (stopOnViolation && this.checker.violations.length > 0) return;
+      this.queue.pop();
+      this.now = next.at;
+      this.checker.now = next.at;
+      this.dispatch(next);
+    }
+    this.now = Math.max(this.now, untilMs);
+  }
+
+  runFor(ms: number): void {
+    this.runUntil(this.now + ms);
+  }
+
+  /** Runs until `done()` holds, checking every `stepMs`; false when `withinMs` passed first. */
+  runUntilTrue(done: () => boolean, withinMs: number, stepMs = this.tickMs): boolean {
+    const deadline = this.now + withinMs;
+    while (this.now < deadline) {
+      if (done()) return true;
+      if (this.checker.violations.length > 0) return false;
+      this.runUntil(Math.min(deadline, this.now + stepMs));
+    }
+    return done();
+  }
+
+  /** Schedules `run` at virtual time `atMs` (nemesis actions, client traffic). */
+  at(atMs: number, run: () => void): void {
+    this.queue.push({ at: atMs, seq: this.seq++, kind: 'call', run });
+  }
+
+  private dispatch(event: SimEvent): void {
+    switch (event.kind) {
+      case 'deliver': {
+        const node = this.node(event.message.to);
+        this.whenRunning(node, null, () => {
+          this.messagesDelivered++;
+          this.withCore(node, (core) => core.step(event.message));
+        });
+        return;
+      }
+      case 'tick': {
+        const node = this.node(event.node);
+        if (node.incarnation !== event.incarnation || node.core === null) return;
+        this.queue.push({ at: event.at + this.tickMs, seq: this.seq++, kind: 'tick', node: node.id, incarnation: node.incarnation });
+        // A stopped process misses its timer ticks; it does not replay them on resume.
+        if (!node.paused) this.withCore(node, (core) => core.tick());
+        return;
+      }
+      case 'flush': {
+        const node = this.node(event.node);
+        this.whenRunning(node, event.incarnation, () => this.completeFlush(node));
+        return;
+      }
+      case 'call':
+        event.run();
+        return;
+    }
+  }
+
+  /** Runs `work` on a live node now, or when it resumes if it is paused; drops it if it crashed. */
+  private whenRunning(node: SimNode, incarnation: number | null, work: () => void): void {
+    if (node.core === null || (incarnation !== null && incarnation !== node.incarnation)) return;
+    if (!node.paused) {
+      work();
+      return;
+    }
+    if (node.deferred.length < deferredMax) node.deferred.push(work);
+  }
+
+  private withCore(node: SimNode, input: (core: RaftCore) => void): void {
+    const core = node.core;
+    if (core === null) return;
+    try {
+      input(core);
+      this.drain(node, core);
+    } catch (error) {
+      if (!(error instanceof CoreAssertionError)) throw error;
+      // A failed assertion crashes the node loudly, as it would crash the node process.
+      this.checker.report('core-assertion', `${node.id}: ${error.message}`);
+      this.crash(node.id);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // The host loop: persist, write, roll back, apply, send, answer, advance.
+
+  private drain(node: SimNode, core: RaftCore): void {
+    for (let i = 0; core.hasReady(); i++) {
+      if (i >= drainIterationsMax) throw new CoreAssertionError(`${node.id} produced Ready without end`);
+      const ready = core.ready();
+      this.handleReady(node, core, ready);
+      core.advance();
+    }
+    const commit = core.getCommitIndex();
+    if (commit > node.checkedCommit) {
+      this.checker.commitAdvanced(node.id, node.checkedCommit, commit, (lo, hi) => core.entries(lo, hi));
+      node.checkedCommit = commit;
+      this.checkAcknowledgedAgainstCommitted();
+    }
+  }
+
+  private handleReady(node: SimNode, core: RaftCore, ready: Ready): void {
+    if (ready.hardState !== null) node.storage.hardState = ready.hardState;
+    if (ready.writeFrom !== null) {
+      this.checker.entriesWritten(node.id, ready.entries, (index) => core.termAt(index));
+      node.storage.write(ready.writeFrom, ready.entries);
+      this.beginFlush(node);
+    }
+    for (const entry of ready.rollback) {
+      if (node.appliedTerms.length !== entry.index || node.appliedTerms[entry.index - 1] !== entry.term) {
+        this.checker.report('state-machine', `${node.id} rolled back entry ${entry.index} it had not applied last`);
+      }
+      node.appliedTerms.length = entry.index - 1;
+    }
+    for (const entry of ready.apply) {
+      if (node.appliedTerms.length !== entry.index - 1) {
+        this.checker.report('state-machine', `${node.id} applied entry ${entry.index} after ${node.appliedTerms.length}`);
+      }
+      node.appliedTerms[entry.index - 1] = entry.term;
+    }
+    for (const message of ready.messages) {
+      for (const delay of this.network.delays(message.from, message.to)) {
+        this.queue.push({ at: this.now + delay, seq: this.seq++, kind: 'deliver', message });
+      }
+    }
+    for (const ack of ready.acks) this.onAck(node, ack);
+    for (const event of ready.events) this.onEvent(node, core, event);
+  }
+
+  private beginFlush(node: SimNode): void {
+    if (!node.storage.beginFlush()) return;
+    const [min, max] = this.options.flushMs ?? [0.2, 2];
+    const at = this.now + min + this.prng.next() * (max - min);
+    this.queue.push({ at, seq: this.seq++, kind: 'flush', node: node.id, incarnation: node.incarnation });
+  }
+
+  private completeFlush(node: SimNode): void {
+    const durable = node.storage.completeFlush();
+    this.beginFlush(node);
+    if (durable !== null) this.withCore(node, (core) => core.persisted(durable.index, durable.term));
+  }
+
+  private onEvent(node: SimNode, core: RaftCore, event: CoreEvent): void {
+    if (this.events.length < this.eventsKeptMax) this.events.push({ atMs: this.now, event });
+    switch (event.type) {
+      case 'leader-elected':
+        this.checker.leaderElected(node.id, event.term, (index) => core.termAt(index));
+        this.log(`${node.id} elected leader of term ${event.term} with votes ${event.votes.join(',')}`);
+        return;
+      case 'stepped-down':
+        this.log(`${node.id} stepped down in term ${event.term} (${event.reason})`);
+        return;
+      case 'election-started':
+        this.log(`${node.id} starts ${event.pre ? 'a pre-vote' : 'an election'} for term ${event.term}`);
+        return;
+      case 'entries-rolled-back':
+        this.log(`${node.id} rolled back applied entries ${event.fromIndex}..${event.toIndex}`);
+        return;
+      case 'entries-truncated':
+        this.log(`${node.id} truncated ${event.count} entries from ${event.fromIndex}`);
+        return;
+      case 'sync-degraded':
+      case 'sync-restored':
+      case 'sync-waiting':
+      case 'transfer-started':
+      case 'transfer-aborted':
+      case 'promoted':
+      case 'committed-entries-lost':
+      case 'higher-term-ignored':
+      case 'events-dropped':
+        this.log(`${node.id} ${event.type} ${JSON.stringify(event)}`);
+        return;
+      case 'vote-granted':
+      case 'vote-denied':
+      case 'election-lost':
+      case 'term-changed':
+      case 'replication-changed':
+        return;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Clients
+
+  /** One client write through `node` (default: whichever node leads). Returns its record. */
+  write(node?: NodeId): WriteRecord {
+    const target = node ?? this.leader() ?? this.prng.pick(this.ids);
+    const id = this.nextWriteId++;
+    const record: WriteRecord = { id, data: `w${id}`, invokedAtMs: this.now, node: target, status: 'pending', index: 0, term: 0 };
+    this.writes.push(record);
+    const simNode = this.node(target);
+    if (simNode.core === null) {
+      record.status = 'fail';
+      return record;
+    }
+    const propose = (): void => {
+      if (record.status !== 'pending') return;
+      this.withCore(simNode, (core) => {
+        const result = core.propose({ id, data: record.data });
+        if (!result.ok) {
+          record.status = 'fail';
+          return;
+        }
+        record.index = result.index;
+        record.term = result.term;
+        this.pendingByNode.get(target)?.set(id, record);
+      });
+    };
+    // A paused leader takes the request when it resumes, like a socket buffer.
+    this.whenRunning(simNode, null, propose);
+    const timeoutMs = this.options.writeTimeoutMs ?? 2_000;
+    this.at(this.now + timeoutMs, () => {
+      if (record.status !== 'pending') return;
+      record.status = 'info';
+      this.pendingByNode.get(record.node)?.delete(id);
+    });
+    return record;
+  }
+
+  private onAck(node: SimNode, ack: WriteAck): void {
+    const pending = this.pendingByNode.get(node.id);
+    const record = pending?.get(ack.id);
+    if (record === undefined || record.status !== 'pending') return;
+    pending?.delete(ack.id);
+    if (ack.ok) {
+      record.status = 'ok';
+      record.index = ack.index;
+      record.term = ack.term;
+      this.checkAcknowledgedAgainstCommitted();
+    } else {
+      record.status = ack.indeterminate ? 'info' : 'fail';
+    }
+  }
+
+  /**
+   * Writes whose acknowledgement turned out false: the committed log holds
+   * another entry at their index or, once every node holds the same fully
+   * committed log, ends before it.
+   */
+  lostWrites(): LostWrite[] {
+    const committed = this.checker.committed;
+    const final = this.converged();
+    const lost: LostWrite[] = [];
+    for (const write of this.writes) {
+      if (write.status !== 'ok') continue;
+      const entry = committed[write.index - 1];
+      const gone = entry === undefined ? final : entry.term !== write.term || entry.data !== write.data;
+      if (gone) lost.push({ id: write.id, index: write.index, term: write.term });
+    }
+    return lost;
+  }
+
+  /** Only worth a full scan when acks are promised durable; async losses are counted at the end. */
+  private checkAcknowledgedAgainstCommitted(): void {
+    if (!this.acksPromiseDurability() || this.checker.violations.some((v) => v.invariant === 'acknowledged-write-lost')) return;
+    const lost = this.lostWritesSince();
+    if (lost !== null) {
+      this.checker.report('acknowledged-write-lost', `write ${lost.id} was acknowledged at index ${lost.index} (term ${lost.term}) but another entry committed there`);
+    }
+  }
+
+  private ackScanFrom = 0;
+
+  private lostWritesSince(): LostWrite | null {
+    const committed = this.checker.committed;
+    // Writes are scanned in order; stop at the first acknowledged write whose index is not yet committed.
+    while (this.ackScanFrom < this.writes.length) {
+      const write = this.writes[this.ackScanFrom]!;
+      if (write.status === 'pending') return null;
+      if (write.status === 'ok') {
+        const entry = committed[write.index - 1];
+        if (entry === undefined) return null;
+        if (entry.term !== write.term || entry.data !== write.data) return { id: write.id, index: write.index, term: write.term };
+      }
+      this.ackScanFrom++;
+    }
+    return null;
+  }
+
+  /** In quorum (a majority or more) and sync (every follower) at flushed/applied, an ack is a promise. */
+  acksPromiseDurability(): boolean {
+    const { mode, ackLevel, quorum, syncTimeoutMs, syncFallback } = this.options.replication;
+    if (ackLevel === 'received' || mode === 'async') return false;
+    if (syncTimeoutMs != null && syncFallback === 'async') return false;
+    if (mode === 'quorum') return (quorum ?? majority(this.ids.length)) >= majority(this.ids.length);
+    return true;
+  }
+
+  // -------------------------------------------------------------------------
+  // Faults
+
+  crash(id: NodeId): void {
+    const node = this.node(id);
+    if (node.core === null) return;
+    node.core = null;
+    node.storage.crash();
+    node.incarnation++;
+    node.paused = false;
+    node.deferred = [];
+    node.checkedCommit = 0;
+    const pending = this.pendingByNode.get(id);
+    for (const record of pending?.values() ?? []) record.status = 'info';
+    pending?.clear();
+    this.log(`${id} crashed`);
+  }
+
+  restart(id: NodeId): void {
+    const node = this.node(id);
+    if (node.core !== null) return;
+    this.boot(node);
+    this.log(`${id} restarted`);
+  }
+
+  pause(id: NodeId): void {
+    const node = this.node(id);
+    if (node.core === null || node.paused) return;
+    node.paused = true;
+    this.log(`${id} paused`);
+  }
+
+  resume(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.paused) return;
+    node.paused = false;
+    this.log(`${id} resumed`);
+    const work = node.deferred;
+    node.deferred = [];
+    for (const run of work) {
+      if (node.core === null || node.paused) break;
+      run();
+    }
+  }
+
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    this.network.partition(groups);
+    this.log(`partition ${groups.map((g) => g.join(' ')).join(' | ')}`);
+  }
+
+  isolate(id: NodeId): void {
+    this.partition([[id], this.ids.filter((other) => other !== id)]);
+  }
+
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.network.cutOneWay(from, to);
+    this.log(`cut ${from} -> ${to}`);
+  }
+
+  /** Every node up and running, every link whole. */
+  healAll(): void {
+    for (const id of this.ids) {
+      this.resume(id);
+      this.restart(id);
+    }
+    this.network.heal();
+    this.log('healed everything');
+  }
+
+  // -------------------------------------------------------------------------
+  // Looking in
+
+  isUp(id: NodeId): boolean {
+    return this.node(id).core !== null;
+  }
+
+  isPaused(id: NodeId): boolean {
+    return this.node(id).paused;
+  }
+
+  core(id: NodeId): RaftCore | null {
+    return this.node(id).core;
+  }
+
+  /** The live leader with the highest term, if any. */
+  leader(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestTerm = -1;
+    for (const node of this.nodes.values()) {
+      const core = node.core;
+      if (core === null || node.paused || core.getRole() !== 'leader') continue;
+      if (core.getTerm() > bestTerm) {
+        best = node.id;
+        bestTerm = core.getTerm();
+      }
+    }
+    return best;
+  }
+
+  role(id: NodeId): Role | null {
+    return this.node(id).core?.getRole() ?? null;
+  }
+
+  /** The last trace lines: faults, elections, step-downs, rollbacks. */
+  traceLines(): string[] {
+    return this.trace.slice();
+  }
+
+  violations(): readonly Violation[] {
+    return this.checker.violations;
+  }
+
+  report(invariant: Invariant, detail: string): void {
+    this.checker.now = this.now;
+    this.checker.report(invariant, detail);
+  }
+
+  /** True when every node is up and holds the same log, fully committed and applied. */
+  converged(): boolean {
+    const leader = this.leader();
+    if (leader === null) return false;
+    const reference = this.node(leader).core!;
+    const last = reference.getLastIndex();
+    for (const node of this.nodes.values()) {
+      const core = node.core;
+      if (core === null || node.paused) return false;
+      if (core.getLastIndex() !== last || core.getCommitIndex() !== last || core.getAppliedIndex() !== last) return false;
+      if (core.termAt(last) !== reference.termAt(last)) return false;
+    }
+    return true;
+  }
+
+  /** Full comparison of every node's log and state machine (run once, after converging). */
+  checkConvergedLogs(): void {
+    const leader = this.leader();
+    if (leader === null) return;
+    const reference = this.node(leader).core!.entries(1, this.node(leader).core!.getLastIndex() + 1);
+    for (const node of this.nodes.values()) {
+      const entries = node.core?.entries(1, reference.length + 1) ?? [];
+      const differs = entries.length !== reference.length || entries.some((entry, i) => entry.term !== reference[i]!.term || entry.data !== reference[i]!.data);
+      if (differs) this.report('convergence', `${node.id}'s log differs from leader ${leader}'s after settling`);
+      const applied = node.appliedTerms;
+      if (applied.length !== reference.length || applied.some((term, i) => term !== reference[i]!.term)) {
+        this.report('convergence', `${node.id}'s state machine does not match its log after settling`);
+      }
+    }
+  }
+
+  private node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new RangeError(`no node ${id} (nodes are ${this.ids.join(', ')})`);
+    return node;
+  }
+
+  private boot(node: SimNode): void {
+    const entries = node.storage.durableEntries();
+    const applied = node.appliedTerms;
+    if (applied.length > entries.length || applied.some((term, i) => entries[i]!.term !== term)) {
+      this.checker.report('state-machine', `${node.id} had applied entries its durable log does not hold`);
+      applied.length = 0;
+    }
+    const config: CoreConfig = { ...this.coreConfig, id: node.id, seed: mixSeed(this.options.seed, `${node.id}#${node.incarnation}`) };
+    node.core = new RaftCore(config, { hardState: node.storage.hardState, entries, appliedIndex: applied.length });
+    // Each node's clock starts at its own phase, as real timers do.
+    const phase = this.prng.next() * this.tickMs;
+    this.queue.push({ at: this.now + phase, seq: this.seq++, kind: 'tick', node: node.id, incarnation: node.incarnation });
+  }
+
+  log(line: string): void {
+    const max = this.options.traceLinesMax ?? 400;
+    if (this.trace.length >= max) this.trace.shift();
+    this.trace.push(`${this.now.toFixed(1).padStart(9)}ms  ${line}`);
+  }
+}
