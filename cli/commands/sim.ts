@@ -146,6 +146,7 @@ function jsonReport(report: SimReport): object {
     invariants: report.invariants,
     writes: report.writes,
     elections: report.elections,
+    perSeed: { writesMin: report.minWritesPerSeed, virtualMsMin: Math.round(report.virtualMsPerSeedMin) },
     options: report.options,
   };
 }
