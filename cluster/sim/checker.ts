@@ -45,6 +45,8 @@ export class SafetyChecker {
   private readonly seen = new Map<number, { readonly data: string; readonly prevTerm: number }>();
   /** committed[i - 1] is the entry committed at index i, as the first node to commit it saw it. */
   readonly committed: Entry[] = [];
+  /** The term in which each committed entry was first seen committed (the committing node's term). */
+  private readonly commitTerms: number[] = [];
   readonly violations: Violation[] = [];
   now = 0;
 
@@ -52,7 +54,12 @@ export class SafetyChecker {
     if (this.violations.length < violationsKeptMax) this.violations.push({ invariant, atMs: this.now, detail });
   }
 
-  /** At most one leader per term; the new leader holds every entry committed so far. */
+  /**
+   * At most one leader per term; the new leader holds every entry committed
+   * in an earlier term. (A leader of an old term can still be elected late,
+   * e.g. a candidate paused mid-election counting its votes on resume; the
+   * paper promises completeness only for leaders of later terms.)
+   */
   leaderElected(node: NodeId, term: number, termAt: (index: number) => number): void {
     const previous = this.leaders.get(term);
     if (previous !== undefined && previous !== node) {
@@ -60,6 +67,7 @@ export class SafetyChecker {
     }
     this.leaders.set(term, node);
     for (const entry of this.committed) {
+      if (this.commitTerms[entry.index - 1]! >= term) continue;
       if (termAt(entry.index) !== entry.term) {
         this.report('leader-completeness', `${node} became leader of term ${term} without committed entry ${entry.index} (term ${entry.term})`);
         return;
@@ -84,13 +92,16 @@ export class SafetyChecker {
     }
   }
 
-  /** A node's commit index moved from `from` to `to`: its entries there must match everyone's. */
-  commitAdvanced(node: NodeId, from: number, to: number, entries: (lo: number, hi: number) => Entry[]): void {
+  /** A node in `term` moved its commit index from `from` to `to`: its entries there must match everyone's. */
+  commitAdvanced(node: NodeId, term: number, from: number, to: number, entries: (lo: number, hi: number) => Entry[]): void {
     let index = from + 1;
     for (const entry of entries(from + 1, to + 1)) {
       const committed = this.committed[index - 1];
       if (committed === undefined) {
-        if (index === this.committed.length + 1) this.committed.push(entry);
+        if (index === this.committed.length + 1) {
+          this.committed.push(entry);
+          this.commitTerms.push(term);
+        }
       } else if (committed.term !== entry.term || committed.data !== entry.data) {
         this.report('committed-prefix', `${node} committed entry ${index} of term ${entry.term}, another node committed term ${committed.term}`);
       }

@@ -260,7 +260,7 @@ export class Simulation {
     }
     const commit = core.getCommitIndex();
     if (commit > node.checkedCommit) {
-      this.checker.commitAdvanced(node.id, node.checkedCommit, commit, (lo, hi) => core.entries(lo, hi));
+      this.checker.commitAdvanced(node.id, core.getTerm(), node.checkedCommit, commit, (lo, hi) => core.entries(lo, hi));
       node.checkedCommit = commit;
       this.checkAcknowledgedAgainstCommitted();
     }
