@@ -415,6 +415,10 @@ export class RaftCore {
     return this.appliedIndex;
   }
 
+  getStableIndex(): number {
+    return this.log.stableIndex;
+  }
+
   /** Entries [lo, hi) of this node's log, for hosts and checkers. */
   entries(lo: number, hi: number): Entry[] {
     return this.log.slice(lo, hi);
@@ -750,8 +754,11 @@ export class RaftCore {
     const progress = this.progress.get(m.from);
     if (progress === undefined) return;
     progress.recentActive = true;
+    // Less than it had received: the follower restarted and lost what was not yet on its disk.
+    const forgot = m.positions.received < progress.received;
+    if (forgot) progress.received = progress.flushed;
     progress.update(m.positions, this.tickCount);
-    if (progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    if (forgot || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
     progress.probeSent = false;
     if (m.context > 0) this.confirmReads(m.from, m.context);
     this.onFollowerProgress(m.from, progress);
@@ -810,9 +817,14 @@ export class RaftCore {
     };
   }
 
-  /** How far this node may apply: a leader what it has released, anyone else what is durable. */
+  /**
+   * How far this node may apply: a leader what it has released; anyone else
+   * what is durable and verified to match the current leader's log, so a
+   * deposed leader never exposes writes it had held back unacknowledged.
+   */
   private applyLimit(): number {
-    return this.role === 'leader' ? this.releasedIndex : this.log.stableIndex;
+    if (this.role === 'leader') return this.releasedIndex;
+    return Math.max(this.appliedIndex, Math.min(this.log.stableIndex, this.verifiedIndex));
   }
 
   private checkSyncTimeout(): void {
