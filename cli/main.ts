@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerHelp } from './commands/help.js';
 import { registerSim } from './commands/sim.js';
+import { registerStart } from './commands/start.js';
 import { configureOverview } from './commands/overview.js';
 import { runMain } from './errors.js';
 import { readPackageInfo } from './package-info.js';
@@ -14,7 +15,7 @@ type RegisterCommand = (program: Command) => void;
  * cli/commands/<name>.ts exporting `register<Name>(program)` and list it here,
  * above `registerHelp` so that `help` stays last in the list.
  */
-const commandRegistrations: readonly RegisterCommand[] = [registerSim, registerHelp];
+const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerHelp];
 
 /** Builds the whole command line: shared settings first, so every subcommand inherits them. */
 function buildProgram(): Command {

@@ -49,6 +49,13 @@ export class Progress {
     this.freeTo(this.received);
   }
 
+  /** The follower holds nothing past `index` any more: its disk lost what we believed durable. */
+  forget(index: number): void {
+    this.received = Math.min(this.received, index);
+    this.flushed = Math.min(this.flushed, index);
+    this.applied = Math.min(this.applied, index);
+  }
+
   becomeProbe(next: number): void {
     this.state = 'probe';
     this.next = Math.max(next, this.flushed + 1);

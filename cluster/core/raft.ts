@@ -737,7 +737,10 @@ export class RaftCore {
       } else {
         if (m.index !== progress.next - 1) return; // stale: not the probe we are waiting for
         const hint = m.hintTerm > 0 ? this.log.lastIndexAtOrBefore(m.hintIndex, m.hintTerm) : m.hintIndex;
-        progress.becomeProbe(Math.max(1, Math.min(m.index, hint + 1)));
+        const next = Math.max(1, Math.min(m.index, hint + 1));
+        // Below what it had flushed: its disk lost entries (a repaired WAL). Believe the disk.
+        if (next <= progress.flushed) progress.forget(next - 1);
+        progress.becomeProbe(next);
       }
       this.appendDue.add(m.from);
       return;

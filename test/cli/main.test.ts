@@ -27,9 +27,10 @@ describe('replica-lab (the built bin)', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^Usage: replica-lab \[options\] \[command\]/);
     expect(run.stdout).toContain('Works today: --help, --version');
+    expect(run.stdout).toMatch(/start \[options\]\s+start a cluster/);
+    expect(run.stdout).toMatch(/sim \[options\]\s+run the Raft core/);
     for (const coming of [
       'TUI dashboard',
-      'replica-lab start --headless',
       'replica-lab lab [id]',
       'replica-lab labs',
       'replica-lab quiz',

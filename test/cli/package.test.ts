@@ -96,5 +96,29 @@ describe('the published package', { timeout: packageTestTimeoutMs }, () => {
     const bad = spawnSync(bin, ['--bogus'], { cwd: app, encoding: 'utf8' });
     expect(bad).toMatchObject({ status: 2, stdout: '' });
     expect(bad.stderr).toMatch(/^replica-lab: unknown option '--bogus'/);
+
+    const sim = spawnSync(bin, ['sim', '--seeds', '1..10', '--json'], { cwd: app, encoding: 'utf8' });
+    expect(sim.status).toBe(0);
+    expect(JSON.parse(sim.stdout)).toMatchObject({ seeds: 10, violations: [] });
+
+    // The package's main entry, as a user's project imports it: a real 3-node cluster from the installed tarball.
+    writeFileSync(
+      join(app, 'use.mjs'),
+      `import { Cluster } from 'replica-lab';
+const cluster = await Cluster.start({ nodes: 3, fsync: false });
+try {
+  const leader = await cluster.waitForLeader({ timeoutMs: 5000 });
+  const write = await cluster.execute('INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index())', ['a', '1']);
+  const read = await cluster.query('SELECT v FROM kv WHERE k = ?', ['a'], { consistency: 'linearizable' });
+  console.log(JSON.stringify({ leader, index: write.index, rows: read.rows }));
+} finally {
+  await cluster.stop();
+}
+`,
+    );
+    const use = spawnSync(process.execPath, ['use.mjs'], { cwd: app, encoding: 'utf8', timeout: 30_000 });
+    expect(use.stderr).toBe('');
+    expect(use.status).toBe(0);
+    expect(JSON.parse(use.stdout)).toMatchObject({ rows: [{ v: '1' }] });
   });
 });

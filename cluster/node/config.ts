@@ -1,0 +1,53 @@
+// The configuration a supervisor hands a node process (as JSON in one
+// environment variable), checked before the node touches its data dir.
+
+import type { Failover, NodeId } from '../core/index.js';
+import type { ReplicationSettings } from '../protocol.js';
+
+export interface NodeConfig {
+  readonly id: NodeId;
+  /** Every voter, this node included. */
+  readonly peers: readonly NodeId[];
+  /** This node's own data dir: wal/, state.db, meta, rollback/. */
+  readonly dataDir: string;
+  readonly tickMs: number;
+  readonly electionTimeoutMs: readonly [number, number];
+  readonly heartbeatMs: number;
+  readonly failover: Failover;
+  readonly fencing: boolean;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly replication: ReplicationSettings;
+  readonly fsync: boolean;
+  readonly seed: number;
+  readonly telemetryMs: number;
+}
+
+export const nodeConfigVariable = 'REPLICA_LAB_NODE';
+
+/** Reads and checks the config; throws an Error whose message says what is wrong. */
+export function parseNodeConfig(text: string | undefined): NodeConfig {
+  if (text === undefined) throw new Error(`${nodeConfigVariable} is not set: a node is started by the replica-lab supervisor`);
+  const value = JSON.parse(text) as Partial<NodeConfig>;
+  const problems: string[] = [];
+  const need = (ok: boolean, what: string): void => {
+    if (!ok) problems.push(what);
+  };
+  need(typeof value.id === 'string' && /^n[1-9][0-9]?$/.test(value.id), 'id like n1');
+  need(Array.isArray(value.peers) && value.peers.includes(value.id ?? ''), 'peers including id');
+  need(typeof value.dataDir === 'string' && value.dataDir.length > 0, 'dataDir');
+  need(typeof value.tickMs === 'number' && value.tickMs >= 1, 'tickMs >= 1');
+  need(Array.isArray(value.electionTimeoutMs) && value.electionTimeoutMs.length === 2, 'electionTimeoutMs [min, max]');
+  need(typeof value.heartbeatMs === 'number' && value.heartbeatMs >= 1, 'heartbeatMs >= 1');
+  need(value.failover === 'raft' || value.failover === 'manual', "failover 'raft' | 'manual'");
+  need(typeof value.replication === 'object' && value.replication !== null, 'replication');
+  need(typeof value.seed === 'number', 'seed');
+  need(typeof value.telemetryMs === 'number' && value.telemetryMs >= 10, 'telemetryMs >= 10');
+  if (problems.length > 0) throw new Error(`bad node config: expected ${problems.join(', ')}`);
+  return value as NodeConfig;
+}
+
+/** Milliseconds to whole ticks (at least one). */
+export function toTicks(ms: number, tickMs: number): number {
+  return Math.max(1, Math.round(ms / tickMs));
+}

@@ -1,0 +1,537 @@
+// The host of one node: it runs the consensus core over a real WAL and a
+// SQLite state machine, following the Ready loop (persist, write, roll back,
+// apply, send, answer, advance). It does no process or timer handling itself
+// (main.ts does), so tests can drive it in-process with a fake channel.
+
+import {
+  RaftCore,
+  type CoreConfig,
+  type CoreEvent,
+  type Entry,
+  type Message,
+  type NodeId,
+  type ReadResult,
+  type ReplicationConfig,
+  type WriteAck,
+} from '../core/index.js';
+import {
+  parseToNode,
+  Invalid,
+  type ErrorPayload,
+  type FollowerTelemetry,
+  type FromNode,
+  type NodeEvent,
+  type NodeTelemetry,
+  type Param,
+  type ReplicationSettings,
+  type RolledBackWrite,
+  type ToNode,
+} from '../protocol.js';
+import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
+import { openWal, type Wal } from '../wal/index.js';
+import { toTicks, type NodeConfig } from './config.js';
+import { LagTracker } from './lag.js';
+
+export interface HostIo {
+  send(message: FromNode): void;
+  /** Monotonic milliseconds, for lag and timeouts. */
+  nowMs(): number;
+  /** Wall-clock milliseconds, for event timestamps. */
+  wallMs(): number;
+  rssBytes(): number;
+  /** Ends the process (after a 'stop', once files are closed). */
+  exit(code: number): void;
+  pid: number;
+}
+
+/** Reads waiting for this node to apply far enough (read-your-writes); bounded. */
+const waitingReadsMax = 10_000;
+const eventsBufferedMax = 10_000;
+/** Ready rounds in one drain; more means the core never settles, a bug to crash on. */
+const drainRoundsMax = 10_000;
+
+interface WaitingRead {
+  readonly id: number;
+  readonly sql: string;
+  readonly params: readonly Param[];
+  readonly minIndex: number;
+  readonly deadlineMs: number;
+}
+
+interface PendingExecute {
+  readonly id: number;
+  readonly startedMs: number;
+}
+
+export class NodeHost {
+  readonly id: NodeId;
+  private readonly config: NodeConfig;
+  private readonly io: HostIo;
+  private readonly wal: Wal;
+  private readonly store: Store;
+  private readonly core: RaftCore;
+  private readonly lag = new LagTracker();
+  private replication: ReplicationSettings;
+
+  private outgoing: Message[] = [];
+  private events: { atMs: number; event: NodeEvent }[] = [];
+  /** Client writes proposed here, by log index. */
+  private readonly executes = new Map<number, PendingExecute>();
+  /** Apply results of entries with a waiting client, until the ack goes out. */
+  private readonly applyErrors = new Map<number, string>();
+  /** Linearizable reads waiting for ReadIndex, by read id. */
+  private readonly linearizable = new Map<number, { sql: string; params: readonly Param[]; deadlineMs: number }>();
+  private waiting: WaitingRead[] = [];
+  private flushing = false;
+  private flushAgain = false;
+  private malformed = 0;
+  private lastMalformedEventMs = -Infinity;
+  private checksumCache: { index: number; value: string } | null = null;
+  private wasLeader = false;
+  private closed = false;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  constructor(config: NodeConfig, io: HostIo) {
+    this.id = config.id;
+    this.config = config;
+    this.io = io;
+    this.replication = config.replication;
+    const { wal, recovery } = openWal({ dir: config.dataDir, fsync: config.fsync });
+    this.wal = wal;
+    this.store = Store.open({ dir: config.dataDir });
+    const entries = wal.entries();
+    this.emit({
+      type: 'wal-recovered',
+      node: this.id,
+      records: recovery.records,
+      lastIndex: recovery.lastIndex,
+      truncatedBytes: recovery.truncatedBytes,
+      problem: recovery.problem === null ? null : `${recovery.problem.reason} in ${recovery.problem.segment} at byte ${recovery.problem.offset}`,
+    });
+    const appliedIndex = this.reconcileStore(entries);
+    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), entries, appliedIndex });
+    this.drain();
+  }
+
+  /** The state machine may have applied entries a repaired WAL no longer holds: rebuild it from the log. */
+  private reconcileStore(entries: readonly Entry[]): number {
+    const applied = this.store.appliedIndex();
+    const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === this.store.appliedTerm());
+    if (inLog) return applied;
+    const keep = Math.min(applied, entries.length);
+    let kept = keep;
+    while (kept > 0 && entries[kept - 1]!.term > this.store.appliedTerm()) kept--;
+    this.store.rebuild(entries.slice(0, kept));
+    this.emit({ type: 'state-rebuilt', node: this.id, reason: `state.db had applied index ${applied}, the log holds ${entries.length} entries`, appliedIndex: kept });
+    return kept;
+  }
+
+  private coreConfig(): CoreConfig {
+    const { config } = this;
+    return {
+      id: config.id,
+      peers: config.peers,
+      electionTicks: [toTicks(config.electionTimeoutMs[0], config.tickMs), toTicks(config.electionTimeoutMs[1], config.tickMs)],
+      heartbeatTicks: toTicks(config.heartbeatMs, config.tickMs),
+      failover: config.failover,
+      fencing: config.fencing,
+      preVote: config.preVote,
+      checkQuorum: config.checkQuorum,
+      replication: this.replicationTicks(config.replication),
+      seed: config.seed,
+    };
+  }
+
+  private replicationTicks(settings: ReplicationSettings): ReplicationConfig {
+    return {
+      mode: settings.mode,
+      ackLevel: settings.ackLevel,
+      quorum: settings.quorum,
+      syncStandbys: settings.syncStandbys,
+      syncTimeoutTicks: settings.syncTimeoutMs === null ? null : toTicks(settings.syncTimeoutMs, this.config.tickMs),
+      syncFallback: settings.syncFallback,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Inputs
+
+  /** One message from the supervisor, as it arrived: checked, then handled, or counted and dropped. */
+  receive(raw: unknown): void {
+    if (this.closed) return;
+    const message = parseToNode(raw);
+    if (message instanceof Invalid) {
+      this.malformed++;
+      const now = this.io.nowMs();
+      if (now - this.lastMalformedEventMs >= 1000) {
+        this.lastMalformedEventMs = now;
+        this.emit({ type: 'malformed-message', node: this.id, reason: message.reason, count: this.malformed });
+      }
+      this.flushOutput();
+      return;
+    }
+    this.handle(message);
+    this.drain();
+  }
+
+  tick(): void {
+    if (this.closed) return;
+    this.core.tick();
+    this.expireReads();
+    this.drain();
+  }
+
+  private handle(message: ToNode): void {
+    switch (message.type) {
+      case 'raft':
+        for (const m of message.messages) this.core.step(m);
+        return;
+      case 'execute':
+        this.execute(message);
+        return;
+      case 'query':
+        this.query(message);
+        return;
+      case 'promote':
+        this.core.promote();
+        this.reply(message.id, { promoted: this.id });
+        return;
+      case 'transfer': {
+        const problem = this.core.transferLeadership(message.target);
+        if (problem === null) this.reply(message.id, { target: message.target });
+        else this.fail(message.id, problem === 'not-leader' ? 'not-leader' : 'unavailable', transferMessage(problem, message.target), null);
+        return;
+      }
+      case 'set-replication': {
+        const next = { ...this.replication, ...message.replication };
+        const problem = this.core.setReplication(this.replicationTicks(next));
+        if (problem === null) {
+          this.replication = next;
+          this.reply(message.id, { replication: next });
+        } else this.fail(message.id, 'unavailable', problem, null);
+        return;
+      }
+      case 'checksum':
+        this.reply(message.id, this.checksum());
+        return;
+      case 'stop':
+        void this.close().finally(() => this.io.exit(0));
+        return;
+    }
+  }
+
+  private execute(message: Extract<ToNode, { type: 'execute' }>): void {
+    const problem = validateStatement(message.sql, message.params);
+    if (problem !== null) {
+      this.fail(message.id, 'bad-statement', problem, null);
+      return;
+    }
+    const result = this.core.propose({
+      id: message.id,
+      data: encodeStatement(message.sql, message.params),
+      ...(message.client === null ? {} : { client: message.client }),
+      ...(message.request === null ? {} : { request: message.request }),
+      ...(message.replication === null ? {} : { replication: message.replication }),
+    });
+    if (result.ok) {
+      this.executes.set(result.index, { id: message.id, startedMs: this.io.nowMs() });
+      return;
+    }
+    switch (result.error) {
+      case 'not-leader':
+        this.fail(message.id, 'not-leader', notLeaderMessage(this.id, result.leader), null, result.leader);
+        return;
+      case 'transfer-in-progress':
+        this.fail(message.id, 'unavailable', `${this.id} is handing leadership over; retry at the new leader`, null);
+        return;
+      case 'busy':
+        this.fail(message.id, 'unavailable', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
+        return;
+      case 'leadership-lost':
+        this.fail(message.id, 'unavailable', `${this.id} lost leadership`, null);
+        return;
+    }
+  }
+
+  private query(message: Extract<ToNode, { type: 'query' }>): void {
+    const problem = queryProblem(message.sql);
+    if (problem !== null) {
+      this.fail(message.id, 'bad-statement', problem, null);
+      return;
+    }
+    const deadlineMs = this.io.nowMs() + message.timeoutMs;
+    if (message.consistency === 'linearizable') {
+      if (this.linearizable.size >= waitingReadsMax) {
+        this.fail(message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
+        return;
+      }
+      this.linearizable.set(message.id, { sql: message.sql, params: message.params, deadlineMs });
+      this.core.readIndex(message.id);
+      return;
+    }
+    if (message.minIndex <= this.core.getAppliedIndex()) {
+      this.runQuery(message.id, message.sql, message.params);
+      return;
+    }
+    if (this.waiting.length >= waitingReadsMax) {
+      this.fail(message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
+      return;
+    }
+    this.waiting.push({ id: message.id, sql: message.sql, params: message.params, minIndex: message.minIndex, deadlineMs });
+  }
+
+  private runQuery(id: number, sql: string, params: readonly Param[]): void {
+    try {
+      const { columns, rows, truncated } = this.store.query(sql, params);
+      this.reply(id, { columns, rows, truncated, index: this.core.getAppliedIndex(), node: this.id });
+    } catch (error) {
+      this.fail(id, 'bad-statement', error instanceof Error ? error.message : String(error), null);
+    }
+  }
+
+  /** Local reads waiting for an index, and linearizable reads, time out here rather than hang. */
+  private expireReads(): void {
+    const now = this.io.nowMs();
+    const applied = this.core.getAppliedIndex();
+    const still: WaitingRead[] = [];
+    for (const read of this.waiting) {
+      if (read.minIndex <= applied) this.runQuery(read.id, read.sql, read.params);
+      else if (now >= read.deadlineMs) {
+        this.fail(read.id, 'timeout', `${this.id} had applied up to ${applied}, not ${read.minIndex}, when the read timed out`, null);
+      } else still.push(read);
+    }
+    this.waiting = still;
+    for (const [id, read] of this.linearizable) {
+      if (now < read.deadlineMs) continue;
+      this.linearizable.delete(id);
+      this.fail(id, 'timeout', `${this.id} could not confirm its leadership with a majority in time`, null);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // The Ready loop
+
+  private drain(): void {
+    let wrote = false;
+    for (let round = 0; this.core.hasReady(); round++) {
+      if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
+      const ready = this.core.ready();
+      if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
+      if (ready.writeFrom !== null) {
+        this.wal.write(ready.writeFrom, ready.entries);
+        wrote = true;
+      }
+      if (ready.rollback.length > 0) this.rollBack(ready.rollback);
+      if (ready.apply.length > 0) this.apply(ready.apply);
+      for (const message of ready.messages) this.outgoing.push(message);
+      for (const ack of ready.acks) this.answerWrite(ack);
+      for (const read of ready.reads) this.answerRead(read);
+      for (const event of ready.events) this.onCoreEvent(event);
+      this.core.advance();
+    }
+    if (wrote) this.startFlush();
+    if (this.waiting.length > 0) this.expireReads();
+    this.flushOutput();
+  }
+
+  /** One SQLite transaction for the whole batch: the WAL, not state.db, is what makes a write durable. */
+  private apply(entries: readonly Entry[]): void {
+    const results = this.store.applyBatch(entries);
+    results.forEach((result, i) => {
+      const index = entries[i]!.index;
+      if (!result.ok && this.executes.has(index)) this.applyErrors.set(index, result.error);
+    });
+  }
+
+  private rollBack(undone: readonly Entry[]): void {
+    const keepTo = undone[undone.length - 1]!.index - 1;
+    const path = this.store.rollbackAndRebuild({ undone, log: this.core.entries(1, keepTo + 1) });
+    const writes: RolledBackWrite[] = [...undone].reverse().map((entry) => ({
+      index: entry.index,
+      term: entry.term,
+      kind: entry.kind,
+      sql: entry.kind === 'sql' ? statementText(entry.data) : null,
+    }));
+    this.emit({ type: 'rollback-written', node: this.id, path, writes });
+    this.checksumCache = null;
+  }
+
+  private startFlush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    this.wal.flush().then(
+      (durable) => {
+        this.flushing = false;
+        if (this.closed) return;
+        if (durable !== null) {
+          this.core.persisted(durable.index, durable.term);
+          if (this.core.getRole() === 'leader') this.lag.flushed(this.core.getStableIndex(), this.io.nowMs());
+        }
+        if (this.flushAgain) {
+          this.flushAgain = false;
+          this.startFlush();
+        }
+        this.drain();
+      },
+      (error: unknown) => {
+        // A failed fsync leaves durability unknown: crash loudly rather than acknowledge anything.
+        process.stderr.write(`${this.id}: fsync failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(70);
+      },
+    );
+  }
+
+  private answerWrite(ack: WriteAck): void {
+    const pending = this.executes.get(ack.index);
+    if (pending === undefined || pending.id !== ack.id) return;
+    this.executes.delete(ack.index);
+    const applyError = this.applyErrors.get(ack.index);
+    this.applyErrors.delete(ack.index);
+    if (ack.ok && applyError === undefined) {
+      this.reply(ack.id, { index: ack.index, term: ack.term, leader: this.id });
+    } else if (ack.ok) {
+      this.fail(ack.id, 'bad-statement', `the write committed at index ${ack.index} but failed on every node: ${applyError}`, ack.index);
+    } else {
+      const message = `${this.id} stepped down before the write at index ${ack.index} was acknowledged; it may still commit`;
+      this.fail(ack.id, 'unavailable', message, ack.index, ack.leader);
+    }
+  }
+
+  private answerRead(read: ReadResult): void {
+    const pending = this.linearizable.get(read.id);
+    if (pending === undefined) return;
+    this.linearizable.delete(read.id);
+    if (read.ok) this.runQuery(read.id, pending.sql, pending.params);
+    else if (read.error === 'not-leader') this.fail(read.id, 'not-leader', notLeaderMessage(this.id, read.leader), null, read.leader);
+    else this.fail(read.id, 'unavailable', `${this.id} could not serve the linearizable read (${read.error})`, null, read.leader);
+  }
+
+  private onCoreEvent(event: CoreEvent): void {
+    this.emit(event);
+    if (event.type === 'leader-elected' && event.node === this.id) this.lag.reset(this.core.getStableIndex(), this.io.nowMs());
+  }
+
+  // -------------------------------------------------------------------------
+  // Output
+
+  private reply(id: number, result: Record<string, unknown>): void {
+    this.io.send({ type: 'reply', id, ok: true, error: null, result });
+  }
+
+  private fail(id: number, kind: ErrorPayload['kind'], message: string, index: number | null, leader: NodeId | null = null): void {
+    this.io.send({ type: 'reply', id, ok: false, error: { kind, message, leader, index }, result: null });
+  }
+
+  private emit(event: NodeEvent): void {
+    if (this.events.length < eventsBufferedMax) this.events.push({ atMs: this.io.wallMs(), event });
+  }
+
+  /** One envelope of Raft messages and one of events per loop, not one IPC message each. */
+  private flushOutput(): void {
+    if (this.outgoing.length > 0) {
+      this.io.send({ type: 'raft', messages: this.outgoing });
+      this.outgoing = [];
+    }
+    if (this.events.length > 0) {
+      this.io.send({ type: 'events', events: this.events });
+      this.events = [];
+    }
+  }
+
+  checksum(): { index: number; value: string } {
+    const index = this.core.getAppliedIndex();
+    if (this.checksumCache?.index !== index) this.checksumCache = { index, value: this.store.checksum() };
+    return this.checksumCache;
+  }
+
+  telemetry(withChecksum: boolean): NodeTelemetry {
+    const status = this.core.status();
+    const now = this.io.nowMs();
+    const isLeader = status.role === 'leader';
+    if (isLeader !== this.wasLeader && isLeader) this.lag.reset(status.stableIndex, now);
+    this.wasLeader = isLeader;
+    const lsnAt = (index: number): number => (index === 0 ? 0 : (this.core.entries(index, index + 1)[0]?.lsn ?? status.lastLsn));
+    const followers: FollowerTelemetry[] = isLeader
+      ? status.progress.map((p) => {
+          const positions = { received: p.received, flushed: p.flushed, applied: p.applied };
+          const applied = Math.min(p.applied, status.lastIndex);
+          return {
+            id: p.id,
+            positions,
+            lsn: { received: lsnAt(Math.min(p.received, status.lastIndex)), flushed: lsnAt(Math.min(p.flushed, status.lastIndex)), applied: lsnAt(applied) },
+            ...this.lag.lagOf(positions, status.stableIndex, now),
+            lagEntries: Math.max(0, status.lastIndex - p.applied),
+            lagBytes: Math.max(0, status.lastLsn - lsnAt(applied)),
+            state: p.state,
+            inflight: p.inflight,
+            active: p.active,
+          };
+        })
+      : [];
+    return {
+      id: this.id,
+      pid: this.io.pid,
+      role: status.role,
+      term: status.term,
+      vote: status.vote,
+      leader: status.leader,
+      lastIndex: status.lastIndex,
+      lastTerm: status.lastTerm,
+      lastLsn: status.lastLsn,
+      flushedIndex: status.stableIndex,
+      commitIndex: status.commitIndex,
+      appliedIndex: status.appliedIndex,
+      degraded: status.degraded,
+      replication: this.replication,
+      followers,
+      checksum: withChecksum ? this.checksum() : this.checksumCache,
+      malformedMessages: this.malformed,
+      rssBytes: this.io.rssBytes(),
+      atMs: this.io.wallMs(),
+    };
+  }
+
+  /** Stops taking input and closes the WAL (after a flush in progress) and the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.flushOutput();
+    this.store.close();
+    await this.wal.close();
+  }
+}
+
+function notLeaderMessage(id: NodeId, leader: NodeId | null): string {
+  return leader === null ? `${id} is not the leader and knows of no leader right now; retry shortly` : `${id} is not the leader; send writes to ${leader}`;
+}
+
+function transferMessage(problem: string, target: NodeId): string {
+  switch (problem) {
+    case 'not-leader':
+      return `only the leader can hand leadership to ${target}`;
+    case 'unknown-node':
+      return `${target} is not a member of this cluster`;
+    default:
+      return `a leadership transfer is already in progress`;
+  }
+}
+
+/** Reads go through query(); a statement that would write is refused before it reaches SQLite. */
+function queryProblem(sql: string): string | null {
+  return sql.trim().length === 0 ? 'the query is empty' : null;
+}
+
+/** The SQL of an entry, for reports; a malformed payload is reported as such, not thrown. */
+function statementText(data: string): string | null {
+  try {
+    return decodeStatement(data).sql;
+  } catch {
+    return null;
+  }
+}

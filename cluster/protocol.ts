@@ -1,0 +1,405 @@
+// Every message that crosses the IPC channel between the supervisor and a
+// node, as one discriminated union per direction, and the validators that
+// guard both ends: a malformed message is reported as a reason string and
+// dropped by the caller, never trusted and never allowed to crash a process.
+
+import type {
+  AckLevel,
+  CoreEvent,
+  Entry,
+  EntryKind,
+  Message,
+  NodeId,
+  Positions,
+  ReplicationMode,
+  Role,
+  SyncFallback,
+  VoteDenial,
+  WriteReplication,
+} from './core/index.js';
+
+/** A statement parameter: JSON scalars only, so every replica binds the same value. */
+export type Param = string | number | null;
+
+/** The replication settings as people give them (milliseconds, not ticks). */
+export interface ReplicationSettings {
+  readonly mode: ReplicationMode;
+  readonly ackLevel: AckLevel;
+  readonly quorum: number | null;
+  readonly syncStandbys: readonly NodeId[] | null;
+  readonly syncTimeoutMs: number | null;
+  readonly syncFallback: SyncFallback;
+}
+
+export type Consistency = 'local' | 'linearizable';
+
+export type ErrorKind = 'not-leader' | 'timeout' | 'unavailable' | 'bad-statement';
+
+export interface ErrorPayload {
+  readonly kind: ErrorKind;
+  readonly message: string;
+  /** With not-leader: who leads, if this node knows. */
+  readonly leader: NodeId | null;
+  /** Set when the write reached the log (it may still commit, or did and failed to apply). */
+  readonly index: number | null;
+}
+
+// ---------------------------------------------------------------------------
+// Supervisor -> node
+
+export type ToNode =
+  | { readonly type: 'raft'; readonly messages: readonly Message[] }
+  | {
+      readonly type: 'execute';
+      readonly id: number;
+      readonly sql: string;
+      readonly params: readonly Param[];
+      readonly replication: WriteReplication | null;
+      readonly client: string | null;
+      readonly request: number | null;
+    }
+  | {
+      readonly type: 'query';
+      readonly id: number;
+      readonly sql: string;
+      readonly params: readonly Param[];
+      readonly consistency: Consistency;
+      /** A follower read waits until it has applied this far (read-your-writes); 0 = no wait. */
+      readonly minIndex: number;
+      readonly timeoutMs: number;
+    }
+  | { readonly type: 'promote'; readonly id: number }
+  | { readonly type: 'transfer'; readonly id: number; readonly target: NodeId }
+  | { readonly type: 'set-replication'; readonly id: number; readonly replication: Partial<ReplicationSettings> }
+  | { readonly type: 'checksum'; readonly id: number }
+  | { readonly type: 'stop' };
+
+// ---------------------------------------------------------------------------
+// Node -> supervisor
+
+export interface FollowerTelemetry {
+  readonly id: NodeId;
+  readonly positions: Positions;
+  readonly lsn: { readonly received: number; readonly flushed: number; readonly applied: number };
+  /** Age of the oldest entry the follower has not yet received / flushed / applied; 0 when caught up. */
+  readonly writeLagMs: number;
+  readonly flushLagMs: number;
+  readonly replayLagMs: number;
+  readonly lagEntries: number;
+  readonly lagBytes: number;
+  readonly state: 'probe' | 'replicate';
+  readonly inflight: number;
+  readonly active: boolean;
+}
+
+export interface NodeTelemetry {
+  readonly id: NodeId;
+  readonly pid: number;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly lastLsn: number;
+  readonly flushedIndex: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly degraded: boolean;
+  readonly replication: ReplicationSettings;
+  /** On the leader: one row per follower. */
+  readonly followers: readonly FollowerTelemetry[];
+  readonly checksum: { readonly index: number; readonly value: string } | null;
+  readonly malformedMessages: number;
+  readonly rssBytes: number;
+  readonly atMs: number;
+}
+
+export interface RolledBackWrite {
+  readonly index: number;
+  readonly term: number;
+  readonly kind: EntryKind;
+  readonly sql: string | null;
+}
+
+/** Events only a node host knows of (the core knows nothing of files). */
+export type HostEvent =
+  | {
+      readonly type: 'wal-recovered';
+      readonly node: NodeId;
+      readonly records: number;
+      readonly lastIndex: number;
+      readonly truncatedBytes: number;
+      readonly problem: string | null;
+    }
+  | { readonly type: 'state-rebuilt'; readonly node: NodeId; readonly reason: string; readonly appliedIndex: number }
+  | {
+      readonly type: 'rollback-written';
+      readonly node: NodeId;
+      readonly path: string;
+      readonly writes: readonly RolledBackWrite[];
+    }
+  | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number };
+
+export type NodeEvent = CoreEvent | HostEvent;
+
+export interface Reply {
+  readonly type: 'reply';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error: ErrorPayload | null;
+  /** execute: { index, term }; query: { columns, rows, index, truncated }; checksum: { index, value }. */
+  readonly result: Record<string, unknown> | null;
+}
+
+export type FromNode =
+  | { readonly type: 'raft'; readonly messages: readonly Message[] }
+  | Reply
+  | { readonly type: 'telemetry'; readonly telemetry: NodeTelemetry }
+  | { readonly type: 'events'; readonly events: readonly { readonly atMs: number; readonly event: NodeEvent }[] };
+
+// ---------------------------------------------------------------------------
+// Validation. Each validator returns the typed value or a string saying what
+// is wrong; callers count and drop the message.
+
+export class Invalid {
+  constructor(readonly reason: string) {}
+}
+
+type Check<T> = (value: unknown, path: string) => T;
+
+function fail(path: string, expected: string): never {
+  throw new Invalid(`${path}: expected ${expected}`);
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const str: Check<string> = (v, p) => (typeof v === 'string' ? v : fail(p, 'a string'));
+const nodeId: Check<string> = (v, p) => (typeof v === 'string' && /^n[1-9][0-9]?$/.test(v) ? v : fail(p, 'a node id like n1'));
+const bool: Check<boolean> = (v, p) => (typeof v === 'boolean' ? v : fail(p, 'a boolean'));
+const count: Check<number> = (v, p) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(p, 'a whole number >= 0'));
+const finite: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(p, 'a finite number'));
+const nullable =
+  <T>(check: Check<T>): Check<T | null> =>
+  (v, p) =>
+    v === null ? null : check(v, p);
+const optional =
+  <T>(check: Check<T>): Check<T | undefined> =>
+  (v, p) =>
+    v === undefined ? undefined : check(v, p);
+const oneOf =
+  <T extends string>(allowed: readonly T[]): Check<T> =>
+  (v, p) =>
+    typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fail(p, allowed.join(' | '));
+const arrayOf =
+  <T>(check: Check<T>, max: number): Check<T[]> =>
+  (v, p) => {
+    if (!Array.isArray(v)) fail(p, 'an array');
+    if (v.length > max) fail(p, `at most ${max} items`);
+    return v.map((item, i) => check(item, `${p}[${i}]`));
+  };
+const field = (record: Record<string, unknown>, key: string): unknown => record[key];
+
+const entryKinds: readonly EntryKind[] = ['sql', 'noop', 'config'];
+const voteDenials: readonly VoteDenial[] = ['stale-term', 'already-voted', 'log-behind', 'leader-alive'];
+const modes: readonly ReplicationMode[] = ['async', 'sync', 'quorum'];
+const ackLevels: readonly AckLevel[] = ['received', 'flushed', 'applied'];
+const fallbacks: readonly SyncFallback[] = ['block', 'async'];
+
+/** Bounds on what one IPC message may carry, so a corrupt one cannot exhaust memory. */
+export const ipcLimits = { messagesPerEnvelope: 100_000, entriesPerMessage: 100_000, sqlChars: 1_000_000, params: 10_000 } as const;
+
+const entry: Check<Entry> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'an entry');
+  const index = count(field(v, 'index'), `${p}.index`);
+  const term = count(field(v, 'term'), `${p}.term`);
+  if (index < 1) fail(`${p}.index`, 'an index >= 1');
+  const base = {
+    index,
+    term,
+    lsn: count(field(v, 'lsn'), `${p}.lsn`),
+    kind: oneOf(entryKinds)(field(v, 'kind'), `${p}.kind`),
+    data: str(field(v, 'data'), `${p}.data`),
+  };
+  const client = optional(str)(field(v, 'client'), `${p}.client`);
+  const request = optional(count)(field(v, 'request'), `${p}.request`);
+  if (client === undefined) return base;
+  return request === undefined ? { ...base, client } : { ...base, client, request };
+};
+
+const positions: Check<Positions> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'positions');
+  return {
+    received: count(field(v, 'received'), `${p}.received`),
+    flushed: count(field(v, 'flushed'), `${p}.flushed`),
+    applied: count(field(v, 'applied'), `${p}.applied`),
+  };
+};
+
+/** One Raft message, checked field by field (entries included). */
+export const raftMessage: Check<Message> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'a raft message');
+  const base = { from: nodeId(field(v, 'from'), `${p}.from`), to: nodeId(field(v, 'to'), `${p}.to`), term: count(field(v, 'term'), `${p}.term`) };
+  const type = oneOf(['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now'] as const)(field(v, 'type'), `${p}.type`);
+  switch (type) {
+    case 'vote':
+      return {
+        ...base,
+        type,
+        pre: bool(field(v, 'pre'), `${p}.pre`),
+        lastIndex: count(field(v, 'lastIndex'), `${p}.lastIndex`),
+        lastTerm: count(field(v, 'lastTerm'), `${p}.lastTerm`),
+        transfer: bool(field(v, 'transfer'), `${p}.transfer`),
+      };
+    case 'vote-resp':
+      return {
+        ...base,
+        type,
+        pre: bool(field(v, 'pre'), `${p}.pre`),
+        granted: bool(field(v, 'granted'), `${p}.granted`),
+        reason: nullable(oneOf(voteDenials))(field(v, 'reason'), `${p}.reason`),
+      };
+    case 'append': {
+      const prevIndex = count(field(v, 'prevIndex'), `${p}.prevIndex`);
+      const entries = arrayOf(entry, ipcLimits.entriesPerMessage)(field(v, 'entries'), `${p}.entries`);
+      entries.forEach((e, i) => {
+        if (e.index !== prevIndex + i + 1) fail(`${p}.entries[${i}].index`, `index ${prevIndex + i + 1} (contiguous after prevIndex)`);
+      });
+      return { ...base, type, prevIndex, prevTerm: count(field(v, 'prevTerm'), `${p}.prevTerm`), entries, commit: count(field(v, 'commit'), `${p}.commit`) };
+    }
+    case 'append-resp':
+      return {
+        ...base,
+        type,
+        index: count(field(v, 'index'), `${p}.index`),
+        reject: bool(field(v, 'reject'), `${p}.reject`),
+        hintIndex: count(field(v, 'hintIndex'), `${p}.hintIndex`),
+        hintTerm: count(field(v, 'hintTerm'), `${p}.hintTerm`),
+        positions: positions(field(v, 'positions'), `${p}.positions`),
+      };
+    case 'heartbeat':
+      return { ...base, type, commit: count(field(v, 'commit'), `${p}.commit`), context: count(field(v, 'context'), `${p}.context`) };
+    case 'heartbeat-resp':
+      return { ...base, type, context: count(field(v, 'context'), `${p}.context`), positions: positions(field(v, 'positions'), `${p}.positions`) };
+    case 'timeout-now':
+      return { ...base, type };
+  }
+};
+
+const param: Check<Param> = (v, p) => {
+  if (v === null || typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  return fail(p, 'a string, a finite number or null');
+};
+
+const writeReplication: Check<WriteReplication> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'replication overrides');
+  const mode = optional(oneOf(modes))(field(v, 'mode'), `${p}.mode`);
+  const ackLevel = optional(oneOf(ackLevels))(field(v, 'ackLevel'), `${p}.ackLevel`);
+  const quorum = optional(nullable(count))(field(v, 'quorum'), `${p}.quorum`);
+  return { ...(mode === undefined ? {} : { mode }), ...(ackLevel === undefined ? {} : { ackLevel }), ...(quorum === undefined ? {} : { quorum }) };
+};
+
+const replicationChange: Check<Partial<ReplicationSettings>> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'replication settings');
+  const out: { -readonly [K in keyof ReplicationSettings]?: ReplicationSettings[K] } = {};
+  if (field(v, 'mode') !== undefined) out.mode = oneOf(modes)(field(v, 'mode'), `${p}.mode`);
+  if (field(v, 'ackLevel') !== undefined) out.ackLevel = oneOf(ackLevels)(field(v, 'ackLevel'), `${p}.ackLevel`);
+  if (field(v, 'quorum') !== undefined) out.quorum = nullable(count)(field(v, 'quorum'), `${p}.quorum`);
+  if (field(v, 'syncStandbys') !== undefined) out.syncStandbys = nullable(arrayOf(nodeId, 64))(field(v, 'syncStandbys'), `${p}.syncStandbys`);
+  if (field(v, 'syncTimeoutMs') !== undefined) out.syncTimeoutMs = nullable(count)(field(v, 'syncTimeoutMs'), `${p}.syncTimeoutMs`);
+  if (field(v, 'syncFallback') !== undefined) out.syncFallback = oneOf(fallbacks)(field(v, 'syncFallback'), `${p}.syncFallback`);
+  return out;
+};
+
+/** Checks what a node receives; returns the message or the reason it was dropped. */
+export function parseToNode(value: unknown): ToNode | Invalid {
+  try {
+    if (!isRecord(value)) fail('message', 'an object');
+    const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'stop'] as const)(field(value, 'type'), 'type');
+    switch (type) {
+      case 'raft':
+        return { type, messages: arrayOf(raftMessage, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
+      case 'execute':
+        return {
+          type,
+          id: count(field(value, 'id'), 'id'),
+          sql: sqlText(field(value, 'sql')),
+          params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
+          replication: nullable(writeReplication)(field(value, 'replication'), 'replication'),
+          client: nullable(str)(field(value, 'client'), 'client'),
+          request: nullable(count)(field(value, 'request'), 'request'),
+        };
+      case 'query':
+        return {
+          type,
+          id: count(field(value, 'id'), 'id'),
+          sql: sqlText(field(value, 'sql')),
+          params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
+          consistency: oneOf(['local', 'linearizable'] as const)(field(value, 'consistency'), 'consistency'),
+          minIndex: count(field(value, 'minIndex'), 'minIndex'),
+          timeoutMs: count(field(value, 'timeoutMs'), 'timeoutMs'),
+        };
+      case 'promote':
+      case 'checksum':
+        return { type, id: count(field(value, 'id'), 'id') };
+      case 'transfer':
+        return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };
+      case 'set-replication':
+        return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
+      case 'stop':
+        return { type };
+    }
+  } catch (error) {
+    if (error instanceof Invalid) return error;
+    throw error;
+  }
+}
+
+function sqlText(value: unknown): string {
+  const sql = str(value, 'sql');
+  if (sql.length > ipcLimits.sqlChars) fail('sql', `at most ${ipcLimits.sqlChars} characters`);
+  return sql;
+}
+
+/**
+ * Checks what the supervisor receives from a node. Raft envelopes are checked
+ * in full (they are routed on to other nodes); replies, telemetry and events
+ * only in the fields the supervisor reads to route them, since a node is our
+ * own code and those are checked again where they are used.
+ */
+export function parseFromNode(value: unknown): FromNode | Invalid {
+  try {
+    if (!isRecord(value)) fail('message', 'an object');
+    const type = oneOf(['raft', 'reply', 'telemetry', 'events'] as const)(field(value, 'type'), 'type');
+    switch (type) {
+      case 'raft':
+        return { type, messages: arrayOf(raftMessage, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
+      case 'reply': {
+        const error = field(value, 'error');
+        if (error !== null && !(isRecord(error) && typeof error['kind'] === 'string' && typeof error['message'] === 'string')) fail('error', 'an error payload');
+        const result = field(value, 'result');
+        if (result !== null && !isRecord(result)) fail('result', 'an object or null');
+        return { type, id: count(field(value, 'id'), 'id'), ok: bool(field(value, 'ok'), 'ok'), error: error as ErrorPayload | null, result: result as Record<string, unknown> | null };
+      }
+      case 'telemetry': {
+        const telemetry = field(value, 'telemetry');
+        if (!isRecord(telemetry)) fail('telemetry', 'an object');
+        nodeId(telemetry['id'], 'telemetry.id');
+        finite(telemetry['term'], 'telemetry.term');
+        return { type, telemetry: telemetry as unknown as NodeTelemetry };
+      }
+      case 'events': {
+        const events = arrayOf((v, p) => {
+          if (!isRecord(v) || !isRecord(v['event']) || typeof v['event']['type'] !== 'string') fail(p, 'a timed event');
+          finite(v['atMs'], `${p}.atMs`);
+          return v as unknown as { atMs: number; event: NodeEvent };
+        }, 100_000)(field(value, 'events'), 'events');
+        return { type, events };
+      }
+    }
+  } catch (error) {
+    if (error instanceof Invalid) return error;
+    throw error;
+  }
+}

@@ -1,0 +1,14 @@
+// Every limit of the store in one place (TigerBeetle style): a statement, its
+// parameters, a query's answer and the caches are bounded, so one client
+// cannot grow a node's memory without limit.
+
+/** UTF-8 bytes of one statement's SQL text. */
+export const statementBytesMax = 64 * 1024;
+/** Parameters bound to one statement. */
+export const paramsMax = 1_000;
+/** Rows one query returns; more are cut off and the answer says `truncated`. */
+export const queryRowsMax = 10_000;
+/** Prepared write statements kept per store (least recently used is dropped first). */
+export const statementCacheMax = 256;
+/** Version of the state.db layout, kept in SQLite's `user_version`. */
+export const storeFormatVersion = 1;

@@ -1,0 +1,193 @@
+// The lexical rules a replicated statement must follow. They run on the leader
+// before it proposes a write and again on every replica when it applies one,
+// so a rule broken in the log fails the same way everywhere. They look at
+// tokens only, never at the schema, so they give the same answer on every node.
+
+import { statementBytesMax } from './constants.js';
+import { StatementError } from './errors.js';
+import { isIdentifier, matchingParen, tokenize, TokenizeError, type Token } from './sql-tokens.js';
+import type { SqlParam } from './statement.js';
+
+const replicated =
+  'statements are replicated: every node runs the statement itself, so it must give the same result on every node (rqlite has the same rule)';
+
+const nonDeterministicFunctions: ReadonlyMap<string, string> = new Map([
+  ['RANDOM', 'random() returns a different number on every node; generate the value in the client and pass it as a ? parameter'],
+  ['RANDOMBLOB', 'randomblob() returns different bytes on every node; generate them in the client and pass them as a ? parameter'],
+  ['LAST_INSERT_ROWID', "last_insert_rowid() reports on this node's own connection, which a restart or a rebuild resets; use RETURNING or a subquery"],
+  ['CHANGES', "changes() reports on this node's own connection, which a restart or a rebuild resets"],
+  ['TOTAL_CHANGES', "total_changes() counts what this node's connection did since it opened, which differs between nodes"],
+  ['SQLITE_OFFSET', "sqlite_offset() is where a row happens to sit in this node's database file, which differs between nodes"],
+]);
+
+/** Date and time functions: with 'now' (or no time value) they read the node's clock. */
+const clockFunctions: ReadonlySet<string> = new Set(['DATE', 'TIME', 'DATETIME', 'JULIANDAY', 'UNIXEPOCH', 'STRFTIME', 'TIMEDIFF']);
+const clockKeywords: ReadonlySet<string> = new Set(['CURRENT_DATE', 'CURRENT_TIME', 'CURRENT_TIMESTAMP']);
+const transactionVerbs: ReadonlySet<string> = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
+const connectionVerbs: ReadonlySet<string> = new Set(['ATTACH', 'DETACH', 'PRAGMA', 'VACUUM']);
+const readVerbs: ReadonlySet<string> = new Set(['SELECT', 'VALUES', 'EXPLAIN']);
+const mainVerbs: ReadonlySet<string> = new Set(['SELECT', 'VALUES', 'INSERT', 'REPLACE', 'UPDATE', 'DELETE']);
+/** Keywords after which `name(` is a table or view name with its column list, not a call. */
+const beforeTableName: ReadonlySet<string> = new Set(['TABLE', 'INTO', 'VIEW', 'REFERENCES', 'EXISTS', 'USING', 'TRIGGER', 'INDEX']);
+
+const word = (token: Token | undefined, value: string): boolean => token?.type === 'word' && token.value === value;
+const isIdentifierLike = (token: Token): boolean => token.type === 'word' || token.type === 'quoted';
+const symbol = (token: Token | undefined, text: string): boolean => token?.type === 'symbol' && token.text === text;
+
+/** The statements in `tokens`, split at semicolons that are not inside a trigger body. */
+export function splitStatements(tokens: readonly Token[]): Token[][] {
+  const statements: Token[][] = [];
+  let current: Token[] = [];
+  let inTriggerBody = false;
+  let caseDepth = 0;
+  for (const token of tokens) {
+    if (symbol(token, ';') && !inTriggerBody) {
+      if (current.length > 0) statements.push(current);
+      current = [];
+      continue;
+    }
+    current.push(token);
+    if (token.type !== 'word') continue;
+    if (!inTriggerBody && token.value === 'BEGIN' && isCreateTrigger(current)) {
+      inTriggerBody = true;
+      caseDepth = 0;
+    } else if (inTriggerBody && token.value === 'CASE') {
+      caseDepth++;
+    } else if (inTriggerBody && token.value === 'END') {
+      if (caseDepth > 0) caseDepth--;
+      else inTriggerBody = false;
+    }
+  }
+  if (current.length > 0) statements.push(current);
+  return statements;
+}
+
+function isCreateTrigger(tokens: readonly Token[]): boolean {
+  if (!word(tokens[0], 'CREATE')) return false;
+  const temporary = word(tokens[1], 'TEMP') || word(tokens[1], 'TEMPORARY');
+  return word(tokens[temporary ? 2 : 1], 'TRIGGER');
+}
+
+/** The verb that decides what a statement does: after a WITH clause, the first verb outside parentheses. */
+export function mainVerb(tokens: readonly Token[]): string {
+  const first = tokens[0];
+  if (first?.type !== 'word') return '';
+  if (first.value !== 'WITH') return first.value;
+  let depth = 0;
+  for (const token of tokens) {
+    if (symbol(token, '(')) depth++;
+    else if (symbol(token, ')')) depth--;
+    else if (depth === 0 && token.type === 'word' && mainVerbs.has(token.value)) return token.value;
+  }
+  return 'WITH';
+}
+
+/** True when tokens[at] followed by `(` calls a function rather than naming a table, a CTE or a column type. */
+function isCall(tokens: readonly Token[], at: number): boolean {
+  if (!symbol(tokens[at + 1], '(')) return false;
+  const previous = tokens[at - 1];
+  if (symbol(previous, '.') || isIdentifier(previous)) return false;
+  if (previous?.type === 'word' && beforeTableName.has(previous.value)) return false;
+  const creatingIndex = word(tokens[0], 'CREATE') && (word(tokens[1], 'INDEX') || word(tokens[2], 'INDEX'));
+  if (word(previous, 'ON') && creatingIndex && tokens.findIndex((t) => word(t, 'ON')) === at - 1) return false;
+  // A common table expression: name(columns) AS [NOT] [MATERIALIZED] (select).
+  let after = matchingParen(tokens, at + 1);
+  if (!word(tokens[after++], 'AS')) return true;
+  if (word(tokens[after], 'NOT')) after++;
+  if (word(tokens[after], 'MATERIALIZED')) after++;
+  return !symbol(tokens[after], '(');
+}
+
+function topLevelCommas(tokens: readonly Token[]): number {
+  let depth = 0;
+  let commas = 0;
+  for (const token of tokens) {
+    if (symbol(token, '(')) depth++;
+    else if (symbol(token, ')')) depth--;
+    else if (depth === 0 && symbol(token, ',')) commas++;
+  }
+  return commas;
+}
+
+/** Why a call to a date/time function reads the node's clock or time zone, or null. */
+function clockProblem(tokens: readonly Token[], at: number, params: readonly SqlParam[], paramIndex: (t: Token) => number): string | null {
+  const name = tokens[at]?.value.toLowerCase() ?? '';
+  const args = tokens.slice(at + 2, matchingParen(tokens, at + 1) - 1);
+  if ((args.length === 0 && name !== 'timediff') || (name === 'strftime' && args.length > 0 && topLevelCommas(args) === 0)) {
+    return `${name}() without a time value means 'now' and reads each node's clock`;
+  }
+  for (const token of args) {
+    const value = token.type === 'string' ? token.value : token.type === 'param' ? params[paramIndex(token) - 1] : null;
+    if (typeof value !== 'string') continue;
+    const lower = value.toLowerCase();
+    const shown = token.type === 'param' ? `a parameter holding '${value}'` : `'${value}'`;
+    if (lower === 'now') return `${name}() with ${shown} reads each node's clock, so every node would store a different time`;
+    if (lower === 'localtime' || lower === 'utc') return `${name}() with ${shown} depends on each node's time zone`;
+  }
+  return null;
+}
+
+/** Checks one statement's tokens; see checkStatementText. */
+function statementProblem(tokens: readonly Token[], params: readonly SqlParam[]): StatementError | null {
+  const verb = mainVerb(tokens);
+  if (transactionVerbs.has(verb)) {
+    return new StatementError('forbidden', `${verb} is transaction control: every replicated statement already runs in its own transaction, committed together with its log index; send the statements one by one`);
+  }
+  if (connectionVerbs.has(verb)) {
+    return new StatementError('forbidden', `${verb} acts on one node's connection or file, not on the replicated data, so it cannot be replicated`);
+  }
+  if (readVerbs.has(verb)) return new StatementError('read-only', `this ${verb} statement only reads: send it with query(), which reads one node without going through the log`);
+  const placeholders = tokens.filter((t) => t.type === 'param');
+  const named = placeholders.find((t) => t.text !== '?');
+  if (named !== undefined) return new StatementError('params', `${named.text}: use plain ? placeholders; parameters are a list matched to them in order`);
+  for (const [at, token] of tokens.entries()) {
+    if (isIdentifierLike(token) && token.value.toLowerCase().startsWith('_replica_')) {
+      return new StatementError('internal-table', `${token.text}: names starting with _replica_ belong to the store's own bookkeeping (applied index, request dedupe); read them with query(), never write them`);
+    }
+    if (word(token, 'ROLLBACK')) return new StatementError('forbidden', 'ROLLBACK (as a conflict clause or a RAISE action) would end the transaction the store applies the entry in; use ABORT or FAIL, which undo just this statement');
+    if (word(token, 'INITIALLY') && word(tokens[at + 1], 'DEFERRED')) {
+      return new StatementError('forbidden', 'INITIALLY DEFERRED: each replicated statement commits on its own, so a deferred constraint would fail the commit instead of the statement; declare it without INITIALLY DEFERRED');
+    }
+    const temporary = (at === 1 && word(tokens[0], 'CREATE') && (word(token, 'TEMP') || word(token, 'TEMPORARY'))) || (isIdentifierLike(token) && token.value.toLowerCase() === 'temp' && symbol(tokens[at + 1], '.'));
+    if (temporary) return new StatementError('forbidden', "temporary objects live only in one node's connection and vanish on restart; create an ordinary one");
+    if (token.type === 'word' && clockKeywords.has(token.value)) {
+      return new StatementError('non-deterministic', `${token.value} reads each node's clock when it applies the statement (in a DEFAULT too), so nodes would store different times; ${replicated}. Pass the time as a ? parameter instead`);
+    }
+    if (!isIdentifierLike(token) || !isCall(tokens, at)) continue;
+    const name = token.value.toUpperCase();
+    const reason = nonDeterministicFunctions.get(name);
+    if (reason !== undefined) return new StatementError('non-deterministic', `${reason}; ${replicated}`);
+    const clock = clockFunctions.has(name) ? clockProblem(tokens, at, params, (t) => placeholders.indexOf(t) + 1) : null;
+    if (clock !== null) return new StatementError('non-deterministic', `${clock}; ${replicated}. Pass the time as a ? parameter instead`);
+  }
+  if (placeholders.length !== params.length) {
+    return new StatementError('params', `the statement has ${placeholders.length} ? placeholder${placeholders.length === 1 ? '' : 's'} but ${params.length} parameter${params.length === 1 ? ' was' : 's were'} given`);
+  }
+  return null;
+}
+
+/**
+ * Everything about a write that can be checked from its text alone: one
+ * statement, no transaction control or connection-level verb, not a read, only
+ * ? placeholders and as many parameters, no `_replica_*` table, nothing that
+ * reads the clock, a random source or connection state. Null when it passes.
+ */
+export function checkStatementText(sql: string, params: readonly SqlParam[]): StatementError | null {
+  if (Buffer.byteLength(sql, 'utf8') > statementBytesMax) {
+    return new StatementError('too-large', `the statement is longer than ${statementBytesMax} bytes; split it or pass large values as ? parameters`);
+  }
+  let tokens: Token[];
+  try {
+    tokens = tokenize(sql);
+  } catch (error) {
+    if (error instanceof TokenizeError) return new StatementError('syntax', `syntax error: ${error.message}`);
+    throw error;
+  }
+  const statements = splitStatements(tokens);
+  const [statement] = statements;
+  if (statement === undefined) return new StatementError('empty', 'there is no SQL statement to run');
+  if (statements.length > 1) {
+    return new StatementError('multiple-statements', `found ${statements.length} statements; send one statement per call (each one is a separate log entry)`);
+  }
+  return statementProblem(statement, params);
+}

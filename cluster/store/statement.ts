@@ -1,0 +1,79 @@
+// The payload of a 'sql' entry: the statement and its parameters as JSON. The
+// leader encodes it once; every replica decodes the same bytes, so what runs is
+// identical everywhere.
+
+import { paramsMax } from './constants.js';
+import { MalformedEntryError, StatementError } from './errors.js';
+
+/** A parameter as stored in the log: JSON scalars only (booleans become 0 and 1). */
+export type SqlParam = string | number | null;
+
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly SqlParam[];
+}
+
+/** Checks one parameter a client gave: a problem for people, or the value as the log stores it. */
+function normalizeParam(value: unknown, position: number): SqlParam | StatementError {
+  if (value === null || typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  const shown = typeof value === 'number' ? String(value) : typeof value;
+  return new StatementError(
+    'params',
+    `parameter ${position} is ${shown}: parameters must be JSON scalars (string, finite number, boolean or null)` +
+      (typeof value === 'bigint' ? '; pass a large integer as a string' : ''),
+  );
+}
+
+/** Turns client parameters into log parameters, or says which one is wrong. */
+export function normalizeParams(params: unknown): SqlParam[] | StatementError {
+  if (!Array.isArray(params)) return new StatementError('params', 'parameters must be an array of values, one per ? placeholder');
+  if (params.length > paramsMax) {
+    return new StatementError('too-large', `${params.length} parameters is more than the ${paramsMax} one statement may take`);
+  }
+  const normalized: SqlParam[] = [];
+  for (const [offset, value] of params.entries()) {
+    const param = normalizeParam(value, offset + 1);
+    if (param instanceof StatementError) return param;
+    normalized.push(param);
+  }
+  return normalized;
+}
+
+/** The entry payload for a write; throws StatementError when a parameter is not a JSON scalar. */
+export function encodeStatement(sql: string, params: readonly unknown[] = []): string {
+  if (typeof sql !== 'string') throw new StatementError('syntax', 'the statement must be a string of SQL');
+  const normalized = normalizeParams(params);
+  if (normalized instanceof StatementError) throw normalized;
+  return JSON.stringify({ sql, params: normalized });
+}
+
+/** Reads an entry payload back; throws MalformedEntryError when it is not what encodeStatement writes. */
+export function decodeStatement(data: string): Statement {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch (error) {
+    throw new MalformedEntryError(`entry data is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MalformedEntryError('entry data must be a JSON object { "sql": string, "params": [...] }');
+  }
+  const keys = Object.keys(parsed).sort().join(',');
+  if (keys !== 'params,sql') throw new MalformedEntryError(`entry data must have exactly the keys sql and params, not ${keys || 'none'}`);
+  const { sql, params } = parsed as { sql: unknown; params: unknown };
+  if (typeof sql !== 'string') throw new MalformedEntryError('entry data: "sql" must be a string');
+  const normalized = normalizeParams(params);
+  if (normalized instanceof StatementError) throw new MalformedEntryError(`entry data: ${normalized.message}`);
+  return { sql, params: normalized };
+}
+
+/**
+ * The values handed to better-sqlite3. It binds every JS number as a REAL, so 1
+ * would be stored as '1.0' in a TEXT column; an integral number is bound as an
+ * INTEGER instead, as rqlite and the SQLite shell do.
+ */
+export function bindable(params: readonly SqlParam[]): (string | number | bigint | null)[] {
+  return params.map((value) => (typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value));
+}

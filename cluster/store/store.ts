@@ -1,0 +1,264 @@
+// The SQLite state machine of one node: it applies log entries, each in one
+// transaction with the applied index, answers read-only queries, digests its
+// state for divergence checks, and rebuilds itself when entries are rolled back.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Entry } from '../core/index.js';
+import { computeChecksum } from './checksum.js';
+import { queryRowsMax, statementCacheMax } from './constants.js';
+import { assert, MalformedEntryError, StatementError } from './errors.js';
+import { dropUserObjects, writeRollbackFile } from './rollback.js';
+import { initialize, kvTableSql, registerLogIndex } from './schema.js';
+import { failure, isStatementFailure, queryError } from './sqlite-errors.js';
+import { checkStatementText } from './sql-rules.js';
+import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
+import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
+import { validateStatement } from './validate.js';
+
+interface Position {
+  readonly index: number;
+  readonly term: number;
+}
+
+export class Store {
+  /** The leader's check before it proposes a write; see validate.ts. */
+  static readonly validateStatement = validateStatement;
+
+  /**
+   * Opens (creating if needed) `<dir>/state.db` in WAL journal mode with
+   * synchronous=NORMAL: a commit is atomic (state and applied index move
+   * together) but not fsynced. The node's own WAL is what makes a write
+   * durable; after a power cut state.db may be a few entries behind it, and the
+   * node re-applies them from the log on start.
+   */
+  static open(options: StoreOptions): Store {
+    mkdirSync(options.dir, { recursive: true });
+    const db = new Database(join(options.dir, 'state.db'));
+    try {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      assert(mode === 'wal', `journal_mode is ${String(mode)}, not wal`);
+      db.pragma('synchronous = NORMAL');
+      initialize(db);
+      return new Store(options.dir, db, new Database(db.name, { readonly: true, fileMustExist: true }));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** The index of the entry being applied, for log_index(); null outside apply. */
+  private applyingIndex: number | null = null;
+  private position: Position;
+  private checksumCache: { readonly index: number; readonly digest: string } | null = null;
+  /** Prepared write statements, least recently used first. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly applyTransaction: Database.Transaction<(entries: readonly Entry[]) => ApplyResult[]>;
+  private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[]) => void>;
+  /** Nested inside the apply transaction, so it runs in a SAVEPOINT: a failure undoes only the statement. */
+  private readonly runStatement: Database.Transaction<(sql: string, params: readonly SqlParam[]) => Database.RunResult>;
+  private readonly selectPosition: Database.Statement<[], Position>;
+  private readonly updatePosition: Database.Statement<[number, number]>;
+  private readonly selectRequest: Database.Statement<[string], { request: number }>;
+  private readonly recordRequest: Database.Statement<[string, number]>;
+
+  private constructor(
+    readonly dir: string,
+    /** The connection that applies entries. */
+    private readonly db: Database.Database,
+    /** A read-only connection for query(): SQLite itself refuses a write there. */
+    private readonly reader: Database.Database,
+  ) {
+    registerLogIndex(db, () => this.applyingIndex);
+    registerLogIndex(reader, () => null);
+    this.applyTransaction = db.transaction((entries: readonly Entry[]) => entries.map((entry) => this.applyInTransaction(entry)));
+    this.rebuildTransaction = db.transaction((log: readonly Entry[]) => this.rebuildInTransaction(log));
+    this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => this.prepared(sql).run(...bindable(params)));
+    this.selectPosition = db.prepare('SELECT applied_index AS "index", applied_term AS term FROM _replica_state');
+    this.updatePosition = db.prepare('UPDATE _replica_state SET applied_index = ?, applied_term = ?');
+    this.selectRequest = db.prepare('SELECT request FROM _replica_requests WHERE client = ?');
+    this.recordRequest = db.prepare('INSERT INTO _replica_requests (client, request) VALUES (?, ?) ON CONFLICT (client) DO UPDATE SET request = excluded.request');
+    this.position = this.readPosition();
+  }
+
+  appliedIndex(): number {
+    return this.position.index;
+  }
+
+  appliedTerm(): number {
+    return this.position.term;
+  }
+
+  /**
+   * Applies the next entry in one transaction with the applied index. A
+   * statement that fails (a constraint, a missing table, a rule of
+   * checkStatementText) is undone and reported, and the index still advances:
+   * it fails the same way on every replica, so it must not stop the node.
+   */
+  apply(entry: Entry): ApplyResult {
+    const [result] = this.applyBatch([entry]);
+    assert(result !== undefined, 'one result per entry');
+    return result;
+  }
+
+  /**
+   * Applies consecutive entries in one transaction (group commit: one fsync for
+   * the batch), with a result per entry; each behaves as apply() would. The
+   * applied index moves to the last entry, or, on an error that crashes the
+   * node, stays where it was for the whole batch.
+   */
+  applyBatch(entries: readonly Entry[]): ApplyResult[] {
+    assert(this.db.open, 'apply on a closed store');
+    const last = entries.at(-1);
+    if (last === undefined) return [];
+    const results = this.applyTransaction.immediate(entries);
+    this.position = { index: last.index, term: last.term };
+    return results;
+  }
+
+  /** Runs one read-only statement on this node's state as it is now (a 'local' read). */
+  query(sql: string, params: readonly unknown[] = []): QueryResult {
+    assert(this.reader.open, 'query on a closed store');
+    if (typeof sql !== 'string') throw new StatementError('syntax', 'the statement must be a string of SQL');
+    const normalized = normalizeParams(params);
+    if (normalized instanceof StatementError) throw normalized;
+    try {
+      const statement = this.reader.prepare(sql);
+      if (!statement.readonly) {
+        throw new StatementError('not-read-only', 'query() only reads, and this statement writes: send it with execute(), so the leader logs it and every node applies it');
+      }
+      if (!statement.reader) throw new StatementError('forbidden', 'query() runs a statement that returns rows (SELECT, VALUES, …); this one returns none');
+      const columns = statement.columns().map((column) => column.name);
+      const rows: SqlValue[][] = [];
+      let truncated = false;
+      for (const row of statement.raw(true).iterate(...bindable(normalized)) as IterableIterator<SqlValue[]>) {
+        if (rows.length === queryRowsMax) {
+          truncated = true;
+          break;
+        }
+        rows.push(row);
+      }
+      return { columns, rows, truncated };
+    } catch (error) {
+      throw queryError(error);
+    }
+  }
+
+  /** A sha256 hex digest of the state at the applied index; see checksum.ts for what it covers. */
+  checksum(): string {
+    assert(this.db.open, 'checksum on a closed store');
+    if (this.checksumCache?.index !== this.position.index) {
+      const digest = this.db.transaction(() => computeChecksum(this.db))();
+      this.checksumCache = { index: this.position.index, digest };
+    }
+    return this.checksumCache.digest;
+  }
+
+  /**
+   * Undoes `undone`: writes them durably to `<dir>/rollback/<time>-<from>-<to>.jsonl`,
+   * then in one transaction drops every user object, clears the dedupe table
+   * and replays `log`. Returns the rollback file's path.
+   */
+  rollbackAndRebuild(options: RollbackOptions): string {
+    const { undone, log } = options;
+    const last = undone[0];
+    const lowest = undone.at(-1);
+    assert(last !== undefined && lowest !== undefined, 'rollbackAndRebuild without entries to undo');
+    assert(last.index === this.position.index && last.term === this.position.term, `undo starts at ${last.index}/${last.term}, but ${this.position.index}/${this.position.term} is applied`);
+    undone.forEach((entry, i) => assert(entry.index === last.index - i, `undone entries descend one by one; found ${entry.index} at ${i}`));
+    assert(log.length === lowest.index - 1, `replaying ${log.length} entries before undone entry ${lowest.index}`);
+    const path = writeRollbackFile(this.dir, [...undone].reverse(), options.now ?? new Date());
+    this.rebuild(log);
+    return path;
+  }
+
+  /**
+   * Rebuilds the state from `log` (entries 1..n) in one transaction, writing
+   * no rollback file: for a node whose state.db has applied entries that its
+   * repaired WAL no longer holds, so there is nothing left to write down.
+   */
+  rebuild(log: readonly Entry[]): void {
+    assert(this.db.open, 'rebuild on a closed store');
+    log.forEach((entry, i) => assert(entry.index === i + 1, `log entry ${entry.index} at position ${i}: the log replays from index 1`));
+    try {
+      this.rebuildTransaction.immediate(log);
+    } finally {
+      this.position = this.readPosition();
+      this.checksumCache = null;
+    }
+  }
+
+  close(): void {
+    if (this.reader.open) this.reader.close();
+    if (this.db.open) this.db.close();
+  }
+
+  private readPosition(): Position {
+    const row = this.selectPosition.get();
+    assert(row !== undefined, '_replica_state has no row');
+    return row;
+  }
+
+  private rebuildInTransaction(log: readonly Entry[]): void {
+    dropUserObjects(this.db);
+    this.db.exec('DELETE FROM _replica_requests');
+    this.db.exec(kvTableSql);
+    this.updatePosition.run(0, 0);
+    for (const entry of log) this.applyInTransaction(entry);
+  }
+
+  /** Applies one entry inside the caller's transaction; the applied position is read from the database. */
+  private applyInTransaction(entry: Entry): ApplyResult {
+    const position = this.readPosition();
+    assert(entry.index === position.index + 1, `entry ${entry.index} arrived after applied index ${position.index}: entries apply in order`);
+    assert(entry.term >= position.term, `entry ${entry.index} has term ${entry.term}, below the applied term ${position.term}`);
+    const result: ApplyResult = entry.kind === 'sql' ? this.applySql(entry) : { ok: true, duplicate: false, changes: 0, lastInsertRowid: 0 };
+    const updated = this.updatePosition.run(entry.index, entry.term);
+    assert(updated.changes === 1, '_replica_state has one row');
+    return result;
+  }
+
+  private applySql(entry: Entry): ApplyResult {
+    if (entry.client !== undefined && entry.request !== undefined) {
+      assert(Number.isSafeInteger(entry.request), `entry ${entry.index} has request id ${entry.request}`);
+      const seen = this.selectRequest.get(entry.client);
+      if (seen !== undefined && entry.request <= seen.request) return { ok: true, duplicate: true, changes: 0, lastInsertRowid: 0 };
+      // Recorded even when the statement fails below: a retry must not run it a second time.
+      this.recordRequest.run(entry.client, entry.request);
+    }
+    let statement;
+    try {
+      statement = decodeStatement(entry.data);
+    } catch (error) {
+      if (error instanceof MalformedEntryError) return failure('malformed-entry', error.message);
+      throw error;
+    }
+    const problem = checkStatementText(statement.sql, statement.params);
+    if (problem !== null) return failure(problem.problem, problem.message);
+    this.applyingIndex = entry.index;
+    try {
+      const info = this.runStatement(statement.sql, statement.params);
+      return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
+    } catch (error) {
+      assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
+      if (!isStatementFailure(error)) throw error;
+      return failure(error instanceof Database.SqliteError ? error.code : 'params', error.message);
+    } finally {
+      this.applyingIndex = null;
+    }
+  }
+
+  /** A prepared statement for `sql`, from a small LRU cache: the workload repeats a few statements. */
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= statementCacheMax) this.statements.delete(this.statements.keys().next().value as string);
+    } else {
+      this.statements.delete(sql);
+    }
+    this.statements.set(sql, statement);
+    return statement;
+  }
+}

@@ -1,0 +1,121 @@
+// Spawning node processes (and the guardian) with execa: an IPC channel and
+// nothing else — no port, no shell. Output goes to the node's own log file.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import type { NodeId } from '../core/index.js';
+import { nodeConfigVariable, type NodeConfig } from '../node/config.js';
+
+/**
+ * The compiled script for `relative` (e.g. '../node/main.js'). Running from the
+ * TypeScript sources (vitest), the sibling .js does not exist, so use dist/.
+ */
+export function compiledScript(relative: string): string {
+  const beside = fileURLToPath(new URL(relative, import.meta.url));
+  if (existsSync(beside)) return beside;
+  const fromDist = fileURLToPath(new URL(`../../dist/cluster/supervisor/${relative}`, import.meta.url));
+  if (existsSync(fromDist)) return fromDist;
+  throw new Error(`cannot find ${relative} next to ${fileURLToPath(import.meta.url)} or in dist/: run 'npm run build'`);
+}
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** A running node process: send it messages, hear its messages, see it exit. */
+export class NodeProcess {
+  readonly id: NodeId;
+  readonly pid: number;
+  readonly exited: Promise<ExitInfo>;
+  private readonly subprocess: ResultPromise;
+  private gone = false;
+
+  constructor(options: { config: NodeConfig; logPath: string; onMessage: (message: unknown) => void }) {
+    this.id = options.config.id;
+    this.subprocess = execa(process.execPath, [compiledScript('../node/main.js')], {
+      ipc: true,
+      serialization: 'json',
+      env: { [nodeConfigVariable]: JSON.stringify(options.config) },
+      stdin: 'ignore',
+      stdout: { file: options.logPath, append: true },
+      stderr: { file: options.logPath, append: true },
+      reject: false,
+      buffer: false,
+      cleanup: true,
+    });
+    const pid = this.subprocess.pid;
+    if (pid === undefined) throw new Error(`could not start node ${this.id}`);
+    this.pid = pid;
+    this.subprocess.on('message', options.onMessage);
+    this.exited = this.subprocess.then((result) => {
+      this.gone = true;
+      return { code: result.exitCode ?? null, signal: result.signal ?? null };
+    });
+  }
+
+  get alive(): boolean {
+    return !this.gone;
+  }
+
+  /** Sends one message; false when the channel is closed (the node died or is exiting). */
+  send(message: unknown): boolean {
+    if (this.gone || !this.subprocess.connected) return false;
+    try {
+      this.subprocess.send(message as never);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  signal(name: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM'): void {
+    if (this.gone) return;
+    try {
+      process.kill(this.pid, name);
+    } catch {
+      // Already gone: the exit promise reports it.
+    }
+  }
+}
+
+/** The guardian that SIGKILLs every node if the supervisor dies, paused ones included. */
+export class Guardian {
+  private readonly subprocess: ResultPromise;
+
+  constructor() {
+    this.subprocess = execa(process.execPath, [compiledScript('./guardian.js')], {
+      ipc: true,
+      serialization: 'json',
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      reject: false,
+      buffer: false,
+      cleanup: true,
+    });
+  }
+
+  watch(pid: number): void {
+    this.send({ watch: pid });
+  }
+
+  forget(pid: number): void {
+    this.send({ forget: pid });
+  }
+
+  async stop(): Promise<void> {
+    this.subprocess.kill('SIGKILL');
+    await this.subprocess;
+  }
+
+  private send(message: object): void {
+    if (!this.subprocess.connected) return;
+    try {
+      this.subprocess.send(message as never);
+    } catch {
+      // The guardian died; nodes still exit on their own when the channel closes.
+    }
+  }
+}

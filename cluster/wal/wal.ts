@@ -1,0 +1,281 @@
+// The write-ahead log of one node: segment files of records in `<dir>/wal/`
+// and the hard state in `<dir>/meta`. Writes are buffered appends (the page
+// cache has them at once); `flush` makes them durable with one fsync for
+// however many writes came before it (group commit), off the main thread.
+
+import * as nodeFs from 'node:fs';
+import * as path from 'node:path';
+import { assert, type Entry, type HardState } from '../core/types.js';
+import { segmentBytesMaxDefault, writeChunkBytesMax } from './constants.js';
+import { openDirectory, syncAsync, syncDirectory } from './files.js';
+import { GroupCommit } from './group-commit.js';
+import { readHardState, writeHardState } from './hard-state.js';
+import { encodeRecord, recordBytes } from './record.js';
+import { recoverLog } from './recovery.js';
+import { SegmentSet } from './segments.js';
+import { WalError, type LogPosition, type Recovery, type WalFs, type WalOptions } from './types.js';
+
+export interface WalStats {
+  readonly segments: number;
+  readonly bytesWritten: number;
+  /** Flushes that did work (rounds of group commit). */
+  readonly flushes: number;
+  /** fdatasync/fsync calls the flushes made (0 with fsync off). */
+  readonly fsyncs: number;
+}
+
+/** Opens (creating if needed) the log in `options.dir`, repairing a torn or corrupt tail first. */
+export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery } {
+  const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
+  assert(Number.isSafeInteger(segmentBytesMax) && segmentBytesMax > 0, `segmentBytesMax ${segmentBytesMax} is a positive integer`);
+  const fs = options.fs ?? nodeFs;
+  const walDir = path.join(options.dir, 'wal');
+  const firstCreated = fs.mkdirSync(walDir, { recursive: true });
+  const recovered = recoverLog({ fs, walDir, fsync: options.fsync });
+  const hardState = readHardState({ fs, dir: options.dir });
+  const segments = new SegmentSet(fs, walDir, recovered.segments);
+  const tail = segments.currentFd();
+  if (options.fsync) {
+    // What recovery read may have sat only in the page cache of a process that crashed.
+    if (tail !== null) fs.fdatasyncSync(tail);
+    syncDirectory(fs, walDir);
+    // Directories just created exist after a crash only once their parents are synced.
+    for (let parent = options.dir; firstCreated !== undefined; parent = path.dirname(parent)) {
+      syncDirectory(fs, parent);
+      if (parent === path.dirname(firstCreated) || parent === path.dirname(parent)) break;
+    }
+  }
+  const wal = new Wal({ fs, options, walDir, entries: recovered.entries, segments, hardState });
+  return { wal, recovery: recovered.recovery };
+}
+
+/** One node's open log; see README.md for the contract of each method. */
+export class Wal {
+  private readonly fs: WalFs;
+  private readonly dir: string;
+  private readonly fsync: boolean;
+  private readonly segmentBytesMax: number;
+  private readonly walDir: string;
+  private readonly directoryFd: number | null;
+  private readonly log: Entry[];
+  private readonly segments: SegmentSet;
+  private hard: HardState;
+  private writtenSinceFlush = false;
+  /** What the flush in flight will report; a truncation below it lowers it. */
+  private covering: { position: LogPosition | null } | null = null;
+  private failure: unknown = null;
+  private closed = false;
+  private readonly groupCommit: GroupCommit<LogPosition | null>;
+  private counters = { bytesWritten: 0, flushes: 0, fsyncs: 0 };
+
+  /** Use `openWal`. */
+  constructor(init: {
+    fs: WalFs;
+    options: WalOptions;
+    walDir: string;
+    entries: Entry[];
+    segments: SegmentSet;
+    hardState: HardState;
+  }) {
+    this.fs = init.fs;
+    this.dir = init.options.dir;
+    this.fsync = init.options.fsync;
+    this.segmentBytesMax = init.options.segmentBytesMax ?? segmentBytesMaxDefault;
+    this.walDir = init.walDir;
+    this.log = init.entries;
+    this.segments = init.segments;
+    this.hard = init.hardState;
+    this.directoryFd = this.fsync ? openDirectory(this.fs, this.walDir) : null;
+    this.groupCommit = new GroupCommit({
+      round: () => this.flushRound(),
+      dirty: () => this.writtenSinceFlush,
+      idle: () => {
+        this.checkUsable();
+        return this.lastPosition();
+      },
+    });
+  }
+
+  /** Entries [lo, hi) of the log (default: all of it), contiguous from 1, lsn as the core computes it. */
+  entries(lo = 1, hi = this.log.length + 1): Entry[] {
+    return this.log.slice(lo - 1, hi - 1);
+  }
+
+  lastIndex(): number {
+    return this.log.length;
+  }
+
+  /** The term of the last entry; 0 for an empty log. */
+  lastTerm(): number {
+    return this.log[this.log.length - 1]?.term ?? 0;
+  }
+
+  /** The term and vote the core starts from. */
+  hardState(): HardState {
+    return this.hard;
+  }
+
+  /** Saves the term and vote before any message that depends on them leaves the node. */
+  saveHardState(hardState: HardState): void {
+    this.checkUsable();
+    writeHardState({ fs: this.fs, dir: this.dir, fsync: this.fsync, hardState });
+    this.hard = { term: hardState.term, vote: hardState.vote };
+  }
+
+  /**
+   * Makes the log hold `entries` from index `writeFrom` on, as `Ready` asks:
+   * any entries at or after `writeFrom` are dropped first. Buffered, not
+   * durable: call `flush` to learn when it is.
+   */
+  write(writeFrom: number, entries: readonly Entry[]): void {
+    this.checkUsable();
+    const sizes = this.validate(writeFrom, entries);
+    try {
+      if (writeFrom <= this.log.length) this.truncateFrom(writeFrom);
+      this.append(entries, sizes);
+    } catch (error) {
+      // The disk now holds an unknown part of this write: recovery on restart sorts it out.
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  /**
+   * Resolves with the last (index, term) that is durable once every write made
+   * before the call is on disk, null for an empty log. Concurrent calls share
+   * fsyncs (group commit). A rejection means the disk failed: restart the node.
+   */
+  flush(): Promise<LogPosition | null> {
+    if (this.closed) return Promise.reject(new WalError('closed', 'the WAL is closed'));
+    return this.groupCommit.request();
+  }
+
+  /** Counters for telemetry and tests. */
+  stats(): WalStats {
+    return { segments: this.segments.count(), ...this.counters };
+  }
+
+  /** Waits for flushes in flight, then releases every file descriptor. Writes since the last flush are not synced. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.groupCommit.settled();
+    this.segments.close();
+    if (this.directoryFd !== null) this.fs.closeSync(this.directoryFd);
+  }
+
+  // -------------------------------------------------------------------------
+
+  private checkUsable(): void {
+    if (this.closed) throw new WalError('closed', 'the WAL is closed');
+    this.checkNotFailed();
+  }
+
+  private checkNotFailed(): void {
+    if (this.failure !== null) {
+      throw new WalError('failed', `an earlier WAL write or fsync failed (${String(this.failure)}); restart the node to recover`, { cause: this.failure });
+    }
+  }
+
+  private lastPosition(): LogPosition | null {
+    const last = this.log[this.log.length - 1];
+    return last === undefined ? null : { index: last.index, term: last.term };
+  }
+
+  /** Checks the whole write before touching the disk; returns each record's size. */
+  private validate(writeFrom: number, entries: readonly Entry[]): number[] {
+    assert(Number.isSafeInteger(writeFrom) && writeFrom >= 1 && writeFrom <= this.log.length + 1, `write from ${writeFrom} within 1..${this.log.length + 1}`);
+    const previous = this.log[writeFrom - 2];
+    let term = previous?.term ?? 0;
+    let lsn = previous?.lsn ?? 0;
+    return entries.map((entry, i) => {
+      assert(entry.index === writeFrom + i, `entry ${entry.index} written at ${writeFrom + i}`);
+      assert(entry.term >= term, `term ${entry.term} of entry ${entry.index} is not older than ${term} before it`);
+      const size = recordBytes(entry);
+      assert(entry.lsn === lsn + size, `lsn ${entry.lsn} of entry ${entry.index} is ${lsn} + its ${size} record bytes`);
+      term = entry.term;
+      lsn = entry.lsn;
+      return size;
+    });
+  }
+
+  /** Drops entries from `index` on; a flush in flight then reports at most the entry before it. */
+  private truncateFrom(index: number): void {
+    const lsnBefore = (i: number): number => this.log[i - 2]?.lsn ?? 0;
+    this.segments.cut(index, (firstIndex) => lsnBefore(index) - lsnBefore(firstIndex));
+    this.writtenSinceFlush = true;
+    const covered = this.covering?.position;
+    if (covered != null && covered.index >= index) this.covering!.position = index === 1 ? null : { index: index - 1, term: this.log[index - 2]!.term };
+    this.log.length = index - 1;
+  }
+
+  /** Appends records, rolling to a new segment past segmentBytesMax and writing at most writeChunkBytesMax per call. */
+  private append(entries: readonly Entry[], sizes: readonly number[]): void {
+    let batchStart = 0;
+    let batchBytes = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const size = sizes[i]!;
+      const current = this.segments.currentBytes();
+      const used = (current ?? 0) + batchBytes;
+      if (current === null || (used > 0 && used + size > this.segmentBytesMax)) {
+        this.writeBatch(entries.slice(batchStart, i), batchBytes);
+        this.segments.roll(entries[i]!.index);
+        [batchStart, batchBytes] = [i, 0];
+      } else if (batchBytes > 0 && batchBytes + size > writeChunkBytesMax) {
+        this.writeBatch(entries.slice(batchStart, i), batchBytes);
+        [batchStart, batchBytes] = [i, 0];
+      }
+      batchBytes += size;
+    }
+    this.writeBatch(entries.slice(batchStart), batchBytes);
+  }
+
+  private writeBatch(batch: readonly Entry[], bytes: number): void {
+    if (batch.length === 0) return;
+    const buffer = Buffer.allocUnsafe(bytes);
+    let offset = 0;
+    let previousTerm = this.lastTerm();
+    for (const entry of batch) {
+      offset += encodeRecord({ entry, previousTerm, target: buffer, offset });
+      previousTerm = entry.term;
+    }
+    assert(offset === bytes, 'the batch was encoded to its computed size');
+    this.segments.append(buffer);
+    this.writtenSinceFlush = true;
+    this.counters.bytesWritten += bytes;
+    for (const entry of batch) this.log.push(entry);
+  }
+
+  /** One group-commit round: syncs every file written since the last round, and the directory if it changed. */
+  private async flushRound(): Promise<LogPosition | null> {
+    // Not checkUsable: a round queued before close() still runs; close() waits for it.
+    this.checkNotFailed();
+    const covering = { position: this.lastPosition() };
+    this.covering = covering;
+    this.writtenSinceFlush = false;
+    const work = this.segments.takeSyncWork();
+    this.counters.flushes++;
+    try {
+      if (this.fsync) {
+        for (const fd of work.files) {
+          this.counters.fsyncs++;
+          await syncAsync(this.fs, fd, { data: true });
+        }
+        if (work.directory && this.directoryFd !== null) {
+          this.counters.fsyncs++;
+          await syncAsync(this.fs, this.directoryFd, { data: false });
+        }
+      } else {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      // After a failed fsync the page cache can no longer be trusted (PostgreSQL's fsyncgate).
+      this.failure = error;
+      throw new WalError('failed', `WAL fsync failed: ${String(error)}`, { cause: error });
+    } finally {
+      work.release();
+      if (this.covering === covering) this.covering = null;
+    }
+    return covering.position;
+  }
+}

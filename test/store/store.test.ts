@@ -1,0 +1,249 @@
+// The store applies entries in order, each in one transaction with its log
+// index, answers read-only queries, and never lets a bad statement stop a node.
+
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../cluster/core/index.js';
+import { StatementError, Store, storeLimits, StoreAssertionError } from '../../cluster/store/index.js';
+import { isStatementFailure } from '../../cluster/store/sqlite-errors.js';
+import { applyAll, history, noopEntry, sqlEntry, upsert, useStores } from './helpers.js';
+
+const stores = useStores();
+
+describe('apply and query', () => {
+  it('applies writes, answers queries, and keeps the applied index across a reopen', () => {
+    const dir = stores.dir();
+    const store = stores.open(dir);
+    expect([store.appliedIndex(), store.appliedTerm()]).toEqual([0, 0]);
+    expect(store.apply(sqlEntry(1, upsert, ['a', '1']))).toEqual({ ok: true, duplicate: false, changes: 1, lastInsertRowid: 1 });
+    store.apply(sqlEntry(2, upsert, ['b', '2'], { term: 2 }));
+    store.apply(noopEntry(3, 3));
+    expect(store.query('SELECT k, v, idx FROM kv ORDER BY k')).toEqual({ columns: ['k', 'v', 'idx'], rows: [['a', '1', 1], ['b', '2', 2]], truncated: false });
+    const checksum = store.checksum();
+    store.close();
+
+    const reopened = stores.open(dir);
+    expect([reopened.appliedIndex(), reopened.appliedTerm()]).toEqual([3, 3]);
+    expect(reopened.query('SELECT v FROM kv WHERE k = ?', ['b']).rows).toEqual([['2']]);
+    expect(reopened.checksum()).toBe(checksum);
+  });
+
+  it('applies a batch in one transaction with the same results and state as entry by entry', () => {
+    const log = history(['CREATE TABLE t (a UNIQUE)', 'INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (1)', [upsert, ['a', '1']]]);
+    const [single, batched] = [stores.open(), stores.open()];
+    const one = log.map((entry) => single.apply(entry));
+    expect(batched.applyBatch(log.slice(0, 2))).toEqual(one.slice(0, 2));
+    expect(batched.applyBatch(log.slice(2))).toEqual(one.slice(2));
+    expect(batched.applyBatch([])).toEqual([]);
+    expect([batched.appliedIndex(), batched.checksum()]).toEqual([4, single.checksum()]);
+    // An entry out of order aborts the whole batch: nothing of it is applied.
+    expect(() => batched.applyBatch([noopEntry(5), noopEntry(7)])).toThrow(StoreAssertionError);
+    expect(batched.appliedIndex()).toBe(4);
+    expect(batched.query('SELECT applied_index FROM _replica_state').rows).toEqual([[4]]);
+  });
+
+  it('opens state.db in WAL journal mode with the kv table', () => {
+    const dir = stores.dir();
+    stores.open(dir);
+    const peek = new Database(join(dir, 'state.db'), { readonly: true });
+    expect(peek.pragma('journal_mode', { simple: true })).toBe('wal');
+    peek.close();
+    const store = stores.open(dir);
+    expect(store.query('PRAGMA table_info(kv)').rows.map((row) => row[1])).toEqual(['k', 'v', 'idx']);
+  });
+
+  it('log_index() fills idx with the index of the entry being applied, and fails outside apply', () => {
+    const store = stores.open();
+    applyAll(store, history([[upsert, ['a', '1']], [upsert, ['b', '1']], [upsert, ['a', '2']]], 1));
+    expect(store.query('SELECT k, v, idx FROM kv ORDER BY k').rows).toEqual([['a', '2', 3], ['b', '1', 2]]);
+    expect(() => store.query('SELECT log_index()')).toThrow(/only in a replicated write/);
+  });
+
+  it('noop and config entries change no table but advance the applied index', () => {
+    const store = stores.open();
+    const before = store.checksum();
+    store.apply(noopEntry(1));
+    store.apply({ index: 2, term: 1, lsn: 200, kind: 'config', data: '{"voters":["n1"]}' });
+    expect(store.appliedIndex()).toBe(2);
+    expect(store.checksum()).toBe(before);
+  });
+
+  it('binds integral numbers as integers and booleans as 0 and 1', () => {
+    const store = stores.open();
+    store.apply(sqlEntry(1, 'INSERT INTO kv(k, v, idx) VALUES (?, ?, ?)', ['a', 1, true]));
+    store.apply(sqlEntry(2, 'INSERT INTO kv(k, v, idx) VALUES (?, ?, ?)', ['b', 1.5, false]));
+    expect(store.query('SELECT v, typeof(idx), idx FROM kv ORDER BY k').rows).toEqual([['1', 'integer', 1], ['1.5', 'integer', 0]]);
+  });
+
+  it('refuses to open a state.db written in another store format, saying what to do', () => {
+    const dir = stores.dir();
+    stores.open(dir).close();
+    const peek = new Database(join(dir, 'state.db'));
+    peek.pragma('user_version = 7');
+    peek.close();
+    expect(() => Store.open({ dir })).toThrow(/store format 7.*Move the node's data dir away/);
+  });
+
+  it('asserts that entries arrive in order: a gap is a bug, not user input', () => {
+    const store = stores.open();
+    store.apply(noopEntry(1));
+    expect(() => store.apply(noopEntry(3))).toThrow(StoreAssertionError);
+    expect(() => store.apply(noopEntry(1))).toThrow(StoreAssertionError);
+    expect(store.appliedIndex()).toBe(1);
+  });
+});
+
+describe('atomicity', () => {
+  it('a failure mid-apply leaves neither the statement nor the new applied index behind', () => {
+    const dir = stores.dir();
+    const store = stores.open(dir);
+    store.apply(sqlEntry(1, upsert, ['a', '1']));
+    // Another connection makes recording the applied index fail after the statement has run.
+    const saboteur = new Database(join(dir, 'state.db'));
+    saboteur.exec("CREATE TRIGGER crash BEFORE UPDATE ON _replica_state BEGIN SELECT RAISE(ABORT, 'simulated crash'); END");
+    const entry = sqlEntry(2, upsert, ['b', '2']);
+    expect(() => store.apply(entry)).toThrow(/simulated crash/);
+    expect(store.appliedIndex()).toBe(1);
+    expect(store.query('SELECT k FROM kv ORDER BY k').rows).toEqual([['a']]);
+
+    saboteur.exec('DROP TRIGGER crash');
+    saboteur.close();
+    expect(store.apply(entry).ok).toBe(true);
+    store.close();
+    const reopened = stores.open(dir);
+    expect(reopened.appliedIndex()).toBe(2);
+    expect(reopened.query('SELECT k, idx FROM kv ORDER BY k').rows).toEqual([['a', 1], ['b', 2]]);
+  });
+
+  it('a failing statement is undone, advances the index, and fails identically on every replica', () => {
+    const log = history([
+      'CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT UNIQUE)',
+      "INSERT INTO accounts (owner) VALUES ('ada')",
+      // The second row violates UNIQUE: the first row of the same statement must be undone too.
+      "INSERT INTO accounts (owner) VALUES ('bob'), ('ada')",
+      'INSERT INTO missing VALUES (1)',
+      "INSERT INTO accounts (owner) VALUES ('cy')",
+    ]);
+    const [first, second] = [stores.open(), stores.open()];
+    const results = [first, second].map((store) => log.map((entry) => store.apply(entry)));
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]?.[2]).toEqual({ ok: false, error: 'UNIQUE constraint failed: accounts.owner', code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(results[0]?.[3]).toMatchObject({ ok: false, code: 'SQLITE_ERROR', error: 'no such table: missing' });
+    expect(results[0]?.[4]).toEqual({ ok: true, duplicate: false, changes: 1, lastInsertRowid: 2 });
+    for (const store of [first, second]) {
+      expect(store.appliedIndex()).toBe(5);
+      expect(store.query('SELECT owner FROM accounts ORDER BY id').rows).toEqual([['ada'], ['cy']]);
+    }
+    expect(first.checksum()).toBe(second.checksum());
+  });
+
+  it('a statement that breaks a replication rule fails at apply on every replica, even if a leader logged it', () => {
+    const store = stores.open();
+    const random: Entry = { index: 1, term: 1, lsn: 100, kind: 'sql', data: JSON.stringify({ sql: "INSERT INTO kv VALUES ('a', random(), 1)", params: [] }) };
+    expect(store.apply(random)).toMatchObject({ ok: false, code: 'non-deterministic' });
+    const commit: Entry = { index: 2, term: 1, lsn: 200, kind: 'sql', data: JSON.stringify({ sql: 'COMMIT', params: [] }) };
+    expect(store.apply(commit)).toMatchObject({ ok: false, code: 'forbidden' });
+    expect(store.appliedIndex()).toBe(2);
+    expect(store.query('SELECT count(*) FROM kv').rows).toEqual([[0]]);
+  });
+
+  it("tells a statement's own failure (the same on every replica) from this node's trouble (crash and retry)", () => {
+    expect(isStatementFailure(new Database.SqliteError('UNIQUE constraint failed: t.a', 'SQLITE_CONSTRAINT_UNIQUE'))).toBe(true);
+    expect(isStatementFailure(new Database.SqliteError('no such table: t', 'SQLITE_ERROR'))).toBe(true);
+    expect(isStatementFailure(new RangeError('Too few parameter values were provided'))).toBe(true);
+    expect(isStatementFailure(new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'))).toBe(false);
+    expect(isStatementFailure(new Database.SqliteError('database or disk is full', 'SQLITE_FULL'))).toBe(false);
+    expect(isStatementFailure(new Database.SqliteError('database is locked', 'SQLITE_BUSY'))).toBe(false);
+    expect(isStatementFailure(new Error('a bug'))).toBe(false);
+  });
+
+  it('a malformed entry payload fails that entry, not the node', () => {
+    const store = stores.open();
+    expect(store.apply({ index: 1, term: 1, lsn: 100, kind: 'sql', data: 'not json' })).toMatchObject({ ok: false, code: 'malformed-entry' });
+    expect(store.apply(sqlEntry(2, upsert, ['a', '1'])).ok).toBe(true);
+  });
+});
+
+describe('dedupe', () => {
+  it('applies a client request once; a repeat or an older request is skipped but advances the index', () => {
+    const store = stores.open();
+    const bump = 'UPDATE kv SET v = v + 1, idx = log_index() WHERE k = ?';
+    store.apply(sqlEntry(1, "INSERT INTO kv VALUES ('n', 0, log_index())"));
+    expect(store.apply(sqlEntry(2, bump, ['n'], { client: 'c1', request: 1 })).ok).toBe(true);
+    expect(store.apply(sqlEntry(3, bump, ['n'], { client: 'c1', request: 1 }))).toEqual({ ok: true, duplicate: true, changes: 0, lastInsertRowid: 0 });
+    expect(store.apply(sqlEntry(4, bump, ['n'], { client: 'c2', request: 1 })).ok).toBe(true);
+    expect(store.apply(sqlEntry(5, bump, ['n'], { client: 'c1', request: 2 })).ok).toBe(true);
+    expect(store.apply(sqlEntry(6, bump, ['n'], { client: 'c1', request: 1 }))).toMatchObject({ ok: true, duplicate: true });
+    expect(store.appliedIndex()).toBe(6);
+    expect(store.query('SELECT v, idx FROM kv').rows).toEqual([['3', 5]]);
+    expect(store.query('SELECT client, request FROM _replica_requests ORDER BY client').rows).toEqual([['c1', 2], ['c2', 1]]);
+  });
+
+  it('a failed request is remembered too: its retry does not run again', () => {
+    const store = stores.open();
+    const insert = "INSERT INTO kv VALUES ('a', '1', 1)";
+    store.apply(sqlEntry(1, insert));
+    expect(store.apply(sqlEntry(2, insert, [], { client: 'c1', request: 7 })).ok).toBe(false);
+    expect(store.apply(sqlEntry(3, insert, [], { client: 'c1', request: 7 }))).toMatchObject({ ok: true, duplicate: true });
+  });
+});
+
+describe('query', () => {
+  it.each([
+    ["INSERT INTO kv VALUES ('a', '1', 1)", /execute\(\)/],
+    ["UPDATE kv SET v = 'x'", /execute\(\)/],
+    ['CREATE TABLE t (a)', /execute\(\)/],
+    ['PRAGMA journal_mode = DELETE', /execute\(\)/],
+  ])('rejects the write %s and points at execute()', (sql, message) => {
+    const store = stores.open();
+    const error = (() => {
+      try {
+        store.query(sql);
+      } catch (caught) {
+        return caught;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(StatementError);
+    expect(error).toMatchObject({ kind: 'bad-statement', problem: 'not-read-only', message: expect.stringMatching(message) });
+  });
+
+  it.each([
+    ['BEGIN', 'forbidden'],
+    ['SELECT 1; SELECT 2', 'multiple-statements'],
+    ['SELEC 1', 'syntax'],
+    ['SELECT * FROM missing', 'failed'],
+    ['', 'empty'],
+  ])('turns a mistake in %j into a StatementError (%s)', (sql, problem) => {
+    const store = stores.open();
+    expect(() => store.query(sql)).toThrow(expect.objectContaining({ kind: 'bad-statement', problem }));
+  });
+
+  it('rejects parameters that are not JSON scalars or do not match the placeholders', () => {
+    const store = stores.open();
+    expect(() => store.query('SELECT ?', [{}])).toThrow(expect.objectContaining({ problem: 'params' }));
+    expect(() => store.query('SELECT ?', [1, 2])).toThrow(expect.objectContaining({ problem: 'params' }));
+  });
+
+  it('reads the internal tables, returns blobs as bytes and keeps duplicate column names', () => {
+    const store = stores.open();
+    store.apply(noopEntry(1, 4));
+    expect(store.query('SELECT applied_index, applied_term FROM _replica_state').rows).toEqual([[1, 4]]);
+    const { columns, rows } = store.query("SELECT x'00ff' AS a, 2 AS a");
+    expect(columns).toEqual(['a', 'a']);
+    expect(rows[0]?.[0]).toEqual(Buffer.from([0, 255]));
+  });
+
+  it(`returns at most ${storeLimits.queryRowsMax} rows and says when it cut the answer`, () => {
+    const store = stores.open();
+    const rowsMax = storeLimits.queryRowsMax;
+    store.apply(
+      sqlEntry(1, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rowsMax + 1}) INSERT INTO kv SELECT 'k' || i, i, log_index() FROM n`),
+    );
+    const all = store.query('SELECT k FROM kv');
+    expect([all.rows.length, all.truncated]).toEqual([rowsMax, true]);
+    const some = store.query('SELECT k FROM kv LIMIT ?', [rowsMax]);
+    expect([some.rows.length, some.truncated]).toEqual([rowsMax, false]);
+  });
+});

@@ -1,0 +1,83 @@
+// Shared by the WAL tests: a fresh temp dir per test, entries with lsn as the
+// core computes it, an fs that counts syncs, and the raw bytes of segments.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { entryBytes, type Entry, type EntryKind } from '../../cluster/core/index.js';
+import type { WalFs } from '../../cluster/wal/index.js';
+
+/** A new empty directory under the system temp dir; the caller removes it. */
+export function makeTempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'replica-lab-wal-'));
+}
+
+export interface EntrySpec {
+  readonly term: number;
+  readonly kind?: EntryKind;
+  readonly data?: string;
+  readonly client?: string;
+  readonly request?: number;
+}
+
+/** Entries from `from` on, continuing the log that ends at `lsnBefore`, with lsn as the core computes it. */
+export function makeEntries(options: { from?: number; lsnBefore?: number; specs: readonly EntrySpec[] }): Entry[] {
+  const from = options.from ?? 1;
+  let lsn = options.lsnBefore ?? 0;
+  return options.specs.map((spec, i) => {
+    const index = from + i;
+    const kind = spec.kind ?? 'sql';
+    const data = spec.data ?? `{"sql":"INSERT INTO kv VALUES (?, ?)","params":["k${index}","t${spec.term}"]}`;
+    lsn += entryBytes(kind, data, spec.client);
+    const base = { index, term: spec.term, lsn, kind, data };
+    const withClient = spec.client === undefined ? base : { ...base, client: spec.client };
+    return spec.request === undefined ? withClient : { ...withClient, request: spec.request };
+  });
+}
+
+/** `count` sql entries of term `term` (or the given terms) from index 1. */
+export function makeLog(terms: readonly number[]): Entry[] {
+  return makeEntries({ specs: terms.map((term) => ({ term })) });
+}
+
+/** node:fs with every sync counted, and an optional hook run before each async one. */
+export function countingFs(hook?: (kind: 'fdatasync' | 'fsync', fd: number) => Error | null | Promise<Error | null>): {
+  fs: WalFs;
+  counts: { fdatasync: number; fsync: number; fdatasyncSync: number; fsyncSync: number };
+} {
+  const counts = { fdatasync: 0, fsync: 0, fdatasyncSync: 0, fsyncSync: 0 };
+  const wrap = (kind: 'fdatasync' | 'fsync', real: (fd: number, cb: fs.NoParamCallback) => void) =>
+    (fd: number, callback: fs.NoParamCallback): void => {
+      counts[kind]++;
+      void Promise.resolve(hook?.(kind, fd) ?? null).then((error) => (error === null ? real(fd, callback) : callback(error)));
+    };
+  const wrapped: WalFs = {
+    ...fs,
+    fdatasync: wrap('fdatasync', fs.fdatasync) as typeof fs.fdatasync,
+    fsync: wrap('fsync', fs.fsync) as typeof fs.fsync,
+    fdatasyncSync: (fd: number) => {
+      counts.fdatasyncSync++;
+      fs.fdatasyncSync(fd);
+    },
+    fsyncSync: (fd: number) => {
+      counts.fsyncSync++;
+      fs.fsyncSync(fd);
+    },
+  };
+  return { fs: wrapped, counts };
+}
+
+/** Segment files of a data dir's log, oldest first. */
+export function segmentFiles(dir: string): string[] {
+  const walDir = path.join(dir, 'wal');
+  return fs
+    .readdirSync(walDir)
+    .filter((name) => name.endsWith('.seg'))
+    .sort()
+    .map((name) => path.join(walDir, name));
+}
+
+/** Total bytes of every segment file. */
+export function logBytes(dir: string): number {
+  return segmentFiles(dir).reduce((sum, file) => sum + fs.statSync(file).size, 0);
+}

@@ -1,0 +1,245 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Entry } from '../../cluster/core/index.js';
+import { openWal, walLimits, type Recovery, type Wal } from '../../cluster/wal/index.js';
+import { encodeRecord, recordBytes } from '../../cluster/wal/record.js';
+import { logBytes, makeEntries, makeLog, makeTempDir, segmentFiles } from './helpers.js';
+
+let dir: string;
+const opened: Wal[] = [];
+
+function open(segmentBytesMax?: number): { wal: Wal; recovery: Recovery } {
+  const result = openWal({ dir, fsync: true, segmentBytesMax });
+  opened.push(result.wal);
+  return result;
+}
+
+/** Writes `log` durably and closes, leaving the files for a test to damage. */
+async function writeLog(log: readonly Entry[], segmentBytesMax?: number): Promise<void> {
+  const { wal } = open(segmentBytesMax);
+  wal.write(1, log);
+  await wal.flush();
+  await wal.close();
+}
+
+function lastSegment(): string {
+  return segmentFiles(dir).at(-1)!;
+}
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+
+afterEach(async () => {
+  for (const wal of opened.splice(0)) await wal.close();
+  vi.restoreAllMocks();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const log = makeEntries({
+  specs: [
+    { term: 1, kind: 'noop', data: '' },
+    { term: 1, data: 'INSERT ü', client: 'c1', request: 1 },
+    { term: 2, data: 'INSERT 🚀', client: 'c2', request: 2 },
+    { term: 2, data: 'INSERT last one, a little longer than the others', client: 'c1', request: 3 },
+  ],
+});
+const lastStart = log.at(-2)!.lsn;
+const lastEnd = log.at(-1)!.lsn;
+
+describe('a log cut mid-record (a torn write)', () => {
+  it('is repaired to the previous record at every cut point of the last record', async () => {
+    await writeLog(log);
+    const whole = fs.readFileSync(lastSegment());
+    for (let cut = lastStart + 1; cut < lastEnd; cut++) {
+      fs.writeFileSync(lastSegment(), whole.subarray(0, cut));
+      const { wal, recovery } = open();
+      expect(wal.entries(), `cut at ${cut}`).toEqual(log.slice(0, -1));
+      expect(recovery.problem).toEqual({
+        segment: path.basename(lastSegment()),
+        offset: lastStart,
+        index: 4,
+        reason: cut - lastStart < walLimits.recordHeaderBytes ? 'torn-header' : 'torn-record',
+        removedSegments: [],
+      });
+      expect(recovery.truncatedBytes).toBe(cut - lastStart);
+      expect(fs.statSync(lastSegment()).size).toBe(lastStart);
+      await wal.close();
+    }
+  });
+
+  it('takes new writes after the repair and keeps them', async () => {
+    await writeLog(log);
+    fs.truncateSync(lastSegment(), lastEnd - 5);
+    const { wal } = open();
+    const next = makeEntries({ from: 4, lsnBefore: lastStart, specs: [{ term: 3, data: 'after the crash' }] });
+    wal.write(4, next);
+    await wal.flush();
+    await wal.close();
+    const { wal: again, recovery } = open();
+    expect(again.entries()).toEqual([...log.slice(0, -1), ...next]);
+    expect(recovery.problem).toBeNull();
+  });
+
+  it('is repaired when the cut is in a record header right at a segment boundary', async () => {
+    const many = makeLog([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    await writeLog(many, 200);
+    const files = segmentFiles(dir);
+    fs.writeFileSync(files.at(-1)!, Buffer.alloc(7, 0xab));
+    const { wal, recovery } = open(200);
+    const kept = Number(path.basename(files.at(-1)!, '.seg')) - 1;
+    expect(wal.entries()).toEqual(many.slice(0, kept));
+    expect(recovery.problem).toMatchObject({ reason: 'torn-header', offset: 0 });
+  });
+});
+
+describe('a flipped byte', () => {
+  it('in the last record cuts exactly that record, whichever byte it is', async () => {
+    await writeLog(log);
+    const whole = fs.readFileSync(lastSegment());
+    for (let at = lastStart; at < lastEnd; at++) {
+      const damaged = Buffer.from(whole);
+      damaged[at]! ^= 0x01;
+      fs.writeFileSync(lastSegment(), damaged);
+      const { wal, recovery } = open();
+      expect(wal.entries(), `byte ${at - lastStart} of the record`).toEqual(log.slice(0, -1));
+      expect(recovery.problem?.offset).toBe(lastStart);
+      if (at >= lastStart + 4) expect(recovery.problem?.reason).toBe('crc-mismatch');
+      await wal.close();
+    }
+  });
+
+  it('in a middle record cuts it and everything after it, later segments included', async () => {
+    const many = makeLog(Array.from({ length: 30 }, (_, i) => 1 + Math.floor(i / 7)));
+    await writeLog(many, 300);
+    const files = segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(3);
+    const damagedFile = files[1]!;
+    const firstInFile = Number(path.basename(damagedFile, '.seg'));
+    // Damage the data of the second record of the second segment.
+    const recordStart = many[firstInFile - 1]!.lsn - many[firstInFile - 2]!.lsn;
+    const bytes = fs.readFileSync(damagedFile);
+    bytes[recordStart + 40]! ^= 0x80;
+    fs.writeFileSync(damagedFile, bytes);
+    const sizeBefore = logBytes(dir);
+
+    const { wal, recovery } = open(300);
+    expect(wal.entries()).toEqual(many.slice(0, firstInFile));
+    expect(recovery.problem).toEqual({
+      segment: path.basename(damagedFile),
+      offset: recordStart,
+      index: firstInFile + 1,
+      reason: 'crc-mismatch',
+      removedSegments: files.slice(2).map((f) => path.basename(f)),
+    });
+    expect(recovery).toMatchObject({ segments: 2, records: firstInFile, lastIndex: firstInFile });
+    expect(recovery.truncatedBytes).toBe(sizeBefore - logBytes(dir));
+    expect(segmentFiles(dir)).toEqual(files.slice(0, 2));
+    expect(logBytes(dir)).toBe(many[firstInFile - 1]!.lsn);
+  });
+});
+
+describe('a corrupt length', () => {
+  it('is rejected without allocating what it claims', async () => {
+    await writeLog(log);
+    const allocations: number[] = [];
+    const allocUnsafe = Buffer.allocUnsafe.bind(Buffer);
+    vi.spyOn(Buffer, 'allocUnsafe').mockImplementation((size: number) => {
+      allocations.push(size);
+      return allocUnsafe(size);
+    });
+    for (const [length, reason] of [
+      [0xffff_fff0, 'bad-length'],
+      [walLimits.recordBytesMax + 1, 'bad-length'],
+      [walLimits.recordBytesMax, 'torn-record'],
+      [3, 'bad-length'],
+    ] as const) {
+      const bytes = fs.readFileSync(lastSegment());
+      bytes.writeUInt32LE(length, lastStart);
+      fs.writeFileSync(lastSegment(), bytes);
+      const { wal, recovery } = open();
+      expect(recovery.problem).toMatchObject({ reason, offset: lastStart });
+      expect(wal.entries()).toEqual(log.slice(0, -1));
+      await wal.close();
+      // Put the record back for the next length.
+      const restore = openWal({ dir, fsync: false }).wal;
+      restore.write(4, log.slice(-1));
+      await restore.close();
+    }
+    expect(allocations.length).toBeGreaterThan(0);
+    expect(Math.max(...allocations)).toBeLessThan(2 * walLimits.readChunkBytes);
+  });
+});
+
+describe('records that do not continue the log', () => {
+  it('a stale record left behind a truncation that never reached disk fails the checksum chain', async () => {
+    // Old log: 1..4 all term 1. The node truncated from 3 and wrote a new entry 3
+    // of term 2 of the same size, then crashed before the ftruncate was durable:
+    // the disk holds the new record 3 followed by the old record 4.
+    const old = makeEntries({ specs: [1, 1, 1, 1].map((term, i) => ({ term, data: `entry ${i + 1}` })) });
+    await writeLog(old);
+    const before = fs.readFileSync(lastSegment());
+    const { wal } = open();
+    const replacement = makeEntries({ from: 3, lsnBefore: old[1]!.lsn, specs: [{ term: 2, data: 'entry 3' }] });
+    wal.write(3, replacement);
+    await wal.flush();
+    await wal.close();
+    const after = fs.readFileSync(lastSegment());
+    fs.writeFileSync(lastSegment(), Buffer.concat([after, before.subarray(old[2]!.lsn)]));
+
+    const { wal: again, recovery } = open();
+    expect(again.entries()).toEqual([...old.slice(0, 2), ...replacement]);
+    expect(recovery.problem).toMatchObject({ reason: 'crc-mismatch', index: 4, offset: old[2]!.lsn });
+  });
+
+  it('a record whose index skips is cut as an index gap', async () => {
+    const entries = makeLog([1, 1]);
+    const skipping = { ...makeLog([1, 1, 1])[2]!, index: 4 };
+    writeRaw('00000000000000000001.seg', [entries[0]!, entries[1]!, skipping]);
+    const { wal, recovery } = open();
+    expect(wal.entries()).toEqual(entries);
+    expect(recovery.problem).toMatchObject({ reason: 'index-gap', index: 3, offset: entries[1]!.lsn });
+  });
+
+  it('a record whose term goes back is cut', async () => {
+    const entries = makeLog([2, 2, 1]);
+    writeRaw('00000000000000000001.seg', entries);
+    const { wal, recovery } = open();
+    expect(wal.entries()).toEqual(entries.slice(0, 2));
+    expect(recovery.problem).toMatchObject({ reason: 'term-decrease', index: 3 });
+  });
+
+  it('a missing middle segment cuts the log where the gap begins', async () => {
+    const many = makeLog(Array.from({ length: 20 }, () => 1));
+    await writeLog(many, 200);
+    const files = segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(2);
+    fs.unlinkSync(files[1]!);
+    const { wal, recovery } = open(200);
+    const kept = Number(path.basename(files[1]!, '.seg')) - 1;
+    expect(wal.entries()).toEqual(many.slice(0, kept));
+    expect(recovery.problem).toMatchObject({ reason: 'index-gap', segment: path.basename(files[2]!), offset: 0 });
+    expect(recovery.problem?.removedSegments).toEqual(files.slice(3).map((f) => path.basename(f)));
+    expect(segmentFiles(dir)).toEqual(files.slice(0, 1));
+  });
+
+  it('a log whose first segment is not index 1 is cut to empty, loudly', async () => {
+    writeRaw('00000000000000000005.seg', makeEntries({ from: 5, lsnBefore: 100, specs: [{ term: 1 }] }), 1);
+    const { wal, recovery } = open();
+    expect(wal.entries()).toEqual([]);
+    expect(recovery.problem).toMatchObject({ reason: 'index-gap', index: 1, segment: '00000000000000000005.seg' });
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+});
+
+/** A segment built record by record, bypassing the WAL's own checks. */
+function writeRaw(name: string, entries: readonly Entry[], previousTerm = 0): void {
+  const buffers = entries.map((entry, i) => {
+    const target = Buffer.alloc(recordBytes(entry));
+    encodeRecord({ entry, previousTerm: i === 0 ? previousTerm : entries[i - 1]!.term, target, offset: 0 });
+    return target;
+  });
+  fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'wal', name), Buffer.concat(buffers));
+}
