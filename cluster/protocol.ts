@@ -72,7 +72,9 @@ export type ToNode =
   | { readonly type: 'transfer'; readonly id: number; readonly target: NodeId }
   | { readonly type: 'set-replication'; readonly id: number; readonly replication: Partial<ReplicationSettings> }
   | { readonly type: 'checksum'; readonly id: number }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  /** Everything for one node from one turn of the supervisor's event loop, in order. */
+  | { readonly type: 'batch'; readonly messages: readonly ToNode[] };
 
 // ---------------------------------------------------------------------------
 // Node -> supervisor
@@ -156,7 +158,9 @@ export type FromNode =
   | { readonly type: 'raft'; readonly messages: readonly Message[] }
   | Reply
   | { readonly type: 'telemetry'; readonly telemetry: NodeTelemetry }
-  | { readonly type: 'events'; readonly events: readonly { readonly atMs: number; readonly event: NodeEvent }[] };
+  | { readonly type: 'events'; readonly events: readonly { readonly atMs: number; readonly event: NodeEvent }[] }
+  /** Everything one Ready loop produced, in order: one IPC message instead of many. */
+  | { readonly type: 'batch'; readonly messages: readonly FromNode[] };
 
 // ---------------------------------------------------------------------------
 // Validation. Each validator returns the typed value or a string saying what
@@ -312,47 +316,66 @@ const replicationChange: Check<Partial<ReplicationSettings>> = (v, p) => {
   return out;
 };
 
+/**
+ * The messages of an IPC message: the parts of a batch (at most the envelope
+ * limit), or the message itself. Each part is then checked on its own, so one
+ * malformed part never costs its neighbours.
+ */
+export function unbatch(value: unknown): readonly unknown[] {
+  if (isRecord(value) && value['type'] === 'batch' && Array.isArray(value['messages'])) {
+    return value['messages'].slice(0, ipcLimits.messagesPerEnvelope);
+  }
+  return [value];
+}
+
 /** Checks what a node receives; returns the message or the reason it was dropped. */
 export function parseToNode(value: unknown): ToNode | Invalid {
   try {
-    if (!isRecord(value)) fail('message', 'an object');
-    const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'stop'] as const)(field(value, 'type'), 'type');
-    switch (type) {
-      case 'raft':
-        return { type, messages: arrayOf(raftMessage, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
-      case 'execute':
-        return {
-          type,
-          id: count(field(value, 'id'), 'id'),
-          sql: sqlText(field(value, 'sql')),
-          params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
-          replication: nullable(writeReplication)(field(value, 'replication'), 'replication'),
-          client: nullable(str)(field(value, 'client'), 'client'),
-          request: nullable(count)(field(value, 'request'), 'request'),
-        };
-      case 'query':
-        return {
-          type,
-          id: count(field(value, 'id'), 'id'),
-          sql: sqlText(field(value, 'sql')),
-          params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
-          consistency: oneOf(['local', 'linearizable'] as const)(field(value, 'consistency'), 'consistency'),
-          minIndex: count(field(value, 'minIndex'), 'minIndex'),
-          timeoutMs: count(field(value, 'timeoutMs'), 'timeoutMs'),
-        };
-      case 'promote':
-      case 'checksum':
-        return { type, id: count(field(value, 'id'), 'id') };
-      case 'transfer':
-        return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };
-      case 'set-replication':
-        return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
-      case 'stop':
-        return { type };
-    }
+    return toNode(value);
   } catch (error) {
     if (error instanceof Invalid) return error;
     throw error;
+  }
+}
+
+function toNode(value: unknown): ToNode {
+  if (!isRecord(value)) fail('message', 'an object');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  switch (type) {
+    case 'batch':
+      // The receiver unpacks a batch and checks each message on its own (see unbatch).
+      return fail('type', 'a single message (batches are unpacked first)');
+    case 'raft':
+      return { type, messages: arrayOf(raftMessage, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
+    case 'execute':
+      return {
+        type,
+        id: count(field(value, 'id'), 'id'),
+        sql: sqlText(field(value, 'sql')),
+        params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
+        replication: nullable(writeReplication)(field(value, 'replication'), 'replication'),
+        client: nullable(str)(field(value, 'client'), 'client'),
+        request: nullable(count)(field(value, 'request'), 'request'),
+      };
+    case 'query':
+      return {
+        type,
+        id: count(field(value, 'id'), 'id'),
+        sql: sqlText(field(value, 'sql')),
+        params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
+        consistency: oneOf(['local', 'linearizable'] as const)(field(value, 'consistency'), 'consistency'),
+        minIndex: count(field(value, 'minIndex'), 'minIndex'),
+        timeoutMs: count(field(value, 'timeoutMs'), 'timeoutMs'),
+      };
+    case 'promote':
+    case 'checksum':
+      return { type, id: count(field(value, 'id'), 'id') };
+    case 'transfer':
+      return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };
+    case 'set-replication':
+      return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
+    case 'stop':
+      return { type };
   }
 }
 
@@ -363,43 +386,57 @@ function sqlText(value: unknown): string {
 }
 
 /**
- * Checks what the supervisor receives from a node. Raft envelopes are checked
- * in full (they are routed on to other nodes); replies, telemetry and events
- * only in the fields the supervisor reads to route them, since a node is our
- * own code and those are checked again where they are used.
+ * Checks what the supervisor receives from a node, in the fields the
+ * supervisor reads: a Raft message only as far as routing needs (the node it
+ * is routed to checks it in full), replies, telemetry and events in the fields
+ * used to dispatch them.
  */
 export function parseFromNode(value: unknown): FromNode | Invalid {
   try {
-    if (!isRecord(value)) fail('message', 'an object');
-    const type = oneOf(['raft', 'reply', 'telemetry', 'events'] as const)(field(value, 'type'), 'type');
-    switch (type) {
-      case 'raft':
-        return { type, messages: arrayOf(raftMessage, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
-      case 'reply': {
-        const error = field(value, 'error');
-        if (error !== null && !(isRecord(error) && typeof error['kind'] === 'string' && typeof error['message'] === 'string')) fail('error', 'an error payload');
-        const result = field(value, 'result');
-        if (result !== null && !isRecord(result)) fail('result', 'an object or null');
-        return { type, id: count(field(value, 'id'), 'id'), ok: bool(field(value, 'ok'), 'ok'), error: error as ErrorPayload | null, result: result as Record<string, unknown> | null };
-      }
-      case 'telemetry': {
-        const telemetry = field(value, 'telemetry');
-        if (!isRecord(telemetry)) fail('telemetry', 'an object');
-        nodeId(telemetry['id'], 'telemetry.id');
-        finite(telemetry['term'], 'telemetry.term');
-        return { type, telemetry: telemetry as unknown as NodeTelemetry };
-      }
-      case 'events': {
-        const events = arrayOf((v, p) => {
-          if (!isRecord(v) || !isRecord(v['event']) || typeof v['event']['type'] !== 'string') fail(p, 'a timed event');
-          finite(v['atMs'], `${p}.atMs`);
-          return v as unknown as { atMs: number; event: NodeEvent };
-        }, 100_000)(field(value, 'events'), 'events');
-        return { type, events };
-      }
-    }
+    return fromNode(value);
   } catch (error) {
     if (error instanceof Invalid) return error;
     throw error;
+  }
+}
+
+/** Enough of a Raft message to route it: the receiving node checks the rest. */
+const routable: Check<Message> = (v, p) => {
+  if (!isRecord(v) || typeof v['type'] !== 'string') fail(p, 'a raft message');
+  nodeId(v['from'], `${p}.from`);
+  nodeId(v['to'], `${p}.to`);
+  return v as unknown as Message;
+};
+
+function fromNode(value: unknown): FromNode {
+  if (!isRecord(value)) fail('message', 'an object');
+  const type = oneOf(['raft', 'reply', 'telemetry', 'events', 'batch'] as const)(field(value, 'type'), 'type');
+  switch (type) {
+    case 'batch':
+      return fail('type', 'a single message (batches are unpacked first)');
+    case 'raft':
+      return { type, messages: arrayOf(routable, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
+    case 'reply': {
+      const error = field(value, 'error');
+      if (error !== null && !(isRecord(error) && typeof error['kind'] === 'string' && typeof error['message'] === 'string')) fail('error', 'an error payload');
+      const result = field(value, 'result');
+      if (result !== null && !isRecord(result)) fail('result', 'an object or null');
+      return { type, id: count(field(value, 'id'), 'id'), ok: bool(field(value, 'ok'), 'ok'), error: error as ErrorPayload | null, result: result as Record<string, unknown> | null };
+    }
+    case 'telemetry': {
+      const telemetry = field(value, 'telemetry');
+      if (!isRecord(telemetry)) fail('telemetry', 'an object');
+      nodeId(telemetry['id'], 'telemetry.id');
+      finite(telemetry['term'], 'telemetry.term');
+      return { type, telemetry: telemetry as unknown as NodeTelemetry };
+    }
+    case 'events': {
+      const events = arrayOf((v, p) => {
+        if (!isRecord(v) || !isRecord(v['event']) || typeof v['event']['type'] !== 'string') fail(p, 'a timed event');
+        finite(v['atMs'], `${p}.atMs`);
+        return v as unknown as { atMs: number; event: NodeEvent };
+      }, 100_000)(field(value, 'events'), 'events');
+      return { type, events };
+    }
   }
 }

@@ -46,17 +46,20 @@ function followerReached(id: NodeId, index: number, level: AckLevel, view: AckVi
 
 /** Nodes whose lag keeps `index` from being acknowledged under `rule` (empty once it may be). */
 export function laggingNodes(index: number, rule: AckRule, view: AckView): NodeId[] {
-  if (view.leaderFlushed < index) return [view.leader];
+  const leaderFlushed = view.leaderFlushed >= index;
   switch (rule.mode) {
     case 'async':
-      return [];
-    case 'sync':
-      return syncSet(rule, view).filter((id) => !followerReached(id, index, rule.ackLevel, view));
+      return leaderFlushed ? [] : [view.leader];
+    case 'sync': {
+      // The leader's own flush first, then every standby (PostgreSQL's order).
+      const behind = syncSet(rule, view).filter((id) => !followerReached(id, index, rule.ackLevel, view));
+      return leaderFlushed ? behind : [view.leader, ...behind];
+    }
     case 'quorum': {
+      // The leader is one member like any other: it counts once its own flush is done.
       const needed = rule.quorum ?? majority(view.peers.length);
-      const behind = view.peers.filter((id) => id !== view.leader && !followerReached(id, index, rule.ackLevel, view));
-      const reached = view.peers.length - behind.length;
-      return reached >= needed ? [] : behind;
+      const behind = view.peers.filter((id) => (id === view.leader ? !leaderFlushed : !followerReached(id, index, rule.ackLevel, view)));
+      return view.peers.length - behind.length >= needed ? [] : behind;
     }
   }
 }

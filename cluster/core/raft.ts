@@ -315,8 +315,8 @@ export class RaftCore {
   ready(): Ready {
     this.assertNotInReady();
     const applyTo = Math.max(this.appliedIndex, this.applyLimit());
-    // Messages are sent after the host applies, so a report may already count what it applies now.
-    this.flushSends(applyTo);
+    // Reports name only what is already applied, so the host may send before it applies.
+    this.flushSends();
     const { writeFrom, entries } = this.log.takeUnwritten();
     const apply = applyTo > this.appliedIndex ? this.log.slice(this.appliedIndex + 1, applyTo + 1) : [];
     if (this.role === 'leader') {
@@ -356,7 +356,11 @@ export class RaftCore {
   /** The host persisted, sent, rolled back and applied what the last `ready()` gave it. */
   advance(): void {
     assert(this.inReady !== null, 'advance() follows ready()');
-    this.appliedIndex = Math.max(this.appliedIndex, this.inReady.applyTo);
+    if (this.inReady.applyTo > this.appliedIndex) {
+      this.appliedIndex = this.inReady.applyTo;
+      // Tell the leader what is now visible here (it counts for ack level 'applied').
+      if (this.role !== 'leader') this.reportDue = true;
+    }
     this.inReady = null;
   }
 
@@ -713,12 +717,12 @@ export class RaftCore {
   }
 
   /** Our progress as indexes of the current leader's log: only what is verified to match counts. */
-  private positions(appliedIndex = this.appliedIndex): Positions {
+  private positions(): Positions {
     const verified = this.verifiedIndex;
     return {
       received: verified,
       flushed: Math.min(this.log.stableIndex, verified),
-      applied: Math.min(appliedIndex, verified),
+      applied: Math.min(this.appliedIndex, verified),
     };
   }
 
@@ -802,12 +806,11 @@ export class RaftCore {
   }
 
   private releasable(index: number): boolean {
-    if (index > this.log.stableIndex) return false;
-    if (this.degraded) return true;
+    const flushedHere = index <= this.log.stableIndex;
+    if (this.degraded) return flushedHere;
     const pending = this.pendingWrites.get(index);
-    if (pending === undefined) return this.replication.mode === 'async' || index <= this.commitIndex;
-    const rule = this.ackRule(pending);
-    return rule.mode === 'async' || ackReached(index, rule, this.view);
+    if (pending === undefined) return this.replication.mode === 'async' ? flushedHere : index <= this.commitIndex;
+    return ackReached(index, this.ackRule(pending), this.view);
   }
 
   private ackRule(pending: PendingWrite | undefined): AckRule {
@@ -907,14 +910,14 @@ export class RaftCore {
   }
 
   /** Sends what accumulated since the last ready(): one batch per follower instead of one per write. */
-  private flushSends(appliedTo: number): void {
+  private flushSends(): void {
     if (this.role === 'leader') {
       for (const [id, progress] of this.progress) {
         if (this.broadcastDue || this.appendDue.has(id)) this.sendAppend(id, progress);
       }
       if (this.readHeartbeatDue) this.broadcastHeartbeat();
     } else if (this.reportDue && this.canReport() && this.leader !== null) {
-      const positions = this.positions(appliedTo);
+      const positions = this.positions();
       this.send({ type: 'append-resp', from: this.id, to: this.leader, term: this.term, index: this.verifiedIndex, reject: false, hintIndex: 0, hintTerm: 0, positions });
     }
     this.broadcastDue = false;

@@ -221,9 +221,12 @@ export type TransferError = 'not-leader' | 'unknown-node' | 'transfer-in-progres
 //   1. persist `hardState` durably (before sending anything);
 //   2. write `entries` to the log (replacing the log from `writeFrom` on) and
 //      start flushing; report completion later with `persisted(index, term)`;
-//   3. undo `rollback` (highest index first), then apply `apply` in order;
-//   4. send `messages`; deliver `acks` and `reads` to clients; record `events`;
-//   5. call `advance()`.
+//   3. send `messages` (they claim nothing about what step 4 applies, so they
+//      may go before it; sending early keeps the apply off the commit path);
+//   4. undo `rollback` (highest index first), then apply `apply` in order;
+//   5. deliver `acks` and `reads` to clients (after 4: an acked write is
+//      visible); record `events`;
+//   6. call `advance()`.
 
 export interface Ready {
   readonly hardState: HardState | null;

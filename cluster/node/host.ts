@@ -16,6 +16,7 @@ import {
 } from '../core/index.js';
 import {
   parseToNode,
+  unbatch,
   Invalid,
   type ErrorPayload,
   type FollowerTelemetry,
@@ -73,7 +74,7 @@ export class NodeHost {
   private readonly lag = new LagTracker();
   private replication: ReplicationSettings;
 
-  private outgoing: Message[] = [];
+  private replies: FromNode[] = [];
   private events: { atMs: number; event: NodeEvent }[] = [];
   /** Client writes proposed here, by log index. */
   private readonly executes = new Map<number, PendingExecute>();
@@ -159,22 +160,29 @@ export class NodeHost {
   // -------------------------------------------------------------------------
   // Inputs
 
-  /** One message from the supervisor, as it arrived: checked, then handled, or counted and dropped. */
+  /**
+   * One IPC message from the supervisor, as it arrived (often a batch): each
+   * part checked, then handled or counted and dropped; then one Ready loop for
+   * all of them, so writes that arrived together travel in one append.
+   */
   receive(raw: unknown): void {
     if (this.closed) return;
-    const message = parseToNode(raw);
-    if (message instanceof Invalid) {
-      this.malformed++;
-      const now = this.io.nowMs();
-      if (now - this.lastMalformedEventMs >= 1000) {
-        this.lastMalformedEventMs = now;
-        this.emit({ type: 'malformed-message', node: this.id, reason: message.reason, count: this.malformed });
-      }
-      this.flushOutput();
-      return;
+    for (const part of unbatch(raw)) {
+      const message = parseToNode(part);
+      if (message instanceof Invalid) this.countMalformed(message.reason);
+      else this.handle(message);
+      if (this.closed) return;
     }
-    this.handle(message);
     this.drain();
+  }
+
+  private countMalformed(reason: string): void {
+    this.malformed++;
+    const now = this.io.nowMs();
+    if (now - this.lastMalformedEventMs >= 1000) {
+      this.lastMalformedEventMs = now;
+      this.emit({ type: 'malformed-message', node: this.id, reason, count: this.malformed });
+    }
   }
 
   tick(): void {
@@ -216,6 +224,9 @@ export class NodeHost {
       }
       case 'checksum':
         this.reply(message.id, this.checksum());
+        return;
+      case 'batch':
+        // Unpacked in receive(); a batch never reaches here.
         return;
       case 'stop':
         void this.close().finally(() => this.io.exit(0));
@@ -324,9 +335,10 @@ export class NodeHost {
         this.wal.write(ready.writeFrom, ready.entries);
         wrote = true;
       }
+      // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
+      if (ready.messages.length > 0) this.io.send({ type: 'raft', messages: ready.messages });
       if (ready.rollback.length > 0) this.rollBack(ready.rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
-      for (const message of ready.messages) this.outgoing.push(message);
       for (const ack of ready.acks) this.answerWrite(ack);
       for (const read of ready.reads) this.answerRead(read);
       for (const event of ready.events) this.onCoreEvent(event);
@@ -421,27 +433,27 @@ export class NodeHost {
   // Output
 
   private reply(id: number, result: Record<string, unknown>): void {
-    this.io.send({ type: 'reply', id, ok: true, error: null, result });
+    this.replies.push({ type: 'reply', id, ok: true, error: null, result });
   }
 
   private fail(id: number, kind: ErrorPayload['kind'], message: string, index: number | null, leader: NodeId | null = null): void {
-    this.io.send({ type: 'reply', id, ok: false, error: { kind, message, leader, index }, result: null });
+    this.replies.push({ type: 'reply', id, ok: false, error: { kind, message, leader, index }, result: null });
   }
 
   private emit(event: NodeEvent): void {
     if (this.events.length < eventsBufferedMax) this.events.push({ atMs: this.io.wallMs(), event });
   }
 
-  /** One envelope of Raft messages and one of events per loop, not one IPC message each. */
+  /** Replies and events of a loop as one IPC message, not one each. */
   private flushOutput(): void {
-    if (this.outgoing.length > 0) {
-      this.io.send({ type: 'raft', messages: this.outgoing });
-      this.outgoing = [];
-    }
+    const out: FromNode[] = this.replies;
+    this.replies = [];
     if (this.events.length > 0) {
-      this.io.send({ type: 'events', events: this.events });
+      out.push({ type: 'events', events: this.events });
       this.events = [];
     }
+    if (out.length === 1) this.io.send(out[0]!);
+    else if (out.length > 1) this.io.send({ type: 'batch', messages: out });
   }
 
   checksum(): { index: number; value: string } {

@@ -3,7 +3,8 @@
 // so a rule broken in the log fails the same way everywhere. They look at
 // tokens only, never at the schema, so they give the same answer on every node.
 
-import { statementBytesMax } from './constants.js';
+import { statementBytesMax, statementCacheMax } from './constants.js';
+import { memoizeText } from './memo.js';
 import { StatementError } from './errors.js';
 import { isIdentifier, matchingParen, tokenize, TokenizeError, type Token } from './sql-tokens.js';
 import type { SqlParam } from './statement.js';
@@ -172,18 +173,22 @@ function statementProblem(tokens: readonly Token[], params: readonly SqlParam[])
  * ? placeholders and as many parameters, no `_replica_*` table, nothing that
  * reads the clock, a random source or connection state. Null when it passes.
  */
-export function checkStatementText(sql: string, params: readonly SqlParam[]): StatementError | null {
-  if (Buffer.byteLength(sql, 'utf8') > statementBytesMax) {
-    return new StatementError('too-large', `the statement is longer than ${statementBytesMax} bytes; split it or pass large values as ? parameters`);
-  }
-  let tokens: Token[];
+/** The statements of `sql` as token lists, memoized per text: the leader and every replica check each write. */
+const statementsOf = memoizeText((sql: string): Token[][] | StatementError => {
   try {
-    tokens = tokenize(sql);
+    return splitStatements(tokenize(sql));
   } catch (error) {
     if (error instanceof TokenizeError) return new StatementError('syntax', `syntax error: ${error.message}`);
     throw error;
   }
-  const statements = splitStatements(tokens);
+}, statementCacheMax);
+
+export function checkStatementText(sql: string, params: readonly SqlParam[]): StatementError | null {
+  if (Buffer.byteLength(sql, 'utf8') > statementBytesMax) {
+    return new StatementError('too-large', `the statement is longer than ${statementBytesMax} bytes; split it or pass large values as ? parameters`);
+  }
+  const statements = statementsOf(sql);
+  if (statements instanceof StatementError) return statements;
   const [statement] = statements;
   if (statement === undefined) return new StatementError('empty', 'there is no SQL statement to run');
   if (statements.length > 1) {

@@ -7,6 +7,8 @@ import { StatementError } from './errors.js';
 import { internalTablesSql, kvTableSql, registerLogIndex } from './schema.js';
 import { checkStatementText } from './sql-rules.js';
 import { normalizeParams } from './statement.js';
+import { statementCacheMax } from './constants.js';
+import { memoizeText } from './memo.js';
 
 /**
  * SQLite errors that do not depend on the schema: the statement is wrong on
@@ -38,8 +40,10 @@ function scratchDatabase(): Database.Database {
   return scratch;
 }
 
-/** What SQLite says about the statement when it cannot be right on any node; null otherwise. */
-function parseProblem(sql: string): StatementError | null {
+/** What SQLite says about the statement when it cannot be right on any node; null otherwise. Memoized per text. */
+const parseProblem = memoizeText(scratchParseProblem, statementCacheMax);
+
+function scratchParseProblem(sql: string): StatementError | null {
   let statement: Database.Statement;
   try {
     statement = scratchDatabase().prepare(sql);

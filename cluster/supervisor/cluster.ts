@@ -6,11 +6,12 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mixSeed, Prng, replicationProblem, type Failover, type NodeId, type Role } from '../core/index.js';
+import { mixSeed, Prng, replicationProblem, type Failover, type Message, type NodeId, type Role } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
 import {
   Invalid,
   parseFromNode,
+  unbatch,
   type Consistency,
   type ErrorPayload,
   type FromNode,
@@ -137,6 +138,8 @@ interface Slot {
   incarnation: number;
   /** Raft envelopes that arrived while the node was stopped, delivered on resume. */
   backlog: ToNode[];
+  /** Messages for this node in the current turn of the event loop. */
+  outbox: ToNode[];
   expectingExit: boolean;
 }
 
@@ -186,6 +189,7 @@ export class Cluster extends EventEmitter {
   private readonly lost: (RolledBackWrite & { node: NodeId })[] = [];
   private readonly lostKeys = new Set<string>();
   private nextRequestId = 1;
+  private outboxFlushScheduled = false;
   private knownLeader: { id: NodeId; term: number } | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -241,10 +245,10 @@ export class Cluster extends EventEmitter {
       mkdirSync(this.dataDir, { recursive: true });
       this.removeDataDir = false;
     }
-    this.network = new Network(new Prng(mixSeed(this.options.seed, 'network')), (to, messages) => this.deliver(to, { type: 'raft', messages }));
+    this.network = new Network(new Prng(mixSeed(this.options.seed, 'network')), (message) => this.deliverRaft(message));
     this.guardian = new Guardian();
     for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, backlog: [], expectingExit: false });
+      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, backlog: [], outbox: [], expectingExit: false });
     }
   }
 
@@ -276,6 +280,7 @@ export class Cluster extends EventEmitter {
     slot.paused = false;
     slot.expectingExit = false;
     slot.backlog = [];
+    slot.outbox = [];
     this.guardian.watch(child.pid);
     this.record({ type: 'node-started', node: id, pid: child.pid, incarnation: slot.incarnation });
     void child.exited.then((exit) => this.onExit(id, child, exit));
@@ -314,12 +319,11 @@ export class Cluster extends EventEmitter {
   // Messages from nodes
 
   private onNodeMessage(id: NodeId, raw: unknown): void {
-    const message = parseFromNode(raw);
-    if (message instanceof Invalid) {
-      this.record({ type: 'malformed-from-node', node: id, reason: message.reason });
-      return;
+    for (const part of unbatch(raw)) {
+      const message = parseFromNode(part);
+      if (message instanceof Invalid) this.record({ type: 'malformed-from-node', node: id, reason: message.reason });
+      else this.handleNodeMessage(id, message);
     }
-    this.handleNodeMessage(id, message);
   }
 
   private handleNodeMessage(id: NodeId, message: FromNode): void {
@@ -345,6 +349,9 @@ export class Cluster extends EventEmitter {
       }
       case 'events':
         for (const { atMs, event } of message.events) this.onNodeEvent(id, atMs, event);
+        return;
+      case 'batch':
+        // Unpacked in onNodeMessage; a batch never reaches here.
         return;
     }
   }
@@ -386,7 +393,32 @@ export class Cluster extends EventEmitter {
       slot.backlog.push(message);
       return;
     }
-    slot.process.send(message);
+    slot.outbox.push(message);
+    if (!this.outboxFlushScheduled) {
+      this.outboxFlushScheduled = true;
+      setImmediate(() => this.flushOutboxes());
+    }
+  }
+
+  /** A Raft message the network let through: joins the destination's envelope for this turn. */
+  private deliverRaft(message: Message): void {
+    const slot = this.slots.get(message.to);
+    if (slot?.process == null) return;
+    const last = slot.paused ? slot.backlog.at(-1) : slot.outbox.at(-1);
+    if (last?.type === 'raft') (last.messages as Message[]).push(message);
+    else this.deliver(message.to, { type: 'raft', messages: [message] });
+  }
+
+  /** What each node was sent during one turn of the event loop goes as one IPC message. */
+  private flushOutboxes(): void {
+    this.outboxFlushScheduled = false;
+    for (const slot of this.slots.values()) {
+      if (slot.outbox.length === 0) continue;
+      const messages = slot.outbox;
+      slot.outbox = [];
+      if (slot.process === null || slot.paused) continue;
+      slot.process.send(messages.length === 1 ? messages[0] : { type: 'batch', messages });
+    }
   }
 
   private record(event: SupervisorEvent): void {
@@ -630,7 +662,7 @@ export class Cluster extends EventEmitter {
     slot.process.signal('SIGCONT');
     const backlog = slot.backlog;
     slot.backlog = [];
-    for (const message of backlog) slot.process.send(message);
+    for (const message of backlog) this.deliver(id, message);
     this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT) with ${backlog.length} queued messages` });
   }
 

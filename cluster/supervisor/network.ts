@@ -1,7 +1,7 @@
 // The network of a real cluster: nodes never talk to each other directly;
 // every Raft message goes node -> supervisor -> node, through here. A link can
 // be delayed (with jitter, which also reorders), made lossy, or cut one way or
-// both ways. Messages for one destination are batched into one IPC envelope.
+// both ways. What passes goes to `deliver`, which batches per destination.
 
 import { Prng, type Message, type NodeId } from '../core/index.js';
 
@@ -31,15 +31,13 @@ export class Network {
   private readonly links = new Map<string, Link>();
   private readonly blocked = new Set<string>();
   private readonly delayedCount = new Map<string, number>();
-  private readonly batches = new Map<NodeId, Message[]>();
-  private flushScheduled = false;
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly stats: NetworkStats = { delivered: 0, dropped: 0, delayed: 0 };
 
   constructor(
     private readonly prng: Prng,
-    private readonly deliver: (to: NodeId, messages: Message[]) => void,
+    private readonly deliver: (message: Message) => void,
   ) {}
 
   /** Routes an envelope of messages a node sent. */
@@ -109,7 +107,6 @@ export class Network {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    this.batches.clear();
   }
 
   private delay(key: string, message: Message, delayMs: number): void {
@@ -132,26 +129,8 @@ export class Network {
 
   private enqueue(message: Message): void {
     if (this.closed) return;
-    let batch = this.batches.get(message.to);
-    if (batch === undefined) {
-      batch = [];
-      this.batches.set(message.to, batch);
-    }
-    batch.push(message);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.closed) return;
-    for (const [to, messages] of this.batches) {
-      this.stats.delivered += messages.length;
-      this.deliver(to, messages);
-    }
-    this.batches.clear();
+    this.stats.delivered++;
+    this.deliver(message);
   }
 }
 

@@ -24,6 +24,12 @@ export interface ExitInfo {
   readonly signal: string | null;
 }
 
+/** Extra Node.js flags for node processes, for profiling (`REPLICA_LAB_NODE_ARGS='--cpu-prof'`). */
+function nodeArguments(): string[] {
+  const text = process.env['REPLICA_LAB_NODE_ARGS'];
+  return text === undefined || text.trim() === '' ? [] : text.trim().split(/\s+/);
+}
+
 /** A running node process: send it messages, hear its messages, see it exit. */
 export class NodeProcess {
   readonly id: NodeId;
@@ -34,7 +40,7 @@ export class NodeProcess {
 
   constructor(options: { config: NodeConfig; logPath: string; onMessage: (message: unknown) => void }) {
     this.id = options.config.id;
-    this.subprocess = execa(process.execPath, [compiledScript('../node/main.js')], {
+    this.subprocess = execa(process.execPath, [...nodeArguments(), compiledScript('../node/main.js')], {
       ipc: true,
       serialization: 'json',
       env: { [nodeConfigVariable]: JSON.stringify(options.config) },
