@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerHelp } from './commands/help.js';
 import { registerSim } from './commands/sim.js';
 import { registerStart } from './commands/start.js';
@@ -15,7 +16,7 @@ type RegisterCommand = (program: Command) => void;
  * cli/commands/<name>.ts exporting `register<Name>(program)` and list it here,
  * above `registerHelp` so that `help` stays last in the list.
  */
-const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerHelp];
+const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerHelp];
 
 /** Builds the whole command line: shared settings first, so every subcommand inherits them. */
 function buildProgram(): Command {

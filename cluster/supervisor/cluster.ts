@@ -492,13 +492,14 @@ export class Cluster extends EventEmitter {
       const error = reply.error!;
       const retry = options.node === undefined && performance.now() < deadline && error.index === null;
       if (error.kind === 'not-leader' && retry) {
+        // Follow the hint; without one, wait for the next leader (below).
         target = error.leader !== null && error.leader !== target ? error.leader : null;
-        if (target === null) await sleep(10);
+        if (target === null) await this.leaderChange(this.knownLeader?.id ?? null, deadline);
         continue;
       }
       if (error.kind === 'unavailable' && retry) {
-        await sleep(20);
-        target = this.knownLeader?.id ?? null;
+        await this.leaderChange(target, deadline);
+        target = this.leader();
         continue;
       }
       throw toClusterError(error, target);
@@ -562,7 +563,17 @@ export class Cluster extends EventEmitter {
       const leader = this.leader();
       if (leader !== null) return leader;
       if (performance.now() >= deadline || this.stopping !== null) return null;
-      await sleep(5);
+      await sleep(1);
+    }
+  }
+
+  /** Waits (briefly, polling each millisecond) until the leader is someone other than `old`, or a moment passed. */
+  private async leaderChange(old: NodeId | null, deadline: number): Promise<void> {
+    const until = Math.min(deadline, performance.now() + 50);
+    while (performance.now() < until && this.stopping === null) {
+      const leader = this.leader();
+      if (leader !== null && leader !== old) return;
+      await sleep(1);
     }
   }
 

@@ -1,0 +1,184 @@
+// `replica-lab bench`: throughput, failover, startup and catch-up, measured on
+// real node processes with fsync on; a table (or --json), and every result
+// appended to bench.jsonl in the run directory so runs can be compared.
+
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  catchUp,
+  failover,
+  machine,
+  startup,
+  throughput,
+  type CatchUpResult,
+  type FailoverResult,
+  type StartupResult,
+  type ThroughputResult,
+} from '../../cluster/bench/index.js';
+import { UsageError } from '../errors.js';
+
+const scenarios = ['throughput', 'failover', 'startup', 'catch-up', 'all'] as const;
+type Scenario = (typeof scenarios)[number];
+type Result = ThroughputResult | FailoverResult | StartupResult | CatchUpResult;
+
+interface BenchFlags {
+  readonly mode: string;
+  readonly ack: string;
+  readonly clients: string;
+  readonly duration: string;
+  readonly trials?: string;
+  readonly entries: string;
+  readonly electionTimeout: string;
+  readonly nodes: string;
+  readonly fsync: boolean;
+  readonly runDir?: string;
+  readonly json?: boolean;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .argument('[scenario]', `${scenarios.join(' | ')}`, 'throughput')
+    .description('measure throughput, latency, lag, failover, startup and catch-up on real processes')
+    .option('--mode <list>', 'replication modes, comma-separated: async, sync, quorum', 'quorum')
+    .option('--ack <level>', 'ack level: received | flushed | applied', 'flushed')
+    .option('--clients <list>', 'throughput: concurrent closed-loop clients, comma-separated', '1,4,64')
+    .option('--duration <seconds>', 'throughput: measured seconds per run (after 1 s of warm-up)', '5')
+    .option('--trials <n>', 'failover: kills of the leader (default 20); startup: cluster starts (default 5)')
+    .option('--entries <n>', 'catch-up: entries committed while the follower is down', '100000')
+    .option('--election-timeout <min-max>', 'failover: election timeout range in ms', '150-300')
+    .option('--nodes <n>', 'nodes per cluster (3-7)', '3')
+    .option('--no-fsync', 'skip fsync (not durable; for comparison only)')
+    .option('--run-dir <dir>', 'where bench.jsonl is appended (default $XDG_STATE_HOME/replica-lab/bench)')
+    .option('--json', 'print { "scenario", "machine", "results": [...] }')
+    .addHelpText(
+      'after',
+      `
+Every figure is measured from the running processes: acknowledged writes per
+second, client latency, follower replay lag sampled from the leader, CPU time
+from /proc and peak RSS reported by each node. Nothing is simulated.
+
+Examples:
+  replica-lab bench throughput --mode quorum,async --clients 1,4,64
+  replica-lab bench failover --trials 20 --mode quorum,async
+  replica-lab bench all --json`,
+    )
+    .action(async (scenarioText: string, flags: BenchFlags) => {
+      const scenario = choice('scenario', scenarioText, scenarios);
+      const modes = list('--mode', flags.mode, ['async', 'sync', 'quorum'] as const);
+      const ackLevel = choice('--ack', flags.ack, ['received', 'flushed', 'applied'] as const);
+      const clients = flags.clients.split(',').map((text) => whole('--clients', text, 1, 4096));
+      const durationS = whole('--duration', flags.duration, 1, 3600);
+      const entries = whole('--entries', flags.entries, 1, 10_000_000);
+      const nodes = whole('--nodes', flags.nodes, 3, 7);
+      const electionTimeoutMs = electionRange(flags.electionTimeout);
+      const fsync = flags.fsync;
+      const runDir = resolve(flags.runDir ?? defaultRunDir());
+      const show = flags.json === true ? null : progressBar();
+      const results: Result[] = [];
+      const run = async <R extends Result>(label: string, work: (progress: (fraction: number) => void) => Promise<R>): Promise<void> => {
+        show?.(label, 0);
+        const result = await work((fraction) => show?.(label, fraction));
+        show?.(label, 1, true);
+        results.push(result);
+        appendFileSync(join(runDir, 'bench.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), fsync, nodes, result })}\n`);
+      };
+      mkdirSync(runDir, { recursive: true });
+      const all = scenario === 'all';
+      if (all || scenario === 'throughput') {
+        for (const mode of modes) {
+          for (const count of clients) {
+            await run(`throughput ${mode}/${ackLevel} ${count} client${count === 1 ? '' : 's'}`, (p) => throughput({ mode, ackLevel, clients: count, durationS, nodes, fsync }, p));
+          }
+        }
+      }
+      if (all || scenario === 'failover') {
+        const trials = whole('--trials', flags.trials ?? '20', 1, 1000);
+        for (const mode of modes) await run(`failover ${mode}/${ackLevel}`, (p) => failover({ mode, ackLevel, trials, nodes, fsync, electionTimeoutMs }, p));
+      }
+      if (all || scenario === 'startup') {
+        const trials = whole('--trials', flags.trials ?? '5', 1, 1000);
+        await run('startup', (p) => startup({ trials, nodes, fsync, mode: modes[0]!, ackLevel }, p));
+      }
+      if (all || scenario === 'catch-up') {
+        await run(`catch-up ${entries} entries`, (p) => catchUp({ entries, nodes, fsync, mode: modes[0]!, ackLevel }, p));
+      }
+      if (flags.json === true) process.stdout.write(`${JSON.stringify({ scenario, machine: machine(), results })}\n`);
+      else process.stdout.write(`${table(results)}\nresults appended to ${join(runDir, 'bench.jsonl')}\n`);
+    });
+}
+
+function defaultRunDir(): string {
+  const state = process.env['XDG_STATE_HOME'] ?? join(homedir(), '.local', 'state');
+  return join(state, 'replica-lab', 'bench');
+}
+
+/** People's table: one block per scenario kind. */
+export function table(results: readonly Result[]): string {
+  const lines: string[] = [];
+  const throughputs = results.filter((r): r is ThroughputResult => r.scenario === 'throughput');
+  if (throughputs.length > 0) {
+    lines.push('throughput (acknowledged writes; latency as the client saw it; replay lag of followers)');
+    lines.push(row(['mode/ack', 'clients', 'writes/s', 'p50 ms', 'p99 ms', 'max ms', 'lag p50 ms', 'lag p99 ms', 'peak RSS MB/node', 'CPU % (n1 n2 n3 sup)']));
+    for (const r of throughputs) {
+      const cpu = Object.entries(r.cpuPercent).map(([, value]) => Math.round(value)).join(' ');
+      lines.push(row([`${r.mode}/${r.ack}`, r.clients, r.writesPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, r.replayLagMs.p50, r.replayLagMs.p99, r.rssMbMax, cpu]));
+    }
+  }
+  for (const r of results.filter((r): r is FailoverResult => r.scenario === 'failover')) {
+    lines.push(
+      `failover ${r.mode}/${r.ack}, ${r.trials} trials, election timeout ${r.electionTimeoutMs.join('-')} ms: ` +
+        `min ${r.failoverMs.min} ms, median ${r.failoverMs.median} ms, p99 ${r.failoverMs.p99} ms, max ${r.failoverMs.max} ms; lost acknowledged writes: ${r.lostWrites}`,
+    );
+  }
+  for (const r of results.filter((r): r is StartupResult => r.scenario === 'startup')) {
+    lines.push(`startup: ${r.startupMs} ms median to the first acknowledged write (${r.trials} trials, min ${r.startupMsAll.min}, max ${r.startupMsAll.max})`);
+  }
+  for (const r of results.filter((r): r is CatchUpResult => r.scenario === 'catch-up')) {
+    lines.push(`catch-up: ${r.entries} entries in ${r.catchUpMs} ms = ${r.entriesPerSecond} entries/s`);
+  }
+  return lines.join('\n');
+}
+
+function row(cells: readonly (string | number)[]): string {
+  return cells.map((cell, i) => String(cell).padStart(i === 0 ? 16 : 10)).join(' ');
+}
+
+function progressBar(): ((label: string, fraction: number, done?: boolean) => void) | null {
+  if (process.stderr.isTTY !== true) return null;
+  let last = 0;
+  return (label, fraction, done = false) => {
+    const now = Date.now();
+    if (!done && now - last < 100) return;
+    last = now;
+    const width = 24;
+    const filled = Math.round(Math.min(1, fraction) * width);
+    process.stderr.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`);
+    if (done) process.stderr.write('\n');
+  };
+}
+
+function whole(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`, { command: 'bench' });
+  return value;
+}
+
+function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`, { command: 'bench' });
+  return text as T;
+}
+
+function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
+  return [...new Set(text.split(',').map((part) => choice(flag, part.trim(), allowed)))];
+}
+
+function electionRange(text: string): readonly [number, number] {
+  const match = /^(\d+)-(\d+)$/.exec(text.trim());
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2]);
+  if (match === null || min < 20 || max < min) throw new UsageError(`--election-timeout must look like 150-300 (ms, min >= 20, max >= min), got '${text}'`, { command: 'bench' });
+  return [min, max];
+}
