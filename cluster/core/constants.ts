@@ -15,3 +15,5 @@ export const pendingReadsMax = 4_096;
 export const eventsPerReadyMax = 1_024;
 /** Fixed bytes a WAL record adds to an entry's payload; lsn counts them so byte lag is true. */
 export const entryHeaderBytes = 32;
+/** Entries a core keeps in memory when its host can read older ones back from disk. */
+export const logEntriesInMemoryMax = 8_192;

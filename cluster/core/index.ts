@@ -2,7 +2,8 @@
 // and tests import from here.
 export * from './types.js';
 export { RaftCore, CoreConfigError, type Proposal } from './raft.js';
-export { RaftLog, entryBytes, utf8Length } from './log.js';
+export { RaftLog, entryBytes, utf8Length, type LogStorage } from './log.js';
+export { LogPositions } from './log-positions.js';
 export { Prng, mixSeed } from './prng.js';
 export { majority, quorumIndex, replicationProblem } from './quorum.js';
 export * as limits from './constants.js';

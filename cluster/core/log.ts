@@ -4,6 +4,7 @@
 // reports that a write reached disk.
 
 import { entryHeaderBytes } from './constants.js';
+import { LogPositions } from './log-positions.js';
 import { assert, type Entry, type EntryKind } from './types.js';
 
 /** Bytes a string takes in UTF-8, without allocating. */
@@ -26,83 +27,126 @@ export function entryBytes(kind: EntryKind, data: string, client: string | undef
   return entryHeaderBytes + kind.length + utf8Length(data) + (client === undefined ? 0 : utf8Length(client));
 }
 
+/**
+ * Where entries older than the in-memory window come from: the host's durable
+ * log (the node's WAL). Only asked for durable entries, with lo < hi.
+ */
+export interface LogStorage {
+  /** Entries [lo, hi), each as it was appended (lsn included). */
+  entries(lo: number, hi: number): Entry[];
+}
+
 export class RaftLog {
-  private readonly entries: Entry[] = [];
+  /** Term and lsn of every index, whether its entry is in memory or only on disk. */
+  private readonly positions = new LogPositions();
+  /** The newest entries; window[i] has index windowStart + i. */
+  private window: Entry[] = [];
+  private windowStart = 1;
   /** Highest index known to be durable on this node. */
   stableIndex: number;
   /** Lowest index written since the last `takeUnwritten`, or null when nothing is. */
   private unwrittenFrom: number | null = null;
 
-  constructor(durable: readonly Entry[]) {
+  /** `storage` lets the log drop old entries from memory (`compact`); without it every entry stays. */
+  constructor(
+    durable: readonly Entry[],
+    private readonly storage: LogStorage | null = null,
+  ) {
     durable.forEach((entry, i) => {
       assert(entry.index === i + 1, `durable log is contiguous from 1 (found ${entry.index} at ${i + 1})`);
-      const previous = this.entries[i - 1];
-      assert(previous === undefined || previous.term <= entry.term, 'terms never decrease along the log');
-      this.entries.push(entry);
+      assert(i === 0 || durable[i - 1]!.term <= entry.term, 'terms never decrease along the log');
+      this.positions.push(entry.term, entry.lsn);
+      this.window.push(entry);
     });
-    this.stableIndex = this.entries.length;
+    this.stableIndex = durable.length;
   }
 
   lastIndex(): number {
-    return this.entries.length;
+    return this.positions.lastIndex;
   }
 
   lastTerm(): number {
-    return this.term(this.entries.length);
+    return this.positions.term(this.positions.lastIndex);
   }
 
   /** The term at `index`; 0 for index 0; -1 beyond the end. */
   term(index: number): number {
-    if (index === 0) return 0;
-    const entry = this.entries[index - 1];
-    return entry === undefined ? -1 : entry.term;
+    return this.positions.term(index);
   }
 
   lsn(index: number): number {
-    if (index === 0) return 0;
-    const entry = this.entries[index - 1];
-    assert(entry !== undefined, `lsn of index ${index} beyond the log`);
-    return entry.lsn;
+    return this.positions.lsn(index);
   }
 
   entry(index: number): Entry {
-    const entry = this.entries[index - 1];
-    assert(entry !== undefined, `entry ${index} is in the log (last ${this.entries.length})`);
+    assert(index >= 1 && index <= this.lastIndex(), `entry ${index} is in the log (last ${this.lastIndex()})`);
+    const entry = index >= this.windowStart ? this.window[index - this.windowStart] : this.fromStorage(index, index + 1)[0];
+    assert(entry !== undefined && entry.index === index, `entry ${index} found`);
     return entry;
   }
 
   /** Entries [lo, hi). */
   slice(lo: number, hi: number): Entry[] {
-    return this.entries.slice(lo - 1, hi - 1);
+    const end = Math.min(hi, this.lastIndex() + 1);
+    if (lo >= end) return [];
+    if (lo >= this.windowStart) return this.window.slice(lo - this.windowStart, end - this.windowStart);
+    const old = this.fromStorage(lo, Math.min(end, this.windowStart));
+    return end <= this.windowStart ? old : old.concat(this.window.slice(0, end - this.windowStart));
   }
 
   /** Entries from `lo`, at most `countMax` of them and about `bytesMax` bytes (at least one). */
   batch(lo: number, countMax: number, bytesMax: number): Entry[] {
-    const out: Entry[] = [];
+    let hi = lo;
     let bytes = 0;
-    for (let i = lo; i <= this.entries.length && out.length < countMax; i++) {
-      const entry = this.entry(i);
-      const size = entry.lsn - this.lsn(i - 1);
-      if (out.length > 0 && bytes + size > bytesMax) break;
+    while (hi <= this.lastIndex() && hi - lo < countMax) {
+      const size = this.lsn(hi) - this.lsn(hi - 1);
+      if (hi > lo && bytes + size > bytesMax) break;
       bytes += size;
-      out.push(entry);
+      hi++;
     }
-    return out;
+    return this.slice(lo, hi);
   }
 
   append(entry: Entry): void {
-    assert(entry.index === this.entries.length + 1, `append at ${entry.index} follows ${this.entries.length}`);
+    assert(entry.index === this.lastIndex() + 1, `append at ${entry.index} follows ${this.lastIndex()}`);
     assert(entry.term >= this.lastTerm(), 'appended term is not older than the last');
-    this.entries.push(entry);
+    assert(this.windowStart + this.window.length === entry.index, 'the window ends at the last index');
+    this.positions.push(entry.term, entry.lsn);
+    this.window.push(entry);
     if (this.unwrittenFrom === null) this.unwrittenFrom = entry.index;
   }
 
   /** Drops every entry at or after `index`; what was durable there is no longer ours. */
   truncateFrom(index: number): void {
-    assert(index >= 1 && index <= this.entries.length, `truncate from ${index} within 1..${this.entries.length}`);
-    this.entries.length = index - 1;
+    assert(index >= 1 && index <= this.lastIndex(), `truncate from ${index} within 1..${this.lastIndex()}`);
+    this.positions.truncate(index - 1);
+    if (index >= this.windowStart) this.window.length = index - this.windowStart;
+    else {
+      this.window = [];
+      this.windowStart = index;
+    }
     this.stableIndex = Math.min(this.stableIndex, index - 1);
     this.unwrittenFrom = this.unwrittenFrom === null ? index : Math.min(this.unwrittenFrom, index);
+  }
+
+  /**
+   * Keeps at most about `entriesMax` entries in memory: older ones that are
+   * durable and written go, to be read back from storage when needed. Drops
+   * in chunks so the window is not shifted on every append.
+   */
+  compact(entriesMax: number): void {
+    if (this.storage === null) return;
+    const durableEnd = Math.min(this.stableIndex, (this.unwrittenFrom ?? Infinity) - 1);
+    const keepFrom = Math.min(durableEnd + 1, this.lastIndex() + 1 - entriesMax);
+    const drop = keepFrom - this.windowStart;
+    if (drop < compactChunkEntries) return;
+    this.window.splice(0, drop);
+    this.windowStart = keepFrom;
+  }
+
+  /** Entries in memory now (for telemetry and tests). */
+  inMemory(): number {
+    return this.window.length;
   }
 
   /**
@@ -124,12 +168,13 @@ export class RaftLog {
     const from = this.unwrittenFrom;
     this.unwrittenFrom = null;
     if (from === null) return { writeFrom: null, entries: [] };
-    return { writeFrom: from, entries: this.entries.slice(from - 1) };
+    assert(from >= this.windowStart, 'unwritten entries are in memory');
+    return { writeFrom: from, entries: this.window.slice(from - this.windowStart) };
   }
 
   /** Largest index <= `index` whose term is <= `term` (etcd's findConflictByTerm). */
   lastIndexAtOrBefore(index: number, term: number): number {
-    let i = Math.min(index, this.entries.length);
+    let i = Math.min(index, this.lastIndex());
     while (i > 0 && this.term(i) > term) i--;
     return i;
   }
@@ -137,6 +182,16 @@ export class RaftLog {
   /** True when a candidate whose log ends at (lastIndex, lastTerm) is at least as up to date as ours. */
   isUpToDate(lastIndex: number, lastTerm: number): boolean {
     const ourTerm = this.lastTerm();
-    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.entries.length);
+    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
+  }
+
+  private fromStorage(lo: number, hi: number): Entry[] {
+    assert(this.storage !== null, `entries ${lo}..${hi - 1} were dropped from memory without storage`);
+    const entries = this.storage.entries(lo, hi);
+    assert(entries.length === hi - lo && entries[0]?.index === lo, `storage returned entries ${lo}..${hi - 1}`);
+    return entries;
   }
 }
+
+/** Entries dropped from memory at a time. */
+const compactChunkEntries = 1024;

@@ -4,8 +4,8 @@
 // and answer; `advance()` says it was done. The same inputs always give the
 // same outputs, so the simulator and the node process host the very same code.
 
-import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, pendingReadsMax, pendingWritesMax } from './constants.js';
-import { entryBytes, RaftLog } from './log.js';
+import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax } from './constants.js';
+import { entryBytes, RaftLog, type LogStorage } from './log.js';
 import { Prng, mixSeed } from './prng.js';
 import { Progress } from './progress.js';
 import { ackReached, laggingNodes, majority, quorumIndex, replicationProblem, type AckRule, type AckView } from './quorum.js';
@@ -114,7 +114,8 @@ export class RaftCore {
   private reportDue = false;
   private inReady: { applyTo: number } | null = null;
 
-  constructor(config: CoreConfig, initial: InitialState) {
+  /** `storage` serves entries that dropped out of memory; without it the whole log stays in memory. */
+  constructor(config: CoreConfig, initial: InitialState, storage: LogStorage | null = null) {
     const [electionMin, electionMax] = config.electionTicks;
     if (!config.peers.includes(config.id)) throw new CoreConfigError(`peers must include this node (${config.id})`);
     if (new Set(config.peers).size !== config.peers.length) throw new CoreConfigError('peers must be distinct');
@@ -129,7 +130,8 @@ export class RaftCore {
     this.id = config.id;
     this.config = config;
     this.prng = new Prng(mixSeed(config.seed, config.id));
-    this.log = new RaftLog(initial.entries);
+    this.log = new RaftLog(initial.entries, storage);
+    this.log.compact(logEntriesInMemoryMax);
     this.replication = config.replication;
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
@@ -362,6 +364,7 @@ export class RaftCore {
       if (this.role !== 'leader') this.reportDue = true;
     }
     this.inReady = null;
+    this.log.compact(logEntriesInMemoryMax);
   }
 
   status(): CoreStatus {

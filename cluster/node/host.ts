@@ -100,10 +100,9 @@ export class NodeHost {
     this.config = config;
     this.io = io;
     this.replication = config.replication;
-    const { wal, recovery } = openWal({ dir: config.dataDir, fsync: config.fsync });
+    const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
     this.wal = wal;
     this.store = Store.open({ dir: config.dataDir });
-    const entries = wal.entries();
     this.emit({
       type: 'wal-recovered',
       node: this.id,
@@ -113,7 +112,8 @@ export class NodeHost {
       problem: recovery.problem === null ? null : `${recovery.problem.reason} in ${recovery.problem.segment} at byte ${recovery.problem.offset}`,
     });
     const appliedIndex = this.reconcileStore(entries);
-    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), entries, appliedIndex });
+    // The core keeps recent entries in memory and reads older ones back from the WAL.
+    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), entries, appliedIndex }, wal);
     this.drain();
   }
 

@@ -24,10 +24,16 @@ export interface ExitInfo {
   readonly signal: string | null;
 }
 
-/** Extra Node.js flags for node processes, for profiling (`REPLICA_LAB_NODE_ARGS='--cpu-prof'`). */
+/**
+ * Node.js flags for node processes: a 4 MB young generation (V8's default lets
+ * each node's RSS swell by ~20 MB of short-lived IPC garbage under load, with
+ * no gain in throughput measured here), then any extra flags from
+ * `REPLICA_LAB_NODE_ARGS` (e.g. '--cpu-prof' for profiling).
+ */
 function nodeArguments(): string[] {
   const text = process.env['REPLICA_LAB_NODE_ARGS'];
-  return text === undefined || text.trim() === '' ? [] : text.trim().split(/\s+/);
+  const extra = text === undefined || text.trim() === '' ? [] : text.trim().split(/\s+/);
+  return ['--max-semi-space-size=4', ...extra];
 }
 
 /** A running node process: send it messages, hear its messages, see it exit. */

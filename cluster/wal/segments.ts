@@ -5,7 +5,7 @@
 
 import * as path from 'node:path';
 import { assert } from '../core/types.js';
-import { segmentName, writeAll } from './files.js';
+import { readExactly, segmentName, writeAll } from './files.js';
 import type { WalFs } from './types.js';
 
 interface SegmentFile {
@@ -69,7 +69,7 @@ export class SegmentSet {
   roll(firstIndex: number): void {
     if (this.current !== null) this.retired.push({ fd: this.current.fd, path: this.current.path, dirty: this.current.dirty });
     const file = path.join(this.walDir, segmentName(firstIndex));
-    this.current = { firstIndex, path: file, fd: this.fs.openSync(file, 'wx'), bytes: 0, dirty: true };
+    this.current = { firstIndex, path: file, fd: this.fs.openSync(file, 'wx+'), bytes: 0, dirty: true };
     this.files.push({ firstIndex, path: file });
     this.directoryDirty = true;
   }
@@ -118,6 +118,31 @@ export class SegmentSet {
     const directory = this.directoryDirty;
     this.directoryDirty = false;
     return { files, directory, release: () => closing.forEach((r) => this.fs.closeSync(r.fd)) };
+  }
+
+  /**
+   * The segments holding indexes [lo, hi), each with the first index past it
+   * (`endIndex`; the last segment ends at `hi`).
+   */
+  covering(lo: number, hi: number): { firstIndex: number; endIndex: number; path: string }[] {
+    const out: { firstIndex: number; endIndex: number; path: string }[] = [];
+    this.files.forEach((file, i) => {
+      const endIndex = this.files[i + 1]?.firstIndex ?? hi;
+      if (file.firstIndex < hi && endIndex > lo) out.push({ firstIndex: file.firstIndex, endIndex, path: file.path });
+    });
+    return out;
+  }
+
+  /** Reads `length` bytes at `offset` of a segment (through the open descriptor when it is the current one). */
+  read(segment: { path: string }, offset: number, length: number): Buffer {
+    if (length === 0) return Buffer.alloc(0);
+    if (this.current?.path === segment.path) return readExactly(this.fs, this.current.fd, offset, length);
+    const fd = this.fs.openSync(segment.path, 'r');
+    try {
+      return readExactly(this.fs, fd, offset, length);
+    } finally {
+      this.fs.closeSync(fd);
+    }
   }
 
   /** Closes every descriptor; only once no flush is running. */

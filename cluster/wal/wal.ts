@@ -10,7 +10,8 @@ import { segmentBytesMaxDefault, writeChunkBytesMax } from './constants.js';
 import { openDirectory, syncAsync, syncDirectory } from './files.js';
 import { GroupCommit } from './group-commit.js';
 import { readHardState, writeHardState } from './hard-state.js';
-import { encodeRecord, recordBytes } from './record.js';
+import { decodeRecord, encodeRecord, recordBytes } from './record.js';
+import { LogPositions } from '../core/log-positions.js';
 import { recoverLog } from './recovery.js';
 import { SegmentSet } from './segments.js';
 import { WalError, type LogPosition, type Recovery, type WalFs, type WalOptions } from './types.js';
@@ -25,7 +26,8 @@ export interface WalStats {
 }
 
 /** Opens (creating if needed) the log in `options.dir`, repairing a torn or corrupt tail first. */
-export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery } {
+/** `entries` is the recovered log, handed over once for the node's start; the Wal keeps only positions. */
+export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery; entries: Entry[] } {
   const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
   assert(Number.isSafeInteger(segmentBytesMax) && segmentBytesMax > 0, `segmentBytesMax ${segmentBytesMax} is a positive integer`);
   const fs = options.fs ?? nodeFs;
@@ -46,7 +48,7 @@ export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery } {
     }
   }
   const wal = new Wal({ fs, options, walDir, entries: recovered.entries, segments, hardState });
-  return { wal, recovery: recovered.recovery };
+  return { wal, recovery: recovered.recovery, entries: recovered.entries };
 }
 
 /** One node's open log; see README.md for the contract of each method. */
@@ -57,7 +59,8 @@ export class Wal {
   private readonly segmentBytesMax: number;
   private readonly walDir: string;
   private readonly directoryFd: number | null;
-  private readonly log: Entry[];
+  /** Term and lsn of every index; the entries themselves live only in the segment files. */
+  private readonly log = new LogPositions();
   private readonly segments: SegmentSet;
   private hard: HardState;
   private writtenSinceFlush = false;
@@ -82,7 +85,7 @@ export class Wal {
     this.fsync = init.options.fsync;
     this.segmentBytesMax = init.options.segmentBytesMax ?? segmentBytesMaxDefault;
     this.walDir = init.walDir;
-    this.log = init.entries;
+    for (const entry of init.entries) this.log.push(entry.term, entry.lsn);
     this.segments = init.segments;
     this.hard = init.hardState;
     this.directoryFd = this.fsync ? openDirectory(this.fs, this.walDir) : null;
@@ -96,18 +99,40 @@ export class Wal {
     });
   }
 
-  /** Entries [lo, hi) of the log (default: all of it), contiguous from 1, lsn as the core computes it. */
-  entries(lo = 1, hi = this.log.length + 1): Entry[] {
-    return this.log.slice(lo - 1, hi - 1);
+  /**
+   * Entries [lo, hi) of the log (default: all of it), read back from the
+   * segment files (written entries are readable before they are flushed).
+   * This is the core's LogStorage: it asks for entries it no longer keeps.
+   */
+  entries(lo = 1, hi = this.log.lastIndex + 1): Entry[] {
+    this.checkUsable();
+    const end = Math.min(hi, this.log.lastIndex + 1);
+    const out: Entry[] = [];
+    for (const segment of this.segments.covering(Math.max(1, lo), end)) {
+      const first = Math.max(lo, segment.firstIndex);
+      const last = Math.min(end, segment.endIndex);
+      if (first >= last) continue;
+      const base = this.log.lsn(segment.firstIndex - 1);
+      const bytes = this.segments.read(segment, this.log.lsn(first - 1) - base, this.log.lsn(last - 1) - this.log.lsn(first - 1));
+      let offset = 0;
+      for (let index = first; index < last; index++) {
+        const size = this.log.lsn(index) - this.log.lsn(index - 1);
+        const decoded = decodeRecord(bytes.subarray(offset, offset + size), { previousTerm: this.log.term(index - 1), lsnBefore: this.log.lsn(index - 1) });
+        assert(decoded.ok && decoded.entry.index === index, `record ${index} reads back from ${segment.path}`);
+        out.push(decoded.entry);
+        offset += size;
+      }
+    }
+    return out;
   }
 
   lastIndex(): number {
-    return this.log.length;
+    return this.log.lastIndex;
   }
 
   /** The term of the last entry; 0 for an empty log. */
   lastTerm(): number {
-    return this.log[this.log.length - 1]?.term ?? 0;
+    return this.log.term(this.log.lastIndex);
   }
 
   /** The term and vote the core starts from. */
@@ -131,7 +156,7 @@ export class Wal {
     this.checkUsable();
     const sizes = this.validate(writeFrom, entries);
     try {
-      if (writeFrom <= this.log.length) this.truncateFrom(writeFrom);
+      if (writeFrom <= this.log.lastIndex) this.truncateFrom(writeFrom);
       this.append(entries, sizes);
     } catch (error) {
       // The disk now holds an unknown part of this write: recovery on restart sorts it out.
@@ -178,16 +203,16 @@ export class Wal {
   }
 
   private lastPosition(): LogPosition | null {
-    const last = this.log[this.log.length - 1];
-    return last === undefined ? null : { index: last.index, term: last.term };
+    const last = this.log.lastIndex;
+    return last === 0 ? null : { index: last, term: this.log.term(last) };
   }
 
   /** Checks the whole write before touching the disk; returns each record's size. */
   private validate(writeFrom: number, entries: readonly Entry[]): number[] {
-    assert(Number.isSafeInteger(writeFrom) && writeFrom >= 1 && writeFrom <= this.log.length + 1, `write from ${writeFrom} within 1..${this.log.length + 1}`);
-    const previous = this.log[writeFrom - 2];
-    let term = previous?.term ?? 0;
-    let lsn = previous?.lsn ?? 0;
+    const last = this.log.lastIndex;
+    assert(Number.isSafeInteger(writeFrom) && writeFrom >= 1 && writeFrom <= last + 1, `write from ${writeFrom} within 1..${last + 1}`);
+    let term = this.log.term(writeFrom - 1);
+    let lsn = this.log.lsn(writeFrom - 1);
     return entries.map((entry, i) => {
       assert(entry.index === writeFrom + i, `entry ${entry.index} written at ${writeFrom + i}`);
       assert(entry.term >= term, `term ${entry.term} of entry ${entry.index} is not older than ${term} before it`);
@@ -201,12 +226,12 @@ export class Wal {
 
   /** Drops entries from `index` on; a flush in flight then reports at most the entry before it. */
   private truncateFrom(index: number): void {
-    const lsnBefore = (i: number): number => this.log[i - 2]?.lsn ?? 0;
+    const lsnBefore = (i: number): number => this.log.lsn(i - 1);
     this.segments.cut(index, (firstIndex) => lsnBefore(index) - lsnBefore(firstIndex));
     this.writtenSinceFlush = true;
     const covered = this.covering?.position;
-    if (covered != null && covered.index >= index) this.covering!.position = index === 1 ? null : { index: index - 1, term: this.log[index - 2]!.term };
-    this.log.length = index - 1;
+    if (covered != null && covered.index >= index) this.covering!.position = index === 1 ? null : { index: index - 1, term: this.log.term(index - 1) };
+    this.log.truncate(index - 1);
   }
 
   /** Appends records, rolling to a new segment past segmentBytesMax and writing at most writeChunkBytesMax per call. */
@@ -243,7 +268,7 @@ export class Wal {
     this.segments.append(buffer);
     this.writtenSinceFlush = true;
     this.counters.bytesWritten += bytes;
-    for (const entry of batch) this.log.push(entry);
+    for (const entry of batch) this.log.push(entry.term, entry.lsn);
   }
 
   /** One group-commit round: syncs every file written since the last round, and the directory if it changed. */

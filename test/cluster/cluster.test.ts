@@ -203,6 +203,21 @@ describe('restarts and WAL repair', () => {
     expect(local).toBe(true);
   });
 
+  it('catches up a follower that missed more entries than the leader keeps in memory (read back from the WAL)', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 10 });
+    const leader = await cluster.waitForLeader();
+    const victim = otherThan(cluster, leader)[0]!;
+    await cluster.kill(victim);
+    for (let batch = 0; batch < 12; batch++) {
+      await Promise.all(Array.from({ length: 1_000 }, (_, i) => cluster.execute(upsert, [`c${(batch * 1000 + i) % 3000}`, `${batch}-${i}`])));
+    }
+    await cluster.restart(victim);
+    await waitConverged(cluster, 15_000);
+    const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
+    expect(checksums[0]!.index).toBeGreaterThan(12_000);
+    expect(new Set(checksums.map((c) => c.value)).size).toBe(1);
+  });
+
   it.each([
     ['cut mid-record', (path: string) => truncateSync(path, statSync(path).size - 7)],
     [
