@@ -146,7 +146,9 @@ interface Slot {
 interface PendingRequest {
   readonly node: NodeId;
   readonly resolve: (reply: { ok: boolean; error: ErrorPayload | null; result: Record<string, unknown> | null }) => void;
-  readonly timer: NodeJS.Timeout;
+  /** performance.now() after which the request is answered with a timeout. */
+  readonly deadlineMs: number;
+  readonly timeoutMs: number;
 }
 
 const defaults = {
@@ -190,6 +192,7 @@ export class Cluster extends EventEmitter {
   private readonly lostKeys = new Set<string>();
   private nextRequestId = 1;
   private outboxFlushScheduled = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
   private knownLeader: { id: NodeId; term: number } | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -296,7 +299,6 @@ export class Cluster extends EventEmitter {
     if (this.knownLeader?.id === id) this.knownLeader = null;
     for (const [requestId, request] of this.pending) {
       if (request.node !== id) continue;
-      clearTimeout(request.timer);
       this.pending.delete(requestId);
       request.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: `${id} exited before answering`, leader: null, index: null } });
     }
@@ -336,7 +338,6 @@ export class Cluster extends EventEmitter {
         const request = this.pending.get(message.id);
         if (request === undefined || request.node !== id) return;
         this.pending.delete(message.id);
-        clearTimeout(request.timer);
         request.resolve(message);
         return;
       }
@@ -443,13 +444,27 @@ export class Cluster extends EventEmitter {
       return Promise.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: 'too many requests in flight; slow down', leader: null, index: null } });
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(message.id);
-        resolve({ ok: false, result: null, error: { kind: 'timeout', message: `${id} did not answer within ${timeoutMs} ms`, leader: null, index: null } });
-      }, timeoutMs);
-      this.pending.set(message.id, { node: id, resolve, timer });
+      this.pending.set(message.id, { node: id, resolve, deadlineMs: performance.now() + timeoutMs, timeoutMs });
+      this.sweepTimeouts();
       this.deliver(id, message);
     });
+  }
+
+  /** One timer sweeps every request's deadline (every 20 ms) instead of one timer per request. */
+  private sweepTimeouts(): void {
+    if (this.sweepTimer !== null) return;
+    this.sweepTimer = setInterval(() => {
+      const now = performance.now();
+      for (const [requestId, request] of this.pending) {
+        if (now < request.deadlineMs) continue;
+        this.pending.delete(requestId);
+        request.resolve({ ok: false, result: null, error: { kind: 'timeout', message: `${request.node} did not answer within ${request.timeoutMs} ms`, leader: null, index: null } });
+      }
+      if (this.pending.size === 0 && this.sweepTimer !== null) {
+        clearInterval(this.sweepTimer);
+        this.sweepTimer = null;
+      }
+    }, 20);
   }
 
   /** A write. Without `node` it goes to the leader, following NotLeader hints, until `timeoutMs`. */
@@ -788,8 +803,8 @@ export class Cluster extends EventEmitter {
   private async stopAll(): Promise<void> {
     this.workload.stop();
     this.network.close();
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     for (const [requestId, request] of this.pending) {
-      clearTimeout(request.timer);
       request.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: 'the cluster is stopping', leader: null, index: null } });
       this.pending.delete(requestId);
     }
