@@ -426,6 +426,11 @@ export class RaftCore {
     return this.log.stableIndex;
   }
 
+  /** The lsn (byte position in the log stream) at `index` (clamped to the log). */
+  lsnAt(index: number): number {
+    return this.log.lsn(Math.max(0, Math.min(index, this.log.lastIndex())));
+  }
+
   /** Entries [lo, hi) of this node's log, for hosts and checkers. */
   entries(lo: number, hi: number): Entry[] {
     return this.log.slice(lo, hi);

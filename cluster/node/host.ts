@@ -468,7 +468,7 @@ export class NodeHost {
     const isLeader = status.role === 'leader';
     if (isLeader !== this.wasLeader && isLeader) this.lag.reset(status.stableIndex, now);
     this.wasLeader = isLeader;
-    const lsnAt = (index: number): number => (index === 0 ? 0 : (this.core.entries(index, index + 1)[0]?.lsn ?? status.lastLsn));
+    const lsnAt = (index: number): number => this.core.lsnAt(index);
     const followers: FollowerTelemetry[] = isLeader
       ? status.progress.map((p) => {
           const positions = { received: p.received, flushed: p.flushed, applied: p.applied };
@@ -476,7 +476,7 @@ export class NodeHost {
           return {
             id: p.id,
             positions,
-            lsn: { received: lsnAt(Math.min(p.received, status.lastIndex)), flushed: lsnAt(Math.min(p.flushed, status.lastIndex)), applied: lsnAt(applied) },
+            lsn: { received: lsnAt(p.received), flushed: lsnAt(p.flushed), applied: lsnAt(applied) },
             ...this.lag.lagOf(positions, status.stableIndex, now),
             lagEntries: Math.max(0, status.lastIndex - p.applied),
             lagBytes: Math.max(0, status.lastLsn - lsnAt(applied)),
