@@ -107,6 +107,9 @@ export interface NodeTelemetry {
   readonly flushedIndex: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** This node's own flushed and applied positions as lsn. */
+  readonly flushedLsn: number;
+  readonly appliedLsn: number;
   readonly degraded: boolean;
   readonly replication: ReplicationSettings;
   /** On the leader: one row per follower. */

@@ -499,6 +499,8 @@ export class NodeHost {
       flushedIndex: status.stableIndex,
       commitIndex: status.commitIndex,
       appliedIndex: status.appliedIndex,
+      flushedLsn: lsnAt(status.stableIndex),
+      appliedLsn: lsnAt(status.appliedIndex),
       degraded: status.degraded,
       replication: this.replication,
       followers,

@@ -729,7 +729,6 @@ export class Cluster extends EventEmitter {
       const t = slot.telemetry;
       const up = slot.process !== null;
       const follower = leaderTelemetry?.followers.find((f) => f.id === id);
-      const own = (index: number): Position => ({ index, lsn: index === (t?.lastIndex ?? 0) ? (t?.lastLsn ?? 0) : 0 });
       return {
         id,
         pid: slot.process?.pid ?? null,
@@ -744,9 +743,9 @@ export class Cluster extends EventEmitter {
         flushedIndex: t?.flushedIndex ?? 0,
         commitIndex: t?.commitIndex ?? 0,
         appliedIndex: t?.appliedIndex ?? 0,
-        received: follower ? { index: follower.positions.received, lsn: follower.lsn.received } : own(t?.lastIndex ?? 0),
-        flushed: follower ? { index: follower.positions.flushed, lsn: follower.lsn.flushed } : own(t?.flushedIndex ?? 0),
-        applied: follower ? { index: follower.positions.applied, lsn: follower.lsn.applied } : own(t?.appliedIndex ?? 0),
+        received: follower ? { index: follower.positions.received, lsn: follower.lsn.received } : { index: t?.lastIndex ?? 0, lsn: t?.lastLsn ?? 0 },
+        flushed: follower ? { index: follower.positions.flushed, lsn: follower.lsn.flushed } : { index: t?.flushedIndex ?? 0, lsn: t?.flushedLsn ?? 0 },
+        applied: follower ? { index: follower.positions.applied, lsn: follower.lsn.applied } : { index: t?.appliedIndex ?? 0, lsn: t?.appliedLsn ?? 0 },
         lag: follower
           ? { writeLagMs: follower.writeLagMs, flushLagMs: follower.flushLagMs, replayLagMs: follower.replayLagMs, entries: follower.lagEntries, bytes: follower.lagBytes }
           : null,
