@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
+import { registerCheck } from './commands/check.js';
 import { registerHelp } from './commands/help.js';
+import { registerNemesis } from './commands/nemesis.js';
 import { registerSim } from './commands/sim.js';
 import { registerStart } from './commands/start.js';
 import { configureOverview } from './commands/overview.js';
@@ -16,7 +18,7 @@ type RegisterCommand = (program: Command) => void;
  * cli/commands/<name>.ts exporting `register<Name>(program)` and list it here,
  * above `registerHelp` so that `help` stays last in the list.
  */
-const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerHelp];
+const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerNemesis, registerCheck, registerHelp];
 
 /** Builds the whole command line: shared settings first, so every subcommand inherits them. */
 function buildProgram(): Command {

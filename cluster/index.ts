@@ -4,3 +4,4 @@ export type { Consistency, HostEvent, NodeEvent, NodeTelemetry, Param, Replicati
 export type { AckLevel, CoreEvent, Failover, NodeId, ReplicationMode, Role, SyncFallback } from './core/index.js';
 export * as core from './core/index.js';
 export * as sim from './sim/index.js';
+export * as check from './check/index.js';

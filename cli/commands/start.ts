@@ -5,10 +5,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Cluster, type NodeStatus } from '../../cluster/index.js';
+import { Cluster, recordFinalState, settle, type NodeStatus, type WorkloadOptions } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
+import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
 
-interface StartFlags {
+interface StartFlags extends WorkloadFlags {
   readonly headless?: boolean;
   readonly nodes: string;
   readonly mode: string;
@@ -17,14 +18,15 @@ interface StartFlags {
   readonly dataDir?: string;
   readonly duration?: string;
   readonly workload: boolean;
+  readonly history: boolean;
   readonly json?: boolean;
 }
 
 export function registerStart(program: Command): void {
-  program
+  const start = program
     .command('start')
     .description('start a cluster with a light workload (headless: one status line per second)')
-    .option('--headless', 'no TUI: print status lines (required until the dashboard exists)')
+    .option('--headless', "no TUI: print status lines (required; the dashboard is 'replica-lab' with no command)")
     .option('--nodes <n>', 'number of nodes (1-7)', '3')
     .option('--mode <mode>', 'replication mode: async | sync | quorum', 'quorum')
     .option('--ack <level>', 'ack level: received | flushed | applied', 'flushed')
@@ -32,17 +34,20 @@ export function registerStart(program: Command): void {
     .option('--data-dir <dir>', 'where node data lives (kept after stopping); default a new temporary dir, also kept')
     .option('--duration <seconds>', 'stop by itself after this many seconds')
     .option('--no-workload', 'start no client workload')
-    .option('--json', 'print JSON lines: { "t", "leader", "term", "nodes": [...] }')
-    .action(async (flags: StartFlags) => {
-      if (flags.headless !== true) throw new UsageError("the dashboard is not built yet: use 'replica-lab start --headless'", { command: 'start' });
-      const nodes = whole('--nodes', flags.nodes, 1, 7);
-      const mode = choice('--mode', flags.mode, ['async', 'sync', 'quorum'] as const);
-      const ackLevel = choice('--ack', flags.ack, ['received', 'flushed', 'applied'] as const);
-      const failover = choice('--failover', flags.failover, ['raft', 'manual'] as const);
-      const durationS = flags.duration === undefined ? null : whole('--duration', flags.duration, 1, 86_400);
-      const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), 'replica-lab-'));
-      await runHeadless({ nodes, mode, ackLevel, failover, dataDir, durationS, workload: flags.workload, json: flags.json === true });
-    });
+    .option('--no-history', 'record no history (default: <data-dir>/history.jsonl, with the final state on stop)')
+    .option('--json', 'print JSON lines: { "t", "leader", "term", "nodes": [...] }');
+  addWorkloadFlags(start, { rate: '20', concurrency: '16', readFraction: '0.5', keys: '100', readTarget: 'any', readConsistency: 'local', opTimeout: '2000' });
+  start.action(async (flags: StartFlags) => {
+    if (flags.headless !== true) throw new UsageError("'start' runs without the dashboard: add --headless (the dashboard is 'replica-lab' with no command)", { command: 'start' });
+    const nodes = whole('--nodes', flags.nodes, 1, 7);
+    const mode = choice('--mode', flags.mode, ['async', 'sync', 'quorum'] as const);
+    const ackLevel = choice('--ack', flags.ack, ['received', 'flushed', 'applied'] as const);
+    const failover = choice('--failover', flags.failover, ['raft', 'manual'] as const);
+    const durationS = flags.duration === undefined ? null : whole('--duration', flags.duration, 1, 86_400);
+    const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), 'replica-lab-'));
+    const workload = flags.workload ? { ...parseWorkloadFlags(flags, 'start'), history: flags.history } : null;
+    await runHeadless({ nodes, mode, ackLevel, failover, dataDir, durationS, workload, json: flags.json === true });
+  });
 }
 
 async function runHeadless(options: {
@@ -52,7 +57,7 @@ async function runHeadless(options: {
   failover: 'raft' | 'manual';
   dataDir: string;
   durationS: number | null;
-  workload: boolean;
+  workload: Partial<WorkloadOptions> | null;
   json: boolean;
 }): Promise<void> {
   const cluster = await Cluster.start({ nodes: options.nodes, dataDir: options.dataDir, failover: options.failover, replication: { mode: options.mode, ackLevel: options.ackLevel } });
@@ -66,14 +71,16 @@ async function runHeadless(options: {
     if (stopping) return;
     stopping = true;
     clearInterval(ticker);
+    const history = await finishHistory(cluster);
     await cluster.stop();
     process.stderr.write(`replica-lab: ${why}; every node stopped. Data is in ${cluster.dataDir}\n`);
+    if (history !== null) process.stderr.write(`replica-lab: history in ${history}; check it with 'replica-lab check ${history}'\n`);
     finished();
   };
   process.once('SIGINT', () => void stop('interrupted'));
   process.once('SIGTERM', () => void stop('terminated'));
   if (!options.json) process.stderr.write(`replica-lab: ${options.nodes} nodes, ${options.mode}/${options.ackLevel}, data in ${cluster.dataDir}; Ctrl-C stops\n`);
-  if (options.workload) cluster.workload.start();
+  if (options.workload !== null) cluster.workload.start(options.workload);
   const ticker = setInterval(() => {
     const t = Math.round((Date.now() - startedMs) / 1000);
     const nodes = cluster.status();
@@ -85,6 +92,20 @@ async function runHeadless(options: {
   await done;
 }
 
+/** Stops the clients and, when they kept a history, appends the final state so `check` can judge it; returns its path. */
+async function finishHistory(cluster: Cluster): Promise<string | null> {
+  await cluster.workload.stop();
+  const path = cluster.workload.historyFile();
+  if (path === null) return null;
+  try {
+    await settle(cluster, { timeoutMs: 5_000, manualFailover: false });
+    await recordFinalState(cluster, path);
+  } catch (error) {
+    process.stderr.write(`replica-lab: could not record the final state (${error instanceof Error ? error.message : String(error)}); lost writes cannot be checked\n`);
+  }
+  return path;
+}
+
 function statusLine(t: number, leader: string | null, term: number, nodes: readonly NodeStatus[], cluster: Cluster): string {
   const stats = cluster.workload.stats();
   const parts = nodes.map((n) => {
@@ -92,7 +113,8 @@ function statusLine(t: number, leader: string | null, term: number, nodes: reado
     const lag = n.lag === null ? '' : ` lag ${Math.round(n.lag.replayLagMs)}ms`;
     return `${n.id} ${state} ${n.commitIndex}/${n.appliedIndex}${lag}`;
   });
-  return `t=${t}s leader=${leader ?? '-'} term=${term} | ${parts.join(' | ')} | ${stats.writesPerSecond} writes/s ${stats.readsPerSecond} reads/s`;
+  const { staleReads, readYourWrites, monotonicReads } = stats.consistency;
+  return `t=${t}s leader=${leader ?? '-'} term=${term} | ${parts.join(' | ')} | ${stats.writesPerSecond} writes/s ${stats.readsPerSecond} reads/s | stale ${staleReads} ryw ${readYourWrites} mono ${monotonicReads}`;
 }
 
 function whole(flag: string, text: string, min: number, max: number): number {

@@ -1,0 +1,141 @@
+// `replica-lab nemesis`: a real cluster under a workload and seeded random
+// faults, then a verdict on its history. Exit 0 valid, 1 anomalies found (or
+// the cluster did not settle), 2 a bad flag.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { formatText } from '../../cluster/check/index.js';
+import { nemesisFaults, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
+import { UsageError } from '../errors.js';
+import { addWorkloadFlags, choiceFlag, decimal, parseWorkloadFlags, wholeFlag, type WorkloadFlags } from '../workload-flags.js';
+
+interface NemesisFlags extends WorkloadFlags {
+  readonly nodes: string;
+  readonly mode: string;
+  readonly ack: string;
+  readonly failover: string;
+  readonly faults: string;
+  readonly interval: string;
+  readonly duration: string;
+  readonly seed?: string;
+  readonly dataDir?: string;
+  readonly fsync: boolean;
+  readonly examples: string;
+  readonly json?: boolean;
+}
+
+const command = 'nemesis';
+
+export function registerNemesis(program: Command): void {
+  const nemesis = program
+    .command(command)
+    .description('run a workload on a real cluster under seeded random faults, then check its history')
+    .option('--nodes <n>', 'nodes (3-7)', '5')
+    .option('--mode <mode>', 'replication mode: async | sync | quorum', 'quorum')
+    .option('--ack <level>', 'ack level: received | flushed | applied', 'flushed')
+    .option('--failover <kind>', 'raft | manual (the nemesis promotes a node after 1 s without a leader)', 'raft')
+    .option('--faults <list>', `all, none, or a list of ${nemesisFaults.join(',')}`, 'kill,pause,partition')
+    .option('--interval <s>', 'mean seconds a fault lasts (quiet gaps are about half that)', '2')
+    .option('--duration <s>', 'seconds of workload under faults', '30')
+    .option('--seed <n>', 'fixes the fault schedule and the clients\' choices (default: random, printed)')
+    .option('--data-dir <dir>', 'the run directory (kept); default a new temporary directory, also kept')
+    .option('--no-fsync', 'skip fsync in the nodes (faster; a killed process still loses nothing)')
+    .option('--examples <n>', 'anomalies of each kind to print (report.md lists them all)', '5')
+    .option('--json', 'print one JSON object: the same as check --json, plus seed and settled');
+  addWorkloadFlags(nemesis, { rate: '100', concurrency: '10', readFraction: '0.5', keys: '20', readTarget: 'leader', readConsistency: 'linearizable', opTimeout: '1000' });
+  nemesis
+    .addHelpText(
+      'after',
+      `
+After --duration the nemesis heals every fault, restarts and resumes every
+node, waits until one leader has committed and every node applied the whole
+log, records each node's checksum and rows, stops the cluster, reads the
+committed log from the leader's WAL and every rollback file, and checks the
+history (see 'replica-lab check --help'). The run directory keeps
+history.jsonl, report.md and each node's data dir with its node.log.
+
+Examples:
+  replica-lab nemesis --nodes 5 --mode quorum --ack flushed --faults kill,pause,partition --duration 60 --seed 7
+  replica-lab nemesis --mode async --faults partition,kill --duration 20        # lost writes, confirmed
+  replica-lab nemesis --read-consistency local --read-target follower --faults none   # stale reads`,
+    )
+    .action(async (flags: NemesisFlags) => {
+      const examplesShown = wholeFlag('--examples', flags.examples, 0, 100_000, command);
+      const options = parseFlags(flags);
+      const json = flags.json === true;
+      if (!json) {
+        process.stderr.write(
+          `nemesis: seed ${options.seed}, ${options.nodes} nodes, ${options.mode}/${options.ackLevel}, failover ${options.failover}, faults ${options.faults.join(',') || 'none'} every ~${options.intervalMs / 1000} s for ${options.durationMs / 1000} s\nrun dir: ${options.dataDir}\n`,
+        );
+      }
+      const bar = progressBar();
+      const result = await runNemesis(options, { onProgress: bar.draw });
+      bar.done();
+      process.stdout.write(json ? `${JSON.stringify({ ...result.summary, seed: options.seed, settled: result.settle.settled })}\n` : humanReport(result, examplesShown));
+      process.exitCode = result.report.valid && result.settle.settled ? 0 : 1;
+    });
+}
+
+function parseFlags(flags: NemesisFlags): Parameters<typeof runNemesis>[0] {
+  const faultsText = flags.faults.trim();
+  const faults: NemesisFault[] =
+    faultsText === 'all' ? [...nemesisFaults] : faultsText === 'none' ? [] : [...new Set(faultsText.split(',').map((f) => choiceFlag('--faults', f.trim(), nemesisFaults, command)))];
+  const seed = flags.seed === undefined ? Math.floor(Math.random() * 1_000_000) : wholeFlag('--seed', flags.seed, 0, 2 ** 31 - 1, command);
+  const workload = parseWorkloadFlags(flags, command);
+  if (workload.readConsistency === 'linearizable' && workload.readTarget !== 'leader') {
+    throw new UsageError("linearizable reads always go to the leader; use --read-consistency local with --read-target follower, any or a node id", { command });
+  }
+  const options = {
+    nodes: wholeFlag('--nodes', flags.nodes, 3, 7, command),
+    mode: choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, command),
+    ackLevel: choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, command),
+    failover: choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, command),
+    faults,
+    intervalMs: Math.round(decimal('--interval', flags.interval, 0.1, 3_600, command) * 1000),
+    durationMs: Math.round(decimal('--duration', flags.duration, 1, 86_400, command) * 1000),
+    seed,
+    fsync: flags.fsync,
+    workload,
+  };
+  // Last, so a bad flag leaves no directory behind.
+  return { ...options, dataDir: flags.dataDir ?? mkdtempSync(join(tmpdir(), `replica-lab-nemesis-${seed}-`)) };
+}
+
+function humanReport(result: NemesisResult, examplesShown: number): string {
+  const lines: string[] = [];
+  const starts = result.faults.filter((f) => f.action === 'start');
+  const byKind = new Map<string, number>();
+  for (const fault of starts) byKind.set(fault.fault, (byKind.get(fault.fault) ?? 0) + 1);
+  lines.push(`faults injected: ${starts.length}${starts.length === 0 ? '' : ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(', ')})`}`);
+  lines.push(
+    result.settle.settled
+      ? `settled ${(result.settle.waitedMs / 1000).toFixed(1)} s after the faults ended, ${result.settle.leader} leading; final log: ${result.finalState.committedWrites} committed workload writes, ${result.finalState.rolledBackWrites} rolled back`
+      : `DID NOT SETTLE: ${result.settle.detail}`,
+  );
+  lines.push('');
+  const text = formatText(result.report, { heading: lines, examplesShown });
+  return `${text}history: ${result.historyPath}\nreport:  ${result.reportPath}\n`;
+}
+
+/** One redrawn line on stderr, only when stderr is a terminal. */
+function progressBar(): { draw: (progress: NemesisProgress) => void; done: () => void } {
+  if (process.stderr.isTTY !== true) return { draw: () => {}, done: () => {} };
+  let drawn = false;
+  return {
+    draw: (p) => {
+      const width = 24;
+      const fraction = Math.min(1, p.elapsedMs / Math.max(1, p.durationMs));
+      const filled = Math.round(fraction * width);
+      const what = p.phase === 'faults' ? (p.activeFault ?? 'quiet') : p.phase;
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(p.elapsedMs / 1000)}/${Math.round(p.durationMs / 1000)} s  ops ${p.operations.ok} ok ${p.operations.fail} fail ${p.operations.info} info  faults ${p.faults}  ${what}`;
+      const columns = process.stderr.columns ?? 100;
+      process.stderr.write(`\r${line.slice(0, columns - 1).padEnd(columns - 1)}`);
+      drawn = true;
+    },
+    done: () => {
+      if (drawn) process.stderr.write('\n');
+    },
+  };
+}

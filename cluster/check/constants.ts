@@ -1,0 +1,17 @@
+// Every limit of the checkers in one place, so memory stays bounded however
+// long a run goes on.
+
+/** Anomalies of each kind kept as examples by the online checker (counts stay exact). */
+export const onlineExamplesMax = 100;
+
+/** Anomalies of each kind kept by the offline checker (counts stay exact). */
+export const offlineExamplesMax = 10_000;
+
+/** Reads between invoke and completion the online checker tracks; past it the oldest is forgotten. */
+export const readsInFlightMax = 100_000;
+
+/** Sessions whose last write and reads per key are remembered; past it the oldest session is forgotten. */
+export const sessionsMax = 10_000;
+
+/** Per-second buckets the online checker keeps for the consistency chart. */
+export const secondsKeptMax = 120;
