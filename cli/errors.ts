@@ -16,10 +16,13 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
   /** The subcommand whose `--help` the message points at; the whole program's when absent. */
   readonly command: string | undefined;
+  /** False when the message already says what to do instead, so pointing at --help would only add noise. */
+  readonly seeHelp: boolean;
 
-  constructor(message: string, options: { readonly command?: string } = {}) {
+  constructor(message: string, options: { readonly command?: string; readonly seeHelp?: boolean } = {}) {
     super(message);
     this.command = options.command;
+    this.seeHelp = options.seeHelp ?? true;
   }
 }
 
@@ -51,7 +54,7 @@ export function describeError(error: unknown): ErrorOutcome {
     return { exitCode: exitCodeUsage, message: commanderMessage(error) };
   }
   if (error instanceof UsageError) {
-    return { exitCode: exitCodeUsage, message: `${error.message}; ${helpHint(error.command)}` };
+    return { exitCode: exitCodeUsage, message: error.seeHelp ? `${error.message}; ${helpHint(error.command)}` : error.message };
   }
   if (error instanceof Error) {
     return error.stack === undefined

@@ -1,18 +1,16 @@
 /**
  * The commands DESIGN.md promises, so `--help` can say plainly which of them
  * exist in this build and which are still to come. A planned command drops out
- * of the "coming" list by itself once a module registers a command of that name;
- * the dashboard entry (name '') goes when the root action starts the TUI.
+ * of the "coming" list by itself once a module registers a command of that name.
+ * (The dashboard, `replica-lab` with no command, exists: see commands/dashboard.ts.)
  */
 export type PlannedCommand = {
-  /** The subcommand name, or '' for running `replica-lab` with no command. */
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
 };
 
 export const plannedCommands: readonly PlannedCommand[] = [
-  { name: '', usage: '', summary: 'the TUI dashboard: a 3-node cluster with a light workload' },
   { name: 'start', usage: 'start --headless', summary: 'the same cluster without the TUI, for scripts and pipes' },
   { name: 'lab', usage: 'lab [id]', summary: 'a guided lab on sync/async replication and Raft failover' },
   { name: 'labs', usage: 'labs', summary: 'list the labs' },
@@ -25,5 +23,5 @@ export const plannedCommands: readonly PlannedCommand[] = [
 
 /** Finds the planned command a user typed, if any, to tell "not built yet" from a typo. */
 export function findPlanned(name: string): PlannedCommand | undefined {
-  return name === '' ? undefined : plannedCommands.find((planned) => planned.name === name);
+  return plannedCommands.find((planned) => planned.name === name);
 }

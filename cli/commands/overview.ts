@@ -1,23 +1,28 @@
 import type { Command } from 'commander';
 import { cliName, UsageError } from '../errors.js';
 import { findPlanned, plannedCommands } from '../roadmap.js';
+import { addDashboardOptions, runDashboardCommand, type DashboardFlags } from './dashboard.js';
 
 /** Width of the usage column in the "Coming" list; fits the longest usage with room to spare. */
 const usageColumnWidth = 30;
 
 /**
- * What `replica-lab` does with no command, and the part of `--help` that says
- * what works in this build and what is still to come. Until the TUI exists, no
- * command means "show the help".
+ * What `replica-lab` does with no command (opens the dashboard on a new
+ * cluster), and the part of `--help` that says what works in this build and
+ * what is still to come.
  */
 export function configureOverview(program: Command): void {
+  addDashboardOptions(program);
   program
+    // The dashboard's --nodes, --mode, … belong to the root only before a command:
+    // `replica-lab sim --nodes 5` is sim's --nodes.
+    .enablePositionalOptions()
     .allowExcessArguments(true)
     .addHelpText('after', () => overviewText(program))
-    .action((_options: unknown, command: Command) => {
+    .action(async (flags: DashboardFlags, command: Command) => {
       const [first] = command.args;
       if (first !== undefined) throw unknownCommandError(program, first);
-      program.outputHelp();
+      await runDashboardCommand(flags);
     });
 }
 
@@ -40,17 +45,21 @@ function usageOf(command: Command): string {
 function overviewText(program: Command): string {
   const registered = new Set(program.commands.map((command) => command.name()));
   const worksToday = ['--help', '--version', ...program.commands.map(usageOf)];
-  const coming = plannedCommands.filter((planned) => planned.name === '' || !registered.has(planned.name));
-  const lines = ['', `Works today: ${worksToday.join(', ')}.`];
+  const coming = plannedCommands.filter((planned) => !registered.has(planned.name));
+  const lines = [
+    '',
+    `With no command, ${cliName} starts a 3-node cluster (quorum, flushed, Raft failover) with a light`,
+    'workload in a temporary dir and opens the dashboard on it; the options above change that.',
+    `Press ? in the dashboard for its keys. Without a terminal, use '${cliName} start --headless'.`,
+    '',
+    `Works today: the dashboard, ${worksToday.join(', ')}.`,
+  ];
   if (coming.length > 0) {
     lines.push('', 'Coming (not built yet):');
     for (const planned of coming) {
       const usage = `${cliName} ${planned.usage}`.trimEnd();
       lines.push(`  ${usage.padEnd(usageColumnWidth)}${planned.summary}`);
     }
-  }
-  if (coming.some((planned) => planned.name === '')) {
-    lines.push('', `Until the dashboard exists, '${cliName}' with no command prints this help.`);
   }
   return lines.join('\n');
 }

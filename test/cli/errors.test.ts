@@ -27,6 +27,13 @@ describe('describeError', () => {
     });
   });
 
+  it('leaves out the pointer to --help when the message already says what to do', () => {
+    expect(describeError(new UsageError("the dashboard needs a terminal; use 'replica-lab start --headless'", { seeHelp: false }))).toEqual({
+      exitCode: 2,
+      message: "the dashboard needs a terminal; use 'replica-lab start --headless'",
+    });
+  });
+
   it('reports any other failure with exit 1, keeping the stack for REPLICA_LAB_DEBUG', () => {
     const outcome = describeError(new Error('the leader did not answer'));
     expect(outcome.exitCode).toBe(1);

@@ -26,27 +26,45 @@ describe('replica-lab (the built bin)', () => {
     expect(run.status).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^Usage: replica-lab \[options\] \[command\]/);
-    expect(run.stdout).toContain('Works today: --help, --version');
+    expect(run.stdout).toContain('Works today: the dashboard, --help, --version');
+    expect(run.stdout).toMatch(/With no command, replica-lab starts a 3-node cluster/);
+    expect(run.stdout).toMatch(/--nodes <n>\s+dashboard: number of nodes \(1-7\)/);
+    expect(run.stdout).not.toContain('TUI dashboard');
+    expect(run.stdout).not.toContain('Until the dashboard exists');
     expect(run.stdout).toMatch(/start \[options\]\s+start a cluster/);
     expect(run.stdout).toMatch(/sim \[options\]\s+run the Raft core/);
-    for (const coming of [
-      'TUI dashboard',
-      'replica-lab lab [id]',
-      'replica-lab labs',
-      'replica-lab quiz',
-      'replica-lab bench',
-      'replica-lab nemesis',
-      'replica-lab check <history>',
-    ]) {
-      expect(run.stdout).toContain(coming);
+    // Each command the design promises is either listed under Commands or under "Coming".
+    const commands = run.stdout.split('\nCommands:\n')[1]?.split('\n\n')[0] ?? '';
+    for (const [name, usage] of [
+      ['lab', 'lab [id]'],
+      ['labs', 'labs'],
+      ['quiz', 'quiz'],
+      ['bench', 'bench'],
+      ['nemesis', 'nemesis'],
+      ['check', 'check <history>'],
+    ] as const) {
+      const built = new RegExp(`^ {2}${name}\\b`, 'm').test(commands);
+      if (built) expect(comingCommandNames(run.stdout)).not.toContain(name);
+      else expect(run.stdout).toContain(`replica-lab ${usage}`);
     }
     expect(runCli(['-h'])).toEqual(run);
   });
 
-  it('prints the same help with no command and with `help`', () => {
-    const help = runCli(['--help']);
-    expect(runCli([])).toEqual(help);
-    expect(runCli(['help'])).toEqual(help);
+  it('prints the same help with `help` as with --help', () => {
+    expect(runCli(['help'])).toEqual(runCli(['--help']));
+  });
+
+  it('with no command and no terminal, says the dashboard needs one and points at the headless form', () => {
+    // spawnSync gives the bin pipes, not a TTY.
+    const run = runCli([]);
+    expectOneLineUsageError(run, /^replica-lab: the dashboard needs an interactive terminal \(stdin and stdout must be a TTY\); for scripts and pipes use 'replica-lab start --headless'\n$/);
+    expectOneLineUsageError(runCli(['--nodes', '5', '--mode', 'async']), /needs an interactive terminal/);
+  });
+
+  it("checks the dashboard's flags before anything else", () => {
+    expectOneLineUsageError(runCli(['--nodes', '12']), /--nodes must be a whole number from 1 to 7, got '12'; see 'replica-lab --help'/);
+    expectOneLineUsageError(runCli(['--mode', 'eventual']), /--mode must be one of async, sync, quorum, got 'eventual'/);
+    expectOneLineUsageError(runCli(['--failover', 'auto']), /--failover must be one of raft, manual/);
   });
 
   it('prints the package.json version on --version and -V', () => {

@@ -1,0 +1,39 @@
+// tui/ draws and reads keys; it never starts a process. It may name the
+// Cluster API's types, but imports nothing from cluster/ as a value (which
+// would pull in execa and better-sqlite3), and nothing that spawns.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const tuiDir = fileURLToPath(new URL('../../tui', import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sources(path);
+    return /\.(ts|tsx)$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/** Every import or export-from statement, flattened to one line. */
+function importStatements(text: string): string[] {
+  return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+'[^']+';/gms), ...text.matchAll(/import\(\s*'[^']+'\s*\)/g)].map((match) => match[0].replace(/\s+/g, ' '));
+}
+
+describe('the tui/ boundary', () => {
+  const files = sources(tuiDir);
+
+  it('has sources to check', () => {
+    expect(files.length).toBeGreaterThan(10);
+  });
+
+  it.each(files.map((file) => [relative(tuiDir, file), file]))('%s imports no process machinery and no cluster value', (_name, file) => {
+    const statements = importStatements(readFileSync(file, 'utf8'));
+    for (const statement of statements) {
+      expect(statement).not.toMatch(/'(execa|better-sqlite3|node:child_process|child_process|node:worker_threads)'/);
+      if (/from '(\.\.\/)+cluster\//.test(statement)) expect(statement, 'cluster/ may only be imported as types').toMatch(/^(import|export) type /);
+    }
+  });
+});

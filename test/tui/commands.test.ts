@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { complete, hintFor } from '../../tui/commands/complete.js';
+import { parseCommand } from '../../tui/commands/parse.js';
+import { commandSpecs } from '../../tui/commands/spec.js';
+
+const ids = ['n1', 'n2', 'n3'];
+
+function command(line: string): unknown {
+  const parsed = parseCommand(line, ids);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.command;
+}
+
+function error(line: string): string {
+  const parsed = parseCommand(line, ids);
+  if (parsed.ok) throw new Error(`'${line}' parsed as ${JSON.stringify(parsed.command)}`);
+  return parsed.error;
+}
+
+describe('the command line parser', () => {
+  it('reads every fault', () => {
+    expect(command('kill n1')).toEqual({ kind: 'kill', node: 'n1' });
+    expect(command('restart 2')).toEqual({ kind: 'restart', node: 'n2' });
+    expect(command(':pause N3')).toEqual({ kind: 'pause', node: 'n3' });
+    expect(command('isolate n2')).toEqual({ kind: 'isolate', node: 'n2' });
+    expect(command('heal')).toEqual({ kind: 'heal' });
+    expect(command('partition n1 | n2 n3')).toEqual({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] });
+    expect(command('partition n1|n2|n3')).toEqual({ kind: 'partition', groups: [['n1'], ['n2'], ['n3']] });
+    expect(command('delay n1 n2 50ms')).toMatchObject({
+      kind: 'link',
+      links: [
+        ['n1', 'n2'],
+        ['n2', 'n1'],
+      ],
+      options: { delayMs: 50, jitterMs: 0 },
+      description: '50ms delay between n1 and n2',
+    });
+    expect(command('delay n1 1.5s jitter 20ms')).toMatchObject({ options: { delayMs: 1500, jitterMs: 20 }, description: '1500ms ±20ms delay between n1 and every other node' });
+    expect(command('loss n3 20%')).toMatchObject({
+      kind: 'link',
+      links: [
+        ['n3', 'n1'],
+        ['n1', 'n3'],
+        ['n3', 'n2'],
+        ['n2', 'n3'],
+      ],
+      options: { loss: 0.2 },
+    });
+    expect(command('loss n3 n1 0.5')).toMatchObject({ options: { loss: 0.5 }, description: '50% loss between n3 and n1' });
+  });
+
+  it('reads every setting and the workload', () => {
+    expect(command('mode async')).toEqual({ kind: 'replication', change: { mode: 'async' } });
+    expect(command('ack applied')).toEqual({ kind: 'replication', change: { ackLevel: 'applied' } });
+    expect(command('quorum 3')).toEqual({ kind: 'replication', change: { quorum: 3 } });
+    expect(command('quorum majority')).toEqual({ kind: 'replication', change: { quorum: null } });
+    expect(command('sync-timeout 200ms')).toEqual({ kind: 'replication', change: { syncTimeoutMs: 200 } });
+    expect(command('sync-timeout off')).toEqual({ kind: 'replication', change: { syncTimeoutMs: null } });
+    expect(command('fallback async')).toEqual({ kind: 'replication', change: { syncFallback: 'async' } });
+    expect(command('transfer n3')).toEqual({ kind: 'transfer', node: 'n3' });
+    expect(command('promote n2')).toEqual({ kind: 'promote', node: 'n2' });
+    expect(command('rate 200')).toMatchObject({ kind: 'workload', change: { rate: 200 } });
+    expect(command('workload off')).toEqual({ kind: 'workload-running', running: false });
+    expect(command('reads 90%')).toMatchObject({ kind: 'workload', change: { readFraction: 0.9 } });
+    expect(command('read-from follower')).toMatchObject({ kind: 'workload', change: { readTarget: 'follower' } });
+    expect(command('read-from n2')).toMatchObject({ kind: 'workload', change: { readTarget: 'n2' } });
+    expect(command('read-consistency linearizable')).toMatchObject({ kind: 'workload', change: { readConsistency: 'linearizable' } });
+  });
+
+  it('keeps SQL as typed', () => {
+    expect(command("sql INSERT INTO kv(k, v) VALUES ('a', 'b c')")).toEqual({ kind: 'sql', sql: "INSERT INTO kv(k, v) VALUES ('a', 'b c')" });
+    expect(command('read n2 SELECT count(*) FROM kv')).toEqual({ kind: 'read', node: 'n2', sql: 'SELECT count(*) FROM kv' });
+    expect(command('select n3')).toEqual({ kind: 'select', node: 'n3' });
+  });
+
+  it('answers a mistake with one line that says what to do', () => {
+    expect(error('kil n1')).toBe("unknown command 'kil' (did you mean kill?); ? lists them");
+    expect(error('partiton n1 | n2')).toBe("unknown command 'partiton' (did you mean partition?); ? lists them");
+    expect(error('frobnicate')).toBe("unknown command 'frobnicate'; ? lists them");
+    expect(error('kill')).toBe('usage: kill <node>');
+    expect(error('kill n9')).toBe("no node 'n9'; nodes are n1, n2, n3");
+    expect(error('partition n1 n2')).toBe('usage: partition n1 | n2 n3 (at least two groups, split by |)');
+    expect(error('partition n1 | n1')).toBe('n1 is in two groups');
+    expect(error('delay n1 n2 fast')).toBe("delay must be a duration like 50ms or 1.5s; got 'fast'");
+    expect(error('loss n3 120%')).toBe("loss must be a percentage like 20% (or a fraction like 0.2); got '120%'");
+    expect(error('mode eventual')).toBe("mode must be async, sync, quorum; got 'eventual'");
+    expect(error('quorum 4')).toBe("quorum must be a whole number from 1 to 3, or majority; got '4'");
+    expect(error('heal now')).toBe('heal takes no arguments');
+    expect(error('sql')).toBe('usage: sql <statement>');
+    expect(error('')).toBe('type a command, e.g. kill n1; ? lists them');
+    expect(error('x'.repeat(3_000))).toBe('the command is longer than 2000 characters');
+    for (const line of ['kill', 'delay', 'loss n1', 'read n2', 'mode']) expect(error(line)).not.toContain('\n');
+  });
+
+  it('parses the usage example of every command it documents', () => {
+    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1' };
+    for (const spec of commandSpecs) {
+      const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
+      expect(parseCommand(example, ids), example).toMatchObject({ ok: true });
+    }
+  });
+});
+
+describe('completion', () => {
+  it('completes command names, node ids and choices', () => {
+    expect(complete('ki', ids)).toEqual({ text: 'kill ', hint: 'kill <node>' });
+    expect(complete('kill ', ids)).toEqual({ text: 'kill n', hint: 'n1  n2  n3' });
+    expect(complete('kill n2', ids).text).toBe('kill n2 ');
+    expect(complete('mode a', ids).text).toBe('mode async ');
+    expect(complete('ack ', ids).hint).toBe('received  flushed  applied');
+    expect(complete('partition n1 ', ids)).toEqual({ text: 'partition n1 ', hint: 'n2  n3  |' });
+    expect(complete('partition n1 |', ids).text).toBe('partition n1 | ');
+    expect(complete('read-from f', ids).text).toBe('read-from follower ');
+  });
+
+  it('offers every candidate when a prefix is shared', () => {
+    const both = complete('p', ids);
+    expect(both.text).toBe('p');
+    expect(both.hint).toBe('pause  partition  promote');
+    expect(complete('re', ids).hint).toBe('restart  resume  reads  read-from  read-consistency  read');
+  });
+
+  it('hints the usage while typing', () => {
+    expect(hintFor('', ids)).toBe('Tab completes · Enter runs · Esc cancels · ↑ history');
+    expect(hintFor('dela', ids)).toBe('delay <node> [node] <ms> [jitter <ms>] — slow the links between two nodes (or all of one node), both ways');
+    expect(hintFor('kill ', ids)).toBe('kill <node> — n1 n2 n3');
+    expect(hintFor('zzz', ids)).toBe("no command starts with 'zzz'");
+  });
+});

@@ -1,0 +1,52 @@
+import { render } from 'ink-testing-library';
+import { describe, expect, it } from 'vitest';
+import { NodeTable, nodeStates } from '../../tui/components/node-table.js';
+import { frame } from './fixtures/recorded-controller.js';
+import { renderAt } from './helpers.js';
+
+const none = new Set<string>();
+
+function rows(text: string): string[] {
+  return text.split('\n');
+}
+
+describe('node table (recorded status() snapshots)', () => {
+  it('shows every node with role, term, indexes, lag and state, and marks the selected one', () => {
+    const steady = frame('steady');
+    const { lastFrame } = render(<NodeTable nodes={steady.nodes} leader={steady.leader} selected={1} crashed={none} divergent={none} width={80} wide={false} color={false} />);
+    const [header, n1, n2, n3] = rows(lastFrame()!);
+    expect(header).toMatch(/node\s+role\s+term\s+last\s+commit\s+applied\s+write\s+flush\s+replay\s+state/);
+    expect(n1).toMatch(/^ {2}n1\s+follower\s+1\s+41\s+40\s+41\s+0ms\s+0ms\s+0ms\s+● up$/);
+    expect(n2).toMatch(/^▸ n2\s+leader\s+1\s+40\s+40\s+40\s+—\s+—\s+—\s+● up$/);
+    expect(n3).toMatch(/^ {2}n3\s+follower/);
+    for (const line of rows(lastFrame()!)) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it('says killed, paused and catching up in words, and shows a dead follower’s growing lag', () => {
+    const after = frame('new leader');
+    const { lastFrame } = render(<NodeTable nodes={after.nodes} leader={after.leader} selected={0} crashed={none} divergent={none} width={80} wide={false} color={false} />);
+    const n2 = rows(lastFrame()!).find((line) => line.includes('n2'))!;
+    expect(n2).toMatch(/n2\s+down\s+1\s+40\s+40\s+40\s+502ms\s+502ms\s+502ms\s+✕ killed/);
+    const paused = frame('follower paused');
+    const second = render(<NodeTable nodes={paused.nodes} leader={paused.leader} selected={0} crashed={new Set(['n2'])} divergent={none} width={80} wide={false} color={false} />);
+    expect(second.lastFrame()).toMatch(/n3\s+follower.*‖ paused/);
+    expect(second.lastFrame()).toMatch(/n2\s+down.*✕ crashed/);
+    expect(second.lastFrame()).toMatch(/n1\s+pre-cand/);
+  });
+
+  it('lists every state that applies, worst first, with glyph and word', () => {
+    const node = { ...frame('steady').nodes[0]!, paused: true, isolated: true };
+    expect(nodeStates(node, { leader: 'n2', crashed: none, divergent: new Set(['n1']) }).map((s) => `${s.glyph} ${s.word}`)).toEqual(['≠ diverged', '‖ paused', '⊘ isolated']);
+    const behind = { ...frame('steady').nodes[0]!, lag: { writeLagMs: 900, flushLagMs: 900, replayLagMs: 900, entries: 300, bytes: 4096 } };
+    expect(nodeStates(behind, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
+  });
+
+  it('adds pid, entries and bytes behind, checksum and memory when wide', () => {
+    const steady = frame('steady');
+    const rendered = renderAt(<NodeTable nodes={steady.nodes} leader={steady.leader} selected={0} crashed={none} divergent={none} width={200} wide color={false} />, 200);
+    const text = rendered.lastFrame()!;
+    expect(text).toMatch(/pid\s+term.*behind\s+bytes\s+checksum@index\s+rss\s+seen/);
+    expect(text).toContain(String(steady.nodes[0]!.pid));
+    expect(text).toContain(`${steady.nodes[0]!.checksum!.value.slice(0, 6)}@${steady.nodes[0]!.checksum!.index}`);
+  });
+});

@@ -1,0 +1,211 @@
+// Reads one line of the `:` command line into a Command, or says in one line
+// what is wrong with it. Nothing here touches the cluster.
+
+import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
+import { commandLengthMax } from '../constants.js';
+import { ackLevels, commandSpecs, findSpec, replicationModes, type Command } from './spec.js';
+
+export type Parsed = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: string };
+
+class CommandError extends Error {}
+
+const fail = (message: string): never => {
+  throw new CommandError(message);
+};
+
+export function parseCommand(line: string, ids: readonly NodeId[]): Parsed {
+  try {
+    return { ok: true, command: parse(line, ids) };
+  } catch (error) {
+    if (error instanceof CommandError) return { ok: false, error: error.message };
+    throw error;
+  }
+}
+
+function parse(line: string, ids: readonly NodeId[]): Command {
+  if (line.length > commandLengthMax) fail(`the command is longer than ${commandLengthMax} characters`);
+  const text = line.trim().replace(/^:/, '').trim();
+  if (text === '') fail('type a command, e.g. kill n1; ? lists them');
+  const [word = '', ...rest] = text.split(/\s+/);
+  const name = word.toLowerCase();
+  const spec = findSpec(name);
+  if (spec === undefined) fail(`unknown command '${word}'${suggestion(name)}; ? lists them`);
+  const usage = `usage: ${spec!.usage}`;
+  const args = rest;
+  const exactly = (count: number): void => {
+    if (args.length !== count) fail(count === 0 ? `${name} takes no arguments` : `${usage}`);
+  };
+  switch (name) {
+    case 'kill':
+    case 'restart':
+    case 'pause':
+    case 'resume':
+    case 'isolate':
+    case 'transfer':
+    case 'promote':
+      exactly(1);
+      return { kind: name, node: nodeArg(args[0]!, ids) };
+    case 'select':
+      exactly(1);
+      return { kind: 'select', node: nodeArg(args[0]!, ids) };
+    case 'heal':
+    case 'help':
+    case 'quit':
+      exactly(0);
+      return { kind: name };
+    case 'partition':
+      return { kind: 'partition', groups: partitionGroups(args, ids, usage) };
+    case 'delay':
+    case 'loss':
+      return linkCommand(name, args, ids, usage);
+    case 'mode':
+      exactly(1);
+      return { kind: 'replication', change: { mode: oneOf(args[0]!, replicationModes, 'mode') } };
+    case 'ack':
+      exactly(1);
+      return { kind: 'replication', change: { ackLevel: oneOf(args[0]!, ackLevels, 'ack level') } };
+    case 'quorum':
+      exactly(1);
+      return { kind: 'replication', change: { quorum: args[0] === 'majority' ? null : wholeNumber(args[0]!, 'quorum', 1, ids.length) } };
+    case 'sync-timeout':
+      exactly(1);
+      return { kind: 'replication', change: { syncTimeoutMs: args[0] === 'off' ? null : milliseconds(args[0]!, 'sync-timeout') } };
+    case 'fallback':
+      exactly(1);
+      return { kind: 'replication', change: { syncFallback: oneOf(args[0]!, ['block', 'async'] as const, 'fallback') satisfies ReplicationSettings['syncFallback'] } };
+    case 'rate': {
+      exactly(1);
+      const rate = Number(args[0]!.replace(/\/s$/, ''));
+      if (!(Number.isFinite(rate) && rate >= 0 && rate <= 100_000)) fail(`rate must be operations per second from 0 to 100000, got '${args[0]}'`);
+      return { kind: 'workload', change: { rate }, description: `workload rate ${rate} ops/s` };
+    }
+    case 'workload':
+      exactly(1);
+      return { kind: 'workload-running', running: oneOf(args[0]!, ['on', 'off'] as const, 'workload') === 'on' };
+    case 'reads': {
+      exactly(1);
+      const fraction = share(args[0]!, 'reads');
+      return { kind: 'workload', change: { readFraction: fraction }, description: `${Math.round(fraction * 100)}% of workload operations are reads` };
+    }
+    case 'read-from': {
+      exactly(1);
+      const target = args[0]!;
+      if (target === 'leader' || target === 'follower' || target === 'any') return { kind: 'workload', change: { readTarget: target }, description: `workload reads go to ${target === 'any' ? 'any node' : `the ${target}`}` };
+      const id = nodeArg(target, ids);
+      return { kind: 'workload', change: { readTarget: id }, description: `workload reads go to ${id}` };
+    }
+    case 'read-consistency': {
+      exactly(1);
+      const consistency = oneOf(args[0]!, ['local', 'linearizable'] as const, 'read consistency');
+      return { kind: 'workload', change: { readConsistency: consistency }, description: `workload reads are ${consistency}` };
+    }
+    case 'sql': {
+      const sql = text.slice(word.length).trim();
+      if (sql === '') fail(usage);
+      return { kind: 'sql', sql };
+    }
+    case 'read': {
+      if (args.length < 2) fail(usage);
+      const id = nodeArg(args[0]!, ids);
+      const sql = text.slice(word.length).trim().slice(args[0]!.length).trim();
+      return { kind: 'read', node: id, sql };
+    }
+    default:
+      return fail(`'${name}' is listed but not handled; this is a bug`);
+  }
+}
+
+/** n1, N1 or 1 name node n1; anything else is a one-line error that lists the nodes. */
+export function nodeArg(token: string, ids: readonly NodeId[]): NodeId {
+  const id = /^\d+$/.test(token) ? `n${token}` : token.toLowerCase();
+  if (!ids.includes(id)) fail(`no node '${token}'; nodes are ${ids.join(', ')}`);
+  return id;
+}
+
+function partitionGroups(args: readonly string[], ids: readonly NodeId[], usage: string): NodeId[][] {
+  const groups: NodeId[][] = [[]];
+  for (const token of args.flatMap((arg) => arg.split(/(\|)/)).filter((part) => part !== '')) {
+    if (token === '|') groups.push([]);
+    else groups[groups.length - 1]!.push(nodeArg(token, ids));
+  }
+  if (groups.length < 2 || groups.some((group) => group.length === 0)) fail(`${usage} (at least two groups, split by |)`);
+  const seen = new Set<NodeId>();
+  for (const id of groups.flat()) {
+    if (seen.has(id)) fail(`${id} is in two groups`);
+    seen.add(id);
+  }
+  return groups;
+}
+
+function linkCommand(name: 'delay' | 'loss', args: readonly string[], ids: readonly NodeId[], usage: string): Command {
+  if (args.length < 2) fail(usage);
+  const first = nodeArg(args[0]!, ids);
+  // The second node needs its n (n2, not 2): a bare number there is the value.
+  const second = /^n\d+$/i.test(args[1]!) ? nodeArg(args[1]!, ids) : null;
+  if (second === first) fail(`a link joins two different nodes`);
+  const values = args.slice(second === null ? 1 : 2);
+  const others = second === null ? ids.filter((id) => id !== first) : [second];
+  const links = others.flatMap((other) => [[first, other] as const, [other, first] as const]);
+  const between = second === null ? `${first} and every other node` : `${first} and ${second}`;
+  if (name === 'loss') {
+    if (values.length !== 1) fail(usage);
+    const loss = share(values[0]!, 'loss');
+    return { kind: 'link', links, options: { loss }, description: `${Math.round(loss * 1000) / 10}% loss between ${between}` };
+  }
+  if (values.length !== 1 && !(values.length === 3 && values[1] === 'jitter')) fail(usage);
+  const delayMs = milliseconds(values[0]!, 'delay');
+  const jitterMs = values.length === 3 ? milliseconds(values[2]!, 'jitter') : 0;
+  return { kind: 'link', links, options: { delayMs, jitterMs }, description: `${delayMs}ms${jitterMs > 0 ? ` ±${jitterMs}ms` : ''} delay between ${between}` };
+}
+
+function oneOf<T extends string>(token: string, allowed: readonly T[], what: string): T {
+  const value = token.toLowerCase();
+  if (!(allowed as readonly string[]).includes(value)) fail(`${what} must be ${allowed.join(', ')}; got '${token}'`);
+  return value as T;
+}
+
+/** 50, 50ms, 1.5s. */
+function milliseconds(token: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/i.exec(token);
+  if (match === null) fail(`${what} must be a duration like 50ms or 1.5s; got '${token}'`);
+  const value = Number(match![1]) * (match![2]?.toLowerCase() === 's' ? 1_000 : 1);
+  if (value > 600_000) fail(`${what} must be at most 10 minutes; got '${token}'`);
+  return Math.round(value);
+}
+
+/** 20% or 0.2: a share from 0 to 1. */
+function share(token: string, what: string): number {
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(token);
+  const value = percent !== null ? Number(percent[1]) / 100 : Number(token);
+  if (!(Number.isFinite(value) && value >= 0 && value <= 1) || token === '') fail(`${what} must be a percentage like 20% (or a fraction like 0.2); got '${token}'`);
+  return value;
+}
+
+function wholeNumber(token: string, what: string, min: number, max: number): number {
+  const value = Number(token);
+  if (!/^\d+$/.test(token) || value < min || value > max) fail(`${what} must be a whole number from ${min} to ${max}, or majority; got '${token}'`);
+  return value;
+}
+
+/** " (did you mean kill?)" for a near miss: a prefix, or one or two letters off. */
+function suggestion(word: string): string {
+  const names = commandSpecs.map((spec) => spec.name);
+  const prefixed = names.filter((name) => name.startsWith(word));
+  if (word !== '' && prefixed.length === 1) return ` (did you mean ${prefixed[0]}?)`;
+  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).sort((a, b) => a.distance - b.distance)[0];
+  return near !== undefined && near.distance <= 2 ? ` (did you mean ${near.name}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

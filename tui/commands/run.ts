@@ -1,0 +1,170 @@
+// Carries out a Command on the cluster and says what happened in one line
+// (or a result pane for SQL). Every failure, typed or not, becomes a message:
+// a mistyped or refused command never takes the dashboard down.
+
+import type { NodeId, QueryResult } from '../../cluster/index.js';
+import { resultRowsMax } from '../constants.js';
+import type { ClusterController } from '../controller.js';
+import { formatMs } from '../format.js';
+import type { ResultView } from '../state/dashboard-state.js';
+import type { ClusterCommand } from './spec.js';
+
+export type Outcome =
+  | { readonly kind: 'message'; readonly text: string; readonly level: 'ok' | 'info' | 'error' }
+  | { readonly kind: 'result'; readonly result: ResultView };
+
+const ok = (text: string): Outcome => ({ kind: 'message', text, level: 'ok' });
+const info = (text: string): Outcome => ({ kind: 'message', text, level: 'info' });
+
+/** What the status line says while the command runs. */
+export function busyText(command: ClusterCommand): string {
+  switch (command.kind) {
+    case 'kill':
+      return `killing ${command.node}…`;
+    case 'restart':
+      return `restarting ${command.node}…`;
+    case 'transfer':
+      return `handing leadership to ${command.node}…`;
+    case 'promote':
+      return `promoting ${command.node}…`;
+    case 'replication':
+      return 'changing replication on every node…';
+    case 'sql':
+    case 'read':
+      return 'running the statement…';
+    default:
+      return 'working…';
+  }
+}
+
+export async function runCommand(controller: ClusterController, command: ClusterCommand): Promise<Outcome> {
+  try {
+    return await run(controller, command);
+  } catch (error) {
+    return { kind: 'message', text: errorText(error), level: 'error' };
+  }
+}
+
+async function run(controller: ClusterController, command: ClusterCommand): Promise<Outcome> {
+  const node = (id: NodeId) => controller.status().find((n) => n.id === id);
+  switch (command.kind) {
+    case 'kill': {
+      if (node(command.node)?.up === false) return info(`${command.node} is already down; r restarts it`);
+      await controller.kill(command.node);
+      return ok(`${command.node} killed (SIGKILL)`);
+    }
+    case 'restart': {
+      if (node(command.node)?.up === true) return info(`${command.node} is running; k kills it first`);
+      await controller.restart(command.node);
+      return ok(`${command.node} restarted from its data dir`);
+    }
+    case 'pause': {
+      const status = node(command.node);
+      if (status?.up === false) return info(`${command.node} is down; r restarts it`);
+      if (status?.paused === true) return info(`${command.node} is already paused; p resumes it`);
+      controller.pause(command.node);
+      return ok(`${command.node} paused (SIGSTOP)`);
+    }
+    case 'resume': {
+      if (node(command.node)?.paused !== true) return info(`${command.node} is not paused`);
+      controller.resume(command.node);
+      return ok(`${command.node} resumed (SIGCONT)`);
+    }
+    case 'isolate': {
+      const others = controller.ids.filter((id) => id !== command.node);
+      if (others.length === 0) return info('a single node has no links to cut');
+      controller.partition([[command.node], others]);
+      return ok(`${command.node} isolated: every link to and from it is cut; h heals`);
+    }
+    case 'partition':
+      controller.partition(command.groups);
+      return ok(`partitioned ${command.groups.map((group) => group.join(' ')).join(' | ')}; h heals`);
+    case 'link':
+      for (const [from, to] of command.links) controller.setLink(from, to, command.options);
+      return ok(`${command.description}; h heals`);
+    case 'heal':
+      controller.heal();
+      return ok('every link restored');
+    case 'replication': {
+      const settings = await controller.setReplication(command.change);
+      const quorum = settings.mode === 'quorum' ? ` (quorum ${settings.quorum ?? 'majority'})` : '';
+      const timeout = settings.syncTimeoutMs === null ? '' : `, sync timeout ${settings.syncTimeoutMs}ms then ${settings.syncFallback}`;
+      return ok(`replication: ${settings.mode}${quorum}, ack ${settings.ackLevel}${timeout}`);
+    }
+    case 'workload':
+      controller.workload.update(command.change);
+      return ok(command.description);
+    case 'workload-running':
+      if (command.running) controller.workload.start();
+      else void Promise.resolve(controller.workload.stop()).catch(() => {});
+      if (!command.running) return ok('workload stopped');
+      const rate = controller.workload.stats().options.rate;
+      return ok(rate === null ? 'workload running (closed loop)' : `workload running at ${rate} ops/s`);
+    case 'transfer': {
+      const leader = controller.leader();
+      if (leader === command.node) return info(`${command.node} already leads`);
+      await controller.transferLeadership(command.node);
+      return ok(`leadership handed from ${leader ?? 'the leader'} to ${command.node}`);
+    }
+    case 'promote':
+      await controller.promote(command.node);
+      return ok(`${command.node} promoted`);
+    case 'sql':
+      if (isRead(command.sql)) return { kind: 'result', result: queryView(await controller.query(command.sql, [], { consistency: 'linearizable' }), 'linearizable read through the leader') };
+      return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql)) };
+    case 'read':
+      return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
+    default:
+      return assertNever(command);
+  }
+}
+
+function assertNever(command: never): never {
+  throw new Error(`unhandled command ${JSON.stringify(command)}`);
+}
+
+function isRead(sql: string): boolean {
+  return /^\s*(select|with|explain|pragma|values)\b/i.test(sql);
+}
+
+function queryView(result: QueryResult, how: string): ResultView {
+  const rows = result.rows.slice(0, resultRowsMax).map((row) => result.columns.map((column) => cell(row[column])));
+  const more = result.rows.length > rows.length || result.truncated;
+  return {
+    title: `${how} · ${result.node} at applied index ${result.index} · ${result.rows.length} row${result.rows.length === 1 ? '' : 's'} · ${formatMs(result.latencyMs)}`,
+    columns: result.columns,
+    rows,
+    note: more ? `only the first ${rows.length} rows are shown` : null,
+  };
+}
+
+function writeView(sql: string, result: { index: number; term: number; leader: NodeId; latencyMs: number }): ResultView {
+  return {
+    title: `write acknowledged by ${result.leader} · ${formatMs(result.latencyMs)}`,
+    columns: ['index', 'term', 'leader', 'statement'],
+    rows: [[String(result.index), String(result.term), result.leader, sql]],
+    note: null,
+  };
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/** A typed cluster error names its kind; anything else shows its message; nothing shows a stack. */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const kind = (error as { kind?: unknown }).kind;
+  const label: Record<string, string> = {
+    'not-leader': 'not the leader',
+    timeout: 'timed out',
+    unavailable: 'unavailable',
+    'bad-statement': 'bad statement',
+    'bad-request': 'refused',
+  };
+  const prefix = typeof kind === 'string' && kind in label ? `${label[kind]}: ` : '';
+  return `${prefix}${error.message.split('\n')[0]}`;
+}

@@ -1,0 +1,81 @@
+// Every command the `:` line understands, as data: the help overlay lists
+// them, completion offers their words, the parser checks them.
+
+import type { NodeId, ReplicationSettings, WorkloadOptions } from '../../cluster/index.js';
+import type { LinkOptions } from '../../cluster/index.js';
+
+/** What one command asks of the cluster (or of the dashboard itself). */
+export type Command =
+  | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote'; readonly node: NodeId }
+  | { readonly kind: 'select'; readonly node: NodeId }
+  | { readonly kind: 'heal' }
+  | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
+  | { readonly kind: 'link'; readonly links: readonly (readonly [NodeId, NodeId])[]; readonly options: LinkOptions; readonly description: string }
+  | { readonly kind: 'replication'; readonly change: Partial<ReplicationSettings> }
+  | { readonly kind: 'workload'; readonly change: Partial<WorkloadOptions>; readonly description: string }
+  | { readonly kind: 'workload-running'; readonly running: boolean }
+  | { readonly kind: 'sql'; readonly sql: string }
+  | { readonly kind: 'read'; readonly node: NodeId; readonly sql: string }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'quit' };
+
+/** A command the cluster carries out; select, help and quit are the dashboard's own. */
+export type ClusterCommand = Exclude<Command, { kind: 'select' | 'help' | 'quit' }>;
+
+/** What completion offers at one argument position. */
+export type ArgKind =
+  | { readonly kind: 'node' }
+  /** Node ids and `|`, any number of them. */
+  | { readonly kind: 'groups' }
+  | { readonly kind: 'choice'; readonly choices: readonly string[]; readonly nodesToo?: boolean }
+  /** A value completion cannot guess (a number, a statement). */
+  | { readonly kind: 'free'; readonly placeholder: string };
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly args: readonly ArgKind[];
+  readonly usage: string;
+  readonly summary: string;
+  /** Where the help overlay lists it. */
+  readonly group: 'faults' | 'settings' | 'workload' | 'data' | 'dashboard';
+}
+
+const node: ArgKind = { kind: 'node' };
+const free = (placeholder: string): ArgKind => ({ kind: 'free', placeholder });
+const choice = (...choices: string[]): ArgKind => ({ kind: 'choice', choices });
+
+export const replicationModes = ['async', 'sync', 'quorum'] as const;
+export const ackLevels = ['received', 'flushed', 'applied'] as const;
+
+export const commandSpecs: readonly CommandSpec[] = [
+  { name: 'kill', args: [node], usage: 'kill <node>', summary: 'SIGKILL the node: it dies with whatever it had not flushed', group: 'faults' },
+  { name: 'restart', args: [node], usage: 'restart <node>', summary: 'start a dead node again from its data dir', group: 'faults' },
+  { name: 'pause', args: [node], usage: 'pause <node>', summary: 'SIGSTOP the node: frozen, its messages wait', group: 'faults' },
+  { name: 'resume', args: [node], usage: 'resume <node>', summary: 'SIGCONT a paused node', group: 'faults' },
+  { name: 'isolate', args: [node], usage: 'isolate <node>', summary: 'cut every link to and from the node', group: 'faults' },
+  { name: 'partition', args: [{ kind: 'groups' }], usage: 'partition n1 | n2 n3', summary: 'cut every link between the groups, both ways', group: 'faults' },
+  { name: 'delay', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<ms>')], usage: 'delay <node> [node] <ms> [jitter <ms>]', summary: 'slow the links between two nodes (or all of one node), both ways', group: 'faults' },
+  { name: 'loss', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<percent>')], usage: 'loss <node> [node] <percent>', summary: 'drop that share of messages on those links, e.g. loss n3 20%', group: 'faults' },
+  { name: 'heal', args: [], usage: 'heal', summary: 'restore every link (partitions, delay, loss)', group: 'faults' },
+  { name: 'mode', args: [choice(...replicationModes)], usage: 'mode async|sync|quorum', summary: 'when a write is acknowledged', group: 'settings' },
+  { name: 'ack', args: [choice(...ackLevels)], usage: 'ack received|flushed|applied', summary: 'what a follower must have done to count', group: 'settings' },
+  { name: 'quorum', args: [free('<k>|majority')], usage: 'quorum <k>|majority', summary: 'nodes (leader included) that must ack in quorum mode', group: 'settings' },
+  { name: 'sync-timeout', args: [free('<ms>|off')], usage: 'sync-timeout <ms>|off', summary: 'how long a sync write waits before the fallback acts', group: 'settings' },
+  { name: 'fallback', args: [choice('block', 'async')], usage: 'fallback block|async', summary: 'after the sync timeout: keep waiting, or degrade to async', group: 'settings' },
+  { name: 'transfer', args: [node], usage: 'transfer <node>', summary: 'hand leadership to the node', group: 'settings' },
+  { name: 'promote', args: [node], usage: 'promote <node>', summary: 'make the node leader (manual failover)', group: 'settings' },
+  { name: 'rate', args: [free('<ops/s>')], usage: 'rate <ops/s>', summary: 'workload operations per second, reads and writes together', group: 'workload' },
+  { name: 'workload', args: [choice('on', 'off')], usage: 'workload on|off', summary: 'start or stop the built-in clients', group: 'workload' },
+  { name: 'reads', args: [free('<percent>')], usage: 'reads <percent>', summary: 'share of workload operations that are reads', group: 'workload' },
+  { name: 'read-from', args: [{ kind: 'choice', choices: ['leader', 'follower', 'any'], nodesToo: true }], usage: 'read-from leader|follower|any|<node>', summary: 'where workload reads go', group: 'workload' },
+  { name: 'read-consistency', args: [choice('local', 'linearizable')], usage: 'read-consistency local|linearizable', summary: 'workload reads: the node as it is, or through the leader', group: 'workload' },
+  { name: 'sql', args: [free('<statement>')], usage: 'sql <statement>', summary: 'run SQL through the leader (a SELECT reads linearizably)', group: 'data' },
+  { name: 'read', args: [node, free('<select>')], usage: 'read <node> <select>', summary: "read one node's SQLite as it is (may be stale)", group: 'data' },
+  { name: 'select', args: [node], usage: 'select <node>', summary: 'select a node in the table', group: 'dashboard' },
+  { name: 'help', args: [], usage: 'help', summary: 'the keys and commands', group: 'dashboard' },
+  { name: 'quit', args: [], usage: 'quit', summary: 'stop every node and leave', group: 'dashboard' },
+];
+
+export function findSpec(name: string): CommandSpec | undefined {
+  return commandSpecs.find((spec) => spec.name === name);
+}

@@ -1,0 +1,60 @@
+// The top line: how the cluster is set up and how it is doing, at a glance.
+
+import type { Failover } from '../../cluster/index.js';
+import { formatUptime } from '../format.js';
+import type { Snapshot } from '../state/dashboard-state.js';
+import { SegmentLine, type Segment } from './segments.js';
+
+export interface HeaderProps {
+  readonly snapshot: Snapshot | null;
+  readonly failover: Failover;
+  readonly uptimeMs: number;
+  readonly width: number;
+  readonly color: boolean;
+}
+
+interface Part {
+  readonly segments: readonly Segment[];
+  /** Lower goes first when the line is too long. */
+  readonly priority: number;
+}
+
+export function Header({ snapshot, failover, uptimeMs, width, color }: HeaderProps) {
+  const separator: Segment = { text: ' │ ', dim: true };
+  let parts: Part[] = [{ segments: [{ text: 'replica-lab', bold: true, color: 'cyan' }], priority: 1 }];
+  if (snapshot === null) {
+    parts.push({ segments: [{ text: 'starting the cluster…' }], priority: 9 });
+  } else {
+    const replication = snapshot.replication;
+    const degraded = snapshot.nodes.some((node) => node.up && node.degraded);
+    const quorum = replication?.mode === 'quorum' && replication.quorum !== null ? `(${replication.quorum})` : '';
+    parts.push({
+      segments: [
+        { text: replication === null ? 'mode ?' : `${replication.mode}${quorum}/${replication.ackLevel}`, bold: true },
+        ...(degraded ? [{ text: ' DEGRADED→async', color: 'yellow' as const, bold: true }] : []),
+      ],
+      priority: 9,
+    });
+    parts.push({ segments: [{ text: `failover ${failover}` }], priority: 5 });
+    parts.push({ segments: [{ text: `term ${Math.max(0, ...snapshot.nodes.filter((n) => n.up).map((n) => n.term))}` }], priority: 6 });
+    parts.push({
+      segments: snapshot.leader === null ? [{ text: 'NO LEADER', color: 'red', bold: true }] : [{ text: 'leader ' }, { text: snapshot.leader, color: 'green', bold: true }],
+      priority: 9,
+    });
+    const workload = snapshot.workload;
+    if (workload === null) parts.push({ segments: [{ text: 'no workload' }], priority: 4 });
+    else {
+      parts.push({ segments: [{ text: `writes ${workload.writesPerSecond}/s reads ${workload.readsPerSecond}/s` }], priority: 8 });
+      const load = workload.options.rate === null ? 'closed loop' : `load ${workload.options.rate}/s`;
+      parts.push({ segments: [workload.running ? { text: load } : { text: 'workload off', color: 'yellow' }], priority: 3 });
+    }
+  }
+  parts.push({ segments: [{ text: `up ${formatUptime(uptimeMs)}` }], priority: 2 });
+  const length = (list: readonly Part[]) => list.flatMap((p) => p.segments).reduce((sum, s) => sum + s.text.length, 0) + (list.length - 1) * separator.text.length;
+  while (length(parts) > width && parts.length > 1) {
+    const lowest = parts.reduce((low, part) => (part.priority < low.priority ? part : low));
+    parts = parts.filter((part) => part !== lowest);
+  }
+  const segments = parts.flatMap((part, i) => (i === 0 ? part.segments : [separator, ...part.segments]));
+  return <SegmentLine segments={segments} width={width} color={color} />;
+}

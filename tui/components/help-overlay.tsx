@@ -1,0 +1,114 @@
+// The ? overlay: every key, what the charts mean, and every command; ↑↓
+// scroll it when the terminal is short, and it takes two columns when wide.
+
+import { Box } from 'ink';
+import { commandSpecs } from '../commands/spec.js';
+import { padRight } from '../format.js';
+import { SegmentLine, type Segment } from './segments.js';
+
+export interface HelpOverlayProps {
+  readonly width: number;
+  readonly rows: number;
+  /** The first line shown; clamped to what fits. */
+  readonly scroll: number;
+  readonly color: boolean;
+}
+
+const keyLines: readonly (readonly [string, string])[] = [
+  ['↑↓ Tab 1–9', 'select a node'],
+  ['k / r', 'kill (SIGKILL) / restart the selected node'],
+  ['p', 'pause (SIGSTOP) or resume the selected node'],
+  ['i / h', 'isolate the selected node / heal every link'],
+  ['t / P', 'transfer leadership to / promote the selected node'],
+  ['m / a', 'cycle replication mode / ack level'],
+  ['+ / -', 'raise / lower the workload rate'],
+  [':', 'command line (Tab completes, ↑ recalls)'],
+  ['Esc ?', 'close this overlay (↑↓ scroll it)'],
+  ['q Ctrl-C', 'quit: stop every node and leave'],
+];
+
+const chartLines: readonly string[] = [
+  'replay lag: how long the oldest entry a follower has not',
+  '  applied has been durable on the leader (pg_stat_replication)',
+  'S stale reads/s: reads older than a write acknowledged before',
+  '  they began (n/a when the workload does not check)',
+  'L lost: acknowledged writes later rolled back (async failover)',
+  'D divergent: a different checksum at the same applied index',
+  'U ahead: entries applied beyond the commit index, visible to',
+  '  local reads but not yet safe (they may be rolled back)',
+];
+
+const twoColumnsMin = 140;
+const usageWidth = 38;
+
+function heading(text: string): Segment[] {
+  return [{ text, bold: true, color: 'cyan' }];
+}
+
+function leftLines(): Segment[][] {
+  return [
+    heading('keys'),
+    ...keyLines.map(([key, what]): Segment[] => [{ text: padRight(key, 12), bold: true }, { text: what }]),
+    [{ text: '' }],
+    heading('charts'),
+    ...chartLines.map((line): Segment[] => [{ text: line }]),
+  ];
+}
+
+function commandLines(width: number): Segment[][] {
+  const oneLine = width >= usageWidth + 40;
+  return [
+    heading('commands (after :)'),
+    ...commandSpecs.flatMap((spec): Segment[][] =>
+      oneLine
+        ? [[{ text: padRight(spec.usage, usageWidth), bold: true }, { text: spec.summary, dim: true }]]
+        : [[{ text: spec.usage, bold: true }], [{ text: `    ${spec.summary}`, dim: true }]],
+    ),
+  ];
+}
+
+/** Every line of the single-column help at this width. */
+export function helpLines(width: number): Segment[][] {
+  return [...leftLines(), [{ text: '' }], ...commandLines(width)];
+}
+
+/** How far the help can scroll at this size (0 when it fits). */
+export function helpScrollMax(width: number, rows: number): number {
+  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines().length, commandLines(Math.floor((width - 2) / 2)).length) - rows);
+  const lines = helpLines(width).length;
+  return lines <= rows ? 0 : lines - (rows - 1);
+}
+
+export function HelpOverlay({ width, rows, scroll, color }: HelpOverlayProps) {
+  const render = (lines: Segment[][], lineWidth: number) => lines.map((segments, i) => <SegmentLine key={i} segments={segments} width={lineWidth} color={color} />);
+  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows)));
+  if (width >= twoColumnsMin) {
+    const columnWidth = Math.floor((width - 2) / 2);
+    return (
+      <Box flexDirection="row" height={rows} width={width}>
+        <Box flexDirection="column" width={columnWidth}>
+          {render(leftLines().slice(top, top + rows), columnWidth)}
+        </Box>
+        <Box width={2} />
+        <Box flexDirection="column" width={columnWidth}>
+          {render(commandLines(columnWidth).slice(top, top + rows), columnWidth)}
+        </Box>
+      </Box>
+    );
+  }
+  const all = helpLines(width);
+  if (all.length <= rows) {
+    return (
+      <Box flexDirection="column" height={rows} width={width}>
+        {render(all, width)}
+      </Box>
+    );
+  }
+  const shown = all.slice(top, top + rows - 1);
+  const position: Segment[] = [{ text: `— lines ${top + 1}–${top + shown.length} of ${all.length}; ↑↓ PgUp PgDn scroll, Esc closes —`, dim: true }];
+  return (
+    <Box flexDirection="column" height={rows} width={width}>
+      {render([...shown, position], width)}
+    </Box>
+  );
+}

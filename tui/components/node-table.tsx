@@ -1,0 +1,118 @@
+// The node table: one row per node, the selected one marked with ▸. Each
+// node's state is a glyph and a word (up, paused, killed, isolated, catching
+// up, diverged), so it reads the same with or without colour.
+
+import { Box } from 'ink';
+import type { NodeId, NodeStatus } from '../../cluster/index.js';
+import { catchingUpLagMsMin } from '../constants.js';
+import { formatBytes, formatMs, padLeft, padRight } from '../format.js';
+import { SegmentLine, type InkColor, type Segment } from './segments.js';
+
+export interface NodeTableProps {
+  readonly nodes: readonly NodeStatus[];
+  readonly leader: NodeId | null;
+  readonly selected: number;
+  readonly crashed: ReadonlySet<NodeId>;
+  readonly divergent: ReadonlySet<NodeId>;
+  readonly width: number;
+  readonly wide: boolean;
+  readonly color: boolean;
+}
+
+export interface NodeState {
+  readonly glyph: string;
+  readonly word: string;
+  readonly color: InkColor;
+}
+
+/** Every state that applies to a node, worst first; "up" only when nothing else does. */
+export function nodeStates(node: NodeStatus, context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId> }): NodeState[] {
+  if (!node.up) return [context.crashed.has(node.id) ? { glyph: '✕', word: 'crashed', color: 'red' } : { glyph: '✕', word: 'killed', color: 'red' }];
+  const states: NodeState[] = [];
+  if (context.divergent.has(node.id)) states.push({ glyph: '≠', word: 'diverged', color: 'red' });
+  if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
+  if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
+  if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
+  if (node.id !== context.leader && node.lag !== null && node.lag.replayLagMs >= catchingUpLagMsMin && !node.paused) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
+  if (states.length === 0) states.push({ glyph: '●', word: 'up', color: 'green' });
+  return states;
+}
+
+function roleText(node: NodeStatus): { text: string; color: InkColor | undefined } {
+  switch (node.role) {
+    case 'leader':
+      return { text: 'leader', color: 'green' };
+    case 'follower':
+      return { text: 'follower', color: undefined };
+    case 'candidate':
+      return { text: 'candidate', color: 'yellow' };
+    case 'pre-candidate':
+      return { text: 'pre-cand', color: 'yellow' };
+    case 'down':
+      return { text: 'down', color: 'red' };
+    default:
+      return { text: String(node.role), color: undefined };
+  }
+}
+
+interface Column {
+  readonly title: string;
+  readonly width: number;
+  readonly align: 'left' | 'right';
+  readonly wideOnly: boolean;
+  readonly cell: (node: NodeStatus, leader: NodeId | null) => string;
+}
+
+const lagCell =
+  (pick: (lag: NonNullable<NodeStatus['lag']>) => number) =>
+  (node: NodeStatus, leader: NodeId | null): string => {
+    if (node.id === leader) return '—';
+    return node.lag === null ? '–' : formatMs(pick(node.lag));
+  };
+
+const columns: readonly Column[] = [
+  { title: 'node', width: 5, align: 'left', wideOnly: false, cell: (n) => n.id },
+  { title: 'pid', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.pid === null ? '–' : String(n.pid)) },
+  { title: 'term', width: 5, align: 'right', wideOnly: false, cell: (n) => String(n.term) },
+  { title: 'last', width: 7, align: 'right', wideOnly: false, cell: (n) => String(n.lastIndex) },
+  { title: 'commit', width: 7, align: 'right', wideOnly: false, cell: (n) => String(n.commitIndex) },
+  { title: 'applied', width: 8, align: 'right', wideOnly: false, cell: (n) => String(n.appliedIndex) },
+  { title: 'write', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.writeLagMs) },
+  { title: 'flush', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.flushLagMs) },
+  { title: 'replay', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.replayLagMs) },
+  { title: 'behind', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : String(n.lag.entries)) },
+  { title: 'bytes', width: 9, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) },
+  { title: 'checksum@index', width: 17, align: 'right', wideOnly: true, cell: (n) => (n.checksum === null ? '–' : `${n.checksum.value.slice(0, 6)}@${n.checksum.index}`) },
+  { title: 'rss', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.rssBytes > 0 ? formatBytes(n.rssBytes) : '–') },
+  { title: 'seen', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
+];
+
+const markWidth = 2;
+const roleWidth = 10;
+
+export function NodeTable({ nodes, leader, selected, crashed, divergent, width, wide, color }: NodeTableProps) {
+  const shown = columns.filter((column) => wide || !column.wideOnly);
+  const align = (column: Column, text: string) => (column.align === 'left' ? padRight(text, column.width) : padLeft(text, column.width));
+  const [first, ...rest] = shown;
+  const headerText =
+    ' '.repeat(markWidth) + align(first!, first!.title) + padRight(' role', roleWidth) + rest.map((column) => align(column, column.title)).join('') + '  state';
+  return (
+    <Box flexDirection="column" width={width}>
+      <SegmentLine segments={[{ text: headerText, dim: true, bold: true }]} width={width} color={color} />
+      {nodes.map((node, i) => {
+        const isSelected = i === selected;
+        const role = roleText(node);
+        const states = nodeStates(node, { leader, crashed, divergent });
+        const segments: Segment[] = [
+          { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },
+          { text: align(first!, first!.cell(node, leader)), bold: isSelected, inverse: isSelected },
+          { text: padRight(` ${role.text}`, roleWidth), ...(role.color === undefined ? {} : { color: role.color }), bold: node.role === 'leader' },
+          { text: rest.map((column) => align(column, column.cell(node, leader))).join('') },
+          { text: ' ' },
+          ...states.flatMap((state): Segment[] => [{ text: ` ${state.glyph} ${state.word}`, color: state.color }]),
+        ];
+        return <SegmentLine key={node.id} segments={segments} width={width} color={color} />;
+      })}
+    </Box>
+  );
+}

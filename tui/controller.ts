@@ -1,0 +1,73 @@
+// What the dashboard needs from a cluster: the subset of the Cluster API it
+// calls. The real Cluster satisfies it structurally (the CLI passes it in);
+// tests pass a recorded stand-in, so the UI never starts a process itself.
+
+import type {
+  ClusterEvent,
+  ExecuteOptions,
+  ExecuteResult,
+  LinkOptions,
+  NodeId,
+  NodeStatus,
+  Param,
+  QueryOptions,
+  QueryResult,
+  ReplicationSettings,
+  WorkloadOptions,
+} from '../cluster/index.js';
+
+/** The workload figures the header and charts show. */
+export interface WorkloadView {
+  readonly running: boolean;
+  /** Operations per second the open loop aims at; null for a closed loop. */
+  readonly options: { readonly rate: number | null };
+  readonly writes: { readonly ok: number; readonly fail: number; readonly info: number };
+  readonly reads: { readonly ok: number; readonly fail: number };
+  readonly writesPerSecond: number;
+  readonly readsPerSecond: number;
+  /**
+   * What the online checker found since the start: reads that returned a
+   * version older than a write acknowledged before they began, and session
+   * anomalies. The consistency chart plots the stale-read rate, and says
+   * "n/a" when a workload does not report it.
+   */
+  readonly consistency?: { readonly staleReads: number; readonly readYourWrites?: number; readonly monotonicReads?: number };
+}
+
+export interface WorkloadController {
+  start(options?: Partial<WorkloadOptions>): void;
+  update(options: Partial<WorkloadOptions>): unknown;
+  /** May return a promise that settles once operations in flight are done; the dashboard does not wait. */
+  stop(): unknown;
+  stats(): WorkloadView;
+}
+
+export type ClusterEventListener = (event: ClusterEvent) => void;
+
+export interface ClusterController {
+  readonly ids: readonly NodeId[];
+  readonly dataDir: string;
+  readonly workload: WorkloadController;
+  status(): readonly NodeStatus[];
+  /** The recent events (bounded), oldest first: what happened before the dashboard subscribed. */
+  events(): readonly ClusterEvent[];
+  on(name: 'event', listener: ClusterEventListener): unknown;
+  off(name: 'event', listener: ClusterEventListener): unknown;
+  leader(): NodeId | null;
+  replicationSettings(): ReplicationSettings;
+  lostWrites(): readonly unknown[];
+  execute(sql: string, params?: readonly Param[], options?: ExecuteOptions): Promise<ExecuteResult>;
+  query(sql: string, params?: readonly Param[], options?: QueryOptions): Promise<QueryResult>;
+  kill(id: NodeId): Promise<void>;
+  restart(id: NodeId): Promise<void>;
+  pause(id: NodeId): void;
+  resume(id: NodeId): void;
+  partition(groups: readonly (readonly NodeId[])[]): void;
+  setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
+  heal(): void;
+  setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
+  promote(id: NodeId): Promise<void>;
+  transferLeadership(id: NodeId): Promise<void>;
+  /** Stops every node; a temporary data dir is removed. Safe to call twice. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,58 @@
+import { useCallback, useEffect, useRef, type Dispatch } from 'react';
+import type { ClusterEvent } from '../../cluster/index.js';
+import { eventsPerUpdateMax } from '../constants.js';
+import type { ClusterController } from '../controller.js';
+import type { DashboardAction, Snapshot } from '../state/dashboard-state.js';
+
+/** Reads everything the dashboard shows from the cluster, as plain data. */
+export function takeSnapshot(controller: ClusterController, atMs: number): Snapshot {
+  return {
+    atMs,
+    nodes: controller.status(),
+    leader: controller.leader(),
+    replication: controller.replicationSettings(),
+    workload: controller.workload.stats(),
+    lostWrites: controller.lostWrites().length,
+  };
+}
+
+/**
+ * Subscribes to the cluster's events and polls status() every `pollMs`,
+ * handing both over in one action per poll: however busy the cluster, the
+ * dashboard updates its state at most 1000/pollMs times a second. Returns a
+ * function that polls at once (after a command, so the next key sees its effect).
+ */
+export function useClusterFeed(controller: ClusterController, dispatch: Dispatch<DashboardAction>, pollMs: number, now: () => number): () => void {
+  const poll = useRef<() => void>(() => {});
+  useEffect(() => {
+    let pending: ClusterEvent[] = [...controller.events()].slice(-eventsPerUpdateMax);
+    let dropped = 0;
+    const onEvent = (event: ClusterEvent): void => {
+      if (pending.length < eventsPerUpdateMax) pending.push(event);
+      else dropped++;
+    };
+    controller.on('event', onEvent);
+    const update = (): void => {
+      let snapshot: Snapshot;
+      try {
+        snapshot = takeSnapshot(controller, now());
+      } catch {
+        return; // a cluster that cannot answer now will be asked again at the next poll
+      }
+      const events = pending;
+      const eventsDropped = dropped;
+      pending = [];
+      dropped = 0;
+      dispatch({ type: 'cluster-update', snapshot, events, eventsDropped });
+    };
+    update();
+    poll.current = update;
+    const timer = setInterval(update, pollMs);
+    return () => {
+      poll.current = () => {};
+      clearInterval(timer);
+      controller.off('event', onEvent);
+    };
+  }, [controller, dispatch, pollMs, now]);
+  return useCallback(() => poll.current(), []);
+}
