@@ -3,8 +3,9 @@
 // cluster.workload.start().
 
 import type { Command } from 'commander';
-import type { ReadTarget, SessionGuarantee, WorkloadOptions } from '../cluster/index.js';
 import { UsageError } from './errors.js';
+import { choiceFlag, decimal, wholeFlag } from './flags.js';
+import type { ReadTarget, SessionGuarantee, WorkloadOptions } from '../cluster/index.js';
 
 export interface WorkloadFlags {
   readonly rate: string;
@@ -65,21 +66,4 @@ export function parseWorkloadFlags(flags: WorkloadFlags, command: string): Parti
     stickyReads: flags.stickyReads === true,
     timeoutMs: wholeFlag('--op-timeout', flags.opTimeout, 1, 600_000, command),
   };
-}
-
-export function wholeFlag(flag: string, text: string, min: number, max: number, command: string): number {
-  const value = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`, { command });
-  return value;
-}
-
-export function decimal(flag: string, text: string, min: number, max: number, command: string): number {
-  const value = Number(text);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || value < min || value > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got '${text}'`, { command });
-  return value;
-}
-
-export function choiceFlag<T extends string>(flag: string, text: string, allowed: readonly T[], command: string): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`, { command });
-  return text as T;
 }

@@ -18,6 +18,7 @@ import {
   type ThroughputResult,
 } from '../../cluster/bench/index.js';
 import { UsageError } from '../errors.js';
+import { choiceFlag, choiceList, wholeFlag } from '../flags.js';
 
 const scenarios = ['throughput', 'failover', 'startup', 'catch-up', 'all'] as const;
 type Scenario = (typeof scenarios)[number];
@@ -66,13 +67,13 @@ Examples:
   replica-lab bench all --json`,
     )
     .action(async (scenarioText: string, flags: BenchFlags) => {
-      const scenario = choice('scenario', scenarioText, scenarios);
-      const modes = list('--mode', flags.mode, ['async', 'sync', 'quorum'] as const);
-      const ackLevel = choice('--ack', flags.ack, ['received', 'flushed', 'applied'] as const);
-      const clients = flags.clients.split(',').map((text) => whole('--clients', text, 1, 4096));
-      const durationS = whole('--duration', flags.duration, 1, 3600);
-      const entries = whole('--entries', flags.entries, 1, 10_000_000);
-      const nodes = whole('--nodes', flags.nodes, 3, 7);
+      const scenario = choiceFlag('scenario', scenarioText, scenarios, 'bench');
+      const modes = choiceList('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, 'bench');
+      const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, 'bench');
+      const clients = flags.clients.split(',').map((text) => wholeFlag('--clients', text, 1, 4096, 'bench'));
+      const durationS = wholeFlag('--duration', flags.duration, 1, 3600, 'bench');
+      const entries = wholeFlag('--entries', flags.entries, 1, 10_000_000, 'bench');
+      const nodes = wholeFlag('--nodes', flags.nodes, 3, 7, 'bench');
       const electionTimeoutMs = electionRange(flags.electionTimeout);
       const fsync = flags.fsync;
       const runDir = resolve(flags.runDir ?? defaultRunDir());
@@ -95,11 +96,11 @@ Examples:
         }
       }
       if (all || scenario === 'failover') {
-        const trials = whole('--trials', flags.trials ?? '20', 1, 1000);
+        const trials = wholeFlag('--trials', flags.trials ?? '20', 1, 1000, 'bench');
         for (const mode of modes) await run(`failover ${mode}/${ackLevel}`, (p) => failover({ mode, ackLevel, trials, nodes, fsync, electionTimeoutMs }, p));
       }
       if (all || scenario === 'startup') {
-        const trials = whole('--trials', flags.trials ?? '5', 1, 1000);
+        const trials = wholeFlag('--trials', flags.trials ?? '5', 1, 1000, 'bench');
         await run('startup', (p) => startup({ trials, nodes, fsync, mode: modes[0]!, ackLevel }, p));
       }
       if (all || scenario === 'catch-up') {
@@ -160,20 +161,8 @@ function progressBar(): ((label: string, fraction: number, done?: boolean) => vo
   };
 }
 
-function whole(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`, { command: 'bench' });
-  return value;
-}
 
-function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`, { command: 'bench' });
-  return text as T;
-}
 
-function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
-  return [...new Set(text.split(',').map((part) => choice(flag, part.trim(), allowed)))];
-}
 
 function electionRange(text: string): readonly [number, number] {
   const match = /^(\d+)-(\d+)$/.exec(text.trim());

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { Cluster } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
+import { choiceFlag, wholeFlag } from '../flags.js';
 
 export interface DashboardFlags {
   readonly nodes: string;
@@ -30,10 +31,10 @@ export function addDashboardOptions(program: Command): void {
 export const noTerminalMessage = `the dashboard needs an interactive terminal (stdin and stdout must be a TTY); for scripts and pipes use '${cliName} start --headless'`;
 
 export async function runDashboardCommand(flags: DashboardFlags): Promise<void> {
-  const nodes = whole('--nodes', flags.nodes, 1, 7);
-  const mode = choice('--mode', flags.mode, ['async', 'sync', 'quorum'] as const);
-  const ackLevel = choice('--ack', flags.ack, ['received', 'flushed', 'applied'] as const);
-  const failover = choice('--failover', flags.failover, ['raft', 'manual'] as const);
+  const nodes = wholeFlag('--nodes', flags.nodes, 1, 7, undefined);
+  const mode = choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, undefined);
+  const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, undefined);
+  const failover = choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, undefined);
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(noTerminalMessage, { seeHelp: false });
   // Ink draws nothing until exit when it believes it runs in CI (it reads CI at import);
   // a person at a terminal asked for the dashboard, so let it draw.
@@ -113,13 +114,4 @@ function describe(values: readonly number[]): string {
   return `${values.length} (p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms)`;
 }
 
-function whole(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`);
-  return value;
-}
 
-function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`);
-  return text as T;
-}

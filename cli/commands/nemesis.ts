@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { formatText } from '../../cluster/check/index.js';
 import { nemesisFaults, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
-import { addWorkloadFlags, choiceFlag, decimal, parseWorkloadFlags, wholeFlag, type WorkloadFlags } from '../workload-flags.js';
+import { choiceFlag, decimal, wholeFlag } from '../flags.js';
+import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
 
 interface NemesisFlags extends WorkloadFlags {
   readonly nodes: string;

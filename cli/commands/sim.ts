@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { faultKinds, invariants, runSeeds, unsafeSwitches, type FaultKind, type SeedRunOptions, type SimReport, type UnsafeSwitch } from '../../cluster/sim/index.js';
 import { UsageError } from '../errors.js';
+import { choiceFlag, choiceList, wholeFlag } from '../flags.js';
 
 const seedsMax = 1_000_000;
 const modes = ['async', 'sync', 'quorum'] as const;
@@ -83,17 +84,17 @@ export function parseSeeds(text: string): number[] {
 }
 
 function parseOptions(flags: SimFlags): SeedRunOptions {
-  const nodes = wholeNumber('--nodes', flags.nodes, 3, 7);
-  const durationMs = wholeNumber('--duration', flags.duration, 1000, 3_600_000);
-  const writesPerSecond = wholeNumber('--rate', flags.rate, 0, 10_000);
+  const nodes = wholeFlag('--nodes', flags.nodes, 3, 7, 'sim');
+  const durationMs = wholeFlag('--duration', flags.duration, 1000, 3_600_000, 'sim');
+  const writesPerSecond = wholeFlag('--rate', flags.rate, 0, 10_000, 'sim');
   return {
     nodes,
-    mode: oneOf('--mode', flags.mode, modes),
-    ackLevel: oneOf('--ack', flags.ack, ackLevels),
+    mode: choiceFlag('--mode', flags.mode, modes, 'sim'),
+    ackLevel: choiceFlag('--ack', flags.ack, ackLevels, 'sim'),
     faults: parseFaults(flags.faults),
     durationMs,
     writesPerSecond,
-    ...(flags.unsafe === undefined ? {} : { unsafe: oneOf<UnsafeSwitch>('--unsafe', flags.unsafe, unsafeSwitches) }),
+    ...(flags.unsafe === undefined ? {} : { unsafe: choiceFlag<UnsafeSwitch>('--unsafe', flags.unsafe, unsafeSwitches, 'sim') }),
   };
 }
 
@@ -101,25 +102,10 @@ function parseFaults(text: string): FaultKind[] {
   const value = text.trim();
   if (value === 'all') return [...faultKinds];
   if (value === 'none') return [];
-  const faults = value.split(',').map((part) => part.trim());
-  for (const fault of faults) oneOf('--faults', fault, faultKinds);
-  return [...new Set(faults as FaultKind[])];
+  return choiceList('--faults', value, faultKinds, 'sim');
 }
 
-function wholeNumber(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`, { command: 'sim' });
-  }
-  return value;
-}
 
-function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) {
-    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`, { command: 'sim' });
-  }
-  return text as T;
-}
 
 /** A one-line progress bar on stderr, only when stderr is a terminal. */
 function progressReporter(total: number): ((done: number, final?: boolean) => void) | null {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Cluster, recordFinalState, settle, type NodeStatus, type WorkloadOptions } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
+import { choiceFlag, wholeFlag } from '../flags.js';
 import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
 
 interface StartFlags extends WorkloadFlags {
@@ -39,11 +40,11 @@ export function registerStart(program: Command): void {
   addWorkloadFlags(start, { rate: '20', concurrency: '16', readFraction: '0.5', keys: '100', readTarget: 'any', readConsistency: 'local', opTimeout: '2000' });
   start.action(async (flags: StartFlags) => {
     if (flags.headless !== true) throw new UsageError("'start' runs without the dashboard: add --headless (the dashboard is 'replica-lab' with no command)", { command: 'start' });
-    const nodes = whole('--nodes', flags.nodes, 1, 7);
-    const mode = choice('--mode', flags.mode, ['async', 'sync', 'quorum'] as const);
-    const ackLevel = choice('--ack', flags.ack, ['received', 'flushed', 'applied'] as const);
-    const failover = choice('--failover', flags.failover, ['raft', 'manual'] as const);
-    const durationS = flags.duration === undefined ? null : whole('--duration', flags.duration, 1, 86_400);
+    const nodes = wholeFlag('--nodes', flags.nodes, 1, 7, 'start');
+    const mode = choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, 'start');
+    const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, 'start');
+    const failover = choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, 'start');
+    const durationS = flags.duration === undefined ? null : wholeFlag('--duration', flags.duration, 1, 86_400, 'start');
     const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), 'replica-lab-'));
     const workload = flags.workload ? { ...parseWorkloadFlags(flags, 'start'), history: flags.history } : null;
     await runHeadless({ nodes, mode, ackLevel, failover, dataDir, durationS, workload, json: flags.json === true });
@@ -117,13 +118,4 @@ function statusLine(t: number, leader: string | null, term: number, nodes: reado
   return `t=${t}s leader=${leader ?? '-'} term=${term} | ${parts.join(' | ')} | ${stats.writesPerSecond} writes/s ${stats.readsPerSecond} reads/s | stale ${staleReads} ryw ${readYourWrites} mono ${monotonicReads}`;
 }
 
-function whole(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`, { command: 'start' });
-  return value;
-}
 
-function choice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${text}'`, { command: 'start' });
-  return text as T;
-}

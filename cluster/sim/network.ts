@@ -3,6 +3,7 @@
 // from the simulation's seeded PRNG, so a seed replays the same deliveries.
 
 import type { NodeId, Prng } from '../core/index.js';
+import { crossLinks } from '../links.js';
 
 export interface LinkSettings {
   /** Fixed one-way delay. */
@@ -53,12 +54,7 @@ export class SimNetwork {
 
   /** Both directions between every pair of groups are cut; links inside a group work. */
   partition(groups: readonly (readonly NodeId[])[]): void {
-    for (const a of groups) {
-      for (const b of groups) {
-        if (a === b) continue;
-        for (const from of a) for (const to of b) this.blocked.add(linkKey(from, to));
-      }
-    }
+    for (const [from, to] of crossLinks(groups)) this.blocked.add(linkKey(from, to));
   }
 
   /** Messages from `from` to `to` are lost; the other direction still works. */

@@ -4,6 +4,7 @@
 // both ways. What passes goes to `deliver`, which batches per destination.
 
 import { Prng, type Message, type NodeId } from '../core/index.js';
+import { crossLinks } from '../links.js';
 
 export interface LinkOptions {
   readonly delayMs?: number;
@@ -76,12 +77,7 @@ export class Network {
 
   /** Cuts every link between different groups, both ways. */
   partition(groups: readonly (readonly NodeId[])[]): void {
-    for (const a of groups) {
-      for (const b of groups) {
-        if (a === b) continue;
-        for (const from of a) for (const to of b) this.blocked.add(linkKey(from, to));
-      }
-    }
+    for (const [from, to] of crossLinks(groups)) this.blocked.add(linkKey(from, to));
   }
 
   cutOneWay(from: NodeId, to: NodeId): void {
