@@ -95,7 +95,7 @@ export class RaftCore {
   private readContext = 0;
   private transferTarget: NodeId | null = null;
   private degraded = false;
-  /** While degraded: the leader's last index at the previous check; reaching it restores sync. */
+  /** While degraded: the leader's last index when it degraded; reaching it restores sync. */
   private restoreTarget = 0;
   private waitingReported = 0;
   private ignoredTerm = 0;
@@ -862,14 +862,16 @@ export class RaftCore {
     }
   }
 
-  /** Degraded to async: back to the configured mode once the laggards reach where we were last time. */
+  /**
+   * Degraded to async: back to the configured mode once the laggards hold
+   * everything the leader had when it degraded. A fixed target, so a follower
+   * whose round trip exceeds a heartbeat still gets there under load; writes
+   * after the restore wait for it to catch up the rest, as semi-sync does.
+   */
   private checkRestore(): void {
-    if (ackReached(this.restoreTarget, this.ackRule(undefined), this.view)) {
-      this.degraded = false;
-      this.emit({ type: 'sync-restored', node: this.id, index: this.restoreTarget });
-      return;
-    }
-    this.restoreTarget = this.log.lastIndex();
+    if (!ackReached(this.restoreTarget, this.ackRule(undefined), this.view)) return;
+    this.degraded = false;
+    this.emit({ type: 'sync-restored', node: this.id, index: this.restoreTarget });
   }
 
   // -------------------------------------------------------------------------

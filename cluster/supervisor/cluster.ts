@@ -621,9 +621,12 @@ export class Cluster extends EventEmitter {
     const next = this.checkedReplication({ ...this.replication, ...change });
     this.replication = next;
     this.record({ type: 'replication-set', replication: next });
+    const running = this.ids.filter((id) => this.slot(id).process !== null);
+    // A paused node gets the setting when it resumes (its input waits in the backlog); nobody waits for it.
+    for (const id of running.filter((id) => this.slot(id).paused)) this.deliver(id, { type: 'set-replication', id: this.nextRequestId++, replication: next });
     await Promise.all(
-      this.ids
-        .filter((id) => this.slot(id).process !== null)
+      running
+        .filter((id) => !this.slot(id).paused)
         .map((id) => this.request(id, { type: 'set-replication', id: this.nextRequestId++, replication: next }, defaults.requestTimeoutMs)),
     );
     return next;
