@@ -3,7 +3,10 @@ import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { registerHelp } from './commands/help.js';
+import { registerLab } from './commands/lab.js';
+import { registerLabs } from './commands/labs.js';
 import { registerNemesis } from './commands/nemesis.js';
+import { registerQuiz } from './commands/quiz.js';
 import { registerSim } from './commands/sim.js';
 import { registerStart } from './commands/start.js';
 import { configureOverview } from './commands/overview.js';
@@ -18,7 +21,7 @@ type RegisterCommand = (program: Command) => void;
  * cli/commands/<name>.ts exporting `register<Name>(program)` and list it here,
  * above `registerHelp` so that `help` stays last in the list.
  */
-const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerNemesis, registerCheck, registerHelp];
+const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerNemesis, registerCheck, registerLabs, registerLab, registerQuiz, registerHelp];
 
 /** Builds the whole command line: shared settings first, so every subcommand inherits them. */
 function buildProgram(): Command {

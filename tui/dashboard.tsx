@@ -2,14 +2,15 @@
 // status line and the footer, fitted to the terminal. It reads the cluster
 // only through a ClusterController and draws only from its reducer's state.
 
-import { Box, useApp } from 'ink';
+import { Box, useApp, type Key } from 'ink';
 import { useCallback, useMemo, useReducer, useRef } from 'react';
 import type { Failover } from '../cluster/index.js';
 import { ChartsRow } from './components/charts.js';
 import { EventLog } from './components/event-log.js';
 import { Footer, dashboardKeys, type KeyHint } from './components/footer.js';
 import { Header } from './components/header.js';
-import { HelpOverlay, helpScrollMax } from './components/help-overlay.js';
+import { HelpOverlay, helpScrollMax, type LabHelp } from './components/help-overlay.js';
+import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './components/lab-panel.js';
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
 import { SegmentLine } from './components/segments.js';
@@ -21,8 +22,9 @@ import { useClusterFeed } from './hooks/use-cluster-feed.js';
 import { useCommandRunner } from './hooks/use-command-runner.js';
 import { useKeys, type KeyHandlers } from './hooks/use-keys.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
-import { computeLayout } from './layout.js';
-import { dashboardReducer, initialDashboardState } from './state/dashboard-state.js';
+import type { LabController, LabSessionState } from './lab-controller.js';
+import { computeLayout, labRowsMax } from './layout.js';
+import { dashboardReducer, initialDashboardState, type DashboardAction } from './state/dashboard-state.js';
 import { divergentNodes } from './state/divergence.js';
 
 export interface DashboardProps {
@@ -37,7 +39,21 @@ export interface DashboardProps {
   readonly size?: TerminalSize;
   /** Called with the time each chart drawing took (the frame-time report). */
   readonly onChartDrawn?: (ms: number) => void;
+  /** A guided lab: its panel takes rows from the charts and log; n, A and ? act on it. */
+  readonly lab?: LabView;
+  /** What quitting stops (default: the controller); the dashboard leaves once it settles. */
+  readonly stop?: () => Promise<unknown>;
 }
+
+/** The lab as the dashboard sees it: the session's latest state and what its keys call. */
+export interface LabView {
+  readonly state: LabSessionState;
+  readonly next: LabController['next'];
+  readonly runAutopilot: LabController['runAutopilot'];
+}
+
+/** The step list joins the panel from this many body rows on. */
+const labStepListBodyRowsMin = 26;
 
 const commandKeys: readonly KeyHint[] = [
   { key: 'Tab', label: 'complete', priority: 5 },
@@ -51,7 +67,7 @@ const overlayKeys: readonly KeyHint[] = [
   { key: 'Ctrl-C', label: 'quit', priority: 4 },
 ];
 
-export function Dashboard({ controller, failover, color, pollMs = statusPollMs, now = Date.now, size, onChartDrawn }: DashboardProps) {
+export function Dashboard({ controller, failover, color, pollMs = statusPollMs, now = Date.now, size, onChartDrawn, lab, stop }: DashboardProps) {
   const [state, dispatch] = useReducer(dashboardReducer, undefined, initialDashboardState);
   const { exit } = useApp();
   const terminal = useTerminalSize();
@@ -63,16 +79,25 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     if (quitting.current) return;
     quitting.current = true;
     dispatch({ type: 'quitting' });
-    void controller
-      .stop()
+    void (stop ?? (() => controller.stop()))()
       .catch(() => {})
       .finally(() => exit());
-  }, [controller, exit]);
+  }, [controller, exit, stop]);
 
   const ids = controller.ids;
   const snapshot = state.snapshot;
   const nodes = snapshot?.nodes ?? [];
-  const layout = computeLayout({ columns, rows }, Math.max(nodes.length, ids.length));
+  const nodeCount = Math.max(nodes.length, ids.length);
+  const labState = lab?.state ?? null;
+  const finished = labState !== null && labState.phase === 'finished';
+  let labRows = 0;
+  if (labState !== null && !finished) {
+    const base = computeLayout({ columns, rows }, nodeCount);
+    const wanted = labPanelRows(labState, base.columns, base.bodyRows >= labStepListBodyRowsMin);
+    labRows = Math.max(3, Math.min(wanted, labRowsMax(base.bodyRows)));
+  }
+  const layout = computeLayout({ columns, rows }, nodeCount, labRows);
+  const labHelp: LabHelp | null = labState?.step == null ? null : { step: `step ${labState.step.number}/${labState.steps.length}: ${labState.step.title}`, hint: labState.step.hint };
   const handlers: KeyHandlers = {
     state,
     ids,
@@ -80,8 +105,9 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     run,
     quit,
     tooSmall: layout.tooSmall,
-    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows),
+    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp),
     helpPage: Math.max(1, layout.bodyRows - 2),
+    ...(lab === undefined ? {} : { labKey: (input: string, key: Key) => labKey(lab, input, key, { dispatch, scroll: state.labScroll, scrollMax: debriefScrollMax(lab.state, layout.columns, layout.bodyRows), page: Math.max(1, layout.bodyRows - 2) }) }),
   };
   useKeys(handlers);
 
@@ -94,8 +120,18 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const overlay = state.overlay;
   const width = layout.columns;
   let body;
-  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} />;
-  else if (overlay.kind === 'result') body = <ResultPane result={overlay.result} width={width} rows={layout.bodyRows} color={color} />;
+  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} />;
+  else if (overlay.kind === 'result') {
+    // In a lab the panel stays under the result, so its ✓ shows at once.
+    const panel = labState !== null && !finished ? layout.labRows : 0;
+    body = (
+      <Box flexDirection="column" height={layout.bodyRows}>
+        <ResultPane result={overlay.result} width={width} rows={layout.bodyRows - panel} color={color} />
+        {labState !== null && panel > 0 ? <LabPanel state={labState} width={width} rows={panel} color={color} /> : null}
+      </Box>
+    );
+  }
+  else if (labState !== null && finished) body = <DebriefPane state={labState} width={width} rows={layout.bodyRows} scroll={state.labScroll} color={color} />;
   else {
     body = (
       <Box flexDirection="column" height={layout.bodyRows}>
@@ -109,6 +145,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
           {...(onChartDrawn === undefined ? {} : { onDrawn: onChartDrawn })}
         />
         <EventLog lines={logLines} width={width} rows={layout.logRows} color={color} />
+        {labState === null ? null : <LabPanel state={labState} width={width} rows={layout.labRows} color={color} />}
       </Box>
     );
   }
@@ -120,7 +157,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <SegmentLine segments={[{ text: overlay.hint, dim: true }]} width={width} color={color} />
       )
     ) : (
-      <Footer keys={overlay.kind === 'none' ? dashboardKeys : overlayKeys} width={width} color={color} />
+      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : dashboardKeys} width={width} color={color} />
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>
@@ -129,8 +166,69 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <NodeTable nodes={nodes} leader={snapshot?.leader ?? null} selected={state.selected} crashed={state.crashed} divergent={divergent} width={width} wide={layout.wide} color={color} />
       </Box>
       {body}
-      {overlay.kind === 'command' ? <CommandLine text={overlay.text} width={width} color={color} /> : <StatusLine message={state.message} width={width} color={color} />}
+      {overlay.kind === 'command' ? <CommandLine text={overlay.text} width={width} color={color} /> : <StatusLine message={state.message ?? (finished ? { text: 'every step passed: the lab is recorded as done · q quits', level: 'ok' } : null)} width={width} color={color} />}
       {footer}
     </Box>
   );
+}
+
+const finishedLabKeys: readonly KeyHint[] = [
+  { key: '↑↓', label: 'scroll', priority: 7 },
+  { key: ':', label: 'cmd', priority: 3 },
+  { key: '?', label: 'help', priority: 5 },
+  { key: 'q', label: 'quit', priority: 10 },
+];
+
+/** The lab's keys on the dashboard: n next, A the autopilot, and ↑↓ PgUp PgDn over the debrief. */
+function labKey(
+  lab: LabView,
+  input: string,
+  key: Key,
+  view: { readonly dispatch: (action: DashboardAction) => void; readonly scroll: number; readonly scrollMax: number; readonly page: number },
+): boolean {
+  const { state } = lab;
+  const { dispatch } = view;
+  if (state.phase === 'finished') {
+    const step = key.downArrow ? 1 : key.upArrow ? -1 : key.pageDown || input === ' ' ? view.page : key.pageUp ? -view.page : 0;
+    if (step !== 0) {
+      dispatch({ type: 'scroll-lab', to: Math.max(0, Math.min(view.scroll + step, view.scrollMax)) });
+      return true;
+    }
+    if (input === 'n' || input === 'A') {
+      dispatch({ type: 'message', message: { text: 'the lab is done; q quits', level: 'info' } });
+      return true;
+    }
+    return false;
+  }
+  if (state.phase !== 'running' || state.step === null) return false;
+  const number = state.step.number;
+  if (input === 'n') {
+    if (state.autopilotRunning) {
+      dispatch({ type: 'message', message: { text: 'the autopilot is still doing this step', level: 'info' } });
+      return true;
+    }
+    void lab.next().then(
+      (moved) => {
+        if (moved) dispatch({ type: 'message', message: null });
+      },
+      (error: unknown) => dispatch({ type: 'message', message: { text: `could not move on: ${error instanceof Error ? error.message : String(error)}`, level: 'error' } }),
+    );
+    return true;
+  }
+  if (input === 'A') {
+    if (state.step.check.passed) {
+      dispatch({ type: 'message', message: { text: 'this step is done already; n moves on', level: 'info' } });
+      return true;
+    }
+    dispatch({ type: 'message', message: { text: `the autopilot is doing step ${number}…`, level: 'busy' } });
+    void lab.runAutopilot().then(
+      (outcome) => {
+        const text = outcome.passed ? `the autopilot did step ${number}: ${outcome.detail}; n moves on` : `the autopilot could not finish step ${number}: ${outcome.autopilotError ?? outcome.detail}`;
+        dispatch({ type: 'message', message: { text, level: outcome.passed ? 'ok' : 'error' } });
+      },
+      (error: unknown) => dispatch({ type: 'message', message: { text: `the autopilot failed: ${error instanceof Error ? error.message : String(error)}`, level: 'error' } }),
+    );
+    return true;
+  }
+  return false;
 }

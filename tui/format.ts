@@ -60,3 +60,31 @@ export function padRight(text: string, width: number): string {
 export function padLeft(text: string, width: number): string {
   return fit(text, width).padStart(width);
 }
+
+/** Breaks `text` into lines of at most `width` characters at spaces; a longer word is cut. */
+export function wrap(text: string, width: number): string[] {
+  const room = Math.max(1, width);
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(/\s+/).filter((w) => w !== '')) {
+      let rest = word;
+      while (rest.length > room) {
+        if (line !== '') {
+          lines.push(line);
+          line = '';
+        }
+        lines.push(rest.slice(0, room));
+        rest = rest.slice(room);
+      }
+      if (line === '') line = rest;
+      else if (line.length + 1 + rest.length <= room) line = `${line} ${rest}`;
+      else {
+        lines.push(line);
+        line = rest;
+      }
+    }
+    lines.push(line);
+  }
+  return lines;
+}

@@ -17,22 +17,29 @@ export interface Layout {
   readonly consistencyChartColumns: number;
   /** Event lines, without the title. */
   readonly logRows: number;
-  /** Rows between the table and the status line: charts and log, or an overlay. */
+  /** Rows between the table and the status line: charts, log and lab panel, or an overlay. */
   readonly bodyRows: number;
+  /** Rows of the lab panel (0 outside a lab), taken from the charts and the log. */
+  readonly labRows: number;
 }
 
 const chartRowsMin = 4;
 const chartRowsMax = 18;
 const logRowsMin = 2;
 
-export function computeLayout(size: { readonly columns: number; readonly rows: number }, nodeCount: number): Layout {
+/** Rows the body keeps for the charts and log at least: a lab panel gets at most the rest. */
+export function labRowsMax(bodyRows: number): number {
+  return Math.max(0, bodyRows - 3 - chartRowsMin - logRowsMin);
+}
+
+export function computeLayout(size: { readonly columns: number; readonly rows: number }, nodeCount: number, labRows = 0): Layout {
   const columns = Math.max(1, Math.floor(size.columns));
   const height = Math.max(1, Math.floor(size.rows) - 1);
   const tableRows = 1 + Math.max(1, nodeCount);
   // header, table, status line, footer
   const bodyRows = height - 1 - tableRows - 1 - 1;
   // chart title + legend, log title
-  const flexible = bodyRows - 2 - 1;
+  const flexible = bodyRows - labRows - 2 - 1;
   const tooSmall = size.columns < terminalColumnsMin || size.rows < terminalRowsMin || flexible < chartRowsMin + logRowsMin;
   const chartRows = Math.max(chartRowsMin, Math.min(chartRowsMax, Math.round(flexible * 0.55)));
   const logRows = Math.max(0, flexible - chartRows);
@@ -48,5 +55,6 @@ export function computeLayout(size: { readonly columns: number; readonly rows: n
     consistencyChartColumns: columns - 1 - lagChartColumns,
     logRows,
     bodyRows: Math.max(0, bodyRows),
+    labRows,
   };
 }

@@ -3,10 +3,13 @@
 // and the terminal restored however the dashboard ends.
 
 import { render } from 'ink';
+import type { ReactElement } from 'react';
 import type { Failover } from '../cluster/index.js';
 import { framesPerSecondMax } from './constants.js';
 import type { ClusterController } from './controller.js';
 import { Dashboard } from './dashboard.js';
+import type { LabController, LabSessionState } from './lab-controller.js';
+import { LabDashboard } from './lab-dashboard.js';
 
 export interface RunDashboardOptions {
   readonly controller: ClusterController;
@@ -30,6 +33,39 @@ const leaveAlternateScreen = '\u001b[?1049l';
 const clearScreenAndHome = '\u001b[2J\u001b[H';
 
 export function runDashboard(options: RunDashboardOptions): RunningDashboard {
+  const onTiming = options.onTiming;
+  return mount(
+    <Dashboard
+      controller={options.controller}
+      failover={options.failover}
+      color={options.color}
+      {...(onTiming === undefined ? {} : { onChartDrawn: (ms: number) => onTiming({ kind: 'chart', ms }) })}
+    />,
+    options,
+  );
+}
+
+export interface RunLabDashboardOptions extends Omit<RunDashboardOptions, 'controller' | 'failover'> {
+  /** A started LabSession (mode 'interactive'); quitting stops it. */
+  readonly session: LabController;
+  readonly failoverOf?: (state: LabSessionState) => Failover;
+}
+
+/** The dashboard with the lab panel for `session`; `done` resolves once the person quit (the session is stopped by then). */
+export function runLabDashboard(options: RunLabDashboardOptions): RunningDashboard {
+  const onTiming = options.onTiming;
+  return mount(
+    <LabDashboard
+      session={options.session}
+      color={options.color}
+      {...(options.failoverOf === undefined ? {} : { failoverOf: options.failoverOf })}
+      {...(onTiming === undefined ? {} : { onChartDrawn: (ms: number) => onTiming({ kind: 'chart', ms }) })}
+    />,
+    options,
+  );
+}
+
+function mount(element: ReactElement, options: Pick<RunDashboardOptions, 'stdin' | 'stdout' | 'onTiming'>): RunningDashboard {
   const stdout = options.stdout ?? process.stdout;
   const stdin = options.stdin ?? process.stdin;
   const onTiming = options.onTiming;
@@ -52,21 +88,13 @@ export function runDashboard(options: RunDashboardOptions): RunningDashboard {
     stdout.write(clearScreenAndHome);
   };
   stdout.on('resize', onResize);
-  const instance = render(
-    <Dashboard
-      controller={options.controller}
-      failover={options.failover}
-      color={options.color}
-      {...(onTiming === undefined ? {} : { onChartDrawn: (ms: number) => onTiming({ kind: 'chart', ms }) })}
-    />,
-    {
+  const instance = render(element, {
       stdout,
       stdin,
       exitOnCtrlC: false,
       maxFps: framesPerSecondMax,
-      ...(onTiming === undefined ? {} : { onRender: ({ renderTime }: { renderTime: number }) => onTiming({ kind: 'frame', ms: renderTime }) }),
-    },
-  );
+    ...(onTiming === undefined ? {} : { onRender: ({ renderTime }: { renderTime: number }) => onTiming({ kind: 'frame', ms: renderTime }) }),
+  });
   const done = instance.waitUntilExit().then(
     () => undefined,
     () => undefined,

@@ -69,7 +69,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
  * unless a developer asked for it, the dashboard loads the production build.
  * NODE_ENV is put back afterwards, so the node processes inherit it unchanged.
  */
-async function importTui(): Promise<typeof import('../../tui/index.js')> {
+export async function importTui(): Promise<typeof import('../../tui/index.js')> {
   const nodeEnv = process.env['NODE_ENV'];
   if (nodeEnv === undefined) process.env['NODE_ENV'] = 'production';
   try {

@@ -80,7 +80,8 @@ describe('the published package', { timeout: packageTestTimeoutMs }, () => {
     expect(unwanted).toEqual([]);
   });
 
-  it('installs into an empty project and runs as `replica-lab`', () => {
+  // Installing compiles better-sqlite3 from source (no prebuilt binaries here): about a minute, more under load.
+  it('installs into an empty project and runs as `replica-lab`', { timeout: packageTestTimeoutMs }, () => {
     const app = join(workDirectory, 'app');
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-smoke', private: true }));

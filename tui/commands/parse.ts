@@ -3,7 +3,7 @@
 
 import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
 import { commandLengthMax } from '../constants.js';
-import { ackLevels, commandSpecs, findSpec, replicationModes, type Command } from './spec.js';
+import { ackLevels, commandSpecs, findSpec, replicationModes, sessionGuarantees, type Command } from './spec.js';
 
 export type Parsed = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: string };
 
@@ -104,11 +104,23 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       if (sql === '') fail(usage);
       return { kind: 'sql', sql };
     }
-    case 'read': {
+    case 'read':
+    case 'write': {
       if (args.length < 2) fail(usage);
       const id = nodeArg(args[0]!, ids);
       const sql = text.slice(word.length).trim().slice(args[0]!.length).trim();
-      return { kind: 'read', node: id, sql };
+      return { kind: name, node: id, sql };
+    }
+    case 'sessions': {
+      exactly(1);
+      const sessions = oneOf(args[0]!, sessionGuarantees, 'sessions');
+      const what = sessions === 'none' ? 'no session guarantee: a read answers as its node is' : sessions === 'read-your-writes' ? "read-your-writes sessions: a read waits until its node has the client's own writes" : "causal sessions: a read waits until its node has the client's writes and what it has read";
+      return { kind: 'workload', change: { sessions }, description: `workload: ${what}` };
+    }
+    case 'sticky': {
+      exactly(1);
+      const stickyReads = oneOf(args[0]!, ['on', 'off'] as const, 'sticky') === 'on';
+      return { kind: 'workload', change: { stickyReads }, description: stickyReads ? 'workload: sticky reads, each client keeps reading from one node' : 'workload: reads spread over nodes again (sticky off)' };
     }
     default:
       return fail(`'${name}' is listed but not handled; this is a bug`);

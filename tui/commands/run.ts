@@ -32,6 +32,8 @@ export function busyText(command: ClusterCommand): string {
     case 'sql':
     case 'read':
       return 'running the statement…';
+    case 'write':
+      return `sending the write to ${command.node}…`;
     default:
       return 'working…';
   }
@@ -114,6 +116,16 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql)) };
     case 'read':
       return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
+    case 'write': {
+      let result;
+      try {
+        result = await controller.execute(command.sql, [], { node: command.node });
+      } catch (error) {
+        const notLeader = error instanceof Error && (error as { kind?: unknown }).kind === 'not-leader';
+        return { kind: 'message', text: notLeader ? `refused: ${error.message.split('\n')[0]}` : `${command.node}: ${errorText(error)}`, level: 'error' };
+      }
+      return { kind: 'result', result: writeView(command.sql, result) };
+    }
     default:
       return assertNever(command);
   }

@@ -16,6 +16,7 @@ export type Command =
   | { readonly kind: 'workload-running'; readonly running: boolean }
   | { readonly kind: 'sql'; readonly sql: string }
   | { readonly kind: 'read'; readonly node: NodeId; readonly sql: string }
+  | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' };
 
@@ -46,6 +47,7 @@ const choice = (...choices: string[]): ArgKind => ({ kind: 'choice', choices });
 
 export const replicationModes = ['async', 'sync', 'quorum'] as const;
 export const ackLevels = ['received', 'flushed', 'applied'] as const;
+export const sessionGuarantees = ['none', 'read-your-writes', 'causal'] as const satisfies readonly WorkloadOptions['sessions'][];
 
 export const commandSpecs: readonly CommandSpec[] = [
   { name: 'kill', args: [node], usage: 'kill <node>', summary: 'SIGKILL the node: it dies with whatever it had not flushed', group: 'faults' },
@@ -68,9 +70,12 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'workload', args: [choice('on', 'off')], usage: 'workload on|off', summary: 'start or stop the built-in clients', group: 'workload' },
   { name: 'reads', args: [free('<percent>')], usage: 'reads <percent>', summary: 'share of workload operations that are reads', group: 'workload' },
   { name: 'read-from', args: [{ kind: 'choice', choices: ['leader', 'follower', 'any'], nodesToo: true }], usage: 'read-from leader|follower|any|<node>', summary: 'where workload reads go', group: 'workload' },
+  { name: 'sessions', args: [choice(...sessionGuarantees)], usage: 'sessions none|read-your-writes|causal', summary: "workload clients' session guarantee: a read waits until its node has the client's writes (causal: and what it saw)", group: 'workload' },
+  { name: 'sticky', args: [choice('on', 'off')], usage: 'sticky on|off', summary: 'each workload client keeps reading from one node (monotonic reads)', group: 'workload' },
   { name: 'read-consistency', args: [choice('local', 'linearizable')], usage: 'read-consistency local|linearizable', summary: 'workload reads: the node as it is, or through the leader', group: 'workload' },
   { name: 'sql', args: [free('<statement>')], usage: 'sql <statement>', summary: 'run SQL through the leader (a SELECT reads linearizably)', group: 'data' },
   { name: 'read', args: [node, free('<select>')], usage: 'read <node> <select>', summary: "read one node's SQLite as it is (may be stale)", group: 'data' },
+  { name: 'write', args: [node, free('<statement>')], usage: 'write <node> <statement>', summary: 'send a write straight to one node (a follower refuses and names the leader)', group: 'data' },
   { name: 'select', args: [node], usage: 'select <node>', summary: 'select a node in the table', group: 'dashboard' },
   { name: 'help', args: [], usage: 'help', summary: 'the keys and commands', group: 'dashboard' },
   { name: 'quit', args: [], usage: 'quit', summary: 'stop every node and leave', group: 'dashboard' },

@@ -3,7 +3,7 @@
 
 import { Box } from 'ink';
 import { commandSpecs } from '../commands/spec.js';
-import { padRight } from '../format.js';
+import { padRight, wrap } from '../format.js';
 import { SegmentLine, type Segment } from './segments.js';
 
 export interface HelpOverlayProps {
@@ -12,6 +12,14 @@ export interface HelpOverlayProps {
   /** The first line shown; clamped to what fits. */
   readonly scroll: number;
   readonly color: boolean;
+  /** In a lab: the current step's hint, shown first, with the lab's keys. */
+  readonly lab?: LabHelp | null;
+}
+
+export interface LabHelp {
+  /** "step 2/5: Write to a follower". */
+  readonly step: string;
+  readonly hint: string;
 }
 
 const keyLines: readonly (readonly [string, string])[] = [
@@ -45,8 +53,22 @@ function heading(text: string): Segment[] {
   return [{ text, bold: true, color: 'cyan' }];
 }
 
-function leftLines(): Segment[][] {
+function labLines(lab: LabHelp | null | undefined, width: number): Segment[][] {
+  if (lab === null || lab === undefined) return [];
   return [
+    [{ text: `hint, ${lab.step}`, bold: true, color: 'yellow' }],
+    ...wrap(lab.hint === '' ? 'no hint for this step' : lab.hint, width).map((line): Segment[] => [{ text: line }]),
+    [{ text: '' }],
+    heading('lab keys'),
+    [{ text: padRight('n', 12), bold: true }, { text: 'next step, once the check shows ✓' }],
+    [{ text: padRight('A', 12), bold: true }, { text: 'do this step for me (the autopilot)' }],
+    [{ text: '' }],
+  ];
+}
+
+function leftLines(lab?: LabHelp | null, width = 80): Segment[][] {
+  return [
+    ...labLines(lab, width),
     heading('keys'),
     ...keyLines.map(([key, what]): Segment[] => [{ text: padRight(key, 12), bold: true }, { text: what }]),
     [{ text: '' }],
@@ -68,26 +90,27 @@ function commandLines(width: number): Segment[][] {
 }
 
 /** Every line of the single-column help at this width. */
-export function helpLines(width: number): Segment[][] {
-  return [...leftLines(), [{ text: '' }], ...commandLines(width)];
+export function helpLines(width: number, lab?: LabHelp | null): Segment[][] {
+  return [...leftLines(lab, width), [{ text: '' }], ...commandLines(width)];
 }
 
 /** How far the help can scroll at this size (0 when it fits). */
-export function helpScrollMax(width: number, rows: number): number {
-  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines().length, commandLines(Math.floor((width - 2) / 2)).length) - rows);
-  const lines = helpLines(width).length;
+export function helpScrollMax(width: number, rows: number, lab?: LabHelp | null): number {
+  const columnWidth = Math.floor((width - 2) / 2);
+  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines(lab, columnWidth).length, commandLines(columnWidth).length) - rows);
+  const lines = helpLines(width, lab).length;
   return lines <= rows ? 0 : lines - (rows - 1);
 }
 
-export function HelpOverlay({ width, rows, scroll, color }: HelpOverlayProps) {
+export function HelpOverlay({ width, rows, scroll, color, lab }: HelpOverlayProps) {
   const render = (lines: Segment[][], lineWidth: number) => lines.map((segments, i) => <SegmentLine key={i} segments={segments} width={lineWidth} color={color} />);
-  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows)));
+  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows, lab)));
   if (width >= twoColumnsMin) {
     const columnWidth = Math.floor((width - 2) / 2);
     return (
       <Box flexDirection="row" height={rows} width={width}>
         <Box flexDirection="column" width={columnWidth}>
-          {render(leftLines().slice(top, top + rows), columnWidth)}
+          {render(leftLines(lab, columnWidth).slice(top, top + rows), columnWidth)}
         </Box>
         <Box width={2} />
         <Box flexDirection="column" width={columnWidth}>
@@ -96,7 +119,7 @@ export function HelpOverlay({ width, rows, scroll, color }: HelpOverlayProps) {
       </Box>
     );
   }
-  const all = helpLines(width);
+  const all = helpLines(width, lab);
   if (all.length <= rows) {
     return (
       <Box flexDirection="column" height={rows} width={width}>

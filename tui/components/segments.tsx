@@ -29,6 +29,8 @@ export function SegmentLine({ segments, width, color }: SegmentLineProps) {
     remaining -= text.length;
     pieces.push({ ...segment, text });
   }
+  // An empty Text takes no row at all: a blank line must still be a line.
+  if (pieces.every((piece) => piece.text === '')) return <Text> </Text>;
   if (!color) return <Text wrap="truncate">{pieces.map((piece) => piece.text).join('')}</Text>;
   return (
     <Text wrap="truncate">

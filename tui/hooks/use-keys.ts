@@ -23,6 +23,8 @@ export interface KeyHandlers {
   readonly helpScrollMax: number;
   /** Lines the help overlay shows at once (a page for PgUp/PgDn). */
   readonly helpPage: number;
+  /** In a lab: sees each dashboard key first (n, A, the debrief's scrolling); true when it took the key. */
+  readonly labKey?: (input: string, key: Key) => boolean;
 }
 
 function perform(intent: Intent | null, handlers: KeyHandlers): void {
@@ -87,6 +89,7 @@ function routeKey(handlers: KeyHandlers, input: string, key: Key): void {
 
 function handleDashboardKey(handlers: KeyHandlers, input: string, key: Key): void {
   const { state } = handlers;
+  if (handlers.labKey !== undefined && handlers.labKey(input, key)) return;
   const snapshot = state.snapshot;
   const context: KeyContext = {
     nodes: snapshot?.nodes ?? [],
@@ -140,6 +143,12 @@ function handleOverlayKey(handlers: KeyHandlers, input: string, key: Key): void 
   if (state.overlay.kind === 'help') {
     const step = key.downArrow ? 1 : key.upArrow ? -1 : key.pageDown || input === ' ' ? handlers.helpPage : key.pageUp ? -handlers.helpPage : 0;
     if (step !== 0) return dispatch({ type: 'scroll-help', to: Math.max(0, Math.min(handlers.helpScrollMax, state.overlay.scroll + step)) });
+  }
+  // In a lab, n and A work on a result too (the panel stays under it): the result closes.
+  if (state.overlay.kind === 'result' && (input === 'n' || input === 'A') && handlers.labKey !== undefined) {
+    dispatch({ type: 'close-overlay' });
+    handlers.labKey(input, key);
+    return;
   }
   if (key.escape || input === 'q' || input === '?' || key.return) return dispatch({ type: 'close-overlay' });
   if (input === ':') return dispatch({ type: 'open-command', text: '' });

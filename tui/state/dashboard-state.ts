@@ -70,6 +70,8 @@ export interface DashboardState {
   readonly message: Message | null;
   readonly commandHistory: readonly string[];
   readonly quitting: boolean;
+  /** The first debrief line shown once a lab is finished. */
+  readonly labScroll: number;
 }
 
 export type DashboardAction =
@@ -85,6 +87,7 @@ export type DashboardAction =
   | { readonly type: 'show-result'; readonly result: ResultView }
   | { readonly type: 'close-overlay' }
   | { readonly type: 'message'; readonly message: Message | null }
+  | { readonly type: 'scroll-lab'; readonly to: number }
   | { readonly type: 'quitting' };
 
 export function initialDashboardState(): DashboardState {
@@ -103,6 +106,7 @@ export function initialDashboardState(): DashboardState {
     message: null,
     commandHistory: [],
     quitting: false,
+    labScroll: 0,
   };
 }
 
@@ -150,6 +154,8 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
       return { ...state, overlay: { kind: 'none' } };
     case 'message':
       return { ...state, message: action.message };
+    case 'scroll-lab':
+      return { ...state, labScroll: Math.max(0, action.to) };
     case 'quitting':
       return { ...state, quitting: true, overlay: { kind: 'none' }, message: { text: 'stopping every node…', level: 'busy' } };
     default:

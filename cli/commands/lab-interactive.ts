@@ -1,0 +1,44 @@
+// `replica-lab lab <id>` on a terminal: the dashboard with the lab panel. The
+// LabSession owns the cluster (it starts a fresh one when a step asks); the
+// dashboard drives session.cluster, and quitting stops the session.
+
+import type { Failover } from '../../cluster/index.js';
+import { LabSession, ProgressStore, type AnyLab, type LabSessionState } from '../../labs/index.js';
+import { cliName, UsageError } from '../errors.js';
+import { importTui } from './dashboard.js';
+
+export const labNoTerminalMessage = (id: string): string =>
+  `the interactive lab needs a terminal (stdin and stdout must be a TTY); run '${cliName} lab ${id} --auto' to watch its autopilot do it`;
+
+export async function runInteractiveLab(lab: AnyLab): Promise<void> {
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(labNoTerminalMessage(lab.id), { seeHelp: false });
+  // Ink draws nothing until exit when it believes it runs in CI; a person asked for the lab.
+  delete process.env['CI'];
+  delete process.env['CONTINUOUS_INTEGRATION'];
+  const { runLabDashboard } = await importTui();
+  const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
+  process.stdout.write(`${cliName}: starting the cluster for '${lab.title}'…\n`);
+  const session = await LabSession.start(lab, { mode: 'interactive', progress: new ProgressStore() });
+  const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+  let close = (): void => {};
+  const onSignal = (): void => close();
+  for (const signal of signals) process.on(signal, onSignal);
+  let finished = false;
+  try {
+    const dashboard = runLabDashboard({ session, color, failoverOf: (state) => failoverAt(lab, state) });
+    close = () => dashboard.close();
+    await dashboard.done;
+    finished = session.getState().phase === 'finished';
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+    await session.stop();
+  }
+  process.stderr.write(`${cliName}: every node stopped; ${finished ? `lab '${lab.id}' done and recorded` : `lab '${lab.id}' left unfinished; '${cliName} lab ${lab.id}' starts it again`}\n`);
+}
+
+/** How the cluster of the current step was started: the last fresh cluster up to it, else the lab's own. */
+function failoverAt(lab: AnyLab, state: LabSessionState): Failover {
+  let setup = lab.setup;
+  for (const step of lab.steps.slice(0, state.stepIndex + 1)) if (step.freshCluster !== undefined) setup = step.freshCluster;
+  return setup.cluster.failover ?? 'raft';
+}

@@ -1,0 +1,65 @@
+// `replica-lab lab <id> --auto [--json]`: runs a lab's autopilot on a real
+// cluster, prints each step's check and the debrief, exits 0 only if every
+// check passed. Without --auto the lab needs the dashboard's lab panel.
+
+import type { Command } from 'commander';
+import { findLab, labIds, ProgressStore, runLabAuto, type AutoStepResult, type LabSession } from '../../labs/index.js';
+import { cliName, UsageError } from '../errors.js';
+
+interface LabFlags {
+  readonly auto?: boolean;
+  readonly json?: boolean;
+}
+
+export function registerLab(program: Command): void {
+  program
+    .command('lab')
+    .argument('<id>', `the lab: ${labIds.join(', ')}`)
+    .description('run a guided lab (--auto: its autopilot, headless)')
+    .option('--auto', 'let the autopilot do every step on a real cluster and check each one')
+    .option('--json', 'with --auto: print { "id", "passed", "steps": [{ "title", "passed", "detail" }] }')
+    .addHelpText('after', `\nExit status: 0 when every step's check passed, 1 when one did not.\nList the labs with '${cliName} labs'.`)
+    .action(async (id: string, flags: LabFlags) => {
+      const lab = findLab(id);
+      if (lab === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
+      if (flags.auto !== true) {
+        const { runInteractiveLab } = await import('./lab-interactive.js');
+        return runInteractiveLab(lab);
+      }
+      const json = flags.json === true;
+      if (!json) process.stdout.write(`${lab.title} (${lab.id}, ${lab.level}, about ${lab.minutes} min)\n${lab.summary}\n\n`);
+      let session: LabSession | null = null;
+      const onSignal = (): void => {
+        void (session?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const result = await runLabAuto(lab, {
+          progress: new ProgressStore(),
+          onSession: (s) => {
+            session = s;
+          },
+          onStep: (index, step) => {
+            if (!json) process.stdout.write(stepLine(index, lab.steps.length, step));
+          },
+        });
+        if (json) {
+          process.stdout.write(`${JSON.stringify({ id: lab.id, passed: result.passed, steps: result.steps.map(({ title, passed, detail }) => ({ title, passed, detail })) })}\n`);
+        } else {
+          process.stdout.write(`\nDebrief\n${result.debrief.map((line) => `  ${line}`).join('\n')}\n\n`);
+          const passed = result.steps.filter((s) => s.passed).length;
+          process.stdout.write(`${result.passed ? 'passed' : 'FAILED'}: ${passed} of ${result.steps.length} checks passed in ${(result.summary.elapsedMs / 1000).toFixed(1)} s\n`);
+        }
+        process.exitCode = result.passed ? 0 : 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
+
+function stepLine(index: number, count: number, step: AutoStepResult): string {
+  const mark = step.passed ? '✓' : '✗';
+  return `${mark} ${index + 1}/${count} ${step.title}: ${step.detail}\n`;
+}

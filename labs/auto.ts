@@ -1,0 +1,64 @@
+// A lab run headless by its autopilot (`replica-lab lab <id> --auto`): each
+// step is performed through the Cluster API, then its check must pass on the
+// live cluster within a bound. Stops at the first step that does not pass;
+// every process is stopped however the run ends.
+
+import type { ProgressStore } from './progress.js';
+import { LabSession } from './session.js';
+import type { AnyLab, RunSummary } from './types.js';
+
+export interface AutoStepResult {
+  readonly title: string;
+  readonly passed: boolean;
+  readonly detail: string;
+  readonly autopilotError: string | null;
+  /** Wall time the step took (autopilot and check), for the report; never part of a check. */
+  readonly elapsedMs: number;
+}
+
+export interface AutoRunResult {
+  readonly id: string;
+  readonly passed: boolean;
+  readonly steps: readonly AutoStepResult[];
+  readonly debrief: readonly string[];
+  readonly summary: RunSummary;
+}
+
+export interface AutoRunOptions {
+  readonly progress: ProgressStore | null;
+  /** Called as each step ends, in order. */
+  readonly onStep?: (index: number, result: AutoStepResult) => void;
+  /** Called once the cluster runs, so the caller can stop the session on a signal. */
+  readonly onSession?: (session: LabSession) => void;
+  readonly checkWaitMs?: number;
+}
+
+export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<AutoRunResult> {
+  const session = await LabSession.start(lab, { mode: 'auto', progress: options.progress });
+  options.onSession?.(session);
+  const steps: AutoStepResult[] = [];
+  try {
+    for (let index = 0; index < lab.steps.length; index++) {
+      const started = performance.now();
+      const outcome = await session.runAutopilot(options.checkWaitMs === undefined ? {} : { checkWaitMs: options.checkWaitMs });
+      const crashes = outcome.passed ? [] : session.crashes();
+      const detail = [outcome.detail, ...(outcome.passed || outcome.autopilotError === null ? [] : [`(autopilot: ${outcome.autopilotError})`]), ...crashes.map((crash) => `(${crash})`)].join(' ');
+      const result: AutoStepResult = { title: lab.steps[index]!.title, passed: outcome.passed, detail, autopilotError: outcome.autopilotError, elapsedMs: performance.now() - started };
+      steps.push(result);
+      options.onStep?.(index, result);
+      if (!outcome.passed) break;
+      const moved = await session.next();
+      if (!moved && session.getState().phase !== 'finished') break;
+    }
+    const why = session.getState().message ?? 'an earlier step did not pass';
+    for (let index = steps.length; index < lab.steps.length; index++) {
+      const result: AutoStepResult = { title: lab.steps[index]!.title, passed: false, detail: `not run: ${why}`, autopilotError: null, elapsedMs: 0 };
+      steps.push(result);
+      options.onStep?.(index, result);
+    }
+    const passed = steps.every((step) => step.passed);
+    return { id: lab.id, passed, steps, debrief: session.debrief(), summary: session.summary() };
+  } finally {
+    await session.stop();
+  }
+}

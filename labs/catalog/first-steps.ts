@@ -1,0 +1,162 @@
+// first-steps: one leader, followers; writes only through the leader (a
+// follower refuses and names it), reads from any node, and replication lag.
+
+import { actionsOf, actionsSince, delayBetween, formatMs, linkDelays, listing, node, plural } from '../analysis.js';
+import { defineLab } from '../types.js';
+import { leaderAndFollowers, leaderName, okExecutes, okQueries, slowLink, someFollower, upsert } from './common.js';
+
+interface Facts {
+  writeLeader: string;
+  writeIndex: number;
+  writeTerm: number;
+  writeLatencyMs: number;
+  refusedBy: string;
+  namedLeader: string;
+  readNode: string;
+  readIndex: number;
+  readRow: string;
+  laggingNode: string;
+  lagDelayMs: number;
+  lagEntries: number;
+  lagMs: number;
+  caughtUpNode: string;
+  caughtUpIndex: number;
+}
+
+const lagDelayMs = 300;
+const lagDelayMsMin = 100;
+
+export const firstSteps = defineLab<Facts>({
+  id: 'first-steps',
+  title: 'First steps: a leader, followers and lag',
+  level: 'beginner',
+  minutes: 6,
+  concepts: ['leader', 'followers', 'write path', 'follower reads', 'replication lag'],
+  summary:
+    'Three nodes: one leader takes every write, appends it to its log and ships the log to two followers. You write through the leader, watch a follower refuse a write and name the leader, read from a follower, and slow a link to see replication lag appear and drain.',
+  setup: {
+    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 11 },
+    workload: { rate: 10, concurrency: 4, readFraction: 0.5, keys: 20, readTarget: 'any', readConsistency: 'local', seed: 11 },
+  },
+  steps: [
+    {
+      title: 'Write through the leader',
+      instruction: (o) =>
+        `The node table shows one leader (${leaderName(o)}) and two followers. Write a row through the leader: :sql ${upsert('greeting', 'hello')}`,
+      hint: ': opens the command line. :sql sends the statement to whichever node leads; the result shows the log index and term the write got.',
+      check: (o, before) => {
+        const write = okExecutes(o, before)[0];
+        if (write === undefined) return { passed: false, detail: 'no write acknowledged yet' };
+        const { leader, index, term, latencyMs } = write.outcome;
+        return {
+          passed: true,
+          detail: `${leader} acknowledged it at log index ${index}, term ${term}, in ${formatMs(latencyMs)}`,
+          facts: { writeLeader: leader, writeIndex: index, writeTerm: term, writeLatencyMs: latencyMs },
+        };
+      },
+      autopilot: async (context) => {
+        await leaderAndFollowers(context);
+        await context.cluster.execute(upsert('greeting', 'hello'));
+      },
+    },
+    {
+      title: 'Write to a follower',
+      instruction: (o) => `Send a write straight to a follower, as a client with an old address would: :write ${someFollower(o)} ${upsert('greeting', 'hi')}`,
+      hint: 'Followers never take writes. The refusal names the leader so a client (or driver) can retry there, as MongoDB answers NotWritablePrimary and a PostgreSQL standby "cannot execute INSERT in a read-only transaction".',
+      check: (o, before) => {
+        const refused = actionsOf(actionsSince(o, before), 'execute').find((a) => a.node !== null && !a.outcome.ok && a.outcome.error.kind === 'not-leader');
+        if (refused === undefined || refused.outcome.ok) return { passed: false, detail: 'no write has been sent to a follower yet' };
+        const named = refused.outcome.error.leader;
+        if (named === null) return { passed: false, detail: `${refused.node} refused, but knew no leader to name yet; try again` };
+        return { passed: true, detail: `${refused.node} refused the write and named ${named} as the leader`, facts: { refusedBy: refused.node!, namedLeader: named } };
+      },
+      autopilot: async (context) => {
+        const { followers } = await leaderAndFollowers(context);
+        await context.cluster.execute(upsert('greeting', 'hi'), [], { node: followers[0]! }).catch(() => {});
+      },
+    },
+    {
+      title: 'Read from a follower',
+      instruction: (o) => `Read the row on a follower, from its own SQLite: :read ${someFollower(o)} SELECT k, v FROM kv WHERE k = 'greeting'`,
+      hint: ':read runs the query on that node as it is, without asking the leader. Any node can serve such a read; its answer is as fresh as that node.',
+      check: (o, before) => {
+        const read = okQueries(o, before).find((a) => a.consistency === 'local' && a.node !== null && a.node !== a.leader);
+        if (read === undefined) return { passed: false, detail: 'no local read on a follower yet' };
+        const first = read.outcome.rows[0];
+        const row = first === undefined ? 'no rows' : Object.entries(first).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+        return {
+          passed: true,
+          detail: `${read.outcome.node} answered from its own copy at applied index ${read.outcome.index}: ${row}`,
+          facts: { readNode: read.outcome.node, readIndex: read.outcome.index, readRow: row },
+        };
+      },
+      autopilot: async (context) => {
+        const { followers } = await leaderAndFollowers(context);
+        await context.cluster.query("SELECT k, v FROM kv WHERE k = 'greeting'", [], { node: followers[0]!, consistency: 'local' });
+      },
+    },
+    {
+      title: 'Slow a link and watch lag',
+      instruction: (o) => `Put ${lagDelayMs} ms on the link between the leader and a follower: :delay ${leaderName(o)} ${someFollower(o)} ${lagDelayMs}. Watch that follower's lag column grow.`,
+      hint: 'The leader keeps writing; the slowed follower receives each entry later. Lag is measured as pg_stat_replication does: how old the oldest entry it has not yet applied is, and how many entries behind it is.',
+      check: (o, before) => {
+        if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
+        const delays = linkDelays(o.actions);
+        const leader = o.leader;
+        if (leader === null) return { passed: false, detail: 'waiting for a leader' };
+        const slowed = o.status.filter((n) => n.id !== leader && delayBetween(delays, leader, n.id) >= lagDelayMsMin);
+        if (slowed.length === 0) return { passed: false, detail: `no follower is ${lagDelayMsMin} ms or more from ${leader} both ways yet` };
+        const lagging = slowed.find((n) => n.lag !== null && (n.lag.entries >= 2 || n.lag.replayLagMs >= 150));
+        if (lagging === undefined || lagging.lag === null) return { passed: false, detail: `${listing(slowed.map((n) => n.id))} slowed; waiting for its lag to show` };
+        const delay = delayBetween(delays, leader, lagging.id);
+        return {
+          passed: true,
+          detail: `${lagging.id} is ${plural(lagging.lag.entries, 'entry', 'entries')} (${formatMs(lagging.lag.replayLagMs)}) behind ${leader}`,
+          facts: { laggingNode: lagging.id, lagDelayMs: delay, lagEntries: lagging.lag.entries, lagMs: lagging.lag.replayLagMs },
+        };
+      },
+      autopilot: async (context) => {
+        const { leader, followers } = await leaderAndFollowers(context);
+        slowLink(context, leader, followers[0]!, lagDelayMs);
+        await context.waitFor('the follower to lag', (o) => {
+          const n = node(o, followers[0]!);
+          return n?.lag != null && (n.lag.entries >= 2 || n.lag.replayLagMs >= 150);
+        });
+      },
+    },
+    {
+      title: 'Heal and catch up',
+      instruction: 'Press h to heal every link, and watch the follower catch up.',
+      hint: 'Nothing was lost while it lagged: the leader kept every entry and ships what the follower is missing as soon as the link is fast again.',
+      check: (o, before) => {
+        const heal = actionsOf(actionsSince(o, before), 'heal')[0];
+        if (heal === undefined) return { passed: false, detail: 'the links have not been healed yet (h)' };
+        const target = heal.leaderCommitIndex ?? 0;
+        const behind = o.status.filter((n) => n.up && n.appliedIndex < target);
+        if (behind.length > 0) return { passed: false, detail: `healed; ${listing(behind.map((n) => `${n.id} (${n.appliedIndex}/${target})`))} still catching up` };
+        const slowest = o.status.filter((n) => n.up).reduce((a, b) => (b.appliedIndex < a.appliedIndex ? b : a));
+        return {
+          passed: true,
+          detail: `every node has applied past index ${target}, where the leader's commit stood when you healed (${slowest.id} is at ${slowest.appliedIndex})`,
+          facts: { caughtUpNode: slowest.id, caughtUpIndex: slowest.appliedIndex },
+        };
+      },
+      autopilot: async (context) => {
+        context.cluster.heal();
+        const target = context.observe().status.find((n) => n.role === 'leader')?.commitIndex ?? 0;
+        await context.waitFor('every node to catch up', (o) => o.status.every((n) => !n.up || n.appliedIndex >= target));
+      },
+    },
+  ],
+  debrief: (f, run) => {
+    const lines: string[] = [];
+    if (f.writeLeader !== undefined) lines.push(`Your write went to ${f.writeLeader}, the leader: it became log entry ${f.writeIndex} in term ${f.writeTerm} and was acknowledged in ${formatMs(f.writeLatencyMs)}, once a majority had it on disk.`);
+    if (f.refusedBy !== undefined) lines.push(`${f.refusedBy} refused a write and named ${f.namedLeader}: only the leader orders writes, so there is one history. Clients follow the hint and retry at the leader.`);
+    if (f.readNode !== undefined) lines.push(`${f.readNode} served a read from its own copy at applied index ${f.readIndex} (${f.readRow}): reads scale out across followers, but each answers as of its own progress.`);
+    if (f.laggingNode !== undefined) lines.push(`With ${f.lagDelayMs} ms on its link, ${f.laggingNode} fell ${plural(f.lagEntries ?? 0, 'entry', 'entries')} (${formatMs(f.lagMs)}) behind; a read there would have shown that much older data.`);
+    if (f.caughtUpIndex !== undefined) lines.push(`After the heal every node caught up (the slowest, ${f.caughtUpNode}, reached index ${f.caughtUpIndex}): lag costs freshness, not data, as long as the leader survives.`);
+    lines.push(`Over the lab the workload had ${run.writesAcknowledged} writes acknowledged and ${run.lostWrites} lost.`);
+    return lines;
+  },
+  quiz: ['leader-only-writes', 'not-leader-hint', 'follower-read-staleness', 'lag-metrics', 'apply-in-order', 'nondeterministic-sql', 'replica-lag-alert'],
+});

@@ -1,0 +1,195 @@
+// sync-cost: synchronous replication makes every write wait for the slowest
+// sync follower's round trip; a paused follower blocks every write; a sync
+// timeout with an async fallback silently turns the cluster async.
+
+import { actionsOf, actionsSince, delayBetween, eventsOf, formatMs, linkDelays, listing, median, node, plural, slowedAt, writeLatencies, writesAcked, writesInvoked } from '../analysis.js';
+import type { Action, Observation } from '../types.js';
+import { defineLab } from '../types.js';
+import { leaderAndFollowers, leaderName, slowLink, someFollower } from './common.js';
+
+interface Facts {
+  farFollower: string;
+  delayMs: number;
+  asyncP50Ms: number;
+  asyncWrites: number;
+  syncP50Ms: number;
+  syncWrites: number;
+  pausedNode: string;
+  blockedWrites: number;
+  degradedAfterMs: number;
+  ackedWhileDegraded: number;
+  restoredIndex: number;
+}
+
+const farDelayMs = 50;
+const farDelayMsMin = 20;
+const degradeAfterMs = 500;
+
+/** The follower furthest from the leader by the journal's link delays, with its delay. */
+function farthest(o: Observation): { id: string; delayMs: number; action: Action | null } | null {
+  const leader = o.leader;
+  if (leader === null) return null;
+  const delays = linkDelays(o.actions);
+  let best: { id: string; delayMs: number; action: Action | null } | null = null;
+  for (const n of o.status) {
+    if (n.id === leader) continue;
+    const delayMs = delayBetween(delays, leader, n.id);
+    if (delayMs >= farDelayMsMin && (best === null || delayMs > best.delayMs)) best = { id: n.id, delayMs, action: slowedAt(o.actions, leader, n.id, farDelayMsMin) };
+  }
+  return best;
+}
+
+/** When replication last became sync, by the journal. */
+function syncSince(actions: readonly Action[]): Action | null {
+  const changes = actionsOf(actions, 'replication').filter((a) => a.error === null && a.change.mode !== undefined);
+  const last = changes[changes.length - 1];
+  return last?.change.mode === 'sync' ? last : null;
+}
+
+export const syncCost = defineLab<Facts>({
+  id: 'sync-cost',
+  title: 'What synchronous replication costs',
+  level: 'intermediate',
+  minutes: 10,
+  concepts: ['sync replication', 'write latency', 'availability', 'semi-sync timeout', 'silent degradation'],
+  summary:
+    'Synchronous replication promises that an acknowledged write is on every sync follower. You pay for it on every write: put one follower 50 ms away and each write waits for its round trip; pause a follower and every write waits forever; add a timeout with an async fallback and the cluster quietly stops keeping the promise.',
+  setup: {
+    cluster: { nodes: 3, replication: { mode: 'async', ackLevel: 'flushed' }, failover: 'raft', seed: 31 },
+    workload: { rate: 40, concurrency: 16, readFraction: 0, keys: 20, timeoutMs: 2_000, seed: 31 },
+  },
+  steps: [
+    {
+      title: 'Put a follower far away',
+      instruction: (o) => `The cluster runs async. Put one follower in another region, ${farDelayMs} ms away each way: :delay ${leaderName(o)} ${someFollower(o)} ${farDelayMs}`,
+      hint: 'Watch the header: async write latency hardly moves, because the leader does not wait for any follower.',
+      check: (o, before) => {
+        if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
+        const far = farthest(o);
+        if (far === null || far.action === null) return { passed: false, detail: `no follower is ${farDelayMsMin} ms or more from the leader both ways yet` };
+        const latencies = writeLatencies(o.history, far.action.mono);
+        if (latencies.length < 10) return { passed: false, detail: `${far.id} is ${far.delayMs} ms away; measuring writes (${latencies.length}/10)` };
+        const p50 = median(latencies)!;
+        return {
+          passed: true,
+          detail: `${far.id} is ${far.delayMs} ms away; async writes still take ${formatMs(p50)} (median of ${latencies.length}): the leader does not wait for it`,
+          facts: { farFollower: far.id, delayMs: far.delayMs, asyncP50Ms: p50, asyncWrites: latencies.length },
+        };
+      },
+      autopilot: async (context) => {
+        const { leader, followers } = await leaderAndFollowers(context);
+        const mono = performance.now();
+        slowLink(context, leader, followers[followers.length - 1]!, farDelayMs);
+        await context.waitFor('10 async writes', (o) => writeLatencies(o.history, mono).length >= 10);
+      },
+    },
+    {
+      title: 'Switch to sync',
+      instruction: 'Make replication synchronous: :mode sync (or press m until the header says sync). Every follower is now a sync follower.',
+      hint: 'A sync write is acknowledged only when every sync follower has it on disk: PostgreSQL synchronous_standby_names = \'FIRST 2 (n2, n3)\', MySQL semi-sync waiting for every replica.',
+      check: (o, before) => {
+        const change = syncSince(actionsSince(o, before));
+        if (change === null || o.replication.mode !== 'sync') return { passed: false, detail: `replication is ${o.replication.mode}, not sync` };
+        const far = farthest(o);
+        const latencies = writeLatencies(o.history, change.mono);
+        if (latencies.length < 10) return { passed: false, detail: `sync; measuring writes (${latencies.length}/10)` };
+        const p50 = median(latencies)!;
+        // A sync write cannot be acknowledged before the far follower's round trip: a physical lower bound, not a timing guess.
+        const floor = far === null ? 0 : 2 * far.delayMs * 0.9;
+        if (p50 < floor) return { passed: false, detail: `sync writes take ${formatMs(p50)}, less than ${far!.id}'s round trip: is ${far!.id} still a sync follower?` };
+        return {
+          passed: true,
+          detail: `sync writes take ${formatMs(p50)} (median of ${latencies.length})${far === null ? '' : `: each waits for ${far.id}, ${far.delayMs} ms away each way`}`,
+          facts: { syncP50Ms: p50, syncWrites: latencies.length },
+        };
+      },
+      autopilot: async (context) => {
+        const mono = performance.now();
+        await context.cluster.setReplication({ mode: 'sync' });
+        await context.waitFor('10 sync writes', (o) => writeLatencies(o.history, mono).length >= 10);
+      },
+    },
+    {
+      title: 'Pause a follower',
+      instruction: (o) => `Select the other follower (${someFollower(o, farthest(o) === null ? [] : [farthest(o)!.id])}) and press p to pause it. Watch the write rate.`,
+      hint: 'A paused process (SIGSTOP) answers nothing. A sync leader cannot acknowledge a write until every sync follower has it, so it waits — PostgreSQL waits forever in this case.',
+      check: (o, before) => {
+        const pause = actionsOf(actionsSince(o, before), 'pause').find((a) => a.error === null && a.node !== a.leader);
+        if (pause === undefined) return { passed: false, detail: 'no follower has been paused yet' };
+        if (node(o, pause.node)?.paused !== true) return { passed: false, detail: `${pause.node} is no longer paused` };
+        if (o.replication.mode !== 'sync') return { passed: false, detail: `replication is ${o.replication.mode}, not sync` };
+        const started = writesInvoked(o.history, pause.mono);
+        const acked = started.filter((w) => w.end?.type === 'ok').length;
+        if (acked > 0) return { passed: false, detail: `${acked} writes were acknowledged after ${pause.node} paused: is it a sync follower?` };
+        if (started.length < 3) return { passed: false, detail: `${pause.node} is paused; watching writes (${started.length}/3 started)` };
+        return {
+          passed: true,
+          detail: `${pause.node} is paused: 0 of ${started.length} writes started since have been acknowledged; every write waits for every sync follower`,
+          facts: { pausedNode: pause.node, blockedWrites: started.length },
+        };
+      },
+      autopilot: async (context) => {
+        const o = context.observe();
+        const far = farthest(o);
+        const target = someFollower(o, far === null ? [] : [far.id]);
+        const mono = performance.now();
+        context.cluster.pause(target);
+        await context.waitFor('blocked writes', (x) => writesInvoked(x.history, mono).length >= 3);
+      },
+    },
+    {
+      title: 'Let the leader stop waiting',
+      instruction: `Give sync writes a deadline and an escape: :fallback async, then :sync-timeout ${degradeAfterMs}`,
+      hint: 'After the timeout the leader degrades to async: it acknowledges what waited and carries on without the paused follower. MySQL semi-sync does this when rpl_semi_sync_master_timeout expires; PostgreSQL never does.',
+      check: (o, before) => {
+        const degraded = eventsOf(o, 'sync-degraded', before.wall).at(-1);
+        if (degraded === undefined) return { passed: false, detail: `no sync-degraded event yet (fallback ${o.replication.syncFallback}, sync timeout ${o.replication.syncTimeoutMs ?? 'off'})` };
+        const paused = o.status.filter((n) => n.paused).map((n) => n.id);
+        const after = writesAcked(o.history).filter((w) => w.wall > degraded.atMs);
+        if (after.length === 0) return { passed: false, detail: 'degraded; waiting for writes to be acknowledged again' };
+        const waitedMs = degraded.event.waitedTicks * o.tickMs;
+        return {
+          passed: true,
+          detail: `${degraded.event.node} waited ${formatMs(waitedMs)} for ${listing([...degraded.event.lagging])}, then degraded to async: ${plural(after.length, 'write')} acknowledged since${paused.length > 0 ? ` without ${listing(paused)}` : ''}`,
+          facts: { degradedAfterMs: waitedMs, ackedWhileDegraded: after.length },
+        };
+      },
+      autopilot: async (context) => {
+        // Not awaited: the paused follower cannot confirm the change, and the leader degrades meanwhile.
+        void context.cluster.setReplication({ syncFallback: 'async', syncTimeoutMs: degradeAfterMs }).catch(() => {});
+        await context.waitFor('degraded writes', (o) => {
+          const degraded = eventsOf(o, 'sync-degraded', context.before.wall).at(-1);
+          return degraded !== undefined && writesAcked(o.history).filter((w) => w.wall > degraded.atMs).length >= 5;
+        });
+      },
+    },
+    {
+      title: 'Resume the follower',
+      instruction: (o) => `Select ${o.status.find((n) => n.paused)?.id ?? 'the paused follower'} and press p to resume it, then press h to bring the far follower close again. Both catch up, and the leader goes back to sync.`,
+      hint: 'The leader returns to sync once every sync follower has reached the index it had at its previous heartbeat; a follower whose round trip is longer than a heartbeat never quite does while writes flow, hence the heal. Look for sync-restored in the event log.',
+      check: (o, before) => {
+        const paused = o.status.filter((n) => n.paused);
+        if (paused.length > 0) return { passed: false, detail: `${listing(paused.map((n) => n.id))} still paused` };
+        const restored = eventsOf(o, 'sync-restored', before.wall).at(-1);
+        if (restored === undefined) return { passed: false, detail: 'resumed; waiting for the leader to return to sync' };
+        return { passed: true, detail: `the follower caught up and ${restored.event.node} went back to sync at index ${restored.event.index}`, facts: { restoredIndex: restored.event.index } };
+      },
+      autopilot: async (context) => {
+        for (const n of context.observe().status) if (n.paused) context.cluster.resume(n.id);
+        context.cluster.heal();
+        await context.waitFor('sync-restored', (o) => eventsOf(o, 'sync-restored', context.before.wall).length > 0);
+      },
+    },
+  ],
+  debrief: (f, run) => {
+    const lines: string[] = [];
+    if (f.asyncP50Ms !== undefined) lines.push(`Async, with ${f.farFollower} ${f.delayMs} ms away: writes took ${formatMs(f.asyncP50Ms)} (median of ${f.asyncWrites}). The leader answered at its own flush.`);
+    if (f.syncP50Ms !== undefined) lines.push(`Sync: ${formatMs(f.syncP50Ms)} (median of ${f.syncWrites}). Every write waited for the slowest sync follower's round trip (at least 2 × ${f.delayMs ?? '?'} ms). That is the price of "an acknowledged write is on every sync follower".`);
+    if (f.pausedNode !== undefined) lines.push(`With ${f.pausedNode} paused, 0 of ${f.blockedWrites} writes were acknowledged: synchronous replication trades availability for durability. A PostgreSQL primary whose only sync standby is down blocks commits the same way until the standby returns or synchronous_standby_names changes.`);
+    if (f.degradedAfterMs !== undefined) lines.push(`With a ${formatMs(f.degradedAfterMs)} timeout and fallback async, the leader gave up and acknowledged ${plural(f.ackedWhileDegraded ?? 0, 'write')} the paused follower did not have, telling no client: MySQL semi-sync's rpl_semi_sync_master_timeout. Had the leader died then, those writes could have been lost.`);
+    if (f.restoredIndex !== undefined) lines.push(`Once the follower caught up, the leader went back to sync (index ${f.restoredIndex}). The promise is only as good as the time spent degraded: monitor it.`);
+    lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} lost.`);
+    return lines;
+  },
+  quiz: ['sync-latency-floor', 'sync-blocks-on-standby', 'semi-sync-timeout', 'pg-first-any', 'pg-first-priority', 'sync-availability', 'mysql-after-sync'],
+});

@@ -1,0 +1,43 @@
+// The quiz bank's vocabulary: questions (multiple choice, or short answer
+// with a model answer) and open design prompts with a checklist.
+
+export const quizTopics = ['basics', 'async', 'sync', 'quorum', 'raft', 'partitions', 'split-brain', 'consistency', 'ack-levels', 'operations'] as const;
+export type QuizTopic = (typeof quizTopics)[number];
+
+interface QuestionBase {
+  /** Unique, stable: progress is kept by id, and labs name their questions by it. */
+  readonly id: string;
+  readonly topic: QuizTopic;
+  /** The lab that makes this happen on a real cluster. */
+  readonly lab: string;
+  readonly prompt: string;
+  /** Why the answer is right, precisely; shown after every answer. */
+  readonly explanation: string;
+}
+
+export interface ChoiceQuestion extends QuestionBase {
+  readonly kind: 'choice';
+  readonly choices: readonly string[];
+  /** Index into choices. */
+  readonly answer: number;
+}
+
+export interface ShortQuestion extends QuestionBase {
+  readonly kind: 'short';
+  /** The model answer a person compares theirs with. */
+  readonly answer: string;
+  /** Answers graded right without asking (compared lowercased, spaces squeezed); absent: the person grades themself. */
+  readonly accept?: readonly string[];
+}
+
+export type Question = ChoiceQuestion | ShortQuestion;
+
+export interface DesignPrompt {
+  readonly id: string;
+  readonly title: string;
+  readonly prompt: string;
+  /** Points a strong answer covers. */
+  readonly checklist: readonly string[];
+  /** Labs that show the trade-offs involved. */
+  readonly labs: readonly string[];
+}

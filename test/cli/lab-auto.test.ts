@@ -1,0 +1,53 @@
+// `replica-lab lab <id> --auto --json` passes for every lab: the built bin,
+// real node processes, one lab at a time. Each run stops its own cluster
+// before it exits (and on SIGTERM, which a timeout sends).
+
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { temporaryStateHome } from '../labs/helpers.js';
+import { assertBuilt, builtMain, projectRoot } from './run-cli.js';
+
+const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels'];
+const runTimeoutMs = 120_000;
+
+const home = temporaryStateHome();
+beforeAll(() => assertBuilt());
+afterAll(() => home.remove());
+
+function lab(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [builtMain, 'lab', ...args], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_STATE_HOME: home.dir },
+    timeout: runTimeoutMs,
+    killSignal: 'SIGTERM',
+  });
+  if (result.error !== undefined) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('replica-lab lab <id> --auto --json', () => {
+  it.each(labIds)('%s passes every check', { timeout: runTimeoutMs + 10_000 }, (id) => {
+    const result = lab([id, '--auto', '--json']);
+    expect(result.stdout, `stderr: ${result.stderr}`).not.toBe('');
+    const report = JSON.parse(result.stdout) as { id: string; passed: boolean; steps: { title: string; passed: boolean; detail: string }[] };
+    const failed = report.steps.filter((step) => !step.passed).map((step) => `${step.title}: ${step.detail}`);
+    expect(failed, result.stderr).toEqual([]);
+    expect(report.id).toBe(id);
+    expect(report.passed).toBe(true);
+    expect(report.steps.length).toBeGreaterThanOrEqual(3);
+    for (const step of report.steps) expect(Object.keys(step)).toEqual(['title', 'passed', 'detail']);
+    expect(result.status).toBe(0);
+  });
+
+  it('prints each check and the debrief as text, and records the autopilot run', { timeout: runTimeoutMs + 10_000 }, () => {
+    const result = lab(['first-steps', '--auto']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^✓ 1\/5 Write through the leader: n\d acknowledged it at log index \d+/m);
+    expect(result.stdout).toMatch(/^✓ 5\/5 Heal and catch up: /m);
+    expect(result.stdout).toMatch(/\nDebrief\n {2}Your write went to n\d/);
+    expect(result.stdout).toMatch(/\npassed: 5 of 5 checks passed in [\d.]+ s\n$/);
+    const labs = spawnSync(process.execPath, [builtMain, 'labs'], { encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: home.dir } });
+    expect(labs.stdout).toMatch(/first-steps .* autopilot passed/);
+  });
+});

@@ -1,0 +1,244 @@
+// Step checks as pure functions of a snapshot, both ways: each passes on a
+// snapshot where the step was done and does not on the same snapshot without
+// it. (test/labs/steps.test.ts does the same on real clusters for every step.)
+
+import { describe, expect, it } from 'vitest';
+import { ackLevels } from '../../labs/catalog/ack-levels.js';
+import { asyncLostWrites } from '../../labs/catalog/async-lost-writes.js';
+import { firstSteps } from '../../labs/catalog/first-steps.js';
+import { lagAnomalies } from '../../labs/catalog/lag-anomalies.js';
+import { partition } from '../../labs/catalog/partition.js';
+import { quorumCommit } from '../../labs/catalog/quorum-commit.js';
+import { raftElection } from '../../labs/catalog/raft-election.js';
+import { splitBrain } from '../../labs/catalog/split-brain.js';
+import { syncCost } from '../../labs/catalog/sync-cost.js';
+import type { AnyLab, Observation } from '../../labs/types.js';
+import { ackedWrite, action, baseline, event, nodeStatus, observation, read, replication, workloadRecord, write } from './snapshot.js';
+
+const check = (lab: AnyLab, step: number, o: Observation, b = baseline()) => lab.steps[step]!.check(o, b);
+const slow = (a: string, b: string, delayMs: number, atMs = 10) => [action({ kind: 'link', from: a, to: b, options: { delayMs } }, atMs), action({ kind: 'link', from: b, to: a, options: { delayMs } }, atMs)];
+
+describe('first-steps', () => {
+  it('write through the leader: an acknowledged write passes; none does not', () => {
+    const done = observation({ actions: [action({ kind: 'execute', sql: 'INSERT …', params: [], node: null, endMono: 1_020, outcome: { ok: true, index: 7, term: 2, leader: 'n1', latencyMs: 3 } })] });
+    expect(check(firstSteps, 0, done)).toMatchObject({ passed: true, facts: { writeLeader: 'n1', writeIndex: 7 } });
+    expect(check(firstSteps, 0, observation()).passed).toBe(false);
+  });
+
+  it('write to a follower: a NotLeader refusal naming the leader passes; no refusal, or one naming nobody, does not', () => {
+    const refusal = (leader: string | null) =>
+      observation({ actions: [action({ kind: 'execute', sql: 'INSERT …', params: [], node: 'n2', endMono: 1_020, outcome: { ok: false, error: { kind: 'not-leader', message: 'n2 is not the leader', leader } } })] });
+    expect(check(firstSteps, 1, refusal('n1'))).toMatchObject({ passed: true, facts: { refusedBy: 'n2', namedLeader: 'n1' } });
+    expect(check(firstSteps, 1, refusal(null)).passed).toBe(false);
+    expect(check(firstSteps, 1, observation()).passed).toBe(false);
+  });
+
+  it('read from a follower: a local read on a follower passes; one on the leader does not', () => {
+    const readOn = (node: string) =>
+      observation({ actions: [action({ kind: 'query', sql: 'SELECT …', params: [], node, consistency: 'local', minIndex: null, endMono: 1_020, outcome: { ok: true, node, index: 90, columns: ['k', 'v'], rows: [{ k: 'greeting', v: 'hello' }], latencyMs: 1 } })] });
+    expect(check(firstSteps, 2, readOn('n3'))).toMatchObject({ passed: true, facts: { readNode: 'n3', readIndex: 90 } });
+    expect(check(firstSteps, 2, readOn('n1')).passed).toBe(false);
+  });
+
+  it('slow a link: a slowed follower that lags passes; the same lag without the slowed link, or the link without lag, does not', () => {
+    const lagging = [nodeStatus('n1', { role: 'leader' }), nodeStatus('n2'), nodeStatus('n3', { lag: { writeLagMs: 400, flushLagMs: 400, replayLagMs: 420, entries: 4, bytes: 400 } })];
+    expect(check(firstSteps, 3, observation({ status: lagging, actions: slow('n1', 'n3', 300) }))).toMatchObject({ passed: true, facts: { laggingNode: 'n3', lagEntries: 4 } });
+    expect(check(firstSteps, 3, observation({ status: lagging })).passed).toBe(false);
+    expect(check(firstSteps, 3, observation({ actions: slow('n1', 'n3', 300) })).passed).toBe(false);
+  });
+
+  it('heal: a heal after which every node applied past the leader\'s commit passes; no heal, or a node still behind, does not', () => {
+    const heal = action({ kind: 'heal' });
+    expect(check(firstSteps, 4, observation({ actions: [heal] })).passed).toBe(true);
+    expect(check(firstSteps, 4, observation()).passed).toBe(false);
+    const behind = [nodeStatus('n1', { role: 'leader' }), nodeStatus('n2'), nodeStatus('n3', { appliedIndex: 90 })];
+    expect(check(firstSteps, 4, observation({ status: behind, actions: [heal] })).passed).toBe(false);
+  });
+});
+
+describe('async-lost-writes', () => {
+  it('switch to async: passes once the leader runs async, not before', () => {
+    const asyncLeader = [nodeStatus('n1', { role: 'leader', replication: replication({ mode: 'async' }) }), nodeStatus('n2'), nodeStatus('n3')];
+    expect(check(asyncLostWrites, 0, observation({ status: asyncLeader, replication: replication({ mode: 'async' }) })).passed).toBe(true);
+    expect(check(asyncLostWrites, 0, observation()).passed).toBe(false);
+  });
+
+  it('cut the leader off: passes when the isolated leader acknowledged a write after the cut, not before it did', () => {
+    const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, 10);
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_050, 'n1') }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', ackedAfterCut: 1 } });
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_005, 'n1') })).passed).toBe(false);
+    expect(check(asyncLostWrites, 1, observation()).passed).toBe(false);
+  });
+
+  it('bring it back: passes once the restarted node has rolled back acknowledged writes, quoting them from its rollback file', () => {
+    const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -500);
+    const o = observation({
+      actions: [cut],
+      lostWrites: [{ node: 'n1', index: 101, term: 2, kind: 'sql', sql: 'INSERT …' }],
+      rollbackFiles: [{ node: 'n1', path: '/d/n1/rollback/x.jsonl', entries: [{ index: 101, term: 2, kind: 'sql', sql: 'INSERT …', params: ['k7', 'v101'] }] }],
+      events: [event(20, { type: 'entries-rolled-back', node: 'n1', fromIndex: 101, toIndex: 103, leader: 'n2' })],
+    });
+    expect(check(asyncLostWrites, 3, o)).toMatchObject({ passed: true, facts: { lostCount: 1, rolledBack: 3, rollbackPath: '/d/n1/rollback/x.jsonl', firstLost: ["k7 = 'v101' (index 101, term 2)"] } });
+    expect(check(asyncLostWrites, 3, observation({ actions: [cut] })).passed).toBe(false);
+  });
+});
+
+describe('sync-cost', () => {
+  it('switch to sync: passes when sync writes take at least the far follower\'s round trip, not while still async', () => {
+    const syncOn = action({ kind: 'replication', change: { mode: 'sync' }, error: null }, 20);
+    const writes = Array.from({ length: 10 }, (_, i) => write(`k${i}`, 1_030 + i, { index: 200 + i })).flat();
+    const slowWrites = writes.map((r) => (r.type === 'ok' ? { ...r, mono: r.mono + 100 } : r));
+    const o = observation({ actions: [...slow('n1', 'n3', 50, -100), syncOn], replication: replication({ mode: 'sync' }), history: slowWrites });
+    expect(check(syncCost, 1, o).passed).toBe(true);
+    expect(check(syncCost, 1, { ...o, history: writes }).passed).toBe(false);
+    expect(check(syncCost, 1, { ...o, actions: slow('n1', 'n3', 50, -100), replication: replication() }).passed).toBe(false);
+  });
+
+  it('pause a follower: passes when writes started since were none acknowledged, not when one was', () => {
+    const pause = action({ kind: 'pause', node: 'n2', error: null }, 10);
+    const paused = [nodeStatus('n1', { role: 'leader' }), nodeStatus('n2', { paused: true }), nodeStatus('n3')];
+    const blocked = [...write('k1', 1_020), ...write('k2', 1_021, 'info'), ...write('k3', 1_022)];
+    const o = observation({ status: paused, actions: [pause], replication: replication({ mode: 'sync' }), history: blocked });
+    expect(check(syncCost, 2, o)).toMatchObject({ passed: true, facts: { pausedNode: 'n2', blockedWrites: 3 } });
+    expect(check(syncCost, 2, { ...o, history: [...blocked, ...write('k4', 1_023, { index: 300 })] }).passed).toBe(false);
+    expect(check(syncCost, 2, observation({ replication: replication({ mode: 'sync' }), history: blocked })).passed).toBe(false);
+  });
+
+  it('let the leader stop waiting: passes after sync-degraded and a write acknowledged since, not before', () => {
+    const degraded = event(600, { type: 'sync-degraded', node: 'n1', index: 120, waitedTicks: 50, lagging: ['n2'] });
+    const o = observation({ events: [degraded], history: ackedWrite('k1', 121, 1_700) });
+    expect(check(syncCost, 3, o)).toMatchObject({ passed: true, facts: { degradedAfterMs: 500, ackedWhileDegraded: 1 } });
+    expect(check(syncCost, 3, { ...o, events: [] }).passed).toBe(false);
+  });
+});
+
+describe('quorum-commit', () => {
+  const down = (...ids: string[]) => [nodeStatus('n1', { role: 'leader' }), ...['n2', 'n3'].map((id) => nodeStatus(id, ids.includes(id) ? { up: false, role: 'down', pid: null } : {}))];
+
+  it('kill one follower: passes when writes started since the kill are acknowledged, not before the kill', () => {
+    const kill = action({ kind: 'kill', node: 'n3', error: null }, 10);
+    const acked = Array.from({ length: 5 }, (_, i) => write(`k${i}`, 1_020 + i, { index: 200 + i })).flat();
+    expect(check(quorumCommit, 0, observation({ status: down('n3'), actions: [kill], history: acked })).passed).toBe(true);
+    expect(check(quorumCommit, 0, observation({ history: acked })).passed).toBe(false);
+  });
+
+  it('kill a second node: passes when writes started since end refused or in doubt, not when one is acknowledged', () => {
+    const kill = action({ kind: 'kill', node: 'n2', error: null }, 10);
+    const refused = [...write('k1', 1_020, 'fail'), ...write('k2', 1_021, 'info'), ...write('k3', 1_022, 'info')];
+    const o = observation({ status: down('n2', 'n3'), actions: [kill], history: refused });
+    expect(check(quorumCommit, 1, o)).toMatchObject({ passed: true, facts: { secondDown: 'n2', refusedWithTwoDown: 1, timedOutWithTwoDown: 2 } });
+    expect(check(quorumCommit, 1, { ...o, history: [...refused, ...write('k4', 1_023, { index: 300 })] }).passed).toBe(false);
+    expect(check(quorumCommit, 1, observation({ status: down('n3') })).passed).toBe(false);
+  });
+});
+
+describe('raft-election', () => {
+  const started = (atMs: number, node: string, term: number, pre = false) => event(atMs, { type: 'election-started', node, term, pre, transfer: false });
+
+  it('kill the leader: passes once another node wins after the kill', () => {
+    const kill = action({ kind: 'kill', node: 'n1', error: null }, 10);
+    const elected = event(250, { type: 'leader-elected', node: 'n2', term: 3, votes: ['n2', 'n3'], electionTicks: 1 });
+    expect(check(raftElection, 0, observation({ actions: [kill], events: [elected] }))).toMatchObject({ passed: true, facts: { firstWinner: 'n2', firstTerm: 3, firstElectionMs: 240 } });
+    expect(check(raftElection, 0, observation({ events: [elected] })).passed).toBe(false);
+  });
+
+  it('split the vote: two candidates in one term with no winner pass; a term someone won does not', () => {
+    const split = [started(100, 'n2', 4), started(105, 'n3', 4)];
+    expect(check(raftElection, 2, observation({ leader: null, events: split }))).toMatchObject({ passed: true, facts: { splitTerm: 4, splitCandidates: 'n2 and n3' } });
+    const won = [...split, event(300, { type: 'leader-elected', node: 'n2', term: 4, votes: ['n2', 'n3'], electionTicks: 2 })];
+    expect(check(raftElection, 2, observation({ events: won })).passed).toBe(false);
+    expect(check(raftElection, 2, observation()).passed).toBe(false);
+  });
+
+  it('isolate a follower with PreVote on: passes after pre-votes, a heal and a quiet return; fails if it stood for real or the leader changed', () => {
+    const cut = action({ kind: 'partition', groups: [['n3'], ['n1', 'n2']] }, 10);
+    const heal = action({ kind: 'heal' }, 900);
+    const quiet = observation({ actions: [cut, heal], events: [started(300, 'n3', 3, true), started(520, 'n3', 3, true)] });
+    expect(check(raftElection, 4, quiet)).toMatchObject({ passed: true, facts: { preVoteNode: 'n3', preVoteRounds: 2 } });
+    expect(check(raftElection, 4, { ...quiet, actions: [cut] }).passed).toBe(false);
+    expect(check(raftElection, 4, { ...quiet, events: [...quiet.events, started(700, 'n3', 3)] }).passed).toBe(false);
+    expect(check(raftElection, 4, { ...quiet, events: [...quiet.events, event(950, { type: 'stepped-down', node: 'n1', term: 3, reason: 'higher-term' })] }).passed).toBe(false);
+  });
+
+  it('without PreVote: passes when the climbing node makes the leader step down after the heal', () => {
+    const cut = action({ kind: 'partition', groups: [['n3'], ['n1', 'n2']] }, 10);
+    const heal = action({ kind: 'heal' }, 900);
+    const climbing = [started(300, 'n3', 3), started(520, 'n3', 4)];
+    const deposed = event(950, { type: 'stepped-down', node: 'n1', term: 4, reason: 'higher-term' });
+    expect(check(raftElection, 5, observation({ actions: [cut, heal], events: [...climbing, deposed] }))).toMatchObject({ passed: true, facts: { climbedTo: 4, deposedLeader: 'n1' } });
+    expect(check(raftElection, 5, observation({ actions: [cut, heal], events: climbing })).passed).toBe(false);
+  });
+});
+
+describe('partition', () => {
+  const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -2_000);
+  const localRead = (idx: number) =>
+    action({ kind: 'query', sql: "SELECT k, v, idx FROM kv WHERE k = 'k1'", params: [], node: 'n1', consistency: 'local', minIndex: null, endMono: 1_030, outcome: { ok: true, node: 'n1', index: 100, columns: ['k', 'v', 'idx'], rows: [{ k: 'k1', v: 'old', idx }], latencyMs: 1 } }, 20);
+
+  it('cut the leader off: passes once it stepped down and the majority elected a leader', () => {
+    const now = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, 10);
+    const events = [event(300, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' }), event(280, { type: 'leader-elected', node: 'n3', term: 3, votes: ['n3', 'n2'], electionTicks: 1 })];
+    expect(check(partition, 0, observation({ actions: [now], events }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', newLeader: 'n3', stepDownReason: 'check-quorum' } });
+    expect(check(partition, 0, observation({ actions: [now] })).passed).toBe(false);
+    expect(check(partition, 0, observation({ events })).passed).toBe(false);
+  });
+
+  it('read the cut-off copy: a read older than an acknowledged write to its key passes; an up-to-date one does not', () => {
+    const history = ackedWrite('k1', 131, 900, 'n3');
+    expect(check(partition, 1, observation({ actions: [cut, localRead(112)], history }))).toMatchObject({ passed: true, facts: { staleKey: 'k1', staleSeen: 112, staleNewest: 131 } });
+    expect(check(partition, 1, observation({ actions: [cut, localRead(131)], history })).passed).toBe(false);
+    expect(check(partition, 1, observation({ actions: [cut], history })).passed).toBe(false);
+  });
+});
+
+describe('split-brain', () => {
+  it('promote a standby: passes with two leaders in different terms, not with one', () => {
+    const two = [nodeStatus('n1', { role: 'leader', term: 1 }), nodeStatus('n2', { role: 'leader', term: 2 }), nodeStatus('n3', { term: 2 })];
+    expect(check(splitBrain, 1, observation({ status: two }))).toMatchObject({ passed: true, facts: { newPrimary: 'n2', newTerm: 2 } });
+    expect(check(splitBrain, 1, observation()).passed).toBe(false);
+  });
+
+  it('compare the replicas: the same query answered differently on two nodes passes; the same answer does not', () => {
+    const q = (node: string, v: string) =>
+      action({ kind: 'query', sql: "SELECT k, v FROM kv WHERE k = 'owner'", params: [], node, consistency: 'local', minIndex: null, endMono: 1_030, outcome: { ok: true, node, index: 50, columns: ['k', 'v'], rows: [{ k: 'owner', v }], latencyMs: 1 } }, 20);
+    expect(check(splitBrain, 4, observation({ actions: [q('n1', 'alice'), q('n2', 'bob')] }))).toMatchObject({ passed: true, facts: { divergentKey: 'owner' } });
+    expect(check(splitBrain, 4, observation({ actions: [q('n1', 'bob'), q('n2', 'bob')] })).passed).toBe(false);
+  });
+});
+
+describe('lag-anomalies', () => {
+  const reads = (from: number, count: number, node = 'n3') => Array.from({ length: count }, (_, i) => read(`k${i % 3}`, node, 100, from + i * 2, `c${i}.2`)).flat();
+
+  it('fix read-your-writes: passes with sessions on, the follower still slow and clean reads; fails with sessions off or a violation', () => {
+    const links = slow('n1', 'n3', 800, -3_000);
+    const on = workloadRecord(1_100, { sessions: 'read-your-writes', stickyReads: false });
+    const o = observation({ actions: links, history: [on, ...reads(1_200, 40)] });
+    expect(check(lagAnomalies, 1, o).passed).toBe(true);
+    expect(check(lagAnomalies, 1, { ...o, history: [workloadRecord(1_100, { sessions: 'none' }), ...reads(1_200, 40)] }).passed).toBe(false);
+    const violation = [...ackedWrite('k0', 150, 1_150, 'n1', 'c9.2'), ...read('k0', 'n3', 120, 1_160, 'c9.2')];
+    expect(check(lagAnomalies, 1, { ...o, history: [on, ...violation, ...reads(1_200, 40)] }).passed).toBe(false);
+    expect(check(lagAnomalies, 1, { ...o, actions: [...links, action({ kind: 'heal' }, 5)] }).passed).toBe(false);
+  });
+});
+
+describe('ack-levels', () => {
+  it('quorum with a slow follower: passes once a follower read is stale, not while none is', () => {
+    const mode = action({ kind: 'replication', change: { mode: 'quorum' }, error: null }, 10);
+    const links = slow('n1', 'n3', 200, 20);
+    const stale = [...ackedWrite('k1', 140, 1_100), ...read('k1', 'n3', 120, 1_110)];
+    const o = observation({ actions: [mode, ...links], replication: replication({ mode: 'quorum', ackLevel: 'applied' }), history: stale });
+    expect(check(ackLevels, 3, o)).toMatchObject({ passed: true, facts: { quorumFollower: 'n3', quorumStale: 1 } });
+    expect(check(ackLevels, 3, { ...o, history: [...ackedWrite('k1', 140, 1_100), ...read('k1', 'n3', 140, 1_110)] }).passed).toBe(false);
+    expect(check(ackLevels, 3, { ...o, replication: replication({ mode: 'quorum', ackLevel: 'flushed' }) }).passed).toBe(false);
+  });
+});
+
+describe('debriefs', () => {
+  it.each([firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels].map((lab) => [lab.id, lab] as const))(
+    '%s writes no "undefined" when nothing was measured',
+    (_, lab) => {
+      const lines = lab.debrief({}, { stepsPassed: 0, steps: lab.steps.length, elapsedMs: 0, writesAcknowledged: 0, lostWrites: 0 });
+      expect(lines.join('\n')).not.toMatch(/undefined|NaN/);
+    },
+  );
+});

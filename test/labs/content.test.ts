@@ -1,0 +1,69 @@
+// The lab catalog and the quiz bank are content: these checks keep them whole.
+
+import { describe, expect, it } from 'vitest';
+import { labs } from '../../labs/index.js';
+import { designPrompts, questions, quizTopics } from '../../labs/quiz/index.js';
+
+const labIds = new Set(labs.map((lab) => lab.id));
+const questionIds = new Set(questions.map((q) => q.id));
+
+describe('labs', () => {
+  it('are the nine the issue names, with unique ids', () => {
+    expect(labs.map((lab) => lab.id).sort()).toEqual(['ack-levels', 'async-lost-writes', 'first-steps', 'lag-anomalies', 'partition', 'quorum-commit', 'raft-election', 'split-brain', 'sync-cost']);
+    expect(labIds.size).toBe(labs.length);
+  });
+
+  it.each(labs.map((lab) => [lab.id, lab] as const))('%s is complete: 5–15 minutes, concepts, steps with text, quiz ids that exist', (_, lab) => {
+    expect(lab.minutes).toBeGreaterThanOrEqual(5);
+    expect(lab.minutes).toBeLessThanOrEqual(15);
+    expect(lab.title.length).toBeGreaterThan(0);
+    expect(lab.summary.length).toBeGreaterThan(40);
+    expect(lab.concepts.length).toBeGreaterThan(0);
+    expect(lab.steps.length).toBeGreaterThanOrEqual(3);
+    for (const step of lab.steps) {
+      expect(step.title.length).toBeGreaterThan(0);
+      expect(typeof step.instruction === 'function' || step.instruction.length > 0).toBe(true);
+      expect(typeof step.hint === 'function' || step.hint.length > 0).toBe(true);
+    }
+    expect(lab.quiz.length).toBeGreaterThanOrEqual(3);
+    for (const id of lab.quiz) expect(questionIds.has(id), `${lab.id} names quiz question '${id}'`).toBe(true);
+  });
+});
+
+describe('the quiz bank', () => {
+  it('has at least 60 questions with unique ids, and at least 6 design prompts with unique ids', () => {
+    expect(questions.length).toBeGreaterThanOrEqual(60);
+    expect(questionIds.size).toBe(questions.length);
+    expect(designPrompts.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(designPrompts.map((p) => p.id)).size).toBe(designPrompts.length);
+  });
+
+  it.each(questions.map((q) => [q.id, q] as const))('%s has a prompt, an answer, an explanation, a known topic and an existing lab', (_, q) => {
+    expect(q.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    expect(q.prompt.trim().length).toBeGreaterThan(10);
+    expect(q.explanation.trim().length).toBeGreaterThan(20);
+    expect(quizTopics).toContain(q.topic);
+    expect(labIds.has(q.lab), `lab '${q.lab}'`).toBe(true);
+    if (q.kind === 'choice') {
+      expect(q.choices.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(q.choices).size).toBe(q.choices.length);
+      expect(Number.isInteger(q.answer) && q.answer >= 0 && q.answer < q.choices.length).toBe(true);
+    } else {
+      expect(q.answer.trim().length).toBeGreaterThan(0);
+      for (const accepted of q.accept ?? []) expect(accepted.trim().length).toBeGreaterThan(0);
+    }
+  });
+
+  it('covers every lab and uses both kinds of question', () => {
+    for (const id of labIds) expect(questions.some((q) => q.lab === id), `a question for ${id}`).toBe(true);
+    expect(questions.some((q) => q.kind === 'short')).toBe(true);
+    expect(questions.some((q) => q.kind === 'choice')).toBe(true);
+  });
+
+  it.each(designPrompts.map((p) => [p.id, p] as const))('design prompt %s has a checklist and existing labs', (_, p) => {
+    expect(p.prompt.length).toBeGreaterThan(40);
+    expect(p.checklist.length).toBeGreaterThanOrEqual(5);
+    expect(p.labs.length).toBeGreaterThan(0);
+    for (const id of p.labs) expect(labIds.has(id), `lab '${id}'`).toBe(true);
+  });
+});

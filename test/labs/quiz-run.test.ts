@@ -1,0 +1,89 @@
+// The quiz as asked at a terminal, driven through streams: answers, skips,
+// stopping early, self-graded short answers, design prompts; and selection.
+
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { askDesignPrompts, askQuestions, designPrompts, parseChoice, questions, selectQuestions, type ChoiceQuestion, type Question, type ShortQuestion } from '../../labs/quiz/index.js';
+
+/** Runs `ask` with these input lines; returns its result and everything written. */
+async function drive<T>(lines: readonly string[], ask: (io: { input: PassThrough; output: PassThrough }) => Promise<T>): Promise<{ result: T; text: string }> {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const running = ask({ input, output });
+  for (const line of lines) input.write(`${line}\n`);
+  input.end();
+  return { result: await running, text };
+}
+
+const choice = questions.find((q): q is ChoiceQuestion => q.kind === 'choice')!;
+const wrong = (choice.answer + 1) % choice.choices.length;
+const letter = (i: number) => String.fromCharCode(97 + i);
+const shortWithAccept = questions.find((q): q is ShortQuestion => q.kind === 'short' && q.accept !== undefined)!;
+const shortSelfGraded = questions.find((q): q is ShortQuestion => q.kind === 'short' && q.accept === undefined)!;
+
+describe('askQuestions', () => {
+  it('says right or wrong with the explanation, and counts both', async () => {
+    const { result, text } = await drive([letter(choice.answer), String(wrong + 1)], (io) => askQuestions([choice, choice], io));
+    expect(result.answers).toEqual([
+      { id: choice.id, correct: true },
+      { id: choice.id, correct: false },
+    ]);
+    expect(result.stoppedEarly).toBe(false);
+    expect(text).toContain('✓ right.');
+    expect(text).toContain(`✗ not quite. The answer: ${letter(choice.answer)}) ${choice.choices[choice.answer]}`);
+    expect(text.split(choice.explanation).length - 1).toBe(2);
+  });
+
+  it('asks again after an answer that names no choice, skips on Enter, stops on q', async () => {
+    const { result, text } = await drive(['zz', '', 'q'], (io) => askQuestions([choice, choice, choice], io));
+    expect(text).toContain("'zz' is not one of the choices.");
+    expect(text).toContain('skipped. The answer:');
+    expect(result).toEqual({ answers: [], stoppedEarly: true });
+  });
+
+  it('grades an accepted short answer by itself and asks the person about any other', async () => {
+    const list: Question[] = [shortWithAccept, shortSelfGraded, shortSelfGraded];
+    const { result, text } = await drive([shortWithAccept.accept![0]!, 'something I wrote', 'maybe', 'y', 'something else', 'n'], (io) => askQuestions(list, io));
+    expect(result.answers.map((a) => a.correct)).toEqual([true, true, false]);
+    expect(text).toContain(`Model answer: ${shortSelfGraded.answer}`);
+    expect(text).toContain('✓ counted as right.');
+    expect(text).toContain('✗ counted as wrong.');
+  });
+
+  it('ends cleanly when the input ends mid-quiz', async () => {
+    const { result } = await drive([letter(choice.answer)], (io) => askQuestions([choice, choice], io));
+    expect(result).toEqual({ answers: [{ id: choice.id, correct: true }], stoppedEarly: true });
+  });
+});
+
+describe('askDesignPrompts', () => {
+  it('shows the checklist after the person is ready, and adds up what they covered', async () => {
+    const prompt = designPrompts[0]!;
+    const { result, text } = await drive(['my notes', '', '3'], (io) => askDesignPrompts([prompt], io));
+    expect(text).toContain(prompt.prompt);
+    expect(text).toContain(`  1. ${prompt.checklist[0]}`);
+    expect(result).toEqual({ prompts: 1, points: prompt.checklist.length, covered: 3, stoppedEarly: false });
+  });
+});
+
+describe('selection', () => {
+  it('filters by topic or lab, is repeatable with a seed, and stops at the pool', () => {
+    const raft = selectQuestions({ topic: 'raft', count: 100, seed: 1 });
+    expect(raft.length).toBe(questions.filter((q) => q.topic === 'raft' || q.lab === 'raft').length);
+    expect(raft.every((q) => q.topic === 'raft')).toBe(true);
+    expect(selectQuestions({ topic: 'partition', count: 100, seed: 1 }).every((q) => q.lab === 'partition')).toBe(true);
+    expect(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id)).toEqual(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id));
+    expect(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id)).not.toEqual(selectQuestions({ topic: null, count: 5, seed: 8 }).map((q) => q.id));
+  });
+
+  it('reads a letter or a number as a choice', () => {
+    expect(parseChoice('b', 4)).toBe(1);
+    expect(parseChoice(' C) ', 4)).toBe(2);
+    expect(parseChoice('4', 4)).toBe(3);
+    expect(parseChoice('e', 4)).toBeNull();
+    expect(parseChoice('0', 4)).toBeNull();
+    expect(parseChoice('maybe', 4)).toBeNull();
+  });
+});

@@ -1,0 +1,88 @@
+// The `:` commands the labs' instructions use: :write, :sessions, :sticky —
+// parsed, completed, listed in the help, and carried out on a stand-in cluster.
+
+import { describe, expect, it } from 'vitest';
+import { NotLeaderError } from '../../cluster/index.js';
+import { complete, hintFor } from '../../tui/commands/complete.js';
+import { parseCommand } from '../../tui/commands/parse.js';
+import { runCommand } from '../../tui/commands/run.js';
+import type { ClusterCommand } from '../../tui/commands/spec.js';
+import { helpLines } from '../../tui/components/help-overlay.js';
+import { commandIntent } from '../../tui/keys/intents.js';
+import { RecordedController } from './fixtures/recorded-controller.js';
+
+const ids = ['n1', 'n2', 'n3'];
+
+function command(line: string): ClusterCommand {
+  const parsed = parseCommand(line, ids);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.command as ClusterCommand;
+}
+
+function error(line: string): string {
+  const parsed = parseCommand(line, ids);
+  if (parsed.ok) throw new Error(`'${line}' parsed as ${JSON.stringify(parsed.command)}`);
+  return parsed.error;
+}
+
+describe(':write, :sessions and :sticky', () => {
+  it('parse into a write to one node and workload changes with the real option names', () => {
+    expect(command("write n2 INSERT OR REPLACE INTO kv(k, v) VALUES ('greeting', 'hi there')")).toEqual({ kind: 'write', node: 'n2', sql: "INSERT OR REPLACE INTO kv(k, v) VALUES ('greeting', 'hi there')" });
+    expect(command(':write 3 DELETE FROM kv')).toEqual({ kind: 'write', node: 'n3', sql: 'DELETE FROM kv' });
+    expect(command('sessions read-your-writes')).toMatchObject({ kind: 'workload', change: { sessions: 'read-your-writes' } });
+    expect(command('sessions causal')).toMatchObject({ kind: 'workload', change: { sessions: 'causal' } });
+    expect(command('sessions none')).toMatchObject({ kind: 'workload', change: { sessions: 'none' } });
+    expect(command('sticky on')).toMatchObject({ kind: 'workload', change: { stickyReads: true } });
+    expect(command('sticky OFF')).toMatchObject({ kind: 'workload', change: { stickyReads: false } });
+    expect(commandIntent('write n1 DELETE FROM kv', ids)).toEqual({ kind: 'run', command: { kind: 'write', node: 'n1', sql: 'DELETE FROM kv' } });
+  });
+
+  it('answer a mistake in one line', () => {
+    expect(error('write n2')).toBe('usage: write <node> <statement>');
+    expect(error('write n9 DELETE FROM kv')).toBe("no node 'n9'; nodes are n1, n2, n3");
+    expect(error('sessions always')).toBe("sessions must be none, read-your-writes, causal; got 'always'");
+    expect(error('sticky')).toBe('usage: sticky on|off');
+    expect(error('sticky maybe')).toBe("sticky must be on, off; got 'maybe'");
+    expect(error('stiky on')).toBe("unknown command 'stiky' (did you mean sticky?); ? lists them");
+  });
+
+  it('complete and hint', () => {
+    expect(complete('wr', ids)).toEqual({ text: 'write ', hint: 'write <node> <statement>' });
+    expect(complete('write ', ids).hint).toBe('n1  n2  n3');
+    expect(complete('sessions r', ids).text).toBe('sessions read-your-writes ');
+    expect(complete('sessions ', ids).hint).toBe('none  read-your-writes  causal');
+    expect(complete('sti', ids).text).toBe('sticky ');
+    expect(complete('sticky o', ids).hint).toBe('on  off');
+    expect(hintFor('write n2 ', ids)).toBe('write <node> <statement> — send a write straight to one node (a follower refuses and names the leader)');
+  });
+
+  it('are listed in the help overlay', () => {
+    const text = helpLines(100)
+      .map((line) => line.map((segment) => segment.text).join(''))
+      .join('\n');
+    expect(text).toContain('write <node> <statement>');
+    expect(text).toContain('sessions none|read-your-writes|causal');
+    expect(text).toContain('sticky on|off');
+  });
+
+  it(':write sends the statement to that node only and shows what acknowledged it', async () => {
+    const controller = new RecordedController();
+    const outcome = await runCommand(controller, command('write n1 DELETE FROM kv'));
+    expect(controller.callsOf('execute')).toEqual([['DELETE FROM kv', [], { node: 'n1' }]]);
+    expect(outcome).toMatchObject({ kind: 'result', result: { title: expect.stringMatching(/^write acknowledged by n\d/) } });
+  });
+
+  it(':write to a follower shows its refusal, naming the leader, as one line', async () => {
+    const controller = new RecordedController();
+    controller.failures.set('execute', new NotLeaderError('n2 is not the leader; send writes to n1', 'n2', 'n1'));
+    const outcome = await runCommand(controller, command('write n2 DELETE FROM kv'));
+    expect(outcome).toEqual({ kind: 'message', level: 'error', text: 'refused: n2 is not the leader; send writes to n1' });
+  });
+
+  it(':sessions and :sticky update the workload', async () => {
+    const controller = new RecordedController();
+    expect(await runCommand(controller, command('sessions read-your-writes'))).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining('read-your-writes') });
+    expect(await runCommand(controller, command('sticky on'))).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining('sticky') });
+    expect(controller.callsOf('workload.update')).toEqual([[{ sessions: 'read-your-writes' }], [{ stickyReads: true }]]);
+  });
+});
