@@ -2,74 +2,26 @@
 // for a leader, selects it and presses k, watches the election in the event
 // log and a new leader in the table, presses q — and no node process is left.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, builtMain, projectRoot } from '../cli/run-cli.js';
+import { Terminal, descendants, hasTmux, isAlive } from './terminal.js';
 
 /** Our own tmux server, so a person's tmux sessions are never touched. */
 const socket = `replica-lab-e2e-${process.pid}`;
 const session = 'dashboard';
 const size = { columns: 100, rows: 30 };
 
-function tmux(...args: string[]): string {
-  const result = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', timeout: 10_000 });
-  if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
+const terminal = new Terminal(socket, session);
+const tmux = (...args: string[]): string => terminal.tmux(...args);
+const screen = (): string => terminal.screen();
+const waitForScreen = terminal.waitForScreen.bind(terminal);
 
-function hasTmux(): boolean {
-  return spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
-}
 
-function screen(): string {
-  return tmux('capture-pane', '-p', '-t', session);
-}
 
-async function waitForScreen(check: (text: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = screen();
-    if (check(text)) return text;
-    if (Date.now() > deadline) throw new Error(`the screen never showed ${what}; it shows:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
-/** Running, that is: a zombie waiting for its parent (tmux, for the pane's shell) to reap it is gone. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-/** Every process below `root` (the node processes, the guardian), from /proc via ps. */
-function descendants(root: number): number[] {
-  const rows = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).stdout.trim().split('\n');
-  const children = new Map<number, number[]>();
-  for (const row of rows) {
-    const [pid, ppid] = row.trim().split(/\s+/).map(Number) as [number, number];
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const found: number[] = [];
-  const visit = (pid: number): void => {
-    for (const child of children.get(pid) ?? []) {
-      found.push(child);
-      visit(child);
-    }
-  };
-  visit(root);
-  return found;
-}
+
 
 /** The data dir the node processes have files open in (their WAL and SQLite files). */
 function dataDirOf(pids: readonly number[]): string | null {
@@ -109,7 +61,7 @@ afterEach(() => {
   // Whatever happened, the processes under the pane are found and stopped.
   if (shellPid !== null) for (const pid of descendants(shellPid)) seen.add(pid);
   shellPid = null;
-  spawnSync('tmux', ['-L', socket, 'kill-server'], { encoding: 'utf8' });
+  terminal.killServer();
   // tmux leaves its socket file behind.
   if (socketPath !== null) rmSync(socketPath, { force: true });
   socketPath = null;

@@ -3,43 +3,30 @@
 // press its key), wait for ✓, press n; at the debrief press q — the lab is
 // recorded as done and no process is left.
 
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, builtMain, projectRoot } from '../cli/run-cli.js';
+import { Terminal, descendants, hasTmux, isAlive } from './terminal.js';
 
 /** Our own tmux server, so a person's tmux sessions are never touched. */
 const socket = `replica-lab-lab-e2e-${process.pid}`;
 const session = 'lab';
 const size = { columns: 80, rows: 24 };
 
-function tmux(...args: string[]): string {
-  const result = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', timeout: 10_000 });
-  if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
+const terminal = new Terminal(socket, session);
+const tmux = (...args: string[]): string => terminal.tmux(...args);
+const screen = (): string => terminal.screen();
+const waitForScreen = terminal.waitForScreen.bind(terminal);
 
-function screen(): string {
-  return tmux('capture-pane', '-p', '-t', session);
-}
+
 
 /** The screen's text with its lines joined: the panel wraps an instruction at spaces. */
 function flat(text: string): string {
   return text.split('\n').map((line) => line.trimEnd()).join(' ');
 }
 
-async function waitForScreen(check: (text: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = screen();
-    if (check(text)) return text;
-    if (Date.now() > deadline) throw new Error(`the screen never showed ${what}; it shows:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,37 +43,7 @@ async function key(name: string): Promise<void> {
   await pause(300);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-function descendants(root: number): number[] {
-  const rows = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).stdout.trim().split('\n');
-  const children = new Map<number, number[]>();
-  for (const row of rows) {
-    const [pid, ppid] = row.trim().split(/\s+/).map(Number) as [number, number];
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const found: number[] = [];
-  const visit = (pid: number): void => {
-    for (const child of children.get(pid) ?? []) {
-      found.push(child);
-      visit(child);
-    }
-  };
-  visit(root);
-  return found;
-}
 
 const seen = new Set<number>();
 let shellPid: number | null = null;
@@ -96,7 +53,7 @@ let stateDir: string | null = null;
 afterEach(() => {
   if (shellPid !== null) for (const pid of descendants(shellPid)) seen.add(pid);
   shellPid = null;
-  spawnSync('tmux', ['-L', socket, 'kill-server'], { encoding: 'utf8' });
+  terminal.killServer();
   if (socketPath !== null) rmSync(socketPath, { force: true });
   socketPath = null;
   for (const pid of [...seen].filter(isAlive)) {
@@ -114,7 +71,7 @@ afterEach(() => {
 describe('a guided lab in a real terminal (tmux)', () => {
   beforeAll(() => {
     assertBuilt();
-    if (spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status !== 0) throw new Error("tmux is needed for this test: 'apt-get install -y tmux'");
+    if (!hasTmux()) throw new Error("tmux is needed for this test: 'apt-get install -y tmux'");
   });
 
   it('does first-steps by keys, step by step, to the debrief, records it done, and leaves no process on q', async () => {
