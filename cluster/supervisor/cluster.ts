@@ -762,6 +762,14 @@ export class Cluster extends EventEmitter {
     });
   }
 
+  /** Nodes that are up and not paused: cheap (no telemetry merging), for choosing where a read goes. */
+  reachableNodes(): NodeId[] {
+    return this.ids.filter((id) => {
+      const slot = this.slot(id);
+      return slot.process !== null && !slot.paused;
+    });
+  }
+
   /** The checksum of a node's state at its applied index, asked for now. */
   async checksum(id: NodeId): Promise<{ index: number; value: string }> {
     this.checkRunning();

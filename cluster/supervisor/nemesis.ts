@@ -163,7 +163,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
 
 /** Picks a node, the leader half of the time (the most interesting victim), among the running ones. */
 function victim(cluster: Cluster, prng: Prng): NodeId | null {
-  const running = cluster.status().filter((n) => n.up && !n.paused).map((n) => n.id);
+  const running = cluster.reachableNodes();
   const leader = cluster.leader();
   if (leader !== null && running.includes(leader) && prng.chance(0.5)) return leader;
   return running.length === 0 ? null : prng.pick(running);

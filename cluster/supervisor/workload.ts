@@ -386,12 +386,13 @@ export class Workload {
     const { readTarget: target, readConsistency, stickyReads } = this.options;
     if (readConsistency === 'linearizable' || target === 'leader') return null;
     if (target !== 'follower' && target !== 'any') return target;
-    const reachable = this.cluster.status().filter((n) => n.up && !n.paused);
-    if (stickyReads && client.stickyNode !== null && reachable.some((n) => n.id === client.stickyNode)) return client.stickyNode;
+    // Once per read: reachableNodes() rather than status(), which merges every node's telemetry.
+    const reachable = this.cluster.reachableNodes();
+    if (stickyReads && client.stickyNode !== null && reachable.includes(client.stickyNode)) return client.stickyNode;
     const leader = this.cluster.leader();
-    const pool = target === 'follower' ? reachable.filter((n) => n.id !== leader) : reachable;
+    const pool = target === 'follower' ? reachable.filter((id) => id !== leader) : reachable;
     if (pool.length === 0) return null;
-    const chosen = this.prng.pick(pool).id;
+    const chosen = this.prng.pick(pool);
     if (stickyReads) client.stickyNode = chosen;
     return chosen;
   }

@@ -2,7 +2,7 @@
 // for a leader, selects it and presses k, watches the election in the event
 // log and a new leader in the table, presses q — and no node process is left.
 
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, builtMain, projectRoot } from '../cli/run-cli.js';
 import { Terminal, descendants, hasTmux, isAlive } from './terminal.js';
@@ -52,28 +52,9 @@ function commandLine(pid: number): string {
   }
 }
 
-/** Every process this test saw, killed in afterEach if the dashboard did not stop it. */
-const seen = new Set<number>();
-let shellPid: number | null = null;
-let socketPath: string | null = null;
 
 afterEach(() => {
-  // Whatever happened, the processes under the pane are found and stopped.
-  if (shellPid !== null) for (const pid of descendants(shellPid)) seen.add(pid);
-  shellPid = null;
-  terminal.killServer();
-  // tmux leaves its socket file behind.
-  if (socketPath !== null) rmSync(socketPath, { force: true });
-  socketPath = null;
-  const left = [...seen].filter(isAlive);
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-  seen.clear();
+  terminal.cleanUp();
 });
 
 describe('the dashboard in a real terminal (tmux)', () => {
@@ -85,11 +66,7 @@ describe('the dashboard in a real terminal (tmux)', () => {
   it('kills the leader on k, shows the election and the new leader, and leaves no process behind on q', async () => {
     // The shell prints the bin's exit status after it, and remain-on-exit keeps that last screen to read.
     const command = `'${process.execPath}' '${builtMain}' --nodes 3; echo "exit status $?"`;
-    tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', String(size.columns), '-y', String(size.rows), '-c', projectRoot, command);
-    socketPath = tmux('display-message', '-p', '#{socket_path}').trim();
-    tmux('set-option', '-t', session, 'remain-on-exit', 'on');
-    shellPid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
-    seen.add(shellPid);
+    const shellPid = terminal.start(command, size, projectRoot);
 
     // The header names the leader the supervisor knows; wait until the leader's own report agrees.
     const leaderInTable = (text: string): boolean => {
@@ -100,8 +77,8 @@ describe('the dashboard in a real terminal (tmux)', () => {
     const leader = /│ leader (n\d) │/.exec(ready)![1]!;
     const term = Number(/│ term (\d+) │/.exec(ready)![1]);
     expect(ready).toMatch(new RegExp(`^. ${leader}\\s+leader\\s+${term}\\s`, 'm'));
-    const nodePids = descendants(shellPid!);
-    for (const pid of nodePids) seen.add(pid);
+    const nodePids = descendants(shellPid);
+    for (const pid of nodePids) terminal.seen.add(pid);
     expect(nodePids.length).toBeGreaterThanOrEqual(3);
     const dataDir = dataDirOf(nodePids);
     expect(dataDir, 'the nodes keep their files in a temporary data dir').toMatch(/replica-lab-/);
@@ -122,7 +99,7 @@ describe('the dashboard in a real terminal (tmux)', () => {
     expect(newTerm).toBeGreaterThan(term);
     expect(after).toMatch(new RegExp(`^. ${newLeader}\\s+leader\\s+${newTerm}\\s`, 'm'));
     expect(after).toMatch(new RegExp(`^. ${leader}\\s+down\\s.*✕ killed`, 'm'));
-    for (const pid of descendants(shellPid!)) seen.add(pid);
+    for (const pid of descendants(shellPid)) terminal.seen.add(pid);
 
     tmux('send-keys', '-t', session, 'q');
     const final = await waitForScreen((text) => /exit status \d+/.test(text), 'the bin exiting', 10_000);
@@ -131,8 +108,8 @@ describe('the dashboard in a real terminal (tmux)', () => {
     if (final.includes('every node stopped')) expect(final).toContain(`removed the temporary data dir ${dataDir}`);
     expect(existsSync(dataDir!), `${dataDir} removed`).toBe(false);
     const deadline = Date.now() + 3_000;
-    while ([...seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const left = [...seen].filter(isAlive).map((pid) => `${pid} ${commandLine(pid)}`);
+    while ([...terminal.seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const left = [...terminal.seen].filter(isAlive).map((pid) => `${pid} ${commandLine(pid)}`);
     expect(left, 'processes left behind').toEqual([]);
   });
 });

@@ -43,27 +43,10 @@ async function key(name: string): Promise<void> {
   await pause(300);
 }
 
-
-
-const seen = new Set<number>();
-let shellPid: number | null = null;
-let socketPath: string | null = null;
 let stateDir: string | null = null;
 
 afterEach(() => {
-  if (shellPid !== null) for (const pid of descendants(shellPid)) seen.add(pid);
-  shellPid = null;
-  terminal.killServer();
-  if (socketPath !== null) rmSync(socketPath, { force: true });
-  socketPath = null;
-  for (const pid of [...seen].filter(isAlive)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-  seen.clear();
+  terminal.cleanUp();
   if (stateDir !== null) rmSync(stateDir, { recursive: true, force: true });
   stateDir = null;
 });
@@ -77,18 +60,14 @@ describe('a guided lab in a real terminal (tmux)', () => {
   it('does first-steps by keys, step by step, to the debrief, records it done, and leaves no process on q', async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'replica-lab-lab-e2e-'));
     const command = `env XDG_STATE_HOME='${stateDir}' '${process.execPath}' '${builtMain}' lab first-steps; echo "exit status $?"`;
-    tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', String(size.columns), '-y', String(size.rows), '-c', projectRoot, command);
-    socketPath = tmux('display-message', '-p', '#{socket_path}').trim();
-    tmux('set-option', '-t', session, 'remain-on-exit', 'on');
-    shellPid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
-    seen.add(shellPid);
+    const shellPid = terminal.start(command, size, projectRoot);
     const passed = (text: string) => /^✓ /m.test(text.split(/^Lab: /m)[1] ?? '');
 
     // Step 1: the instruction names the :sql to type.
     const first = await waitForScreen((text) => text.includes('step 1/5: Write through the leader') && /:sql INSERT/.test(flat(text)), 'step 1 and its instruction', 20_000);
     expect(first).toMatch(/✗ no write acknowledged yet/);
     expect(first).toContain('A do this step for me');
-    for (const pid of descendants(shellPid)) seen.add(pid);
+    for (const pid of descendants(shellPid)) terminal.seen.add(pid);
     const sql = /:sql (INSERT .*?VALUES \(.*?\))/.exec(flat(first))![1]!;
     await key('?');
     await waitForScreen((text) => text.includes('hint, step 1/5') && text.includes('opens the command line'), 'the hint on ?');
@@ -137,7 +116,7 @@ describe('a guided lab in a real terminal (tmux)', () => {
     const debrief = await waitForScreen((text) => text.includes('Lab complete: First steps') && text.includes('Debrief'), 'the debrief');
     expect(debrief).toContain('q quits');
     expect(flat(debrief)).toMatch(/Your write went to n\d, the leader/);
-    for (const pid of descendants(shellPid)) seen.add(pid);
+    for (const pid of descendants(shellPid)) terminal.seen.add(pid);
 
     await key('q');
     const final = await waitForScreen((text) => /exit status \d+/.test(text), 'the bin exiting', 15_000);
@@ -145,7 +124,7 @@ describe('a guided lab in a real terminal (tmux)', () => {
     const progress = JSON.parse(readFileSync(join(stateDir, 'replica-lab', 'progress.json'), 'utf8')) as { labs: Record<string, { done: boolean; lastRun: { stepsByAutopilot: number } }> };
     expect(progress.labs['first-steps']).toMatchObject({ done: true, lastRun: { stepsByAutopilot: 0 } });
     const deadline = Date.now() + 3_000;
-    while ([...seen].some(isAlive) && Date.now() < deadline) await pause(50);
-    expect([...seen].filter(isAlive), 'processes left behind').toEqual([]);
+    while ([...terminal.seen].some(isAlive) && Date.now() < deadline) await pause(50);
+    expect([...terminal.seen].filter(isAlive), 'processes left behind').toEqual([]);
   }, 60_000);
 });

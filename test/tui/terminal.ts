@@ -2,13 +2,49 @@
 // sessions are never touched), the screen as text, and the processes below it.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 export class Terminal {
+  /** Every process seen under the pane, killed in cleanUp() if the program did not stop it. */
+  readonly seen = new Set<number>();
+  private shellPid: number | null = null;
+  private socketPath: string | null = null;
+
   constructor(
     readonly socket: string,
     readonly session: string,
   ) {}
+
+  /**
+   * Runs `command` in a new session of this size; the pane stays after it
+   * exits (remain-on-exit) so its last screen can be read. Returns the pane's shell pid.
+   */
+  start(command: string, size: { columns: number; rows: number }, cwd: string): number {
+    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', this.session, '-x', String(size.columns), '-y', String(size.rows), '-c', cwd, command);
+    this.socketPath = this.tmux('display-message', '-p', '#{socket_path}').trim();
+    this.tmux('set-option', '-t', this.session, 'remain-on-exit', 'on');
+    this.shellPid = Number(this.tmux('display-message', '-p', '-t', this.session, '#{pane_pid}').trim());
+    this.seen.add(this.shellPid);
+    return this.shellPid;
+  }
+
+  /** Whatever happened: the processes under the pane are found and SIGKILLed, the server and its socket file removed. */
+  cleanUp(): void {
+    if (this.shellPid !== null) for (const pid of descendants(this.shellPid)) this.seen.add(pid);
+    this.shellPid = null;
+    this.killServer();
+    // tmux leaves its socket file behind.
+    if (this.socketPath !== null) rmSync(this.socketPath, { force: true });
+    this.socketPath = null;
+    for (const pid of [...this.seen].filter(isAlive)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    this.seen.clear();
+  }
 
   tmux(...args: string[]): string {
     const result = spawnSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8', timeout: 10_000 });
