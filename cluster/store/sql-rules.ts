@@ -194,5 +194,27 @@ export function checkStatementText(sql: string, params: readonly SqlParam[]): St
   if (statements.length > 1) {
     return new StatementError('multiple-statements', `found ${statements.length} statements; send one statement per call (each one is a separate log entry)`);
   }
-  return statementProblem(statement, params);
+  return cachedStatementProblem(statement, params);
+}
+
+/**
+ * What statementProblem says about a statement's text, kept per token list
+ * (statementsOf memoizes those per text): without a date/time function call,
+ * only the placeholder count depends on the parameters, so every other check
+ * runs once per text instead of once per write on every node.
+ */
+const textVerdicts = new WeakMap<readonly Token[], { readonly problem: StatementError | null; readonly placeholders: number } | 'depends-on-params'>();
+
+function cachedStatementProblem(tokens: readonly Token[], params: readonly SqlParam[]): StatementError | null {
+  let verdict = textVerdicts.get(tokens);
+  if (verdict === undefined) {
+    const callsClock = tokens.some((token, at) => isIdentifierLike(token) && clockFunctions.has(token.value.toUpperCase()) && isCall(tokens, at));
+    const placeholders = tokens.filter((t) => t.type === 'param').length;
+    // With placeholders-many parameters the count check passes, so what is left is the text's own verdict.
+    verdict = callsClock ? 'depends-on-params' : { problem: statementProblem(tokens, new Array<SqlParam>(placeholders).fill(null)), placeholders };
+    textVerdicts.set(tokens, verdict);
+  }
+  if (verdict === 'depends-on-params') return statementProblem(tokens, params);
+  if (verdict.problem !== null || verdict.placeholders === params.length) return verdict.problem;
+  return statementProblem(tokens, params);
 }

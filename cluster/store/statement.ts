@@ -60,8 +60,10 @@ export function decodeStatement(data: string): Statement {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedEntryError('entry data must be a JSON object { "sql": string, "params": [...] }');
   }
-  const keys = Object.keys(parsed).sort().join(',');
-  if (keys !== 'params,sql') throw new MalformedEntryError(`entry data must have exactly the keys sql and params, not ${keys || 'none'}`);
+  const keys = Object.keys(parsed);
+  if (keys.length !== 2 || !Object.hasOwn(parsed, 'sql') || !Object.hasOwn(parsed, 'params')) {
+    throw new MalformedEntryError(`entry data must have exactly the keys sql and params, not ${keys.sort().join(',') || 'none'}`);
+  }
   const { sql, params } = parsed as { sql: unknown; params: unknown };
   if (typeof sql !== 'string') throw new MalformedEntryError('entry data: "sql" must be a string');
   const normalized = normalizeParams(params);

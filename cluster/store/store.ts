@@ -72,7 +72,7 @@ export class Store {
   ) {
     registerLogIndex(db, () => this.applyingIndex);
     registerLogIndex(reader, () => null);
-    this.applyTransaction = db.transaction((entries: readonly Entry[]) => entries.map((entry) => this.applyInTransaction(entry)));
+    this.applyTransaction = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
     this.rebuildTransaction = db.transaction((log: readonly Entry[]) => this.rebuildInTransaction(log));
     this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => this.prepared(sql).run(...bindable(params)));
     this.selectPosition = db.prepare('SELECT applied_index AS "index", applied_term AS term FROM _replica_state');
@@ -205,18 +205,29 @@ export class Store {
     this.db.exec('DELETE FROM _replica_requests');
     this.db.exec(kvTableSql);
     this.updatePosition.run(0, 0);
-    for (const entry of log) this.applyInTransaction(entry);
+    this.applyInTransaction(log);
   }
 
-  /** Applies one entry inside the caller's transaction; the applied position is read from the database. */
-  private applyInTransaction(entry: Entry): ApplyResult {
-    const position = this.readPosition();
-    assert(entry.index === position.index + 1, `entry ${entry.index} arrived after applied index ${position.index}: entries apply in order`);
-    assert(entry.term >= position.term, `entry ${entry.index} has term ${entry.term}, below the applied term ${position.term}`);
-    const result: ApplyResult = entry.kind === 'sql' ? this.applySql(entry) : { ok: true, duplicate: false, changes: 0, lastInsertRowid: 0 };
-    const updated = this.updatePosition.run(entry.index, entry.term);
-    assert(updated.changes === 1, '_replica_state has one row');
-    return result;
+  /**
+   * Applies consecutive entries inside the caller's transaction. The applied
+   * position is read once from the database and written once at the end: the
+   * whole batch commits or rolls back together, so per-entry updates would
+   * only cost two statements an entry.
+   */
+  private applyInTransaction(entries: readonly Entry[]): ApplyResult[] {
+    let position = this.readPosition();
+    const results = entries.map((entry) => {
+      assert(entry.index === position.index + 1, `entry ${entry.index} arrived after applied index ${position.index}: entries apply in order`);
+      assert(entry.term >= position.term, `entry ${entry.index} has term ${entry.term}, below the applied term ${position.term}`);
+      const result: ApplyResult = entry.kind === 'sql' ? this.applySql(entry) : { ok: true, duplicate: false, changes: 0, lastInsertRowid: 0 };
+      position = { index: entry.index, term: entry.term };
+      return result;
+    });
+    if (entries.length > 0) {
+      const updated = this.updatePosition.run(position.index, position.term);
+      assert(updated.changes === 1, '_replica_state has one row');
+    }
+    return results;
   }
 
   private applySql(entry: Entry): ApplyResult {
