@@ -326,14 +326,14 @@ export class NodeHost {
   // The Ready loop
 
   private drain(): void {
-    let wrote = false;
     for (let round = 0; this.core.hasReady(); round++) {
       if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
       const ready = this.core.ready();
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
       if (ready.writeFrom !== null) {
         this.wal.write(ready.writeFrom, ready.entries);
-        wrote = true;
+        // The fsync starts on the thread pool now, while this thread sends and applies.
+        this.startFlush();
       }
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
       if (ready.messages.length > 0) this.io.send({ type: 'raft', messages: ready.messages });
@@ -344,7 +344,6 @@ export class NodeHost {
       for (const event of ready.events) this.onCoreEvent(event);
       this.core.advance();
     }
-    if (wrote) this.startFlush();
     if (this.waiting.length > 0) this.expireReads();
     this.flushOutput();
   }
