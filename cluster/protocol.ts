@@ -234,6 +234,47 @@ const entry: Check<Entry> = (v, p) => {
   return request === undefined ? { ...base, client } : { ...base, client, request };
 };
 
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The entries of an append: the common case (every entry well formed) is
+ * checked without building a path string per field, which cost more than
+ * parsing the JSON; only a bad entry goes through `entry` for its message.
+ */
+const appendEntries: Check<Entry[]> = (v, p) => {
+  if (!Array.isArray(v)) fail(p, 'an array');
+  if (v.length > ipcLimits.entriesPerMessage) fail(p, `at most ${ipcLimits.entriesPerMessage} items`);
+  const out: Entry[] = new Array<Entry>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const e: unknown = v[i];
+    const ok =
+      isRecord(e) &&
+      isCount(e['index']) &&
+      e['index'] >= 1 &&
+      isCount(e['term']) &&
+      isCount(e['lsn']) &&
+      typeof e['kind'] === 'string' &&
+      (entryKinds as readonly string[]).includes(e['kind']) &&
+      typeof e['data'] === 'string' &&
+      (e['client'] === undefined || typeof e['client'] === 'string') &&
+      (e['request'] === undefined || isCount(e['request']));
+    if (!ok) {
+      entry(e, `${p}[${i}]`); // throws, naming the field
+      fail(`${p}[${i}]`, 'an entry');
+    }
+    const [index, term, lsn, kind, data] = [e['index'] as number, e['term'] as number, e['lsn'] as number, e['kind'] as EntryKind, e['data'] as string];
+    const client = e['client'] as string | undefined;
+    const request = e['request'] as number | undefined;
+    out[i] =
+      client === undefined
+        ? { index, term, lsn, kind, data }
+        : request === undefined
+          ? { index, term, lsn, kind, data, client }
+          : { index, term, lsn, kind, data, client, request };
+  }
+  return out;
+};
+
 const positions: Check<Positions> = (v, p) => {
   if (!isRecord(v)) fail(p, 'positions');
   return {
@@ -268,7 +309,7 @@ export const raftMessage: Check<Message> = (v, p) => {
       };
     case 'append': {
       const prevIndex = count(field(v, 'prevIndex'), `${p}.prevIndex`);
-      const entries = arrayOf(entry, ipcLimits.entriesPerMessage)(field(v, 'entries'), `${p}.entries`);
+      const entries = appendEntries(field(v, 'entries'), `${p}.entries`);
       entries.forEach((e, i) => {
         if (e.index !== prevIndex + i + 1) fail(`${p}.entries[${i}].index`, `index ${prevIndex + i + 1} (contiguous after prevIndex)`);
       });

@@ -663,8 +663,14 @@ export class RaftCore {
 
   private appendEntry(kind: EntryKind, data: string, client: string | undefined, request: number | undefined): Entry {
     const last = this.log.lastIndex();
-    const base = { index: last + 1, term: this.term, lsn: this.log.lsn(last) + entryBytes(kind, data, client), kind, data };
-    const entry: Entry = client === undefined ? base : request === undefined ? { ...base, client } : { ...base, client, request };
+    const [index, term, lsn] = [last + 1, this.term, this.log.lsn(last) + entryBytes(kind, data, client)];
+    // Literals, not spreads: a spread copy is an order of magnitude slower on this per-write path.
+    const entry: Entry =
+      client === undefined
+        ? { index, term, lsn, kind, data }
+        : request === undefined
+          ? { index, term, lsn, kind, data, client }
+          : { index, term, lsn, kind, data, client, request };
     this.log.append(entry);
     if (this.config.peers.length === 1) this.maybeCommit();
     return entry;

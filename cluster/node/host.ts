@@ -10,6 +10,7 @@ import {
   type Entry,
   type Message,
   type NodeId,
+  type Proposal,
   type ReadResult,
   type ReplicationConfig,
   type WriteAck,
@@ -240,13 +241,11 @@ export class NodeHost {
       this.fail(message.id, 'bad-statement', problem, null);
       return;
     }
-    const result = this.core.propose({
-      id: message.id,
-      data: encodeStatement(message.sql, message.params),
-      ...(message.client === null ? {} : { client: message.client }),
-      ...(message.request === null ? {} : { request: message.request }),
-      ...(message.replication === null ? {} : { replication: message.replication }),
-    });
+    const proposal: { -readonly [K in keyof Proposal]: Proposal[K] } = { id: message.id, data: encodeStatement(message.sql, message.params) };
+    if (message.client !== null) proposal.client = message.client;
+    if (message.request !== null) proposal.request = message.request;
+    if (message.replication !== null) proposal.replication = message.replication;
+    const result = this.core.propose(proposal);
     if (result.ok) {
       this.executes.set(result.index, { id: message.id, startedMs: this.io.nowMs() });
       return;

@@ -475,12 +475,15 @@ export class Cluster extends EventEmitter {
     const timeoutMs = options.timeoutMs ?? defaults.requestTimeoutMs;
     const started = performance.now();
     const deadline = started + timeoutMs;
-    const override = {
-      ...(options.mode === undefined ? {} : { mode: options.mode }),
-      ...(options.ackLevel === undefined ? {} : { ackLevel: options.ackLevel }),
-      ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
-    };
-    if (Object.keys(override).length > 0) this.checkedReplication({ ...this.replication, ...override });
+    const overridden = options.mode !== undefined || options.ackLevel !== undefined || options.quorum !== undefined;
+    const override = overridden
+      ? {
+          ...(options.mode === undefined ? {} : { mode: options.mode }),
+          ...(options.ackLevel === undefined ? {} : { ackLevel: options.ackLevel }),
+          ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
+        }
+      : null;
+    if (override !== null) this.checkedReplication({ ...this.replication, ...override });
     let target = options.node ?? this.knownLeader?.id ?? null;
     for (;;) {
       if (target === null) target = await this.waitForLeaderUntil(deadline);
@@ -492,7 +495,7 @@ export class Cluster extends EventEmitter {
           id: this.nextRequestId++,
           sql,
           params,
-          replication: Object.keys(override).length > 0 ? override : null,
+          replication: override,
           client: options.client ?? null,
           request: options.request ?? null,
         },

@@ -1,0 +1,80 @@
+// The IPC validators on their own: a well-formed message comes back as the
+// typed value, and every malformed field is named in the reason, never thrown.
+
+import { describe, expect, it } from 'vitest';
+import { Invalid, parseFromNode, parseToNode, unbatch } from '../../cluster/protocol.js';
+
+const entries = [
+  { index: 11, term: 2, lsn: 400, kind: 'sql', data: '{"sql":"INSERT INTO kv(k, v) VALUES (?, ?)","params":["a","b"]}', client: 'c1', request: 7 },
+  { index: 12, term: 2, lsn: 420, kind: 'noop', data: '' },
+  { index: 13, term: 3, lsn: 470, kind: 'sql', data: '{"sql":"DELETE FROM kv","params":[]}', client: 'c2' },
+];
+
+function append(overrides: Record<string, unknown> = {}, entryList: unknown[] = entries): unknown {
+  return { type: 'raft', messages: [{ type: 'append', from: 'n1', to: 'n2', term: 3, prevIndex: 10, prevTerm: 2, entries: entryList, commit: 9, ...overrides }] };
+}
+
+function reason(value: unknown): string {
+  const parsed = parseToNode(value);
+  expect(parsed).toBeInstanceOf(Invalid);
+  return (parsed as Invalid).reason;
+}
+
+describe('parseToNode: appends', () => {
+  it('returns entries with exactly the fields they had, client and request only when present', () => {
+    const parsed = parseToNode(append());
+    expect(parsed).not.toBeInstanceOf(Invalid);
+    const message = (parsed as unknown as { messages: { entries: unknown[] }[] }).messages[0]!;
+    expect(message.entries).toEqual(entries);
+    expect(Object.keys(message.entries[1]!)).toEqual(['index', 'term', 'lsn', 'kind', 'data']);
+    expect(Object.keys(message.entries[2]!)).toEqual(['index', 'term', 'lsn', 'kind', 'data', 'client']);
+  });
+
+  it('drops a request id that comes without a client id, as the log does', () => {
+    const parsed = parseToNode(append({}, [{ index: 11, term: 2, lsn: 5, kind: 'noop', data: '', request: 4 }]));
+    expect((parsed as unknown as { messages: { entries: unknown[] }[] }).messages[0]!.entries[0]).toEqual({ index: 11, term: 2, lsn: 5, kind: 'noop', data: '' });
+  });
+
+  it.each([
+    ['index', { index: -1 }, 'messages[0].entries[0].index'],
+    ['index 0', { index: 0 }, 'messages[0].entries[0].index'],
+    ['term', { term: 1.5 }, 'messages[0].entries[0].term'],
+    ['lsn', { lsn: '400' }, 'messages[0].entries[0].lsn'],
+    ['kind', { kind: 'drop' }, 'messages[0].entries[0].kind'],
+    ['data', { data: 42 }, 'messages[0].entries[0].data'],
+    ['client', { client: 3 }, 'messages[0].entries[0].client'],
+    ['request', { request: -2 }, 'messages[0].entries[0].request'],
+  ])('names a bad %s', (_name, change, path) => {
+    expect(reason(append({}, [{ ...entries[0], ...change }, entries[1], entries[2]]))).toContain(path);
+  });
+
+  it('names an entry that is not an object, and entries that are not an array', () => {
+    expect(reason(append({}, [entries[0], null]))).toContain('messages[0].entries[1]');
+    expect(reason(append({ entries: 'many' }))).toContain('messages[0].entries: expected an array');
+  });
+
+  it('refuses entries that do not follow prevIndex one by one', () => {
+    expect(reason(append({ prevIndex: 9 }))).toContain('contiguous after prevIndex');
+  });
+});
+
+describe('parseToNode and parseFromNode: other messages', () => {
+  it('checks an execute in full', () => {
+    const execute = { type: 'execute', id: 4, sql: 'DELETE FROM kv', params: ['x', 1, null], replication: null, client: null, request: null };
+    expect(parseToNode(execute)).toEqual(execute);
+    expect(reason({ ...execute, params: [{}] })).toContain('params[0]');
+    expect(reason({ ...execute, id: 'four' })).toContain('id');
+  });
+
+  it('routes a raft message from a node after checking only its addresses', () => {
+    const raw = { type: 'raft', messages: [{ type: 'append', from: 'n1', to: 'n2', entries: 'checked by the receiver' }] };
+    expect(parseFromNode(raw)).not.toBeInstanceOf(Invalid);
+    expect(parseFromNode({ type: 'raft', messages: [{ type: 'append', from: 'n1', to: 'x' }] })).toBeInstanceOf(Invalid);
+  });
+
+  it('unpacks a batch into its parts and leaves anything else whole', () => {
+    expect(unbatch({ type: 'batch', messages: [1, 2] })).toEqual([1, 2]);
+    expect(unbatch({ type: 'stop' })).toEqual([{ type: 'stop' }]);
+    expect(reason({ type: 'batch', messages: [] })).toContain('batches are unpacked first');
+  });
+});
