@@ -1,9 +1,9 @@
 // The WAL's few file-system moves, each written once: writing every byte,
-// reading a window, syncing a directory, and an fsync off the main thread so a
-// node keeps serving IPC while the disk works.
+// writing zeros, reading a window, syncing a directory, and an fsync off the
+// main thread so a node keeps serving IPC while the disk works.
 
 import * as path from 'node:path';
-import { segmentNameDigits } from './constants.js';
+import { segmentNameDigits, writeChunkBytesMax } from './constants.js';
 import type { WalFs } from './types.js';
 
 /** The file name of the segment whose first record has `firstIndex`. */
@@ -33,6 +33,42 @@ export function listSegments(fs: WalFs, walDir: string): { firstIndex: number; n
 export function writeAll(fs: WalFs, fd: number, bytes: Uint8Array, position: number): void {
   let done = 0;
   while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
+let zeroChunkShared: Buffer | null = null;
+
+/** `writeChunkBytesMax` zeros, allocated on first use and shared: never write into it. */
+export function zeroChunk(): Buffer {
+  zeroChunkShared ??= Buffer.alloc(writeChunkBytesMax);
+  return zeroChunkShared;
+}
+
+/**
+ * Writes zeros over [from, to) of a file, a chunk per call: it preallocates a
+ * segment, and erases records cut away so none is ever read back as valid.
+ */
+export function writeZeros(fs: WalFs, fd: number, from: number, to: number): void {
+  const zeros = zeroChunk();
+  for (let at = from; at < to; at += zeros.length) writeAll(fs, fd, zeros.subarray(0, Math.min(zeros.length, to - at)), at);
+}
+
+/** True when every byte of `bytes` is zero. */
+export function isZero(bytes: Uint8Array): boolean {
+  const zeros = zeroChunk();
+  for (let at = 0; at < bytes.length; at += zeros.length) {
+    const piece = bytes.subarray(at, Math.min(bytes.length, at + zeros.length));
+    if (!zeros.subarray(0, piece.length).equals(piece)) return false;
+  }
+  return true;
+}
+
+/** unlink that is content when there is nothing to remove. */
+export function removeIfPresent(fs: WalFs, file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /** pread of exactly `length` bytes at `position`; the caller knows the file holds them. */

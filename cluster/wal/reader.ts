@@ -4,7 +4,7 @@
 
 import { assert } from '../core/types.js';
 import { readChunkBytes } from './constants.js';
-import { readExactly } from './files.js';
+import { isZero, readExactly } from './files.js';
 import type { WalFs } from './types.js';
 
 /** Reads one segment file for recovery, a window at a time. */
@@ -28,6 +28,24 @@ export class SegmentReader {
   read(position: number, length: number): Buffer {
     const start = this.cover(position, length);
     return this.window.subarray(start, start + length);
+  }
+
+  /** True when every byte from `position` to the end of the file is zero: the unused rest of a preallocated segment. */
+  zeroFrom(position: number): boolean {
+    for (let at = position; at < this.size; at += readChunkBytes) {
+      if (!isZero(this.read(at, Math.min(readChunkBytes, this.size - at)))) return false;
+    }
+    return true;
+  }
+
+  /** The offset just past the last byte at or after `position` that is not zero; `position` when there is none. */
+  contentEnd(position: number): number {
+    for (let end = this.size; end > position; end -= readChunkBytes) {
+      const start = Math.max(position, end - readChunkBytes);
+      const bytes = this.read(start, end - start);
+      for (let i = bytes.length - 1; i >= 0; i--) if (bytes[i] !== 0) return start + i + 1;
+    }
+    return position;
   }
 
   /** Moves the window over [position, position + length) if needed; returns where it starts in the window. */

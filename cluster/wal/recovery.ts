@@ -3,10 +3,19 @@
 // rest of its segment and every later segment are removed, so what was never
 // fully written — a torn tail after a crash — or what was damaged is never
 // handed to the core.
+//
+// A segment's records may be followed by zeros: the unused rest of a
+// preallocated segment. Zeros from a record boundary to the end of the file
+// end that segment's records cleanly. A zero length followed by anything but
+// zeros is damage ('nonzero-tail'), as is any other record that fails: zeros
+// are trusted only when nothing at all follows them, so a zeroed block in the
+// middle of the log cannot silently hide the records after it. (What it
+// cannot catch is the last records of the log lost to zeros; a file that
+// simply ended there could not either.)
 
 import { assert, type Entry } from '../core/types.js';
 import { recordBytesMax, recordHeaderBytes } from './constants.js';
-import { listSegments, syncDirectory } from './files.js';
+import { listSegments, syncDirectory, writeZeros } from './files.js';
 import { SegmentReader } from './reader.js';
 import { decodeRecord } from './record.js';
 import type { Recovery, RecoveryProblem, RecoveryProblemReason, WalFs } from './types.js';
@@ -15,7 +24,7 @@ export interface RecoveredSegment {
   readonly firstIndex: number;
   readonly name: string;
   readonly path: string;
-  /** Bytes of valid records in the file (its size after any cut). */
+  /** Bytes of valid records at the start of the file; the rest of the file, if any, is zeros. */
   readonly bytes: number;
 }
 
@@ -26,13 +35,18 @@ export interface RecoveredLog {
   readonly recovery: Recovery;
 }
 
-interface Cut {
-  readonly offset: number;
-  readonly reason: RecoveryProblemReason;
+/** Where a segment's valid records end, and why the rest must go (null: it is zeros or nothing). */
+interface SegmentEnd {
+  readonly bytes: number;
+  readonly problem: RecoveryProblemReason | null;
 }
 
-/** Reads, validates and repairs the segments in `walDir`. */
-export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean }): RecoveredLog {
+/**
+ * Reads, validates and repairs the segments in `walDir`. A file at least
+ * `preallocatedBytes` long is taken to be preallocated: its trailing zeros
+ * are padding, not part of a tail that recovery cuts or counts.
+ */
+export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean; preallocatedBytes: number }): RecoveredLog {
   const { fs, walDir } = options;
   const files = listSegments(fs, walDir);
   const entries: Entry[] = [];
@@ -44,24 +58,29 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean 
     const file = files[i]!;
     const fd = fs.openSync(file.path, 'r+');
     try {
-      const size = fs.fstatSync(fd).size;
+      const reader = new SegmentReader(fs, fd, fs.fstatSync(fd).size);
       const continues = file.firstIndex === entries.length + 1;
-      const cut = continues ? readSegment(new SegmentReader(fs, fd, size), entries) : { offset: 0, reason: 'index-gap' as const };
-      if (cut === null) {
-        segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: size });
+      const end = continues ? readSegment(reader, entries) : { bytes: 0, problem: 'index-gap' as const };
+      if (end.problem === null) {
+        segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: end.bytes });
         continue;
       }
       const later = files.slice(i + 1);
       for (const gone of later) {
-        truncatedBytes += fileSize(fs, gone.path);
+        truncatedBytes += contentBytes(fs, gone.path, options.preallocatedBytes);
         fs.unlinkSync(gone.path);
       }
-      truncatedBytes += size - cut.offset;
-      problem = { segment: file.name, offset: cut.offset, index: entries.length + 1, reason: cut.reason, removedSegments: later.map((f) => f.name) };
+      const preallocated = reader.size >= options.preallocatedBytes;
+      const contentEnd = preallocated ? reader.contentEnd(end.bytes) : reader.size;
+      assert(contentEnd >= end.bytes, 'a cut segment has content past the cut');
+      truncatedBytes += contentEnd - end.bytes;
+      problem = { segment: file.name, offset: end.bytes, index: entries.length + 1, reason: end.problem, removedSegments: later.map((f) => f.name) };
       if (continues) {
-        fs.ftruncateSync(fd, cut.offset);
+        // Zeros keep a preallocated file allocated, so its next fdatasync is as cheap as before.
+        if (preallocated) writeZeros(fs, fd, end.bytes, contentEnd);
+        else fs.ftruncateSync(fd, end.bytes);
         if (options.fsync) fs.fdatasyncSync(fd);
-        segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: cut.offset });
+        segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: end.bytes });
       } else {
         // Named for an index the log does not reach: nothing in it can follow the log.
         fs.unlinkSync(file.path);
@@ -75,33 +94,38 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean 
   return { entries, segments, recovery };
 }
 
-function fileSize(fs: WalFs, file: string): number {
+/** Bytes of a segment about to be deleted, its zero padding left out when it is preallocated. */
+function contentBytes(fs: WalFs, file: string, preallocatedBytes: number): number {
   const fd = fs.openSync(file, 'r');
   try {
-    return fs.fstatSync(fd).size;
+    const size = fs.fstatSync(fd).size;
+    return size >= preallocatedBytes ? new SegmentReader(fs, fd, size).contentEnd(0) : size;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** Appends the segment's valid records to `entries`; returns where and why it must be cut, or null. */
-function readSegment(reader: SegmentReader, entries: Entry[]): Cut | null {
+/** Appends the segment's valid records to `entries`; returns where they end and what, if anything, is wrong after them. */
+function readSegment(reader: SegmentReader, entries: Entry[]): SegmentEnd {
   let offset = 0;
   while (offset < reader.size) {
     const remaining = reader.size - offset;
-    if (remaining < recordHeaderBytes) return { offset, reason: 'torn-header' };
+    // No record has a zero length: a zero there, or too few bytes for a header, is the end of the records.
+    if (remaining < recordHeaderBytes || reader.uint32(offset) === 0) {
+      if (reader.zeroFrom(offset)) return { bytes: offset, problem: null };
+      return { bytes: offset, problem: remaining < recordHeaderBytes ? 'torn-header' : 'nonzero-tail' };
+    }
     const length = reader.uint32(offset);
-    if (length < recordHeaderBytes || length > recordBytesMax) return { offset, reason: 'bad-length' };
-    if (length > remaining) return { offset, reason: 'torn-record' };
+    if (length < recordHeaderBytes || length > recordBytesMax) return { bytes: offset, problem: 'bad-length' };
+    if (length > remaining) return { bytes: offset, problem: 'torn-record' };
     const previous = entries[entries.length - 1];
     const previousTerm = previous?.term ?? 0;
     const decoded = decodeRecord(reader.read(offset, length), { previousTerm, lsnBefore: previous?.lsn ?? 0 });
-    if (!decoded.ok) return { offset, reason: decoded.reason };
-    if (decoded.entry.index !== entries.length + 1) return { offset, reason: 'index-gap' };
-    if (decoded.entry.term < previousTerm) return { offset, reason: 'term-decrease' };
+    if (!decoded.ok) return { bytes: offset, problem: decoded.reason };
+    if (decoded.entry.index !== entries.length + 1) return { bytes: offset, problem: 'index-gap' };
+    if (decoded.entry.term < previousTerm) return { bytes: offset, problem: 'term-decrease' };
     entries.push(decoded.entry);
     offset += length;
   }
-  assert(offset === reader.size, 'records end exactly at the end of the segment');
-  return null;
+  return { bytes: offset, problem: null };
 }

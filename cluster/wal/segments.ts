@@ -2,21 +2,33 @@
 // which were written since the last flush. Segments rolled or cut away keep
 // their descriptor until a flush has synced them, so a roll never waits for
 // the disk.
+//
+// Each file holds valid records in [0, bytes) and zeros from there to its end:
+// with preallocation on, a segment is zero-filled before its first record
+// (ahead of time by a SpareSegment when it can, else inline), so appends
+// overwrite allocated blocks and never change the file's size, and an
+// fdatasync is data only. `bytes`, never the file size, is where the log is.
 
 import * as path from 'node:path';
 import { assert } from '../core/types.js';
-import { readExactly, segmentName, writeAll } from './files.js';
+import { segmentFillAheadBytesMin } from './constants.js';
+import { readExactly, removeIfPresent, segmentName, writeAll, writeZeros } from './files.js';
+import { SpareSegment, spareName } from './spare.js';
 import type { WalFs } from './types.js';
 
 interface SegmentFile {
   readonly firstIndex: number;
   readonly path: string;
+  /** Bytes of valid records; the rest of the file is zeros. */
+  bytes: number;
 }
 
 /** The segment appended to; `dirty`: written since the last flush began. */
-interface OpenSegment extends SegmentFile {
+interface OpenSegment {
+  readonly file: SegmentFile;
   readonly fd: number;
-  bytes: number;
+  /** The file's size: `file.bytes` plus its zero padding. */
+  fileBytes: number;
   dirty: boolean;
 }
 
@@ -34,30 +46,52 @@ export interface SyncWork {
   readonly release: () => void;
 }
 
+export interface SegmentSetOptions {
+  readonly fs: WalFs;
+  readonly walDir: string;
+  readonly recovered: readonly { firstIndex: number; path: string; bytes: number }[];
+  /** Zeros a segment is filled to before records go in; 0 turns preallocation off. */
+  readonly preallocatedBytes: number;
+}
+
+/** How the segments were zero-filled: on the write path, or ahead of time off it. */
+export interface FillCounts {
+  readonly segmentFillsInline: number;
+  readonly segmentFillsAhead: number;
+}
+
 /** The segment files of one open log, oldest first; the last one takes appends. */
 export class SegmentSet {
+  private readonly fs: WalFs;
+  private readonly walDir: string;
+  private readonly preallocatedBytes: number;
   private readonly files: SegmentFile[];
-  private current: OpenSegment | null;
+  private current: OpenSegment | null = null;
   private retired: RetiredSegment[] = [];
   private directoryDirty = false;
+  private readonly spare: SpareSegment | null;
+  private fills = { segmentFillsInline: 0, segmentFillsAhead: 0 };
 
-  constructor(
-    private readonly fs: WalFs,
-    private readonly walDir: string,
-    recovered: readonly { firstIndex: number; path: string; bytes: number }[],
-  ) {
-    this.files = recovered.map((s) => ({ firstIndex: s.firstIndex, path: s.path }));
-    const last = recovered[recovered.length - 1];
-    this.current = last === undefined ? null : { firstIndex: last.firstIndex, path: last.path, fd: fs.openSync(last.path, 'r+'), bytes: last.bytes, dirty: false };
+  constructor(options: SegmentSetOptions) {
+    this.fs = options.fs;
+    this.walDir = options.walDir;
+    this.preallocatedBytes = options.preallocatedBytes;
+    this.files = options.recovered.map((s) => ({ firstIndex: s.firstIndex, path: s.path, bytes: s.bytes }));
+    const last = this.files[this.files.length - 1];
+    if (last !== undefined) this.current = this.openFile(last, false);
+    // One a crashed process left behind may be half filled.
+    removeIfPresent(this.fs, path.join(this.walDir, spareName));
+    const fillAhead = this.preallocatedBytes >= segmentFillAheadBytesMin;
+    this.spare = fillAhead ? new SpareSegment({ fs: this.fs, walDir: this.walDir, bytes: this.preallocatedBytes }) : null;
   }
 
   count(): number {
     return this.files.length;
   }
 
-  /** Bytes in the segment taking appends; null before the first segment exists. */
+  /** Bytes of records in the segment taking appends (not its size); null before the first segment exists. */
   currentBytes(): number | null {
-    return this.current?.bytes ?? null;
+    return this.current?.file.bytes ?? null;
   }
 
   /** The descriptor of the segment taking appends, for open to sync what recovery read. */
@@ -65,21 +99,43 @@ export class SegmentSet {
     return this.current?.fd ?? null;
   }
 
-  /** Starts a new segment for records from `firstIndex` on. */
+  /** How many segments were zero-filled inline and ahead of time. */
+  fillCounts(): FillCounts {
+    return { ...this.fills };
+  }
+
+  /** Starts a new segment for records from `firstIndex` on: the spare when one is ready, else a file its first append fills. */
   roll(firstIndex: number): void {
-    if (this.current !== null) this.retired.push({ fd: this.current.fd, path: this.current.path, dirty: this.current.dirty });
-    const file = path.join(this.walDir, segmentName(firstIndex));
-    this.current = { firstIndex, path: file, fd: this.fs.openSync(file, 'wx+'), bytes: 0, dirty: true };
-    this.files.push({ firstIndex, path: file });
+    if (this.current !== null) this.retired.push({ fd: this.current.fd, path: this.current.file.path, dirty: this.current.dirty });
+    const file = { firstIndex, path: path.join(this.walDir, segmentName(firstIndex)), bytes: 0 };
+    const spareFd = this.spare?.take(file.path) ?? null;
+    if (spareFd === null) {
+      this.current = { file, fd: this.fs.openSync(file.path, 'wx+'), fileBytes: 0, dirty: true };
+    } else {
+      this.current = { file, fd: spareFd, fileBytes: this.preallocatedBytes, dirty: true };
+      this.fills.segmentFillsAhead++;
+    }
+    this.files.push(file);
     this.directoryDirty = true;
   }
 
   /** Appends bytes to the current segment. */
   append(bytes: Uint8Array): void {
-    assert(this.current !== null, 'a segment is open to append to');
-    writeAll(this.fs, this.current.fd, bytes, this.current.bytes);
-    this.current.bytes += bytes.length;
-    this.current.dirty = true;
+    const current = this.current;
+    assert(current !== null, 'a segment is open to append to');
+    const end = current.file.bytes + bytes.length;
+    // Fills a new segment, or one recovery or an fsync-off run left unpadded,
+    // before the file would grow; a record past the preallocated size grows it.
+    if (end > current.fileBytes && end <= this.preallocatedBytes) {
+      writeZeros(this.fs, current.fd, current.fileBytes, this.preallocatedBytes);
+      current.fileBytes = this.preallocatedBytes;
+      this.fills.segmentFillsInline++;
+    }
+    writeAll(this.fs, current.fd, bytes, current.file.bytes);
+    current.file.bytes = end;
+    current.fileBytes = Math.max(current.fileBytes, end);
+    current.dirty = true;
+    if (end >= this.preallocatedBytes / 2) this.spare?.prepare();
   }
 
   /**
@@ -92,7 +148,7 @@ export class SegmentSet {
     const keep = this.files[holding];
     assert(keep !== undefined && keep.firstIndex <= index, `a segment holds index ${index}`);
     for (const gone of this.files.splice(holding + 1)) {
-      if (this.current?.path === gone.path) {
+      if (this.current?.file === gone) {
         this.retired.push({ fd: this.current.fd, path: gone.path, dirty: false });
         this.current = null;
       }
@@ -101,11 +157,20 @@ export class SegmentSet {
       this.fs.unlinkSync(gone.path);
       this.directoryDirty = true;
     }
-    this.current ??= { ...keep, fd: this.fs.openSync(keep.path, 'r+'), bytes: 0, dirty: false };
+    const current = (this.current ??= this.openFile(keep, true));
     const offset = offsetOf(keep.firstIndex);
-    this.fs.ftruncateSync(this.current.fd, offset);
-    this.current.bytes = offset;
-    this.current.dirty = true;
+    assert(offset >= 0 && offset <= keep.bytes, `cut at ${offset} within the ${keep.bytes} bytes of ${keep.path}`);
+    if (this.preallocatedBytes > 0) {
+      // Zeros, not ftruncate, keep the blocks allocated; either way no record
+      // cut away is left to be read back. Until a flush makes this durable,
+      // the checksum chain (record.ts) rejects a stale record after new ones.
+      writeZeros(this.fs, current.fd, offset, keep.bytes);
+    } else {
+      this.fs.ftruncateSync(current.fd, offset);
+      current.fileBytes = offset;
+    }
+    keep.bytes = offset;
+    current.dirty = true;
   }
 
   /** Hands a flush every file written since the last one, and the directory if files came or went. */
@@ -133,10 +198,12 @@ export class SegmentSet {
     return out;
   }
 
-  /** Reads `length` bytes at `offset` of a segment (through the open descriptor when it is the current one). */
+  /** Reads `length` bytes at `offset` of a segment's records (through the open descriptor when it is the current one). */
   read(segment: { path: string }, offset: number, length: number): Buffer {
     if (length === 0) return Buffer.alloc(0);
-    if (this.current?.path === segment.path) return readExactly(this.fs, this.current.fd, offset, length);
+    const file = this.files.find((f) => f.path === segment.path);
+    assert(file !== undefined && offset >= 0 && offset + length <= file.bytes, `read ${offset}+${length} within the records of ${segment.path}`);
+    if (this.current?.file === file) return readExactly(this.fs, this.current.fd, offset, length);
     const fd = this.fs.openSync(segment.path, 'r');
     try {
       return readExactly(this.fs, fd, offset, length);
@@ -145,11 +212,18 @@ export class SegmentSet {
     }
   }
 
-  /** Closes every descriptor; only once no flush is running. */
-  close(): void {
+  /** Closes every descriptor, once a spare being filled is done; only once no flush is running. */
+  async close(): Promise<void> {
     for (const retired of this.retired) this.fs.closeSync(retired.fd);
     this.retired = [];
     if (this.current !== null) this.fs.closeSync(this.current.fd);
     this.current = null;
+    await this.spare?.close();
+  }
+
+  /** Opens an existing segment to append to. */
+  private openFile(file: SegmentFile, dirty: boolean): OpenSegment {
+    const fd = this.fs.openSync(file.path, 'r+');
+    return { file, fd, fileBytes: this.fs.fstatSync(fd).size, dirty };
   }
 }

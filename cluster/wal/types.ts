@@ -10,6 +10,7 @@ export type WalFs = Pick<
   | 'closeSync'
   | 'readSync'
   | 'writeSync'
+  | 'write'
   | 'fstatSync'
   | 'ftruncateSync'
   | 'fsyncSync'
@@ -44,6 +45,7 @@ export type RecoveryProblemReason =
   | 'torn-header' // fewer bytes left in the segment than a record header
   | 'torn-record' // the header promises more bytes than the segment holds
   | 'bad-length' // the length field is below the header size or above recordBytesMax
+  | 'nonzero-tail' // a zero length ends the records, but a later byte of the segment is not zero
   | 'crc-mismatch' // the bytes, or the record they follow, are not what was written
   | 'bad-field' // the checksum holds but a field cannot be decoded (unknown kind, flags, text)
   | 'index-gap' // the record or segment does not continue the log at the next index
@@ -69,7 +71,7 @@ export interface Recovery {
   /** Records recovered, i.e. entries in the log. */
   readonly records: number;
   readonly lastIndex: number;
-  /** Bytes removed from the tail (the cut segment's rest plus every deleted segment). */
+  /** Bytes removed from the tail (the cut segment's rest plus every deleted segment), a preallocated file's zero padding not counted. */
   readonly truncatedBytes: number;
   readonly problem: RecoveryProblem | null;
 }

@@ -1,11 +1,13 @@
 // Shared by the WAL tests: a fresh temp dir per test, entries with lsn as the
-// core computes it, an fs that counts syncs, and the raw bytes of segments.
+// core computes it, an fs that counts syncs, and the raw bytes of segments
+// (records, and the zeros a preallocated segment holds after them).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { entryBytes, type Entry, type EntryKind } from '../../cluster/core/index.js';
 import type { WalFs } from '../../cluster/wal/index.js';
+import { encodeRecord, recordBytes } from '../../cluster/wal/record.js';
 
 /** A new empty directory under the system temp dir; the caller removes it. */
 export function makeTempDir(): string {
@@ -38,6 +40,17 @@ export function makeEntries(options: { from?: number; lsnBefore?: number; specs:
 /** `count` sql entries of term `term` (or the given terms) from index 1. */
 export function makeLog(terms: readonly number[]): Entry[] {
   return makeEntries({ specs: terms.map((term) => ({ term })) });
+}
+
+/** The records of `entries` back to back, bypassing the WAL's own checks; `previousTerm` is the term before the first. */
+export function encodeRecords(entries: readonly Entry[], previousTerm = 0): Buffer {
+  return Buffer.concat(
+    entries.map((entry, i) => {
+      const target = Buffer.alloc(recordBytes(entry));
+      encodeRecord({ entry, previousTerm: i === 0 ? previousTerm : entries[i - 1]!.term, target, offset: 0 });
+      return target;
+    }),
+  );
 }
 
 /** node:fs with every sync counted, and an optional hook run before each async one. */
@@ -77,7 +90,23 @@ export function segmentFiles(dir: string): string[] {
     .map((name) => path.join(walDir, name));
 }
 
-/** Total bytes of every segment file. */
+/**
+ * Bytes of records in one segment file: its length fields walked from the
+ * start up to a zero length (a preallocated file's padding) or the file's end.
+ */
+export function recordBytesIn(file: string): number {
+  const bytes = fs.readFileSync(file);
+  let offset = 0;
+  while (offset + 4 <= bytes.length && bytes.readUInt32LE(offset) !== 0) offset += bytes.readUInt32LE(offset);
+  return Math.min(offset, bytes.length);
+}
+
+/** Bytes of records in every segment file, padding left out: the log's lsn when it is intact. */
 export function logBytes(dir: string): number {
+  return segmentFiles(dir).reduce((sum, file) => sum + recordBytesIn(file), 0);
+}
+
+/** Total size of every segment file, padding included. */
+export function fileBytes(dir: string): number {
   return segmentFiles(dir).reduce((sum, file) => sum + fs.statSync(file).size, 0);
 }

@@ -3,20 +3,23 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Entry } from '../../cluster/core/index.js';
 import { openWal, walLimits, type Recovery, type Wal } from '../../cluster/wal/index.js';
-import { encodeRecord, recordBytes } from '../../cluster/wal/record.js';
-import { logBytes, makeEntries, makeLog, makeTempDir, segmentFiles } from './helpers.js';
+import { encodeRecords, logBytes, makeEntries, makeLog, makeTempDir, segmentFiles } from './helpers.js';
 
 let dir: string;
 const opened: Wal[] = [];
 
-function open(segmentBytesMax?: number): { wal: Wal; recovery: Recovery } {
+/**
+ * Segments of 64 KiB unless a test says otherwise: small enough that a test
+ * may rewrite a whole (preallocated) file many times over.
+ */
+function open(segmentBytesMax = 64 * 1024): { wal: Wal; recovery: Recovery } {
   const result = openWal({ dir, fsync: true, segmentBytesMax });
   opened.push(result.wal);
   return result;
 }
 
 /** Writes `log` durably and closes, leaving the files for a test to damage. */
-async function writeLog(log: readonly Entry[], segmentBytesMax?: number): Promise<void> {
+async function writeLog(log: readonly Entry[], segmentBytesMax = 64 * 1024): Promise<void> {
   const { wal } = open(segmentBytesMax);
   wal.write(1, log);
   await wal.flush();
@@ -155,9 +158,12 @@ describe('a corrupt length', () => {
       [walLimits.recordBytesMax, 'torn-record'],
       [3, 'bad-length'],
     ] as const) {
-      const bytes = fs.readFileSync(lastSegment());
-      bytes.writeUInt32LE(length, lastStart);
-      fs.writeFileSync(lastSegment(), bytes);
+      // In place: reading the whole (preallocated) file back would be an allocation of the test's own.
+      const field = Buffer.alloc(4);
+      field.writeUInt32LE(length);
+      const fd = fs.openSync(lastSegment(), 'r+');
+      fs.writeSync(fd, field, 0, 4, lastStart);
+      fs.closeSync(fd);
       const { wal, recovery } = open();
       expect(recovery.problem).toMatchObject({ reason, offset: lastStart });
       expect(wal.entries()).toEqual(log.slice(0, -1));
@@ -185,8 +191,10 @@ describe('records that do not continue the log', () => {
     wal.write(3, replacement);
     await wal.flush();
     await wal.close();
-    const after = fs.readFileSync(lastSegment());
-    fs.writeFileSync(lastSegment(), Buffer.concat([after, before.subarray(old[2]!.lsn)]));
+    // The old record 4 right after the new record 3, where it was before the cut zeroed it.
+    const damaged = fs.readFileSync(lastSegment());
+    before.copy(damaged, replacement[0]!.lsn, old[2]!.lsn, old[3]!.lsn);
+    fs.writeFileSync(lastSegment(), damaged);
 
     const { wal: again, recovery } = open();
     expect(again.entries()).toEqual([...old.slice(0, 2), ...replacement]);
@@ -235,11 +243,6 @@ describe('records that do not continue the log', () => {
 
 /** A segment built record by record, bypassing the WAL's own checks. */
 function writeRaw(name: string, entries: readonly Entry[], previousTerm = 0): void {
-  const buffers = entries.map((entry, i) => {
-    const target = Buffer.alloc(recordBytes(entry));
-    encodeRecord({ entry, previousTerm: i === 0 ? previousTerm : entries[i - 1]!.term, target, offset: 0 });
-    return target;
-  });
   fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'wal', name), Buffer.concat(buffers));
+  fs.writeFileSync(path.join(dir, 'wal', name), encodeRecords(entries, previousTerm));
 }
