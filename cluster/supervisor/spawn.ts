@@ -25,19 +25,19 @@ export interface ExitInfo {
 }
 
 /**
- * Node.js flags for node processes: a 4 MB young generation (V8's default lets
- * each node's RSS swell by ~20 MB of short-lived IPC garbage under load, with
- * no gain in throughput measured here) and an old space that grows by 10%
- * over what survives a full GC instead of V8's default factor (a node's live
- * heap is ~9 MB, but under load the old space reached 40 MB of promoted
- * garbage before V8 collected it: 90-100 MB RSS per node at 64 clients; with
- * this flag 78-81 MB and no throughput change measured), then any extra flags
- * from `REPLICA_LAB_NODE_ARGS` (e.g. '--cpu-prof' for profiling).
+ * Node.js flags for node processes. A node's live heap after a full GC is
+ * ~9 MB, but with V8's defaults its young generation and an old space full of
+ * promoted garbage (entries and messages that lived a few milliseconds) took
+ * it to 90-100 MB RSS at 64 clients, against 40 MB for a bare node process.
+ * A 2 MB semi-space and an old space that grows by 5% over what survives a
+ * full GC keep it at 73-74 MB, at a cost within run-to-run noise (64 quorum
+ * clients 17.0-17.4k writes/s vs 17.5-18.9k). Then any extra flags from
+ * `REPLICA_LAB_NODE_ARGS` (e.g. '--cpu-prof' for profiling).
  */
 function nodeArguments(): string[] {
   const text = process.env['REPLICA_LAB_NODE_ARGS'];
   const extra = text === undefined || text.trim() === '' ? [] : text.trim().split(/\s+/);
-  return ['--max-semi-space-size=4', '--heap-growing-percent=10', ...extra];
+  return ['--max-semi-space-size=2', '--heap-growing-percent=5', ...extra];
 }
 
 /** A running node process: send it messages, hear its messages, see it exit. */
