@@ -89,6 +89,9 @@ export class NodeHost {
   private malformed = 0;
   private lastMalformedEventMs = -Infinity;
   private checksumCache: { index: number; value: string } | null = null;
+  private checksumRunning = false;
+  /** Bumped by every rollback, so a checksum started before one is not reported after it. */
+  private checksumGeneration = 0;
   private wasLeader = false;
   private closed = false;
 
@@ -367,6 +370,7 @@ export class NodeHost {
     }));
     this.emit({ type: 'rollback-written', node: this.id, path, writes });
     this.checksumCache = null;
+    this.checksumGeneration++;
   }
 
   private startFlush(): void {
@@ -454,13 +458,38 @@ export class NodeHost {
     else if (out.length > 1) this.io.send({ type: 'batch', messages: out });
   }
 
+  /** The checksum at the applied index now, computed on the spot (for a 'checksum' request). */
   checksum(): { index: number; value: string } {
     const index = this.core.getAppliedIndex();
     if (this.checksumCache?.index !== index) this.checksumCache = { index, value: this.store.checksum() };
     return this.checksumCache;
   }
 
+  /**
+   * Telemetry's checksum: when the applied index has moved, one is started in
+   * the background (see Store.checksumInBackground) and reported, with the
+   * index it is for, once done. A rollback in the meantime discards it: its
+   * index would name an entry the log no longer holds.
+   */
+  private refreshChecksum(): void {
+    if (this.checksumRunning || this.closed || this.checksumCache?.index === this.core.getAppliedIndex()) return;
+    const generation = this.checksumGeneration;
+    this.checksumRunning = true;
+    this.store.checksumInBackground().then(
+      (result) => {
+        this.checksumRunning = false;
+        if (result === null || this.closed || generation !== this.checksumGeneration) return;
+        if (this.checksumCache === null || result.index >= this.checksumCache.index) this.checksumCache = { index: result.index, value: result.digest };
+      },
+      (error: unknown) => {
+        this.checksumRunning = false;
+        process.stderr.write(`${this.id}: background checksum failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      },
+    );
+  }
+
   telemetry(withChecksum: boolean): NodeTelemetry {
+    if (withChecksum) this.refreshChecksum();
     const status = this.core.status();
     const now = this.io.nowMs();
     const isLeader = status.role === 'leader';
@@ -502,7 +531,7 @@ export class NodeHost {
       degraded: status.degraded,
       replication: this.replication,
       followers,
-      checksum: withChecksum ? this.checksum() : this.checksumCache,
+      checksum: this.checksumCache,
       malformedMessages: this.malformed,
       rssBytes: this.io.rssBytes(),
       atMs: this.io.wallMs(),

@@ -67,3 +67,46 @@ describe('checksum', () => {
     expect(digest([...log, sqlEntry(3, 'DELETE FROM odd WHERE rowid = 0')])).not.toBe(digest([...log, noopEntry(3)]));
   });
 });
+
+describe('checksum in the background', () => {
+  /** 3,500 kv rows: several steps of checksumRowsPerStep, so other work runs between them. */
+  function bigState(): Entry[] {
+    const inserts = Array.from({ length: 7 }, (_, chunk) => {
+      const rows = Array.from({ length: 500 }, (_, i) => `('k${chunk * 500 + i}', 'v${i}', 0)`).join(', ');
+      return `INSERT INTO kv (k, v, idx) VALUES ${rows}`;
+    });
+    return history([...base, ...inserts]);
+  }
+
+  it('gives the digest a blocking checksum gives, with the applied index it is for', async () => {
+    const store = stores.open();
+    applyAll(store, bigState());
+    expect(store.query('SELECT count(*) FROM kv').rows).toEqual([[3_500]]);
+    const expected = { index: store.appliedIndex(), digest: store.checksum() };
+    await expect(store.checksumInBackground()).resolves.toEqual(expected);
+  });
+
+  it('hashes the state as it was when it started while entries keep applying, and shares one run between callers', async () => {
+    const store = stores.open();
+    const log = bigState();
+    applyAll(store, log);
+    const before = { index: store.appliedIndex(), digest: store.checksum() };
+    const running = store.checksumInBackground();
+    expect(store.checksumInBackground()).toBe(running);
+    // Applied while the checksum is between steps: it must not see these.
+    await new Promise((resolve) => setImmediate(resolve));
+    applyAll(store, [sqlEntry(log.length + 1, upsert, ['late', 'write']), sqlEntry(log.length + 2, "DELETE FROM kv WHERE k = 'k1'")]);
+    await expect(running).resolves.toEqual(before);
+    await expect(store.checksumInBackground()).resolves.toEqual({ index: store.appliedIndex(), digest: store.checksum() });
+    expect(store.checksum()).not.toBe(before.digest);
+  });
+
+  it('resolves to null, without throwing, when the store closes during it', async () => {
+    const store = stores.open();
+    applyAll(store, bigState());
+    const running = store.checksumInBackground();
+    await new Promise((resolve) => setImmediate(resolve));
+    store.close();
+    await expect(running).resolves.toBeNull();
+  });
+});
