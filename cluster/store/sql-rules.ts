@@ -218,3 +218,22 @@ function cachedStatementProblem(tokens: readonly Token[], params: readonly SqlPa
   if (verdict.problem !== null || verdict.placeholders === params.length) return verdict.problem;
   return statementProblem(tokens, params);
 }
+
+/**
+ * What the store needs to know about a statement it applies, per text:
+ * `mayFailPartway`: it names the FAIL conflict algorithm (OR FAIL, ON CONFLICT
+ * FAIL, RAISE(FAIL)), the one way a failing statement keeps the changes it
+ * made before the error; any other failure SQLite undoes by itself.
+ * `changesSchema`: CREATE, ALTER or DROP, after which the schema may hold a
+ * FAIL clause of its own. Conservative on text that cannot be tokenized.
+ */
+export const statementTraits = memoizeText((sql: string): { readonly mayFailPartway: boolean; readonly changesSchema: boolean } => {
+  const statements = statementsOf(sql);
+  if (statements instanceof StatementError) return { mayFailPartway: true, changesSchema: true };
+  const tokens = statements.flat();
+  const verb = tokens[0]?.type === 'word' ? tokens[0].value : '';
+  return {
+    mayFailPartway: tokens.some((token) => word(token, 'FAIL')),
+    changesSchema: verb === 'CREATE' || verb === 'ALTER' || verb === 'DROP',
+  };
+}, statementCacheMax);

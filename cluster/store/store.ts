@@ -12,10 +12,15 @@ import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, writeRollbackFile } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { failure, isStatementFailure, queryError } from './sqlite-errors.js';
-import { checkStatementText } from './sql-rules.js';
+import { checkStatementText, statementTraits } from './sql-rules.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
 import { validateStatement } from './validate.js';
+
+/** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
+function schemaNamesFail(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%' LIMIT 1").get() !== undefined;
+}
 
 interface Position {
   readonly index: number;
@@ -52,6 +57,8 @@ export class Store {
   private applyingIndex: number | null = null;
   private position: Position;
   private checksumCache: { readonly index: number; readonly digest: string } | null = null;
+  /** True when a table or trigger declares FAIL (ON CONFLICT FAIL, RAISE(FAIL)): then every statement runs in a SAVEPOINT. */
+  private schemaMayFailPartway: boolean;
   /** The connection checksumInBackground reads its snapshot through, opened on first use. */
   private snapshotReader: Database.Database | null = null;
   private background: Promise<{ index: number; digest: string } | null> | null = null;
@@ -85,6 +92,7 @@ export class Store {
     this.selectRequest = db.prepare('SELECT request FROM _replica_requests WHERE client = ?');
     this.recordRequest = db.prepare('INSERT INTO _replica_requests (client, request) VALUES (?, ?) ON CONFLICT (client) DO UPDATE SET request = excluded.request');
     this.position = this.readPosition();
+    this.schemaMayFailPartway = schemaNamesFail(db);
   }
 
   appliedIndex(): number {
@@ -250,6 +258,7 @@ export class Store {
 
   private rebuildInTransaction(log: readonly Entry[]): void {
     dropUserObjects(this.db);
+    this.schemaMayFailPartway = schemaNamesFail(this.db);
     this.db.exec('DELETE FROM _replica_requests');
     this.db.exec(kvTableSql);
     this.updatePosition.run(0, 0);
@@ -296,8 +305,10 @@ export class Store {
     const problem = checkStatementText(statement.sql, statement.params);
     if (problem !== null) return failure(problem.problem, problem.message);
     this.applyingIndex = entry.index;
+    const traits = statementTraits(statement.sql);
     try {
-      const info = this.runStatement(statement.sql, statement.params);
+      // A SAVEPOINT only where a failure could leave part of the statement done; SQLite undoes any other failed statement itself.
+      const info = traits.mayFailPartway || this.schemaMayFailPartway ? this.runStatement(statement.sql, statement.params) : this.prepared(statement.sql).run(...bindable(statement.params));
       return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
     } catch (error) {
       assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
@@ -305,6 +316,7 @@ export class Store {
       return failure(error instanceof Database.SqliteError ? error.code : 'params', error.message);
     } finally {
       this.applyingIndex = null;
+      if (traits.changesSchema) this.schemaMayFailPartway = schemaNamesFail(this.db);
     }
   }
 

@@ -138,6 +138,38 @@ describe('atomicity', () => {
     expect(first.checksum()).toBe(second.checksum());
   });
 
+  // A failed statement is undone whole, also where SQLite's FAIL algorithm would keep its first rows:
+  // the store runs statements in a SAVEPOINT when the statement or the schema names FAIL.
+  it.each([
+    ['OR FAIL in the statement', ['CREATE TABLE t (a UNIQUE)', 'INSERT INTO t VALUES (0)', 'INSERT OR FAIL INTO t VALUES (1), (0)']],
+    ['ON CONFLICT FAIL in the table', ['CREATE TABLE t (a UNIQUE ON CONFLICT FAIL)', 'INSERT INTO t VALUES (0)', 'INSERT INTO t VALUES (1), (0)']],
+    [
+      'RAISE(FAIL) in a trigger',
+      ['CREATE TABLE t (a)', "CREATE TRIGGER no_zero BEFORE INSERT ON t WHEN NEW.a = 0 BEGIN SELECT RAISE(FAIL, 'zero'); END", 'INSERT INTO t VALUES (1), (0)'],
+    ],
+    ['plain ABORT', ['CREATE TABLE t (a UNIQUE)', 'INSERT INTO t VALUES (0)', 'INSERT INTO t VALUES (1), (0)']],
+  ])('a statement failing part-way is undone whole with %s, applied one by one or in one batch', (_name, statements) => {
+    const log = history([...statements, 'INSERT INTO t VALUES (2)']);
+    const [single, batched] = [stores.open(), stores.open()];
+    const results = log.map((entry) => single.apply(entry));
+    expect(batched.applyBatch(log)).toEqual(results);
+    expect(results.at(-2)).toMatchObject({ ok: false });
+    for (const store of [single, batched]) {
+      expect(store.query('SELECT a FROM t WHERE a <> 0 ORDER BY a').rows).toEqual([[2]]);
+      expect(store.appliedIndex()).toBe(log.length);
+    }
+  });
+
+  it('after a rollback rebuild drops a FAIL table, statements still fail whole', () => {
+    const store = stores.open();
+    const log = history(['CREATE TABLE t (a UNIQUE ON CONFLICT FAIL)', 'INSERT INTO t VALUES (0)']);
+    applyAll(store, log);
+    store.rollbackAndRebuild({ undone: [...log].reverse(), log: [] });
+    const next = history(['CREATE TABLE t (a UNIQUE)', 'INSERT INTO t VALUES (0)', 'INSERT INTO t VALUES (1), (0)']);
+    expect(next.map((entry) => store.apply(entry)).at(-1)).toMatchObject({ ok: false });
+    expect(store.query('SELECT a FROM t ORDER BY a').rows).toEqual([[0]]);
+  });
+
   it('a statement that breaks a replication rule fails at apply on every replica, even if a leader logged it', () => {
     const store = stores.open();
     const random: Entry = { index: 1, term: 1, lsn: 100, kind: 'sql', data: JSON.stringify({ sql: "INSERT INTO kv VALUES ('a', random(), 1)", params: [] }) };
