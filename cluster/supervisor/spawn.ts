@@ -29,15 +29,18 @@ export interface ExitInfo {
  * ~9 MB, but with V8's defaults its young generation and an old space full of
  * promoted garbage (entries and messages that lived a few milliseconds) took
  * it to 90-100 MB RSS at 64 clients, against 40 MB for a bare node process.
- * A 2 MB semi-space and an old space that grows by 5% over what survives a
- * full GC keep it at 73-74 MB, at a cost within run-to-run noise (64 quorum
- * clients 17.0-17.4k writes/s vs 17.5-18.9k). Then any extra flags from
- * `REPLICA_LAB_NODE_ARGS` (e.g. '--cpu-prof' for profiling).
+ * A 2 MB semi-space and an old space that grows by only 1% over what
+ * survives a full GC (V8 still grows it by its minimum step, so a growing
+ * live heap does not thrash) keep it at 76-78 MB in `bench throughput` at 64
+ * async clients (5%: 79-82 MB), at a cost within run-to-run noise (async
+ * 22.3-22.5k writes/s vs 22.8-23.2k; quorum 19.3k both; catch-up 73k vs 75k
+ * entries/s). Then any extra flags from `REPLICA_LAB_NODE_ARGS` (e.g.
+ * '--cpu-prof' for profiling).
  */
 function nodeArguments(): string[] {
   const text = process.env['REPLICA_LAB_NODE_ARGS'];
   const extra = text === undefined || text.trim() === '' ? [] : text.trim().split(/\s+/);
-  return ['--max-semi-space-size=2', '--heap-growing-percent=5', ...extra];
+  return ['--max-semi-space-size=2', '--heap-growing-percent=1', ...extra];
 }
 
 /** A running node process: send it messages, hear its messages, see it exit. */
