@@ -110,3 +110,13 @@ export function logBytes(dir: string): number {
 export function fileBytes(dir: string): number {
   return segmentFiles(dir).reduce((sum, file) => sum + fs.statSync(file).size, 0);
 }
+
+/** Four entries over two terms, multi-byte text and clients included: the log the recovery tests cut and damage. */
+export const sampleLog = makeEntries({
+  specs: [
+    { term: 1, kind: 'noop', data: '' },
+    { term: 1, data: 'INSERT ü', client: 'c1', request: 1 },
+    { term: 2, data: 'INSERT 🚀', client: 'c2', request: 2 },
+    { term: 2, data: 'INSERT last one, a little longer than the others', client: 'c1', request: 3 },
+  ],
+});

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Entry } from '../../cluster/core/index.js';
 import { openWal, walLimits, type Recovery, type Wal } from '../../cluster/wal/index.js';
-import { encodeRecords, logBytes, makeEntries, makeLog, makeTempDir, segmentFiles } from './helpers.js';
+import { encodeRecords, logBytes, makeEntries, makeLog, makeTempDir, sampleLog, segmentFiles } from './helpers.js';
 
 let dir: string;
 const opened: Wal[] = [];
@@ -40,14 +40,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const log = makeEntries({
-  specs: [
-    { term: 1, kind: 'noop', data: '' },
-    { term: 1, data: 'INSERT ü', client: 'c1', request: 1 },
-    { term: 2, data: 'INSERT 🚀', client: 'c2', request: 2 },
-    { term: 2, data: 'INSERT last one, a little longer than the others', client: 'c1', request: 3 },
-  ],
-});
+const log = sampleLog;
 const lastStart = log.at(-2)!.lsn;
 const lastEnd = log.at(-1)!.lsn;
 
