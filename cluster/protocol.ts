@@ -117,7 +117,17 @@ export interface NodeTelemetry {
   readonly checksum: { readonly index: number; readonly value: string } | null;
   readonly malformedMessages: number;
   readonly rssBytes: number;
+  /** This node's WAL since it started, as PostgreSQL's pg_stat_wal counts it. */
+  readonly wal: WalTelemetry;
   readonly atMs: number;
+}
+
+/** Running totals since the node process started (wal_bytes, wal_sync, wal_sync_time). */
+export interface WalTelemetry {
+  readonly bytes: number;
+  readonly fsyncs: number;
+  /** Time spent in those fsyncs, in milliseconds. */
+  readonly fsyncMs: number;
 }
 
 export interface RolledBackWrite {

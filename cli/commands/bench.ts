@@ -59,7 +59,8 @@ export function registerBench(program: Command): void {
       `
 Every figure is measured from the running processes: acknowledged writes per
 second, client latency, follower replay lag sampled from the leader, CPU time
-from /proc and peak RSS reported by each node. Nothing is simulated.
+from /proc, peak RSS reported by each node, and each node's WAL fsyncs (mean
+time, and writes per fsync of the leader: group commit). Nothing is simulated.
 
 Examples:
   replica-lab bench throughput --mode quorum,async --clients 1,4,64
@@ -122,10 +123,15 @@ export function table(results: readonly Result[]): string {
   const throughputs = results.filter((r): r is ThroughputResult => r.scenario === 'throughput');
   if (throughputs.length > 0) {
     lines.push('throughput (acknowledged writes; latency as the client saw it; replay lag of followers)');
-    lines.push(row(['mode/ack', 'clients', 'writes/s', 'p50 ms', 'p99 ms', 'max ms', 'lag p50 ms', 'lag p99 ms', 'peak RSS MB/node', 'CPU % (n1 n2 n3 sup)']));
+    const nodes = Object.keys(throughputs[0]!.fsync).join(' ');
+    lines.push(
+      row(['mode/ack', 'clients', 'writes/s', 'p50 ms', 'p99 ms', 'max ms', 'lag p50 ms', 'lag p99 ms', 'peak RSS MB/node', `CPU % (${nodes} sup)`, `fsync ms (${nodes})`, 'writes/fsync']),
+    );
     for (const r of throughputs) {
       const cpu = Object.entries(r.cpuPercent).map(([, value]) => Math.round(value)).join(' ');
-      lines.push(row([`${r.mode}/${r.ack}`, r.clients, r.writesPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, r.replayLagMs.p50, r.replayLagMs.p99, r.rssMbMax, cpu]));
+      const fsync = Object.values(r.fsync).map((rate) => (rate?.meanMs == null ? '–' : rate.meanMs.toFixed(2))).join(' ');
+      const perFsync = r.writesPerLeaderFsync === null ? '–' : r.writesPerLeaderFsync.toFixed(1);
+      lines.push(row([`${r.mode}/${r.ack}`, r.clients, r.writesPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, r.replayLagMs.p50, r.replayLagMs.p99, r.rssMbMax, cpu, fsync, perFsync]));
     }
   }
   for (const r of results.filter((r): r is FailoverResult => r.scenario === 'failover')) {

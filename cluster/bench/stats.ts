@@ -37,6 +37,26 @@ export function ratePerSecond(count: number, elapsedMs: number): number {
   return elapsedMs <= 0 ? 0 : (count * 1000) / elapsedMs;
 }
 
+/** A node's WAL running totals at one reading (NodeStatus.wal). */
+export interface WalTotals {
+  readonly fsyncs: number;
+  readonly fsyncMs: number;
+}
+
+/**
+ * fsyncs per second between two readings of one node's running totals, and
+ * how long they took on average (pg_stat_wal's wal_sync_time / wal_sync).
+ * Null when there is nothing to compare: no reading, a restart in between
+ * (totals start again at zero), or no time elapsed; meanMs is null without fsyncs.
+ */
+export function fsyncRate(before: WalTotals | null, after: WalTotals | null, elapsedMs: number): { perSecond: number; meanMs: number | null } | null {
+  if (before === null || after === null || elapsedMs <= 0) return null;
+  const fsyncs = after.fsyncs - before.fsyncs;
+  const ms = after.fsyncMs - before.fsyncMs;
+  if (fsyncs < 0 || ms < 0) return null;
+  return { perSecond: ratePerSecond(fsyncs, elapsedMs), meanMs: fsyncs === 0 ? null : ms / fsyncs };
+}
+
 /** Rounds for reports: 3 significant decimals for small numbers, whole numbers for large ones. */
 export function round(value: number): number {
   if (!Number.isFinite(value)) return value;

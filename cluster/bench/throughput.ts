@@ -6,7 +6,7 @@ import { Cluster } from '../supervisor/index.js';
 import type { ReplicationSettings } from '../protocol.js';
 import { startLoad, sleep } from './load.js';
 import { cpuSeconds } from './machine.js';
-import { ratePerSecond, round, Samples, summarize } from './stats.js';
+import { fsyncRate, ratePerSecond, round, Samples, summarize, type WalTotals } from './stats.js';
 
 export interface ThroughputOptions {
   readonly mode: ReplicationSettings['mode'];
@@ -29,6 +29,10 @@ export interface ThroughputResult {
   readonly rssMbMax: number;
   readonly rssMb: Record<string, number>;
   readonly cpuPercent: Record<string, number>;
+  /** Per node: WAL fsyncs per second and their mean time (null: none made, or no reading). */
+  readonly fsync: Record<string, { readonly perSecond: number; readonly meanMs: number | null } | null>;
+  /** Acknowledged writes per fsync of the leader's WAL: how much group commit shares one fsync. */
+  readonly writesPerLeaderFsync: number | null;
   readonly writes: number;
   readonly errors: number;
   readonly durationS: number;
@@ -54,6 +58,8 @@ export async function throughput(options: ThroughputOptions, progress: (fraction
     const supervisorBefore = process.cpuUsage();
     const rss: Record<string, number> = { supervisor: process.memoryUsage.rss() };
     const lag = new Map<string, Samples>();
+    const walTotals = (): Record<string, WalTotals | null> => Object.fromEntries(cluster.status().map((n) => [n.id, n.wal]));
+    const walBefore = walTotals();
     measuring = true;
     const startedMs = performance.now();
     const endMs = startedMs + options.durationS * 1000;
@@ -71,6 +77,9 @@ export async function throughput(options: ThroughputOptions, progress: (fraction
     }
     measuring = false;
     const elapsedMs = performance.now() - startedMs;
+    const walAfter = walTotals();
+    const fsync = Object.fromEntries(Object.keys(pids).map((id) => [id, roundRate(fsyncRate(walBefore[id] ?? null, walAfter[id] ?? null, elapsedMs))]));
+    const leaderFsyncs = fsync[cluster.leader() ?? '']?.perSecond ?? 0;
     const cpuPercent: Record<string, number> = {};
     for (const [id, pid] of Object.entries(pids)) cpuPercent[id] = round((100 * ((cpuSeconds(pid) ?? 0) - cpuBefore[id]!)) / (elapsedMs / 1000));
     const supervisorCpu = process.cpuUsage(supervisorBefore);
@@ -93,6 +102,8 @@ export async function throughput(options: ThroughputOptions, progress: (fraction
       rssMbMax: Math.max(...nodeRss),
       rssMb,
       cpuPercent,
+      fsync,
+      writesPerLeaderFsync: leaderFsyncs > 0 ? round(ratePerSecond(latencies.count, elapsedMs) / leaderFsyncs) : null,
       writes: latencies.count,
       errors: load.errors(),
       durationS: round(elapsedMs / 1000),
@@ -104,4 +115,8 @@ export async function throughput(options: ThroughputOptions, progress: (fraction
 
 function pick(summary: { p50: number; p99: number }): { p50: number; p99: number } {
   return { p50: round(summary.p50), p99: round(summary.p99) };
+}
+
+function roundRate(rate: { perSecond: number; meanMs: number | null } | null): { perSecond: number; meanMs: number | null } | null {
+  return rate === null ? null : { perSecond: round(rate.perSecond), meanMs: rate.meanMs === null ? null : round(rate.meanMs) };
 }

@@ -28,6 +28,7 @@ import {
   type ReplicationSettings,
   type RolledBackWrite,
   type ToNode,
+  type WalTelemetry,
 } from '../protocol.js';
 import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
 import { openWal, type Wal } from '../wal/index.js';
@@ -534,8 +535,14 @@ export class NodeHost {
       checksum: this.checksumCache,
       malformedMessages: this.malformed,
       rssBytes: this.io.rssBytes(),
+      wal: this.walTelemetry(),
       atMs: this.io.wallMs(),
     };
+  }
+
+  private walTelemetry(): WalTelemetry {
+    const stats = this.wal.stats();
+    return { bytes: stats.bytesWritten, fsyncs: stats.fsyncs, fsyncMs: stats.fsyncMs };
   }
 
   /** Stops taking input and closes the WAL (after a flush in progress) and the store. */

@@ -21,6 +21,7 @@ import {
   type ReplicationSettings,
   type RolledBackWrite,
   type ToNode,
+  type WalTelemetry,
 } from '../protocol.js';
 import { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError } from './errors.js';
 import { Network, type LinkOptions } from './network.js';
@@ -112,6 +113,8 @@ export interface NodeStatus {
   readonly replication: ReplicationSettings | null;
   readonly malformedMessages: number;
   readonly rssBytes: number;
+  /** The node's WAL since its process started (bytes, fsyncs and their time, as pg_stat_wal); null before its first report. */
+  readonly wal: WalTelemetry | null;
   /** How old the node's last report is; large for a paused or dead node. */
   readonly reportAgeMs: number | null;
 }
@@ -760,6 +763,7 @@ export class Cluster extends EventEmitter {
         replication: t?.replication ?? null,
         malformedMessages: t?.malformedMessages ?? 0,
         rssBytes: t?.rssBytes ?? 0,
+        wal: t?.wal ?? null,
         reportAgeMs: t === null ? null : now - slot.telemetryAtMs,
       };
     });

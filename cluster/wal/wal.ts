@@ -21,8 +21,10 @@ export interface WalStats {
   readonly bytesWritten: number;
   /** Flushes that did work (rounds of group commit). */
   readonly flushes: number;
-  /** fdatasync/fsync calls the flushes made (0 with fsync off). */
+  /** fdatasync/fsync calls the flushes made (0 with fsync off): pg_stat_wal's wal_sync. */
   readonly fsyncs: number;
+  /** Milliseconds those calls took, from the start of a round's first to the end of its last: pg_stat_wal's wal_sync_time. */
+  readonly fsyncMs: number;
   /** Segments zero-filled on the write path (a roll that found no spare ready, or padding an old segment). */
   readonly segmentFillsInline: number;
   /** Segments a roll took ready-filled from a spare prepared off the event loop. */
@@ -75,7 +77,7 @@ export class Wal {
   private failure: unknown = null;
   private closed = false;
   private readonly groupCommit: GroupCommit<LogPosition | null>;
-  private counters = { bytesWritten: 0, flushes: 0, fsyncs: 0 };
+  private counters = { bytesWritten: 0, flushes: 0, fsyncs: 0, fsyncMs: 0 };
 
   /** Use `openWal`. */
   constructor(init: {
@@ -288,6 +290,7 @@ export class Wal {
     this.counters.flushes++;
     try {
       if (this.fsync) {
+        const startedMs = performance.now();
         for (const fd of work.files) {
           this.counters.fsyncs++;
           await syncAsync(this.fs, fd, { data: true });
@@ -296,6 +299,7 @@ export class Wal {
           this.counters.fsyncs++;
           await syncAsync(this.fs, this.directoryFd, { data: false });
         }
+        this.counters.fsyncMs += performance.now() - startedMs;
       } else {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }

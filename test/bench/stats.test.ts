@@ -2,7 +2,7 @@
 // make every figure in the closing note wrong, so they are pinned here.
 
 import { describe, expect, it } from 'vitest';
-import { percentile, ratePerSecond, round, Samples, summarize } from '../../cluster/bench/index.js';
+import { fsyncRate, percentile, ratePerSecond, round, Samples, summarize } from '../../cluster/bench/index.js';
 import { table } from '../../cli/commands/bench.js';
 
 describe('percentile (nearest rank)', () => {
@@ -53,6 +53,24 @@ describe('rates and rounding', () => {
   });
 });
 
+describe('fsyncRate', () => {
+  it('is fsyncs per second and mean time per fsync between two readings', () => {
+    const before = { fsyncs: 1_000, fsyncMs: 300 };
+    const after = { fsyncs: 3_500, fsyncMs: 1_050 };
+    expect(fsyncRate(before, after, 5_000)).toEqual({ perSecond: 500, meanMs: 0.3 });
+  });
+
+  it('has no mean without fsyncs (fsync off), and no figure across a restart or without a reading', () => {
+    const idle = { fsyncs: 7, fsyncMs: 2 };
+    expect(fsyncRate(idle, idle, 1_000)).toEqual({ perSecond: 0, meanMs: null });
+    // A restarted node counts from zero again: the difference would be negative.
+    expect(fsyncRate({ fsyncs: 500, fsyncMs: 100 }, { fsyncs: 20, fsyncMs: 5 }, 1_000)).toBeNull();
+    expect(fsyncRate(null, idle, 1_000)).toBeNull();
+    expect(fsyncRate(idle, null, 1_000)).toBeNull();
+    expect(fsyncRate(idle, idle, 0)).toBeNull();
+  });
+});
+
 describe('Samples', () => {
   it('keeps every value up to its limit', () => {
     const samples = new Samples(10);
@@ -89,6 +107,8 @@ describe('the bench table', () => {
         rssMbMax: 70,
         rssMb: {},
         cpuPercent: { n1: 50, n2: 40, n3: 41, supervisor: 30 },
+        fsync: { n1: { perSecond: 420, meanMs: 0.3125 }, n2: { perSecond: 400, meanMs: 0.28 }, n3: null },
+        writesPerLeaderFsync: 50,
         writes: 105000,
         errors: 0,
         durationS: 5,
@@ -96,6 +116,8 @@ describe('the bench table', () => {
       { scenario: 'failover', mode: 'quorum', ack: 'flushed', trials: 20, failoverMs: { min: 170, median: 230, p99: 300, max: 310 }, lostWrites: 0, electionTimeoutMs: [150, 300] },
     ]);
     expect(text).toMatch(/quorum\/flushed\s+64\s+21000\s+2\.5\s+9\.1/);
+    expect(text).toContain('fsync ms (n1 n2 n3)');
+    expect(text).toMatch(/50 40 41 30\s+0\.31 0\.28 –\s+50\.0$/m);
     expect(text).toContain('median 230 ms');
     expect(text).toContain('lost acknowledged writes: 0');
   });

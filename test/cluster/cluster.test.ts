@@ -48,6 +48,9 @@ describe('a 3-node cluster', () => {
       await Promise.all(Array.from({ length: 100 }, (_, i) => cluster.execute(upsert, [`k${batch * 100 + i}`, `v${batch * 100 + i}`])));
     }
     await waitConverged(cluster);
+    // Each node's WAL figures, from the same report as its indexes: every byte of the log, and no fsync with fsync off.
+    for (const node of cluster.status()) expect(node.wal, node.id).toEqual({ bytes: expect.any(Number), fsyncs: 0, fsyncMs: 0 });
+    for (const node of cluster.status()) expect(node.wal!.bytes, node.id).toBeGreaterThanOrEqual(node.lastLsn);
     const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
     expect(new Set(checksums.map((c) => c.value)).size).toBe(1);
     expect(new Set(checksums.map((c) => c.index)).size).toBe(1);
@@ -57,6 +60,20 @@ describe('a 3-node cluster', () => {
     expect(contents[0]).toHaveLength(1_000);
     expect(contents[1]).toEqual(contents[0]);
     expect(contents[2]).toEqual(contents[0]);
+  });
+
+  it('with fsync on, reports each node\'s WAL fsyncs and their time (pg_stat_wal), fewer fsyncs than concurrent writes', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 2, fsync: true });
+    const leader = await cluster.waitForLeader({ timeoutMs: 2_000 });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => cluster.execute(upsert, [`k${i}`, `v${i}`])));
+    await waitConverged(cluster);
+    for (const node of cluster.status()) {
+      expect(node.wal!.bytes, node.id).toBeGreaterThanOrEqual(node.lastLsn);
+      expect(node.wal!.fsyncs, node.id).toBeGreaterThan(0);
+      expect(node.wal!.fsyncMs, node.id).toBeGreaterThan(0);
+    }
+    // 300 writes in flight at once share fsyncs: group commit on the leader.
+    expect(cluster.status().find((n) => n.id === leader)!.wal!.fsyncs).toBeLessThan(300);
   });
 
   it('answers a write sent to a follower with NotLeader naming the leader, and bad SQL with BadStatement', async () => {

@@ -41,6 +41,7 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     replication: replication(),
     malformedMessages: 0,
     rssBytes: 0,
+    wal: { bytes: 0, fsyncs: 0, fsyncMs: 0 },
     reportAgeMs: 10,
     ...change,
   };
