@@ -1,5 +1,6 @@
-// LogPositions keeps terms as runs: whatever pushes and truncations happen,
-// every lookup must agree with a plain array of terms and lsns.
+// LogPositions keeps terms as runs and lsns as sizes in blocks of 32: whatever
+// pushes and truncations happen (records up to the WAL's 16 MiB, logs past
+// 4 GiB), every lookup must agree with a plain array of terms and lsns.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,15 +8,18 @@ import { LogPositions } from '../../cluster/core/log-positions.js';
 
 type Op = { push: { term: number; size: number } } | { truncate: number };
 
+// Pushes far outnumber truncations, so logs grow past the first 1,024 entries
+// (the arrays grow) and across many 32-entry blocks, with truncations inside
+// and at the edges of blocks.
 const op = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ term: fc.integer({ min: 1, max: 6 }), size: fc.integer({ min: 1, max: 500 }) }).map((push): Op => ({ push })) },
+  { weight: 40, arbitrary: fc.record({ term: fc.integer({ min: 1, max: 6 }), size: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 16 * 2 ** 20 })) }).map((push): Op => ({ push })) },
   { weight: 1, arbitrary: fc.nat({ max: 40 }).map((back): Op => ({ truncate: back })) },
 );
 
 describe('LogPositions', () => {
   it('answers term and lsn like a plain array, across pushes, term changes and truncations', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 3000 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 3000, size: 'max' }), (ops) => {
         const positions = new LogPositions();
         const terms: number[] = [];
         const lsns: number[] = [];
@@ -34,6 +38,7 @@ describe('LogPositions', () => {
             lsns.length = keep;
           }
         }
+        if (ops.length === 3000) expect(terms.length).toBeGreaterThan(1_024);
         expect(positions.lastIndex).toBe(terms.length);
         expect(positions.term(0)).toBe(0);
         expect(positions.term(terms.length + 1)).toBe(-1);
