@@ -25,6 +25,7 @@ import {
 } from '../protocol.js';
 import { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError } from './errors.js';
 import { Network, type LinkOptions } from './network.js';
+import { RecentSet } from './recent-set.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { Workload } from './workload.js';
 
@@ -190,7 +191,7 @@ export class Cluster extends EventEmitter {
   private readonly pending = new Map<number, PendingRequest>();
   private readonly recentEvents: ClusterEvent[] = [];
   /** Acknowledged writes by "index:term" (a new leader reuses indexes), to recognise them when rolled back. */
-  private readonly acked = new Set<string>();
+  private readonly acked = new RecentSet(ackedWritesMax);
   private readonly lost: (RolledBackWrite & { node: NodeId })[] = [];
   private readonly lostKeys = new Set<string>();
   private nextRequestId = 1;
@@ -528,10 +529,6 @@ export class Cluster extends EventEmitter {
   }
 
   private rememberAck(index: number, term: number): void {
-    if (this.acked.size >= ackedWritesMax) {
-      const oldest = this.acked.values().next().value;
-      if (oldest !== undefined) this.acked.delete(oldest);
-    }
     this.acked.add(`${index}:${term}`);
   }
 
