@@ -4,7 +4,7 @@
 // reports that a write reached disk.
 
 import { entryHeaderBytes } from './constants.js';
-import { LogPositions } from './log-positions.js';
+import { TermRuns } from './log-positions.js';
 import { assert, type Entry, type EntryKind } from './types.js';
 
 /** Bytes a string takes in UTF-8, without allocating. */
@@ -37,11 +37,13 @@ export interface LogStorage {
 }
 
 export class RaftLog {
-  /** Term and lsn of every index, whether its entry is in memory or only on disk. */
-  private readonly positions = new LogPositions();
-  /** The newest entries; window[i] has index windowStart + i. */
+  /** The term of every index, whether its entry is in memory or only on disk. */
+  private readonly terms = new TermRuns();
+  /** The newest entries; window[i] has index windowStart + i. An lsn older than the window is read from storage. */
   private window: Entry[] = [];
   private windowStart = 1;
+  /** The lsn of index windowStart - 1, where the window's first entry starts (0 from index 1). */
+  private lsnBeforeWindow = 0;
   /** Highest index known to be durable on this node. */
   stableIndex: number;
   /** Lowest index written since the last `takeUnwritten`, or null when nothing is. */
@@ -55,27 +57,32 @@ export class RaftLog {
     durable.forEach((entry, i) => {
       assert(entry.index === i + 1, `durable log is contiguous from 1 (found ${entry.index} at ${i + 1})`);
       assert(i === 0 || durable[i - 1]!.term <= entry.term, 'terms never decrease along the log');
-      this.positions.push(entry.term, entry.lsn);
+      this.terms.push(entry.term);
       this.window.push(entry);
     });
     this.stableIndex = durable.length;
   }
 
   lastIndex(): number {
-    return this.positions.lastIndex;
+    return this.terms.lastIndex;
   }
 
   lastTerm(): number {
-    return this.positions.term(this.positions.lastIndex);
+    return this.terms.term(this.terms.lastIndex);
   }
 
   /** The term at `index`; 0 for index 0; -1 beyond the end. */
   term(index: number): number {
-    return this.positions.term(index);
+    return this.terms.term(index);
   }
 
+  /** The lsn of `index` (0 for index 0): from memory, or from storage for an index older than the window. */
   lsn(index: number): number {
-    return this.positions.lsn(index);
+    assert(index >= 0 && index <= this.lastIndex(), `lsn of index ${index} within 0..${this.lastIndex()}`);
+    if (index >= this.windowStart) return this.window[index - this.windowStart]!.lsn;
+    if (index === this.windowStart - 1) return this.lsnBeforeWindow;
+    if (index === 0) return 0;
+    return this.fromStorage(index, index + 1)[0]!.lsn;
   }
 
   entry(index: number): Entry {
@@ -96,22 +103,25 @@ export class RaftLog {
 
   /** Entries from `lo`, at most `countMax` of them and about `bytesMax` bytes (at least one). */
   batch(lo: number, countMax: number, bytesMax: number): Entry[] {
-    let hi = lo;
+    const entries = this.slice(lo, lo + countMax);
+    let previousLsn = entries.length === 0 ? 0 : this.lsn(lo - 1);
     let bytes = 0;
-    while (hi <= this.lastIndex() && hi - lo < countMax) {
-      const size = this.lsn(hi) - this.lsn(hi - 1);
-      if (hi > lo && bytes + size > bytesMax) break;
+    let count = 0;
+    for (const entry of entries) {
+      const size = entry.lsn - previousLsn;
+      if (count > 0 && bytes + size > bytesMax) break;
       bytes += size;
-      hi++;
+      previousLsn = entry.lsn;
+      count++;
     }
-    return this.slice(lo, hi);
+    return count === entries.length ? entries : entries.slice(0, count);
   }
 
   append(entry: Entry): void {
     assert(entry.index === this.lastIndex() + 1, `append at ${entry.index} follows ${this.lastIndex()}`);
     assert(entry.term >= this.lastTerm(), 'appended term is not older than the last');
     assert(this.windowStart + this.window.length === entry.index, 'the window ends at the last index');
-    this.positions.push(entry.term, entry.lsn);
+    this.terms.push(entry.term);
     this.window.push(entry);
     if (this.unwrittenFrom === null) this.unwrittenFrom = entry.index;
   }
@@ -119,12 +129,13 @@ export class RaftLog {
   /** Drops every entry at or after `index`; what was durable there is no longer ours. */
   truncateFrom(index: number): void {
     assert(index >= 1 && index <= this.lastIndex(), `truncate from ${index} within 1..${this.lastIndex()}`);
-    this.positions.truncate(index - 1);
     if (index >= this.windowStart) this.window.length = index - this.windowStart;
     else {
+      this.lsnBeforeWindow = this.lsn(index - 1);
       this.window = [];
       this.windowStart = index;
     }
+    this.terms.truncate(index - 1);
     this.stableIndex = Math.min(this.stableIndex, index - 1);
     this.unwrittenFrom = this.unwrittenFrom === null ? index : Math.min(this.unwrittenFrom, index);
   }
@@ -140,6 +151,7 @@ export class RaftLog {
     const keepFrom = Math.min(durableEnd + 1, this.lastIndex() + 1 - entriesMax);
     const drop = keepFrom - this.windowStart;
     if (drop < compactChunkEntries) return;
+    this.lsnBeforeWindow = this.window[drop - 1]!.lsn;
     this.window.splice(0, drop);
     this.windowStart = keepFrom;
   }
