@@ -93,6 +93,12 @@ export class LogPositions {
     return lsn;
   }
 
+  /** The bytes entry `index` adds to the log stream: lsn(index) - lsn(index - 1), without adding up a block. */
+  size(index: number): number {
+    assert(index >= 1 && index <= this.terms.lastIndex, `size of index ${index} within 1..${this.terms.lastIndex}`);
+    return this.sizes[index - 1]!;
+  }
+
   push(term: number, lsn: number): void {
     const count = this.terms.lastIndex;
     const size = lsn - this.lastLsn;

@@ -121,14 +121,16 @@ export class Wal {
       const last = Math.min(end, segment.endIndex);
       if (first >= last) continue;
       const base = this.log.lsn(segment.firstIndex - 1);
-      const bytes = this.segments.read(segment, this.log.lsn(first - 1) - base, this.log.lsn(last - 1) - this.log.lsn(first - 1));
+      let lsnBefore = this.log.lsn(first - 1);
+      const bytes = this.segments.read(segment, lsnBefore - base, this.log.lsn(last - 1) - lsnBefore);
       let offset = 0;
       for (let index = first; index < last; index++) {
-        const size = this.log.lsn(index) - this.log.lsn(index - 1);
-        const decoded = decodeRecord(bytes.subarray(offset, offset + size), { previousTerm: this.log.term(index - 1), lsnBefore: this.log.lsn(index - 1) });
+        const size = this.log.size(index);
+        const decoded = decodeRecord(bytes.subarray(offset, offset + size), { previousTerm: this.log.term(index - 1), lsnBefore });
         assert(decoded.ok && decoded.entry.index === index, `record ${index} reads back from ${segment.path}`);
         out.push(decoded.entry);
         offset += size;
+        lsnBefore += size;
       }
     }
     return out;

@@ -45,6 +45,7 @@ describe('LogPositions', () => {
         for (let index = 1; index <= terms.length; index++) {
           expect(positions.term(index)).toBe(terms[index - 1]);
           expect(positions.lsn(index)).toBe(lsns[index - 1]);
+          expect(positions.size(index)).toBe(lsns[index - 1]! - (lsns[index - 2] ?? 0));
         }
       }),
       { numRuns: 200 },
