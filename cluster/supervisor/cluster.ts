@@ -193,7 +193,7 @@ export class Cluster extends EventEmitter {
   /** Acknowledged writes by "index:term" (a new leader reuses indexes), to recognise them when rolled back. */
   private readonly acked = new RecentSet(ackedWritesMax);
   private readonly lost: (RolledBackWrite & { node: NodeId })[] = [];
-  private readonly lostKeys = new Set<string>();
+  private readonly lostKeys = new RecentSet(ackedWritesMax);
   private nextRequestId = 1;
   private outboxFlushScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
