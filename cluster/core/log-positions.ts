@@ -1,11 +1,9 @@
-// Where each index of a log is, without its entry: `TermRuns` keeps the term of
-// every index as runs (a term changes a handful of times in a log's life), and
-// `LogPositions` adds the lsn of every index in about 4 bytes an entry: the
-// entry's size (a Uint32: a record is far below 4 GiB) plus, every 32 entries,
-// the lsn the block starts from; a lookup adds up at most 31 sizes. The WAL
-// keeps a LogPositions to find its records; the core keeps only TermRuns and
-// reads lsns from its in-memory entries or, rarely, from the WAL. Until logs
-// are compacted the WAL's index still grows by about 4 bytes an entry.
+// Where each index of a log is, without its entry. `TermRuns` keeps the term
+// of every index as runs (a term changes a handful of times in a log's life):
+// the core needs no more, since it takes lsns from its window of entries or
+// from the WAL. `LogPositions`, the WAL's index, adds the last lsn and the lsn
+// every 32nd entry starts from, so it grows by about a quarter of a byte an
+// entry; the WAL reads any other lsn back from the records on disk.
 
 import { assert } from './types.js';
 
@@ -62,18 +60,26 @@ export class TermRuns {
   }
 }
 
-/** The term and lsn of every index of a log. */
+/**
+ * The WAL's index: the term of every index (as runs), the last lsn, and, every
+ * 32 entries, the lsn a block of entries starts from: about a quarter of a byte
+ * an entry. Any other lsn is at most 31 records after a known one, and records
+ * carry their own length, so the WAL reads it back from the segment.
+ */
 export class LogPositions {
   private readonly terms = new TermRuns();
-  /** sizes[i] is lsn(i + 1) - lsn(i). */
-  private sizes = new Uint32Array(initialCapacity);
-  /** blockStarts[b] is lsn(b * 32): the lsn block b's sizes add to. */
+  /** blockStarts[b] is lsn(b * 32): the lsn before block b's first index, b * 32 + 1. */
   private blockStarts = new Float64Array(initialCapacity >> blockBits);
-  private lastLsn = 0;
+  private lastLsnValue = 0;
 
   /** The last index held; 0 when empty. */
   get lastIndex(): number {
     return this.terms.lastIndex;
+  }
+
+  /** The lsn of the last index; 0 when empty. */
+  get lastLsn(): number {
+    return this.lastLsnValue;
   }
 
   /** The term at `index`; 0 for index 0; -1 beyond the end. */
@@ -81,46 +87,33 @@ export class LogPositions {
     return this.terms.term(index);
   }
 
-  /** The lsn (end byte position in the log stream) of `index`; 0 for index 0. */
-  lsn(index: number): number {
-    const count = this.terms.lastIndex;
-    if (index === count) return this.lastLsn;
-    if (index === 0) return 0;
-    assert(index >= 1 && index <= count, `lsn of index ${index} within 1..${count}`);
+  /** A position known exactly, 1 to 32 indexes before `index` (1..lastIndex): the index before its block, and that index's lsn. */
+  anchor(index: number): { readonly index: number; readonly lsn: number } {
+    assert(index >= 1 && index <= this.terms.lastIndex, `anchor of index ${index} within 1..${this.terms.lastIndex}`);
     const block = (index - 1) >> blockBits;
-    let lsn = this.blockStarts[block]!;
-    for (let i = block << blockBits; i < index; i++) lsn += this.sizes[i]!;
-    return lsn;
-  }
-
-  /** The bytes entry `index` adds to the log stream: lsn(index) - lsn(index - 1), without adding up a block. */
-  size(index: number): number {
-    assert(index >= 1 && index <= this.terms.lastIndex, `size of index ${index} within 1..${this.terms.lastIndex}`);
-    return this.sizes[index - 1]!;
+    return { index: block << blockBits, lsn: this.blockStarts[block]! };
   }
 
   push(term: number, lsn: number): void {
     const count = this.terms.lastIndex;
-    const size = lsn - this.lastLsn;
-    assert(Number.isInteger(size) && size >= 0 && size <= 0xffff_ffff, `lsn ${lsn} of index ${count + 1} follows ${this.lastLsn} by a record's size`);
-    if (count === this.sizes.length) {
-      this.sizes = grow(this.sizes, new Uint32Array(this.sizes.length * 2));
-      this.blockStarts = grow(this.blockStarts, new Float64Array(this.sizes.length >> blockBits));
+    assert(Number.isInteger(lsn) && lsn >= this.lastLsnValue, `lsn ${lsn} of index ${count + 1} is not below ${this.lastLsnValue} before it`);
+    if ((count & (blockEntries - 1)) === 0) {
+      const block = count >> blockBits;
+      if (block === this.blockStarts.length) this.blockStarts = grow(this.blockStarts, new Float64Array(this.blockStarts.length * 2));
+      this.blockStarts[block] = this.lastLsnValue;
     }
-    if ((count & (blockEntries - 1)) === 0) this.blockStarts[count >> blockBits] = this.lastLsn;
-    this.sizes[count] = size;
     this.terms.push(term);
-    this.lastLsn = lsn;
+    this.lastLsnValue = lsn;
   }
 
-  /** Keeps indexes 1..lastIndex only. */
-  truncate(lastIndex: number): void {
-    this.lastLsn = this.lsn(lastIndex);
+  /** Keeps indexes 1..lastIndex only; `lsn` is the lsn of lastIndex (the caller read it back). */
+  truncate(lastIndex: number, lsn: number): void {
     this.terms.truncate(lastIndex);
+    this.lastLsnValue = lsn;
   }
 }
 
-function grow<T extends Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(array: T, larger: T): T {
+function grow(array: Float64Array<ArrayBuffer>, larger: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
   larger.set(array);
   return larger;
 }

@@ -198,6 +198,18 @@ export class SegmentSet {
     return out;
   }
 
+  /** Bytes of records in a segment. */
+  recordBytes(segment: { path: string }): number {
+    const file = this.files.find((f) => f.path === segment.path);
+    assert(file !== undefined, `segment ${segment.path} is in the log`);
+    return file.bytes;
+  }
+
+  /** First indexes of every segment, oldest first. */
+  firstIndexes(): number[] {
+    return this.files.map((file) => file.firstIndex);
+  }
+
   /** Reads `length` bytes at `offset` of a segment's records (through the open descriptor when it is the current one). */
   read(segment: { path: string }, offset: number, length: number): Buffer {
     if (length === 0) return Buffer.alloc(0);

@@ -6,7 +6,7 @@
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { assert, type Entry, type HardState } from '../core/types.js';
-import { segmentBytesMaxDefault, segmentPreallocatedBytesMax, writeChunkBytesMax } from './constants.js';
+import { recordBytesMax, recordHeaderBytes, segmentBytesMaxDefault, segmentPreallocatedBytesMax, writeChunkBytesMax } from './constants.js';
 import { openDirectory, syncAsync, syncDirectory } from './files.js';
 import { GroupCommit } from './group-commit.js';
 import { readHardState, writeHardState } from './hard-state.js';
@@ -67,8 +67,10 @@ export class Wal {
   private readonly segmentBytesMax: number;
   private readonly walDir: string;
   private readonly directoryFd: number | null;
-  /** Term and lsn of every index; the entries themselves live only in the segment files. */
+  /** Terms, the last lsn and an lsn every 32 entries; the entries (and every other lsn) live only in the segment files. */
   private readonly log = new LogPositions();
+  /** The lsn before each segment's first record, by the segment's first index. */
+  private readonly segmentStarts = new Map<number, number>();
   private readonly segments: SegmentSet;
   private hard: HardState;
   private writtenSinceFlush = false;
@@ -95,6 +97,10 @@ export class Wal {
     this.walDir = init.walDir;
     for (const entry of init.entries) this.log.push(entry.term, entry.lsn);
     this.segments = init.segments;
+    for (const firstIndex of this.segments.firstIndexes()) {
+      assert(firstIndex >= 1 && firstIndex <= init.entries.length + 1, `segment from ${firstIndex} continues a log of ${init.entries.length}`);
+      this.segmentStarts.set(firstIndex, firstIndex === 1 ? 0 : init.entries[firstIndex - 2]!.lsn);
+    }
     this.hard = init.hardState;
     this.directoryFd = this.fsync ? openDirectory(this.fs, this.walDir) : null;
     this.groupCommit = new GroupCommit({
@@ -120,12 +126,12 @@ export class Wal {
       const first = Math.max(lo, segment.firstIndex);
       const last = Math.min(end, segment.endIndex);
       if (first >= last) continue;
-      const base = this.log.lsn(segment.firstIndex - 1);
-      let lsnBefore = this.log.lsn(first - 1);
-      const bytes = this.segments.read(segment, lsnBefore - base, this.log.lsn(last - 1) - lsnBefore);
+      const base = this.segmentStart(segment.firstIndex);
+      let lsnBefore = first === segment.firstIndex ? base : this.lsnOf(first - 1, segment);
+      const bytes = this.segments.read(segment, lsnBefore - base, this.lsnOf(last - 1, segment) - lsnBefore);
       let offset = 0;
       for (let index = first; index < last; index++) {
-        const size = this.log.size(index);
+        const size = recordSizeAt(bytes, offset, `record ${index} in ${segment.path}`);
         const decoded = decodeRecord(bytes.subarray(offset, offset + size), { previousTerm: this.log.term(index - 1), lsnBefore });
         assert(decoded.ok && decoded.entry.index === index, `record ${index} reads back from ${segment.path}`);
         out.push(decoded.entry);
@@ -222,7 +228,7 @@ export class Wal {
     const last = this.log.lastIndex;
     assert(Number.isSafeInteger(writeFrom) && writeFrom >= 1 && writeFrom <= last + 1, `write from ${writeFrom} within 1..${last + 1}`);
     let term = this.log.term(writeFrom - 1);
-    let lsn = this.log.lsn(writeFrom - 1);
+    let lsn = this.lsnOf(writeFrom - 1);
     return entries.map((entry, i) => {
       assert(entry.index === writeFrom + i, `entry ${entry.index} written at ${writeFrom + i}`);
       assert(entry.term >= term, `term ${entry.term} of entry ${entry.index} is not older than ${term} before it`);
@@ -236,12 +242,49 @@ export class Wal {
 
   /** Drops entries from `index` on; a flush in flight then reports at most the entry before it. */
   private truncateFrom(index: number): void {
-    const lsnBefore = (i: number): number => this.log.lsn(i - 1);
-    this.segments.cut(index, (firstIndex) => lsnBefore(index) - lsnBefore(firstIndex));
+    const keptLsn = this.lsnOf(index - 1);
+    this.segments.cut(index, (firstIndex) => keptLsn - this.segmentStart(firstIndex));
+    for (const firstIndex of this.segmentStarts.keys()) if (firstIndex > index) this.segmentStarts.delete(firstIndex);
     this.writtenSinceFlush = true;
     const covered = this.covering?.position;
     if (covered != null && covered.index >= index) this.covering!.position = index === 1 ? null : { index: index - 1, term: this.log.term(index - 1) };
-    this.log.truncate(index - 1);
+    this.log.truncate(index - 1, keptLsn);
+  }
+
+  private segmentStart(firstIndex: number): number {
+    const lsn = this.segmentStarts.get(firstIndex);
+    assert(lsn !== undefined, `the lsn before segment ${firstIndex} is known`);
+    return lsn;
+  }
+
+  /**
+   * The lsn of `index` (0 for 0). The index knows the last one and one every 32
+   * entries; from the nearest known position before `index` in its segment
+   * (`segment` when the caller has it), this walks the records' length fields.
+   */
+  private lsnOf(index: number, segment?: { firstIndex: number; path: string }): number {
+    if (index === 0) return 0;
+    if (index === this.log.lastIndex) return this.log.lastLsn;
+    assert(index >= 1 && index < this.log.lastIndex, `lsn of index ${index} within 0..${this.log.lastIndex}`);
+    const holder = segment !== undefined && segment.firstIndex <= index ? segment : this.segments.covering(index, index + 1).at(-1);
+    assert(holder !== undefined && holder.firstIndex <= index, `a segment holds index ${index}`);
+    const base = this.segmentStart(holder.firstIndex);
+    const anchor = this.log.anchor(index);
+    let [at, lsn] = anchor.index + 1 >= holder.firstIndex ? [anchor.index, anchor.lsn] : [holder.firstIndex - 1, base];
+    const end = this.segments.recordBytes(holder);
+    let chunk: Buffer = Buffer.alloc(0);
+    let chunkStart = 0;
+    while (at < index) {
+      const offset = lsn - base;
+      if (offset + 4 > chunkStart + chunk.length) {
+        chunkStart = offset;
+        chunk = this.segments.read(holder, offset, Math.min(scanChunkBytes, end - offset));
+      }
+      const size = recordSizeAt(chunk, offset - chunkStart, `record ${at + 1} in ${holder.path}`);
+      lsn += size;
+      at++;
+    }
+    return lsn;
   }
 
   /** Appends records, rolling to a new segment past segmentBytesMax and writing at most writeChunkBytesMax per call. */
@@ -254,7 +297,7 @@ export class Wal {
       const used = (current ?? 0) + batchBytes;
       if (current === null || (used > 0 && used + size > this.segmentBytesMax)) {
         this.writeBatch(entries.slice(batchStart, i), batchBytes);
-        this.segments.roll(entries[i]!.index);
+        this.roll(entries[i]!, size);
         [batchStart, batchBytes] = [i, 0];
       } else if (batchBytes > 0 && batchBytes + size > writeChunkBytesMax) {
         this.writeBatch(entries.slice(batchStart, i), batchBytes);
@@ -263,6 +306,12 @@ export class Wal {
       batchBytes += size;
     }
     this.writeBatch(entries.slice(batchStart), batchBytes);
+  }
+
+  /** Starts a segment at `entry`, whose record takes `size` bytes. */
+  private roll(entry: Entry, size: number): void {
+    this.segments.roll(entry.index);
+    this.segmentStarts.set(entry.index, entry.lsn - size);
   }
 
   private writeBatch(batch: readonly Entry[], bytes: number): void {
@@ -315,4 +364,15 @@ export class Wal {
     }
     return covering.position;
   }
+}
+
+/** Bytes read at a time while walking records' length fields. */
+const scanChunkBytes = 64 * 1024;
+
+/** The length field of the record at `offset` of `bytes`: what this log wrote, so anything else is a bug or a damaged disk. */
+function recordSizeAt(bytes: Buffer, offset: number, what: string): number {
+  assert(offset + 4 <= bytes.length, `${what}: its length field is within the bytes read`);
+  const size = bytes.readUInt32LE(offset);
+  assert(size >= recordHeaderBytes && size <= recordBytesMax, `${what}: length ${size} is a record's`);
+  return size;
 }

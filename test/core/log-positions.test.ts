@@ -1,6 +1,7 @@
-// LogPositions keeps terms as runs and lsns as sizes in blocks of 32: whatever
-// pushes and truncations happen (records up to the WAL's 16 MiB, logs past
-// 4 GiB), every lookup must agree with a plain array of terms and lsns.
+// LogPositions keeps terms as runs, the last lsn, and the lsn each block of 32
+// entries starts from: whatever pushes and truncations happen (records up to
+// the WAL's 16 MiB, logs past 4 GiB), every term, the last lsn and every
+// anchor must agree with a plain array of terms and lsns.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ describe('LogPositions', () => {
             lsns.push(lsn);
           } else {
             const keep = Math.max(0, terms.length - step.truncate);
-            positions.truncate(keep);
+            positions.truncate(keep, lsns[keep - 1] ?? 0);
             terms.length = keep;
             lsns.length = keep;
           }
@@ -42,10 +43,13 @@ describe('LogPositions', () => {
         expect(positions.lastIndex).toBe(terms.length);
         expect(positions.term(0)).toBe(0);
         expect(positions.term(terms.length + 1)).toBe(-1);
+        expect(positions.lastLsn).toBe(lsns.at(-1) ?? 0);
         for (let index = 1; index <= terms.length; index++) {
           expect(positions.term(index)).toBe(terms[index - 1]);
-          expect(positions.lsn(index)).toBe(lsns[index - 1]);
-          expect(positions.size(index)).toBe(lsns[index - 1]! - (lsns[index - 2] ?? 0));
+          const anchor = positions.anchor(index);
+          expect(index - anchor.index).toBeGreaterThanOrEqual(1);
+          expect(index - anchor.index).toBeLessThanOrEqual(32);
+          expect(anchor.lsn).toBe(anchor.index === 0 ? 0 : lsns[anchor.index - 1]);
         }
       }),
       { numRuns: 200 },
@@ -56,7 +60,7 @@ describe('LogPositions', () => {
     const positions = new LogPositions();
     for (let index = 1; index <= 10_000; index++) positions.push(index <= 5_000 ? 1 : 2, index * 10);
     expect([positions.term(1), positions.term(5_000), positions.term(5_001), positions.term(10_000)]).toEqual([1, 1, 2, 2]);
-    positions.truncate(5_000);
+    positions.truncate(5_000, 50_000);
     expect(positions.term(5_000)).toBe(1);
     positions.push(3, 50_010);
     expect([positions.term(5_000), positions.term(5_001)]).toEqual([1, 3]);
