@@ -462,7 +462,7 @@ export class Cluster extends EventEmitter {
       for (const [requestId, request] of this.pending) {
         if (now < request.deadlineMs) continue;
         this.pending.delete(requestId);
-        request.resolve({ ok: false, result: null, error: { kind: 'timeout', message: `${request.node} did not answer within ${request.timeoutMs} ms`, leader: null, index: null } });
+        request.resolve({ ok: false, result: null, error: { kind: 'timeout', message: `${request.node} did not answer within ${Math.round(request.timeoutMs)} ms`, leader: null, index: null } });
       }
       if (this.pending.size === 0 && this.sweepTimer !== null) {
         clearInterval(this.sweepTimer);

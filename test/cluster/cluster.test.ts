@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BadStatementError, NotLeaderError, type Cluster, type ClusterEvent } from '../../cluster/index.js';
+import { BadStatementError, NotLeaderError, TimeoutError, type Cluster, type ClusterEvent } from '../../cluster/index.js';
 import { eventually, listeningInodes, socketInodes, startCluster } from './helpers.js';
 
 const upsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
@@ -93,6 +93,18 @@ describe('a 3-node cluster', () => {
     expect(after.index).toBeGreaterThan(0);
     const read = await cluster.query('SELECT v FROM kv WHERE k = ?', ['c'], { consistency: 'linearizable' });
     expect(read.rows).toHaveLength(1);
+  });
+
+  it('a write sent to a paused node times out with a typed error that names the node and a whole number of ms', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 3 });
+    const leader = await cluster.waitForLeader({ timeoutMs: 2_000 });
+    cluster.pause(leader);
+    // Sent to that node, so no retry elsewhere: it cannot answer while stopped.
+    const error = await cluster.execute(upsert, ['k', 'v'], { node: leader, timeoutMs: 300 }).catch((e: unknown) => e);
+    cluster.resume(leader);
+    expect(error).toBeInstanceOf(TimeoutError);
+    // The request's share of the deadline is fractional (deadline minus now); the message is not.
+    expect((error as Error).message).toMatch(new RegExp(`^${leader} did not answer within \\d+ ms$`));
   });
 
   it('counts and drops a malformed IPC message; the node keeps working', async () => {
