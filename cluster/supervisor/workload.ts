@@ -18,6 +18,7 @@ import type { Cluster, ClusterEvent } from './cluster.js';
 import { workloadTickMs } from './constants.js';
 import { BadRequestError } from './errors.js';
 import { HistoryRecorder, type HistoryStats } from './history.js';
+import { RecentSamples } from './recent-samples.js';
 import { checkWorkload, defaultWorkload, type WorkloadOptions } from './workload-options.js';
 import { classifyWriteError } from './write-errors.js';
 
@@ -86,8 +87,9 @@ export class Workload {
   private historyPath: string | null = null;
   private checker = new OnlineChecker();
   private readonly counts = { writesOk: 0, writesFail: 0, writesInfo: 0, readsOk: 0, readsFail: 0, skipped: 0 };
-  private recentWrites: { atMs: number; latencyMs: number }[] = [];
-  private recentReads: number[] = [];
+  /** Acknowledged writes (time, latency) and successful reads of the last second, for stats(). */
+  private readonly recentWrites = new RecentSamples(recentMax);
+  private readonly recentReads = new RecentSamples(recentMax);
   private readonly onEvent = (event: ClusterEvent): void => this.recordEvent(event);
 
   constructor(private readonly cluster: Cluster) {}
@@ -144,16 +146,15 @@ export class Workload {
 
   stats(): WorkloadStats {
     const now = performance.now();
-    this.recentWrites = this.recentWrites.filter((w) => now - w.atMs <= windowMs);
-    this.recentReads = this.recentReads.filter((at) => now - at <= windowMs);
-    const latencies = this.recentWrites.map((w) => w.latencyMs).sort((a, b) => a - b);
+    const latencies = this.recentWrites.within(now, windowMs).sort((a, b) => a - b);
+    const readsPerSecond = this.recentReads.count(now, windowMs);
     return {
       running: this.running,
       options: this.options,
       writes: { ok: this.counts.writesOk, fail: this.counts.writesFail, info: this.counts.writesInfo },
       reads: { ok: this.counts.readsOk, fail: this.counts.readsFail },
-      writesPerSecond: this.recentWrites.length,
-      readsPerSecond: this.recentReads.length,
+      writesPerSecond: latencies.length,
+      readsPerSecond,
       writeLatencyMsP50: latencies.length === 0 ? null : latencies[Math.floor(latencies.length / 2)]!,
       skipped: this.counts.skipped,
       inflight: this.inflight,
@@ -299,7 +300,7 @@ export class Workload {
       case 'ok':
         client.lastWriteIndex = Math.max(client.lastWriteIndex, outcome.index);
         this.counts.writesOk++;
-        this.pushRecent(this.recentWrites, { atMs: mono, latencyMs: mono - started });
+        this.recentWrites.add(mono, mono - started);
         this.complete({ type: 'ok', ...done, node: outcome.node, value, index: outcome.index, term: outcome.term });
         break;
       case 'fail':
@@ -369,7 +370,7 @@ export class Workload {
       const idx = row === undefined || typeof row['idx'] !== 'number' ? null : row['idx'];
       client.lastSeenIndex = Math.max(client.lastSeenIndex, result.index);
       this.counts.readsOk++;
-      this.pushRecent(this.recentReads, performance.now());
+      this.recentReads.add(performance.now());
       this.complete({ type: 'ok', ...base, wall: Date.now(), mono: performance.now(), node: result.node, value, idx, appliedIndex: result.index });
       return 'ok';
     } catch (error) {
@@ -463,11 +464,6 @@ export class Workload {
       default:
         return;
     }
-  }
-
-  private pushRecent<T>(list: T[], item: T): void {
-    if (list.length >= recentMax) list.splice(0, list.length - recentMax + 1);
-    list.push(item);
   }
 }
 
