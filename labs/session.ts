@@ -10,16 +10,10 @@ import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, wai
 import { Journal, recordingCluster } from './journal.js';
 import { baselineOf, HistoryTap, observe, RollbackReader } from './observe.js';
 import type { ProgressStore } from './progress.js';
-import type { AnyLab, AutopilotContext, Baseline, CheckResult, LabLevel, LabSetup, LiveText, Observation, RunSummary } from './types.js';
+import type { AnyLab, AutopilotContext, Baseline, CheckResult, LabSetup, LiveText, Observation, RunSummary } from './types.js';
 
-export interface LabInfo {
-  readonly id: string;
-  readonly title: string;
-  readonly level: LabLevel;
-  readonly minutes: number;
-  readonly concepts: readonly string[];
-  readonly summary: string;
-}
+/** What a person sees of a lab before and during a run: its catalog entry's description. */
+export type LabInfo = Pick<AnyLab, 'id' | 'title' | 'level' | 'minutes' | 'concepts' | 'summary'>;
 
 export type StepStatus = 'pending' | 'current' | 'passed';
 
