@@ -380,7 +380,7 @@ export class Cluster extends EventEmitter {
   private checkLostWrites(node: NodeId, writes: readonly RolledBackWrite[], path: string): void {
     const lostNow: RolledBackWrite[] = [];
     for (const write of writes) {
-      const key = `${write.index}:${write.term}`;
+      const key = writeKey(write.index, write.term);
       if (!this.acked.has(key) || this.lostKeys.has(key)) continue;
       this.lostKeys.add(key);
       lostNow.push(write);
@@ -508,7 +508,7 @@ export class Cluster extends EventEmitter {
       if (reply.ok && reply.result !== null) {
         const index = Number(reply.result['index']);
         const term = Number(reply.result['term']);
-        this.rememberAck(index, term);
+        this.acked.add(writeKey(index, term));
         return { index, term, leader: target, latencyMs: performance.now() - started };
       }
       const error = reply.error!;
@@ -526,10 +526,6 @@ export class Cluster extends EventEmitter {
       }
       throw toClusterError(error, target);
     }
-  }
-
-  private rememberAck(index: number, term: number): void {
-    this.acked.add(`${index}:${term}`);
   }
 
   /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex. */
@@ -871,4 +867,9 @@ function toClusterError(error: ErrorPayload, node: NodeId): ClusterError {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** How the supervisor names a write in the log: a new leader reuses indexes, so the term goes with it. */
+function writeKey(index: number, term: number): string {
+  return `${index}:${term}`;
 }
