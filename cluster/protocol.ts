@@ -1,7 +1,10 @@
-// Every message that crosses the IPC channel between the supervisor and a
-// node, as one discriminated union per direction, and the validators that
-// guard both ends: a malformed message is reported as a reason string and
-// dropped by the caller, never trusted and never allowed to crash a process.
+// Every message a node receives or sends, as one discriminated union per
+// direction, and the validators that guard both ends: a malformed message is
+// reported as a reason string and dropped by the caller, never trusted and
+// never allowed to crash a process. Three channels carry them (see
+// cluster/node/README.md): the supervisor's IPC channel (control, link rules,
+// telemetry, events), peer connections on the nodes' sockets (Raft messages),
+// and client connections on the same sockets (execute, query, replies).
 
 import type {
   AckLevel,
@@ -44,8 +47,34 @@ export interface ErrorPayload {
   readonly index: number | null;
 }
 
+/**
+ * One directed link's fault rule, as the supervisor (the network's control
+ * plane) pushes it to the nodes. The sender applies it to its egress; the
+ * receiver applies `cut` to its ingress too, so a message already on the way
+ * when a cut is made is not delivered after it.
+ */
+export interface LinkRule {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly cut: boolean;
+  readonly delayMs: number;
+  /** Extra delay drawn uniformly from [0, jitterMs] per message; it reorders messages. */
+  readonly jitterMs: number;
+  /** Probability from 0 to 1 that a message is dropped. */
+  readonly loss: number;
+  /** Probability from 0 to 1 that a message is sent twice. */
+  readonly duplicate: number;
+}
+
+/** The first frame on every socket connection: who connects, and the cluster's secret. */
+export interface Hello {
+  readonly type: 'hello';
+  readonly secret: string;
+  readonly from: NodeId | 'client';
+}
+
 // ---------------------------------------------------------------------------
-// Supervisor -> node
+// To a node: control over IPC, Raft messages from peers, requests from clients
 
 export type ToNode =
   | { readonly type: 'raft'; readonly messages: readonly Message[] }
@@ -72,12 +101,14 @@ export type ToNode =
   | { readonly type: 'transfer'; readonly id: number; readonly target: NodeId }
   | { readonly type: 'set-replication'; readonly id: number; readonly replication: Partial<ReplicationSettings> }
   | { readonly type: 'checksum'; readonly id: number }
+  /** The whole rule table; each node keeps the rules of its own links. */
+  | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   | { readonly type: 'stop' }
   /** Everything for one node from one turn of the supervisor's event loop, in order. */
   | { readonly type: 'batch'; readonly messages: readonly ToNode[] };
 
 // ---------------------------------------------------------------------------
-// Node -> supervisor
+// From a node: telemetry, events and control replies over IPC; replies to clients on their connections
 
 export interface FollowerTelemetry {
   readonly id: NodeId;
@@ -119,7 +150,20 @@ export interface NodeTelemetry {
   readonly rssBytes: number;
   /** This node's WAL since it started, as PostgreSQL's pg_stat_wal counts it. */
   readonly wal: WalTelemetry;
+  readonly network: NetworkTelemetry;
   readonly atMs: number;
+}
+
+/** This node's side of the network since it started: its egress, and connections it refused. */
+export interface NetworkTelemetry {
+  /** Raft messages handed to a peer's socket. */
+  readonly delivered: number;
+  /** Raft messages lost: cut, lossy link, full outbox, peer unreachable, or cut on ingress. */
+  readonly dropped: number;
+  /** Raft messages held back by a delay rule. */
+  readonly delayed: number;
+  /** Connections refused at the handshake (wrong secret, unknown peer, no hello). */
+  readonly refused: number;
 }
 
 /** Running totals since the node process started (wal_bytes, wal_sync, wal_sync_time). */
@@ -154,7 +198,8 @@ export type HostEvent =
       readonly path: string;
       readonly writes: readonly RolledBackWrite[];
     }
-  | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number };
+  | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number }
+  | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number };
 
 export type NodeEvent = CoreEvent | HostEvent;
 
@@ -168,7 +213,6 @@ export interface Reply {
 }
 
 export type FromNode =
-  | { readonly type: 'raft'; readonly messages: readonly Message[] }
   | Reply
   | { readonly type: 'telemetry'; readonly telemetry: NodeTelemetry }
   | { readonly type: 'events'; readonly events: readonly { readonly atMs: number; readonly event: NodeEvent }[] }
@@ -222,6 +266,33 @@ const voteDenials: readonly VoteDenial[] = ['stale-term', 'already-voted', 'log-
 const modes: readonly ReplicationMode[] = ['async', 'sync', 'quorum'];
 const ackLevels: readonly AckLevel[] = ['received', 'flushed', 'applied'];
 const fallbacks: readonly SyncFallback[] = ['block', 'async'];
+const probability: Check<number> = (v, p) => (typeof v === 'number' && v >= 0 && v <= 1 ? v : fail(p, 'a probability from 0 to 1'));
+const millis: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 3_600_000 ? v : fail(p, 'milliseconds from 0 to 3600000'));
+
+const linkRule: Check<LinkRule> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'a link rule');
+  return {
+    from: nodeId(field(v, 'from'), `${p}.from`),
+    to: nodeId(field(v, 'to'), `${p}.to`),
+    cut: bool(field(v, 'cut'), `${p}.cut`),
+    delayMs: millis(field(v, 'delayMs'), `${p}.delayMs`),
+    jitterMs: millis(field(v, 'jitterMs'), `${p}.jitterMs`),
+    loss: probability(field(v, 'loss'), `${p}.loss`),
+    duplicate: probability(field(v, 'duplicate'), `${p}.duplicate`),
+  };
+};
+
+/** The first frame of a connection, or the reason it is refused. */
+export function parseHello(value: unknown): Hello | Invalid {
+  try {
+    if (!isRecord(value) || field(value, 'type') !== 'hello') fail('first frame', 'a hello');
+    const from = field(value, 'from');
+    return { type: 'hello', secret: str(field(value, 'secret'), 'secret'), from: from === 'client' ? 'client' : nodeId(from, 'from') };
+  } catch (error) {
+    if (error instanceof Invalid) return error;
+    throw error;
+  }
+}
 
 /** Bounds on what one IPC message may carry, so a corrupt one cannot exhaust memory. */
 export const ipcLimits = { messagesPerEnvelope: 100_000, entriesPerMessage: 100_000, sqlChars: 1_000_000, params: 10_000 } as const;
@@ -394,7 +465,7 @@ export function parseToNode(value: unknown): ToNode | Invalid {
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -428,6 +499,8 @@ function toNode(value: unknown): ToNode {
       return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };
     case 'set-replication':
       return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
+    case 'links':
+      return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
     case 'stop':
       return { type };
   }
@@ -440,10 +513,8 @@ function sqlText(value: unknown): string {
 }
 
 /**
- * Checks what the supervisor receives from a node, in the fields the
- * supervisor reads: a Raft message only as far as routing needs (the node it
- * is routed to checks it in full), replies, telemetry and events in the fields
- * used to dispatch them.
+ * Checks what the supervisor or a client receives from a node: replies,
+ * telemetry and events in the fields used to dispatch them.
  */
 export function parseFromNode(value: unknown): FromNode | Invalid {
   try {
@@ -454,22 +525,12 @@ export function parseFromNode(value: unknown): FromNode | Invalid {
   }
 }
 
-/** Enough of a Raft message to route it: the receiving node checks the rest. */
-const routable: Check<Message> = (v, p) => {
-  if (!isRecord(v) || typeof v['type'] !== 'string') fail(p, 'a raft message');
-  nodeId(v['from'], `${p}.from`);
-  nodeId(v['to'], `${p}.to`);
-  return v as unknown as Message;
-};
-
 function fromNode(value: unknown): FromNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'reply', 'telemetry', 'events', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['reply', 'telemetry', 'events', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       return fail('type', 'a single message (batches are unpacked first)');
-    case 'raft':
-      return { type, messages: arrayOf(routable, ipcLimits.messagesPerEnvelope)(field(value, 'messages'), 'messages') };
     case 'reply': {
       const error = field(value, 'error');
       if (error !== null && !(isRecord(error) && typeof error['kind'] === 'string' && typeof error['message'] === 'string')) fail('error', 'an error payload');

@@ -21,6 +21,10 @@ export interface NodeConfig {
   readonly fsync: boolean;
   readonly seed: number;
   readonly telemetryMs: number;
+  /** Where every node of the cluster has its socket (<id>.sock), mode 0700. */
+  readonly socketDir: string;
+  /** The cluster's secret: every connection to a node's socket starts with it. */
+  readonly secret: string;
 }
 
 export const nodeConfigVariable = 'REPLICA_LAB_NODE';
@@ -43,6 +47,8 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
   need(typeof value.replication === 'object' && value.replication !== null, 'replication');
   need(typeof value.seed === 'number', 'seed');
   need(typeof value.telemetryMs === 'number' && value.telemetryMs >= 10, 'telemetryMs >= 10');
+  need(typeof value.socketDir === 'string' && value.socketDir.length > 0, 'socketDir');
+  need(typeof value.secret === 'string' && value.secret.length >= 16, 'secret of 16 characters or more');
   if (problems.length > 0) throw new Error(`bad node config: expected ${problems.join(', ')}`);
   return value as NodeConfig;
 }

@@ -1,7 +1,8 @@
 // The host of one node: it runs the consensus core over a real WAL and a
 // SQLite state machine, following the Ready loop (persist, write, roll back,
-// apply, send, answer, advance). It does no process or timer handling itself
-// (main.ts does), so tests can drive it in-process with a fake channel.
+// apply, send, answer, advance). It does no process, socket or timer handling
+// itself (main.ts and peers.ts do), so tests can drive it in-process with
+// fake channels.
 
 import {
   RaftCore,
@@ -22,6 +23,8 @@ import {
   type ErrorPayload,
   type FollowerTelemetry,
   type FromNode,
+  type LinkRule,
+  type NetworkTelemetry,
   type NodeEvent,
   type NodeTelemetry,
   type Param,
@@ -35,8 +38,22 @@ import { openWal, type Wal } from '../wal/index.js';
 import { toTicks, type NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
 
-export interface HostIo {
+/** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
+export interface ReplyChannel {
   send(message: FromNode): void;
+}
+
+/** What a message is allowed to do depends on the channel it came on. */
+export type Origin = 'supervisor' | 'client';
+
+export interface HostIo {
+  /** The supervisor's IPC channel: telemetry, events, control replies. */
+  send(message: FromNode): void;
+  /** Raft messages to peers, over the direct links. */
+  sendRaft(messages: readonly Message[]): void;
+  /** The supervisor's link rules, for the direct links to apply. */
+  setLinks(rules: readonly LinkRule[]): void;
+  network(): NetworkTelemetry;
   /** Monotonic milliseconds, for lag and timeouts. */
   nowMs(): number;
   /** Wall-clock milliseconds, for event timestamps. */
@@ -54,6 +71,7 @@ const eventsBufferedMax = 10_000;
 const drainRoundsMax = 10_000;
 
 interface WaitingRead {
+  readonly channel: ReplyChannel;
   readonly id: number;
   readonly sql: string;
   readonly params: readonly Param[];
@@ -62,7 +80,9 @@ interface WaitingRead {
 }
 
 interface PendingExecute {
+  readonly channel: ReplyChannel;
   readonly id: number;
+  readonly proposal: number;
   readonly startedMs: number;
 }
 
@@ -76,14 +96,19 @@ export class NodeHost {
   private readonly lag = new LagTracker();
   private replication: ReplicationSettings;
 
-  private replies: FromNode[] = [];
+  /** Replies of this loop, per channel, sent together at its end. */
+  private replies = new Map<ReplyChannel, FromNode[]>();
+  private readonly supervisor: ReplyChannel;
   private events: { atMs: number; event: NodeEvent }[] = [];
   /** Client writes proposed here, by log index. */
   private readonly executes = new Map<number, PendingExecute>();
   /** Apply results of entries with a waiting client, until the ack goes out. */
   private readonly applyErrors = new Map<number, string>();
   /** Linearizable reads waiting for ReadIndex, by read id. */
-  private readonly linearizable = new Map<number, { sql: string; params: readonly Param[]; deadlineMs: number }>();
+  private readonly linearizable = new Map<number, { channel: ReplyChannel; id: number; sql: string; params: readonly Param[]; deadlineMs: number }>();
+  /** ReadIndex contexts are this node's own numbers: clients' request ids may collide. */
+  private nextReadContext = 1;
+  private nextProposal = 1;
   private waiting: WaitingRead[] = [];
   private flushing = false;
   private flushAgain = false;
@@ -104,6 +129,7 @@ export class NodeHost {
     this.id = config.id;
     this.config = config;
     this.io = io;
+    this.supervisor = { send: (message) => io.send(message) };
     this.replication = config.replication;
     const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
     this.wal = wal;
@@ -166,22 +192,45 @@ export class NodeHost {
   // Inputs
 
   /**
-   * One IPC message from the supervisor, as it arrived (often a batch): each
-   * part checked, then handled or counted and dropped; then one Ready loop for
-   * all of them, so writes that arrived together travel in one append.
+   * One message from the supervisor (IPC) or a client (its connection), as it
+   * arrived (often a batch): each part checked, then handled or counted and
+   * dropped; then one Ready loop for all of them, so writes that arrived
+   * together travel in one append.
    */
-  receive(raw: unknown): void {
+  receive(raw: unknown, origin: Origin = 'supervisor', channel: ReplyChannel = this.supervisor): void {
     if (this.closed) return;
     for (const part of unbatch(raw)) {
       const message = parseToNode(part);
       if (message instanceof Invalid) this.countMalformed(message.reason);
-      else this.handle(message);
+      else if (!allowedFrom(origin, message)) this.countMalformed(`a ${message.type} message from a ${origin} connection`);
+      else this.handle(message, channel);
       if (this.closed) return;
     }
     this.drain();
   }
 
-  private countMalformed(reason: string): void {
+  /** Raft messages from peers, already checked at the link. */
+  receiveRaft(messages: readonly Message[]): void {
+    if (this.closed) return;
+    for (const message of messages) this.core.step(message);
+    this.drain();
+  }
+
+  private refusedConnections = 0;
+  private lastRefusedEventMs = -Infinity;
+
+  /** A connection refused at the handshake: counted, and its reason logged (at most once a second). */
+  connectionRefused(reason: string): void {
+    this.refusedConnections++;
+    const now = this.io.nowMs();
+    if (now - this.lastRefusedEventMs < 1000) return;
+    this.lastRefusedEventMs = now;
+    process.stderr.write(`${this.id}: refused a connection: ${reason}\n`);
+    this.emit({ type: 'connection-refused', node: this.id, reason, count: this.refusedConnections });
+    this.flushOutput();
+  }
+
+  countMalformed(reason: string): void {
     this.malformed++;
     const now = this.io.nowMs();
     if (now - this.lastMalformedEventMs >= 1000) {
@@ -197,25 +246,25 @@ export class NodeHost {
     this.drain();
   }
 
-  private handle(message: ToNode): void {
+  private handle(message: ToNode, channel: ReplyChannel): void {
     switch (message.type) {
       case 'raft':
         for (const m of message.messages) this.core.step(m);
         return;
       case 'execute':
-        this.execute(message);
+        this.execute(message, channel);
         return;
       case 'query':
-        this.query(message);
+        this.query(message, channel);
         return;
       case 'promote':
         this.core.promote();
-        this.reply(message.id, { promoted: this.id });
+        this.reply(channel, message.id, { promoted: this.id });
         return;
       case 'transfer': {
         const problem = this.core.transferLeadership(message.target);
-        if (problem === null) this.reply(message.id, { target: message.target });
-        else this.fail(message.id, problem === 'not-leader' ? 'not-leader' : 'unavailable', transferMessage(problem, message.target), null);
+        if (problem === null) this.reply(channel, message.id, { target: message.target });
+        else this.fail(channel, message.id, problem === 'not-leader' ? 'not-leader' : 'unavailable', transferMessage(problem, message.target), null);
         return;
       }
       case 'set-replication': {
@@ -223,12 +272,15 @@ export class NodeHost {
         const problem = this.core.setReplication(this.replicationTicks(next));
         if (problem === null) {
           this.replication = next;
-          this.reply(message.id, { replication: next });
-        } else this.fail(message.id, 'unavailable', problem, null);
+          this.reply(channel, message.id, { replication: next });
+        } else this.fail(channel, message.id, 'unavailable', problem, null);
         return;
       }
       case 'checksum':
-        this.reply(message.id, this.checksum());
+        this.reply(channel, message.id, this.checksum());
+        return;
+      case 'links':
+        this.io.setLinks(message.rules);
         return;
       case 'batch':
         // Unpacked in receive(); a batch never reaches here.
@@ -239,70 +291,72 @@ export class NodeHost {
     }
   }
 
-  private execute(message: Extract<ToNode, { type: 'execute' }>): void {
+  private execute(message: Extract<ToNode, { type: 'execute' }>, channel: ReplyChannel): void {
     const problem = validateStatement(message.sql, message.params);
     if (problem !== null) {
-      this.fail(message.id, 'bad-statement', problem, null);
+      this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
     }
-    const proposal: { -readonly [K in keyof Proposal]: Proposal[K] } = { id: message.id, data: encodeStatement(message.sql, message.params) };
+    // The core's proposal id is this node's own number: clients on different connections reuse request ids.
+    const proposal: { -readonly [K in keyof Proposal]: Proposal[K] } = { id: this.nextProposal++, data: encodeStatement(message.sql, message.params) };
     if (message.client !== null) proposal.client = message.client;
     if (message.request !== null) proposal.request = message.request;
     if (message.replication !== null) proposal.replication = message.replication;
     const result = this.core.propose(proposal);
     if (result.ok) {
-      this.executes.set(result.index, { id: message.id, startedMs: this.io.nowMs() });
+      this.executes.set(result.index, { channel, id: message.id, proposal: proposal.id, startedMs: this.io.nowMs() });
       return;
     }
     switch (result.error) {
       case 'not-leader':
-        this.fail(message.id, 'not-leader', notLeaderMessage(this.id, result.leader), null, result.leader);
+        this.fail(channel, message.id, 'not-leader', notLeaderMessage(this.id, result.leader), null, result.leader);
         return;
       case 'transfer-in-progress':
-        this.fail(message.id, 'unavailable', `${this.id} is handing leadership over; retry at the new leader`, null);
+        this.fail(channel, message.id, 'unavailable', `${this.id} is handing leadership over; retry at the new leader`, null);
         return;
       case 'busy':
-        this.fail(message.id, 'unavailable', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
+        this.fail(channel, message.id, 'unavailable', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
         return;
       case 'leadership-lost':
-        this.fail(message.id, 'unavailable', `${this.id} lost leadership`, null);
+        this.fail(channel, message.id, 'unavailable', `${this.id} lost leadership`, null);
         return;
     }
   }
 
-  private query(message: Extract<ToNode, { type: 'query' }>): void {
+  private query(message: Extract<ToNode, { type: 'query' }>, channel: ReplyChannel): void {
     const problem = queryProblem(message.sql);
     if (problem !== null) {
-      this.fail(message.id, 'bad-statement', problem, null);
+      this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
     }
     const deadlineMs = this.io.nowMs() + message.timeoutMs;
     if (message.consistency === 'linearizable') {
       if (this.linearizable.size >= waitingReadsMax) {
-        this.fail(message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
+        this.fail(channel, message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
         return;
       }
-      this.linearizable.set(message.id, { sql: message.sql, params: message.params, deadlineMs });
-      this.core.readIndex(message.id);
+      const context = this.nextReadContext++;
+      this.linearizable.set(context, { channel, id: message.id, sql: message.sql, params: message.params, deadlineMs });
+      this.core.readIndex(context);
       return;
     }
     if (message.minIndex <= this.core.getAppliedIndex()) {
-      this.runQuery(message.id, message.sql, message.params);
+      this.runQuery(channel, message.id, message.sql, message.params);
       return;
     }
     if (this.waiting.length >= waitingReadsMax) {
-      this.fail(message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
+      this.fail(channel, message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
       return;
     }
-    this.waiting.push({ id: message.id, sql: message.sql, params: message.params, minIndex: message.minIndex, deadlineMs });
+    this.waiting.push({ channel, id: message.id, sql: message.sql, params: message.params, minIndex: message.minIndex, deadlineMs });
   }
 
-  private runQuery(id: number, sql: string, params: readonly Param[]): void {
+  private runQuery(channel: ReplyChannel, id: number, sql: string, params: readonly Param[]): void {
     try {
       const { columns, rows, truncated } = this.store.query(sql, params);
-      this.reply(id, { columns, rows, truncated, index: this.core.getAppliedIndex(), node: this.id });
+      this.reply(channel, id, { columns, rows, truncated, index: this.core.getAppliedIndex(), node: this.id });
     } catch (error) {
-      this.fail(id, 'bad-statement', error instanceof Error ? error.message : String(error), null);
+      this.fail(channel, id, 'bad-statement', error instanceof Error ? error.message : String(error), null);
     }
   }
 
@@ -312,16 +366,16 @@ export class NodeHost {
     const applied = this.core.getAppliedIndex();
     const still: WaitingRead[] = [];
     for (const read of this.waiting) {
-      if (read.minIndex <= applied) this.runQuery(read.id, read.sql, read.params);
+      if (read.minIndex <= applied) this.runQuery(read.channel, read.id, read.sql, read.params);
       else if (now >= read.deadlineMs) {
-        this.fail(read.id, 'timeout', `${this.id} had applied up to ${applied}, not ${read.minIndex}, when the read timed out`, null);
+        this.fail(read.channel, read.id, 'timeout', `${this.id} had applied up to ${applied}, not ${read.minIndex}, when the read timed out`, null);
       } else still.push(read);
     }
     this.waiting = still;
-    for (const [id, read] of this.linearizable) {
+    for (const [context, read] of this.linearizable) {
       if (now < read.deadlineMs) continue;
-      this.linearizable.delete(id);
-      this.fail(id, 'timeout', `${this.id} could not confirm its leadership with a majority in time`, null);
+      this.linearizable.delete(context);
+      this.fail(read.channel, read.id, 'timeout', `${this.id} could not confirm its leadership with a majority in time`, null);
     }
   }
 
@@ -339,7 +393,7 @@ export class NodeHost {
         this.startFlush();
       }
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
-      if (ready.messages.length > 0) this.io.send({ type: 'raft', messages: ready.messages });
+      if (ready.messages.length > 0) this.io.sendRaft(ready.messages);
       if (ready.rollback.length > 0) this.rollBack(ready.rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
       for (const ack of ready.acks) this.answerWrite(ack);
@@ -404,17 +458,17 @@ export class NodeHost {
 
   private answerWrite(ack: WriteAck): void {
     const pending = this.executes.get(ack.index);
-    if (pending === undefined || pending.id !== ack.id) return;
+    if (pending === undefined || pending.proposal !== ack.id) return;
     this.executes.delete(ack.index);
     const applyError = this.applyErrors.get(ack.index);
     this.applyErrors.delete(ack.index);
     if (ack.ok && applyError === undefined) {
-      this.reply(ack.id, { index: ack.index, term: ack.term, leader: this.id });
+      this.reply(pending.channel, pending.id, { index: ack.index, term: ack.term, leader: this.id });
     } else if (ack.ok) {
-      this.fail(ack.id, 'bad-statement', `the write committed at index ${ack.index} but failed on every node: ${applyError}`, ack.index);
+      this.fail(pending.channel, pending.id, 'bad-statement', `the write committed at index ${ack.index} but failed on every node: ${applyError}`, ack.index);
     } else {
       const message = `${this.id} stepped down before the write at index ${ack.index} was acknowledged; it may still commit`;
-      this.fail(ack.id, 'unavailable', message, ack.index, ack.leader);
+      this.fail(pending.channel, pending.id, 'unavailable', message, ack.index, ack.leader);
     }
   }
 
@@ -422,9 +476,9 @@ export class NodeHost {
     const pending = this.linearizable.get(read.id);
     if (pending === undefined) return;
     this.linearizable.delete(read.id);
-    if (read.ok) this.runQuery(read.id, pending.sql, pending.params);
-    else if (read.error === 'not-leader') this.fail(read.id, 'not-leader', notLeaderMessage(this.id, read.leader), null, read.leader);
-    else this.fail(read.id, 'unavailable', `${this.id} could not serve the linearizable read (${read.error})`, null, read.leader);
+    if (read.ok) this.runQuery(pending.channel, pending.id, pending.sql, pending.params);
+    else if (read.error === 'not-leader') this.fail(pending.channel, pending.id, 'not-leader', notLeaderMessage(this.id, read.leader), null, read.leader);
+    else this.fail(pending.channel, pending.id, 'unavailable', `${this.id} could not serve the linearizable read (${read.error})`, null, read.leader);
   }
 
   private onCoreEvent(event: CoreEvent): void {
@@ -435,28 +489,34 @@ export class NodeHost {
   // -------------------------------------------------------------------------
   // Output
 
-  private reply(id: number, result: Record<string, unknown>): void {
-    this.replies.push({ type: 'reply', id, ok: true, error: null, result });
+  private reply(channel: ReplyChannel, id: number, result: Record<string, unknown>): void {
+    this.queueReply(channel, { type: 'reply', id, ok: true, error: null, result });
   }
 
-  private fail(id: number, kind: ErrorPayload['kind'], message: string, index: number | null, leader: NodeId | null = null): void {
-    this.replies.push({ type: 'reply', id, ok: false, error: { kind, message, leader, index }, result: null });
+  private fail(channel: ReplyChannel, id: number, kind: ErrorPayload['kind'], message: string, index: number | null, leader: NodeId | null = null): void {
+    this.queueReply(channel, { type: 'reply', id, ok: false, error: { kind, message, leader, index }, result: null });
+  }
+
+  private queueReply(channel: ReplyChannel, reply: FromNode): void {
+    const queued = this.replies.get(channel);
+    if (queued === undefined) this.replies.set(channel, [reply]);
+    else queued.push(reply);
   }
 
   private emit(event: NodeEvent): void {
     if (this.events.length < eventsBufferedMax) this.events.push({ atMs: this.io.wallMs(), event });
   }
 
-  /** Replies and events of a loop as one IPC message, not one each. */
+  /** Replies and events of a loop as one message per channel, not one each. */
   private flushOutput(): void {
-    const out: FromNode[] = this.replies;
-    this.replies = [];
     if (this.events.length > 0) {
-      out.push({ type: 'events', events: this.events });
+      this.queueReply(this.supervisor, { type: 'events', events: this.events });
       this.events = [];
     }
-    if (out.length === 1) this.io.send(out[0]!);
-    else if (out.length > 1) this.io.send({ type: 'batch', messages: out });
+    if (this.replies.size === 0) return;
+    const replies = this.replies;
+    this.replies = new Map();
+    for (const [channel, out] of replies) channel.send(out.length === 1 ? out[0]! : { type: 'batch', messages: out });
   }
 
   /** The checksum at the applied index now, computed on the spot (for a 'checksum' request). */
@@ -536,6 +596,7 @@ export class NodeHost {
       malformedMessages: this.malformed,
       rssBytes: this.io.rssBytes(),
       wal: this.walTelemetry(),
+      network: this.io.network(),
       atMs: this.io.wallMs(),
     };
   }
@@ -567,6 +628,25 @@ function transferMessage(problem: string, target: NodeId): string {
       return `${target} is not a member of this cluster`;
     default:
       return `a leadership transfer is already in progress`;
+  }
+}
+
+/** Raft messages come only from peers' connections; clients may only read and write; the rest is the supervisor's. */
+function allowedFrom(origin: Origin, message: ToNode): boolean {
+  switch (message.type) {
+    case 'execute':
+    case 'query':
+      return true;
+    case 'raft':
+      return false;
+    case 'promote':
+    case 'transfer':
+    case 'set-replication':
+    case 'checksum':
+    case 'links':
+    case 'stop':
+    case 'batch':
+      return origin === 'supervisor';
   }
 }
 

@@ -1,44 +1,69 @@
 // The node process: one RaftCore over its WAL and SQLite state, driven by a
-// tick timer and by messages from the supervisor over the IPC channel. It
-// listens on no port and exits by itself when the channel to its parent closes.
+// tick timer, by Raft messages from its peers' direct connections, by client
+// requests on its socket, and by control messages from the supervisor over
+// the IPC channel. It opens no TCP or UDP port (only its Unix domain socket)
+// and exits by itself when the channel to its parent closes.
 
+import { mixSeed, Prng } from '../core/index.js';
 import { NodeHost } from './host.js';
 import { nodeConfigVariable, parseNodeConfig } from './config.js';
+import { Peers } from './peers.js';
 
-function main(): void {
+async function main(): Promise<void> {
   if (typeof process.send !== 'function') {
     process.stderr.write('replica-lab node: start me through the replica-lab supervisor (no IPC channel)\n');
     process.exit(2);
   }
   const config = parseNodeConfig(process.env[nodeConfigVariable]);
+  // The secret is for this process only: children of ours (none today) do not inherit it.
+  delete process.env[nodeConfigVariable];
   const send = process.send.bind(process);
-  const host = new NodeHost(config, {
+  let host: NodeHost | null = null;
+  const peers = new Peers({
+    id: config.id,
+    peers: config.peers,
+    socketDir: config.socketDir,
+    secret: config.secret,
+    prng: new Prng(mixSeed(config.seed, 'links')),
+    onRaft: (messages) => host?.receiveRaft(messages),
+    onClientFrame: (connection, frame) => host?.receive(frame, 'client', { send: (message) => connection.send(message) }),
+    onMalformed: (reason) => host?.countMalformed(reason),
+    onRefused: (reason) => host?.connectionRefused(reason),
+  });
+  host = new NodeHost(config, {
     send: (message) => {
       if (process.connected) send(message);
     },
+    sendRaft: (messages) => peers.send(messages),
+    setLinks: (rules) => peers.setRules(rules),
+    network: () => peers.telemetry(),
     nowMs: () => performance.now(),
     wallMs: () => Date.now(),
     rssBytes: () => process.memoryUsage.rss(),
-    exit: (code) => process.exit(code),
+    exit: (code) => {
+      peers.close();
+      process.exit(code);
+    },
     pid: process.pid,
   });
-  process.on('message', (message) => host.receive(message));
+  const running = host;
+  process.on('message', (message) => running.receive(message));
   // The supervisor is gone (exited, killed, crashed): a node never outlives it.
   process.on('disconnect', () => {
-    void host.close().finally(() => process.exit(0));
+    peers.close();
+    void running.close().finally(() => process.exit(0));
   });
-  setInterval(() => host.tick(), config.tickMs);
+  await peers.listen();
+  setInterval(() => running.tick(), config.tickMs);
   let beats = 0;
   setInterval(() => {
     // A checksum hashes the whole state: once a second is plenty.
     const withChecksum = beats++ % Math.max(1, Math.round(1000 / config.telemetryMs)) === 0;
-    if (process.connected && !host.isClosed) send({ type: 'telemetry', telemetry: host.telemetry(withChecksum) });
+    if (process.connected && !running.isClosed) send({ type: 'telemetry', telemetry: running.telemetry(withChecksum) });
   }, config.telemetryMs);
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   process.stderr.write(`replica-lab node: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
-}
+});

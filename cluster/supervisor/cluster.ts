@@ -1,12 +1,15 @@
-// The public Cluster API: starts node processes, is the network between them,
-// injects faults, routes client requests, and aggregates what the nodes
-// report into status() and events. Tests, labs and the TUI all drive this.
+// The public Cluster API: starts node processes, is the network's control
+// plane (it pushes link rules; nodes talk to each other directly over their
+// Unix domain sockets), injects faults, sends client requests straight to the
+// nodes, and aggregates what the nodes report into status() and events.
+// Tests, labs and the TUI all drive this.
 
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mixSeed, Prng, replicationProblem, type Failover, type Message, type NodeId, type Role } from '../core/index.js';
+import { mixSeed, replicationProblem, type Failover, type NodeId, type Role } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
 import {
   Invalid,
@@ -20,11 +23,14 @@ import {
   type Param,
   type ReplicationSettings,
   type RolledBackWrite,
+  type NetworkTelemetry,
   type ToNode,
   type WalTelemetry,
 } from '../protocol.js';
+import { socketPath } from '../node/peers.js';
+import { NodeClient, type ClientRequestBody, type ReplyBody } from '../wire/client.js';
 import { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError } from './errors.js';
-import { Network, type LinkOptions } from './network.js';
+import { LinkTable, type LinkOptions } from './network.js';
 import { RecentSet } from './recent-set.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { Workload } from './workload.js';
@@ -123,7 +129,7 @@ export interface NodeStatus {
 export type SupervisorEvent =
   | { readonly type: 'node-started'; readonly node: NodeId; readonly pid: number; readonly incarnation: number }
   | { readonly type: 'node-exited'; readonly node: NodeId; readonly code: number | null; readonly signal: string | null; readonly expected: boolean; readonly logTail: string }
-  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'link' | 'heal'; readonly detail: string }
+  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
   | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };
@@ -140,10 +146,8 @@ interface Slot {
   telemetryAtMs: number;
   paused: boolean;
   incarnation: number;
-  /** Raft envelopes that arrived while the node was stopped, delivered on resume. */
-  backlog: ToNode[];
-  /** Messages for this node in the current turn of the event loop. */
-  outbox: ToNode[];
+  /** Client requests to this incarnation go straight to its socket. */
+  client: NodeClient | null;
   expectingExit: boolean;
 }
 
@@ -171,7 +175,8 @@ const defaultReplication: ReplicationSettings = {
   syncTimeoutMs: null,
   syncFallback: 'block',
 };
-const backlogMax = 10_000;
+/** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
+const socketPathBytesMax = 107;
 const pendingRequestsMax = 100_000;
 const eventsKeptMax = 10_000;
 const ackedWritesMax = 200_000;
@@ -184,8 +189,13 @@ export class Cluster extends EventEmitter {
   readonly workload: Workload = new Workload(this);
   private readonly removeDataDir: boolean;
   private readonly slots = new Map<NodeId, Slot>();
-  private readonly network: Network;
+  private readonly links = new LinkTable();
   private readonly guardian: Guardian;
+  /** Every connection to a node's socket starts with this. */
+  private readonly secret = randomBytes(24).toString('hex');
+  /** The nodes' sockets: <dataDir>/run, or a short private dir when that path would be too long. */
+  private readonly socketDir: string;
+  private readonly removeSocketDir: boolean;
   private readonly options: Required<Omit<ClusterOptions, 'dataDir' | 'replication'>>;
   private replication: ReplicationSettings;
   private readonly pending = new Map<number, PendingRequest>();
@@ -195,7 +205,6 @@ export class Cluster extends EventEmitter {
   private readonly lost: (RolledBackWrite & { node: NodeId })[] = [];
   private readonly lostKeys = new RecentSet(ackedWritesMax);
   private nextRequestId = 1;
-  private outboxFlushScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private knownLeader: { id: NodeId; term: number } | null = null;
   private stopping: Promise<void> | null = null;
@@ -252,10 +261,19 @@ export class Cluster extends EventEmitter {
       mkdirSync(this.dataDir, { recursive: true });
       this.removeDataDir = false;
     }
-    this.network = new Network(new Prng(mixSeed(this.options.seed, 'network')), (message) => this.deliverRaft(message));
+    const runDir = join(this.dataDir, 'run');
+    if (Buffer.byteLength(socketPath(runDir, `n${nodes}`)) <= socketPathBytesMax) {
+      mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      chmodSync(runDir, 0o700);
+      this.socketDir = runDir;
+      this.removeSocketDir = false;
+    } else {
+      this.socketDir = mkdtempSync(join(tmpdir(), 'rl-'));
+      this.removeSocketDir = true;
+    }
     this.guardian = new Guardian();
     for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, backlog: [], outbox: [], expectingExit: false });
+      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
     }
   }
 
@@ -281,13 +299,16 @@ export class Cluster extends EventEmitter {
       fsync: this.options.fsync,
       seed: mixSeed(this.options.seed, `${id}#${slot.incarnation}`),
       telemetryMs: this.options.telemetryMs,
+      socketDir: this.socketDir,
+      secret: this.secret,
     };
     const child = new NodeProcess({ config, logPath: join(dir, 'node.log'), onMessage: (message) => this.onNodeMessage(id, message) });
     slot.process = child;
     slot.paused = false;
     slot.expectingExit = false;
-    slot.backlog = [];
-    slot.outbox = [];
+    slot.client = new NodeClient(id, socketPath(this.socketDir, id), this.secret);
+    // The link rules in force, before anything else reaches the node.
+    child.send({ type: 'links', rules: this.links.rules() });
     this.guardian.watch(child.pid);
     this.record({ type: 'node-started', node: id, pid: child.pid, incarnation: slot.incarnation });
     void child.exited.then((exit) => this.onExit(id, child, exit));
@@ -299,7 +320,8 @@ export class Cluster extends EventEmitter {
     if (slot.process !== child) return;
     slot.process = null;
     slot.paused = false;
-    slot.backlog = [];
+    slot.client?.close(`${id} exited before answering`);
+    slot.client = null;
     if (this.knownLeader?.id === id) this.knownLeader = null;
     for (const [requestId, request] of this.pending) {
       if (request.node !== id) continue;
@@ -334,10 +356,6 @@ export class Cluster extends EventEmitter {
 
   private handleNodeMessage(id: NodeId, message: FromNode): void {
     switch (message.type) {
-      case 'raft':
-        // A node may only speak for itself on the network.
-        this.network.route(message.messages.filter((m) => m.from === id));
-        return;
       case 'reply': {
         const request = this.pending.get(message.id);
         if (request === undefined || request.node !== id) return;
@@ -389,41 +407,15 @@ export class Cluster extends EventEmitter {
     if (lostNow.length > 0) this.record({ type: 'writes-lost', node, writes: lostNow, rollbackPath: path });
   }
 
+  /** A control message over the node's IPC channel (a paused node reads it when it resumes). */
   private deliver(to: NodeId, message: ToNode): void {
-    const slot = this.slots.get(to);
-    if (slot?.process == null) return;
-    if (slot.paused) {
-      // A stopped process's socket buffer fills; beyond a bound the oldest input is lost.
-      if (slot.backlog.length >= backlogMax) slot.backlog.shift();
-      slot.backlog.push(message);
-      return;
-    }
-    slot.outbox.push(message);
-    if (!this.outboxFlushScheduled) {
-      this.outboxFlushScheduled = true;
-      setImmediate(() => this.flushOutboxes());
-    }
+    this.slots.get(to)?.process?.send(message);
   }
 
-  /** A Raft message the network let through: joins the destination's envelope for this turn. */
-  private deliverRaft(message: Message): void {
-    const slot = this.slots.get(message.to);
-    if (slot?.process == null) return;
-    const last = slot.paused ? slot.backlog.at(-1) : slot.outbox.at(-1);
-    if (last?.type === 'raft') (last.messages as Message[]).push(message);
-    else this.deliver(message.to, { type: 'raft', messages: [message] });
-  }
-
-  /** What each node was sent during one turn of the event loop goes as one IPC message. */
-  private flushOutboxes(): void {
-    this.outboxFlushScheduled = false;
-    for (const slot of this.slots.values()) {
-      if (slot.outbox.length === 0) continue;
-      const messages = slot.outbox;
-      slot.outbox = [];
-      if (slot.process === null || slot.paused) continue;
-      slot.process.send(messages.length === 1 ? messages[0] : { type: 'batch', messages });
-    }
+  /** Pushes the link table to every running node, so each applies its own links' rules. */
+  private pushLinks(): void {
+    const message: ToNode = { type: 'links', rules: this.links.rules() };
+    for (const id of this.ids) this.deliver(id, message);
   }
 
   private record(event: SupervisorEvent): void {
@@ -439,7 +431,15 @@ export class Cluster extends EventEmitter {
   // -------------------------------------------------------------------------
   // Requests
 
-  private request(id: NodeId, message: ToNode & { id: number }, timeoutMs: number): Promise<{ ok: boolean; error: ErrorPayload | null; result: Record<string, unknown> | null }> {
+  /** A read or write, over a client connection straight to the node's socket. */
+  private clientRequest(id: NodeId, message: ClientRequestBody, timeoutMs: number): Promise<ReplyBody> {
+    const client = this.slot(id).client;
+    if (client === null) return Promise.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: `${id} is down`, leader: null, index: null } });
+    return client.request(message, timeoutMs);
+  }
+
+  /** A control request over the node's IPC channel. */
+  private request(id: NodeId, message: ToNode & { id: number }, timeoutMs: number): Promise<ReplyBody> {
     const slot = this.slot(id);
     if (slot.process === null) {
       return Promise.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: `${id} is down`, leader: null, index: null } });
@@ -492,11 +492,10 @@ export class Cluster extends EventEmitter {
     for (;;) {
       if (target === null) target = await this.waitForLeaderUntil(deadline);
       if (target === null) throw new UnavailableError(`no leader was elected within ${timeoutMs} ms; is a majority of nodes up and connected?`);
-      const reply = await this.request(
+      const reply = await this.clientRequest(
         target,
         {
           type: 'execute',
-          id: this.nextRequestId++,
           sql,
           params,
           replication: override,
@@ -541,9 +540,9 @@ export class Cluster extends EventEmitter {
     for (;;) {
       if (target === null) target = await this.waitForLeaderUntil(deadline);
       if (target === null) throw new UnavailableError(`no leader was elected within ${timeoutMs} ms to serve the read`);
-      const reply = await this.request(
+      const reply = await this.clientRequest(
         target,
-        { type: 'query', id: this.nextRequestId++, sql, params, consistency, minIndex: options.minIndex ?? 0, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) },
+        { type: 'query', sql, params, consistency, minIndex: options.minIndex ?? 0, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) },
         Math.max(1, deadline - performance.now() + 50),
       );
       if (reply.ok && reply.result !== null) {
@@ -671,7 +670,7 @@ export class Cluster extends EventEmitter {
     this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${this.nodeDir(id)}` });
   }
 
-  /** SIGSTOP: the process freezes; what is sent to it waits (bounded) until resume. */
+  /** SIGSTOP: the process freezes; what is sent to it waits in socket buffers and its peers' bounded outboxes. */
   pause(id: NodeId): void {
     this.checkRunning();
     const slot = this.slot(id);
@@ -688,34 +687,50 @@ export class Cluster extends EventEmitter {
     if (slot.process === null || !slot.paused) return;
     slot.paused = false;
     slot.process.signal('SIGCONT');
-    const backlog = slot.backlog;
-    slot.backlog = [];
-    for (const message of backlog) this.deliver(id, message);
-    this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT) with ${backlog.length} queued messages` });
+    this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT)` });
   }
 
   /** Cuts every link between the groups, both ways; nodes left out of every group keep their links. */
   partition(groups: readonly (readonly NodeId[])[]): void {
     this.checkRunning();
     for (const group of groups) for (const id of group) this.slot(id);
-    this.network.partition(groups);
+    this.links.partition(groups);
+    this.pushLinks();
     this.record({ type: 'fault', fault: 'partition', detail: groups.map((g) => g.join(' ')).join(' | ') });
   }
 
+  /** Shapes one direction of a link: delay (with jitter, which reorders), loss and duplication. */
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void {
     this.checkRunning();
     this.slot(from);
     this.slot(to);
-    const { delayMs = 0, jitterMs = 0, loss = 0 } = options;
-    if (!(delayMs >= 0 && jitterMs >= 0 && loss >= 0 && loss <= 1)) throw new BadRequestError('delayMs and jitterMs must be >= 0 and loss from 0 to 1');
-    this.network.setLink(from, to, options);
-    this.record({ type: 'fault', fault: 'link', detail: `${from} -> ${to}: ${JSON.stringify(this.network.link(from, to))}` });
+    const { delayMs = 0, jitterMs = 0, loss = 0, duplicate = 0 } = options;
+    const ms = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 3_600_000;
+    const probability = (value: number): boolean => value >= 0 && value <= 1;
+    if (!(ms(delayMs) && ms(jitterMs) && probability(loss) && probability(duplicate))) {
+      throw new BadRequestError('delayMs and jitterMs must be from 0 to 3600000, loss and duplicate from 0 to 1');
+    }
+    this.links.setLink(from, to, options);
+    this.pushLinks();
+    this.record({ type: 'fault', fault: 'link', detail: `${from} -> ${to}: ${JSON.stringify(this.links.link(from, to))}` });
   }
 
-  /** Restores every link (partitions, delay, loss). Dead or paused nodes stay as they are. */
+  /** Cuts one direction: `from`'s messages to `to` are lost, `to`'s still reach `from`. */
+  cut(from: NodeId, to: NodeId): void {
+    this.checkRunning();
+    this.slot(from);
+    this.slot(to);
+    if (from === to) throw new BadRequestError(`a node has no link to itself (${from})`);
+    this.links.cutOneWay(from, to);
+    this.pushLinks();
+    this.record({ type: 'fault', fault: 'cut', detail: `${from} -> ${to} cut (one way)` });
+  }
+
+  /** Restores every link (partitions, cuts, delay, loss). Dead or paused nodes stay as they are. */
   heal(): void {
     this.checkRunning();
-    this.network.heal();
+    this.links.heal();
+    this.pushLinks();
     this.record({ type: 'fault', fault: 'heal', detail: 'every link restored' });
   }
 
@@ -739,7 +754,7 @@ export class Cluster extends EventEmitter {
         leader: t?.leader ?? null,
         up,
         paused: slot.paused,
-        isolated: this.network.isIsolated(id, this.ids),
+        isolated: this.links.isIsolated(id, this.ids),
         lastIndex: t?.lastIndex ?? 0,
         lastLsn: t?.lastLsn ?? 0,
         flushedIndex: t?.flushedIndex ?? 0,
@@ -792,8 +807,24 @@ export class Cluster extends EventEmitter {
     return this.replication;
   }
 
-  networkStats(): { delivered: number; dropped: number; delayed: number } {
-    return { ...this.network.stats };
+  /** The nodes' network figures (their egress, and connections they refused), summed over the running nodes. */
+  networkStats(): NetworkTelemetry {
+    const total = { delivered: 0, dropped: 0, delayed: 0, refused: 0 };
+    for (const slot of this.slots.values()) {
+      const network = slot.process === null ? undefined : slot.telemetry?.network;
+      if (network === undefined) continue;
+      total.delivered += network.delivered;
+      total.dropped += network.dropped;
+      total.delayed += network.delayed;
+      total.refused += network.refused;
+    }
+    return total;
+  }
+
+  /** The socket a node listens on (tests of the handshake). */
+  socketPath(id: NodeId): string {
+    this.slot(id);
+    return socketPath(this.socketDir, id);
   }
 
   /** Sends a raw, possibly malformed message to a node (tests of the IPC boundary). */
@@ -812,7 +843,6 @@ export class Cluster extends EventEmitter {
 
   private async stopAll(): Promise<void> {
     this.workload.stop();
-    this.network.close();
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     for (const [requestId, request] of this.pending) {
       request.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: 'the cluster is stopping', leader: null, index: null } });
@@ -829,7 +859,9 @@ export class Cluster extends EventEmitter {
       exits.push(child.exited.finally(() => clearTimeout(forced)));
     }
     await Promise.all(exits);
+    for (const slot of this.slots.values()) slot.client?.close('the cluster is stopping');
     await this.guardian.stop();
+    if (this.removeSocketDir) rmSync(this.socketDir, { recursive: true, force: true });
     if (this.removeDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 

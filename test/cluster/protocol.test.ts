@@ -2,7 +2,7 @@
 // typed value, and every malformed field is named in the reason, never thrown.
 
 import { describe, expect, it } from 'vitest';
-import { Invalid, parseFromNode, parseToNode, unbatch } from '../../cluster/protocol.js';
+import { Invalid, parseFromNode, parseHello, parseToNode, unbatch } from '../../cluster/protocol.js';
 
 const entries = [
   { index: 11, term: 2, lsn: 400, kind: 'sql', data: '{"sql":"INSERT INTO kv(k, v) VALUES (?, ?)","params":["a","b"]}', client: 'c1', request: 7 },
@@ -66,10 +66,22 @@ describe('parseToNode and parseFromNode: other messages', () => {
     expect(reason({ ...execute, id: 'four' })).toContain('id');
   });
 
-  it('routes a raft message from a node after checking only its addresses', () => {
-    const raw = { type: 'raft', messages: [{ type: 'append', from: 'n1', to: 'n2', entries: 'checked by the receiver' }] };
-    expect(parseFromNode(raw)).not.toBeInstanceOf(Invalid);
-    expect(parseFromNode({ type: 'raft', messages: [{ type: 'append', from: 'n1', to: 'x' }] })).toBeInstanceOf(Invalid);
+  it('takes no raft message from a node over IPC: the supervisor relays nothing, peers talk directly', () => {
+    const raw = { type: 'raft', messages: [{ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 0, context: 0 }] };
+    expect(parseFromNode(raw)).toBeInstanceOf(Invalid);
+  });
+
+  it('checks link rules field by field, and a hello', () => {
+    const rule = { from: 'n1', to: 'n2', cut: true, delayMs: 50, jitterMs: 10, loss: 0.2, duplicate: 0 };
+    expect(parseToNode({ type: 'links', rules: [rule] })).toEqual({ type: 'links', rules: [rule] });
+    expect(reason({ type: 'links', rules: [{ ...rule, loss: 2 }] })).toContain('rules[0].loss');
+    expect(reason({ type: 'links', rules: [{ ...rule, delayMs: -1 }] })).toContain('rules[0].delayMs');
+    expect(reason({ type: 'links', rules: [{ ...rule, to: 'x' }] })).toContain('rules[0].to');
+    expect(parseHello({ type: 'hello', secret: 's', from: 'client' })).toEqual({ type: 'hello', secret: 's', from: 'client' });
+    expect(parseHello({ type: 'hello', secret: 's', from: 'n3' })).toEqual({ type: 'hello', secret: 's', from: 'n3' });
+    expect(parseHello({ type: 'hello', secret: 's', from: 'mallory' })).toBeInstanceOf(Invalid);
+    expect(parseHello({ type: 'execute', secret: 's', from: 'client' })).toBeInstanceOf(Invalid);
+    expect(parseHello('hello')).toBeInstanceOf(Invalid);
   });
 
   it('unpacks a batch into its parts and leaves anything else whole', () => {

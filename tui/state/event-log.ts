@@ -211,6 +211,8 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return say(`${event.node} wrote ${event.writes.length} rolled-back write${event.writes.length === 1 ? '' : 's'} to ${event.path}`, 'warn');
     case 'malformed-message':
       return say(`${event.node} dropped a malformed message (${event.count} so far): ${event.reason}`, 'warn');
+    case 'connection-refused':
+      return say(`${event.node} refused a connection to its socket (${event.count} so far): ${event.reason}`, 'warn');
     default:
       return unknownEvent(event, elections);
   }

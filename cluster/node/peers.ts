@@ -1,0 +1,345 @@
+// A node's side of the network: it listens on its Unix domain socket, opens one
+// connection to each peer's, and applies the supervisor's link rules to its own
+// traffic (cuts, delay and jitter, loss and duplication on egress; cuts on
+// ingress too). Every connection starts with a hello carrying the cluster's
+// secret; anything else is refused and counted. Every outbox is bounded: a
+// peer that does not drain (SIGSTOPped, slow) loses messages, as on a real
+// network, and Raft retransmits.
+
+import { timingSafeEqual } from 'node:crypto';
+import { chmodSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { Message, NodeId, Prng } from '../core/index.js';
+import { Invalid, parseHello, raftMessage, type LinkRule, type NetworkTelemetry } from '../protocol.js';
+import { encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
+
+/** Bytes a peer connection may hold unsent before messages to it are dropped. */
+export const outboxBytesMax = 8 * 1024 * 1024;
+/** Bytes held for a peer while its connection is being (re)opened. */
+const connectingBytesMax = 1024 * 1024;
+/** Messages held back by delay rules on one link at most; past that they are dropped. */
+const delayedPerLinkMax = 50_000;
+/** A connection that has not said hello by then is closed. */
+const helloTimeoutMs = 2_000;
+/** Reconnect backoff to a peer that is down or not yet listening. */
+const reconnectMsMin = 10;
+const reconnectMsMax = 200;
+
+/** The socket of node `id` in the cluster's socket dir. */
+export function socketPath(socketDir: string, id: NodeId): string {
+  return `${socketDir}/${id}.sock`;
+}
+
+/** Someone connected as a client: it sends requests, the node answers on the same connection. */
+export interface ClientConnection {
+  send(frame: unknown): void;
+  readonly closed: boolean;
+}
+
+export interface PeersOptions {
+  readonly id: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly socketDir: string;
+  readonly secret: string;
+  readonly prng: Prng;
+  /** Raft messages from a peer, checked and past the ingress rules. */
+  onRaft(messages: Message[]): void;
+  /** A frame from a client connection, unchecked (the host checks it). */
+  onClientFrame(connection: ClientConnection, frame: unknown): void;
+  /** A peer frame that failed its check. */
+  onMalformed(reason: string): void;
+  onRefused(reason: string): void;
+}
+
+const noRule: LinkRule = { from: 'n0', to: 'n0', cut: false, delayMs: 0, jitterMs: 0, loss: 0, duplicate: 0 };
+
+export class Peers {
+  private readonly options: PeersOptions;
+  private readonly server: Server;
+  private readonly links = new Map<NodeId, PeerLink>();
+  /** Rules for links from this node, by destination. */
+  private egress = new Map<NodeId, LinkRule>();
+  /** Sources whose messages to this node are cut. */
+  private ingressCut = new Set<NodeId>();
+  private readonly delayedOnLink = new Map<NodeId, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly accepted = new Set<Socket>();
+  private flushScheduled = false;
+  private closed = false;
+  readonly stats = { delivered: 0, dropped: 0, delayed: 0, refused: 0 };
+
+  constructor(options: PeersOptions) {
+    this.options = options;
+    for (const peer of options.peers) {
+      if (peer !== options.id) this.links.set(peer, new PeerLink(socketPath(options.socketDir, peer), encodeFrame({ type: 'hello', secret: options.secret, from: options.id })));
+    }
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  /** Binds the socket (0600), replacing one a previous incarnation left behind. */
+  listen(): Promise<void> {
+    const path = socketPath(this.options.socketDir, this.options.id);
+    rmSync(path, { force: true });
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(path, () => {
+        this.server.off('error', reject);
+        chmodSync(path, 0o600);
+        for (const link of this.links.values()) link.open();
+        resolve();
+      });
+    });
+  }
+
+  setRules(rules: readonly LinkRule[]): void {
+    const { id } = this.options;
+    this.egress = new Map(rules.filter((rule) => rule.from === id).map((rule) => [rule.to, rule]));
+    this.ingressCut = new Set(rules.filter((rule) => rule.to === id && rule.cut).map((rule) => rule.from));
+  }
+
+  /** Messages from this node's core, each through its link's rule, batched per destination for this turn. */
+  send(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const rule = this.egress.get(message.to) ?? noRule;
+      if (rule === noRule) {
+        this.enqueue(message);
+        continue;
+      }
+      if (rule.cut || (rule.loss > 0 && this.options.prng.next() < rule.loss)) {
+        this.stats.dropped++;
+        continue;
+      }
+      const copies = rule.duplicate > 0 && this.options.prng.next() < rule.duplicate ? 2 : 1;
+      for (let copy = 0; copy < copies; copy++) {
+        const delayMs = rule.delayMs + this.options.prng.next() * rule.jitterMs;
+        if (delayMs <= 0) this.enqueue(message);
+        else this.delay(message, delayMs);
+      }
+    }
+  }
+
+  telemetry(): NetworkTelemetry {
+    return { ...this.stats };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const link of this.links.values()) link.close();
+    for (const socket of this.accepted) socket.destroy();
+    this.server.close();
+    rmSync(socketPath(this.options.socketDir, this.options.id), { force: true });
+  }
+
+  private delay(message: Message, delayMs: number): void {
+    const held = this.delayedOnLink.get(message.to) ?? 0;
+    if (held >= delayedPerLinkMax) {
+      this.stats.dropped++;
+      return;
+    }
+    this.delayedOnLink.set(message.to, held + 1);
+    this.stats.delayed++;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.delayedOnLink.set(message.to, (this.delayedOnLink.get(message.to) ?? 1) - 1);
+      // A cut made while the message was on the wire still stops it.
+      if (this.egress.get(message.to)?.cut === true) this.stats.dropped++;
+      else this.enqueue(message);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  private enqueue(message: Message): void {
+    const link = this.links.get(message.to);
+    if (link === undefined || this.closed) {
+      this.stats.dropped++;
+      return;
+    }
+    link.batch.push(message);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** One frame per peer per turn of the loop. */
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const link of this.links.values()) {
+      if (link.batch.length === 0) continue;
+      const batch = link.batch;
+      link.batch = [];
+      if (link.write(encodeFrame({ type: 'raft', messages: batch }))) this.stats.delivered += batch.length;
+      else this.stats.dropped += batch.length;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Inbound connections
+
+  private accept(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.accepted.add(socket);
+    const decoder = new FrameDecoder();
+    let peer: NodeId | 'client' | null = null;
+    const client: ClientConnection = {
+      send: (frame) => {
+        if (!socket.destroyed && socket.writableLength < outboxBytesMax) socket.write(encodeFrame(frame));
+      },
+      get closed() {
+        return socket.destroyed;
+      },
+    };
+    const refuse = (reason: string): void => {
+      this.stats.refused++;
+      this.options.onRefused(reason);
+      socket.destroy();
+    };
+    const helloTimer = setTimeout(() => refuse(`no hello within ${helloTimeoutMs} ms`), helloTimeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        if (peer === null) {
+          clearTimeout(helloTimer);
+          refuse(error.message);
+        } else {
+          this.options.onMalformed(`${peer}: ${error.message}; connection closed`);
+          socket.destroy();
+        }
+        return;
+      }
+      for (const frame of frames) {
+        if (socket.destroyed) return;
+        if (peer === null) {
+          clearTimeout(helloTimer);
+          const hello = this.checkHello(frame);
+          if ('refused' in hello) {
+            refuse(hello.refused);
+            return;
+          }
+          peer = hello.from;
+        } else if (peer === 'client') {
+          this.options.onClientFrame(client, frame);
+        } else {
+          this.fromPeer(peer, frame);
+        }
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      this.accepted.delete(socket);
+    });
+  }
+
+  /** Who said hello, or why the connection is refused. */
+  private checkHello(frame: unknown): { from: NodeId | 'client' } | { refused: string } {
+    const hello = parseHello(frame);
+    if (hello instanceof Invalid) return { refused: `a first frame that is not a hello (${hello.reason})` };
+    const expected = Buffer.from(this.options.secret);
+    const given = Buffer.from(hello.secret);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: `a hello from ${hello.from} with the wrong secret` };
+    if (hello.from !== 'client' && (hello.from === this.options.id || !this.links.has(hello.from))) return { refused: `a hello from ${hello.from}, which is not a peer` };
+    return { from: hello.from };
+  }
+
+  private fromPeer(peer: NodeId, frame: unknown): void {
+    if (typeof frame !== 'object' || frame === null || (frame as { type?: unknown }).type !== 'raft' || !Array.isArray((frame as { messages?: unknown }).messages)) {
+      this.options.onMalformed(`${peer}: a frame that is not a batch of raft messages`);
+      return;
+    }
+    const raw = (frame as { messages: unknown[] }).messages;
+    if (this.ingressCut.has(peer)) {
+      this.stats.dropped += raw.length;
+      return;
+    }
+    const messages: Message[] = [];
+    raw.forEach((value, i) => {
+      let message: Message;
+      try {
+        message = raftMessage(value, `messages[${i}]`);
+      } catch (error) {
+        if (!(error instanceof Invalid)) throw error;
+        this.options.onMalformed(`${peer}: ${error.reason}`);
+        return;
+      }
+      // A peer speaks only for itself, and only to us.
+      if (message.from !== peer || message.to !== this.options.id) this.options.onMalformed(`${peer}: a message from ${message.from} to ${message.to}`);
+      else messages.push(message);
+    });
+    if (messages.length > 0) this.options.onRaft(messages);
+  }
+}
+
+/** The connection to one peer, reopened with backoff whenever it drops. */
+class PeerLink {
+  batch: Message[] = [];
+  private socket: Socket | null = null;
+  private connected = false;
+  /** Whether this link ever connected: before that, frames wait (bounded) for the peer to listen; after, a lost connection loses them. */
+  private everConnected = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private retryMs = reconnectMsMin;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly hello: Buffer,
+  ) {}
+
+  open(): void {
+    if (this.closed || this.socket !== null) return;
+    const socket = createConnection(this.path);
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.connected = true;
+      this.everConnected = true;
+      this.retryMs = reconnectMsMin;
+      socket.write(this.hello);
+      for (const frame of this.pending) socket.write(frame);
+      this.pending = [];
+      this.pendingBytes = 0;
+    });
+    // Nothing comes back on this connection: replies travel on the peer's own.
+    socket.on('data', () => {});
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.socket = null;
+      this.connected = false;
+      if (this.closed) return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.open();
+      }, this.retryMs);
+      this.retryMs = Math.min(reconnectMsMax, this.retryMs * 2);
+    });
+  }
+
+  /** False when the frame is dropped: the outbox is full, or the peer is unreachable and the wait buffer full. */
+  write(frame: Buffer): boolean {
+    if (this.connected && this.socket !== null) {
+      if (this.socket.writableLength >= outboxBytesMax) return false;
+      this.socket.write(frame);
+      return true;
+    }
+    if (this.everConnected || this.pendingBytes + frame.length > connectingBytesMax) return false;
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+  }
+}

@@ -1,0 +1,172 @@
+// A client's connection to one node's socket: requests (execute, query) go
+// straight to the node, with no relay, batched per turn of the event loop, and
+// each is answered on the same connection or by its deadline. Used by the
+// Cluster API on the caller's thread and by the workload on its own.
+
+import { createConnection, type Socket } from 'node:net';
+import type { NodeId } from '../core/index.js';
+import { Invalid, parseFromNode, unbatch, type ErrorPayload, type Reply, type ToNode } from '../protocol.js';
+import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+
+export type ClientRequest = Extract<ToNode, { type: 'execute' } | { type: 'query' }>;
+export type ReplyBody = Pick<Reply, 'ok' | 'error' | 'result'>;
+/** A request as a caller gives it: the connection numbers it. */
+export type ClientRequestBody = ClientRequest extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
+
+/** Requests one connection keeps in flight at most; more are refused at once. */
+export const requestsInFlightMax = 100_000;
+/** Bytes of requests a connection holds unsent (the node is paused or slow) before refusing more. */
+const unsentBytesMax = 16 * 1024 * 1024;
+/** Deadlines are swept this often, by one timer per connection. */
+const sweepMs = 10;
+/** While the node is starting (its socket not yet there), connecting is retried this often. */
+const connectRetryMs = 5;
+
+interface Pending {
+  readonly resolve: (reply: ReplyBody) => void;
+  readonly deadlineMs: number;
+  readonly timeoutMs: number;
+}
+
+export function errorReply(kind: ErrorPayload['kind'], message: string): ReplyBody {
+  return { ok: false, result: null, error: { kind, message, leader: null, index: null } };
+}
+
+export class NodeClient {
+  private socket: Socket | null = null;
+  private connected = false;
+  private readonly pending = new Map<number, Pending>();
+  private batch: ClientRequest[] = [];
+  private unsent: Buffer[] = [];
+  private unsentBytes = 0;
+  private flushScheduled = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    readonly node: NodeId,
+    private readonly path: string,
+    private readonly secret: string,
+  ) {}
+
+  /** Sends one request; resolves with the node's reply, or a timeout or unavailable reply. Never rejects. */
+  request(message: ClientRequestBody, timeoutMs: number): Promise<ReplyBody> {
+    if (this.closed) return Promise.resolve(errorReply('unavailable', `${this.node} is down`));
+    if (this.pending.size >= requestsInFlightMax || this.unsentBytes > unsentBytesMax) {
+      return Promise.resolve(errorReply('unavailable', `too many requests in flight to ${this.node}; slow down`));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, { resolve, deadlineMs: performance.now() + timeoutMs, timeoutMs });
+      this.batch.push({ ...message, id } as ClientRequest);
+      this.startSweep();
+      this.connect();
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Answers everything in flight with `message` and closes the connection for good. */
+  close(message = `${this.node} exited before answering`): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+    this.failAll(message);
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const frame = encodeFrame(this.batch.length === 1 ? this.batch[0] : { type: 'batch', messages: this.batch });
+    this.batch = [];
+    if (this.connected && this.socket !== null) this.socket.write(frame);
+    else {
+      this.unsent.push(frame);
+      this.unsentBytes += frame.length;
+    }
+  }
+
+  private connect(): void {
+    if (this.socket !== null || this.closed || this.retryTimer !== null) return;
+    const socket = createConnection(this.path);
+    this.socket = socket;
+    const decoder = new FrameDecoder();
+    socket.on('connect', () => {
+      this.connected = true;
+      socket.write(encodeFrame({ type: 'hello', secret: this.secret, from: 'client' }));
+      for (const frame of this.unsent) socket.write(frame);
+      this.unsent = [];
+      this.unsentBytes = 0;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        socket.destroy();
+        return;
+      }
+      for (const frame of frames) for (const part of unbatch(frame)) this.onReply(part);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      const wasConnected = this.connected;
+      this.socket = null;
+      this.connected = false;
+      if (this.closed) return;
+      if (wasConnected) {
+        // The node went away with our requests: they may or may not have reached its log.
+        this.failAll(`${this.node} exited before answering`);
+        this.unsent = [];
+        this.unsentBytes = 0;
+      } else if (this.pending.size > 0) {
+        // Not listening yet (starting) or gone: try again while anyone waits.
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          if (this.pending.size > 0) this.connect();
+        }, connectRetryMs);
+      }
+    });
+  }
+
+  private onReply(value: unknown): void {
+    const reply = parseFromNode(value);
+    if (reply instanceof Invalid || reply.type !== 'reply') return;
+    const pending = this.pending.get(reply.id);
+    if (pending === undefined) return;
+    this.pending.delete(reply.id);
+    pending.resolve(reply);
+  }
+
+  private failAll(message: string): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.resolve(errorReply('unavailable', message));
+    }
+  }
+
+  /** One timer sweeps every request's deadline instead of one timer per request. */
+  private startSweep(): void {
+    if (this.sweepTimer !== null) return;
+    this.sweepTimer = setInterval(() => {
+      const now = performance.now();
+      for (const [id, pending] of this.pending) {
+        if (now < pending.deadlineMs) continue;
+        this.pending.delete(id);
+        pending.resolve(errorReply('timeout', `${this.node} did not answer within ${Math.round(pending.timeoutMs)} ms`));
+      }
+      if (this.pending.size === 0 && this.sweepTimer !== null) {
+        clearInterval(this.sweepTimer);
+        this.sweepTimer = null;
+      }
+    }, sweepMs);
+  }
+}

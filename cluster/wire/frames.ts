@@ -1,0 +1,69 @@
+// Length-prefixed JSON frames, the encoding of every byte that crosses a node's
+// Unix domain socket: a 4-byte big-endian length, then that many bytes of
+// UTF-8 JSON. One frame carries one value (usually a batch), so a turn of the
+// sender's event loop costs one write per destination.
+
+/** The largest frame a reader accepts; a longer length field closes the connection. */
+export const frameBytesMax = 64 * 1024 * 1024;
+
+const headerBytes = 4;
+
+/** One value as a frame. */
+export function encodeFrame(value: unknown): Buffer {
+  const body = JSON.stringify(value);
+  const bytes = Buffer.byteLength(body);
+  const frame = Buffer.allocUnsafe(headerBytes + bytes);
+  frame.writeUInt32BE(bytes, 0);
+  frame.write(body, headerBytes, 'utf8');
+  return frame;
+}
+
+export class FrameError extends Error {}
+
+/**
+ * Reassembles frames from the chunks a socket delivers, however they are cut.
+ * A frame whose length exceeds the limit, or whose body is not JSON, is a
+ * FrameError: the caller closes the connection (the stream cannot be resynced).
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly bytesMax: number = frameBytesMax) {}
+
+  /** The values completed by this chunk, in order. */
+  push(chunk: Buffer): unknown[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: unknown[] = [];
+    for (;;) {
+      if (this.buffered < headerBytes) break;
+      const head = this.chunks[0]!.length >= headerBytes ? this.chunks[0]! : this.merge();
+      const bytes = head.readUInt32BE(0);
+      if (bytes > this.bytesMax) throw new FrameError(`a frame of ${bytes} bytes is over the ${this.bytesMax}-byte limit`);
+      if (this.buffered < headerBytes + bytes) break;
+      const first = this.chunks[0]!.length >= headerBytes + bytes ? this.chunks[0]! : this.merge();
+      const text = first.toString('utf8', headerBytes, headerBytes + bytes);
+      this.consume(headerBytes + bytes);
+      try {
+        out.push(JSON.parse(text));
+      } catch {
+        throw new FrameError('a frame that is not JSON');
+      }
+    }
+    return out;
+  }
+
+  private merge(): Buffer {
+    const all = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [all];
+    return all;
+  }
+
+  private consume(bytes: number): void {
+    const first = this.chunks[0]!;
+    this.buffered -= bytes;
+    if (first.length === bytes) this.chunks.shift();
+    else this.chunks[0] = first.subarray(bytes);
+  }
+}
