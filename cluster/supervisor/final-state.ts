@@ -32,10 +32,20 @@ export async function undoAllFaults(cluster: Cluster): Promise<void> {
   }
 }
 
+/**
+ * How long after settling began a node's report must have arrived to count: a
+ * report already on its way when the last write was acknowledged (over the
+ * node's socket, not its IPC channel) may predate that write.
+ */
+const reportFreshMs = 250;
+
 /** Why the cluster has not settled yet, or null once it has. */
-function unsettled(nodes: readonly NodeStatus[]): string | null {
+function unsettled(nodes: readonly NodeStatus[], startedMs: number): string | null {
   const down = nodes.filter((n) => !n.up || n.paused);
   if (down.length > 0) return `${down.map((n) => n.id).join(', ')} not running`;
+  const now = performance.now();
+  const stale = nodes.filter((n) => n.reportAgeMs === null || now - n.reportAgeMs < startedMs + reportFreshMs);
+  if (stale.length > 0) return `waiting for a fresh report from ${stale.map((n) => n.id).join(', ')}`;
   const leaders = nodes.filter((n) => n.role === 'leader');
   const leader = leaders.reduce<NodeStatus | null>((best, n) => (best === null || n.term > best.term ? n : best), null);
   if (leader === null) return 'no leader';
@@ -58,7 +68,7 @@ export async function settle(cluster: Cluster, options: { readonly timeoutMs: nu
   let detail = 'not checked yet';
   while (performance.now() - started < options.timeoutMs) {
     const nodes = cluster.status();
-    const problem = unsettled(nodes);
+    const problem = unsettled(nodes, started);
     if (problem === null) return { settled: true, leader: cluster.leader(), waitedMs: performance.now() - started, detail: '' };
     detail = problem;
     if (cluster.leader() !== null) leaderlessSince = performance.now();
