@@ -38,8 +38,77 @@ export type Consistency = 'local' | 'linearizable';
 
 export type ErrorKind = 'not-leader' | 'timeout' | 'unavailable' | 'bad-statement';
 
+/**
+ * Why a request failed, as data: callers match on this, never on the message.
+ * Each reason says whether the request may have reached a log (see
+ * reachedLog in cluster/supervisor/errors.ts).
+ */
+export const errorReasons = [
+  /** This node does not lead; `leader` names who does, if it knows. Nothing was proposed. */
+  'not-leader',
+  /** No leader was known before the deadline. Nothing was sent. */
+  'no-leader',
+  /** No answer in time: a write may still commit. */
+  'timeout',
+  /** The node is not running. Nothing was sent. */
+  'down',
+  /** The node's process or connection went away with the request: a write may have reached its log. */
+  'node-died',
+  /** The cluster is stopping or stopped. */
+  'stopped',
+  /** Too many requests waiting at the node or the connection. Nothing was proposed. */
+  'busy',
+  /** The leader is handing over leadership. Nothing was proposed. */
+  'transfer-in-progress',
+  /** The node lost leadership as the write arrived. Nothing was proposed. */
+  'leadership-lost',
+  /** The leader stepped down after proposing the write (`index` is set): it may still commit. */
+  'stepped-down',
+  /** The statement was refused before it reached a log. */
+  'bad-statement',
+  /** The write committed (`index` is set) but failed on every node. */
+  'apply-failed',
+  /** A linearizable read could not be served. */
+  'read-unavailable',
+  /** A control request was refused (a transfer, a replication change). */
+  'refused',
+  /** A reply that did not parse. */
+  'malformed-reply',
+] as const;
+export type ErrorReason = (typeof errorReasons)[number];
+
+/** The kind (and so the error class) of each reason. */
+export function errorKind(reason: ErrorReason): ErrorKind {
+  switch (reason) {
+    case 'not-leader':
+      return 'not-leader';
+    case 'timeout':
+      return 'timeout';
+    case 'bad-statement':
+    case 'apply-failed':
+      return 'bad-statement';
+    case 'no-leader':
+    case 'down':
+    case 'node-died':
+    case 'stopped':
+    case 'busy':
+    case 'transfer-in-progress':
+    case 'leadership-lost':
+    case 'stepped-down':
+    case 'read-unavailable':
+    case 'refused':
+    case 'malformed-reply':
+      return 'unavailable';
+  }
+}
+
+export function errorPayload(reason: ErrorReason, message: string, at: { index?: number | null; leader?: NodeId | null } = {}): ErrorPayload {
+  return { kind: errorKind(reason), reason, message, leader: at.leader ?? null, index: at.index ?? null };
+}
+
 export interface ErrorPayload {
   readonly kind: ErrorKind;
+  readonly reason: ErrorReason;
   readonly message: string;
   /** With not-leader: who leads, if this node knows. */
   readonly leader: NodeId | null;
@@ -533,7 +602,14 @@ function fromNode(value: unknown): FromNode {
       return fail('type', 'a single message (batches are unpacked first)');
     case 'reply': {
       const error = field(value, 'error');
-      if (error !== null && !(isRecord(error) && typeof error['kind'] === 'string' && typeof error['message'] === 'string')) fail('error', 'an error payload');
+      if (error !== null) {
+        if (!isRecord(error)) fail('error', 'an error payload');
+        const reason = oneOf(errorReasons)(error['reason'], 'error.reason');
+        if (error['kind'] !== errorKind(reason)) fail('error.kind', errorKind(reason));
+        str(error['message'], 'error.message');
+        nullable(nodeId)(error['leader'], 'error.leader');
+        nullable(count)(error['index'], 'error.index');
+      }
       const result = field(value, 'result');
       if (result !== null && !isRecord(result)) fail('result', 'an object or null');
       return { type, id: count(field(value, 'id'), 'id'), ok: bool(field(value, 'ok'), 'ok'), error: error as ErrorPayload | null, result: result as Record<string, unknown> | null };

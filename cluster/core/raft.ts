@@ -33,6 +33,18 @@ import {
 } from './types.js';
 
 /** A user-caused configuration problem (bad quorum, unknown standby): the host turns it into a typed error. */
+/** What is wrong with a timer configuration in ticks, or null: hosts check it before they start a core. */
+export function timingProblem(electionTicks: readonly [number, number], heartbeatTicks: number): string | null {
+  const [electionMin, electionMax] = electionTicks;
+  if (!(Number.isInteger(electionMin) && Number.isInteger(electionMax) && electionMin >= 2 && electionMax >= electionMin)) {
+    return `election ticks must satisfy 2 <= min <= max, got [${electionMin}, ${electionMax}]`;
+  }
+  if (!(Number.isInteger(heartbeatTicks) && heartbeatTicks >= 1 && heartbeatTicks < electionMin)) {
+    return `heartbeat ticks must be at least 1 and below the election minimum (${electionMin}), got ${heartbeatTicks}`;
+  }
+  return null;
+}
+
 export class CoreConfigError extends Error {
   override name = 'CoreConfigError';
 }
@@ -116,15 +128,10 @@ export class RaftCore {
 
   /** `storage` serves entries that dropped out of memory; without it the whole log stays in memory. */
   constructor(config: CoreConfig, initial: InitialState, storage: LogStorage | null = null) {
-    const [electionMin, electionMax] = config.electionTicks;
     if (!config.peers.includes(config.id)) throw new CoreConfigError(`peers must include this node (${config.id})`);
     if (new Set(config.peers).size !== config.peers.length) throw new CoreConfigError('peers must be distinct');
-    if (!(electionMin >= 2 && electionMax >= electionMin)) {
-      throw new CoreConfigError(`election ticks must satisfy 2 <= min <= max, got [${electionMin}, ${electionMax}]`);
-    }
-    if (!(config.heartbeatTicks >= 1 && config.heartbeatTicks < electionMin)) {
-      throw new CoreConfigError(`heartbeat ticks must be at least 1 and below the election minimum (${electionMin})`);
-    }
+    const timing = timingProblem(config.electionTicks, config.heartbeatTicks);
+    if (timing !== null) throw new CoreConfigError(timing);
     const problem = replicationProblem(config.replication, config.peers);
     if (problem !== null) throw new CoreConfigError(problem);
     this.id = config.id;

@@ -52,8 +52,3 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
   if (problems.length > 0) throw new Error(`bad node config: expected ${problems.join(', ')}`);
   return value as NodeConfig;
 }
-
-/** Milliseconds to whole ticks (at least one). */
-export function toTicks(ms: number, tickMs: number): number {
-  return Math.max(1, Math.round(ms / tickMs));
-}

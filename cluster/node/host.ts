@@ -20,7 +20,8 @@ import {
   parseToNode,
   unbatch,
   Invalid,
-  type ErrorPayload,
+  errorPayload,
+  type ErrorReason,
   type FollowerTelemetry,
   type FromNode,
   type LinkRule,
@@ -35,7 +36,8 @@ import {
 } from '../protocol.js';
 import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
 import { openWal, type Wal } from '../wal/index.js';
-import { toTicks, type NodeConfig } from './config.js';
+import { replicationTicks, toTicks } from '../ticks.js';
+import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
@@ -178,15 +180,9 @@ export class NodeHost {
   }
 
   private replicationTicks(settings: ReplicationSettings): ReplicationConfig {
-    return {
-      mode: settings.mode,
-      ackLevel: settings.ackLevel,
-      quorum: settings.quorum,
-      syncStandbys: settings.syncStandbys,
-      syncTimeoutTicks: settings.syncTimeoutMs === null ? null : toTicks(settings.syncTimeoutMs, this.config.tickMs),
-      syncFallback: settings.syncFallback,
-    };
+    return replicationTicks(settings, this.config.tickMs);
   }
+
 
   // -------------------------------------------------------------------------
   // Inputs
@@ -264,7 +260,7 @@ export class NodeHost {
       case 'transfer': {
         const problem = this.core.transferLeadership(message.target);
         if (problem === null) this.reply(channel, message.id, { target: message.target });
-        else this.fail(channel, message.id, problem === 'not-leader' ? 'not-leader' : 'unavailable', transferMessage(problem, message.target), null);
+        else this.fail(channel, message.id, problem === 'not-leader' ? 'not-leader' : 'refused', transferMessage(problem, message.target), null);
         return;
       }
       case 'set-replication': {
@@ -273,7 +269,7 @@ export class NodeHost {
         if (problem === null) {
           this.replication = next;
           this.reply(channel, message.id, { replication: next });
-        } else this.fail(channel, message.id, 'unavailable', problem, null);
+        } else this.fail(channel, message.id, 'refused', problem, null);
         return;
       }
       case 'checksum':
@@ -312,13 +308,13 @@ export class NodeHost {
         this.fail(channel, message.id, 'not-leader', notLeaderMessage(this.id, result.leader), null, result.leader);
         return;
       case 'transfer-in-progress':
-        this.fail(channel, message.id, 'unavailable', `${this.id} is handing leadership over; retry at the new leader`, null);
+        this.fail(channel, message.id, 'transfer-in-progress', `${this.id} is handing leadership over; retry at the new leader`, null);
         return;
       case 'busy':
-        this.fail(channel, message.id, 'unavailable', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
+        this.fail(channel, message.id, 'busy', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
         return;
       case 'leadership-lost':
-        this.fail(channel, message.id, 'unavailable', `${this.id} lost leadership`, null);
+        this.fail(channel, message.id, 'leadership-lost', `${this.id} lost leadership`, null);
         return;
     }
   }
@@ -332,7 +328,7 @@ export class NodeHost {
     const deadlineMs = this.io.nowMs() + message.timeoutMs;
     if (message.consistency === 'linearizable') {
       if (this.linearizable.size >= waitingReadsMax) {
-        this.fail(channel, message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
+        this.fail(channel, message.id, 'busy', `${this.id} has too many reads waiting; retry shortly`, null);
         return;
       }
       const context = this.nextReadContext++;
@@ -345,7 +341,7 @@ export class NodeHost {
       return;
     }
     if (this.waiting.length >= waitingReadsMax) {
-      this.fail(channel, message.id, 'unavailable', `${this.id} has too many reads waiting; retry shortly`, null);
+      this.fail(channel, message.id, 'busy', `${this.id} has too many reads waiting; retry shortly`, null);
       return;
     }
     this.waiting.push({ channel, id: message.id, sql: message.sql, params: message.params, minIndex: message.minIndex, deadlineMs });
@@ -465,10 +461,10 @@ export class NodeHost {
     if (ack.ok && applyError === undefined) {
       this.reply(pending.channel, pending.id, { index: ack.index, term: ack.term, leader: this.id });
     } else if (ack.ok) {
-      this.fail(pending.channel, pending.id, 'bad-statement', `the write committed at index ${ack.index} but failed on every node: ${applyError}`, ack.index);
+      this.fail(pending.channel, pending.id, 'apply-failed', `the write committed at index ${ack.index} but failed on every node: ${applyError}`, ack.index);
     } else {
       const message = `${this.id} stepped down before the write at index ${ack.index} was acknowledged; it may still commit`;
-      this.fail(pending.channel, pending.id, 'unavailable', message, ack.index, ack.leader);
+      this.fail(pending.channel, pending.id, 'stepped-down', message, ack.index, ack.leader);
     }
   }
 
@@ -478,7 +474,7 @@ export class NodeHost {
     this.linearizable.delete(read.id);
     if (read.ok) this.runQuery(pending.channel, pending.id, pending.sql, pending.params);
     else if (read.error === 'not-leader') this.fail(pending.channel, pending.id, 'not-leader', notLeaderMessage(this.id, read.leader), null, read.leader);
-    else this.fail(pending.channel, pending.id, 'unavailable', `${this.id} could not serve the linearizable read (${read.error})`, null, read.leader);
+    else this.fail(pending.channel, pending.id, 'read-unavailable', `${this.id} could not serve the linearizable read (${read.error})`, null, read.leader);
   }
 
   private onCoreEvent(event: CoreEvent): void {
@@ -493,8 +489,8 @@ export class NodeHost {
     this.queueReply(channel, { type: 'reply', id, ok: true, error: null, result });
   }
 
-  private fail(channel: ReplyChannel, id: number, kind: ErrorPayload['kind'], message: string, index: number | null, leader: NodeId | null = null): void {
-    this.queueReply(channel, { type: 'reply', id, ok: false, error: { kind, message, leader, index }, result: null });
+  private fail(channel: ReplyChannel, id: number, reason: ErrorReason, message: string, index: number | null, leader: NodeId | null = null): void {
+    this.queueReply(channel, { type: 'reply', id, ok: false, error: errorPayload(reason, message, { index, leader }), result: null });
   }
 
   private queueReply(channel: ReplyChannel, reply: FromNode): void {

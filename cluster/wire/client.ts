@@ -5,7 +5,7 @@
 
 import { createConnection, type Socket } from 'node:net';
 import type { NodeId } from '../core/index.js';
-import { Invalid, parseFromNode, unbatch, type ErrorPayload, type Reply, type ToNode } from '../protocol.js';
+import { errorPayload, Invalid, parseFromNode, unbatch, type ErrorReason, type Reply, type ToNode } from '../protocol.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
 
 export type ClientRequest = Extract<ToNode, { type: 'execute' } | { type: 'query' }>;
@@ -28,8 +28,8 @@ interface Pending {
   readonly timeoutMs: number;
 }
 
-export function errorReply(kind: ErrorPayload['kind'], message: string): ReplyBody {
-  return { ok: false, result: null, error: { kind, message, leader: null, index: null } };
+export function errorReply(reason: ErrorReason, message: string): ReplyBody {
+  return { ok: false, result: null, error: errorPayload(reason, message) };
 }
 
 export class NodeClient {
@@ -53,9 +53,9 @@ export class NodeClient {
 
   /** Sends one request; resolves with the node's reply, or a timeout or unavailable reply. Never rejects. */
   request(message: ClientRequestBody, timeoutMs: number): Promise<ReplyBody> {
-    if (this.closed) return Promise.resolve(errorReply('unavailable', `${this.node} is down`));
+    if (this.closed) return Promise.resolve(errorReply('down', `${this.node} is down`));
     if (this.pending.size >= requestsInFlightMax || this.unsentBytes > unsentBytesMax) {
-      return Promise.resolve(errorReply('unavailable', `too many requests in flight to ${this.node}; slow down`));
+      return Promise.resolve(errorReply('busy', `too many requests in flight to ${this.node}; slow down`));
     }
     const id = this.nextId++;
     return new Promise((resolve) => {
@@ -70,7 +70,7 @@ export class NodeClient {
     });
   }
 
-  /** Answers everything in flight with `message` and closes the connection for good. */
+  /** Answers everything in flight ('node-died': it may have reached a log) and closes the connection for good. */
   close(message = `${this.node} exited before answering`): void {
     if (this.closed) return;
     this.closed = true;
@@ -149,7 +149,7 @@ export class NodeClient {
   private failAll(message: string): void {
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
-      pending.resolve(errorReply('unavailable', message));
+      pending.resolve(errorReply('node-died', message));
     }
   }
 

@@ -42,6 +42,7 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     malformedMessages: 0,
     rssBytes: 0,
     wal: { bytes: 0, fsyncs: 0, fsyncMs: 0 },
+    network: null,
     reportAgeMs: 10,
     ...change,
   };

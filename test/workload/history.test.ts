@@ -50,17 +50,25 @@ describe('HistoryRecorder', () => {
 describe('classifyWriteError', () => {
   it.each([
     [new NotLeaderError('n1 is not the leader', 'n1', 'n2'), { kind: 'refused', retry: true, leader: 'n2' }],
-    [new UnavailableError('n3 is down'), { kind: 'refused', retry: true }],
-    [new UnavailableError('n1 lost leadership'), { kind: 'refused', retry: true }],
-    [new UnavailableError('the cluster has been stopped'), { kind: 'refused', retry: false }],
+    [new UnavailableError('n3 is down', null, 'down'), { kind: 'refused', retry: true }],
+    [new UnavailableError('n1 lost leadership', null, 'leadership-lost'), { kind: 'refused', retry: true }],
+    [new UnavailableError('n1 has too many writes waiting', null, 'busy'), { kind: 'refused', retry: true }],
+    [new UnavailableError('the cluster has been stopped', null, 'stopped'), { kind: 'refused', retry: false }],
+    [new UnavailableError('no leader was elected within 100 ms', null, 'no-leader'), { kind: 'refused', retry: false }],
     [new BadStatementError('syntax'), { kind: 'refused', retry: false }],
     [new BadRequestError('no node n9'), { kind: 'refused', retry: false }],
     [new TimeoutError('n1 did not answer within 1000 ms'), { kind: 'indeterminate', reason: 'timeout', index: null }],
     [new UnavailableError('n1 stepped down before the write at index 7 was acknowledged; it may still commit', 7), { kind: 'indeterminate', reason: 'stepped-down', index: 7 }],
-    [new UnavailableError('n1 exited before answering'), { kind: 'indeterminate', reason: 'node-died' }],
-    [new UnavailableError('the cluster is stopping'), { kind: 'indeterminate', reason: 'unknown' }],
+    [new UnavailableError('n1 exited before answering', null, 'node-died'), { kind: 'indeterminate', reason: 'node-died' }],
+    [new BadStatementError('the write committed at index 9 but failed on every node', 9), { kind: 'indeterminate', reason: 'unknown', index: 9 }],
     [new Error('something new'), { kind: 'indeterminate', reason: 'unknown' }],
   ])('%s', (error, expected) => {
     expect(classifyWriteError(error)).toMatchObject(expected);
+  });
+
+  it('reads the typed reason, never the message', () => {
+    // The same words with another reason mean something else.
+    expect(classifyWriteError(new UnavailableError('n3 is down', null, 'node-died'))).toMatchObject({ kind: 'indeterminate', reason: 'node-died' });
+    expect(classifyWriteError(new UnavailableError('n1 exited before answering', null, 'down'))).toMatchObject({ kind: 'refused', retry: true });
   });
 });

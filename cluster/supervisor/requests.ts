@@ -1,0 +1,166 @@
+// Reads and writes as a client sends them: straight to a node's socket, to the
+// leader unless a node is named, following NotLeader hints and waiting for an
+// election until the deadline, and never sending a write twice once it may
+// have reached a log. The Cluster API and the workload's thread both use it.
+
+import type { NodeId, WriteReplication } from '../core/index.js';
+import type { Consistency, ErrorPayload, Param } from '../protocol.js';
+import { errorPayload } from '../protocol.js';
+import type { NodeClient, ReplyBody } from '../wire/client.js';
+import { BadStatementError, toClusterError, UnavailableError } from './errors.js';
+import type { LeaderWatch } from './leader-watch.js';
+
+export interface ExecuteOptions {
+  /** Send to this node; default: whichever node leads (following NotLeader hints). */
+  readonly node?: NodeId;
+  readonly mode?: WriteReplication['mode'];
+  readonly ackLevel?: WriteReplication['ackLevel'];
+  readonly quorum?: number;
+  readonly timeoutMs?: number;
+  readonly client?: string;
+  readonly request?: number;
+}
+
+export interface ExecuteResult {
+  readonly index: number;
+  readonly term: number;
+  readonly leader: NodeId;
+  readonly latencyMs: number;
+}
+
+export interface QueryOptions {
+  readonly node?: NodeId;
+  readonly consistency?: Consistency;
+  /** Wait until the node has applied this index (read-your-writes). */
+  readonly minIndex?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface QueryResult {
+  readonly columns: readonly string[];
+  /** One object per row, keyed by column name. */
+  readonly rows: readonly Record<string, unknown>[];
+  readonly truncated: boolean;
+  readonly node: NodeId;
+  /** The node's applied index when it read. */
+  readonly index: number;
+  readonly latencyMs: number;
+}
+
+export interface RequestsPort {
+  /** The connection to a running node; null when it is down. */
+  client(id: NodeId): NodeClient | null;
+  readonly leader: LeaderWatch;
+  /** Called with every acknowledged write (lost-write detection keeps them). */
+  acknowledged(index: number, term: number): void;
+}
+
+export const requestTimeoutMsDefault = 5_000;
+
+export class Requests {
+  constructor(private readonly port: RequestsPort) {}
+
+  /** A write. Without `node` it goes to the leader, following NotLeader hints, until `timeoutMs`. */
+  async execute(sql: string, params: readonly Param[], options: ExecuteOptions, replication: WriteReplication | null): Promise<ExecuteResult> {
+    const timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault;
+    const started = performance.now();
+    const deadline = started + timeoutMs;
+    const { leader } = this.port;
+    let target = options.node ?? leader.get();
+    for (;;) {
+      if (target === null) target = await leader.elected(deadline);
+      if (target === null) throw new UnavailableError(`no leader was elected within ${timeoutMs} ms; is a majority of nodes up and connected?`, null, 'no-leader');
+      const message = { type: 'execute', sql, params, replication, client: options.client ?? null, request: options.request ?? null } as const;
+      const reply = await this.send(target, message, Math.max(1, deadline - performance.now()));
+      if (reply.ok) {
+        const result = executeResult(reply.result);
+        if (result === null) throw toClusterError(malformed(target), target);
+        this.port.acknowledged(result.index, result.term);
+        return { index: result.index, term: result.term, leader: target, latencyMs: performance.now() - started };
+      }
+      const error = reply.error!;
+      const retry = options.node === undefined && performance.now() < deadline && error.index === null;
+      if (retry && error.reason === 'not-leader') {
+        // Follow the hint; without one, wait for the next leader.
+        const hinted: NodeId | null = error.leader !== null && error.leader !== target ? error.leader : null;
+        const old = target;
+        target = hinted ?? (await leader.until((next) => next !== null && next !== old, Math.min(deadline, performance.now() + 50)));
+        continue;
+      }
+      if (retry && (error.reason === 'down' || error.reason === 'busy' || error.reason === 'transfer-in-progress' || error.reason === 'leadership-lost')) {
+        const old = target;
+        await leader.until((next) => next !== null && next !== old, Math.min(deadline, performance.now() + 50));
+        target = leader.get();
+        continue;
+      }
+      throw toClusterError(error, target);
+    }
+  }
+
+  /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex. */
+  async query(sql: string, params: readonly Param[], options: QueryOptions): Promise<QueryResult> {
+    const consistency = options.consistency ?? 'local';
+    const timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault;
+    const started = performance.now();
+    const deadline = started + timeoutMs;
+    let target = options.node ?? null;
+    for (;;) {
+      if (target === null) target = await this.port.leader.elected(deadline);
+      if (target === null) throw new UnavailableError(`no leader was elected within ${timeoutMs} ms to serve the read`, null, 'no-leader');
+      const reply = await this.send(
+        target,
+        { type: 'query', sql, params, consistency, minIndex: options.minIndex ?? 0, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) },
+        Math.max(1, deadline - performance.now() + 50),
+      );
+      if (reply.ok) {
+        const result = queryResult(reply.result);
+        if (result === null) throw toClusterError(malformed(target), target);
+        const rows = result.rows.map((values) => Object.fromEntries(result.columns.map((column, i) => [column, values[i]])));
+        return { columns: result.columns, rows, truncated: result.truncated, index: result.index, node: target, latencyMs: performance.now() - started };
+      }
+      const error = reply.error!;
+      if (error.reason === 'not-leader' && options.node === undefined && performance.now() < deadline) {
+        target = error.leader !== target ? error.leader : null;
+        continue;
+      }
+      throw toClusterError(error, target);
+    }
+  }
+
+  private send(target: NodeId, message: Parameters<NodeClient['request']>[0], timeoutMs: number): Promise<ReplyBody> {
+    const client = this.port.client(target);
+    if (client === null) return Promise.resolve({ ok: false, result: null, error: errorPayload('down', `${target} is down`) });
+    return client.request(message, timeoutMs);
+  }
+}
+
+/** Checks a statement's parameters before anything is sent. */
+export function checkParams(params: readonly Param[]): void {
+  if (!Array.isArray(params)) throw new BadStatementError('params must be an array');
+  params.forEach((param, i) => {
+    const ok = param === null || typeof param === 'string' || (typeof param === 'number' && Number.isFinite(param));
+    if (!ok) throw new BadStatementError(`parameter ${i + 1} must be a string, a finite number or null, got ${typeof param}`);
+  });
+}
+
+function malformed(node: NodeId): ErrorPayload {
+  return errorPayload('malformed-reply', `${node} sent a reply that does not parse`);
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** An execute's result, checked where it arrives. */
+function executeResult(result: Record<string, unknown> | null): { index: number; term: number } | null {
+  if (result === null || !isCount(result['index']) || !isCount(result['term'])) return null;
+  return { index: result['index'], term: result['term'] };
+}
+
+/** A query's result, checked where it arrives. */
+function queryResult(result: Record<string, unknown> | null): { columns: string[]; rows: unknown[][]; truncated: boolean; index: number } | null {
+  if (result === null) return null;
+  const { columns, rows, truncated, index } = result;
+  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) return null;
+  if (!Array.isArray(rows) || !rows.every((row) => Array.isArray(row))) return null;
+  if (typeof truncated !== 'boolean' || !isCount(index)) return null;
+  return { columns: columns as string[], rows: rows as unknown[][], truncated, index };
+}

@@ -1,0 +1,76 @@
+// The Cluster API's types: its options, what status() returns, and the
+// events it emits. Plain data, so the TUI can render recorded ones.
+
+import type { Failover, NodeId, Role } from '../core/index.js';
+import type { NetworkTelemetry, NodeEvent, ReplicationSettings, RolledBackWrite, WalTelemetry } from '../protocol.js';
+
+export type { ExecuteOptions, ExecuteResult, QueryOptions, QueryResult } from './requests.js';
+
+export interface ClusterOptions {
+  /** 1 to 9 nodes, n1..nN. Default 3. */
+  readonly nodes?: number;
+  /** Where node data lives; default a temporary dir removed on stop(). */
+  readonly dataDir?: string;
+  readonly replication?: Partial<ReplicationSettings>;
+  readonly failover?: Failover;
+  readonly fencing?: boolean;
+  readonly electionTimeoutMs?: readonly [number, number];
+  readonly heartbeatMs?: number;
+  readonly tickMs?: number;
+  readonly fsync?: boolean;
+  readonly seed?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly telemetryMs?: number;
+}
+
+export interface Position {
+  readonly index: number;
+  readonly lsn: number;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly pid: number | null;
+  readonly role: Role | 'down';
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly up: boolean;
+  readonly paused: boolean;
+  readonly isolated: boolean;
+  readonly lastIndex: number;
+  readonly lastLsn: number;
+  readonly flushedIndex: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  /** As the current leader sees this node (for the leader itself: its own log). */
+  readonly received: Position;
+  readonly flushed: Position;
+  readonly applied: Position;
+  /** Followers only, measured by the leader; null when there is no leader to measure. */
+  readonly lag: { readonly writeLagMs: number; readonly flushLagMs: number; readonly replayLagMs: number; readonly entries: number; readonly bytes: number } | null;
+  readonly checksum: { readonly index: number; readonly value: string } | null;
+  readonly degraded: boolean;
+  readonly replication: ReplicationSettings | null;
+  readonly malformedMessages: number;
+  readonly rssBytes: number;
+  /** The node's WAL since its process started (bytes, fsyncs and their time, as pg_stat_wal); null before its first report. */
+  readonly wal: WalTelemetry | null;
+  /** The node's side of the network since its process started (its egress, and connections it refused); null before its first report. */
+  readonly network: NetworkTelemetry | null;
+  /** How old the node's last report is; large for a paused or dead node. */
+  readonly reportAgeMs: number | null;
+}
+
+export type SupervisorEvent =
+  | { readonly type: 'node-started'; readonly node: NodeId; readonly pid: number; readonly incarnation: number }
+  | { readonly type: 'node-exited'; readonly node: NodeId; readonly code: number | null; readonly signal: string | null; readonly expected: boolean; readonly logTail: string }
+  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal'; readonly detail: string }
+  | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
+  | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
+  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };
+
+export interface ClusterEvent {
+  readonly atMs: number;
+  readonly event: NodeEvent | SupervisorEvent;
+}
