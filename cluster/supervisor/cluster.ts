@@ -1,143 +1,45 @@
-// The public Cluster API: starts node processes, is the network's control
-// plane (it pushes link rules; nodes talk to each other directly over their
-// Unix domain sockets), injects faults, sends client requests straight to the
-// nodes, and aggregates what the nodes report into status() and events.
-// Tests, labs and the TUI all drive this.
+// The public Cluster API, a façade: it starts node processes (spawn.ts), is the
+// network's control plane (network.ts: link rules the nodes apply; nodes talk
+// to each other directly over their Unix domain sockets), sends reads and
+// writes straight to the nodes (requests.ts), control over IPC (control.ts),
+// and merges what the nodes report into status() (status.ts), events and
+// lost writes (lost-writes.ts). Tests, labs and the TUI all drive this.
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mixSeed, replicationProblem, type Failover, type NodeId, type Role } from '../core/index.js';
+import { mixSeed, type NodeId } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
+import { socketPath } from '../node/peers.js';
 import {
   Invalid,
   parseFromNode,
   unbatch,
-  type Consistency,
-  type ErrorPayload,
   type FromNode,
+  type NetworkTelemetry,
   type NodeEvent,
   type NodeTelemetry,
   type Param,
   type ReplicationSettings,
   type RolledBackWrite,
-  type NetworkTelemetry,
   type ToNode,
-  type WalTelemetry,
 } from '../protocol.js';
-import { socketPath } from '../node/peers.js';
-import { NodeClient, type ClientRequestBody, type ReplyBody } from '../wire/client.js';
-import { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError } from './errors.js';
+import { NodeClient, type ReplyBody } from '../wire/client.js';
+import { ControlRequests } from './control.js';
+import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
+import { LeaderWatch } from './leader-watch.js';
+import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
-import { RecentSet } from './recent-set.js';
+import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
+import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
+import { nodeStatus } from './status.js';
+import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
 import { Workload } from './workload.js';
 
-export interface ClusterOptions {
-  /** 1 to 9 nodes, n1..nN. Default 3. */
-  readonly nodes?: number;
-  /** Where node data lives; default a temporary dir removed on stop(). */
-  readonly dataDir?: string;
-  readonly replication?: Partial<ReplicationSettings>;
-  readonly failover?: Failover;
-  readonly fencing?: boolean;
-  readonly electionTimeoutMs?: readonly [number, number];
-  readonly heartbeatMs?: number;
-  readonly tickMs?: number;
-  readonly fsync?: boolean;
-  readonly seed?: number;
-  readonly preVote?: boolean;
-  readonly checkQuorum?: boolean;
-  readonly telemetryMs?: number;
-}
-
-export interface ExecuteOptions {
-  /** Send to this node; default: whichever node leads (following NotLeader hints). */
-  readonly node?: NodeId;
-  readonly mode?: ReplicationSettings['mode'];
-  readonly ackLevel?: ReplicationSettings['ackLevel'];
-  readonly quorum?: number;
-  readonly timeoutMs?: number;
-  readonly client?: string;
-  readonly request?: number;
-}
-
-export interface ExecuteResult {
-  readonly index: number;
-  readonly term: number;
-  readonly leader: NodeId;
-  readonly latencyMs: number;
-}
-
-export interface QueryOptions {
-  readonly node?: NodeId;
-  readonly consistency?: Consistency;
-  /** Wait until the node has applied this index (read-your-writes). */
-  readonly minIndex?: number;
-  readonly timeoutMs?: number;
-}
-
-export interface QueryResult {
-  readonly columns: readonly string[];
-  /** One object per row, keyed by column name. */
-  readonly rows: readonly Record<string, unknown>[];
-  readonly truncated: boolean;
-  readonly node: NodeId;
-  /** The node's applied index when it read. */
-  readonly index: number;
-  readonly latencyMs: number;
-}
-
-export interface Position {
-  readonly index: number;
-  readonly lsn: number;
-}
-
-export interface NodeStatus {
-  readonly id: NodeId;
-  readonly pid: number | null;
-  readonly role: Role | 'down';
-  readonly term: number;
-  readonly leader: NodeId | null;
-  readonly up: boolean;
-  readonly paused: boolean;
-  readonly isolated: boolean;
-  readonly lastIndex: number;
-  readonly lastLsn: number;
-  readonly flushedIndex: number;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  /** As the current leader sees this node (for the leader itself: its own log). */
-  readonly received: Position;
-  readonly flushed: Position;
-  readonly applied: Position;
-  /** Followers only, measured by the leader; null when there is no leader to measure. */
-  readonly lag: { readonly writeLagMs: number; readonly flushLagMs: number; readonly replayLagMs: number; readonly entries: number; readonly bytes: number } | null;
-  readonly checksum: { readonly index: number; readonly value: string } | null;
-  readonly degraded: boolean;
-  readonly replication: ReplicationSettings | null;
-  readonly malformedMessages: number;
-  readonly rssBytes: number;
-  /** The node's WAL since its process started (bytes, fsyncs and their time, as pg_stat_wal); null before its first report. */
-  readonly wal: WalTelemetry | null;
-  /** How old the node's last report is; large for a paused or dead node. */
-  readonly reportAgeMs: number | null;
-}
-
-export type SupervisorEvent =
-  | { readonly type: 'node-started'; readonly node: NodeId; readonly pid: number; readonly incarnation: number }
-  | { readonly type: 'node-exited'; readonly node: NodeId; readonly code: number | null; readonly signal: string | null; readonly expected: boolean; readonly logTail: string }
-  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal'; readonly detail: string }
-  | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
-  | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
-  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };
-
-export interface ClusterEvent {
-  readonly atMs: number;
-  readonly event: NodeEvent | SupervisorEvent;
-}
+export type { ClusterEvent, ClusterOptions, ExecuteOptions, ExecuteResult, NodeStatus, Position, QueryOptions, QueryResult, SupervisorEvent } from './types.js';
 
 interface Slot {
   readonly id: NodeId;
@@ -151,42 +53,15 @@ interface Slot {
   expectingExit: boolean;
 }
 
-interface PendingRequest {
-  readonly node: NodeId;
-  readonly resolve: (reply: { ok: boolean; error: ErrorPayload | null; result: Record<string, unknown> | null }) => void;
-  /** performance.now() after which the request is answered with a timeout. */
-  readonly deadlineMs: number;
-  readonly timeoutMs: number;
-}
-
-const defaults = {
-  nodes: 3,
-  electionTimeoutMs: [150, 300] as const,
-  heartbeatMs: 50,
-  tickMs: 10,
-  telemetryMs: 100,
-  requestTimeoutMs: 5_000,
-};
-const defaultReplication: ReplicationSettings = {
-  mode: 'quorum',
-  ackLevel: 'flushed',
-  quorum: null,
-  syncStandbys: null,
-  syncTimeoutMs: null,
-  syncFallback: 'block',
-};
 /** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
 const socketPathBytesMax = 107;
-const pendingRequestsMax = 100_000;
 const eventsKeptMax = 10_000;
-const ackedWritesMax = 200_000;
-const lostWritesMax = 10_000;
 
 export class Cluster extends EventEmitter {
   readonly dataDir: string;
   readonly ids: readonly NodeId[];
   /** Built-in clients: cluster.workload.start/update/stop. */
-  readonly workload: Workload = new Workload(this);
+  readonly workload: Workload;
   private readonly removeDataDir: boolean;
   private readonly slots = new Map<NodeId, Slot>();
   private readonly links = new LinkTable();
@@ -194,18 +69,16 @@ export class Cluster extends EventEmitter {
   /** Every connection to a node's socket starts with this. */
   private readonly secret = randomBytes(24).toString('hex');
   /** The nodes' sockets: <dataDir>/run, or a short private dir when that path would be too long. */
-  private readonly socketDir: string;
+  readonly socketDir: string;
   private readonly removeSocketDir: boolean;
-  private readonly options: Required<Omit<ClusterOptions, 'dataDir' | 'replication'>>;
+  private readonly options: ResolvedOptions;
   private replication: ReplicationSettings;
-  private readonly pending = new Map<number, PendingRequest>();
+  private readonly control = new ControlRequests();
+  private readonly requests: Requests;
+  private readonly leaderWatch = new LeaderWatch();
   private readonly recentEvents: ClusterEvent[] = [];
-  /** Acknowledged writes by "index:term" (a new leader reuses indexes), to recognise them when rolled back. */
-  private readonly acked = new RecentSet(ackedWritesMax);
-  private readonly lost: (RolledBackWrite & { node: NodeId })[] = [];
-  private readonly lostKeys = new RecentSet(ackedWritesMax);
-  private nextRequestId = 1;
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly lost = new LostWrites();
+  /** The newest leader any node reported, by term; leader() also requires it to be running. */
   private knownLeader: { id: NodeId; term: number } | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -227,32 +100,10 @@ export class Cluster extends EventEmitter {
 
   private constructor(options: ClusterOptions) {
     super();
-    const nodes = options.nodes ?? defaults.nodes;
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new BadRequestError(`nodes must be a whole number from 1 to 9, got ${String(nodes)}`);
-    const [electionMin, electionMax] = options.electionTimeoutMs ?? defaults.electionTimeoutMs;
-    const tickMs = options.tickMs ?? defaults.tickMs;
-    const heartbeatMs = options.heartbeatMs ?? defaults.heartbeatMs;
-    if (!(tickMs >= 1 && electionMin >= 2 * tickMs && electionMax >= electionMin)) {
-      throw new BadRequestError(`electionTimeoutMs must be [min, max] with min >= 2 ticks (${2 * tickMs} ms) and max >= min`);
-    }
-    if (!(heartbeatMs >= tickMs && heartbeatMs < electionMin)) {
-      throw new BadRequestError(`heartbeatMs must be at least one tick (${tickMs} ms) and below the election timeout (${electionMin} ms)`);
-    }
-    this.options = {
-      nodes,
-      failover: options.failover ?? 'raft',
-      fencing: options.fencing ?? true,
-      electionTimeoutMs: [electionMin, electionMax],
-      heartbeatMs,
-      tickMs,
-      fsync: options.fsync ?? true,
-      seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
-      preVote: options.preVote ?? true,
-      checkQuorum: options.checkQuorum ?? true,
-      telemetryMs: options.telemetryMs ?? defaults.telemetryMs,
-    };
-    this.ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-    this.replication = this.checkedReplication({ ...defaultReplication, ...options.replication });
+    // The whole configuration is checked before anything is created or spawned.
+    this.options = resolveOptions(options);
+    this.ids = Array.from({ length: this.options.nodes }, (_, i) => `n${i + 1}`);
+    this.replication = checkReplication({ ...defaultReplication, ...options.replication }, this.ids, this.options.tickMs);
     if (options.dataDir === undefined) {
       this.dataDir = mkdtempSync(join(tmpdir(), 'replica-lab-'));
       this.removeDataDir = true;
@@ -262,7 +113,7 @@ export class Cluster extends EventEmitter {
       this.removeDataDir = false;
     }
     const runDir = join(this.dataDir, 'run');
-    if (Buffer.byteLength(socketPath(runDir, `n${nodes}`)) <= socketPathBytesMax) {
+    if (Buffer.byteLength(socketPath(runDir, `n${this.options.nodes}`)) <= socketPathBytesMax) {
       mkdirSync(runDir, { recursive: true, mode: 0o700 });
       chmodSync(runDir, 0o700);
       this.socketDir = runDir;
@@ -271,6 +122,12 @@ export class Cluster extends EventEmitter {
       this.socketDir = mkdtempSync(join(tmpdir(), 'rl-'));
       this.removeSocketDir = true;
     }
+    this.requests = new Requests({
+      client: (id) => this.slot(id).client,
+      leader: this.leaderWatch,
+      acknowledged: (index, term) => this.lost.acknowledged(writeKey(index, term)),
+    });
+    this.workload = new Workload(this, { socketDir: this.socketDir, secret: this.secret });
     this.guardian = new Guardian();
     for (const id of this.ids) {
       this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
@@ -311,6 +168,7 @@ export class Cluster extends EventEmitter {
     child.send({ type: 'links', rules: this.links.rules() });
     this.guardian.watch(child.pid);
     this.record({ type: 'node-started', node: id, pid: child.pid, incarnation: slot.incarnation });
+    this.topologyChanged();
     void child.exited.then((exit) => this.onExit(id, child, exit));
   }
 
@@ -322,13 +180,9 @@ export class Cluster extends EventEmitter {
     slot.paused = false;
     slot.client?.close(`${id} exited before answering`);
     slot.client = null;
-    if (this.knownLeader?.id === id) this.knownLeader = null;
-    for (const [requestId, request] of this.pending) {
-      if (request.node !== id) continue;
-      this.pending.delete(requestId);
-      request.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: `${id} exited before answering`, leader: null, index: null } });
-    }
+    this.control.failAll('node-died', `${id} exited before answering`, id);
     this.record({ type: 'node-exited', node: id, code: exit.code, signal: exit.signal, expected: slot.expectingExit, logTail: slot.expectingExit ? '' : this.logTail(id) });
+    this.topologyChanged();
   }
 
   private logTail(id: NodeId): string {
@@ -344,7 +198,7 @@ export class Cluster extends EventEmitter {
   }
 
   // -------------------------------------------------------------------------
-  // Messages from nodes
+  // Messages from nodes (IPC: replies to control requests, telemetry, events)
 
   private onNodeMessage(id: NodeId, raw: unknown): void {
     for (const part of unbatch(raw)) {
@@ -356,13 +210,9 @@ export class Cluster extends EventEmitter {
 
   private handleNodeMessage(id: NodeId, message: FromNode): void {
     switch (message.type) {
-      case 'reply': {
-        const request = this.pending.get(message.id);
-        if (request === undefined || request.node !== id) return;
-        this.pending.delete(message.id);
-        request.resolve(message);
+      case 'reply':
+        this.control.answer(id, message);
         return;
-      }
       case 'telemetry': {
         const slot = this.slot(id);
         slot.telemetry = message.telemetry;
@@ -392,24 +242,34 @@ export class Cluster extends EventEmitter {
     } else if (this.knownLeader?.id === id) {
       this.knownLeader = null;
     }
+    this.topologyChanged();
+  }
+
+  /** Who leads or which nodes run may have changed: wake leader waits, tell the workload's thread. */
+  private topologyChanged(): void {
+    this.leaderWatch.set(this.leader());
+    this.workload.topologyChanged();
+  }
+
+  /** Nodes running, and those of them not paused (the workload's thread routes by these). */
+  topology(): { up: NodeId[]; reachable: NodeId[] } {
+    return { up: this.ids.filter((id) => this.slot(id).process !== null), reachable: this.reachableNodes() };
   }
 
   /** An acknowledged write that a node just rolled back is a lost write: count it and say so. */
   private checkLostWrites(node: NodeId, writes: readonly RolledBackWrite[], path: string): void {
-    const lostNow: RolledBackWrite[] = [];
-    for (const write of writes) {
-      const key = writeKey(write.index, write.term);
-      if (!this.acked.has(key) || this.lostKeys.has(key)) continue;
-      this.lostKeys.add(key);
-      lostNow.push(write);
-      if (this.lost.length < lostWritesMax) this.lost.push({ ...write, node });
-    }
+    const lostNow = this.lost.rolledBack(node, writes);
     if (lostNow.length > 0) this.record({ type: 'writes-lost', node, writes: lostNow, rollbackPath: path });
   }
 
+  /** A write acknowledged to a client the supervisor does not host (the workload's thread). */
+  noteAcknowledged(keys: readonly string[]): void {
+    for (const key of keys) this.lost.acknowledged(key);
+  }
+
   /** A control message over the node's IPC channel (a paused node reads it when it resumes). */
-  private deliver(to: NodeId, message: ToNode): void {
-    this.slots.get(to)?.process?.send(message);
+  private deliver(to: NodeId, message: ToNode): boolean {
+    return this.slots.get(to)?.process?.send(message) ?? false;
   }
 
   /** Pushes the link table to every running node, so each applies its own links' rules. */
@@ -431,44 +291,9 @@ export class Cluster extends EventEmitter {
   // -------------------------------------------------------------------------
   // Requests
 
-  /** A read or write, over a client connection straight to the node's socket. */
-  private clientRequest(id: NodeId, message: ClientRequestBody, timeoutMs: number): Promise<ReplyBody> {
-    const client = this.slot(id).client;
-    if (client === null) return Promise.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: `${id} is down`, leader: null, index: null } });
-    return client.request(message, timeoutMs);
-  }
-
   /** A control request over the node's IPC channel. */
-  private request(id: NodeId, message: ToNode & { id: number }, timeoutMs: number): Promise<ReplyBody> {
-    const slot = this.slot(id);
-    if (slot.process === null) {
-      return Promise.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: `${id} is down`, leader: null, index: null } });
-    }
-    if (this.pending.size >= pendingRequestsMax) {
-      return Promise.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: 'too many requests in flight; slow down', leader: null, index: null } });
-    }
-    return new Promise((resolve) => {
-      this.pending.set(message.id, { node: id, resolve, deadlineMs: performance.now() + timeoutMs, timeoutMs });
-      this.sweepTimeouts();
-      this.deliver(id, message);
-    });
-  }
-
-  /** One timer sweeps every request's deadline (every 20 ms) instead of one timer per request. */
-  private sweepTimeouts(): void {
-    if (this.sweepTimer !== null) return;
-    this.sweepTimer = setInterval(() => {
-      const now = performance.now();
-      for (const [requestId, request] of this.pending) {
-        if (now < request.deadlineMs) continue;
-        this.pending.delete(requestId);
-        request.resolve({ ok: false, result: null, error: { kind: 'timeout', message: `${request.node} did not answer within ${Math.round(request.timeoutMs)} ms`, leader: null, index: null } });
-      }
-      if (this.pending.size === 0 && this.sweepTimer !== null) {
-        clearInterval(this.sweepTimer);
-        this.sweepTimer = null;
-      }
-    }, 20);
+  private request(id: NodeId, message: (id: number) => ToNode, timeoutMs = requestTimeoutMsDefault): Promise<ReplyBody> {
+    return this.control.request(id, timeoutMs, (requestId) => this.deliver(id, message(requestId)));
   }
 
   /** A write. Without `node` it goes to the leader, following NotLeader hints, until `timeoutMs`. */
@@ -476,9 +301,6 @@ export class Cluster extends EventEmitter {
     this.checkRunning();
     checkParams(params);
     if (options.node !== undefined) this.slot(options.node);
-    const timeoutMs = options.timeoutMs ?? defaults.requestTimeoutMs;
-    const started = performance.now();
-    const deadline = started + timeoutMs;
     const overridden = options.mode !== undefined || options.ackLevel !== undefined || options.quorum !== undefined;
     const override = overridden
       ? {
@@ -487,76 +309,16 @@ export class Cluster extends EventEmitter {
           ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
         }
       : null;
-    if (override !== null) this.checkedReplication({ ...this.replication, ...override });
-    let target = options.node ?? this.knownLeader?.id ?? null;
-    for (;;) {
-      if (target === null) target = await this.waitForLeaderUntil(deadline);
-      if (target === null) throw new UnavailableError(`no leader was elected within ${timeoutMs} ms; is a majority of nodes up and connected?`);
-      const reply = await this.clientRequest(
-        target,
-        {
-          type: 'execute',
-          sql,
-          params,
-          replication: override,
-          client: options.client ?? null,
-          request: options.request ?? null,
-        },
-        Math.max(1, deadline - performance.now()),
-      );
-      if (reply.ok && reply.result !== null) {
-        const index = Number(reply.result['index']);
-        const term = Number(reply.result['term']);
-        this.acked.add(writeKey(index, term));
-        return { index, term, leader: target, latencyMs: performance.now() - started };
-      }
-      const error = reply.error!;
-      const retry = options.node === undefined && performance.now() < deadline && error.index === null;
-      if (error.kind === 'not-leader' && retry) {
-        // Follow the hint; without one, wait for the next leader (below).
-        target = error.leader !== null && error.leader !== target ? error.leader : null;
-        if (target === null) await this.leaderChange(this.knownLeader?.id ?? null, deadline);
-        continue;
-      }
-      if (error.kind === 'unavailable' && retry) {
-        await this.leaderChange(target, deadline);
-        target = this.leader();
-        continue;
-      }
-      throw toClusterError(error, target);
-    }
+    if (override !== null) checkReplication({ ...this.replication, ...override }, this.ids, this.options.tickMs);
+    return this.requests.execute(sql, params, options, override);
   }
 
   /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex. */
   async query(sql: string, params: readonly Param[] = [], options: QueryOptions = {}): Promise<QueryResult> {
     this.checkRunning();
     checkParams(params);
-    const consistency = options.consistency ?? 'local';
-    const timeoutMs = options.timeoutMs ?? defaults.requestTimeoutMs;
-    const started = performance.now();
-    const deadline = started + timeoutMs;
-    let target = options.node ?? null;
-    if (target !== null) this.slot(target);
-    for (;;) {
-      if (target === null) target = await this.waitForLeaderUntil(deadline);
-      if (target === null) throw new UnavailableError(`no leader was elected within ${timeoutMs} ms to serve the read`);
-      const reply = await this.clientRequest(
-        target,
-        { type: 'query', sql, params, consistency, minIndex: options.minIndex ?? 0, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) },
-        Math.max(1, deadline - performance.now() + 50),
-      );
-      if (reply.ok && reply.result !== null) {
-        const result = reply.result as { columns: string[]; rows: unknown[][]; truncated: boolean; index: number };
-        const rows = result.rows.map((values) => Object.fromEntries(result.columns.map((column, i) => [column, values[i]])));
-        return { columns: result.columns, rows, truncated: result.truncated, index: result.index, node: target, latencyMs: performance.now() - started };
-      }
-      const error = reply.error!;
-      if (error.kind === 'not-leader' && options.node === undefined && performance.now() < deadline) {
-        target = error.leader !== target ? error.leader : null;
-        continue;
-      }
-      throw toClusterError(error, target);
-    }
+    if (options.node !== undefined) this.slot(options.node);
+    return this.requests.query(sql, params, options);
   }
 
   // -------------------------------------------------------------------------
@@ -565,29 +327,10 @@ export class Cluster extends EventEmitter {
   /** Resolves with the leader's id once one is elected; rejects with Timeout otherwise. */
   async waitForLeader(options: { timeoutMs?: number } = {}): Promise<NodeId> {
     this.checkRunning();
-    const timeoutMs = options.timeoutMs ?? defaults.requestTimeoutMs;
-    const leader = await this.waitForLeaderUntil(performance.now() + timeoutMs);
+    const timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault;
+    const leader = await this.leaderWatch.elected(performance.now() + timeoutMs);
     if (leader === null) throw new TimeoutError(`no leader within ${timeoutMs} ms`);
     return leader;
-  }
-
-  private async waitForLeaderUntil(deadline: number): Promise<NodeId | null> {
-    for (;;) {
-      const leader = this.leader();
-      if (leader !== null) return leader;
-      if (performance.now() >= deadline || this.stopping !== null) return null;
-      await sleep(1);
-    }
-  }
-
-  /** Waits (briefly, polling each millisecond) until the leader is someone other than `old`, or a moment passed. */
-  private async leaderChange(old: NodeId | null, deadline: number): Promise<void> {
-    const until = Math.min(deadline, performance.now() + 50);
-    while (performance.now() < until && this.stopping === null) {
-      const leader = this.leader();
-      if (leader !== null && leader !== old) return;
-      await sleep(1);
-    }
   }
 
   /** The node currently leading (highest term among live leaders), or null. */
@@ -600,7 +343,8 @@ export class Cluster extends EventEmitter {
 
   async promote(id: NodeId): Promise<void> {
     this.checkRunning();
-    const reply = await this.request(id, { type: 'promote', id: this.nextRequestId++ }, defaults.requestTimeoutMs);
+    this.slot(id);
+    const reply = await this.request(id, (requestId) => ({ type: 'promote', id: requestId }));
     if (!reply.ok) throw toClusterError(reply.error!, id);
   }
 
@@ -608,40 +352,25 @@ export class Cluster extends EventEmitter {
     this.checkRunning();
     this.slot(id);
     const leader = this.leader();
-    if (leader === null) throw new UnavailableError('there is no leader to hand leadership over');
-    const reply = await this.request(leader, { type: 'transfer', id: this.nextRequestId++, target: id }, defaults.requestTimeoutMs);
+    if (leader === null) throw new UnavailableError('there is no leader to hand leadership over', null, 'no-leader');
+    const reply = await this.request(leader, (requestId) => ({ type: 'transfer', id: requestId, target: id }));
     if (!reply.ok) throw toClusterError(reply.error!, leader);
   }
 
   /** Changes the replication setting on every running node (a node started later gets it too). */
   async setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings> {
     this.checkRunning();
-    const next = this.checkedReplication({ ...this.replication, ...change });
+    const next = checkReplication({ ...this.replication, ...change }, this.ids, this.options.tickMs);
     this.replication = next;
     this.record({ type: 'replication-set', replication: next });
+    this.workload.replicationChanged(next);
     const running = this.ids.filter((id) => this.slot(id).process !== null);
-    // A paused node gets the setting when it resumes (its input waits in the backlog); nobody waits for it.
-    for (const id of running.filter((id) => this.slot(id).paused)) this.deliver(id, { type: 'set-replication', id: this.nextRequestId++, replication: next });
+    // A paused node reads the setting from its IPC channel when it resumes; nobody waits for it.
+    for (const id of running.filter((id) => this.slot(id).paused)) this.deliver(id, { type: 'set-replication', id: 0, replication: next });
     await Promise.all(
-      running
-        .filter((id) => !this.slot(id).paused)
-        .map((id) => this.request(id, { type: 'set-replication', id: this.nextRequestId++, replication: next }, defaults.requestTimeoutMs)),
+      running.filter((id) => !this.slot(id).paused).map((id) => this.request(id, (requestId) => ({ type: 'set-replication', id: requestId, replication: next }))),
     );
     return next;
-  }
-
-  private checkedReplication(settings: ReplicationSettings): ReplicationSettings {
-    const ticks = settings.syncTimeoutMs === null ? null : Math.max(1, Math.round(settings.syncTimeoutMs / this.tickMsForCheck()));
-    const problem = replicationProblem({ ...settings, syncTimeoutTicks: ticks }, this.ids);
-    if (problem !== null) throw new BadRequestError(problem);
-    if (!['async', 'sync', 'quorum'].includes(settings.mode)) throw new BadRequestError(`mode must be async, sync or quorum, got ${String(settings.mode)}`);
-    if (!['received', 'flushed', 'applied'].includes(settings.ackLevel)) throw new BadRequestError(`ackLevel must be received, flushed or applied, got ${String(settings.ackLevel)}`);
-    if (!['block', 'async'].includes(settings.syncFallback)) throw new BadRequestError(`syncFallback must be block or async, got ${String(settings.syncFallback)}`);
-    return settings;
-  }
-
-  private tickMsForCheck(): number {
-    return this.options?.tickMs ?? defaults.tickMs;
   }
 
   // -------------------------------------------------------------------------
@@ -679,6 +408,7 @@ export class Cluster extends EventEmitter {
     slot.process.signal('SIGSTOP');
     if (this.knownLeader?.id === id) this.knownLeader = null;
     this.record({ type: 'fault', fault: 'pause', detail: `${id} paused (SIGSTOP)` });
+    this.topologyChanged();
   }
 
   resume(id: NodeId): void {
@@ -688,6 +418,7 @@ export class Cluster extends EventEmitter {
     slot.paused = false;
     slot.process.signal('SIGCONT');
     this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT)` });
+    this.topologyChanged();
   }
 
   /** Cuts every link between the groups, both ways; nodes left out of every group keep their links. */
@@ -743,37 +474,16 @@ export class Cluster extends EventEmitter {
     const leaderTelemetry = leaderId === null ? null : this.slot(leaderId).telemetry;
     return this.ids.map((id) => {
       const slot = this.slot(id);
-      const t = slot.telemetry;
-      const up = slot.process !== null;
-      const follower = leaderTelemetry?.followers.find((f) => f.id === id);
-      return {
+      const view = {
         id,
         pid: slot.process?.pid ?? null,
-        role: up && t !== null ? t.role : up ? 'follower' : 'down',
-        term: t?.term ?? 0,
-        leader: t?.leader ?? null,
-        up,
+        up: slot.process !== null,
         paused: slot.paused,
         isolated: this.links.isIsolated(id, this.ids),
-        lastIndex: t?.lastIndex ?? 0,
-        lastLsn: t?.lastLsn ?? 0,
-        flushedIndex: t?.flushedIndex ?? 0,
-        commitIndex: t?.commitIndex ?? 0,
-        appliedIndex: t?.appliedIndex ?? 0,
-        received: follower ? { index: follower.positions.received, lsn: follower.lsn.received } : { index: t?.lastIndex ?? 0, lsn: t?.lastLsn ?? 0 },
-        flushed: follower ? { index: follower.positions.flushed, lsn: follower.lsn.flushed } : { index: t?.flushedIndex ?? 0, lsn: t?.flushedLsn ?? 0 },
-        applied: follower ? { index: follower.positions.applied, lsn: follower.lsn.applied } : { index: t?.appliedIndex ?? 0, lsn: t?.appliedLsn ?? 0 },
-        lag: follower
-          ? { writeLagMs: follower.writeLagMs, flushLagMs: follower.flushLagMs, replayLagMs: follower.replayLagMs, entries: follower.lagEntries, bytes: follower.lagBytes }
-          : null,
-        checksum: t?.checksum ?? null,
-        degraded: t?.degraded ?? false,
-        replication: t?.replication ?? null,
-        malformedMessages: t?.malformedMessages ?? 0,
-        rssBytes: t?.rssBytes ?? 0,
-        wal: t?.wal ?? null,
-        reportAgeMs: t === null ? null : now - slot.telemetryAtMs,
+        telemetry: slot.telemetry,
+        reportAgeMs: now - slot.telemetryAtMs,
       };
+      return nodeStatus(view, leaderTelemetry);
     });
   }
 
@@ -788,7 +498,8 @@ export class Cluster extends EventEmitter {
   /** The checksum of a node's state at its applied index, asked for now. */
   async checksum(id: NodeId): Promise<{ index: number; value: string }> {
     this.checkRunning();
-    const reply = await this.request(id, { type: 'checksum', id: this.nextRequestId++ }, defaults.requestTimeoutMs);
+    this.slot(id);
+    const reply = await this.request(id, (requestId) => ({ type: 'checksum', id: requestId }));
     if (!reply.ok || reply.result === null) throw toClusterError(reply.error!, id);
     return { index: Number(reply.result['index']), value: String(reply.result['value']) };
   }
@@ -799,8 +510,8 @@ export class Cluster extends EventEmitter {
   }
 
   /** Acknowledged writes that a node later rolled back (bounded). */
-  lostWrites(): readonly (RolledBackWrite & { node: NodeId })[] {
-    return this.lost;
+  lostWrites(): readonly LostWrite[] {
+    return this.lost.list();
   }
 
   replicationSettings(): ReplicationSettings {
@@ -827,7 +538,7 @@ export class Cluster extends EventEmitter {
     return socketPath(this.socketDir, id);
   }
 
-  /** Sends a raw, possibly malformed message to a node (tests of the IPC boundary). */
+  /** Sends a raw, possibly malformed message to a node's IPC channel (tests of that boundary). */
   sendRaw(id: NodeId, message: unknown): boolean {
     return this.slot(id).process?.send(message) ?? false;
   }
@@ -842,12 +553,10 @@ export class Cluster extends EventEmitter {
   }
 
   private async stopAll(): Promise<void> {
-    this.workload.stop();
-    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    for (const [requestId, request] of this.pending) {
-      request.resolve({ ok: false, result: null, error: { kind: 'unavailable', message: 'the cluster is stopping', leader: null, index: null } });
-      this.pending.delete(requestId);
-    }
+    await this.workload.close();
+    this.leaderWatch.release();
+    this.control.failAll('node-died', 'the cluster is stopping');
+    this.control.close();
     const exits: Promise<ExitInfo>[] = [];
     for (const slot of this.slots.values()) {
       const child = slot.process;
@@ -866,7 +575,7 @@ export class Cluster extends EventEmitter {
   }
 
   private checkRunning(): void {
-    if (this.stopping !== null) throw new UnavailableError('the cluster has been stopped');
+    if (this.stopping !== null) throw new UnavailableError('the cluster has been stopped', null, 'stopped');
   }
 
   private slot(id: NodeId): Slot {
@@ -874,34 +583,4 @@ export class Cluster extends EventEmitter {
     if (slot === undefined) throw new BadRequestError(`no node ${String(id)}; nodes are ${this.ids.join(', ')}`);
     return slot;
   }
-}
-
-function checkParams(params: readonly Param[]): void {
-  if (!Array.isArray(params)) throw new BadStatementError('params must be an array');
-  params.forEach((param, i) => {
-    const ok = param === null || typeof param === 'string' || (typeof param === 'number' && Number.isFinite(param));
-    if (!ok) throw new BadStatementError(`parameter ${i + 1} must be a string, a finite number or null, got ${typeof param}`);
-  });
-}
-
-function toClusterError(error: ErrorPayload, node: NodeId): ClusterError {
-  switch (error.kind) {
-    case 'not-leader':
-      return new NotLeaderError(error.message, node, error.leader);
-    case 'timeout':
-      return new TimeoutError(error.message, error.index);
-    case 'unavailable':
-      return new UnavailableError(error.message, error.index);
-    case 'bad-statement':
-      return new BadStatementError(error.message, error.index);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** How the supervisor names a write in the log: a new leader reuses indexes, so the term goes with it. */
-function writeKey(index: number, term: number): string {
-  return `${index}:${term}`;
 }

@@ -30,6 +30,8 @@ describe('the built-in clients', () => {
     const stats = cluster.workload.stats();
     expect(stats.writes.ok + stats.reads.ok).toBeGreaterThan(okBefore + 10);
     await cluster.workload.stop();
+    // The clients run on their own thread and report every 50 ms; stop() resolves after the final report.
+    const final = cluster.workload.stats();
 
     const path = cluster.workload.historyFile()!;
     expect(path).toBe(join(dataDir, 'history.jsonl'));
@@ -44,8 +46,9 @@ describe('the built-in clients', () => {
     const minIndexReads = records.filter((r): r is OpRecord => r.type === 'invoke' && r.f === 'read' && r.session.endsWith('.2') && r.minIndex !== null);
     expect(minIndexReads.length).toBeGreaterThan(0);
     // The live checker saw the same history.
-    expect(stats.consistency.readYourWrites).toBe(report.counts.readYourWrites);
-    expect(stats.consistency.staleReads).toBe(report.counts.staleReads);
+    expect(final.consistency.readYourWrites).toBe(report.counts.readYourWrites);
+    expect(final.consistency.staleReads).toBe(report.counts.staleReads);
+    expect(final.writes.ok + final.writes.fail + final.writes.info + final.reads.ok + final.reads.fail).toBe(report.operations.ok + report.operations.fail + report.operations.info);
     // Closed loop with two clients: only c1 and c2 start operations, one at a time each.
     const later = records.filter((r): r is OpRecord => r.type === 'invoke' && r.mono > closedLoopFrom + 50);
     expect(later.length).toBeGreaterThan(10);
