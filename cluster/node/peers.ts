@@ -11,7 +11,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Message, NodeId, Prng } from '../core/index.js';
 import { Invalid, parseHello, raftMessage, type LinkRule, type NetworkTelemetry } from '../protocol.js';
-import { encodeFrame, FrameDecoder, FrameError } from '../wire/frames.js';
+import { encodeFrame, FrameDecoder, FrameError, frameBytesMax, helloBytesMax } from '../wire/frames.js';
 
 /** Bytes a peer connection may hold unsent before messages to it are dropped. */
 export const outboxBytesMax = 8 * 1024 * 1024;
@@ -184,7 +184,7 @@ export class Peers {
       return;
     }
     this.accepted.add(socket);
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder(helloBytesMax);
     let peer: NodeId | 'client' | null = null;
     const client: ClientConnection = {
       send: (frame) => {
@@ -225,6 +225,7 @@ export class Peers {
             return;
           }
           peer = hello.from;
+          decoder.setLimit(frameBytesMax);
         } else if (peer === 'client') {
           this.options.onClientFrame(client, frame);
         } else {

@@ -5,6 +5,8 @@
 
 /** The largest frame a reader accepts; a longer length field closes the connection. */
 export const frameBytesMax = 64 * 1024 * 1024;
+/** The largest first frame (the hello) a node reads from a connection it has not yet authenticated. */
+export const helloBytesMax = 4 * 1024;
 
 const headerBytes = 4;
 
@@ -29,7 +31,12 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly bytesMax: number = frameBytesMax) {}
+  constructor(private bytesMax: number = frameBytesMax) {}
+
+  /** A stranger gets a small limit until its hello is checked; then the full one. */
+  setLimit(bytesMax: number): void {
+    this.bytesMax = bytesMax;
+  }
 
   /** The values completed by this chunk, in order. */
   push(chunk: Buffer): unknown[] {

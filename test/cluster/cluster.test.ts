@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BadStatementError, NotLeaderError, TimeoutError, type Cluster, type ClusterEvent } from '../../cluster/index.js';
-import { eventually, listeningInodes, socketInodes, startCluster } from './helpers.js';
+import { eventually, inetSocketInodes, socketInodes, startCluster, unixSocketInodes } from './helpers.js';
 
 const upsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
 
@@ -122,13 +122,17 @@ describe('a 3-node cluster', () => {
     expect(cluster.status().find((n) => n.id === follower)?.up).toBe(true);
   });
 
-  it('listens on no TCP or UDP port', async () => {
+  it('holds no TCP or UDP socket at all: nodes talk over Unix domain sockets only', async () => {
     const cluster = await startCluster({ nodes: 3, seed: 4 });
     await cluster.waitForLeader();
-    const listening = listeningInodes();
+    await cluster.execute(upsert, ['a', '1']);
+    const inet = inetSocketInodes();
+    const unix = unixSocketInodes();
     for (const node of cluster.status()) {
       const sockets = socketInodes(node.pid!);
-      expect(sockets.filter((inode) => listening.has(inode)), `${node.id} listens`).toEqual([]);
+      expect(sockets.filter((inode) => inet.has(inode)), `${node.id} holds a TCP or UDP socket`).toEqual([]);
+      // Its own listening socket, a connection to each peer, each peer's to it, the IPC channel: all Unix.
+      expect(sockets.filter((inode) => unix.has(inode)).length, `${node.id}'s Unix sockets`).toBeGreaterThanOrEqual(5);
     }
   });
 });

@@ -48,8 +48,8 @@ afterEach(async () => {
   expect(gone, `node processes left behind: ${pids.filter(isAlive).join(', ')}`).toBe(true);
 });
 
-/** Socket inodes in LISTEN state (TCP) or bound (UDP), from /proc/net. */
-export function listeningInodes(): Set<string> {
+/** Every TCP and UDP socket's inode, in any state, from /proc/net/{tcp,tcp6,udp,udp6}. */
+export function inetSocketInodes(): Set<string> {
   const inodes = new Set<string>();
   for (const file of ['tcp', 'tcp6', 'udp', 'udp6']) {
     let text = '';
@@ -60,12 +60,18 @@ export function listeningInodes(): Set<string> {
     }
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (fields.length < 10) continue;
-      const state = fields[3];
-      const inode = fields[9]!;
-      // TCP 0A = LISTEN; any UDP socket bound to a port receives datagrams.
-      if ((file.startsWith('tcp') && state === '0A') || file.startsWith('udp')) inodes.add(inode);
+      if (fields.length >= 10) inodes.add(fields[9]!);
     }
+  }
+  return inodes;
+}
+
+/** Every Unix domain socket's inode, from /proc/net/unix. */
+export function unixSocketInodes(): Set<string> {
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length >= 7) inodes.add(fields[6]!);
   }
   return inodes;
 }
