@@ -63,6 +63,8 @@ export interface ClusterController {
   pause(id: NodeId): void;
   resume(id: NodeId): void;
   partition(groups: readonly (readonly NodeId[])[]): void;
+  /** One direction only: `from`'s messages to `to` are lost. */
+  cut(from: NodeId, to: NodeId): void;
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
   heal(): void;
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;

@@ -26,6 +26,11 @@ describe('the command line parser', () => {
     expect(command('heal')).toEqual({ kind: 'heal' });
     expect(command('partition n1 | n2 n3')).toEqual({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] });
     expect(command('partition n1|n2|n3')).toEqual({ kind: 'partition', groups: [['n1'], ['n2'], ['n3']] });
+    expect(command('cut n1 -> n2')).toEqual({ kind: 'cut', from: 'n1', to: 'n2' });
+    expect(command('cut 3->1')).toEqual({ kind: 'cut', from: 'n3', to: 'n1' });
+    expect(error('cut n1 n2')).toContain('usage: cut <node> -> <node>');
+    expect(error('cut n1 -> n1')).toContain('no link to itself');
+    expect(error('cut n1 -> n9')).toContain('n9');
     expect(command('delay n1 n2 50ms')).toMatchObject({
       kind: 'link',
       links: [
@@ -93,7 +98,7 @@ describe('the command line parser', () => {
   });
 
   it('parses the usage example of every command it documents', () => {
-    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes' };
+    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes' };
     for (const spec of commandSpecs) {
       const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
       expect(parseCommand(example, ids), example).toMatchObject({ ok: true });

@@ -55,6 +55,15 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       return { kind: name };
     case 'partition':
       return { kind: 'partition', groups: partitionGroups(args, ids, usage) };
+    case 'cut': {
+      // `cut n1 -> n2`, also written `cut n1->n2`.
+      const words = args.join(' ').replace(/->/g, ' -> ').trim().split(/\s+/);
+      if (words.length !== 3 || words[1] !== '->') fail(usage);
+      const from = nodeArg(words[0]!, ids);
+      const to = nodeArg(words[2]!, ids);
+      if (from === to) fail(`a node has no link to itself; ${usage}`);
+      return { kind: 'cut', from, to };
+    }
     case 'delay':
     case 'loss':
       return linkCommand(name, args, ids, usage);

@@ -78,6 +78,9 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       controller.partition([[command.node], others]);
       return ok(`${command.node} isolated: every link to and from it is cut; h heals`);
     }
+    case 'cut':
+      controller.cut(command.from, command.to);
+      return ok(`${command.from} -> ${command.to} cut one way: ${command.to} no longer hears ${command.from}, ${command.from} still hears ${command.to}; h heals`);
     case 'partition':
       controller.partition(command.groups);
       return ok(`partitioned ${command.groups.map((group) => group.join(' ')).join(' | ')}; h heals`);

@@ -10,6 +10,7 @@ export type Command =
   | { readonly kind: 'select'; readonly node: NodeId }
   | { readonly kind: 'heal' }
   | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
+  | { readonly kind: 'cut'; readonly from: NodeId; readonly to: NodeId }
   | { readonly kind: 'link'; readonly links: readonly (readonly [NodeId, NodeId])[]; readonly options: LinkOptions; readonly description: string }
   | { readonly kind: 'replication'; readonly change: Partial<ReplicationSettings> }
   | { readonly kind: 'workload'; readonly change: Partial<WorkloadOptions>; readonly description: string }
@@ -56,9 +57,10 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'resume', args: [node], usage: 'resume <node>', summary: 'SIGCONT a paused node', group: 'faults' },
   { name: 'isolate', args: [node], usage: 'isolate <node>', summary: 'cut every link to and from the node', group: 'faults' },
   { name: 'partition', args: [{ kind: 'groups' }], usage: 'partition n1 | n2 n3', summary: 'cut every link between the groups, both ways', group: 'faults' },
+  { name: 'cut', args: [node, choice('->'), node], usage: 'cut <node> -> <node>', summary: 'cut one direction only: the first node\'s messages to the second are lost', group: 'faults' },
   { name: 'delay', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<ms>')], usage: 'delay <node> [node] <ms> [jitter <ms>]', summary: 'slow the links between two nodes (or all of one node), both ways', group: 'faults' },
   { name: 'loss', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<percent>')], usage: 'loss <node> [node] <percent>', summary: 'drop that share of messages on those links, e.g. loss n3 20%', group: 'faults' },
-  { name: 'heal', args: [], usage: 'heal', summary: 'restore every link (partitions, delay, loss)', group: 'faults' },
+  { name: 'heal', args: [], usage: 'heal', summary: 'restore every link (partitions, cuts, delay, loss)', group: 'faults' },
   { name: 'mode', args: [choice(...replicationModes)], usage: 'mode async|sync|quorum', summary: 'when a write is acknowledged', group: 'settings' },
   { name: 'ack', args: [choice(...ackLevels)], usage: 'ack received|flushed|applied', summary: 'what a follower must have done to count', group: 'settings' },
   { name: 'quorum', args: [free('<k>|majority')], usage: 'quorum <k>|majority', summary: 'nodes (leader included) that must ack in quorum mode', group: 'settings' },
