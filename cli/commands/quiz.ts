@@ -66,8 +66,8 @@ Examples:
       const asked = outcome.answers.length;
       process.stdout.write(`\nScore: ${correct} of ${asked}${asked === 0 ? '' : ` (${Math.round((correct / asked) * 100)}%)`}${outcome.stoppedEarly ? ', stopped early' : ''}.\n`);
       const missed = list.filter((q) => outcome.answers.some((a) => a.id === q.id && !a.correct));
-      if (missed.length > 0) {
-        const labsToTry = [...new Set(missed.map((q) => q.lab))];
+      if (missed.some((q) => q.lab !== undefined)) {
+        const labsToTry = [...new Set(missed.flatMap((q) => (q.lab === undefined ? [] : [q.lab])))];
         process.stdout.write(`To see the ones you missed happen: ${labsToTry.map((id) => `${cliName} lab ${id} --auto`).join(', ')}\n`);
       }
       if (asked > 0) save({ topic, asked, correct }, outcome.answers);
@@ -90,7 +90,7 @@ function printQuestions(list: readonly quiz.Question[], flags: QuizFlags): void 
     const out = list.map((q) => ({
       id: q.id,
       topic: q.topic,
-      lab: q.lab,
+      lab: q.lab ?? null,
       kind: q.kind,
       prompt: q.prompt,
       ...(q.kind === 'choice' ? { choices: q.choices } : {}),
@@ -100,7 +100,7 @@ function printQuestions(list: readonly quiz.Question[], flags: QuizFlags): void 
     return;
   }
   const text = list.map((q, i) => {
-    const lines = [`${i + 1}. [${q.topic} · lab ${q.lab}] ${q.prompt}`];
+    const lines = [`${i + 1}. [${q.topic}${q.lab === undefined ? '' : ` · lab ${q.lab}`}] ${q.prompt}`];
     if (q.kind === 'choice') q.choices.forEach((choice, c) => lines.push(`   ${quiz.choiceLetter(c)}) ${choice}`));
     if (answers) {
       lines.push(q.kind === 'choice' ? `   answer: ${quiz.choiceLetter(q.answer)}) ${q.choices[q.answer]}` : `   model answer: ${q.answer}`);

@@ -71,7 +71,7 @@ export async function askQuestions(list: readonly Question[], io: QuizIo): Promi
   const answers: QuizAnswer[] = [];
   try {
     for (const [i, question] of list.entries()) {
-      say(`\nQuestion ${i + 1} of ${list.length} · ${question.topic} · lab ${question.lab}\n${question.prompt}\n`);
+      say(`\nQuestion ${i + 1} of ${list.length} · ${question.topic}${question.lab === undefined ? '' : ` · lab ${question.lab}`}\n${question.prompt}\n`);
       if (question.kind === 'choice') {
         question.choices.forEach((choice, c) => say(`  ${choiceLetter(c)}) ${choice}\n`));
         let picked: number | null = null;

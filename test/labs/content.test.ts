@@ -38,24 +38,28 @@ describe('the quiz bank', () => {
     expect(new Set(designPrompts.map((p) => p.id)).size).toBe(designPrompts.length);
   });
 
-  it.each(questions.map((q) => [q.id, q] as const))('%s has a prompt, an answer, an explanation, a known topic and an existing lab', (_, q) => {
+  it.each(questions.map((q) => [q.id, q] as const))('%s has a prompt, an answer, an explanation, a source, a known topic and an existing lab if it names one', (_, q) => {
     expect(q.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
     expect(q.prompt.trim().length).toBeGreaterThan(10);
     expect(q.explanation.trim().length).toBeGreaterThan(20);
+    expect(q.source.trim().length, 'a source: the manual or paper section behind the answer').toBeGreaterThan(5);
     expect(quizTopics).toContain(q.topic);
-    expect(labIds.has(q.lab), `lab '${q.lab}'`).toBe(true);
+    if (q.lab !== undefined) expect(labIds.has(q.lab), `lab '${q.lab}'`).toBe(true);
     if (q.kind === 'choice') {
       expect(q.choices.length).toBeGreaterThanOrEqual(2);
       expect(new Set(q.choices).size).toBe(q.choices.length);
       expect(Number.isInteger(q.answer) && q.answer >= 0 && q.answer < q.choices.length).toBe(true);
     } else {
       expect(q.answer.trim().length).toBeGreaterThan(0);
+      expect(q.points.length, 'key points to tick').toBeGreaterThanOrEqual(2);
+      for (const point of q.points) expect(point.trim().length).toBeGreaterThan(0);
       for (const accepted of q.accept ?? []) expect(accepted.trim().length).toBeGreaterThan(0);
     }
   });
 
-  it('covers every lab and uses both kinds of question', () => {
+  it('covers every lab and every topic, and uses both kinds of question', () => {
     for (const id of labIds) expect(questions.some((q) => q.lab === id), `a question for ${id}`).toBe(true);
+    for (const topic of quizTopics) expect(questions.some((q) => q.topic === topic), `a question on ${topic}`).toBe(true);
     expect(questions.some((q) => q.kind === 'short')).toBe(true);
     expect(questions.some((q) => q.kind === 'choice')).toBe(true);
   });
