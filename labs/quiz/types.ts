@@ -1,7 +1,7 @@
 // The quiz bank's vocabulary: questions (multiple choice, or short answer
 // with a model answer) and open design prompts with a checklist.
 
-export const quizTopics = ['basics', 'async', 'sync', 'quorum', 'raft', 'partitions', 'split-brain', 'consistency', 'ack-levels', 'operations'] as const;
+export const quizTopics = ['basics', 'async', 'sync', 'quorum', 'raft', 'membership', 'partitions', 'split-brain', 'consistency', 'ack-levels', 'replication-logs', 'leaderless', 'operations'] as const;
 export type QuizTopic = (typeof quizTopics)[number];
 
 interface QuestionBase {

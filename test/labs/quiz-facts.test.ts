@@ -57,6 +57,7 @@ describe('fact 3: NOW() replicates under MySQL statement-based logging; UUID(), 
   it('the explanation says the binlog carries the timestamp and names the unsafe functions', () => {
     expect(q.explanation).toMatch(/NOW\(\) does: the binary log carries/);
     for (const fn of ['UUID()', 'RAND()', 'USER()', 'SYSDATE()']) expect(q.explanation).toContain(fn);
+    expect(right('now-in-binlog')).toMatch(/^Yes: the binary log carries/);
   });
 
   it('no question asserts that NOW() is unsafe or makes replicas diverge', () => {
@@ -87,6 +88,10 @@ describe('fact 6: ReadIndex starts with the new leader committing an entry of it
     expect(answer).toMatch(/^Makes sure an entry of its own term is committed \(a new leader commits a no-op first\)/);
     expect(answer.indexOf('no-op')).toBeLessThan(answer.indexOf('records its commit index'));
   });
+
+  it('a question asks what happens to a read that comes before that commit', () => {
+    expect(right('readindex-new-leader')).toMatch(/waits until the leader has committed an entry of its term/);
+  });
 });
 
 describe('fact 7: lease reads need voters to refuse votes (CheckQuorum), and a leadership transfer voids the lease', () => {
@@ -94,6 +99,11 @@ describe('fact 7: lease reads need voters to refuse votes (CheckQuorum), and a l
     const answer = right('lease-reads');
     expect(answer).toMatch(/refuse votes while they hear from a live leader \(CheckQuorum must be on\)/);
     expect(answer).toMatch(/leadership transfer .* must void the lease/);
+  });
+
+  it('lease-transfer and lease-checkquorum-required back it', () => {
+    expect(right('lease-checkquorum-required')).toMatch(/refuse votes while they hear from a live leader/);
+    expect(right('lease-transfer')).toMatch(/bypasses the lease check/);
   });
 });
 
