@@ -24,7 +24,7 @@ export function registerQuiz(program: Command): void {
     .description('interview practice: questions on the labs\' concepts, or open design prompts (--design)')
     .option('--topic <topic>', `only questions on a topic (${quiz.quizTopics.join(', ')}) or from a lab (${labIds.join(', ')})`)
     .option('--count <n>', 'how many questions (default 10; design prompts: 1 when asking, all when printing)')
-    .option('--seed <n>', 'pick and order the questions from this seed (default: random)')
+    .option('--seed <n>', 'pick and order the questions, and each question\'s choices, from this seed (default: random)')
     .option('--json', 'print the selected questions as JSON instead of asking')
     .option('--answers', 'when printing, include the answers and explanations (or the design checklists)')
     .option('--design', 'open design prompts with a checklist of what a strong answer covers')
@@ -32,8 +32,10 @@ export function registerQuiz(program: Command): void {
       'after',
       `
 At a terminal the quiz asks each question and says right or wrong with the
-explanation; the score is saved with your lab progress. Piped, or with --json,
-it prints the questions instead (add --answers for the answers).
+explanation; the score is saved with your lab progress. Choices come in an
+order drawn from --seed. Piped, or with --json, it prints the questions
+instead (add --answers for the answers; in JSON, answerIndex counts from 0 in
+the printed, shuffled choices).
 
 Examples:
   ${cliName} quiz --topic raft --count 5
