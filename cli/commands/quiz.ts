@@ -32,10 +32,11 @@ export function registerQuiz(program: Command): void {
       'after',
       `
 At a terminal the quiz asks each question and says right or wrong with the
-explanation; the score is saved with your lab progress. Choices come in an
-order drawn from --seed. Piped, or with --json, it prints the questions
-instead (add --answers for the answers; in JSON, answerIndex counts from 0 in
-the printed, shuffled choices).
+explanation and its source; a short answer is checked against the model
+answer's key points, which you tick off. The score is saved with your lab
+progress. Choices come in an order drawn from --seed. Piped, or with --json,
+it prints the questions instead (add --answers for the answers; in JSON,
+answerIndex counts from 0 in the printed, shuffled choices).
 
 Examples:
   ${cliName} quiz --topic raft --count 5
@@ -96,7 +97,14 @@ function printQuestions(list: readonly quiz.Question[], flags: QuizFlags): void 
       kind: q.kind,
       prompt: q.prompt,
       ...(q.kind === 'choice' ? { choices: q.choices } : {}),
-      ...(answers ? { answer: q.kind === 'choice' ? q.choices[q.answer] : q.answer, ...(q.kind === 'choice' ? { answerIndex: q.answer } : {}), explanation: q.explanation } : {}),
+      ...(answers
+        ? {
+            answer: q.kind === 'choice' ? q.choices[q.answer] : q.answer,
+            ...(q.kind === 'choice' ? { answerIndex: q.answer } : { points: q.points }),
+            explanation: q.explanation,
+            source: q.source,
+          }
+        : {}),
     }));
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
@@ -106,7 +114,9 @@ function printQuestions(list: readonly quiz.Question[], flags: QuizFlags): void 
     if (q.kind === 'choice') q.choices.forEach((choice, c) => lines.push(`   ${quiz.choiceLetter(c)}) ${choice}`));
     if (answers) {
       lines.push(q.kind === 'choice' ? `   answer: ${quiz.choiceLetter(q.answer)}) ${q.choices[q.answer]}` : `   model answer: ${q.answer}`);
+      if (q.kind === 'short') lines.push(...q.points.map((point) => `     - ${point}`));
       lines.push(`   why: ${q.explanation}`);
+      lines.push(`   source: ${q.source}`);
     }
     return lines.join('\n');
   });

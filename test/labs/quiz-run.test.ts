@@ -43,13 +43,36 @@ describe('askQuestions', () => {
     expect(result).toEqual({ answers: [], stoppedEarly: true });
   });
 
-  it('grades an accepted short answer by itself and asks the person about any other', async () => {
+  it('grades an accepted short answer by itself; for any other shows the key points to tick, and counts it right only when all are', async () => {
     const list: Question[] = [shortWithAccept, shortSelfGraded, shortSelfGraded];
-    const { result, text } = await drive([shortWithAccept.accept![0]!, 'something I wrote', 'maybe', 'y', 'something else', 'n'], (io) => askQuestions(list, io));
+    const all = String(shortSelfGraded.points.length);
+    const list2 = [shortWithAccept.accept![0]!, 'something I wrote', 'maybe', '99', all, 'something else', '1'];
+    const { result, text } = await drive(list2, (io) => askQuestions(list, io));
     expect(result.answers.map((a) => a.correct)).toEqual([true, true, false]);
     expect(text).toContain(`Model answer: ${shortSelfGraded.answer}`);
+    for (const [p, point] of shortSelfGraded.points.entries()) expect(text).toContain(`  ${p + 1}. ${point}`);
+    expect(text).toContain(`how many of the ${all} did you cover? (0–${all}, all of them counts as right; Enter skips): `);
+    expect(text.split(`how many of the ${all} did you cover?`).length - 1).toBe(4);
     expect(text).toContain('✓ counted as right.');
-    expect(text).toContain('✗ counted as wrong.');
+    expect(text).toContain(`✗ counted as wrong: 1 of ${all}.`);
+  });
+
+  it('does not count a short answer whose checklist is skipped', async () => {
+    const { result, text } = await drive(['my answer', ''], (io) => askQuestions([shortSelfGraded], io));
+    expect(result).toEqual({ answers: [], stoppedEarly: false });
+    expect(text).toContain('not counted.');
+  });
+
+  it('shows the source with every explanation', async () => {
+    const { text } = await drive([letter(choice.answer), ''], (io) => askQuestions([choice, shortSelfGraded], io));
+    expect(text).toContain(`${choice.explanation}\nSource: ${choice.source}\n`);
+    expect(text).toContain(`${shortSelfGraded.explanation}\nSource: ${shortSelfGraded.source}\n`);
+  });
+
+  it('names the lab in the heading only for questions that have one', async () => {
+    const labless = questions.find((q) => q.lab === undefined)!;
+    const { text } = await drive(['q'], (io) => askQuestions([labless], io));
+    expect(text).toContain(`Question 1 of 1 · ${labless.topic}\n`);
   });
 
   it('ends cleanly when the input ends mid-quiz', async () => {
@@ -72,6 +95,7 @@ describe('selection', () => {
   it('filters by topic or lab, is repeatable with a seed, and stops at the pool', () => {
     const raft = selectQuestions({ topic: 'raft', count: 100, seed: 1 });
     expect(raft.length).toBe(questions.filter((q) => q.topic === 'raft' || q.lab === 'raft').length);
+    expect(raft.length).toBeGreaterThan(10);
     expect(raft.every((q) => q.topic === 'raft')).toBe(true);
     expect(selectQuestions({ topic: 'partition', count: 100, seed: 1 }).every((q) => q.lab === 'partition')).toBe(true);
     expect(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id)).toEqual(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id));
