@@ -69,10 +69,7 @@ Examples:
       const asked = outcome.answers.length;
       process.stdout.write(`\nScore: ${correct} of ${asked}${asked === 0 ? '' : ` (${Math.round((correct / asked) * 100)}%)`}${outcome.stoppedEarly ? ', stopped early' : ''}.\n`);
       const missed = list.filter((q) => outcome.answers.some((a) => a.id === q.id && !a.correct));
-      if (missed.some((q) => q.lab !== undefined)) {
-        const labsToTry = [...new Set(missed.flatMap((q) => (q.lab === undefined ? [] : [q.lab])))];
-        process.stdout.write(`To see the ones you missed happen: ${labsToTry.map((id) => `${cliName} lab ${id} --auto`).join(', ')}\n`);
-      }
+      for (const line of quiz.missedAdvice(missed, cliName)) process.stdout.write(`${line}\n`);
       if (asked > 0) save({ topic, asked, correct }, outcome.answers);
     });
 }

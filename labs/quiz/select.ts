@@ -86,6 +86,25 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return items;
 }
 
+/**
+ * What to do about the questions a person missed: the labs behind them, to do
+ * by hand first (`lab <id>`), then to watch (`lab <id> --auto`); and the
+ * sources to read for the missed questions no lab shows. Empty when nothing
+ * was missed.
+ */
+export function missedAdvice(missed: readonly Question[], cli: string): string[] {
+  const labs = [...new Set(missed.flatMap((q) => (q.lab === undefined ? [] : [q.lab])))];
+  const sources = [...new Set(missed.filter((q) => q.lab === undefined).map((q) => q.source))];
+  const lines: string[] = [];
+  if (labs.length > 0) {
+    lines.push('Labs behind your misses: do one by hand first, then watch the autopilot do it.');
+    const width = Math.max(...labs.map((id) => `${cli} lab ${id}`.length));
+    for (const id of labs) lines.push(`  ${`${cli} lab ${id}`.padEnd(width)}   then: ${cli} lab ${id} --auto`);
+  }
+  if (sources.length > 0) lines.push(`${labs.length > 0 ? 'No lab shows the others' : 'No lab shows these'}; read: ${sources.join('; ')}`);
+  return lines;
+}
+
 /** The letter of a choice: 0 -> a. */
 export function choiceLetter(index: number): string {
   return String.fromCharCode(97 + index);

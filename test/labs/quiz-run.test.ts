@@ -3,7 +3,7 @@
 
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askDesignPrompts, askQuestions, designPrompts, parseChoice, questions, selectQuestions, type ChoiceQuestion, type Question, type ShortQuestion } from '../../labs/quiz/index.js';
+import { askDesignPrompts, askQuestions, designPrompts, missedAdvice, parseChoice, questions, selectQuestions, type ChoiceQuestion, type Question, type ShortQuestion } from '../../labs/quiz/index.js';
 
 /** Runs `ask` with these input lines; returns its result and everything written. */
 async function drive<T>(lines: readonly string[], ask: (io: { input: PassThrough; output: PassThrough }) => Promise<T>): Promise<{ result: T; text: string }> {
@@ -88,6 +88,26 @@ describe('askDesignPrompts', () => {
     expect(text).toContain(prompt.prompt);
     expect(text).toContain(`  1. ${prompt.checklist[0]}`);
     expect(result).toEqual({ prompts: 1, points: prompt.checklist.length, covered: 3, stoppedEarly: false });
+  });
+});
+
+describe('advice after the quiz', () => {
+  const withLab = questions.filter((q) => q.lab !== undefined);
+  const labless = questions.filter((q) => q.lab === undefined);
+
+  it('points to each lab by hand first, then to its autopilot', () => {
+    const lines = missedAdvice([withLab[0]!, withLab[0]!], 'replica-lab');
+    expect(lines[0]).toMatch(/by hand first/);
+    expect(lines).toHaveLength(2);
+    const lab = withLab[0]!.lab!;
+    expect(lines[1]).toMatch(new RegExp(`^  replica-lab lab ${lab} +then: replica-lab lab ${lab} --auto$`));
+    expect(lines[1]!.indexOf(`lab ${lab} `)).toBeLessThan(lines[1]!.indexOf('--auto'));
+  });
+
+  it('names the sources of missed questions that no lab shows, and nothing when nothing was missed', () => {
+    const lines = missedAdvice([labless[0]!], 'replica-lab');
+    expect(lines).toEqual([`No lab shows these; read: ${labless[0]!.source}`]);
+    expect(missedAdvice([], 'replica-lab')).toEqual([]);
   });
 });
 
