@@ -1298,7 +1298,6 @@ export const questions: readonly Question[] = [
   {
     id: 'add-fourth-voter',
     topic: 'membership',
-    lab: 'quorum-commit',
     kind: 'choice',
     prompt: 'A 3-voter cluster gets a 4th voter that starts empty. What happens to the quorum and to fault tolerance while it catches up?',
     choices: [
@@ -1387,7 +1386,6 @@ export const questions: readonly Question[] = [
   {
     id: 'lease-vs-readindex',
     topic: 'partitions',
-    lab: 'partition',
     kind: 'choice',
     prompt: 'Compared with ReadIndex, what do lease-based reads save, and what do they risk?',
     choices: [
@@ -1397,7 +1395,7 @@ export const questions: readonly Question[] = [
       'They save the no-op a new leader commits before ReadIndex; they risk serving reads before the leader knows its commit index, but only right after an election',
     ],
     answer: 0,
-    explanation: 'ReadIndex costs a round of heartbeats (no disk write) per read or batch of reads; a lease replaces it with a clock check. A lease read still waits for the apply, and a new leader still needs an entry of its term committed first. The lab\'s partition step shows the stale read that an unchecked local read gives.',
+    explanation: 'ReadIndex costs a round of heartbeats (no disk write) per read or batch of reads; a lease replaces it with a clock check. A lease read still waits for the apply, and a new leader still needs an entry of its term committed first.',
     source: 'Ongaro\'s thesis §6.4 and §6.4.1',
   },
 
@@ -1406,7 +1404,6 @@ export const questions: readonly Question[] = [
   {
     id: 'figure-8',
     topic: 'raft',
-    lab: 'raft-election',
     kind: 'choice',
     prompt: 'In the Raft paper\'s Figure 8, S1, leader again in term 4, has copied its entry from term 2 to a majority (S1, S2, S3), then crashes before any entry of term 4 is committed. What can happen to that term-2 entry?',
     choices: [
@@ -1777,7 +1774,6 @@ export const questions: readonly Question[] = [
   {
     id: 'leader-vs-leaderless-order',
     topic: 'leaderless',
-    lab: 'first-steps',
     kind: 'choice',
     prompt: 'Two clients write different values to key k at the same moment. How do a single-leader cluster and a leaderless LWW store differ?',
     choices: [
