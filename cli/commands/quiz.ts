@@ -24,7 +24,7 @@ export function registerQuiz(program: Command): void {
     .description('interview practice: questions on the labs\' concepts, or open design prompts (--design)')
     .option('--topic <topic>', `only questions on a topic (${quiz.quizTopics.join(', ')}) or from a lab (${labIds.join(', ')})`)
     .option('--count <n>', 'how many questions (default 10; design prompts: 1 when asking, all when printing)')
-    .option('--seed <n>', 'pick and order the questions from this seed (default: random)')
+    .option('--seed <n>', 'pick and order the questions, and each question\'s choices, from this seed (default: random)')
     .option('--json', 'print the selected questions as JSON instead of asking')
     .option('--answers', 'when printing, include the answers and explanations (or the design checklists)')
     .option('--design', 'open design prompts with a checklist of what a strong answer covers')
@@ -32,8 +32,11 @@ export function registerQuiz(program: Command): void {
       'after',
       `
 At a terminal the quiz asks each question and says right or wrong with the
-explanation; the score is saved with your lab progress. Piped, or with --json,
-it prints the questions instead (add --answers for the answers).
+explanation and its source; a short answer is checked against the model
+answer's key points, which you tick off. The score is saved with your lab
+progress. Choices come in an order drawn from --seed. Piped, or with --json,
+it prints the questions instead (add --answers for the answers; in JSON,
+answerIndex counts from 0 in the printed, shuffled choices).
 
 Examples:
   ${cliName} quiz --topic raft --count 5
@@ -66,10 +69,7 @@ Examples:
       const asked = outcome.answers.length;
       process.stdout.write(`\nScore: ${correct} of ${asked}${asked === 0 ? '' : ` (${Math.round((correct / asked) * 100)}%)`}${outcome.stoppedEarly ? ', stopped early' : ''}.\n`);
       const missed = list.filter((q) => outcome.answers.some((a) => a.id === q.id && !a.correct));
-      if (missed.length > 0) {
-        const labsToTry = [...new Set(missed.map((q) => q.lab))];
-        process.stdout.write(`To see the ones you missed happen: ${labsToTry.map((id) => `${cliName} lab ${id} --auto`).join(', ')}\n`);
-      }
+      for (const line of quiz.missedAdvice(missed, cliName)) process.stdout.write(`${line}\n`);
       if (asked > 0) save({ topic, asked, correct }, outcome.answers);
     });
 }
@@ -90,21 +90,30 @@ function printQuestions(list: readonly quiz.Question[], flags: QuizFlags): void 
     const out = list.map((q) => ({
       id: q.id,
       topic: q.topic,
-      lab: q.lab,
+      lab: q.lab ?? null,
       kind: q.kind,
       prompt: q.prompt,
       ...(q.kind === 'choice' ? { choices: q.choices } : {}),
-      ...(answers ? { answer: q.kind === 'choice' ? q.choices[q.answer] : q.answer, ...(q.kind === 'choice' ? { answerIndex: q.answer } : {}), explanation: q.explanation } : {}),
+      ...(answers
+        ? {
+            answer: q.kind === 'choice' ? q.choices[q.answer] : q.answer,
+            ...(q.kind === 'choice' ? { answerIndex: q.answer } : { points: q.points }),
+            explanation: q.explanation,
+            source: q.source,
+          }
+        : {}),
     }));
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
   const text = list.map((q, i) => {
-    const lines = [`${i + 1}. [${q.topic} · lab ${q.lab}] ${q.prompt}`];
+    const lines = [`${i + 1}. [${q.topic}${q.lab === undefined ? '' : ` · lab ${q.lab}`}] ${q.prompt}`];
     if (q.kind === 'choice') q.choices.forEach((choice, c) => lines.push(`   ${quiz.choiceLetter(c)}) ${choice}`));
     if (answers) {
       lines.push(q.kind === 'choice' ? `   answer: ${quiz.choiceLetter(q.answer)}) ${q.choices[q.answer]}` : `   model answer: ${q.answer}`);
+      if (q.kind === 'short') lines.push(...q.points.map((point) => `     - ${point}`));
       lines.push(`   why: ${q.explanation}`);
+      lines.push(`   source: ${q.source}`);
     }
     return lines.join('\n');
   });

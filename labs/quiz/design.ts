@@ -77,7 +77,7 @@ export const designPrompts: readonly DesignPrompt[] = [
     checklist: [
       'Explains replay conflicts: the standby must either delay replay (max_standby_streaming_delay) or cancel queries that need rows the primary has vacuumed',
       'Explains hot_standby_feedback: it stops the cancellations by holding back vacuum on the primary, at the cost of bloat',
-      'Rejects a synchronous (especially remote_apply) reporting standby: long queries would delay replay and so every commit',
+      'Rejects making it synchronous "so reports are fresh": with on or remote_write a commit waits only for the standby to write or flush the WAL, not to replay it, so reports get no fresher; only remote_apply waits for replay, and then every long query that holds up replay (max_standby_streaming_delay) holds up every commit',
       'Offers alternatives: a dedicated async replica allowed to lag, logical replication or CDC into an analytics store, or snapshots',
       'Sets expectations on freshness for reports (seconds to minutes) and monitors replay lag',
     ],

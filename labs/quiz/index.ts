@@ -3,5 +3,5 @@
 export { questions } from './questions.js';
 export { designPrompts } from './design.js';
 export { quizTopics, type Question, type ChoiceQuestion, type ShortQuestion, type DesignPrompt, type QuizTopic } from './types.js';
-export { selectQuestions, selectDesignPrompts, topicChoices, isTopic, parseChoice, gradeShort, choiceLetter } from './select.js';
+export { selectQuestions, selectDesignPrompts, shuffleChoices, choiceBias, missedAdvice, topicChoices, isTopic, parseChoice, gradeShort, choiceLetter, type ChoiceBias } from './select.js';
 export { askQuestions, askDesignPrompts, type QuizIo, type QuizAnswer, type QuizOutcome, type DesignOutcome } from './run.js';

@@ -71,7 +71,7 @@ export async function askQuestions(list: readonly Question[], io: QuizIo): Promi
   const answers: QuizAnswer[] = [];
   try {
     for (const [i, question] of list.entries()) {
-      say(`\nQuestion ${i + 1} of ${list.length} · ${question.topic} · lab ${question.lab}\n${question.prompt}\n`);
+      say(`\nQuestion ${i + 1} of ${list.length} · ${question.topic}${question.lab === undefined ? '' : ` · lab ${question.lab}`}\n${question.prompt}\n`);
       if (question.kind === 'choice') {
         question.choices.forEach((choice, c) => say(`  ${choiceLetter(c)}) ${choice}\n`));
         let picked: number | null = null;
@@ -91,34 +91,32 @@ export async function askQuestions(list: readonly Question[], io: QuizIo): Promi
           answers.push({ id: question.id, correct });
           say(correct ? '✓ right.\n' : `✗ not quite. The answer: ${right}\n`);
         }
-        say(`${question.explanation}\n`);
+        say(explained(question));
         continue;
       }
       say('your answer (one line; Enter skips, q stops): ');
       const line = await reader.next();
       if (line === null || stopWords.has(line.trim().toLowerCase())) return { answers, stoppedEarly: true };
       if (line.trim() === '') {
-        say(`skipped. Model answer: ${question.answer}\n${question.explanation}\n`);
+        say(`skipped. Model answer: ${question.answer}\n${numbered('Its key points', question.points)}\n${explained(question)}`);
         continue;
       }
-      let correct = gradeShort(question, line) === true;
-      if (correct) say(`✓ right. Model answer: ${question.answer}\n`);
-      else {
-        say(`Model answer: ${question.answer}\n`);
-        for (;;) {
-          say('did yours cover it? (y/n): ');
-          const verdict = await reader.next();
-          if (verdict === null) return { answers, stoppedEarly: true };
-          const v = verdict.trim().toLowerCase();
-          if (v === 'y' || v === 'yes' || v === 'n' || v === 'no') {
-            correct = v.startsWith('y');
-            break;
-          }
-        }
-        say(correct ? '✓ counted as right.\n' : '✗ counted as wrong.\n');
+      if (gradeShort(question, line) === true) {
+        say(`✓ right. Model answer: ${question.answer}\n`);
+        answers.push({ id: question.id, correct: true });
+        say(explained(question));
+        continue;
       }
-      answers.push({ id: question.id, correct });
-      say(`${question.explanation}\n`);
+      say(`Model answer: ${question.answer}\n${numbered('Its key points', question.points)}\n`);
+      const covered = await askCovered(reader, say, question.points.length, 'all of them counts as right');
+      if (covered === null) return { answers, stoppedEarly: true };
+      if (covered === 'skipped') say('not counted.\n');
+      else {
+        const correct = covered === question.points.length;
+        answers.push({ id: question.id, correct });
+        say(correct ? '✓ counted as right.\n' : `✗ counted as wrong: ${covered} of ${question.points.length}.\n`);
+      }
+      say(explained(question));
     }
     return { answers, stoppedEarly: false };
   } finally {
@@ -150,24 +148,44 @@ export async function askDesignPrompts(list: readonly DesignPrompt[], io: QuizIo
         if (line === null || stopWords.has(line.trim().toLowerCase())) return { prompts, points, covered, stoppedEarly: true };
         if (line.trim() === '') break;
       }
-      say(`A strong answer covers:\n${prompt.checklist.map((point, p) => `  ${p + 1}. ${point}`).join('\n')}\nLabs that show it: ${prompt.labs.join(', ')}\n`);
-      for (;;) {
-        say(`how many of the ${prompt.checklist.length} did you cover? (0–${prompt.checklist.length}, Enter skips): `);
-        const line = await reader.next();
-        if (line === null) return { prompts, points, covered, stoppedEarly: true };
-        const text = line.trim();
-        if (text === '') break;
-        const value = Number(text);
-        if (/^\d+$/.test(text) && value <= prompt.checklist.length) {
-          prompts++;
-          points += prompt.checklist.length;
-          covered += value;
-          break;
-        }
+      say(`${numbered('A strong answer covers', prompt.checklist)}\nLabs that show it: ${prompt.labs.join(', ')}\n`);
+      const count = await askCovered(reader, say, prompt.checklist.length);
+      if (count === null) return { prompts, points, covered, stoppedEarly: true };
+      if (count !== 'skipped') {
+        prompts++;
+        points += prompt.checklist.length;
+        covered += count;
       }
     }
     return { prompts, points, covered, stoppedEarly: false };
   } finally {
     reader.close();
+  }
+}
+
+/** A heading and its points, numbered from 1: the checklist a person ticks off. */
+function numbered(heading: string, points: readonly string[]): string {
+  return `${heading}:\n${points.map((point, p) => `  ${p + 1}. ${point}`).join('\n')}`;
+}
+
+/** The explanation and the source behind it. */
+function explained(question: Question): string {
+  return `${question.explanation}\nSource: ${question.source}\n`;
+}
+
+/**
+ * Asks how many of a checklist's `total` points the person covered, until the
+ * answer is a whole number from 0 to total. Used for design prompts and short
+ * answers alike. 'skipped' on an empty line; null when the input ended.
+ */
+async function askCovered(reader: LineReader, say: (text: string) => void, total: number, note?: string): Promise<number | 'skipped' | null> {
+  for (;;) {
+    say(`how many of the ${total} did you cover? (0–${total}${note === undefined ? '' : `, ${note}`}; Enter skips): `);
+    const line = await reader.next();
+    if (line === null) return null;
+    const text = line.trim();
+    if (text === '') return 'skipped';
+    const value = Number(text);
+    if (/^\d+$/.test(text) && value <= total) return value;
   }
 }

@@ -93,6 +93,18 @@ describe('replica-lab quiz', () => {
     }
   });
 
+  it('--json --answers gives answerIndex into the printed, shuffled choices, and a source; the same seed gives the same order', () => {
+    const args = ['quiz', '--json', '--answers', '--count', '40', '--seed', '3'];
+    const first = JSON.parse(run(args).stdout) as { kind: string; choices?: string[]; answer: string; answerIndex?: number; source: string }[];
+    expect(first).toHaveLength(40);
+    for (const q of first) {
+      expect(q.source.length).toBeGreaterThan(0);
+      if (q.kind === 'choice') expect(q.choices![q.answerIndex!]).toBe(q.answer);
+    }
+    expect(new Set(first.filter((q) => q.kind === 'choice').map((q) => q.answerIndex)).size).toBeGreaterThan(2);
+    expect(JSON.parse(run(args).stdout)).toEqual(first);
+  });
+
   it('--design prints the design prompts, with their checklists under --answers', () => {
     const prompts = JSON.parse(run(['quiz', '--design', '--json', '--answers']).stdout) as { checklist: string[] }[];
     expect(prompts.length).toBeGreaterThanOrEqual(6);

@@ -3,7 +3,7 @@
 
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askDesignPrompts, askQuestions, designPrompts, parseChoice, questions, selectQuestions, type ChoiceQuestion, type Question, type ShortQuestion } from '../../labs/quiz/index.js';
+import { askDesignPrompts, askQuestions, designPrompts, missedAdvice, parseChoice, questions, selectQuestions, type ChoiceQuestion, type Question, type ShortQuestion } from '../../labs/quiz/index.js';
 
 /** Runs `ask` with these input lines; returns its result and everything written. */
 async function drive<T>(lines: readonly string[], ask: (io: { input: PassThrough; output: PassThrough }) => Promise<T>): Promise<{ result: T; text: string }> {
@@ -43,13 +43,36 @@ describe('askQuestions', () => {
     expect(result).toEqual({ answers: [], stoppedEarly: true });
   });
 
-  it('grades an accepted short answer by itself and asks the person about any other', async () => {
+  it('grades an accepted short answer by itself; for any other shows the key points to tick, and counts it right only when all are', async () => {
     const list: Question[] = [shortWithAccept, shortSelfGraded, shortSelfGraded];
-    const { result, text } = await drive([shortWithAccept.accept![0]!, 'something I wrote', 'maybe', 'y', 'something else', 'n'], (io) => askQuestions(list, io));
+    const all = String(shortSelfGraded.points.length);
+    const list2 = [shortWithAccept.accept![0]!, 'something I wrote', 'maybe', '99', all, 'something else', '1'];
+    const { result, text } = await drive(list2, (io) => askQuestions(list, io));
     expect(result.answers.map((a) => a.correct)).toEqual([true, true, false]);
     expect(text).toContain(`Model answer: ${shortSelfGraded.answer}`);
+    for (const [p, point] of shortSelfGraded.points.entries()) expect(text).toContain(`  ${p + 1}. ${point}`);
+    expect(text).toContain(`how many of the ${all} did you cover? (0–${all}, all of them counts as right; Enter skips): `);
+    expect(text.split(`how many of the ${all} did you cover?`).length - 1).toBe(4);
     expect(text).toContain('✓ counted as right.');
-    expect(text).toContain('✗ counted as wrong.');
+    expect(text).toContain(`✗ counted as wrong: 1 of ${all}.`);
+  });
+
+  it('does not count a short answer whose checklist is skipped', async () => {
+    const { result, text } = await drive(['my answer', ''], (io) => askQuestions([shortSelfGraded], io));
+    expect(result).toEqual({ answers: [], stoppedEarly: false });
+    expect(text).toContain('not counted.');
+  });
+
+  it('shows the source with every explanation', async () => {
+    const { text } = await drive([letter(choice.answer), ''], (io) => askQuestions([choice, shortSelfGraded], io));
+    expect(text).toContain(`${choice.explanation}\nSource: ${choice.source}\n`);
+    expect(text).toContain(`${shortSelfGraded.explanation}\nSource: ${shortSelfGraded.source}\n`);
+  });
+
+  it('names the lab in the heading only for questions that have one', async () => {
+    const labless = questions.find((q) => q.lab === undefined)!;
+    const { text } = await drive(['q'], (io) => askQuestions([labless], io));
+    expect(text).toContain(`Question 1 of 1 · ${labless.topic}\n`);
   });
 
   it('ends cleanly when the input ends mid-quiz', async () => {
@@ -68,10 +91,31 @@ describe('askDesignPrompts', () => {
   });
 });
 
+describe('advice after the quiz', () => {
+  const withLab = questions.filter((q) => q.lab !== undefined);
+  const labless = questions.filter((q) => q.lab === undefined);
+
+  it('points to each lab by hand first, then to its autopilot', () => {
+    const lines = missedAdvice([withLab[0]!, withLab[0]!], 'replica-lab');
+    expect(lines[0]).toMatch(/by hand first/);
+    expect(lines).toHaveLength(2);
+    const lab = withLab[0]!.lab!;
+    expect(lines[1]).toMatch(new RegExp(`^  replica-lab lab ${lab} +then: replica-lab lab ${lab} --auto$`));
+    expect(lines[1]!.indexOf(`lab ${lab} `)).toBeLessThan(lines[1]!.indexOf('--auto'));
+  });
+
+  it('names the sources of missed questions that no lab shows, and nothing when nothing was missed', () => {
+    const lines = missedAdvice([labless[0]!], 'replica-lab');
+    expect(lines).toEqual([`No lab shows these; read: ${labless[0]!.source}`]);
+    expect(missedAdvice([], 'replica-lab')).toEqual([]);
+  });
+});
+
 describe('selection', () => {
   it('filters by topic or lab, is repeatable with a seed, and stops at the pool', () => {
     const raft = selectQuestions({ topic: 'raft', count: 100, seed: 1 });
     expect(raft.length).toBe(questions.filter((q) => q.topic === 'raft' || q.lab === 'raft').length);
+    expect(raft.length).toBeGreaterThan(10);
     expect(raft.every((q) => q.topic === 'raft')).toBe(true);
     expect(selectQuestions({ topic: 'partition', count: 100, seed: 1 }).every((q) => q.lab === 'partition')).toBe(true);
     expect(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id)).toEqual(selectQuestions({ topic: null, count: 5, seed: 7 }).map((q) => q.id));
