@@ -41,6 +41,16 @@ describe('node table (recorded status() snapshots)', () => {
     expect(nodeStates(behind, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
   });
 
+  it('does not say catching up while a node is cut off: the leader only watches its lag grow', () => {
+    const cutOff = { ...frame('steady').nodes[0]!, isolated: true, role: 'pre-candidate' as const, lag: { writeLagMs: 2_400, flushLagMs: 2_400, replayLagMs: 2_400, entries: 120, bytes: 24_000 } };
+    expect(nodeStates(cutOff, { leader: 'n2', crashed: none, divergent: none }).map((s) => `${s.glyph} ${s.word}`)).toEqual(['⊘ isolated']);
+    const { lastFrame } = render(<NodeTable nodes={[cutOff]} leader="n2" selected={0} crashed={none} divergent={none} width={80} wide={false} color={false} />);
+    expect(lastFrame()).toMatch(/n1\s+pre-cand.*⊘ isolated$/m);
+    expect(lastFrame()).not.toContain('catching up');
+    // Healed, the same lag is a node catching up.
+    expect(nodeStates({ ...cutOff, isolated: false, role: 'follower' }, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
+  });
+
   it('adds pid, entries and bytes behind, checksum and memory when wide', () => {
     const steady = frame('steady');
     const rendered = renderAt(<NodeTable nodes={steady.nodes} leader={steady.leader} selected={0} crashed={none} divergent={none} width={200} wide color={false} />, 200);

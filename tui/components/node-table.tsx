@@ -33,7 +33,9 @@ export function nodeStates(node: NodeStatus, context: { leader: NodeId | null; c
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
-  if (node.id !== context.leader && node.lag !== null && node.lag.replayLagMs >= catchingUpLagMsMin && !node.paused) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
+  // The leader goes on measuring a cut-off or frozen follower's lag as it grows; that node is not
+  // catching up on anything until its links are back (or it is resumed), so the word would be false.
+  if (node.id !== context.leader && node.lag !== null && node.lag.replayLagMs >= catchingUpLagMsMin && !node.paused && !node.isolated) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
   if (states.length === 0) states.push({ glyph: '●', word: 'up', color: 'green' });
   return states;
 }
