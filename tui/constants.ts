@@ -27,6 +27,12 @@ export const terminalRowsMin = 24;
 /** From this width the node table shows pid, lag in entries and bytes, checksum and memory. */
 export const wideColumnsMin = 140;
 
+/**
+ * A node-table row whose report is this much older than the freshest row's says its age. Nodes
+ * report every 100 ms by default, so this is two or three missed reports, not the usual spread.
+ */
+export const rowAgeSkewMsMin = 300;
+
 /** A follower this far behind in replay lag is shown as catching up. */
 export const catchingUpLagMsMin = 500;
 

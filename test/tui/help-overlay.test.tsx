@@ -45,6 +45,7 @@ describe('the help overlay', () => {
     expect(text).toMatch(/pre-cand a pre-candidate \(PreVote\): it asks the others whether it could win before it raises its term/);
     expect(text).toContain('⊘ isolated');
     expect(text).toMatch(/↻ catching up a follower the leader can reach/);
+    expect(text).toMatch(/◷ 420ms ago each row is its node's last report, and nodes report one by one, so rows are different moments/);
   });
 
   it('says 1–7 selects a node, as the README does', () => {

@@ -41,6 +41,7 @@ const tableLines: readonly (readonly [string, string])[] = [
   ['candidate', 'has raised its term and asks for votes'],
   ['⊘ isolated', 'every link to and from it is cut (i; h heals): its lag only grows'],
   ['↻ catching up', 'a follower the leader can reach, over 500 ms of replay lag behind'],
+  ['◷ 420ms ago', "each row is its node's last report, and nodes report one by one, so rows are different moments: a row that is far older than the others, or a leader that looks behind a follower that reported after it, says how old it is"],
 ];
 
 const chartLines: readonly string[] = [
