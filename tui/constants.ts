@@ -39,6 +39,9 @@ export const catchingUpLagMsMin = 500;
 /** The steps `+` and `-` move the workload rate along, in operations per second. */
 export const workloadRates: readonly number[] = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000];
 
+/** A long message (a refusal, an error) wraps onto at most this many status lines, taken from the log. */
+export const statusLinesMax = 3;
+
 /** Commands remembered for ↑ in the command line. */
 export const commandHistoryMax = 50;
 /** Rows a query result pane keeps. */
