@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { complete, hintFor } from '../../tui/commands/complete.js';
 import { parseCommand } from '../../tui/commands/parse.js';
+import { runCommand } from '../../tui/commands/run.js';
+import type { ClusterCommand } from '../../tui/commands/spec.js';
+import { RecordedController } from './fixtures/recorded-controller.js';
 import { commandSpecs } from '../../tui/commands/spec.js';
 
 const ids = ['n1', 'n2', 'n3'];
@@ -123,6 +126,27 @@ describe('the command line parser', () => {
       const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
       expect(parseCommand(example, ids), example).toMatchObject({ ok: true });
     }
+  });
+});
+
+describe('link faults', () => {
+  it('say that a link between two followers carries little while they are followers', async () => {
+    // The recording's leader is n2: n1–n3 joins two followers.
+    const controller = new RecordedController();
+    const between = await runCommand(controller, command('delay n1 n3 300ms') as ClusterCommand);
+    expect(between).toEqual({
+      kind: 'message',
+      level: 'ok',
+      text: "300ms delay between n1 and n3; h heals. Both are followers, which send each other only election votes; the log flows on n2–n1 and n2–n3, so this shows in an election or once one of them leads",
+    });
+    expect(controller.callsOf('setLink')).toEqual([
+      ['n1', 'n3', { delayMs: 300, jitterMs: 0 }],
+      ['n3', 'n1', { delayMs: 300, jitterMs: 0 }],
+    ]);
+    expect(await runCommand(controller, command('loss n3 n1 20%') as ClusterCommand)).toMatchObject({ text: expect.stringContaining('20% loss between n3 and n1; h heals. Both are followers') });
+    // A link of the leader's carries the log: nothing to add.
+    expect(await runCommand(controller, command('delay n1 n2 300ms') as ClusterCommand)).toEqual({ kind: 'message', level: 'ok', text: '300ms delay between n1 and n2; h heals' });
+    expect(await runCommand(controller, command('delay n3 300ms') as ClusterCommand)).toEqual({ kind: 'message', level: 'ok', text: '300ms delay between n3 and every other node; h heals' });
   });
 });
 
