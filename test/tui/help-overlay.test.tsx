@@ -44,7 +44,7 @@ describe('the help overlay', () => {
     const text = words(overlay(80).join(' '));
     expect(text).toMatch(/pre-cand a pre-candidate \(PreVote\): it asks the others whether it could win before it raises its term/);
     expect(text).toContain('⊘ isolated');
-    expect(text).toMatch(/↻ catching up a follower the leader can reach/);
+    expect(text).toMatch(/↻ catching up a follower still hearing from the leader/);
     expect(text).toMatch(/◷ 420ms ago each row is its node's last report, and nodes report one by one, so rows are different moments/);
   });
 

@@ -50,8 +50,11 @@ describe('node table (recorded status() snapshots)', () => {
     const { lastFrame } = render(<NodeTable nodes={[cutOff]} leader="n2" selected={0} crashed={none} divergent={none} width={80} wide={false} color={false} />);
     expect(lastFrame()).toMatch(/n1\s+pre-cand.*⊘ isolated$/m);
     expect(lastFrame()).not.toContain('catching up');
-    // Healed, the same lag is a node catching up.
-    expect(nodeStates({ ...cutOff, isolated: false, role: 'follower' }, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
+    // Cut off by a partition (not isolated: it still reaches another node), it no longer follows n2.
+    const partitioned = { ...cutOff, isolated: false, leader: null };
+    expect(nodeStates(partitioned, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['up']);
+    // Healed, following n2 again, the same lag is a node catching up.
+    expect(nodeStates({ ...cutOff, isolated: false, role: 'follower', leader: 'n2' }, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
   });
 
   it('marks a row that is an earlier moment than the others with its age, and changes no number', () => {

@@ -39,13 +39,22 @@ export function nodeStates(
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
-  // The leader goes on measuring a cut-off or frozen follower's lag as it grows; that node is not
-  // catching up on anything until its links are back (or it is resumed), so the word would be false.
-  if (node.id !== context.leader && node.lag !== null && node.lag.replayLagMs >= catchingUpLagMsMin && !node.paused && !node.isolated) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
+  if (isCatchingUp(node, context.leader)) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
   const ageMs = context.aged?.get(node.id);
   if (ageMs !== undefined) states.push({ glyph: '◷', word: `${formatMs(ageMs)} ago`, color: 'gray' });
   if (states.length === 0) states.push({ glyph: '●', word: 'up', color: 'green' });
   return states;
+}
+
+/**
+ * Far behind and receiving from the leader. The leader goes on measuring a cut-off or frozen
+ * follower's lag as it grows, but that node catches up on nothing until its link is back: not when
+ * it is isolated or paused, nor when it no longer follows this leader (cut off by a partition, it
+ * has become a pre-candidate and forgotten the leader).
+ */
+function isCatchingUp(node: NodeStatus, leader: NodeId | null): boolean {
+  if (node.lag === null || node.lag.replayLagMs < catchingUpLagMsMin) return false;
+  return node.id !== leader && !node.paused && !node.isolated && node.role === 'follower' && node.leader === leader;
 }
 
 function roleText(node: NodeStatus): { text: string; color: InkColor | undefined } {
