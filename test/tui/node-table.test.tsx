@@ -92,6 +92,10 @@ describe('node table (recorded status() snapshots)', () => {
     // A follower of another term with a longer log (entries a new leader has not truncated yet) is not compared.
     const oldTerm = [usual[0]!, { ...usual[1]!, term: 2, reportAgeMs: 60 }, { ...usual[2]!, term: 1, lastIndex: 90, reportAgeMs: 10 }];
     expect(agedRows(oldTerm, 'n2').size).toBe(0);
+    // The commit index too: a follower learns commits from its leader, so one ahead of it is most
+    // often the leader's older report (the age is shown either way; it is true in any case).
+    const commit = [usual[0]!, { ...usual[1]!, commitIndex: 38 }, { ...usual[2]!, commitIndex: 40 }];
+    expect([...agedRows(commit, 'n2')]).toEqual([['n2', 95]]);
   });
 
   it('adds pid, entries and bytes behind, checksum and memory when wide', () => {

@@ -9,7 +9,8 @@
 // node ever reported, and a follower's longer log can be real (stale entries a
 // new leader has not truncated yet). Instead a row says how old it is whenever
 // it is visibly an earlier moment: much older than the freshest row, or a
-// leader behind a follower of its term that reported after it. The age is
+// leader whose log or commit index is behind that of a follower of its term
+// that reported after it. The age is
 // always true; the reader then knows the rows are not one snapshot.
 
 import type { NodeId, NodeStatus } from '../../cluster/index.js';
@@ -26,7 +27,10 @@ export function agedRows(nodes: readonly NodeStatus[], leader: NodeId | null): R
     const muchOlder = node.reportAgeMs - freshestMs >= rowAgeSkewMsMin;
     const behindLaterFollower =
       node.id === leader &&
-      reporting.some((other) => other.id !== node.id && other.term === node.term && other.reportAgeMs < node.reportAgeMs && other.lastIndex > node.lastIndex);
+      reporting.some(
+        (other) =>
+          other.id !== node.id && other.term === node.term && other.reportAgeMs < node.reportAgeMs && (other.lastIndex > node.lastIndex || other.commitIndex > node.commitIndex),
+      );
     if (muchOlder || behindLaterFollower) aged.set(node.id, node.reportAgeMs);
   }
   return aged;
