@@ -48,8 +48,8 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       return { kind: name, node: nodeArg(args[0]!, ids) };
     case 'select': {
       // `select * from kv` is a query typed without sql, not a node that does not exist.
-      const rest = text.slice(word.length).trim();
-      if (looksLikeStatementBody(rest)) fail(`select <node> picks a node in the table; SQL goes after sql: sql ${word} ${rest}`);
+      const body = text.slice(word.length).trim();
+      if (looksLikeStatementBody(body)) fail(`select <node> picks a node in the table; SQL goes after sql: sql ${word} ${body}`);
       exactly(1);
       return { kind: 'select', node: nodeArg(args[0]!, ids) };
     }
