@@ -27,11 +27,20 @@ export const terminalRowsMin = 24;
 /** From this width the node table shows pid, lag in entries and bytes, checksum and memory. */
 export const wideColumnsMin = 140;
 
+/**
+ * A node-table row whose report is this much older than the freshest row's says its age. Nodes
+ * report every 100 ms by default, so this is two or three missed reports, not the usual spread.
+ */
+export const rowAgeSkewMsMin = 300;
+
 /** A follower this far behind in replay lag is shown as catching up. */
 export const catchingUpLagMsMin = 500;
 
 /** The steps `+` and `-` move the workload rate along, in operations per second. */
 export const workloadRates: readonly number[] = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000];
+
+/** A long message (a refusal, an error) wraps onto at most this many status lines, taken from the log. */
+export const statusLinesMax = 3;
 
 /** Commands remembered for ↑ in the command line. */
 export const commandHistoryMax = 50;

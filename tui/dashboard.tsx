@@ -14,7 +14,7 @@ import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './compone
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
 import { SegmentLine } from './components/segments.js';
-import { CommandLine, StatusLine } from './components/status-line.js';
+import { CommandLine, StatusLine, statusLines } from './components/status-line.js';
 import { TooSmall } from './components/too-small.js';
 import { statusPollMs } from './constants.js';
 import type { ClusterController } from './controller.js';
@@ -23,7 +23,7 @@ import { useCommandRunner } from './hooks/use-command-runner.js';
 import { useKeys, type KeyHandlers } from './hooks/use-keys.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
 import type { LabController, LabSessionState } from './lab-controller.js';
-import { computeLayout, labRowsMax } from './layout.js';
+import { computeLayout, labRowsMax, statusRowsFor } from './layout.js';
 import { dashboardReducer, initialDashboardState, type DashboardAction } from './state/dashboard-state.js';
 import { divergentNodes } from './state/divergence.js';
 
@@ -54,6 +54,8 @@ export interface LabView {
 
 /** The step list joins the panel from this many body rows on. */
 const labStepListBodyRowsMin = 26;
+/** The lab panel never gets fewer rows than this: title, check and keys. */
+const labPanelRowsMin = 3;
 
 const commandKeys: readonly KeyHint[] = [
   { key: 'Tab', label: 'complete', priority: 5 },
@@ -90,13 +92,17 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const nodeCount = Math.max(nodes.length, ids.length);
   const labState = lab?.state ?? null;
   const finished = labState !== null && labState.phase === 'finished';
+  const inLab = labState !== null && !finished;
+  const statusMessage = state.message ?? (finished ? { text: 'every step passed: the lab is recorded as done · q quits', level: 'ok' as const } : null);
+  const statusWanted = state.overlay.kind === 'command' || statusMessage === null ? 1 : statusLines(statusMessage.text, columns).length;
+  const statusRows = statusRowsFor({ columns, rows }, nodeCount, statusWanted, inLab ? labPanelRowsMin : 0);
   let labRows = 0;
-  if (labState !== null && !finished) {
-    const base = computeLayout({ columns, rows }, nodeCount);
+  if (labState !== null && inLab) {
+    const base = computeLayout({ columns, rows }, nodeCount, 0, statusRows);
     const wanted = labPanelRows(labState, base.columns, base.bodyRows >= labStepListBodyRowsMin);
-    labRows = Math.max(3, Math.min(wanted, labRowsMax(base.bodyRows)));
+    labRows = Math.max(labPanelRowsMin, Math.min(wanted, labRowsMax(base.bodyRows)));
   }
-  const layout = computeLayout({ columns, rows }, nodeCount, labRows);
+  const layout = computeLayout({ columns, rows }, nodeCount, labRows, statusRows);
   const labHelp: LabHelp | null = labState?.step == null ? null : { step: `step ${labState.step.number}/${labState.steps.length}: ${labState.step.title}`, hint: labState.step.hint };
   const handlers: KeyHandlers = {
     state,
@@ -166,7 +172,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <NodeTable nodes={nodes} leader={snapshot?.leader ?? null} selected={state.selected} crashed={state.crashed} divergent={divergent} width={width} wide={layout.wide} color={color} />
       </Box>
       {body}
-      {overlay.kind === 'command' ? <CommandLine text={overlay.text} width={width} color={color} /> : <StatusLine message={state.message ?? (finished ? { text: 'every step passed: the lab is recorded as done · q quits', level: 'ok' } : null)} width={width} color={color} />}
+      {overlay.kind === 'command' ? <CommandLine text={overlay.text} width={width} color={color} /> : <StatusLine message={statusMessage} width={width} rows={layout.statusRows} color={color} />}
       {footer}
     </Box>
   );

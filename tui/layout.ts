@@ -1,7 +1,7 @@
 // How the screen's rows and columns are shared out, as a pure function of
 // the terminal size and the node count, so every size can be tested.
 
-import { terminalColumnsMin, terminalRowsMin, wideColumnsMin } from './constants.js';
+import { statusLinesMax, terminalColumnsMin, terminalRowsMin, wideColumnsMin } from './constants.js';
 
 export interface Layout {
   readonly tooSmall: boolean;
@@ -21,6 +21,8 @@ export interface Layout {
   readonly bodyRows: number;
   /** Rows of the lab panel (0 outside a lab), taken from the charts and the log. */
   readonly labRows: number;
+  /** Rows of the status line: more than one while a long message wraps. */
+  readonly statusRows: number;
 }
 
 const chartRowsMin = 4;
@@ -32,12 +34,24 @@ export function labRowsMax(bodyRows: number): number {
   return Math.max(0, bodyRows - 3 - chartRowsMin - logRowsMin);
 }
 
-export function computeLayout(size: { readonly columns: number; readonly rows: number }, nodeCount: number, labRows = 0): Layout {
+/**
+ * How many rows a status message of `wantedRows` wrapped lines gets: up to statusLinesMax, and
+ * never rows the charts, the log and (in a lab) the panel's smallest size need. A long message
+ * never makes the terminal too small.
+ */
+export function statusRowsFor(size: { readonly columns: number; readonly rows: number }, nodeCount: number, wantedRows: number, labRowsMin = 0): number {
+  const base = computeLayout(size, nodeCount);
+  if (base.tooSmall) return 1;
+  const spare = base.bodyRows - labRowsMin - 3 - chartRowsMin - logRowsMin;
+  return Math.max(1, Math.min(wantedRows, statusLinesMax, 1 + spare));
+}
+
+export function computeLayout(size: { readonly columns: number; readonly rows: number }, nodeCount: number, labRows = 0, statusRows = 1): Layout {
   const columns = Math.max(1, Math.floor(size.columns));
   const height = Math.max(1, Math.floor(size.rows) - 1);
   const tableRows = 1 + Math.max(1, nodeCount);
-  // header, table, status line, footer
-  const bodyRows = height - 1 - tableRows - 1 - 1;
+  // header, table, status line(s), footer
+  const bodyRows = height - 1 - tableRows - statusRows - 1;
   // chart title + legend, log title
   const flexible = bodyRows - labRows - 2 - 1;
   const tooSmall = size.columns < terminalColumnsMin || size.rows < terminalRowsMin || flexible < chartRowsMin + logRowsMin;
@@ -56,5 +70,6 @@ export function computeLayout(size: { readonly columns: number; readonly rows: n
     logRows,
     bodyRows: Math.max(0, bodyRows),
     labRows,
+    statusRows,
   };
 }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { consistencyLegend, consistencySeries, lagLegend, lagSeries } from '../../tui/charts/chart-data.js';
 import { LineChartRenderer, niceCeiling } from '../../tui/charts/line-chart.js';
 import { ConsistencyChart, LagChart } from '../../tui/components/charts.js';
-import { formatMs } from '../../tui/format.js';
+import { formatCount, formatMs } from '../../tui/format.js';
 import type { Sample } from '../../tui/state/dashboard-state.js';
 import { escape, stripAnsi } from './helpers.js';
 
@@ -32,25 +32,25 @@ describe('the chart drawing (blessed-contrib, off-screen)', () => {
     const renderer = new LineChartRenderer();
     renderers.push(renderer);
     const series = lagSeries(samples(), ids);
-    const coloured = renderer.render({ width: 39, height: 8, series, maxYAtLeast: 10, color: true });
+    const coloured = renderer.render({ width: 39, height: 8, series, maxYAtLeast: 10, formatY: formatMs, color: true });
     expect(coloured.lines).toHaveLength(8);
     for (const line of coloured.lines) expect(stripAnsi(line)).toHaveLength(39);
     expect(coloured.lines.join('\n')).toContain(escape);
     expect(coloured.maxY).toBe(5_000);
-    const plain = renderer.render({ width: 39, height: 8, series, maxYAtLeast: 10, color: false });
+    const plain = renderer.render({ width: 39, height: 8, series, maxYAtLeast: 10, formatY: formatMs, color: false });
     expect(plain.lines.join('\n')).not.toContain(escape);
     // Braille cells carry the lines; each line ends with its node's number.
     expect(plain.lines.join('\n')).toMatch(/[⠁-⣿]/);
     expect(plain.lines.join('\n')).toMatch(/3/);
     // Redrawing at another size rebuilds the off-screen screen.
-    expect(renderer.render({ width: 60, height: 12, series, maxYAtLeast: 10, color: false }).lines.map((line) => line.length)).toEqual(Array(12).fill(60));
+    expect(renderer.render({ width: 60, height: 12, series, maxYAtLeast: 10, formatY: formatMs, color: false }).lines.map((line) => line.length)).toEqual(Array(12).fill(60));
   });
 
   it('keeps a scale for an all-zero chart and leaves no process listener behind', () => {
     const before = process.listenerCount('SIGINT') + process.listenerCount('uncaughtException');
     const renderer = new LineChartRenderer();
     renderers.push(renderer);
-    const drawing = renderer.render({ width: 40, height: 6, series: [{ title: 'x', values: [0, 0, 0], color: 'cyan', endLabel: 'x' }], maxYAtLeast: 4, color: false });
+    const drawing = renderer.render({ width: 40, height: 6, series: [{ title: 'x', values: [0, 0, 0], color: 'cyan', endLabel: 'x' }], maxYAtLeast: 4, formatY: formatCount, color: false });
     expect(drawing.maxY).toBe(4);
     expect(drawing.lines.join('\n')).toMatch(/^0 /m);
     expect(process.listenerCount('SIGINT') + process.listenerCount('uncaughtException')).toBe(before);
@@ -95,6 +95,23 @@ describe('lag and consistency charts (components)', () => {
     expect(text.split('\n')[0]).toMatch(/^consistency, last 60 s\s+0–4$/);
     // Narrow: the short labels.
     expect(text.split('\n')[8]).toBe('S stale/s – L lost 2 D div 0 U ahead 1');
+  });
+
+  it('label the y axis in the heading’s unit: 0–3.0s above, 1.5s in the middle, never 1.5k', () => {
+    const falling = samples().map((sample, i) => ({ ...sample, replayLagMs: { n2: 4, n3: i < 100 ? 2 : (i - 100) * 150 } }));
+    const lines = render(<LagChart samples={falling} ids={ids} width={39} rows={7} color={false} />).lastFrame()!.split('\n');
+    expect(lines[0]).toMatch(/0–3\.0s$/);
+    const labels = lines.slice(1, 8).map((line) => line.slice(0, 5).trim()).filter((label) => label !== '');
+    expect(labels).toEqual(['1.5s', '0ms']);
+    // A 15 ms axis: its middle is 7.5ms, not a rounded 8ms.
+    const small = samples().map((sample) => ({ ...sample, replayLagMs: { n2: 14, n3: 1 } }));
+    const smallLines = render(<LagChart samples={small} ids={ids} width={39} rows={7} color={false} />).lastFrame()!.split('\n');
+    expect(smallLines[0]).toMatch(/0–15ms$/);
+    expect(smallLines.slice(1, 8).map((line) => line.slice(0, 5).trim()).filter((label) => label !== '')).toEqual(['7.5ms', '0ms']);
+    // Counts: 2.0k above, 1.0k in the middle (blessed-contrib alone wrote 1k).
+    const lost = render(<ConsistencyChart samples={samples({ lost: 1_500 })} width={39} rows={7} color={false} />).lastFrame()!.split('\n');
+    expect(lost[0]).toMatch(/0–2\.0k$/);
+    expect(lost.slice(1, 8).map((line) => line.slice(0, 5).trim()).filter((label) => label !== '')).toEqual(['1.0k', '0']);
   });
 
   it('are monochrome with colour off and coloured with it on', () => {

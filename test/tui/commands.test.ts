@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { complete, hintFor } from '../../tui/commands/complete.js';
 import { parseCommand } from '../../tui/commands/parse.js';
+import { runCommand } from '../../tui/commands/run.js';
+import type { ClusterCommand } from '../../tui/commands/spec.js';
+import { RecordedController } from './fixtures/recorded-controller.js';
 import { commandSpecs } from '../../tui/commands/spec.js';
 
 const ids = ['n1', 'n2', 'n3'];
@@ -97,12 +100,58 @@ describe('the command line parser', () => {
     for (const line of ['kill', 'delay', 'loss n1', 'read n2', 'mode']) expect(error(line)).not.toContain('\n');
   });
 
+  it('does not offer a command for what is clearly SQL: it says SQL goes after sql', () => {
+    // A SELECT with a typo is not the node command select.
+    expect(error('slect * from kv')).toBe("unknown command 'slect'; this looks like SQL, which goes after sql: sql select * from kv");
+    expect(error('slect * from kv')).not.toContain('did you mean select');
+    // DELETE is not a misspelt delay, nor INSERT anything else.
+    expect(error("delete from kv where k = 'a'")).toBe("unknown command 'delete'; this looks like SQL, which goes after sql: sql delete from kv where k = 'a'");
+    expect(error('INSERT INTO kv(k, v) VALUES (1, 2)')).toBe("unknown command 'INSERT'; this looks like SQL, which goes after sql: sql insert INTO kv(k, v) VALUES (1, 2)");
+    // The command select takes a node; a statement after it is SQL typed without sql.
+    expect(error('select * from kv')).toBe('select <node> picks a node in the table; SQL goes after sql: sql select * from kv');
+    expect(error('SELECT count(*) FROM kv')).toBe('select <node> picks a node in the table; SQL goes after sql: sql SELECT count(*) FROM kv');
+    expect(command('select 2')).toEqual({ kind: 'select', node: 'n2' });
+    // `slect 1` is SELECT 1 or `select 1` (node n1): SQL first, and what the command does.
+    expect(error('slect 1')).toBe("unknown command 'slect'; SQL goes after sql: sql select 1 (or the command select <node>: select a node in the table)");
+    // Not clearly SQL: both readings. A near miss of a command alone is still suggested.
+    expect(error('delet n1 n2 50ms')).toMatch(/^unknown command 'delet'; SQL goes after sql: sql delete n1 n2 50ms \(or the command delay <node> \[node\] <ms>/);
+    expect(error('dealy n1 n2 50ms')).toBe("unknown command 'dealy' (did you mean delay?); ? lists them");
+  });
+
+  it('hints that SQL goes after sql while it is typed', () => {
+    expect(hintFor('slect', ids)).toBe("no command starts with 'slect'; SQL goes after sql: sql select …");
+    expect(hintFor('slect * from ', ids)).toBe("unknown command 'slect'; SQL goes after sql: sql select * from");
+    expect(hintFor('select * from kv', ids)).toBe('select <node> picks a node; SQL goes after sql: sql select * from kv');
+    expect(hintFor('select ', ids)).toBe('select <node> — n1 n2 n3');
+  });
+
   it('parses the usage example of every command it documents', () => {
     const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes' };
     for (const spec of commandSpecs) {
       const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
       expect(parseCommand(example, ids), example).toMatchObject({ ok: true });
     }
+  });
+});
+
+describe('link faults', () => {
+  it('say that a link between two followers carries little while they are followers', async () => {
+    // The recording's leader is n2: n1–n3 joins two followers.
+    const controller = new RecordedController();
+    const between = await runCommand(controller, command('delay n1 n3 300ms') as ClusterCommand);
+    expect(between).toEqual({
+      kind: 'message',
+      level: 'ok',
+      text: "300ms delay between n1 and n3; h heals. Both are followers, which send each other only election votes; the log flows on n2–n1 and n2–n3, so this shows in an election or once one of them leads",
+    });
+    expect(controller.callsOf('setLink')).toEqual([
+      ['n1', 'n3', { delayMs: 300, jitterMs: 0 }],
+      ['n3', 'n1', { delayMs: 300, jitterMs: 0 }],
+    ]);
+    expect(await runCommand(controller, command('loss n3 n1 20%') as ClusterCommand)).toMatchObject({ text: expect.stringContaining('20% loss between n3 and n1; h heals. Both are followers') });
+    // A link of the leader's carries the log: nothing to add.
+    expect(await runCommand(controller, command('delay n1 n2 300ms') as ClusterCommand)).toEqual({ kind: 'message', level: 'ok', text: '300ms delay between n1 and n2; h heals' });
+    expect(await runCommand(controller, command('delay n3 300ms') as ClusterCommand)).toEqual({ kind: 'message', level: 'ok', text: '300ms delay between n3 and every other node; h heals' });
   });
 });
 

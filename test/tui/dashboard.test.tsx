@@ -212,15 +212,37 @@ describe('keys', () => {
     await waitForText(rendered, '✓ n3 killed');
   });
 
+  it('wraps a long refusal onto more status lines instead of cutting it at the edge, within 80×24', async () => {
+    const controller = steady();
+    const refusal = 'n3 cannot take leadership: its log is behind the leader by 1200 entries; wait until it has caught up (its replay lag is in the table) or transfer to n1';
+    controller.failures.set('transferLeadership', Object.assign(new Error(refusal), { kind: 'unavailable' }));
+    const rendered = renderDashboard(controller, { columns: 80, rows: 24 });
+    await waitForText(rendered, '▸ n1');
+    await press(rendered, '3', 't');
+    const screen = await waitForText(rendered, '✕ unavailable: n3 cannot take');
+    const rows = lines(screen);
+    expect(rows).toHaveLength(23);
+    for (const row of rows) expect(row.length).toBeLessThanOrEqual(80);
+    const first = rows.findIndex((row) => row.startsWith('✕ unavailable'));
+    const wrapped = rows.slice(first, rows.length - 1);
+    expect(wrapped.length).toBeGreaterThan(1);
+    expect(wrapped.join(' ').replace(/\s+/g, ' ')).toBe(`✕ unavailable: ${refusal}`);
+    expect(wrapped.join('')).not.toContain('…');
+    // The charts and the log gave the rows up; the footer is still the last line.
+    expect(rows.at(-1)).toBe('↑↓ select  k kill  r restart  p pause  i isolate  h heal  : cmd  ? help  q quit');
+    expect(screen).toMatch(/^replay lag, last 60 s/m);
+  });
+
   it('? opens the help overlay with every key and command; Esc closes it', async () => {
-    const rendered = renderDashboard(steady(), { columns: 100, rows: 40 });
+    // Tall enough for the keys, the node table's words, the charts and the first commands.
+    const rendered = renderDashboard(steady(), { columns: 100, rows: 52 });
     await waitForText(rendered, '▸ n1');
     await press(rendered, '?');
     const help = await waitForText(rendered, 'commands (after :)');
     expect(help).toContain('kill (SIGKILL) / restart the selected node');
     expect(help).toContain('partition n1 | n2 n3');
     expect(help).not.toMatch(/^replay lag, last 60 s/m);
-    expect(lines(help)).toHaveLength(39);
+    expect(lines(help)).toHaveLength(51);
     await press(rendered, 'k');
     expect(rendered.lastFrame()).toContain('commands (after :)');
     await press(rendered, keys.escape);

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import blessed from 'blessed';
 import contrib from 'blessed-contrib';
 import type { LineElement } from 'blessed-contrib';
+import { fit } from '../format.js';
 
 export type ChartColor = 'cyan' | 'magenta' | 'yellow' | 'green' | 'blue' | 'white' | 'red';
 
@@ -26,6 +27,8 @@ export interface ChartRequest {
   readonly series: readonly ChartSeries[];
   /** The y axis reaches at least this high (so a flat zero line still has a scale). */
   readonly maxYAtLeast: number;
+  /** Writes a y-axis label (at most 5 characters); the chart's heading uses the same, so one unit runs throughout. */
+  readonly formatY: (value: number) => string;
   readonly color: boolean;
 }
 
@@ -43,6 +46,8 @@ const labelPaddingPx = 10;
 const rightMarginColumns = 2;
 /** Where blessed-contrib puts the x axis: this many pixels above the bottom of its canvas. */
 const xAxisPaddingPx = 11;
+/** Room for a y label left of the axis, in columns (two pixels each). */
+const labelColumns = labelPaddingPx / 2;
 
 /** One chart's off-screen blessed screen, rebuilt when the chart's size changes. */
 export class LineChartRenderer {
@@ -61,15 +66,18 @@ export class LineChartRenderer {
     const series = request.series.length > 0 ? request.series : [{ title: '', values: [0], color: 'white' as const, endLabel: '' }];
     chart.options.maxY = maxY;
     chart.options.wholeNumbersOnly = maxY >= 4;
-    chart.setData(
-      series.map((s) => ({
-        title: s.title,
-        x: labels,
-        // A single point draws nothing; repeat it so a fresh chart shows a dot-wide line.
-        y: padded(s.values.map((v) => (Number.isFinite(v) ? Math.max(0, v) : 0)), length),
-        style: { line: s.color },
-      })),
+    withoutYLabels(chart, () =>
+      chart.setData(
+        series.map((s) => ({
+          title: s.title,
+          x: labels,
+          // A single point draws nothing; repeat it so a fresh chart shows a dot-wide line.
+          y: padded(s.values.map((v) => (Number.isFinite(v) ? Math.max(0, v) : 0)), length),
+          style: { line: s.color },
+        })),
+      ),
     );
+    this.labelYAxis(chart, maxY, request.formatY);
     this.labelLineEnds(chart, request.series, length, maxY);
     this.screen!.render();
     const text = this.screen!.screenshot(0, width, 0, height);
@@ -122,6 +130,16 @@ export class LineChartRenderer {
     return chart;
   }
 
+  /** The bottom and the middle of the y axis, in the caller's unit (blessed-contrib's own labels would say 1.5k for 1500 ms). */
+  private labelYAxis(chart: LineElement, maxY: number, formatY: (value: number) => string): void {
+    const plotHeight = chart.canvasSize.height - xAxisPaddingPx;
+    chart.ctx.fillStyle = 'white';
+    for (const value of [0, maxY / 2]) {
+      const y = plotHeight - (plotHeight / maxY) * value - 2;
+      chart.ctx.fillText(fit(formatY(value), labelColumns), 0, Math.max(0, y));
+    }
+  }
+
   /** Writes each series' label at its last point, using blessed-contrib's own pixel formulas. */
   private labelLineEnds(chart: LineElement, series: readonly ChartSeries[], length: number, maxY: number): void {
     const { width, height } = chart.canvasSize;
@@ -135,6 +153,23 @@ export class LineChartRenderer {
       // Just right of the last point, inside the canvas (a character is 2 pixels wide).
       chart.ctx.fillText(s.endLabel, Math.min(x + 2, width - 2 * s.endLabel.length), Math.max(0, Math.min(plotHeight - 1, y)));
     }
+  }
+}
+
+/**
+ * Runs setData while dropping the y labels blessed-contrib writes: they sit at x = 0 (its label
+ * padding equals its x padding here), while every other text it writes lies right of the axis.
+ */
+function withoutYLabels(chart: LineElement, draw: () => void): void {
+  const ctx = chart.ctx;
+  const fillText = ctx.fillText;
+  ctx.fillText = (text: string, x: number, y: number) => {
+    if (x > 0) fillText.call(ctx, text, x, y);
+  };
+  try {
+    draw();
+  } finally {
+    ctx.fillText = fillText;
   }
 }
 

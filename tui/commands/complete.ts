@@ -3,6 +3,7 @@
 
 import type { NodeId } from '../../cluster/index.js';
 import { commandSpecs, findSpec, type ArgKind, type CommandSpec } from './spec.js';
+import { looksLikeStatementBody, readAsSql } from './sql-like.js';
 
 export interface Completion {
   /** The line after completing the word being typed. */
@@ -67,13 +68,22 @@ export function hintFor(text: string, ids: readonly NodeId[]): string | null {
     const matching = commandSpecs.filter((spec) => spec.name.startsWith(pos.current.toLowerCase()));
     if (matching.length === 1) return `${matching[0]!.usage} — ${matching[0]!.summary}`;
     if (matching.length > 1) return matching.map((spec) => spec.name).join('  ');
-    return `no command starts with '${pos.current}'`;
+    return `no command starts with '${pos.current}'${sqlHint(pos.current, '', ids)}`;
   }
-  const spec = findSpec(pos.words[0]!.toLowerCase());
-  if (spec === undefined) return `unknown command '${pos.words[0]}'`;
+  const first = pos.words[0]!;
+  const rest = text.trimStart().slice(first.length).trim();
+  const spec = findSpec(first.toLowerCase());
+  if (spec === undefined) return `unknown command '${first}'${sqlHint(first, rest, ids)}`;
+  if (spec.name === 'select' && looksLikeStatementBody(rest)) return `select <node> picks a node; SQL goes after sql: sql ${first} ${rest}`;
   const { words } = candidatesAt(pos, ids);
   const matching = words.filter((word) => word.startsWith(pos.current.toLowerCase()) && word !== pos.current.toLowerCase());
   return matching.length > 0 && matching.length <= 12 ? `${spec.usage} — ${matching.join(' ')}` : `${spec.usage} — ${spec.summary}`;
+}
+
+/** "; SQL goes after sql: sql select …" while what is typed reads as a statement. */
+function sqlHint(word: string, rest: string, ids: readonly NodeId[]): string {
+  const sql = readAsSql(word, rest, ids);
+  return sql === null ? '' : `; SQL goes after sql: sql ${sql.statement}${rest === '' ? ' …' : ''}`;
 }
 
 function usageOf(name: string): string | null {

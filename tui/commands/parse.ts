@@ -3,7 +3,8 @@
 
 import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
 import { commandLengthMax } from '../constants.js';
-import { ackLevels, commandSpecs, findSpec, replicationModes, sessionGuarantees, type Command } from './spec.js';
+import { ackLevels, commandSpecs, findSpec, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
+import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
 export type Parsed = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: string };
 
@@ -29,7 +30,7 @@ function parse(line: string, ids: readonly NodeId[]): Command {
   const [word = '', ...rest] = text.split(/\s+/);
   const name = word.toLowerCase();
   const spec = findSpec(name);
-  if (spec === undefined) fail(`unknown command '${word}'${suggestion(name)}; ? lists them`);
+  if (spec === undefined) fail(unknownCommand(word, text.slice(word.length).trim(), ids));
   const usage = `usage: ${spec!.usage}`;
   const args = rest;
   const exactly = (count: number): void => {
@@ -45,9 +46,13 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     case 'promote':
       exactly(1);
       return { kind: name, node: nodeArg(args[0]!, ids) };
-    case 'select':
+    case 'select': {
+      // `select * from kv` is a query typed without sql, not a node that does not exist.
+      const body = text.slice(word.length).trim();
+      if (looksLikeStatementBody(body)) fail(`select <node> picks a node in the table; SQL goes after sql: sql ${word} ${body}`);
       exactly(1);
       return { kind: 'select', node: nodeArg(args[0]!, ids) };
+    }
     case 'heal':
     case 'help':
     case 'quit':
@@ -208,25 +213,23 @@ function wholeNumber(token: string, what: string, min: number, max: number): num
   return value;
 }
 
-/** " (did you mean kill?)" for a near miss: a prefix, or one or two letters off. */
-function suggestion(word: string): string {
-  const names = commandSpecs.map((spec) => spec.name);
-  const prefixed = names.filter((name) => name.startsWith(word));
-  if (word !== '' && prefixed.length === 1) return ` (did you mean ${prefixed[0]}?)`;
-  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).sort((a, b) => a.distance - b.distance)[0];
-  return near !== undefined && near.distance <= 2 ? ` (did you mean ${near.name}?)` : '';
+/** What to say about a word that is no command: a near command, or SQL that needs sql in front. */
+function unknownCommand(word: string, rest: string, ids: readonly NodeId[]): string {
+  const name = word.toLowerCase();
+  const sql = readAsSql(name, rest, ids);
+  if (sql?.kind === 'sql') return `unknown command '${word}'; this looks like SQL, which goes after sql: sql ${sql.statement}`;
+  const near = nearCommand(name);
+  if (sql?.kind === 'either') {
+    const statement = rest === '' ? `${sql.statement} …` : sql.statement;
+    return `unknown command '${word}'; SQL goes after sql: sql ${statement}${near === null ? '' : ` (or the command ${near.usage}: ${near.summary})`}`;
+  }
+  return `unknown command '${word}'${near === null ? '' : ` (did you mean ${near.name}?)`}; ? lists them`;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
+/** The command a near miss meant: a prefix of one, or one or two letters off. */
+function nearCommand(word: string): CommandSpec | null {
+  const prefixed = commandSpecs.filter((spec) => spec.name.startsWith(word));
+  if (word !== '' && prefixed.length === 1) return prefixed[0]!;
+  const near = commandSpecs.map((spec) => ({ spec, distance: editDistance(word, spec.name) })).sort((a, b) => a.distance - b.distance)[0];
+  return near !== undefined && near.distance <= 2 ? near.spec : null;
 }

@@ -84,9 +84,11 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'partition':
       controller.partition(command.groups);
       return ok(`partitioned ${command.groups.map((group) => group.join(' ')).join(' | ')}; h heals`);
-    case 'link':
+    case 'link': {
       for (const [from, to] of command.links) controller.setLink(from, to, command.options);
-      return ok(`${command.description}; h heals`);
+      const note = followersOnlyNote(command.links, controller.leader());
+      return ok(`${command.description}; h heals${note === null ? '' : `. ${note}`}`);
+    }
     case 'heal':
       controller.heal();
       return ok('every link restored');
@@ -132,6 +134,19 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     default:
       return assertNever(command);
   }
+}
+
+/**
+ * Said when every link changed joins two followers: followers send each other nothing but votes in
+ * an election (the log and the heartbeats go from the leader to each follower), so a delay or loss
+ * there changes nothing visible until an election, or until one of the two leads.
+ */
+export function followersOnlyNote(links: readonly (readonly [NodeId, NodeId])[], leader: NodeId | null): string | null {
+  if (leader === null || links.length === 0) return null;
+  const nodes = [...new Set(links.flat())];
+  if (nodes.includes(leader)) return null;
+  const leaderLinks = nodes.map((id) => `${leader}–${id}`).join(' and ');
+  return `Both are followers, which send each other only election votes; the log flows on ${leaderLinks}, so this shows in an election or once one of them leads`;
 }
 
 function assertNever(command: never): never {

@@ -9,8 +9,8 @@ import { SegmentLine, type Segment } from './segments.js';
 
 export interface ChartPanelProps {
   readonly title: string;
-  /** Says what the top of the axis is, e.g. "axis 0–200ms". */
-  readonly describeMax: (maxY: number) => string;
+  /** Writes a value of the y axis: the labels beside the axis and the range in the heading, in one unit. */
+  readonly formatY: (value: number) => string;
   readonly series: readonly ChartSeries[];
   readonly legend: readonly LegendEntry[];
   readonly maxYAtLeast: number;
@@ -35,16 +35,16 @@ function useChartRenderer(): () => LineChartRenderer {
   return () => (renderer.current ??= new LineChartRenderer());
 }
 
-export function ChartPanel({ title, describeMax, series, legend, maxYAtLeast, width, rows, color, onDrawn }: ChartPanelProps) {
+export function ChartPanel({ title, formatY, series, legend, maxYAtLeast, width, rows, color, onDrawn }: ChartPanelProps) {
   const renderer = useChartRenderer();
   const drawing: ChartDrawing = useMemo(() => {
     const started = performance.now();
-    const drawn = renderer().render({ width, height: rows, series, maxYAtLeast, color });
+    const drawn = renderer().render({ width, height: rows, series, maxYAtLeast, formatY, color });
     onDrawn?.(performance.now() - started);
     return drawn;
     // Series are rebuilt exactly when their samples change, so their identity is the data's.
-  }, [series, width, rows, color, maxYAtLeast]);
-  const axis = describeMax(drawing.maxY);
+  }, [series, width, rows, color, maxYAtLeast, formatY]);
+  const axis = `0–${formatY(drawing.maxY)}`;
   const titleSegments: Segment[] = [
     { text: title, bold: true },
     { text: ' '.repeat(Math.max(1, width - title.length - axis.length)) },

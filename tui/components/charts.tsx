@@ -20,13 +20,18 @@ export interface ChartProps {
 
 const windowText = `last ${Math.round(chartHistoryMs / 1_000)} s`;
 
+/** Lag on the axis: as the table writes it, but 7.5ms stays 7.5ms (half of a 15 ms axis). */
+function formatAxisMs(ms: number): string {
+  return ms < 10 && !Number.isInteger(ms) ? `${ms.toFixed(1)}ms` : formatMs(ms);
+}
+
 export function LagChart({ samples, ids, width, rows, color, onDrawn }: ChartProps & { readonly ids: readonly NodeId[] }) {
   const series = useMemo(() => lagSeries(samples, ids), [samples, ids]);
   const legend = useMemo(() => lagLegend(samples, ids, formatMs), [samples, ids]);
   return (
     <ChartPanel
       title={`replay lag, ${windowText}`}
-      describeMax={(max) => `0–${formatMs(max)}`}
+      formatY={formatAxisMs}
       series={series}
       legend={legend}
       maxYAtLeast={10}
@@ -44,7 +49,7 @@ export function ConsistencyChart({ samples, width, rows, color, onDrawn }: Chart
   return (
     <ChartPanel
       title={`consistency, ${windowText}`}
-      describeMax={(max) => `0–${formatCount(max)}`}
+      formatY={formatCount}
       series={series}
       legend={legend}
       maxYAtLeast={4}

@@ -23,7 +23,7 @@ export interface LabHelp {
 }
 
 const keyLines: readonly (readonly [string, string])[] = [
-  ['↑↓ Tab 1–9', 'select a node'],
+  ['↑↓ Tab 1–7', 'select a node'],
   ['k / r', 'kill (SIGKILL) / restart the selected node'],
   ['p', 'pause (SIGSTOP) or resume the selected node'],
   ['i / h', 'isolate the selected node / heal every link'],
@@ -33,6 +33,15 @@ const keyLines: readonly (readonly [string, string])[] = [
   [':', 'command line (Tab completes, ↑ recalls)'],
   ['Esc ?', 'close this overlay (↑↓ scroll it)'],
   ['q Ctrl-C', 'quit: stop every node and leave'],
+];
+
+/** The words in the node table a newcomer has not met yet. */
+const tableLines: readonly (readonly [string, string])[] = [
+  ['pre-cand', 'a pre-candidate (PreVote): it asks the others whether it could win before it raises its term, so a node cut off from the leader keeps its term and does not force an election when it is back'],
+  ['candidate', 'has raised its term and asks for votes'],
+  ['⊘ isolated', 'every link to and from it is cut (i; h heals): its lag only grows'],
+  ['↻ catching up', 'a follower still hearing from the leader, over 500 ms of replay lag behind (a cut-off node is not: its lag only grows)'],
+  ['◷ 420ms ago', "each row is its node's last report, and nodes report one by one, so rows are different moments: a row that is far older than the others, or a leader that looks behind a follower that reported after it, says how old it is"],
 ];
 
 const chartLines: readonly string[] = [
@@ -47,10 +56,29 @@ const chartLines: readonly string[] = [
 ];
 
 const twoColumnsMin = 140;
-const usageWidth = 38;
+/** Spaces between a key (or a command's usage) and what it does: the two never touch. */
+const columnGap = 2;
+/** Narrower than this beside the key, the text goes under it instead. */
+const textWidthMin = 24;
 
 function heading(text: string): Segment[] {
   return [{ text, bold: true, color: 'cyan' }];
+}
+
+/**
+ * Key and text side by side, the text wrapped in its own column (continuation lines start under
+ * it); when the text would get too narrow a column, it goes under the key, indented.
+ */
+function pairLines(pairs: readonly (readonly [string, string])[], width: number, options: { readonly textStyle?: Omit<Segment, 'text'>; readonly alignWith?: readonly (readonly [string, string])[] } = {}): Segment[][] {
+  const textStyle = options.textStyle ?? {};
+  const keyWidth = Math.max(...[...pairs, ...(options.alignWith ?? [])].map(([key]) => key.length)) + columnGap;
+  const textWidth = width - keyWidth;
+  if (textWidth < textWidthMin) {
+    return pairs.flatMap(([key, text]): Segment[][] => [[{ text: key, bold: true }], ...wrap(text, width - 4).map((line): Segment[] => [{ text: `    ${line}`, ...textStyle }])]);
+  }
+  return pairs.flatMap(([key, text]) =>
+    wrap(text, textWidth).map((line, i): Segment[] => [{ text: padRight(i === 0 ? key : '', keyWidth), bold: true }, { text: line, ...textStyle }]),
+  );
 }
 
 function labLines(lab: LabHelp | null | undefined, width: number): Segment[][] {
@@ -60,8 +88,15 @@ function labLines(lab: LabHelp | null | undefined, width: number): Segment[][] {
     ...wrap(lab.hint === '' ? 'no hint for this step' : lab.hint, width).map((line): Segment[] => [{ text: line }]),
     [{ text: '' }],
     heading('lab keys'),
-    [{ text: padRight('n', 12), bold: true }, { text: 'next step, once the check shows ✓' }],
-    [{ text: padRight('A', 12), bold: true }, { text: 'do this step for me (the autopilot)' }],
+    ...pairLines(
+      [
+        ['n', 'next step, once the check shows ✓'],
+        ['A', 'do this step for me (the autopilot)'],
+      ],
+      width,
+      // In line with the keys below them.
+      { alignWith: keyLines },
+    ),
     [{ text: '' }],
   ];
 }
@@ -70,7 +105,10 @@ function leftLines(lab?: LabHelp | null, width = 80): Segment[][] {
   return [
     ...labLines(lab, width),
     heading('keys'),
-    ...keyLines.map(([key, what]): Segment[] => [{ text: padRight(key, 12), bold: true }, { text: what }]),
+    ...pairLines(keyLines, width),
+    [{ text: '' }],
+    heading('node table'),
+    ...pairLines(tableLines, width),
     [{ text: '' }],
     heading('charts'),
     ...chartLines.map((line): Segment[] => [{ text: line }]),
@@ -78,13 +116,12 @@ function leftLines(lab?: LabHelp | null, width = 80): Segment[][] {
 }
 
 function commandLines(width: number): Segment[][] {
-  const oneLine = width >= usageWidth + 40;
   return [
     heading('commands (after :)'),
-    ...commandSpecs.flatMap((spec): Segment[][] =>
-      oneLine
-        ? [[{ text: padRight(spec.usage, usageWidth), bold: true }, { text: spec.summary, dim: true }]]
-        : [[{ text: spec.usage, bold: true }], [{ text: `    ${spec.summary}`, dim: true }]],
+    ...pairLines(
+      commandSpecs.map((spec) => [spec.usage, spec.summary] as const),
+      width,
+      { textStyle: { dim: true } },
     ),
   ];
 }

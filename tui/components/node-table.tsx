@@ -1,11 +1,14 @@
 // The node table: one row per node, the selected one marked with ▸. Each
 // node's state is a glyph and a word (up, paused, killed, isolated, catching
-// up, diverged), so it reads the same with or without colour.
+// up, diverged), so it reads the same with or without colour. Each row is its
+// node's last report, so rows are different moments; a row that is visibly an
+// earlier one says how old it is (state/row-ages.ts says when and why).
 
 import { Box } from 'ink';
 import type { NodeId, NodeStatus } from '../../cluster/index.js';
 import { catchingUpLagMsMin } from '../constants.js';
 import { formatBytes, formatMs, padLeft, padRight } from '../format.js';
+import { agedRows } from '../state/row-ages.js';
 import { SegmentLine, type InkColor, type Segment } from './segments.js';
 
 export interface NodeTableProps {
@@ -26,16 +29,32 @@ export interface NodeState {
 }
 
 /** Every state that applies to a node, worst first; "up" only when nothing else does. */
-export function nodeStates(node: NodeStatus, context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId> }): NodeState[] {
+export function nodeStates(
+  node: NodeStatus,
+  context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number> },
+): NodeState[] {
   if (!node.up) return [context.crashed.has(node.id) ? { glyph: '✕', word: 'crashed', color: 'red' } : { glyph: '✕', word: 'killed', color: 'red' }];
   const states: NodeState[] = [];
   if (context.divergent.has(node.id)) states.push({ glyph: '≠', word: 'diverged', color: 'red' });
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
-  if (node.id !== context.leader && node.lag !== null && node.lag.replayLagMs >= catchingUpLagMsMin && !node.paused) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
+  if (isCatchingUp(node, context.leader)) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
+  const ageMs = context.aged?.get(node.id);
+  if (ageMs !== undefined) states.push({ glyph: '◷', word: `${formatMs(ageMs)} ago`, color: 'gray' });
   if (states.length === 0) states.push({ glyph: '●', word: 'up', color: 'green' });
   return states;
+}
+
+/**
+ * Far behind and receiving from the leader. The leader goes on measuring a cut-off or frozen
+ * follower's lag as it grows, but that node catches up on nothing until its link is back: not when
+ * it is isolated or paused, nor when it no longer follows this leader (cut off by a partition, it
+ * has become a pre-candidate and forgotten the leader).
+ */
+function isCatchingUp(node: NodeStatus, leader: NodeId | null): boolean {
+  if (node.lag === null || node.lag.replayLagMs < catchingUpLagMsMin) return false;
+  return node.id !== leader && !node.paused && !node.isolated && node.role === 'follower' && node.leader === leader;
 }
 
 function roleText(node: NodeStatus): { text: string; color: InkColor | undefined } {
@@ -94,6 +113,7 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
   const shown = columns.filter((column) => wide || !column.wideOnly);
   const align = (column: Column, text: string) => (column.align === 'left' ? padRight(text, column.width) : padLeft(text, column.width));
   const [first, ...rest] = shown;
+  const aged = agedRows(nodes, leader);
   const headerText =
     ' '.repeat(markWidth) + align(first!, first!.title) + padRight(' role', roleWidth) + rest.map((column) => align(column, column.title)).join('') + '  state';
   return (
@@ -102,7 +122,7 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
       {nodes.map((node, i) => {
         const isSelected = i === selected;
         const role = roleText(node);
-        const states = nodeStates(node, { leader, crashed, divergent });
+        const states = nodeStates(node, { leader, crashed, divergent, aged });
         const segments: Segment[] = [
           { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },
           { text: align(first!, first!.cell(node, leader)), bold: isSelected, inverse: isSelected },
