@@ -175,19 +175,47 @@ describe('partition', () => {
   const localRead = (idx: number) =>
     action({ kind: 'query', sql: "SELECT k, v, idx FROM kv WHERE k = 'k1'", params: [], node: 'n1', consistency: 'local', minIndex: null, endMono: 1_030, outcome: { ok: true, node: 'n1', index: 100, columns: ['k', 'v', 'idx'], rows: [{ k: 'k1', v: 'old', idx }], latencyMs: 1 } }, 20);
 
-  it('cut the leader off: passes once it stepped down and the majority elected a leader', () => {
+  it('cut the leader off: passes once the majority elected a leader while the old one still believes it leads', () => {
     const now = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, 10);
-    const events = [event(300, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' }), event(280, { type: 'leader-elected', node: 'n3', term: 3, votes: ['n3', 'n2'], electionTicks: 1 })];
-    expect(check(partition, 0, observation({ actions: [now], events }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', newLeader: 'n3', stepDownReason: 'check-quorum' } });
+    const elected = [event(280, { type: 'leader-elected', node: 'n3', term: 3, votes: ['n3', 'n2'], electionTicks: 1 })];
+    expect(check(partition, 0, observation({ actions: [now], events: elected }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', oldTerm: 2, newLeader: 'n3' } });
     expect(check(partition, 0, observation({ actions: [now] })).passed).toBe(false);
-    expect(check(partition, 0, observation({ events })).passed).toBe(false);
+    expect(check(partition, 0, observation({ events: elected })).passed).toBe(false);
+    // Once the old leader has stepped down the window this lab shows is gone: the step does not pass.
+    const stepped = [...elected, event(300, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' })];
+    expect(check(partition, 0, observation({ actions: [now], events: stepped })).passed).toBe(false);
   });
 
-  it('read the cut-off copy: a read older than an acknowledged write to its key passes; an up-to-date one does not', () => {
+  it('runs without CheckQuorum, so the cut-off leader keeps believing it leads', () => {
+    expect(partition.setup.cluster.checkQuorum).toBe(false);
+  });
+
+  it('read the cut-off leader: a read older than an acknowledged write to its key passes while it leads; an up-to-date one, or one after it stepped down, does not', () => {
     const history = ackedWrite('k1', 131, 900, 'n3');
     expect(check(partition, 1, observation({ actions: [cut, localRead(112)], history }))).toMatchObject({ passed: true, facts: { staleKey: 'k1', staleSeen: 112, staleNewest: 131 } });
     expect(check(partition, 1, observation({ actions: [cut, localRead(131)], history })).passed).toBe(false);
     expect(check(partition, 1, observation({ actions: [cut], history })).passed).toBe(false);
+    const stepped = [event(-1_000, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' })];
+    expect(check(partition, 1, observation({ actions: [cut, localRead(112)], history, events: stepped })).passed).toBe(false);
+  });
+
+  it('ask the cut-off leader linearizably: a read that times out on it passes; one it served, or a follower\'s not-leader, does not', () => {
+    const lread = (outcome: Parameters<typeof action>[0] extends infer B ? (B extends { kind: 'query' } ? B['outcome'] : never) : never) =>
+      action({ kind: 'query', sql: "SELECT k, v, idx FROM kv WHERE k = 'k1'", params: [], node: 'n1', consistency: 'linearizable', minIndex: null, endMono: 2_030, outcome }, 30);
+    const timeout = lread({ ok: false, error: { kind: 'timeout', message: 'timed out', leader: null } });
+    expect(check(partition, 2, observation({ actions: [cut, timeout] }))).toMatchObject({ passed: true, facts: { refusedKind: 'timeout' } });
+    expect(check(partition, 2, observation({ actions: [cut] })).passed).toBe(false);
+    const served = lread({ ok: true, node: 'n1', index: 100, columns: ['k'], rows: [], latencyMs: 1 });
+    expect(check(partition, 2, observation({ actions: [cut, served] })).passed).toBe(false);
+    const follower = lread({ ok: false, error: { kind: 'not-leader', message: 'not the leader', leader: 'n3' } });
+    expect(check(partition, 2, observation({ actions: [cut, follower] })).passed).toBe(false);
+  });
+
+  it('the ReadIndex hint has thesis §6.4\'s first step: a new leader commits an entry of its own term first', () => {
+    for (const step of [2, 3]) {
+      const hint = partition.steps[step]!.hint;
+      expect(typeof hint === 'string' ? hint : hint(observation(), baseline())).toMatch(/entry of its own term.*§6\.4/);
+    }
   });
 });
 
