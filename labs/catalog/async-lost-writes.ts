@@ -55,7 +55,7 @@ export const asyncLostWrites = defineLab<Facts>({
     {
       title: 'Switch to async',
       instruction: 'Press m until the header says async (or :mode async). From now on the leader acknowledges a write as soon as it is on its own disk.',
-      hint: 'This is PostgreSQL with synchronous_commit=local, MongoDB with w:1: fast, and the followers catch up when they can.',
+      hint: 'This is PostgreSQL with synchronous_commit=local (the commit is flushed to the primary\'s own WAL) and, roughly, MongoDB with w:1 (the primary acknowledges once it has applied the write in memory; on its disk, in the journal, only with j:true). Fast, and the followers catch up when they can.',
       check: (o, before) => {
         const leader = node(o, o.leader);
         if (o.replication.mode !== 'async' || leader?.replication?.mode !== 'async') return { passed: false, detail: `replication is ${o.replication.mode}, not async yet` };
