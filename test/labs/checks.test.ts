@@ -12,7 +12,7 @@ import { quorumCommit } from '../../labs/catalog/quorum-commit.js';
 import { raftElection } from '../../labs/catalog/raft-election.js';
 import { splitBrain } from '../../labs/catalog/split-brain.js';
 import { syncCost } from '../../labs/catalog/sync-cost.js';
-import type { AnyLab, Observation } from '../../labs/types.js';
+import type { AnyLab, Observation, QueryOutcome } from '../../labs/types.js';
 import { ackedWrite, action, baseline, event, nodeStatus, observation, read, replication, workloadRecord, write } from './snapshot.js';
 
 const check = (lab: AnyLab, step: number, o: Observation, b = baseline()) => lab.steps[step]!.check(o, b);
@@ -63,23 +63,54 @@ describe('async-lost-writes', () => {
     expect(check(asyncLostWrites, 0, observation()).passed).toBe(false);
   });
 
-  it('cut the leader off: passes when the isolated leader acknowledged a write after the cut, not before it did', () => {
+  const proof = (atMs: number, ok = true) =>
+    action(
+      {
+        kind: 'execute',
+        sql: "INSERT OR REPLACE INTO kv(k, v) VALUES ('only-on-the-old-leader', 'acknowledged by n1')",
+        params: [],
+        node: 'n1',
+        endMono: 1_000 + atMs + 1,
+        outcome: ok ? { ok: true, index: 104, term: 2, leader: 'n1', latencyMs: 1 } : { ok: false, error: { kind: 'not-leader', message: 'not the leader', leader: 'n2' } },
+      },
+      atMs,
+    );
+
+  it('cut the leader off and write through it: passes once the isolated leader acknowledged the proof key after the cut, not on workload writes alone', () => {
     const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, 10);
-    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_050, 'n1') }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', ackedAfterCut: 1 } });
-    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_005, 'n1') })).passed).toBe(false);
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut, proof(20)], history: ackedWrite('k1', 101, 1_050, 'n1') }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', proofKey: 'only-on-the-old-leader', proofIndex: 104 } });
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_050, 'n1') })).passed).toBe(false);
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut, proof(20, false)] })).passed).toBe(false);
     expect(check(asyncLostWrites, 1, observation()).passed).toBe(false);
   });
 
-  it('bring it back: passes once the restarted node has rolled back acknowledged writes, quoting them from its rollback file', () => {
+  it('bring it back: every lost write is counted as acknowledged before the cut or after it, and the counts add up', () => {
     const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -500);
+    const lost = [101, 102, 103].map((index) => ({ node: 'n1', index, term: 2, kind: 'sql' as const, sql: 'INSERT …' }));
     const o = observation({
-      actions: [cut],
-      lostWrites: [{ node: 'n1', index: 101, term: 2, kind: 'sql', sql: 'INSERT …' }],
+      actions: [cut, proof(-400)],
+      // 101 acknowledged before the cut (at mono 400, the cut at 500), 102 and 103 after it; 104 is the proof write.
+      history: [...ackedWrite('k7', 101, 400, 'n1'), ...ackedWrite('k8', 102, 700, 'n1'), ...ackedWrite('k9', 103, 710, 'n1')],
+      lostWrites: [...lost, { node: 'n1', index: 104, term: 2, kind: 'sql' as const, sql: 'INSERT …' }],
       rollbackFiles: [{ node: 'n1', path: '/d/n1/rollback/x.jsonl', entries: [{ index: 101, term: 2, kind: 'sql', sql: 'INSERT …', params: ['k7', 'v101'] }] }],
-      events: [event(20, { type: 'entries-rolled-back', node: 'n1', fromIndex: 101, toIndex: 103, leader: 'n2' })],
+      events: [event(20, { type: 'entries-rolled-back', node: 'n1', fromIndex: 101, toIndex: 105, leader: 'n2' })],
     });
-    expect(check(asyncLostWrites, 3, o)).toMatchObject({ passed: true, facts: { lostCount: 1, rolledBack: 3, rollbackPath: '/d/n1/rollback/x.jsonl', firstLost: ["k7 = 'v101' (index 101, term 2)"] } });
+    const result = check(asyncLostWrites, 3, o);
+    expect(result).toMatchObject({ passed: true, facts: { lostCount: 4, lostBeforeCut: 1, lostAfterCut: 3, lostUnmatched: 0, ackedAfterCut: 3, rolledBack: 5, notAcknowledged: 1, rollbackPath: '/d/n1/rollback/x.jsonl' } });
+    expect(result.detail).toMatch(/4 acknowledged writes were lost: 1 acknowledged before the cut .* and 3 acknowledged after it/);
     expect(check(asyncLostWrites, 3, observation({ actions: [cut] })).passed).toBe(false);
+  });
+
+  it('look for your lost write: a read showing no row for the proof key passes; a workload key, or a proof key written again, does not', () => {
+    const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -500);
+    const lostProof = { node: 'n1', index: 104, term: 2, kind: 'sql' as const, sql: "INSERT OR REPLACE INTO kv(k, v) VALUES ('only-on-the-old-leader', 'acknowledged by n1')" };
+    const file = { node: 'n1', path: '/d/n1/rollback/x.jsonl', entries: [{ index: 104, term: 2, kind: 'sql', sql: lostProof.sql, params: [] }] };
+    const readOf = (key: string, rows: Record<string, unknown>[]) =>
+      action({ kind: 'query', sql: `SELECT k, v, idx FROM kv WHERE k = '${key}'`, params: [], node: null, consistency: 'linearizable', minIndex: null, endMono: 1_050, outcome: { ok: true, node: 'n2', index: 200, columns: ['k', 'v', 'idx'], rows, latencyMs: 1 } }, 40);
+    const o = observation({ actions: [cut, proof(-400), readOf('only-on-the-old-leader', [])], lostWrites: [lostProof], rollbackFiles: [file] });
+    expect(check(asyncLostWrites, 4, o)).toMatchObject({ passed: true, facts: { proofCurrent: '(no row)', rollbackPath: '/d/n1/rollback/x.jsonl' } });
+    expect(check(asyncLostWrites, 4, { ...o, actions: [cut, proof(-400), readOf('k7', [])] }).passed).toBe(false);
+    expect(check(asyncLostWrites, 4, { ...o, history: ackedWrite('only-on-the-old-leader', 150, 900, 'n2') }).passed).toBe(false);
   });
 });
 
@@ -200,7 +231,7 @@ describe('partition', () => {
   });
 
   it('ask the cut-off leader linearizably: a read that times out on it passes; one it served, or a follower\'s not-leader, does not', () => {
-    const lread = (outcome: Parameters<typeof action>[0] extends infer B ? (B extends { kind: 'query' } ? B['outcome'] : never) : never) =>
+    const lread = (outcome: QueryOutcome) =>
       action({ kind: 'query', sql: "SELECT k, v, idx FROM kv WHERE k = 'k1'", params: [], node: 'n1', consistency: 'linearizable', minIndex: null, endMono: 2_030, outcome }, 30);
     const timeout = lread({ ok: false, error: { kind: 'timeout', message: 'timed out', leader: null } });
     expect(check(partition, 2, observation({ actions: [cut, timeout] }))).toMatchObject({ passed: true, facts: { refusedKind: 'timeout' } });
