@@ -157,7 +157,11 @@ describe('quorum-commit', () => {
     const kill = action({ kind: 'kill', node: 'n2', error: null }, 10);
     const refused = [...write('k1', 1_020, 'fail'), ...write('k2', 1_021, 'info'), ...write('k3', 1_022, 'info')];
     const o = observation({ status: down('n2', 'n3'), actions: [kill], history: refused });
-    expect(check(quorumCommit, 1, o)).toMatchObject({ passed: true, facts: { secondDown: 'n2', refusedWithTwoDown: 1, timedOutWithTwoDown: 2 } });
+    expect(check(quorumCommit, 1, o)).toMatchObject({ passed: true, facts: { secondDown: 'n2', startedWithTwoDown: 3, refusedWithTwoDown: 1, timedOutWithTwoDown: 2, pendingWithTwoDown: 0 } });
+    // Every write started is accounted for: acknowledged + refused + in doubt + still waiting.
+    const waiting = check(quorumCommit, 1, { ...o, history: [...refused, ...write('k5', 1_024)] });
+    expect(waiting).toMatchObject({ passed: true, facts: { startedWithTwoDown: 4, pendingWithTwoDown: 1 } });
+    expect(waiting.detail).toMatch(/0 of 4 writes .*: 1 refused, 2 ended in doubt .*, 1 still waiting for an answer/);
     expect(check(quorumCommit, 1, { ...o, history: [...refused, ...write('k4', 1_023, { index: 300 })] }).passed).toBe(false);
     expect(check(quorumCommit, 1, observation({ status: down('n3') })).passed).toBe(false);
   });
