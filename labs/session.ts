@@ -259,6 +259,7 @@ export class LabSession {
       elapsedMs: performance.now() - this.startedMono,
       writesAcknowledged: this.earlier.writesAcknowledged + current.writes,
       lostWrites: this.earlier.lostWrites + current.lost,
+      dataKept: this.options.dataDir !== undefined,
     };
   }
 

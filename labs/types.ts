@@ -206,6 +206,8 @@ export interface RunSummary {
   /** Workload writes acknowledged over every cluster of the run. */
   readonly writesAcknowledged: number;
   readonly lostWrites: number;
+  /** The run keeps its data dirs (`--data-dir`); false or absent: temporary dirs, removed when each cluster stops. */
+  readonly dataKept?: boolean;
 }
 
 export interface Lab<F = Record<string, unknown>> {

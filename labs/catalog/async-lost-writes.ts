@@ -262,7 +262,8 @@ export const asyncLostWrites = defineLab<Facts>({
     if (f.proofCurrent !== undefined) lines.push(`You read ${f.proofKey}: ${f.proofCurrent}. No other write ever touched that key, so nothing overwrote it: it was acknowledged and then it vanished.`);
     if (f.rollbackPath !== undefined) {
       const reapply = f.proofSql === undefined ? '' : ` To re-apply yours by hand while the lab runs: :sql ${f.proofSql} — through the leader, so that it is replicated (writing into one node's state.db would not be).`;
-      lines.push(`The lost writes are in ${f.rollbackPath}, one JSON line per entry with its statement and parameters (grep ${f.proofKey ?? 'a key'} there): a person can re-apply them by hand, as with MongoDB's rollback files; nothing does it automatically, and later writes may have overwritten the same keys.${reapply} Run the lab with --data-dir <dir> to keep the file after you quit.`);
+      const keep = run.dataKept === true ? ' The file stays after you quit (--data-dir).' : ' This run\'s dir is temporary and goes when you quit; run the lab with --data-dir <dir> to keep the file.';
+      lines.push(`The lost writes are in ${f.rollbackPath}, one JSON line per entry with its statement and parameters (grep ${f.proofKey ?? 'a key'} there): a person can re-apply them by hand, as with MongoDB's rollback files; nothing does it automatically, and later writes may have overwritten the same keys.${reapply}${keep}`);
     }
     lines.push('The price of async is the RPO: everything acknowledged but not yet on a follower can vanish at failover. In quorum mode the cut-off leader could not have acknowledged anything without a majority; its clients would have seen timeouts instead (lab quorum-commit).');
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} of them lost.`);

@@ -58,3 +58,18 @@ describe('lab facts', () => {
     expect(h).not.toMatch(/pg_stat_replication does: how old .* how many entries/);
   });
 });
+
+describe('the async-lost-writes debrief on its rollback file', () => {
+  const facts = { rollbackPath: '/d/cluster-1/n1/rollback/x.jsonl', proofKey: 'only-on-the-old-leader', proofSql: "INSERT OR REPLACE INTO kv(k, v) VALUES ('only-on-the-old-leader', 'acknowledged by n1')" };
+
+  it('names the file and the :sql that re-applies the lost write', () => {
+    const lines = asyncLostWrites.debrief(facts, run).join('\n');
+    expect(lines).toContain('/d/cluster-1/n1/rollback/x.jsonl');
+    expect(lines).toContain(`:sql ${facts.proofSql}`);
+  });
+
+  it('says whether the file outlives the run', () => {
+    expect(asyncLostWrites.debrief(facts, { ...run, dataKept: true }).join('\n')).toContain('The file stays after you quit (--data-dir).');
+    expect(asyncLostWrites.debrief(facts, run).join('\n')).toContain('run the lab with --data-dir <dir> to keep the file');
+  });
+});
