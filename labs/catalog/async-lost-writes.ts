@@ -188,12 +188,14 @@ export const asyncLostWrites = defineLab<Facts>({
         const afterCut = ackedAfter(o, cut);
         const parts = [
           `${split.before} acknowledged before the cut but not yet on a follower when it came`,
-          `${split.after} acknowledged after it (of the ${afterCut} ${cut.node} acknowledged alone)`,
+          `${split.after} acknowledged after it`,
           ...(split.unmatched > 0 ? [`${split.unmatched} no longer in the history kept`] : []),
         ];
+        const survived = Math.max(0, afterCut - split.after);
+        const survivors = survived === 0 ? '' : ` (${cut.node} acknowledged ${afterCut} after the cut: ${survived} of them had reached a follower before the cut took effect on the links, and survived)`;
         return {
           passed: true,
-          detail: `${cut.node} rolled back ${plural(rolledBack, 'applied entry', 'applied entries')}; ${plural(lost.length, 'acknowledged write was', 'acknowledged writes were')} lost: ${listing(parts)}. They are in ${path}`,
+          detail: `${cut.node} rolled back ${plural(rolledBack, 'applied entry', 'applied entries')}; ${plural(lost.length, 'acknowledged write was', 'acknowledged writes were')} lost: ${listing(parts)}${survivors}. They are in ${path}`,
           facts: {
             lostCount: lost.length,
             lostBeforeCut: split.before,
@@ -252,11 +254,11 @@ export const asyncLostWrites = defineLab<Facts>({
   debrief: (f, run) => {
     const lines: string[] = [];
     if (f.asyncP50Ms !== undefined) lines.push(`In async mode ${f.oldLeader ?? 'the leader'} acknowledged writes at its own flush: ${formatMs(f.asyncP50Ms)} median, with no follower in the way.`);
-    if (f.oldLeader !== undefined) lines.push(`Cut off, ${f.oldLeader} went on saying "done"${f.ackedAfterCut === undefined ? '' : ` for ${plural(f.ackedAfterCut, 'write')}`}, your ${f.proofKey} among them (index ${f.proofIndex}), that no other node would ever see.`);
+    if (f.oldLeader !== undefined) lines.push(`Cut off, ${f.oldLeader} went on saying "done"${f.ackedAfterCut === undefined ? '' : `: ${plural(f.ackedAfterCut, 'write')} acknowledged after the cut`}, your ${f.proofKey} among them (index ${f.proofIndex}), which no other node ever saw.`);
     if (f.newLeader !== undefined) lines.push(`Meanwhile the majority elected ${f.newLeader} (term ${f.newTerm}), ${formatMs(f.electedAfterMs)} after the cut. Its log ends where the followers' copies ended.`);
     if (f.lostCount !== undefined) {
       lines.push(
-        `${plural(f.lostCount, 'acknowledged write was', 'acknowledged writes were')} lost: ${f.lostBeforeCut} acknowledged before the cut but not yet replicated when it came, ${f.lostAfterCut} acknowledged after it${(f.lostUnmatched ?? 0) > 0 ? `, ${f.lostUnmatched} no longer in the history kept` : ''}. ${f.oldLeader} rolled back ${plural(f.rolledBack ?? 0, 'applied entry', 'applied entries')} when it rejoined${(f.notAcknowledged ?? 0) > 0 ? `; the other ${f.notAcknowledged} had never been acknowledged to a client (an election no-op, or writes whose answer never arrived)` : ''}. The first ${Math.min(3, f.firstLost?.length ?? 0)}: ${(f.firstLost ?? []).join('; ')}.`,
+        `${plural(f.lostCount, 'acknowledged write was', 'acknowledged writes were')} lost: ${f.lostBeforeCut} acknowledged before the cut but not yet replicated when it came, ${f.lostAfterCut} acknowledged after it${(f.lostUnmatched ?? 0) > 0 ? `, ${f.lostUnmatched} no longer in the history kept` : ''}.${f.ackedAfterCut !== undefined && f.lostAfterCut !== undefined && f.ackedAfterCut > f.lostAfterCut ? ` The other ${f.ackedAfterCut - f.lostAfterCut} acknowledged after the cut had reached a follower before the cut took effect on the links, and survived.` : ''} ${f.oldLeader} rolled back ${plural(f.rolledBack ?? 0, 'applied entry', 'applied entries')} when it rejoined${(f.notAcknowledged ?? 0) > 0 ? `; the other ${f.notAcknowledged} had never been acknowledged to a client (an election no-op, or writes whose answer never arrived)` : ''}. The first ${Math.min(3, f.firstLost?.length ?? 0)}: ${(f.firstLost ?? []).join('; ')}.`,
       );
     }
     if (f.proofCurrent !== undefined) lines.push(`You read ${f.proofKey}: ${f.proofCurrent}. No other write ever touched that key, so nothing overwrote it: it was acknowledged and then it vanished.`);
