@@ -255,6 +255,16 @@ describe('partition', () => {
 });
 
 describe('split-brain', () => {
+  it('heal the network: names the third replica following the newer term, the fencing that kept it clean', () => {
+    const status = [nodeStatus('n1', { role: 'leader', term: 1, leader: 'n1' }), nodeStatus('n2', { role: 'leader', term: 2, leader: 'n2' }), nodeStatus('n3', { term: 2, leader: 'n2' })];
+    const heal = action({ kind: 'heal' }, 10);
+    const o = observation({ status, actions: [heal], events: [event(20, { type: 'higher-term-ignored', node: 'n1', term: 1, seen: 2, from: 'n2' })] });
+    const result = check(splitBrain, 3, o);
+    expect(result).toMatchObject({ passed: true, facts: { ignoredTerm: 2, thirdReplica: 'n3' } });
+    expect(result.detail).toContain("n3 follows n2 in term 2 and rejects n1's appends, which carry the lower term 1");
+    expect(check(splitBrain, 3, { ...o, actions: [] }).passed).toBe(false);
+  });
+
   it('promote a standby: passes with two leaders in different terms, not with one', () => {
     const two = [nodeStatus('n1', { role: 'leader', term: 1 }), nodeStatus('n2', { role: 'leader', term: 2 }), nodeStatus('n3', { term: 2 })];
     expect(check(splitBrain, 1, observation({ status: two }))).toMatchObject({ passed: true, facts: { newPrimary: 'n2', newTerm: 2 } });

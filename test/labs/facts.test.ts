@@ -47,7 +47,7 @@ describe('lab facts', () => {
     ].join(' ');
     expect(all).not.toMatch(/term (is|as) a fencing token|terms as fencing tokens/);
     expect(all).toMatch(/a follower rejects appends from a term lower than its own/);
-    expect(all).toMatch(/third replica never took the old primary's writes, with fencing on or off/);
+    expect(all).toMatch(/third replica never took what the old primary acknowledged while cut off, with fencing on or off/);
     expect(all).toMatch(/DDIA \(ch\. 8\): the resource being written checks the number/);
   });
 
