@@ -24,7 +24,7 @@ export type LabLevel = 'beginner' | 'intermediate' | 'advanced';
 
 /** The cluster a lab (or a part of it) runs on. */
 export interface LabSetup {
-  /** Cluster.start options; the lab picks no dataDir (a temporary dir, removed on stop). */
+  /** Cluster.start options; the lab picks no dataDir (a temporary dir removed on stop, unless the run was given `--data-dir`). */
   readonly cluster: Omit<ClusterOptions, 'dataDir'>;
   /** The built-in clients started once a leader is elected; null for none. History is always recorded. */
   readonly workload: Partial<Omit<WorkloadOptions, 'history'>> | null;
