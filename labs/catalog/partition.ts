@@ -81,7 +81,11 @@ export const partition = defineLab<Facts>({
   steps: [
     {
       title: 'Cut the leader off',
-      instruction: (o) => `Put the leader on its own: :partition ${leaderName(o)} | ${o.status.filter((n) => n.id !== o.leader).map((n) => n.id).join(' ')} (or select it and press i).`,
+      instruction: (o, before) => {
+        // The leader when the step began: once the cut is made the majority elects another, and the instruction must not start naming that one.
+        const leader = before.leader ?? leaderName(o);
+        return `Put the leader on its own: :partition ${leader} | ${o.status.filter((n) => n.id !== leader).map((n) => n.id).join(' ')} (or select it and press i).`;
+      },
       hint: 'Writes sent to it still reach its log, but a majority never confirms them. The other two elect a leader of a higher term. This cluster runs without CheckQuorum, so the old leader does not notice it has lost its majority: it goes on believing it leads. (With CheckQuorum, the default, it would step down after an election timeout; the window between the cut and that step-down exists either way.)',
       check: (o, before) => {
         const cut = minorityCut(actionsSince(o, before));

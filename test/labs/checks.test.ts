@@ -221,6 +221,12 @@ describe('partition', () => {
     expect(check(partition, 0, observation({ actions: [now], events: stepped })).passed).toBe(false);
   });
 
+  it('cut the leader off: the instruction keeps naming the leader the step began with, not the one elected after the cut', () => {
+    const instruction = partition.steps[0]!.instruction;
+    const after = observation({ leader: 'n3' });
+    expect(typeof instruction === 'function' ? instruction(after, baseline(observation())) : instruction).toContain(':partition n1 | n2 n3');
+  });
+
   it('runs without CheckQuorum, so the cut-off leader keeps believing it leads', () => {
     expect(partition.setup.cluster.checkQuorum).toBe(false);
   });
