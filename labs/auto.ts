@@ -4,7 +4,7 @@
 // every process is stopped however the run ends.
 
 import type { ProgressStore } from './progress.js';
-import { LabSession } from './session.js';
+import { LabSession, type LabEvidence } from './session.js';
 import type { AnyLab, RunSummary } from './types.js';
 
 export interface AutoStepResult {
@@ -22,6 +22,8 @@ export interface AutoRunResult {
   readonly steps: readonly AutoStepResult[];
   readonly debrief: readonly string[];
   readonly summary: RunSummary;
+  /** Where each cluster kept its history and rollback files, or that its temporary dir was removed. */
+  readonly evidence: readonly LabEvidence[];
 }
 
 export interface AutoRunOptions {
@@ -31,12 +33,15 @@ export interface AutoRunOptions {
   /** Called once the cluster runs, so the caller can stop the session on a signal. */
   readonly onSession?: (session: LabSession) => void;
   readonly checkWaitMs?: number;
+  /** Keep the clusters' data, history and rollback files here (LabSessionOptions.dataDir). */
+  readonly dataDir?: string;
 }
 
 export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<AutoRunResult> {
-  const session = await LabSession.start(lab, { mode: 'auto', progress: options.progress });
+  const session = await LabSession.start(lab, { mode: 'auto', progress: options.progress, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
   options.onSession?.(session);
   const steps: AutoStepResult[] = [];
+  let result: Omit<AutoRunResult, 'evidence'>;
   try {
     for (let index = 0; index < lab.steps.length; index++) {
       const started = performance.now();
@@ -57,8 +62,9 @@ export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<
       options.onStep?.(index, result);
     }
     const passed = steps.every((step) => step.passed);
-    return { id: lab.id, passed, steps, debrief: session.debrief(), summary: session.summary() };
+    result = { id: lab.id, passed, steps, debrief: session.debrief(), summary: session.summary() };
   } finally {
     await session.stop();
   }
+  return { ...result, evidence: session.evidence() };
 }

@@ -30,6 +30,10 @@ export interface LabProgress {
   readonly runs: number;
   readonly autopilotRuns: number;
   readonly lastRun: LabRun | null;
+  /** The last run by a person in the dashboard (finished or not). */
+  readonly lastHandRun: LabRun | null;
+  /** The last `lab <id> --auto` run. */
+  readonly lastAutopilotRun: LabRun | null;
 }
 
 export interface QuizAnswerStats {
@@ -94,14 +98,17 @@ export class ProgressStore {
   recordLabRun(id: string, run: Omit<LabRun, 'at'>): Progress {
     return this.update((progress) => {
       const at = new Date().toISOString();
-      const previous = progress.labs[id] ?? { done: false, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null };
+      const previous = progress.labs[id] ?? { done: false, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null, lastHandRun: null, lastAutopilotRun: null };
+      const last: LabRun = { at, ...run };
       const personDone = run.passed && !run.autopilot;
       const next: LabProgress = {
         done: previous.done || personDone,
         completedAt: personDone ? at : previous.completedAt,
         runs: previous.runs + (run.autopilot ? 0 : 1),
         autopilotRuns: previous.autopilotRuns + (run.autopilot ? 1 : 0),
-        lastRun: { at, ...run },
+        lastRun: last,
+        lastHandRun: run.autopilot ? previous.lastHandRun : last,
+        lastAutopilotRun: run.autopilot ? last : previous.lastAutopilotRun,
       };
       return { ...progress, labs: { ...progress.labs, [id]: next } };
     });
@@ -165,7 +172,10 @@ function normalize(value: unknown, path: string): Progress {
         completedAt: typeof e['completedAt'] === 'string' ? e['completedAt'] : null,
         runs: wholeOr(e['runs'], 0),
         autopilotRuns: wholeOr(e['autopilotRuns'], 0),
-        lastRun: typeof e['lastRun'] === 'object' && e['lastRun'] !== null ? (e['lastRun'] as LabRun) : null,
+        lastRun: runOrNull(e['lastRun']),
+        // Files written before these were kept: the last run tells one of them.
+        lastHandRun: runOrNull(e['lastHandRun']) ?? (runOrNull(e['lastRun'])?.autopilot === false ? runOrNull(e['lastRun']) : null),
+        lastAutopilotRun: runOrNull(e['lastAutopilotRun']) ?? (runOrNull(e['lastRun'])?.autopilot === true ? runOrNull(e['lastRun']) : null),
       };
     }
   }
@@ -173,6 +183,10 @@ function normalize(value: unknown, path: string): Progress {
   const sessions = Array.isArray(rawQuiz['sessions']) ? (rawQuiz['sessions'] as QuizSession[]) : [];
   const questions = typeof rawQuiz['questions'] === 'object' && rawQuiz['questions'] !== null ? (rawQuiz['questions'] as Record<string, QuizAnswerStats>) : {};
   return { version: progressFormatVersion, labs, quiz: { sessions, questions } };
+}
+
+function runOrNull(value: unknown): LabRun | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as LabRun) : null;
 }
 
 function wholeOr(value: unknown, fallback: number): number {

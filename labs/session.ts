@@ -5,6 +5,7 @@
 // state and calls next() and runAutopilot(); `replica-lab lab <id> --auto`
 // drives the same object headless. labs/README.md documents the API.
 
+import { join } from 'node:path';
 import { Cluster } from '../cluster/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
 import { Journal, recordingCluster } from './journal.js';
@@ -59,6 +60,24 @@ export interface LabSessionOptions {
   readonly mode: 'interactive' | 'auto';
   /** Where the run is recorded; null to record nothing. */
   readonly progress: ProgressStore | null;
+  /**
+   * Keep the nodes' data (WAL, state.db, rollback files) and the workload's
+   * history here: each cluster of the run in `<dataDir>/cluster-<n>`. Without
+   * it every cluster runs in a temporary dir removed when it stops.
+   */
+  readonly dataDir?: string;
+}
+
+/** Where one cluster of the run kept its evidence, and whether it is still there. */
+export interface LabEvidence {
+  /** The cluster's data dir (one subdir per node). */
+  readonly dataDir: string;
+  /** false: a temporary dir, removed when the cluster stopped. */
+  readonly kept: boolean;
+  /** The workload's history (JSONL, readable by `replica-lab check`), or null without a workload. */
+  readonly historyPath: string | null;
+  /** Rollback files the nodes wrote (`<node>/rollback/*.jsonl`). */
+  readonly rollbackFiles: readonly string[];
 }
 
 export interface AutopilotOutcome extends CheckResult<unknown> {
@@ -97,6 +116,7 @@ export class LabSession {
   /** Totals of clusters already stopped, for the debrief. */
   private earlier = { writesAcknowledged: 0, lostWrites: 0 };
   private recorded = false;
+  private readonly evidenceList: { dataDir: string; kept: boolean; historyPath: string | null; rollbackFiles: string[] }[] = [];
   private readonly onEvent = (): void => this.scheduleRefresh();
 
   private constructor(
@@ -239,6 +259,7 @@ export class LabSession {
       elapsedMs: performance.now() - this.startedMono,
       writesAcknowledged: this.earlier.writesAcknowledged + current.writes,
       lostWrites: this.earlier.lostWrites + current.lost,
+      dataKept: this.options.dataDir !== undefined,
     };
   }
 
@@ -250,6 +271,12 @@ export class LabSession {
       const last = event.logTail.trim().split('\n').slice(-3).join(' | ');
       return [`${event.node} exited unexpectedly (code ${event.code ?? '-'}, signal ${event.signal ?? '-'})${last === '' ? '' : `: ${last}`}`];
     });
+  }
+
+  /** Where each cluster of the run kept (or kept until it stopped) its data, history and rollback files. */
+  evidence(): readonly LabEvidence[] {
+    this.noteRollbackFiles();
+    return this.evidenceList.map((e) => ({ ...e, rollbackFiles: [...e.rollbackFiles] }));
   }
 
   /** The facts the passed checks measured so far. */
@@ -269,7 +296,9 @@ export class LabSession {
   // -------------------------------------------------------------------------
 
   private async startCluster(setup: LabSetup): Promise<void> {
-    const cluster = await Cluster.start(setup.cluster);
+    const dataDir = this.options.dataDir === undefined ? undefined : join(this.options.dataDir, `cluster-${this.evidenceList.length + 1}`);
+    const cluster = await Cluster.start(dataDir === undefined ? setup.cluster : { ...setup.cluster, dataDir });
+    this.evidenceList.push({ dataDir: cluster.dataDir, kept: dataDir !== undefined, historyPath: null, rollbackFiles: [] });
     if (this.phase === 'stopped') {
       // stop() came while the nodes were starting (a person quit during a fresh-cluster step).
       await cluster.stop();
@@ -295,6 +324,7 @@ export class LabSession {
       }
       if (setup.workload !== null) {
         cluster.workload.start({ ...setup.workload, history: true });
+        this.evidenceList[this.evidenceList.length - 1]!.historyPath = cluster.workload.historyFile();
         // A few writes first, so the lab begins on a cluster with data and a history.
         if ((setup.workload.readFraction ?? 0.5) < 1) await waitUntil(() => cluster.workload.stats().writes.ok >= warmupWritesMin, warmupWaitMs);
       }
@@ -309,6 +339,7 @@ export class LabSession {
   private async stopCluster(): Promise<void> {
     const cluster = this.raw;
     if (cluster === undefined || this.rawStopped) return;
+    this.noteRollbackFiles();
     this.rawStopped = true;
     cluster.off('event', this.onEvent);
     try {
@@ -317,6 +348,16 @@ export class LabSession {
       this.earlier = { writesAcknowledged: this.earlier.writesAcknowledged + stats.writes.ok, lostWrites: this.earlier.lostWrites + cluster.lostWrites().length };
     } finally {
       await cluster.stop();
+    }
+  }
+
+  /** Adds the rollback files the current cluster has reported to its evidence. */
+  private noteRollbackFiles(): void {
+    if (this.raw === undefined || this.rawStopped) return;
+    const evidence = this.evidenceList[this.evidenceList.length - 1];
+    if (evidence === undefined) return;
+    for (const { event } of this.raw.events()) {
+      if (event.type === 'rollback-written' && !evidence.rollbackFiles.includes(event.path)) evidence.rollbackFiles.push(event.path);
     }
   }
 
@@ -437,6 +478,32 @@ export class LabSession {
     this.lastSignature = signature;
     for (const listener of this.listeners) listener(state);
   }
+}
+
+/**
+ * What a person is told when a run ends: where the history and the rollback
+ * files are, with a command for each, or that the temporary dir went with them.
+ */
+export function describeEvidence(evidence: readonly LabEvidence[], rerun: string): string[] {
+  const lines: string[] = [];
+  for (const e of evidence) {
+    const files = e.rollbackFiles.length;
+    if (e.kept) {
+      lines.push(`Kept in ${e.dataDir}:`);
+      if (e.historyPath !== null) lines.push(`  history: ${e.historyPath} (check it: replica-lab check ${e.historyPath})`);
+      if (files === 0) lines.push('  no rollback files: no node undid an entry');
+      for (const path of e.rollbackFiles) lines.push(`  rollback file: ${path} (one JSON line per undone entry, with its statement: cat ${path})`);
+    } else {
+      const what = [...(e.historyPath === null ? [] : ['its history']), ...(files === 0 ? [] : [plural(files, 'rollback file')])];
+      lines.push(`The temporary dir ${e.dataDir} was removed when its cluster stopped${what.length === 0 ? '' : `, with ${what.join(' and ')}`}.`);
+    }
+  }
+  if (evidence.some((e) => !e.kept)) lines.push(`To keep the data, the history and the rollback files: ${rerun} --data-dir <empty dir>`);
+  return lines;
+}
+
+function plural(count: number, one: string): string {
+  return `${count} ${one}${count === 1 ? '' : 's'}`;
 }
 
 function evaluate(check: () => CheckResult<unknown>): CheckResult<unknown> {

@@ -24,7 +24,7 @@ export type LabLevel = 'beginner' | 'intermediate' | 'advanced';
 
 /** The cluster a lab (or a part of it) runs on. */
 export interface LabSetup {
-  /** Cluster.start options; the lab picks no dataDir (a temporary dir, removed on stop). */
+  /** Cluster.start options; the lab picks no dataDir (a temporary dir removed on stop, unless the run was given `--data-dir`). */
   readonly cluster: Omit<ClusterOptions, 'dataDir'>;
   /** The built-in clients started once a leader is elected; null for none. History is always recorded. */
   readonly workload: Partial<Omit<WorkloadOptions, 'history'>> | null;
@@ -206,6 +206,8 @@ export interface RunSummary {
   /** Workload writes acknowledged over every cluster of the run. */
   readonly writesAcknowledged: number;
   readonly lostWrites: number;
+  /** The run keeps its data dirs (`--data-dir`); false or absent: temporary dirs, removed when each cluster stops. */
+  readonly dataKept?: boolean;
 }
 
 export interface Lab<F = Record<string, unknown>> {

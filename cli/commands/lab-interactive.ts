@@ -3,14 +3,14 @@
 // dashboard drives session.cluster, and quitting stops the session.
 
 import type { Failover } from '../../cluster/index.js';
-import { LabSession, ProgressStore, type AnyLab, type LabSessionState } from '../../labs/index.js';
+import { describeEvidence, LabSession, ProgressStore, type AnyLab, type LabSessionState } from '../../labs/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { importTui } from './dashboard.js';
 
 export const labNoTerminalMessage = (id: string): string =>
   `the interactive lab needs a terminal (stdin and stdout must be a TTY); run '${cliName} lab ${id} --auto' to watch its autopilot do it`;
 
-export async function runInteractiveLab(lab: AnyLab): Promise<void> {
+export async function runInteractiveLab(lab: AnyLab, dataDir?: string): Promise<void> {
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(labNoTerminalMessage(lab.id), { seeHelp: false });
   // Ink draws nothing until exit when it believes it runs in CI; a person asked for the lab.
   delete process.env['CI'];
@@ -18,7 +18,7 @@ export async function runInteractiveLab(lab: AnyLab): Promise<void> {
   const { runLabDashboard } = await importTui();
   const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
   process.stdout.write(`${cliName}: starting the cluster for '${lab.title}'…\n`);
-  const session = await LabSession.start(lab, { mode: 'interactive', progress: new ProgressStore() });
+  const session = await LabSession.start(lab, { mode: 'interactive', progress: new ProgressStore(), ...(dataDir === undefined ? {} : { dataDir }) });
   const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
   let close = (): void => {};
   const onSignal = (): void => close();
@@ -34,6 +34,7 @@ export async function runInteractiveLab(lab: AnyLab): Promise<void> {
     await session.stop();
   }
   process.stderr.write(`${cliName}: every node stopped; ${finished ? `lab '${lab.id}' done and recorded` : `lab '${lab.id}' left unfinished; '${cliName} lab ${lab.id}' starts it again`}\n`);
+  process.stderr.write(`${describeEvidence(session.evidence(), `${cliName} lab ${lab.id}`).join('\n')}\n`);
 }
 
 /** How the cluster of the current step was started: the last fresh cluster up to it, else the lab's own. */

@@ -1,14 +1,30 @@
-// `replica-lab lab <id> --auto [--json]`: runs a lab's autopilot on a real
-// cluster, prints each step's check and the debrief, exits 0 only if every
-// check passed. Without --auto the lab needs the dashboard's lab panel.
+// `replica-lab lab <id> [--auto [--json]] [--data-dir <dir>]`: runs a lab's
+// autopilot on a real cluster, prints each step's check and the debrief, exits
+// 0 only if every check passed. Without --auto the lab needs the dashboard's
+// lab panel. Either way it ends by saying where the history and the rollback
+// files are, or that the temporary dir went with them.
 
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { findLab, labIds, ProgressStore, runLabAuto, type AutoStepResult, type LabSession } from '../../labs/index.js';
+import { describeEvidence, findLab, labIds, ProgressStore, runLabAuto, type AutoStepResult, type LabSession } from '../../labs/index.js';
 import { cliName, UsageError } from '../errors.js';
 
 interface LabFlags {
   readonly auto?: boolean;
   readonly json?: boolean;
+  readonly dataDir?: string;
+}
+
+/** The --data-dir to use: absolute, and new or empty (a dir with an old cluster in it would be recovered, not started afresh). */
+export function labDataDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const path = resolve(dir);
+  if (existsSync(path)) {
+    if (!statSync(path).isDirectory()) throw new UsageError(`--data-dir ${dir} is not a directory`, { seeHelp: false });
+    if (readdirSync(path).length > 0) throw new UsageError(`--data-dir ${dir} is not empty; give a new or empty dir (each cluster of the lab goes in <dir>/cluster-<n>)`, { seeHelp: false });
+  }
+  return path;
 }
 
 export function registerLab(program: Command): void {
@@ -18,13 +34,15 @@ export function registerLab(program: Command): void {
     .description('run a guided lab (--auto: its autopilot, headless)')
     .option('--auto', 'let the autopilot do every step on a real cluster and check each one')
     .option('--json', 'with --auto: print { "id", "passed", "steps": [{ "title", "passed", "detail" }] }')
+    .option('--data-dir <dir>', 'keep the nodes\' data, the workload history and the rollback files in this new or empty dir (default: a temporary dir, removed at the end)')
     .addHelpText('after', `\nExit status: 0 when every step's check passed, 1 when one did not.\nList the labs with '${cliName} labs'.`)
     .action(async (id: string, flags: LabFlags) => {
       const lab = findLab(id);
       if (lab === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
+      const dataDir = labDataDir(flags.dataDir);
       if (flags.auto !== true) {
         const { runInteractiveLab } = await import('./lab-interactive.js');
-        return runInteractiveLab(lab);
+        return runInteractiveLab(lab, dataDir);
       }
       const json = flags.json === true;
       if (!json) process.stdout.write(`${lab.title} (${lab.id}, ${lab.level}, about ${lab.minutes} min)\n${lab.summary}\n\n`);
@@ -37,6 +55,7 @@ export function registerLab(program: Command): void {
       try {
         const result = await runLabAuto(lab, {
           progress: new ProgressStore(),
+          ...(dataDir === undefined ? {} : { dataDir }),
           onSession: (s) => {
             session = s;
           },
@@ -48,6 +67,7 @@ export function registerLab(program: Command): void {
           process.stdout.write(`${JSON.stringify({ id: lab.id, passed: result.passed, steps: result.steps.map(({ title, passed, detail }) => ({ title, passed, detail })) })}\n`);
         } else {
           process.stdout.write(`\nDebrief\n${result.debrief.map((line) => `  ${line}`).join('\n')}\n\n`);
+          process.stdout.write(`${describeEvidence(result.evidence, `${cliName} lab ${lab.id} --auto`).join('\n')}\n\n`);
           const passed = result.steps.filter((s) => s.passed).length;
           process.stdout.write(`${result.passed ? 'passed' : 'FAILED'}: ${passed} of ${result.steps.length} checks passed in ${(result.summary.elapsedMs / 1000).toFixed(1)} s\n`);
         }

@@ -1,8 +1,10 @@
-// `replica-lab labs`: the guided labs with the person's progress, as a table
-// or (--json) as `[{ "id", "title", "minutes", "concepts", "done" }]`.
+// `replica-lab labs`: the guided labs with the person's progress (by hand and
+// by autopilot, apart), as a table or (--json) as
+// `[{ "id", "title", "minutes", "concepts", "done" }]`. It points at the lab
+// by hand first and at its autopilot second.
 
 import type { Command } from 'commander';
-import { labs, ProgressFileError, ProgressStore, emptyProgress, type Progress } from '../../labs/index.js';
+import { labs, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
 import { cliName } from '../errors.js';
 
 interface LabsFlags {
@@ -14,7 +16,7 @@ export function registerLabs(program: Command): void {
     .command('labs')
     .description('list the guided labs and your progress')
     .option('--json', 'print [{ "id", "title", "minutes", "concepts", "done" }]')
-    .addHelpText('after', `\nProgress is kept in $XDG_STATE_HOME/${cliName}/progress.json (default ~/.local/state/${cliName}).\nRun a lab's autopilot with '${cliName} lab <id> --auto'.`)
+    .addHelpText('after', `\nDo a lab by hand with '${cliName} lab <id>' (the dashboard: you cause each step, A lets the autopilot do one);\nwatch its autopilot do it headless with '${cliName} lab <id> --auto'.\nProgress is kept in $XDG_STATE_HOME/${cliName}/progress.json (default ~/.local/state/${cliName}).`)
     .action((flags: LabsFlags) => {
       const store = new ProgressStore();
       const progress = readOrWarn(store);
@@ -24,7 +26,15 @@ export function registerLabs(program: Command): void {
         return;
       }
       process.stdout.write(table(progress));
-      process.stdout.write(`\nRun one: '${cliName} lab <id> --auto' (the autopilot does it, headless). Progress: ${store.path}\n`);
+      process.stdout.write(
+        [
+          '',
+          `Do one by hand: '${cliName} lab <id>' (the dashboard on a real cluster: you cause each step; A lets the autopilot do one for you).`,
+          `Or watch it done: '${cliName} lab <id> --auto' (the autopilot, headless).`,
+          `Progress is stored in ${store.path}; a lab is done when you finish it by hand.`,
+          '',
+        ].join('\n'),
+      );
     });
 }
 
@@ -39,13 +49,31 @@ export function readOrWarn(store: ProgressStore): Progress {
   }
 }
 
+/** "done 2026-01-02", "2 runs, last 3/5 steps", or "-". */
+export function byHand(entry: LabProgress | undefined): string {
+  if (entry === undefined || (entry.runs === 0 && !entry.done)) return '-';
+  if (entry.done) return `done ${entry.completedAt?.slice(0, 10) ?? ''}`.trim();
+  const last = entry.lastHandRun;
+  return `${runs(entry.runs)}${last === null ? '' : `, last ${steps(last)}`}`;
+}
+
+/** "1 run, passed", "3 runs, last failed at 2/5", or "-". */
+export function byAutopilot(entry: LabProgress | undefined): string {
+  if (entry === undefined || entry.autopilotRuns === 0) return '-';
+  const last = entry.lastAutopilotRun;
+  if (last === null) return runs(entry.autopilotRuns);
+  return `${runs(entry.autopilotRuns)}, ${entry.autopilotRuns === 1 ? '' : 'last '}${last.passed ? 'passed' : `failed at ${last.stepsPassed}/${last.steps}`}`;
+}
+
+const runs = (count: number): string => `${count} run${count === 1 ? '' : 's'}`;
+const steps = (run: LabRun): string => `${run.stepsPassed}/${run.steps} steps${run.stepsByAutopilot > 0 ? ` (${run.stepsByAutopilot} by A)` : ''}`;
+
 function table(progress: Progress): string {
   const rows = labs.map((lab) => {
     const entry = progress.labs[lab.id];
-    const state = entry?.done === true ? `done ${entry.completedAt?.slice(0, 10) ?? ''}`.trim() : entry?.lastRun?.autopilot === true ? `autopilot ${entry.lastRun.passed ? 'passed' : 'failed'}` : '-';
-    return [lab.id, lab.title, lab.level, `${lab.minutes}`, state];
+    return [lab.id, lab.title, lab.level, `${lab.minutes}`, byHand(entry), byAutopilot(entry)];
   });
-  const header = ['lab', 'title', 'level', 'min', 'progress'];
+  const header = ['lab', 'title', 'level', 'min', 'by hand', 'autopilot (--auto)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;

@@ -2,27 +2,38 @@
 // is cut off and dies, the writes only it had vanish: the new leader never saw
 // them, and the old one rolls them back into a file when it returns.
 
-import { actionsSince, eventsOf, formatMs, listing, median, node, plural, writeLatencies, writesAcked, keysNamed } from '../analysis.js';
+import { actionsSince, eventsOf, formatMs, keysNamed, listing, median, node, plural, writeLatencies, writesAcked } from '../analysis.js';
 import type { Action, Observation } from '../types.js';
 import { defineLab } from '../types.js';
-import { leaderAndFollowers, leaderName, okQueries, others } from './common.js';
+import { leaderAndFollowers, leaderName, okExecutes, okQueries, others, type OkExecute } from './common.js';
 import { describeLost, lostWriteDetails } from './lost-writes.js';
 
 interface Facts {
   asyncP50Ms: number;
   oldLeader: string;
-  ackedAfterCut: number;
+  proofKey: string;
+  proofIndex: number;
+  proofTerm: number;
   newLeader: string;
   newTerm: number;
   electedAfterMs: number;
   lostCount: number;
+  lostBeforeCut: number;
+  lostAfterCut: number;
+  lostUnmatched: number;
+  ackedAfterCut: number;
   rolledBack: number;
+  notAcknowledged: number;
   rollbackPath: string;
   firstLost: string[];
-  lostKey: string;
-  lostValue: string;
-  currentValue: string;
+  proofSql: string;
+  proofCurrent: string;
 }
+
+/** The key the person (or the autopilot) writes through the cut-off leader: no workload write (k0–k49) touches it. */
+export const proofKey = 'only-on-the-old-leader';
+const proofSql = (leader: string): string => `INSERT OR REPLACE INTO kv(k, v) VALUES ('${proofKey}', 'acknowledged by ${leader}')`;
+const proofRead = `SELECT k, v, idx FROM kv WHERE k = '${proofKey}'`;
 
 /** The latest partition that left one node alone, and that node. */
 function lastIsolation(actions: readonly Action[]): { action: Action; node: string } | null {
@@ -35,8 +46,48 @@ function lastIsolation(actions: readonly Action[]): { action: Action; node: stri
   return null;
 }
 
-function firstLostWithKey(o: Observation) {
-  return lostWriteDetails(o).find((w) => w.key !== null);
+/** Whether a statement (a SELECT's `k = '…'`, an INSERT's literal, a parameter) names `key`. */
+function namesKey(sql: string, params: readonly unknown[], key: string): boolean {
+  return keysNamed(sql, params).includes(key) || sql.includes(`'${key}'`) || params.includes(key);
+}
+
+/** Writes sent after the cut that name the proof key and that the cut-off node acknowledged. */
+function proofWrites(o: Observation, cut: { action: Action; node: string }): OkExecute[] {
+  return okExecutes(o, { actionCount: cut.action.seq }).filter((a) => a.outcome.leader === cut.node && namesKey(a.sql, a.params, proofKey));
+}
+
+/** Whether any write other than `except` (by index and term) touched `key`: the workload's or one sent through the lab. */
+function otherWriteTo(o: Observation, key: string, except: { index: number; term: number }): boolean {
+  const same = (index: number, term: number): boolean => index === except.index && term === except.term;
+  if (writesAcked(o.history).some((w) => w.key === key && !same(w.index, w.term))) return true;
+  return okExecutes(o, { actionCount: 0 }).some((a) => namesKey(a.sql, a.params, key) && !same(a.outcome.index, a.outcome.term));
+}
+
+/**
+ * Every lost write, sorted by when it was acknowledged: before the cut (it
+ * was on the leader's disk but not yet on a follower when the network went)
+ * or after it (no follower could ever have had it). Matched by index and term
+ * against the workload's history and the writes sent through the lab.
+ */
+function lostByCut(o: Observation, cut: { action: Action; node: string }, fromCount: number): { before: number; after: number; unmatched: number } {
+  const ackedAt = new Map<string, number>();
+  for (const w of writesAcked(o.history)) ackedAt.set(`${w.index}:${w.term}`, w.mono);
+  for (const a of okExecutes(o, { actionCount: 0 })) ackedAt.set(`${a.outcome.index}:${a.outcome.term}`, a.endMono);
+  let before = 0;
+  let after = 0;
+  let unmatched = 0;
+  for (const lost of o.lostWrites.slice(fromCount)) {
+    const at = ackedAt.get(`${lost.index}:${lost.term}`);
+    if (at === undefined) unmatched++;
+    else if (at < cut.action.mono) before++;
+    else after++;
+  }
+  return { before, after, unmatched };
+}
+
+/** Acknowledgements the cut-off node gave after the cut: the workload's and those of writes sent through the lab. */
+function ackedAfter(o: Observation, cut: { action: Action; node: string }): number {
+  return writesAcked(o.history, cut.action.mono).filter((w) => w.node === cut.node).length + okExecutes(o, { actionCount: cut.action.seq }).filter((a) => a.outcome.leader === cut.node).length;
 }
 
 export const asyncLostWrites = defineLab<Facts>({
@@ -46,16 +97,17 @@ export const asyncLostWrites = defineLab<Facts>({
   minutes: 10,
   concepts: ['async replication', 'acknowledged writes', 'failover', 'rollback', 'RPO'],
   summary:
-    'In async mode the leader says "done" once a write is on its own disk. Cut the leader off under load and it keeps saying "done" while the others elect a new leader; kill it, bring it back, and count the acknowledged writes that vanished — then find them in its rollback file.',
+    'In async mode the leader says "done" once a write is on its own disk. Cut the leader off under load and it keeps saying "done" while the others elect a new leader; write a key of your own through it, kill it, bring it back, and count the acknowledged writes that vanished, yours among them — then find them in its rollback file.',
   setup: {
-    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 21 },
+    // No CheckQuorum: the cut-off leader keeps leading until it hears the new term, so a person has time to write through it.
+    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', checkQuorum: false, seed: 21 },
     workload: { rate: 200, concurrency: 16, readFraction: 0.1, keys: 50, readTarget: 'leader', readConsistency: 'local', timeoutMs: 2_000, seed: 21 },
   },
   steps: [
     {
       title: 'Switch to async',
       instruction: 'Press m until the header says async (or :mode async). From now on the leader acknowledges a write as soon as it is on its own disk.',
-      hint: 'This is PostgreSQL with synchronous_commit=local, MongoDB with w:1: fast, and the followers catch up when they can.',
+      hint: 'This is PostgreSQL with synchronous_commit=local (the commit is flushed to the primary\'s own WAL) and, roughly, MongoDB with w:1 (the primary acknowledges once it has applied the write in memory; on its disk, in the journal, only with j:true). Fast, and the followers catch up when they can.',
       check: (o, before) => {
         const leader = node(o, o.leader);
         if (o.replication.mode !== 'async' || leader?.replication?.mode !== 'async') return { passed: false, detail: `replication is ${o.replication.mode}, not async yet` };
@@ -68,26 +120,29 @@ export const asyncLostWrites = defineLab<Facts>({
       },
     },
     {
-      title: 'Cut the leader off',
-      instruction: (o, before) => `Select the leader (${before.leader ?? leaderName(o)}) and press i to isolate it (or :isolate ${before.leader ?? leaderName(o)}). Its network is gone; its process still runs.`,
-      hint: 'Failures rarely come one at a time: a switch fails, then the machine. Watch the event log: the others elect a new leader, while the old one goes on acknowledging writes for a moment.',
+      title: 'Cut the leader off and write through it',
+      instruction: (o, before) => {
+        const leader = before.leader ?? leaderName(o);
+        return `Select the leader (${leader}) and press i to isolate it (or :isolate ${leader}). Its network is gone; its process still runs. Then write a key no other write touches, through it, as a client still connected to it would: :write ${leader} ${proofSql(leader)}`;
+      },
+      hint: 'Failures rarely come one at a time: a switch fails, then the machine. Watch the event log: the others elect a new leader, while the old one goes on acknowledging what its clients send. This cluster runs without CheckQuorum so that you have time to write through it; with CheckQuorum it would step down after an election timeout, and what it acknowledged until then would be lost just the same.',
       check: (o, before) => {
         const cut = lastIsolation(actionsSince(o, before));
         if (cut === null) return { passed: false, detail: 'the leader has not been isolated yet' };
         if (cut.action.leader !== cut.node) return { passed: false, detail: `${cut.node} was isolated, but ${cut.action.leader ?? 'nobody'} was leading; isolate the leader` };
-        const after = writesAcked(o.history, cut.action.mono).filter((w) => w.node === cut.node);
-        if (after.length === 0) return { passed: false, detail: `${cut.node} is cut off; waiting for a write it acknowledges alone` };
+        const proof = proofWrites(o, cut)[0];
+        const workload = writesAcked(o.history, cut.action.mono).filter((w) => w.node === cut.node).length;
+        if (proof === undefined) return { passed: false, detail: `${cut.node} is cut off (${plural(workload, 'workload write')} acknowledged by it since); now write ${proofKey} through it: :write ${cut.node} ${proofSql(cut.node)}` };
         return {
           passed: true,
-          detail: `${cut.node} is cut off and went on acknowledging: ${plural(after.length, 'write')} after the cut, each on its own disk only`,
-          facts: { oldLeader: cut.node, ackedAfterCut: after.length },
+          detail: `${cut.node} is cut off and still says "done": it acknowledged your ${proofKey} at index ${proof.outcome.index} (term ${proof.outcome.term}), and ${plural(workload, 'workload write')} so far since the cut; only its own disk has them`,
+          facts: { oldLeader: cut.node, proofKey, proofIndex: proof.outcome.index, proofTerm: proof.outcome.term, proofSql: proof.sql },
         };
       },
       autopilot: async (context) => {
         const { leader } = await leaderAndFollowers(context);
-        const cutMono = performance.now();
         context.cluster.partition([[leader], others(context.cluster.ids, leader)]);
-        await context.waitFor('a write acknowledged by the isolated leader', (o) => writesAcked(o.history, cutMono).some((w) => w.node === leader));
+        await context.cluster.execute(proofSql(leader), [], { node: leader });
         // As a person would: watch the others elect a leader before killing the old one.
         await context.waitFor('the others to elect a leader', (o) => o.leader !== null && o.leader !== leader);
       },
@@ -129,10 +184,29 @@ export const asyncLostWrites = defineLab<Facts>({
         const rolled = eventsOf(o, 'entries-rolled-back', before.wall).filter((e) => e.event.node === cut.node);
         const rolledBack = rolled.reduce((sum, e) => sum + (e.event.toIndex - e.event.fromIndex + 1), 0);
         const path = lost[0]!.path ?? eventsOf(o, 'writes-lost', before.wall)[0]?.event.rollbackPath ?? '(no file)';
+        const split = lostByCut(o, cut, before.lostWriteCount);
+        const afterCut = ackedAfter(o, cut);
+        const parts = [
+          `${split.before} acknowledged before the cut but not yet on a follower when it came`,
+          `${split.after} acknowledged after it`,
+          ...(split.unmatched > 0 ? [`${split.unmatched} no longer in the history kept`] : []),
+        ];
+        const survived = Math.max(0, afterCut - split.after);
+        const survivors = survived === 0 ? '' : ` (${cut.node} acknowledged ${afterCut} after the cut: ${survived} of them had reached a follower before the cut took effect on the links, and survived)`;
         return {
           passed: true,
-          detail: `${cut.node} rolled back ${plural(rolledBack, 'entry', 'entries')}; ${plural(lost.length, 'acknowledged write was', 'acknowledged writes were')} lost. They are in ${path}`,
-          facts: { lostCount: lost.length, rolledBack, rollbackPath: path, firstLost: lost.slice(0, 3).map(describeLost) },
+          detail: `${cut.node} rolled back ${plural(rolledBack, 'applied entry', 'applied entries')}; ${plural(lost.length, 'acknowledged write was', 'acknowledged writes were')} lost: ${listing(parts)}${survivors}. They are in ${path}`,
+          facts: {
+            lostCount: lost.length,
+            lostBeforeCut: split.before,
+            lostAfterCut: split.after,
+            lostUnmatched: split.unmatched,
+            ackedAfterCut: afterCut,
+            rolledBack,
+            notAcknowledged: Math.max(0, rolledBack - lost.length),
+            rollbackPath: path,
+            firstLost: lost.slice(0, 3).map(describeLost),
+          },
         };
       },
       autopilot: async (context) => {
@@ -144,48 +218,55 @@ export const asyncLostWrites = defineLab<Facts>({
       },
     },
     {
-      title: 'Look for a lost write',
+      title: 'Look for your lost write',
       instruction: (o) => {
-        const lost = firstLostWithKey(o);
-        if (lost === undefined) return 'Pick a lost write from the event log (writes-lost) or the rollback file, and read its key through the leader: :sql SELECT k, v, idx FROM kv WHERE k = \'<key>\'';
-        return `${describeLost(lost)} was acknowledged, then lost. Ask the cluster for it: :sql SELECT k, v, idx FROM kv WHERE k = '${lost.key}'`;
+        const cut = lastIsolation(o.actions);
+        const proof = cut === null ? undefined : proofWrites(o, cut)[0];
+        const said = proof === undefined ? '' : `${cut!.node} acknowledged your ${proofKey} at index ${proof.outcome.index}, term ${proof.outcome.term}. `;
+        return `${said}Ask the cluster for it: :sql ${proofRead}`;
       },
-      hint: (o) => `The rollback file is plain JSON lines: cat ${firstLostWithKey(o)?.path ?? '<data dir>/<node>/rollback/*.jsonl'} in another terminal. Each line is the entry (index, term, statement, parameters) the node undid.`,
+      hint: (o) => {
+        const file = lostWriteDetails(o).find((w) => w.key === proofKey)?.path ?? '<data dir>/<node>/rollback/*.jsonl';
+        return `The rollback file is plain JSON lines, one per entry the node undid (index, term, statement, parameters): grep ${proofKey} ${file} in another terminal. No other write touched ${proofKey}, so its absence can only be the loss.`;
+      },
       check: (o, before) => {
-        const lost = lostWriteDetails(o).filter((w) => w.key !== null);
-        if (lost.length === 0) return { passed: false, detail: 'no lost write with a key to look for' };
+        const lost = lostWriteDetails(o).find((w) => w.key === proofKey);
+        if (lost === undefined) return { passed: false, detail: `${proofKey} is not among the lost writes: was it written through the cut-off leader (step 2)?` };
+        if (otherWriteTo(o, proofKey, lost)) return { passed: false, detail: `another write touched ${proofKey}, so its absence would prove nothing; start the lab again` };
         for (const read of okQueries(o, before)) {
           const keys = new Set([...keysNamed(read.sql, read.params), ...read.outcome.rows.map((row) => row['k']).filter((k): k is string => typeof k === 'string')]);
-          const match = lost.find((w) => keys.has(w.key!));
-          if (match === undefined) continue;
-          const row = read.outcome.rows.find((r) => r['k'] === match.key);
-          const current = row === undefined ? '(no row)' : `'${String(row['v'])}'${typeof row['idx'] === 'number' ? ` (idx ${row['idx']})` : ''}`;
-          if (row !== undefined && row['v'] === match.value) return { passed: false, detail: `${match.key} still shows the lost value; was it written again?` };
+          if (!keys.has(proofKey)) continue;
+          const row = read.outcome.rows.find((r) => r['k'] === proofKey);
+          if (row !== undefined) return { passed: false, detail: `${proofKey} has a row ('${String(row['v'])}'): was it written again?` };
           return {
             passed: true,
-            detail: `${match.key} now holds ${current}; the acknowledged '${match.value}' (index ${match.index}, term ${match.term}) survives only in ${match.path}`,
-            facts: { lostKey: match.key!, lostValue: match.value ?? 'NULL', currentValue: current },
+            detail: `${read.outcome.node} has no row for ${proofKey}: the write acknowledged at index ${lost.index} (term ${lost.term}) is gone, and no other write ever touched that key; its only copy is in ${lost.path ?? 'no file'}`,
+            facts: { proofCurrent: '(no row)', rollbackPath: lost.path ?? '(no file)' },
           };
         }
-        return { passed: false, detail: `no read of a lost key yet (e.g. ${lost[0]!.key})` };
+        return { passed: false, detail: `no read of ${proofKey} yet: :sql ${proofRead}` };
       },
       autopilot: async (context) => {
-        const lost = firstLostWithKey(context.observe());
-        if (lost === undefined) throw new Error('no lost write with a key');
-        await context.cluster.query('SELECT k, v, idx FROM kv WHERE k = ?', [lost.key], { consistency: 'linearizable' });
+        await context.cluster.query(proofRead, [], { consistency: 'linearizable' });
       },
     },
   ],
   debrief: (f, run) => {
     const lines: string[] = [];
     if (f.asyncP50Ms !== undefined) lines.push(`In async mode ${f.oldLeader ?? 'the leader'} acknowledged writes at its own flush: ${formatMs(f.asyncP50Ms)} median, with no follower in the way.`);
-    if (f.oldLeader !== undefined) lines.push(`Cut off, ${f.oldLeader} went on saying "done" for ${plural(f.ackedAfterCut ?? 0, 'write')} that no other node would ever see.`);
+    if (f.oldLeader !== undefined) lines.push(`Cut off, ${f.oldLeader} went on saying "done"${f.ackedAfterCut === undefined ? '' : `: ${plural(f.ackedAfterCut, 'write')} acknowledged after the cut`}, your ${f.proofKey} among them (index ${f.proofIndex}), which no other node ever saw.`);
     if (f.newLeader !== undefined) lines.push(`Meanwhile the majority elected ${f.newLeader} (term ${f.newTerm}), ${formatMs(f.electedAfterMs)} after the cut. Its log ends where the followers' copies ended.`);
     if (f.lostCount !== undefined) {
-      lines.push(`${plural(f.lostCount, 'acknowledged write was', 'acknowledged writes were')} lost: ${f.oldLeader} rolled back ${plural(f.rolledBack ?? 0, 'entry', 'entries')} when it rejoined. The first ${Math.min(3, f.firstLost?.length ?? 0)}: ${(f.firstLost ?? []).join('; ')}.`);
-      lines.push(`They are in ${f.rollbackPath}: a person can re-apply them by hand (MongoDB's rollback files work the same way); nothing does it automatically, and later writes may have overwritten the same keys.`);
+      lines.push(
+        `${plural(f.lostCount, 'acknowledged write was', 'acknowledged writes were')} lost: ${f.lostBeforeCut} acknowledged before the cut but not yet replicated when it came, ${f.lostAfterCut} acknowledged after it${(f.lostUnmatched ?? 0) > 0 ? `, ${f.lostUnmatched} no longer in the history kept` : ''}.${f.ackedAfterCut !== undefined && f.lostAfterCut !== undefined && f.ackedAfterCut > f.lostAfterCut ? ` The other ${f.ackedAfterCut - f.lostAfterCut} acknowledged after the cut had reached a follower before the cut took effect on the links, and survived.` : ''} ${f.oldLeader} rolled back ${plural(f.rolledBack ?? 0, 'applied entry', 'applied entries')} when it rejoined${(f.notAcknowledged ?? 0) > 0 ? `; the other ${f.notAcknowledged} had never been acknowledged to a client (an election no-op, or writes whose answer never arrived)` : ''}. The first ${Math.min(3, f.firstLost?.length ?? 0)}: ${(f.firstLost ?? []).join('; ')}.`,
+      );
     }
-    if (f.lostKey !== undefined) lines.push(`You read ${f.lostKey}: it holds ${f.currentValue}, not the acknowledged '${f.lostValue}'.`);
+    if (f.proofCurrent !== undefined) lines.push(`You read ${f.proofKey}: ${f.proofCurrent}. No other write ever touched that key, so nothing overwrote it: it was acknowledged and then it vanished.`);
+    if (f.rollbackPath !== undefined) {
+      const reapply = f.proofSql === undefined ? '' : ` To re-apply yours by hand while the lab runs: :sql ${f.proofSql} — through the leader, so that it is replicated (writing into one node's state.db would not be).`;
+      const keep = run.dataKept === true ? ' The file stays after you quit (--data-dir).' : ' This run\'s dir is temporary and goes when you quit; run the lab with --data-dir <dir> to keep the file.';
+      lines.push(`The lost writes are in ${f.rollbackPath}, one JSON line per entry with its statement and parameters (grep ${f.proofKey ?? 'a key'} there): a person can re-apply them by hand, as with MongoDB's rollback files; nothing does it automatically, and later writes may have overwritten the same keys.${reapply}${keep}`);
+    }
     lines.push('The price of async is the RPO: everything acknowledged but not yet on a follower can vanish at failover. In quorum mode the cut-off leader could not have acknowledged anything without a majority; its clients would have seen timeouts instead (lab quorum-commit).');
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} of them lost.`);
     return lines;

@@ -8,11 +8,11 @@ import type { AutopilotContext, Baseline, ExecuteOutcome, Observation, QueryOutc
 export type OkExecute = ActionOf<'execute'> & { readonly outcome: Extract<ExecuteOutcome, { ok: true }> };
 export type OkQuery = ActionOf<'query'> & { readonly outcome: Extract<QueryOutcome, { ok: true }> };
 
-export function okExecutes(o: Observation, before: Baseline): OkExecute[] {
+export function okExecutes(o: Pick<Observation, 'actions'>, before: Pick<Baseline, 'actionCount'>): OkExecute[] {
   return actionsOf(actionsSince(o, before), 'execute').filter((a): a is OkExecute => a.outcome.ok);
 }
 
-export function okQueries(o: Observation, before: Baseline): OkQuery[] {
+export function okQueries(o: Pick<Observation, 'actions'>, before: Pick<Baseline, 'actionCount'>): OkQuery[] {
   return actionsOf(actionsSince(o, before), 'query').filter((a): a is OkQuery => a.outcome.ok);
 }
 

@@ -98,7 +98,7 @@ export const firstSteps = defineLab<Facts>({
     {
       title: 'Slow a link and watch lag',
       instruction: (o) => `Put ${lagDelayMs} ms on the link between the leader and a follower: :delay ${leaderName(o)} ${someFollower(o)} ${lagDelayMs}. Watch that follower's lag column grow.`,
-      hint: 'The leader keeps writing; the slowed follower receives each entry later. Lag is measured as pg_stat_replication does: how old the oldest entry it has not yet applied is, and how many entries behind it is.',
+      hint: "The leader keeps writing; the slowed follower receives each entry later. The table's write, flush and replay columns are times, like pg_stat_replication's write_lag, flush_lag and replay_lag: how long ago the leader flushed the oldest entry the follower has not yet written, flushed or applied, as far as the leader has heard (the follower's report crosses the slow link too, so it settles near twice the delay). PostgreSQL gives positions as LSNs, byte positions in the WAL (sent_lsn … replay_lsn), not as a count of entries; the wide table's behind column counts entries, bytes the byte difference.",
       check: (o, before) => {
         if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
         const delays = linkDelays(o.actions);
@@ -106,12 +106,13 @@ export const firstSteps = defineLab<Facts>({
         if (leader === null) return { passed: false, detail: 'waiting for a leader' };
         const slowed = o.status.filter((n) => n.id !== leader && delayBetween(delays, leader, n.id) >= lagDelayMsMin);
         if (slowed.length === 0) return { passed: false, detail: `no follower is ${lagDelayMsMin} ms or more from ${leader} both ways yet` };
-        const lagging = slowed.find((n) => n.lag !== null && (n.lag.entries >= 2 || n.lag.replayLagMs >= 150));
-        if (lagging === undefined || lagging.lag === null) return { passed: false, detail: `${listing(slowed.map((n) => n.id))} slowed; waiting for its lag to show` };
+        // At least the one-way delay: an entry cannot be applied sooner than it arrives.
+        const lagging = slowed.find((n) => n.lag !== null && n.lag.replayLagMs >= delayBetween(delays, leader, n.id));
+        if (lagging === undefined || lagging.lag === null) return { passed: false, detail: `${listing(slowed.map((n) => n.id))} slowed; waiting for its replay lag to reach the link's delay` };
         const delay = delayBetween(delays, leader, lagging.id);
         return {
           passed: true,
-          detail: `${lagging.id} is ${plural(lagging.lag.entries, 'entry', 'entries')} (${formatMs(lagging.lag.replayLagMs)}) behind ${leader}`,
+          detail: `${lagging.id}'s replay lag (the table's replay column) was ${formatMs(lagging.lag.replayLagMs)} when this check passed, ${plural(lagging.lag.entries, 'entry', 'entries')} behind ${leader}; the live column keeps moving and settles near ${formatMs(2 * delay)}, the entry's ${delay} ms out plus the report's ${delay} ms back`,
           facts: { laggingNode: lagging.id, lagDelayMs: delay, lagEntries: lagging.lag.entries, lagMs: lagging.lag.replayLagMs },
         };
       },
@@ -120,7 +121,7 @@ export const firstSteps = defineLab<Facts>({
         slowLink(context, leader, followers[0]!, lagDelayMs);
         await context.waitFor('the follower to lag', (o) => {
           const n = node(o, followers[0]!);
-          return n?.lag != null && (n.lag.entries >= 2 || n.lag.replayLagMs >= 150);
+          return n?.lag != null && n.lag.replayLagMs >= lagDelayMs;
         });
       },
     },
@@ -153,7 +154,7 @@ export const firstSteps = defineLab<Facts>({
     if (f.writeLeader !== undefined) lines.push(`Your write went to ${f.writeLeader}, the leader: it became log entry ${f.writeIndex} in term ${f.writeTerm} and was acknowledged in ${formatMs(f.writeLatencyMs)}, once a majority had it on disk.`);
     if (f.refusedBy !== undefined) lines.push(`${f.refusedBy} refused a write and named ${f.namedLeader}: only the leader orders writes, so there is one history. Clients follow the hint and retry at the leader.`);
     if (f.readNode !== undefined) lines.push(`${f.readNode} served a read from its own copy at applied index ${f.readIndex} (${f.readRow}): reads scale out across followers, but each answers as of its own progress.`);
-    if (f.laggingNode !== undefined) lines.push(`With ${f.lagDelayMs} ms on its link, ${f.laggingNode} fell ${plural(f.lagEntries ?? 0, 'entry', 'entries')} (${formatMs(f.lagMs)}) behind; a read there would have shown that much older data.`);
+    if (f.laggingNode !== undefined) lines.push(`With ${f.lagDelayMs} ms on its link each way, ${f.laggingNode}'s replay lag was ${formatMs(f.lagMs)} (${plural(f.lagEntries ?? 0, 'entry', 'entries')} behind) when the check passed: the oldest entry it had not applied had been on the leader's disk that long. It settles near ${formatMs(2 * (f.lagDelayMs ?? 0))}, because the leader learns of the follower's progress over the same slow link. A read there shows data about that much older.`);
     if (f.caughtUpIndex !== undefined) lines.push(`After the heal every node caught up (the slowest, ${f.caughtUpNode}, reached index ${f.caughtUpIndex}): lag costs freshness, not data, as long as the leader survives.`);
     lines.push(`Over the lab the workload had ${run.writesAcknowledged} writes acknowledged and ${run.lostWrites} lost.`);
     return lines;

@@ -162,7 +162,7 @@ export const lagAnomalies = defineLab<Facts>({
   debrief: (f, run) => {
     const lines: string[] = [];
     if (f.slowFollower !== undefined) {
-      lines.push(`With ${f.slowFollower} ${f.delayMs} ms behind, ${f.rywViolations} of ${f.anomalyReads} follower reads missed their own session's write, and ${f.monotonicViolations} went back in time. Nothing failed: every read returned a real, committed (just old) value.`);
+      lines.push(`With ${f.slowFollower} ${f.delayMs} ms behind, ${f.rywViolations} of ${f.anomalyReads} follower reads missed their own session's write, and ${f.monotonicViolations} went back in time. Nothing failed: every read returned what that follower had applied so far. That is not always committed: a follower applies entries as they arrive, before the leader has counted them on a majority, and had the leader failed, some could have been rolled back. Here no leader failed, so what they showed was old, not undone.`);
       if (f.rywExample) lines.push(`For example, ${f.rywExample}.`);
       if (f.monotonicExample) lines.push(`And ${f.monotonicExample}.`);
     }

@@ -1,6 +1,8 @@
-// partition: a leader cut into the minority cannot commit, steps down, and
-// the majority elects anew; a local read on the cut-off node is stale, a
-// linearizable (ReadIndex) read through the new leader is not.
+// partition: a leader cut into the minority cannot commit, while the majority
+// elects anew. The lab's cluster runs without CheckQuorum, so the cut-off
+// leader goes on believing it leads until the heal: a local read there is
+// stale, a linearizable (ReadIndex) read sent to it fails, and one through the
+// new leader is up to date.
 
 import type { NodeId } from '../../cluster/index.js';
 import { actionsOf, actionsSince, eventsOf, formatMs, node, plural, staleness, writesAcked, writesInvoked } from '../analysis.js';
@@ -10,9 +12,8 @@ import { leaderAndFollowers, leaderName, okQueries, others } from './common.js';
 
 interface Facts {
   oldLeader: string;
+  oldTerm: number;
   writesToOld: number;
-  stepDownMs: number;
-  stepDownReason: string;
   newLeader: string;
   newTerm: number;
   electedMs: number;
@@ -22,6 +23,9 @@ interface Facts {
   freshNode: string;
   freshKey: string;
   freshSeen: number;
+  refusedKind: string;
+  refusedMs: number;
+  stepDownReason: string;
   truncated: number;
   rejoinTerm: number;
   lostWrites: number;
@@ -46,6 +50,21 @@ function keyWrittenSince(o: Observation, mono: number, not: NodeId): string | nu
   return writesAcked(o.history, mono).find((w) => w.node !== not)?.key ?? null;
 }
 
+/** Whether `id` reported stepping down after the cut and at or before `wall` (Date.now() ms). */
+function steppedDownBy(o: Observation, id: NodeId, cutWall: number, wall: number): boolean {
+  return eventsOf(o, 'stepped-down', cutWall).some((e) => e.event.node === id && e.atMs <= wall);
+}
+
+/** Writes sent to the cut-off node after the cut: the workload's (before it learnt of the new leader) and the person's `:write`. */
+function writesToCutOff(o: Observation, cut: { action: Action; node: NodeId }): { sent: number; acked: number } {
+  const workload = writesInvoked(o.history, cut.action.mono).filter((w) => w.node === cut.node);
+  const mine = actionsOf(o.actions, 'execute').filter((a) => a.seq > cut.action.seq && a.node === cut.node);
+  return {
+    sent: workload.length + mine.length,
+    acked: workload.filter((w) => w.end?.type === 'ok' && w.end.node === cut.node).length + mine.filter((a) => a.outcome.ok && a.outcome.leader === cut.node).length,
+  };
+}
+
 export const partition = defineLab<Facts>({
   id: 'partition',
   title: 'A partition: the minority leader, stale reads and ReadIndex',
@@ -53,67 +72,63 @@ export const partition = defineLab<Facts>({
   minutes: 10,
   concepts: ['network partition', 'minority', 'checkquorum', 'stale reads', 'linearizable reads', 'readindex'],
   summary:
-    'Cut the leader off from the other two. It can no longer reach a majority, so it commits nothing and steps down, while the majority elects a new leader and carries on. A local read on the cut-off node answers from a frozen copy; a linearizable read through the new leader confirms leadership first (ReadIndex) and is up to date.',
+    'Cut the leader off from the other two. It can no longer reach a majority, so it commits nothing, while the majority elects a new leader and carries on. This cluster runs without CheckQuorum, so the cut-off leader goes on believing it leads: a local read there answers from a frozen copy, a linearizable read sent to it fails (it cannot confirm its leadership, ReadIndex), and a linearizable read through the new leader is up to date.',
   setup: {
-    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 61 },
+    // No CheckQuorum: the cut-off leader keeps believing it leads until it hears the new term (at the heal), so the window is there to look at.
+    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', checkQuorum: false, seed: 61 },
     workload: { rate: 40, concurrency: 8, readFraction: 0.2, keys: 5, readTarget: 'leader', readConsistency: 'local', timeoutMs: 1_000, seed: 61 },
   },
   steps: [
     {
       title: 'Cut the leader off',
-      instruction: (o) => `Put the leader on its own: :partition ${leaderName(o)} | ${o.status.filter((n) => n.id !== o.leader).map((n) => n.id).join(' ')} (or select it and press i).`,
-      hint: 'Writes sent to it still reach its log, but a majority never confirms them. With CheckQuorum it notices within an election timeout that it has lost its majority and steps down; the other two elect a leader of a higher term.',
+      instruction: (o, before) => {
+        // The leader when the step began: once the cut is made the majority elects another, and the instruction must not start naming that one.
+        const leader = before.leader ?? leaderName(o);
+        return `Put the leader on its own: :partition ${leader} | ${o.status.filter((n) => n.id !== leader).map((n) => n.id).join(' ')} (or select it and press i).`;
+      },
+      hint: 'Writes sent to it still reach its log, but a majority never confirms them. The other two elect a leader of a higher term. This cluster runs without CheckQuorum, so the old leader does not notice it has lost its majority: it goes on believing it leads. (With CheckQuorum, the default, it would step down after an election timeout; the window between the cut and that step-down exists either way.)',
       check: (o, before) => {
         const cut = minorityCut(actionsSince(o, before));
         if (cut === null) return { passed: false, detail: 'the leader has not been cut into a minority yet' };
-        const stepped = eventsOf(o, 'stepped-down', cut.action.wall).find((e) => e.event.node === cut.node);
         const elected = eventsOf(o, 'leader-elected', cut.action.wall).find((e) => !cut.minority.includes(e.event.node));
-        const sent = writesInvoked(o.history, cut.action.mono).filter((w) => w.node === cut.node);
-        const ackedByOld = sent.filter((w) => w.end?.type === 'ok' && w.end.node === cut.node).length;
-        if (ackedByOld > 0) return { passed: false, detail: `${cut.node} acknowledged ${ackedByOld} writes after the cut: is its side a majority?` };
-        if (stepped === undefined || elected === undefined) {
-          return { passed: false, detail: `${cut.node} is cut off; waiting for ${stepped === undefined ? `it to step down` : ''}${stepped === undefined && elected === undefined ? ' and ' : ''}${elected === undefined ? 'the majority to elect a leader' : ''}` };
-        }
+        const writes = writesToCutOff(o, cut);
+        if (writes.acked > 0) return { passed: false, detail: `${cut.node} acknowledged ${writes.acked} writes after the cut: is its side a majority?` };
+        if (elected === undefined) return { passed: false, detail: `${cut.node} is cut off; waiting for the majority to elect a leader` };
+        const old = node(o, cut.node);
+        if (old?.role !== 'leader' || steppedDownBy(o, cut.node, cut.action.wall, Infinity)) return { passed: false, detail: `${cut.node} no longer believes it leads (it stepped down): this step needs it still leading; start the lab again` };
         return {
           passed: true,
-          detail: `${cut.node} acknowledged 0 of ${plural(sent.length, 'write')} sent to it after the cut, stepped down after ${formatMs(stepped.atMs - cut.action.wall)} (${stepped.event.reason}); ${elected.event.node} won term ${elected.event.term} after ${formatMs(elected.atMs - cut.action.wall)}`,
-          facts: {
-            oldLeader: cut.node,
-            writesToOld: sent.length,
-            stepDownMs: stepped.atMs - cut.action.wall,
-            stepDownReason: stepped.event.reason,
-            newLeader: elected.event.node,
-            newTerm: elected.event.term,
-            electedMs: elected.atMs - cut.action.wall,
-          },
+          detail: `${elected.event.node} won term ${elected.event.term} after ${formatMs(elected.atMs - cut.action.wall)}; ${cut.node}, cut off, still reports itself leader of term ${old.term} and acknowledged 0 of ${plural(writes.sent, 'write')} sent to it since the cut`,
+          facts: { oldLeader: cut.node, oldTerm: old.term, writesToOld: writes.sent, newLeader: elected.event.node, newTerm: elected.event.term, electedMs: elected.atMs - cut.action.wall },
         };
       },
       autopilot: async (context) => {
         const { leader } = await leaderAndFollowers(context);
         context.cluster.partition([[leader], others(context.cluster.ids, leader)]);
-        await context.waitFor('a new leader and the old one stepping down', (o) => o.leader !== null && o.leader !== leader && node(o, leader)?.role !== 'leader');
+        await context.waitFor('a new leader while the old one still believes it leads', (o) => o.leader !== null && o.leader !== leader && node(o, leader)?.role === 'leader');
       },
     },
     {
-      title: 'Read the cut-off copy',
+      title: 'Read the cut-off leader, locally',
       instruction: (o) => {
         const cut = minorityCut(o.actions);
         const key = cut === null ? null : keyWrittenSince(o, cut.action.mono, cut.node);
-        return `Read a key on the cut-off node, locally: :read ${cut?.node ?? '<old leader>'} ${readSql(key ?? 'k1')}`;
+        return `Read a key on the cut-off leader, from its own copy: :read ${cut?.node ?? '<old leader>'} ${readSql(key ?? 'k1')}`;
       },
-      hint: 'The workload keeps writing through the new leader. The cut-off node still answers local reads from its own SQLite, frozen at the moment of the cut: a read there misses writes that were acknowledged before you asked.',
+      hint: 'The workload keeps writing through the new leader. The cut-off node still believes it leads and answers local reads from its own SQLite, frozen at the moment of the cut: a read there misses writes that were acknowledged before you asked. A leader that served reads from its own state without checking would answer exactly this.',
       check: (o, before) => {
         const cut = minorityCut(o.actions);
         if (cut === null) return { passed: false, detail: 'no leader was cut off' };
         const reads = okQueries(o, before).filter((a) => a.consistency === 'local' && a.outcome.node === cut.node);
         if (reads.length === 0) return { passed: false, detail: `no local read on ${cut.node} yet` };
         for (const read of reads) {
+          if (steppedDownBy(o, cut.node, cut.action.wall, read.wall)) continue;
           const verdict = staleness(read, o.history);
           if (verdict === null || !verdict.stale) continue;
           const what = verdict.basis === 'key' ? `${verdict.key} at idx ${verdict.seen}` : `state at applied index ${verdict.seen}`;
           return {
             passed: true,
-            detail: `${cut.node} answered ${what}, but a write at index ${verdict.newest!.index}${verdict.basis === 'key' ? ` to ${verdict.key}` : ''} had been acknowledged before you asked: stale`,
+            detail: `${cut.node}, still leader of term ${node(o, cut.node)?.term ?? '?'} in its own eyes, answered ${what}, but a write at index ${verdict.newest!.index}${verdict.basis === 'key' ? ` to ${verdict.key}` : ''} had been acknowledged before you asked: stale`,
             facts: { staleKey: verdict.key ?? '(any)', staleSeen: verdict.seen, staleNewest: verdict.newest!.index },
           };
         }
@@ -127,13 +142,46 @@ export const partition = defineLab<Facts>({
       },
     },
     {
-      title: 'Ask the leader instead',
+      title: 'Ask the cut-off leader linearizably',
       instruction: (o) => {
         const cut = minorityCut(o.actions);
         const key = cut === null ? null : keyWrittenSince(o, cut.action.mono, cut.node);
-        return `Read the same key linearizably, through the leader: :sql ${readSql(key ?? 'k1')}`;
+        const old = cut?.node ?? '<old leader>';
+        return `Now ask ${old} for a linearizable read, as a client still pointed at it would. The dashboard's :read is always local, so press A: the autopilot sends ${readSql(key ?? 'k1')} to ${old} with consistency linearizable (ReadIndex) and a 1 s timeout.`;
       },
-      hint: 'A linearizable read goes to the leader, which first confirms with a heartbeat round that a majority still follows it (ReadIndex), then answers once it has applied up to its commit index. A deposed leader cannot pass that test, so it cannot serve a stale linearizable read.',
+      hint: 'For a linearizable read the leader first confirms, with a round of heartbeats, that a majority still accepts it as leader (ReadIndex); only then does it answer. The cut-off leader cannot reach a majority, so the read gets no answer instead of a stale one. A new leader has one more step before it may serve ReadIndex: it must commit an entry of its own term first (the no-op it appends on election; Raft thesis §6.4), or its commit index may be behind.',
+      check: (o, before) => {
+        const cut = minorityCut(o.actions);
+        if (cut === null) return { passed: false, detail: 'no leader was cut off' };
+        const asked = actionsOf(actionsSince(o, before), 'query').filter((a) => a.consistency === 'linearizable' && a.node === cut.node);
+        if (asked.length === 0) return { passed: false, detail: `no linearizable read sent to ${cut.node} yet (press A)` };
+        const served = asked.find((a) => a.outcome.ok);
+        if (served !== undefined && served.outcome.ok) return { passed: false, detail: `${cut.node} served a linearizable read at index ${served.outcome.index} while cut off: that would be a bug` };
+        const refused = asked.find((a) => !a.outcome.ok && !steppedDownBy(o, cut.node, cut.action.wall, a.wall) && a.outcome.error.kind !== 'not-leader');
+        if (refused === undefined || refused.outcome.ok) return { passed: false, detail: `${cut.node} refused the read as a follower: it must still believe it leads for this step` };
+        const ms = refused.endMono - refused.mono;
+        return {
+          passed: true,
+          detail: `${cut.node} still believed it led, yet the linearizable read failed after ${formatMs(ms)} (${refused.outcome.error.kind}): it could not get a majority to confirm its leadership, so it answered nothing rather than something stale`,
+          facts: { refusedKind: refused.outcome.error.kind, refusedMs: ms },
+        };
+      },
+      autopilot: async (context) => {
+        const o = context.observe();
+        const cut = minorityCut(o.actions);
+        if (cut === null) throw new Error('no leader was cut off');
+        const key = keyWrittenSince(o, cut.action.mono, cut.node) ?? 'k1';
+        await context.cluster.query(readSql(key), [], { node: cut.node, consistency: 'linearizable', timeoutMs: 1_000 }).catch(() => {});
+      },
+    },
+    {
+      title: 'Ask the new leader',
+      instruction: (o) => {
+        const cut = minorityCut(o.actions);
+        const key = cut === null ? null : keyWrittenSince(o, cut.action.mono, cut.node);
+        return `Read the same key linearizably through the leader of the highest term: :sql ${readSql(key ?? 'k1')}`;
+      },
+      hint: 'The new leader can confirm its leadership: its heartbeat round reaches a majority. It records its commit index as the read index, confirms, and answers once it has applied that far; before that, a new leader must commit an entry of its own term (its election no-op; Raft thesis §6.4), or its commit index may be behind.',
       check: (o, before) => {
         const reads = okQueries(o, before).filter((a) => a.consistency === 'linearizable');
         if (reads.length === 0) return { passed: false, detail: 'no linearizable read yet (:sql SELECT …)' };
@@ -158,7 +206,7 @@ export const partition = defineLab<Facts>({
     },
     {
       title: 'Heal',
-      instruction: 'Press h. The old leader hears the new term, becomes a follower, and drops what it never committed.',
+      instruction: 'Press h. The old leader hears the new term, steps down, becomes a follower, and drops what it never committed.',
       hint: 'Entries it appended after the cut were never on a majority, so no client was told "done" about them; Raft truncates them (entries-truncated) when the new leader\'s log disagrees.',
       check: (o, before) => {
         const cut = minorityCut(o.actions);
@@ -170,11 +218,12 @@ export const partition = defineLab<Facts>({
         if (old === undefined || leader === undefined || old.role !== 'follower' || old.term !== leader.term || old.appliedIndex < (heal.leaderCommitIndex ?? 0)) {
           return { passed: false, detail: `healed; waiting for ${cut.node} to rejoin and catch up` };
         }
+        const stepped = eventsOf(o, 'stepped-down', cut.action.wall).find((e) => e.event.node === cut.node);
         const truncated = eventsOf(o, 'entries-truncated', cut.action.wall).filter((e) => e.event.node === cut.node).reduce((sum, e) => sum + e.event.count, 0);
         return {
           passed: true,
-          detail: `${cut.node} follows ${leader.id} in term ${leader.term}, caught up; it discarded ${plural(truncated, 'uncommitted entry', 'uncommitted entries')}; ${plural(o.lostWrites.length, 'acknowledged write was', 'acknowledged writes were')} lost`,
-          facts: { truncated, rejoinTerm: leader.term, lostWrites: o.lostWrites.length },
+          detail: `${cut.node} ${stepped === undefined ? 'became a follower' : `stepped down (${stepped.event.reason})`} and follows ${leader.id} in term ${leader.term}, caught up; it discarded ${plural(truncated, 'uncommitted entry', 'uncommitted entries')}; ${plural(o.lostWrites.length, 'acknowledged write was', 'acknowledged writes were')} lost`,
+          facts: { stepDownReason: stepped?.event.reason ?? 'became a follower', truncated, rejoinTerm: leader.term, lostWrites: o.lostWrites.length },
         };
       },
       autopilot: async (context) => {
@@ -187,12 +236,13 @@ export const partition = defineLab<Facts>({
   debrief: (f, run) => {
     const lines: string[] = [];
     if (f.oldLeader !== undefined) {
-      lines.push(`Cut off, ${f.oldLeader} received ${plural(f.writesToOld ?? 0, 'write')} and acknowledged none: without a majority nothing commits. It stepped down after ${formatMs(f.stepDownMs)} (${f.stepDownReason}), and ${f.newLeader} won term ${f.newTerm} after ${formatMs(f.electedMs)}.`);
-      lines.push(`Between the cut and the step-down ${f.oldLeader} still believed it led. That window is why a leader must not answer reads from its own state without checking (a lease or ReadIndex).`);
+      lines.push(`Cut off, ${f.oldLeader} received ${plural(f.writesToOld ?? 0, 'write')} and acknowledged none: without a majority nothing commits. ${f.newLeader} won term ${f.newTerm} after ${formatMs(f.electedMs)}, while ${f.oldLeader} still reported itself leader of term ${f.oldTerm}.`);
+      lines.push('This cluster ran without CheckQuorum, so that lasted until the heal. With CheckQuorum (the default here and in etcd) a leader steps down after an election timeout without a majority; the window between the cut and the step-down is shorter, but it is there.');
     }
-    if (f.staleKey !== undefined) lines.push(`Your local read on ${f.oldLeader} returned ${f.staleKey} at idx ${f.staleSeen} while index ${f.staleNewest} had been acknowledged: a stale read, served without complaint.`);
-    if (f.freshNode !== undefined) lines.push(`The linearizable read went to ${f.freshNode}, which confirmed a majority still followed it before answering (idx ${f.freshSeen}): etcd's default reads work this way, and MongoDB's readConcern "linearizable" likewise has the primary confirm, through a majority, that it is still primary before answering.`);
-    if (f.rejoinTerm !== undefined) lines.push(`After the heal ${f.oldLeader} followed term ${f.rejoinTerm} and discarded ${plural(f.truncated ?? 0, 'entry', 'entries')} no client had been told about; ${plural(f.lostWrites ?? 0, 'acknowledged write was', 'acknowledged writes were')} lost.`);
+    if (f.staleKey !== undefined) lines.push(`Your local read on ${f.oldLeader}, while it still believed it led, returned ${f.staleKey} at idx ${f.staleSeen} though index ${f.staleNewest} had been acknowledged: a stale read, served without complaint. A leader answering reads from its own state without checking would do the same.`);
+    if (f.refusedKind !== undefined) lines.push(`A linearizable read sent to ${f.oldLeader} failed after ${formatMs(f.refusedMs)} (${f.refusedKind}): ReadIndex needs a majority to confirm the leadership first, and a cut-off leader cannot get one. No answer, rather than a wrong one.`);
+    if (f.freshNode !== undefined) lines.push(`The linearizable read through ${f.freshNode} was confirmed by a majority before it answered (idx ${f.freshSeen}): etcd's default reads work this way, and MongoDB's readConcern "linearizable" likewise has the primary confirm, through a majority, that it is still primary before answering.`);
+    if (f.rejoinTerm !== undefined) lines.push(`After the heal ${f.oldLeader} heard term ${f.rejoinTerm} and stepped down (${f.stepDownReason}), then discarded ${plural(f.truncated ?? 0, 'entry', 'entries')} no client had been told about; ${plural(f.lostWrites ?? 0, 'acknowledged write was', 'acknowledged writes were')} lost.`);
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} lost.`);
     return lines;
   },

@@ -13,7 +13,9 @@ interface Facts {
   acksWithOneDown: number;
   ackersWithOneDown: string;
   secondDown: string;
+  startedWithTwoDown: number;
   refusedWithTwoDown: number;
+  pendingWithTwoDown: number;
   timedOutWithTwoDown: number;
   acksAfterRestart: number;
   lostWrites: number;
@@ -25,8 +27,8 @@ function kills(o: Observation, after: number): (Action & { kind: 'kill' })[] {
   return actionsOf(actionsSince(o, { actionCount: after }), 'kill').filter((a) => a.error === null && o.status.find((n) => n.id === a.node)?.up === false);
 }
 
-/** Writes started after `mono`: how many were acknowledged, refused (fail) or left in doubt (info). */
-function outcomes(o: Observation, mono: number): { started: number; ok: number; fail: number; info: number; nodes: Set<string> } {
+/** Writes started after `mono`: how many were acknowledged, refused (fail), left in doubt (info) or are still waiting for an answer; the four add up to `started`. */
+function outcomes(o: Observation, mono: number): { started: number; ok: number; fail: number; info: number; pending: number; nodes: Set<string> } {
   const writes = writesInvoked(o.history, mono);
   const nodes = new Set<string>();
   let ok = 0;
@@ -39,7 +41,7 @@ function outcomes(o: Observation, mono: number): { started: number; ok: number; 
     } else if (w.end?.type === 'fail') fail++;
     else if (w.end?.type === 'info') info++;
   }
-  return { started: writes.length, ok, fail, info, nodes };
+  return { started: writes.length, ok, fail, info, pending: writes.length - ok - fail - info, nodes };
 }
 
 export const quorumCommit = defineLab<Facts>({
@@ -94,8 +96,8 @@ export const quorumCommit = defineLab<Facts>({
         if (ended < 3) return { passed: false, detail: `${listing(down.map((n) => n.id))} are down; watching writes (${ended}/3 refused or timed out)` };
         return {
           passed: true,
-          detail: `0 of ${result.started} writes started since ${second.node} died were acknowledged: ${result.fail} refused, ${result.info} ended in doubt (timed out, or the leader stepped down first)`,
-          facts: { secondDown: second.node, refusedWithTwoDown: result.fail, timedOutWithTwoDown: result.info },
+          detail: `0 of ${result.started} writes started since ${second.node} died were acknowledged: ${result.fail} refused, ${result.info} ended in doubt (timed out, or the leader stepped down first), ${result.pending} still waiting for an answer`,
+          facts: { secondDown: second.node, startedWithTwoDown: result.started, refusedWithTwoDown: result.fail, timedOutWithTwoDown: result.info, pendingWithTwoDown: result.pending },
         };
       },
       autopilot: async (context) => {
@@ -138,7 +140,7 @@ export const quorumCommit = defineLab<Facts>({
     const lines: string[] = [];
     if (f.firstDown !== undefined) lines.push(`With ${f.firstDown} dead, ${f.acksWithOneDown} writes were acknowledged by ${f.ackersWithOneDown} and the remaining follower: 2 of 3 is a majority, so one failure costs nothing.`);
     if (f.secondDown !== undefined) {
-      lines.push(`With ${f.secondDown} dead as well, no write was acknowledged: ${f.refusedWithTwoDown} were refused outright and ${f.timedOutWithTwoDown} ended in doubt. The cluster chose to be unavailable rather than say "done" about a write only one node held (CAP: consistency over availability on the minority side).`);
+      lines.push(`With ${f.secondDown} dead as well, none of the ${f.startedWithTwoDown ?? '?'} writes started was acknowledged: ${f.refusedWithTwoDown} were refused outright, ${f.timedOutWithTwoDown} ended in doubt and ${f.pendingWithTwoDown ?? 0} were still waiting for an answer when the check passed. The cluster chose to be unavailable rather than say "done" about a write only one node held (CAP: consistency over availability on the minority side).`);
       lines.push('"In doubt" is not "failed": such a write sits in the lone leader\'s log, and if that node wins the next election it commits it. A client that sees a timeout must check, or retry idempotently.');
     }
     if (f.lostWrites !== undefined) lines.push(`After the restart ${f.leaderAfter} led and ${plural(f.lostWrites, 'acknowledged write was', 'acknowledged writes were')} lost. Every acknowledged write was on 2 of 3 nodes; every future majority shares a node with that one, and Raft elects only a node whose log is at least as up to date.`);

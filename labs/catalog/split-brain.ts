@@ -1,6 +1,7 @@
 // split-brain: manual failover without fencing leaves two leaders that both
-// acknowledge writes, and the replicas diverge; with terms as fencing tokens
-// the old leader steps down the moment it hears the newer term.
+// acknowledge writes, and the replicas diverge; with fencing the old leader
+// steps down the moment it hears the newer term. In both runs the followers
+// refuse appends from a lower term: that is what keeps the third replica clean.
 
 import type { NodeId } from '../../cluster/index.js';
 import { actionsOf, actionsSince, eventsOf, leaders, listing, node, plural, writesAcked } from '../analysis.js';
@@ -17,6 +18,7 @@ interface Facts {
   oldWrite: string;
   newWrite: string;
   ignoredTerm: number;
+  thirdReplica: string;
   divergentKey: string;
   oldValue: string;
   newValue: string;
@@ -62,7 +64,7 @@ export const splitBrain = defineLab<Facts>({
   title: 'Split brain: manual failover without fencing',
   level: 'advanced',
   minutes: 12,
-  concepts: ['split brain', 'manual failover', 'fencing', 'terms as fencing tokens', 'divergence'],
+  concepts: ['split brain', 'manual failover', 'fencing', 'terms (epochs)', 'divergence'],
   summary:
     'Failover here is manual, as with a PostgreSQL primary and a person at the console, and fencing is off. Cut the primary off, promote a standby, and you have two primaries that both say "done"; write to both and the replicas diverge. Then on a second cluster with fencing, the old primary steps down the moment it hears the newer term.',
   setup: setup(false),
@@ -133,17 +135,20 @@ export const splitBrain = defineLab<Facts>({
     {
       title: 'Heal the network',
       instruction: 'Press h. The old primary now hears the new one.',
-      hint: 'It sees a higher term and, without fencing, ignores it (higher-term-ignored in the event log). Both keep leading.',
+      hint: 'It sees a higher term and, without fencing, ignores it (higher-term-ignored in the event log). Both keep leading. The third replica still follows only the new primary: a follower rejects appends that carry a lower term than its own, so the old primary\'s writes never reach it.',
       check: (o, before) => {
         const heal = actionsOf(actionsSince(o, before), 'heal')[0];
         if (heal === undefined) return { passed: false, detail: 'not healed yet (h)' };
         const ignored = eventsOf(o, 'higher-term-ignored', heal.wall)[0];
         if (ignored === undefined) return { passed: false, detail: 'healed; waiting for the old primary to hear the new term' };
         const two = twoLeaders(o);
+        // The third replica: a follower of the newer term, which rejects the old primary's appends (their term is lower).
+        const third = two === null ? undefined : o.status.find((n) => n.id !== two.old && n.id !== two.young && n.up);
+        const fenced = third !== undefined && two !== null && third.role === 'follower' && third.leader === two.young && third.term === two.youngTerm;
         return {
           passed: true,
-          detail: `${ignored.event.node} heard term ${ignored.event.seen} from ${ignored.event.from} and ignored it; ${two === null ? 'one leader' : `still two leaders (${two.old}, ${two.young})`}`,
-          facts: { ignoredTerm: ignored.event.seen },
+          detail: `${ignored.event.node} heard term ${ignored.event.seen} from ${ignored.event.from} and ignored it; ${two === null ? 'one leader' : `still two leaders (${two.old}, ${two.young})`}${fenced ? `; ${third.id} follows ${two.young} in term ${two.youngTerm} and rejects ${two.old}'s appends, which carry the lower term ${two.oldTerm}` : ''}`,
+          facts: { ignoredTerm: ignored.event.seen, ...(fenced ? { thirdReplica: third.id } : {}) },
         };
       },
       autopilot: async (context) => {
@@ -186,7 +191,7 @@ export const splitBrain = defineLab<Facts>({
     {
       title: 'Again, with fencing: cut and promote',
       freshCluster: setup(true),
-      instruction: (o) => `A new cluster, now with fencing: the term is a fencing token. Do the same failover: ${cutInstruction(o)}, then select a standby and press P.`,
+      instruction: (o) => `A new cluster, now with fencing: a leader that hears a higher term steps down. Do the same failover: ${cutInstruction(o)}, then select a standby and press P.`,
       hint: 'Under manual failover nothing notices on its own that the old primary is cut off; fencing acts when it hears the newer term.',
       check: (o, before) => {
         const cut = primaryCut(o, before.actionCount);
@@ -241,13 +246,14 @@ export const splitBrain = defineLab<Facts>({
     const lines: string[] = [];
     if (f.oldPrimary !== undefined) lines.push(`Cut off, ${f.oldPrimary} kept leading term ${f.oldTerm}: without fencing (and with manual failover) nothing made it stop.`);
     if (f.newPrimary !== undefined) lines.push(`You promoted ${f.newPrimary} to term ${f.newTerm}: two primaries. ${f.oldWrite !== undefined ? `Both acknowledged a write: ${f.oldWrite}; ${f.newWrite}.` : ''}`);
-    if (f.ignoredTerm !== undefined) lines.push(`After the heal ${f.oldPrimary} heard term ${f.ignoredTerm} and ignored it; the split outlived the partition.`);
+    if (f.ignoredTerm !== undefined) lines.push(`After the heal ${f.oldPrimary} heard term ${f.ignoredTerm} and ignored it; the split outlived the partition.${f.thirdReplica === undefined ? '' : ` ${f.thirdReplica} stayed with ${f.newPrimary}: it rejects appends from a lower term than its own, so what the old primary took while cut off never reached it.`}`);
     if (f.oldValue !== undefined) lines.push(`The replicas diverged (${f.oldValue}; ${f.newValue}). Whichever history is kept, writes some client was told were done must be thrown away or merged by hand.`);
     if (f.fencedPrimary !== undefined) {
-      lines.push(`With fencing, ${f.fencedPrimary} stepped down as soon as it heard term ${f.fencedTerm}: the term is a fencing token, and a node holding an older one loses its right to lead.`);
+      lines.push(`With fencing, ${f.fencedPrimary} stepped down as soon as it heard term ${f.fencedTerm}: the term is an epoch number, and a leader that learns of a newer epoch gives up its own.`);
       lines.push(`Fencing is not free of loss: cut off in async mode, ${f.fencedPrimary} had acknowledged ${plural(f.fencedLost ?? 0, 'write')} alone, rolled back on its return${f.fencedFirstLost ? ` (first: ${f.fencedFirstLost})` : ''}. Fencing ends the split; only quorum writes prevent the loss.`);
     }
-    lines.push('In production the token must reach whatever the old primary writes to (STONITH, a storage lease, or a store that rejects older epochs), because a cut-off node may never hear the new term.');
+    lines.push('In both runs the fencing that protected data was done by the replicas, not by the old primary: a follower rejects appends from a term lower than its own, so the third replica never took what the old primary acknowledged while cut off, with fencing on or off. Without fencing, the one node that ignored the newer term was the old primary itself. That is the sense of a fencing token in DDIA (ch. 8): the resource being written checks the number and refuses an older one, whatever the old leader believes.');
+    lines.push('In production the same check must sit in whatever the old primary writes to (a store that rejects older epochs, a storage lease) or the old primary must be shut off (STONITH), because a cut-off node may never hear the new term.');
     return lines;
   },
   quiz: ['split-brain-cause', 'fencing-token', 'manual-failover', 'stonith', 'divergence-repair', 'pg-timeline'],

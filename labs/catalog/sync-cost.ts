@@ -166,13 +166,13 @@ export const syncCost = defineLab<Facts>({
     {
       title: 'Resume the follower',
       instruction: (o) => `Select ${o.status.find((n) => n.paused)?.id ?? 'the paused follower'} and press p to resume it, then press h to bring the far follower close again. Both catch up, and the leader goes back to sync.`,
-      hint: 'The leader returns to sync once every sync follower has reached the index it had at its previous heartbeat; a follower whose round trip is longer than a heartbeat never quite does while writes flow, hence the heal. Look for sync-restored in the event log.',
+      hint: 'When it degraded, the leader noted its last log index. It returns to sync once every sync follower has reached that fixed index, so a follower that is slow but catching up gets there even while writes keep flowing; the heal only makes it quicker. MySQL semi-sync likewise switches back once a replica catches up. Look for sync-restored in the event log: it names that index.',
       check: (o, before) => {
         const paused = o.status.filter((n) => n.paused);
         if (paused.length > 0) return { passed: false, detail: `${listing(paused.map((n) => n.id))} still paused` };
         const restored = eventsOf(o, 'sync-restored', before.wall).at(-1);
         if (restored === undefined) return { passed: false, detail: 'resumed; waiting for the leader to return to sync' };
-        return { passed: true, detail: `the follower caught up and ${restored.event.node} went back to sync at index ${restored.event.index}`, facts: { restoredIndex: restored.event.index } };
+        return { passed: true, detail: `the follower reached index ${restored.event.index}, ${restored.event.node}'s last index when it degraded, and ${restored.event.node} went back to sync`, facts: { restoredIndex: restored.event.index } };
       },
       autopilot: async (context) => {
         for (const n of context.observe().status) if (n.paused) context.cluster.resume(n.id);
@@ -187,7 +187,7 @@ export const syncCost = defineLab<Facts>({
     if (f.syncP50Ms !== undefined) lines.push(`Sync: ${formatMs(f.syncP50Ms)} (median of ${f.syncWrites}). Every write waited for the slowest sync follower's round trip (at least 2 × ${f.delayMs ?? '?'} ms). That is the price of "an acknowledged write is on every sync follower".`);
     if (f.pausedNode !== undefined) lines.push(`With ${f.pausedNode} paused, 0 of ${f.blockedWrites} writes were acknowledged: synchronous replication trades availability for durability. A PostgreSQL primary whose only sync standby is down blocks commits the same way until the standby returns or synchronous_standby_names changes.`);
     if (f.degradedAfterMs !== undefined) lines.push(`With a ${formatMs(f.degradedAfterMs)} timeout and fallback async, the leader gave up and acknowledged ${plural(f.ackedWhileDegraded ?? 0, 'write')} the paused follower did not have, telling no client: MySQL semi-sync's rpl_semi_sync_master_timeout. Had the leader died then, those writes could have been lost.`);
-    if (f.restoredIndex !== undefined) lines.push(`Once the follower caught up, the leader went back to sync (index ${f.restoredIndex}). The promise is only as good as the time spent degraded: monitor it.`);
+    if (f.restoredIndex !== undefined) lines.push(`Once every sync follower had reached index ${f.restoredIndex}, the leader's last index when it degraded, the leader went back to sync. The promise is only as good as the time spent degraded: monitor it.`);
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} lost.`);
     return lines;
   },

@@ -39,6 +39,28 @@ describe('replica-lab labs', () => {
     expect(text).toMatch(/partition .* done 2026-01-02/);
   });
 
+  it('shows runs by hand and by autopilot apart, points at the lab by hand first and --auto second, and says where progress is stored', () => {
+    mkdirSync(join(home.dir, 'replica-lab'));
+    const run1 = (autopilot: boolean, passed: boolean, stepsPassed: number) => ({ at: '2026-01-02T03:04:05.000Z', passed, autopilot, stepsPassed, steps: 5, stepsByAutopilot: autopilot ? 5 : 1 });
+    const labsState = {
+      'first-steps': { done: false, runs: 2, autopilotRuns: 3, lastRun: run1(true, false, 2), lastHandRun: run1(false, false, 3), lastAutopilotRun: run1(true, false, 2) },
+      partition: { done: true, completedAt: '2026-01-02T03:04:05.000Z', runs: 1, autopilotRuns: 1, lastRun: run1(true, true, 5), lastAutopilotRun: run1(true, true, 5) },
+    };
+    writeFileSync(join(home.dir, 'replica-lab', 'progress.json'), JSON.stringify({ version: 1, labs: labsState }));
+    const text = run(['labs']).stdout;
+    expect(text).toMatch(/^lab .* by hand +autopilot \(--auto\)$/m);
+    expect(text).toMatch(/^first-steps .* 2 runs, last 3\/5 steps \(1 by A\) +3 runs, last failed at 2\/5$/m);
+    expect(text).toMatch(/^partition .* done 2026-01-02 +1 run, passed$/m);
+    expect(text).toMatch(/^ack-levels .* - +-$/m);
+    const byHand = text.indexOf("Do one by hand: 'replica-lab lab <id>'");
+    const auto = text.indexOf("Or watch it done: 'replica-lab lab <id> --auto'");
+    expect(byHand).toBeGreaterThan(0);
+    expect(auto).toBeGreaterThan(byHand);
+    expect(text).toContain(`Progress is stored in ${join(home.dir, 'replica-lab', 'progress.json')}`);
+    const help = run(['labs', '--help']).stdout;
+    expect(help.indexOf("'replica-lab lab <id>'")).toBeLessThan(help.indexOf("'replica-lab lab <id> --auto'"));
+  });
+
   it('warns about a broken progress file and still lists the labs', () => {
     mkdirSync(join(home.dir, 'replica-lab'));
     writeFileSync(join(home.dir, 'replica-lab', 'progress.json'), 'nonsense');

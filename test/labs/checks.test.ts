@@ -12,7 +12,7 @@ import { quorumCommit } from '../../labs/catalog/quorum-commit.js';
 import { raftElection } from '../../labs/catalog/raft-election.js';
 import { splitBrain } from '../../labs/catalog/split-brain.js';
 import { syncCost } from '../../labs/catalog/sync-cost.js';
-import type { AnyLab, Observation } from '../../labs/types.js';
+import type { AnyLab, Observation, QueryOutcome } from '../../labs/types.js';
 import { ackedWrite, action, baseline, event, nodeStatus, observation, read, replication, workloadRecord, write } from './snapshot.js';
 
 const check = (lab: AnyLab, step: number, o: Observation, b = baseline()) => lab.steps[step]!.check(o, b);
@@ -63,23 +63,54 @@ describe('async-lost-writes', () => {
     expect(check(asyncLostWrites, 0, observation()).passed).toBe(false);
   });
 
-  it('cut the leader off: passes when the isolated leader acknowledged a write after the cut, not before it did', () => {
+  const proof = (atMs: number, ok = true) =>
+    action(
+      {
+        kind: 'execute',
+        sql: "INSERT OR REPLACE INTO kv(k, v) VALUES ('only-on-the-old-leader', 'acknowledged by n1')",
+        params: [],
+        node: 'n1',
+        endMono: 1_000 + atMs + 1,
+        outcome: ok ? { ok: true, index: 104, term: 2, leader: 'n1', latencyMs: 1 } : { ok: false, error: { kind: 'not-leader', message: 'not the leader', leader: 'n2' } },
+      },
+      atMs,
+    );
+
+  it('cut the leader off and write through it: passes once the isolated leader acknowledged the proof key after the cut, not on workload writes alone', () => {
     const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, 10);
-    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_050, 'n1') }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', ackedAfterCut: 1 } });
-    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_005, 'n1') })).passed).toBe(false);
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut, proof(20)], history: ackedWrite('k1', 101, 1_050, 'n1') }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', proofKey: 'only-on-the-old-leader', proofIndex: 104 } });
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut], history: ackedWrite('k1', 101, 1_050, 'n1') })).passed).toBe(false);
+    expect(check(asyncLostWrites, 1, observation({ actions: [cut, proof(20, false)] })).passed).toBe(false);
     expect(check(asyncLostWrites, 1, observation()).passed).toBe(false);
   });
 
-  it('bring it back: passes once the restarted node has rolled back acknowledged writes, quoting them from its rollback file', () => {
+  it('bring it back: every lost write is counted as acknowledged before the cut or after it, and the counts add up', () => {
     const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -500);
+    const lost = [101, 102, 103].map((index) => ({ node: 'n1', index, term: 2, kind: 'sql' as const, sql: 'INSERT …' }));
     const o = observation({
-      actions: [cut],
-      lostWrites: [{ node: 'n1', index: 101, term: 2, kind: 'sql', sql: 'INSERT …' }],
+      actions: [cut, proof(-400)],
+      // 101 acknowledged before the cut (at mono 400, the cut at 500), 102 and 103 after it; 104 is the proof write.
+      history: [...ackedWrite('k7', 101, 400, 'n1'), ...ackedWrite('k8', 102, 700, 'n1'), ...ackedWrite('k9', 103, 710, 'n1')],
+      lostWrites: [...lost, { node: 'n1', index: 104, term: 2, kind: 'sql' as const, sql: 'INSERT …' }],
       rollbackFiles: [{ node: 'n1', path: '/d/n1/rollback/x.jsonl', entries: [{ index: 101, term: 2, kind: 'sql', sql: 'INSERT …', params: ['k7', 'v101'] }] }],
-      events: [event(20, { type: 'entries-rolled-back', node: 'n1', fromIndex: 101, toIndex: 103, leader: 'n2' })],
+      events: [event(20, { type: 'entries-rolled-back', node: 'n1', fromIndex: 101, toIndex: 105, leader: 'n2' })],
     });
-    expect(check(asyncLostWrites, 3, o)).toMatchObject({ passed: true, facts: { lostCount: 1, rolledBack: 3, rollbackPath: '/d/n1/rollback/x.jsonl', firstLost: ["k7 = 'v101' (index 101, term 2)"] } });
+    const result = check(asyncLostWrites, 3, o);
+    expect(result).toMatchObject({ passed: true, facts: { lostCount: 4, lostBeforeCut: 1, lostAfterCut: 3, lostUnmatched: 0, ackedAfterCut: 3, rolledBack: 5, notAcknowledged: 1, rollbackPath: '/d/n1/rollback/x.jsonl' } });
+    expect(result.detail).toMatch(/4 acknowledged writes were lost: 1 acknowledged before the cut .* and 3 acknowledged after it/);
     expect(check(asyncLostWrites, 3, observation({ actions: [cut] })).passed).toBe(false);
+  });
+
+  it('look for your lost write: a read showing no row for the proof key passes; a workload key, or a proof key written again, does not', () => {
+    const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -500);
+    const lostProof = { node: 'n1', index: 104, term: 2, kind: 'sql' as const, sql: "INSERT OR REPLACE INTO kv(k, v) VALUES ('only-on-the-old-leader', 'acknowledged by n1')" };
+    const file = { node: 'n1', path: '/d/n1/rollback/x.jsonl', entries: [{ index: 104, term: 2, kind: 'sql', sql: lostProof.sql, params: [] }] };
+    const readOf = (key: string, rows: Record<string, unknown>[]) =>
+      action({ kind: 'query', sql: `SELECT k, v, idx FROM kv WHERE k = '${key}'`, params: [], node: null, consistency: 'linearizable', minIndex: null, endMono: 1_050, outcome: { ok: true, node: 'n2', index: 200, columns: ['k', 'v', 'idx'], rows, latencyMs: 1 } }, 40);
+    const o = observation({ actions: [cut, proof(-400), readOf('only-on-the-old-leader', [])], lostWrites: [lostProof], rollbackFiles: [file] });
+    expect(check(asyncLostWrites, 4, o)).toMatchObject({ passed: true, facts: { proofCurrent: '(no row)', rollbackPath: '/d/n1/rollback/x.jsonl' } });
+    expect(check(asyncLostWrites, 4, { ...o, actions: [cut, proof(-400), readOf('k7', [])] }).passed).toBe(false);
+    expect(check(asyncLostWrites, 4, { ...o, history: ackedWrite('only-on-the-old-leader', 150, 900, 'n2') }).passed).toBe(false);
   });
 });
 
@@ -126,7 +157,11 @@ describe('quorum-commit', () => {
     const kill = action({ kind: 'kill', node: 'n2', error: null }, 10);
     const refused = [...write('k1', 1_020, 'fail'), ...write('k2', 1_021, 'info'), ...write('k3', 1_022, 'info')];
     const o = observation({ status: down('n2', 'n3'), actions: [kill], history: refused });
-    expect(check(quorumCommit, 1, o)).toMatchObject({ passed: true, facts: { secondDown: 'n2', refusedWithTwoDown: 1, timedOutWithTwoDown: 2 } });
+    expect(check(quorumCommit, 1, o)).toMatchObject({ passed: true, facts: { secondDown: 'n2', startedWithTwoDown: 3, refusedWithTwoDown: 1, timedOutWithTwoDown: 2, pendingWithTwoDown: 0 } });
+    // Every write started is accounted for: acknowledged + refused + in doubt + still waiting.
+    const waiting = check(quorumCommit, 1, { ...o, history: [...refused, ...write('k5', 1_024)] });
+    expect(waiting).toMatchObject({ passed: true, facts: { startedWithTwoDown: 4, pendingWithTwoDown: 1 } });
+    expect(waiting.detail).toMatch(/0 of 4 writes .*: 1 refused, 2 ended in doubt .*, 1 still waiting for an answer/);
     expect(check(quorumCommit, 1, { ...o, history: [...refused, ...write('k4', 1_023, { index: 300 })] }).passed).toBe(false);
     expect(check(quorumCommit, 1, observation({ status: down('n3') })).passed).toBe(false);
   });
@@ -175,23 +210,67 @@ describe('partition', () => {
   const localRead = (idx: number) =>
     action({ kind: 'query', sql: "SELECT k, v, idx FROM kv WHERE k = 'k1'", params: [], node: 'n1', consistency: 'local', minIndex: null, endMono: 1_030, outcome: { ok: true, node: 'n1', index: 100, columns: ['k', 'v', 'idx'], rows: [{ k: 'k1', v: 'old', idx }], latencyMs: 1 } }, 20);
 
-  it('cut the leader off: passes once it stepped down and the majority elected a leader', () => {
+  it('cut the leader off: passes once the majority elected a leader while the old one still believes it leads', () => {
     const now = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, 10);
-    const events = [event(300, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' }), event(280, { type: 'leader-elected', node: 'n3', term: 3, votes: ['n3', 'n2'], electionTicks: 1 })];
-    expect(check(partition, 0, observation({ actions: [now], events }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', newLeader: 'n3', stepDownReason: 'check-quorum' } });
+    const elected = [event(280, { type: 'leader-elected', node: 'n3', term: 3, votes: ['n3', 'n2'], electionTicks: 1 })];
+    expect(check(partition, 0, observation({ actions: [now], events: elected }))).toMatchObject({ passed: true, facts: { oldLeader: 'n1', oldTerm: 2, newLeader: 'n3' } });
     expect(check(partition, 0, observation({ actions: [now] })).passed).toBe(false);
-    expect(check(partition, 0, observation({ events })).passed).toBe(false);
+    expect(check(partition, 0, observation({ events: elected })).passed).toBe(false);
+    // Once the old leader has stepped down the window this lab shows is gone: the step does not pass.
+    const stepped = [...elected, event(300, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' })];
+    expect(check(partition, 0, observation({ actions: [now], events: stepped })).passed).toBe(false);
   });
 
-  it('read the cut-off copy: a read older than an acknowledged write to its key passes; an up-to-date one does not', () => {
+  it('cut the leader off: the instruction keeps naming the leader the step began with, not the one elected after the cut', () => {
+    const instruction = partition.steps[0]!.instruction;
+    const after = observation({ leader: 'n3' });
+    expect(typeof instruction === 'function' ? instruction(after, baseline(observation())) : instruction).toContain(':partition n1 | n2 n3');
+  });
+
+  it('runs without CheckQuorum, so the cut-off leader keeps believing it leads', () => {
+    expect(partition.setup.cluster.checkQuorum).toBe(false);
+  });
+
+  it('read the cut-off leader: a read older than an acknowledged write to its key passes while it leads; an up-to-date one, or one after it stepped down, does not', () => {
     const history = ackedWrite('k1', 131, 900, 'n3');
     expect(check(partition, 1, observation({ actions: [cut, localRead(112)], history }))).toMatchObject({ passed: true, facts: { staleKey: 'k1', staleSeen: 112, staleNewest: 131 } });
     expect(check(partition, 1, observation({ actions: [cut, localRead(131)], history })).passed).toBe(false);
     expect(check(partition, 1, observation({ actions: [cut], history })).passed).toBe(false);
+    const stepped = [event(-1_000, { type: 'stepped-down', node: 'n1', term: 2, reason: 'check-quorum' })];
+    expect(check(partition, 1, observation({ actions: [cut, localRead(112)], history, events: stepped })).passed).toBe(false);
+  });
+
+  it('ask the cut-off leader linearizably: a read that times out on it passes; one it served, or a follower\'s not-leader, does not', () => {
+    const lread = (outcome: QueryOutcome) =>
+      action({ kind: 'query', sql: "SELECT k, v, idx FROM kv WHERE k = 'k1'", params: [], node: 'n1', consistency: 'linearizable', minIndex: null, endMono: 2_030, outcome }, 30);
+    const timeout = lread({ ok: false, error: { kind: 'timeout', message: 'timed out', leader: null } });
+    expect(check(partition, 2, observation({ actions: [cut, timeout] }))).toMatchObject({ passed: true, facts: { refusedKind: 'timeout' } });
+    expect(check(partition, 2, observation({ actions: [cut] })).passed).toBe(false);
+    const served = lread({ ok: true, node: 'n1', index: 100, columns: ['k'], rows: [], latencyMs: 1 });
+    expect(check(partition, 2, observation({ actions: [cut, served] })).passed).toBe(false);
+    const follower = lread({ ok: false, error: { kind: 'not-leader', message: 'not the leader', leader: 'n3' } });
+    expect(check(partition, 2, observation({ actions: [cut, follower] })).passed).toBe(false);
+  });
+
+  it('the ReadIndex hint has thesis §6.4\'s first step: a new leader commits an entry of its own term first', () => {
+    for (const step of [2, 3]) {
+      const hint = partition.steps[step]!.hint;
+      expect(typeof hint === 'string' ? hint : hint(observation(), baseline())).toMatch(/entry of its own term.*§6\.4/);
+    }
   });
 });
 
 describe('split-brain', () => {
+  it('heal the network: names the third replica following the newer term, the fencing that kept it clean', () => {
+    const status = [nodeStatus('n1', { role: 'leader', term: 1, leader: 'n1' }), nodeStatus('n2', { role: 'leader', term: 2, leader: 'n2' }), nodeStatus('n3', { term: 2, leader: 'n2' })];
+    const heal = action({ kind: 'heal' }, 10);
+    const o = observation({ status, actions: [heal], events: [event(20, { type: 'higher-term-ignored', node: 'n1', term: 1, seen: 2, from: 'n2' })] });
+    const result = check(splitBrain, 3, o);
+    expect(result).toMatchObject({ passed: true, facts: { ignoredTerm: 2, thirdReplica: 'n3' } });
+    expect(result.detail).toContain("n3 follows n2 in term 2 and rejects n1's appends, which carry the lower term 1");
+    expect(check(splitBrain, 3, { ...o, actions: [] }).passed).toBe(false);
+  });
+
   it('promote a standby: passes with two leaders in different terms, not with one', () => {
     const two = [nodeStatus('n1', { role: 'leader', term: 1 }), nodeStatus('n2', { role: 'leader', term: 2 }), nodeStatus('n3', { term: 2 })];
     expect(check(splitBrain, 1, observation({ status: two }))).toMatchObject({ passed: true, facts: { newPrimary: 'n2', newTerm: 2 } });

@@ -44,6 +44,9 @@ describe('ProgressStore', () => {
     const done = s.read().labs['partition']!;
     expect(done).toMatchObject({ done: true, runs: 2, lastRun: { passed: true, stepsByAutopilot: 1 } });
     expect(done.completedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // The last run of each kind is kept apart, so a later autopilot run does not hide the person's.
+    s.recordLabRun('partition', { passed: false, autopilot: true, stepsPassed: 1, steps: 4, stepsByAutopilot: 1 });
+    expect(s.read().labs['partition']).toMatchObject({ runs: 2, autopilotRuns: 2, lastHandRun: { autopilot: false, passed: true }, lastAutopilotRun: { autopilot: true, passed: false } });
     // A later failed run does not undo it.
     s.recordLabRun('partition', { passed: false, autopilot: false, stepsPassed: 0, steps: 4, stepsByAutopilot: 0 });
     expect(s.read().labs['partition']!.done).toBe(true);
@@ -91,6 +94,6 @@ describe('ProgressStore', () => {
     const s = store();
     mkdirSync(s.dir, { recursive: true });
     writeFileSync(join(s.dir, 'progress.json'), JSON.stringify({ version: 1, labs: { 'first-steps': { done: true, runs: 'x' }, broken: 7 } }));
-    expect(s.read().labs).toEqual({ 'first-steps': { done: true, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null } });
+    expect(s.read().labs).toEqual({ 'first-steps': { done: true, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null, lastHandRun: null, lastAutopilotRun: null } });
   });
 });

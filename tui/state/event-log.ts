@@ -55,7 +55,12 @@ export function describeEvent(entry: ClusterEvent, elections: ElectionTracker): 
  */
 export function describeEvents(entries: readonly ClusterEvent[], elections: ElectionTracker): { lines: { atMs: number; text: string; level: LogLevel }[]; elections: ElectionTracker } {
   const campaigns = new Set<string>();
-  for (const { event } of entries) if (event.type === 'election-started' && !event.pre) campaigns.add(`${event.node}@${event.term}`);
+  // A truncation that undoes applied entries reports them (entries-rolled-back) and then the whole range (entries-truncated): one line each range.
+  const rolledBack = new Map<string, number>();
+  for (const { event } of entries) {
+    if (event.type === 'election-started' && !event.pre) campaigns.add(`${event.node}@${event.term}`);
+    if (event.type === 'entries-rolled-back') rolledBack.set(`${event.node}@${event.fromIndex}`, event.toIndex);
+  }
   const lines: { atMs: number; text: string; level: LogLevel }[] = [];
   let tracker = elections;
   for (const entry of entries) {
@@ -63,6 +68,14 @@ export function describeEvents(entries: readonly ClusterEvent[], elections: Elec
     if (event.type === 'term-changed' && campaigns.has(`${event.node}@${event.to}`)) {
       tracker = { ...tracker, termMax: Math.max(tracker.termMax, event.to) };
       continue;
+    }
+    if (event.type === 'entries-truncated') {
+      const appliedTo = rolledBack.get(`${event.node}@${event.fromIndex}`);
+      if (appliedTo !== undefined) {
+        const unapplied = event.fromIndex + event.count - 1 - appliedTo;
+        if (unapplied > 0) lines.push({ atMs: entry.atMs, text: `${event.node} also drops ${unapplied} never-applied entr${unapplied === 1 ? 'y' : 'ies'} from index ${appliedTo + 1}`, level: 'info' });
+        continue;
+      }
     }
     const described = describeEvent(entry, tracker);
     tracker = described.elections;
@@ -174,7 +187,7 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
     case 'entries-rolled-back':
       return say(`${event.node} rolls back applied entries ${range(event.fromIndex, event.toIndex)}${event.leader === null ? '' : `: leader ${event.leader}'s log does not hold them`}`, 'warn');
     case 'entries-truncated':
-      return say(`${event.node} truncates ${event.count} unapplied entr${event.count === 1 ? 'y' : 'ies'} from index ${event.fromIndex}`);
+      return say(`${event.node} truncates ${event.count} entr${event.count === 1 ? 'y' : 'ies'} from its log, from index ${event.fromIndex}: the leader's log differs there`);
     case 'committed-entries-lost':
       return say(`${event.node} lost committed entries from ${event.fromIndex} (it had seen commit ${event.commitIndex}): the promoted node was behind`, 'error');
     case 'sync-waiting':
