@@ -10,7 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Message, NodeId, Prng } from '../core/index.js';
-import { Invalid, parseHello, raftMessage, type LinkRule, type NetworkTelemetry } from '../protocol.js';
+import { Invalid, parseHello, raftMessage, unbatch, type LinkRule, type NetworkTelemetry } from '../protocol.js';
 import { encodeFrame, FrameDecoder, FrameError, frameBytesMax, helloBytesMax } from '../wire/frames.js';
 
 /** Bytes a peer connection may hold unsent before messages to it are dropped. */
@@ -186,9 +186,17 @@ export class Peers {
     this.accepted.add(socket);
     const decoder = new FrameDecoder(helloBytesMax);
     let peer: NodeId | 'client' | null = null;
+    // Replies of one turn of the loop go out as one frame: one write instead of one per Ready loop.
+    let replies: unknown[] = [];
+    const flushReplies = (): void => {
+      const out = replies;
+      replies = [];
+      if (!socket.destroyed && socket.writableLength < outboxBytesMax) socket.write(encodeFrame(out.length === 1 ? out[0] : { type: 'batch', messages: out }));
+    };
     const client: ClientConnection = {
       send: (frame) => {
-        if (!socket.destroyed && socket.writableLength < outboxBytesMax) socket.write(encodeFrame(frame));
+        if (replies.length === 0) setImmediate(flushReplies);
+        for (const part of unbatch(frame)) replies.push(part);
       },
       get closed() {
         return socket.destroyed;
