@@ -184,7 +184,7 @@ export class Peers {
       return;
     }
     this.accepted.add(socket);
-    const decoder = new FrameDecoder(helloBytesMax);
+    const decoder = new FrameDecoder(frameBytesMax, helloBytesMax);
     let peer: NodeId | 'client' | null = null;
     // Replies of one turn of the loop go out as one frame: one write instead of one per Ready loop.
     let replies: unknown[] = [];
@@ -233,7 +233,6 @@ export class Peers {
             return;
           }
           peer = hello.from;
-          decoder.setLimit(frameBytesMax);
         } else if (peer === 'client') {
           this.options.onClientFrame(client, frame);
         } else {

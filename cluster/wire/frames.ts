@@ -30,13 +30,17 @@ export class FrameError extends Error {}
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  private decoded = 0;
 
-  constructor(private bytesMax: number = frameBytesMax) {}
-
-  /** A stranger gets a small limit until its hello is checked; then the full one. */
-  setLimit(bytesMax: number): void {
-    this.bytesMax = bytesMax;
-  }
+  /**
+   * `firstBytesMax` bounds the first frame alone: a stranger's hello is read
+   * under a small limit, while the frames after it (often in the same chunk)
+   * may be as large as `bytesMax`.
+   */
+  constructor(
+    private readonly bytesMax: number = frameBytesMax,
+    private readonly firstBytesMax: number = bytesMax,
+  ) {}
 
   /** The values completed by this chunk, in order. */
   push(chunk: Buffer): unknown[] {
@@ -47,11 +51,13 @@ export class FrameDecoder {
       if (this.buffered < headerBytes) break;
       const head = this.chunks[0]!.length >= headerBytes ? this.chunks[0]! : this.merge();
       const bytes = head.readUInt32BE(0);
-      if (bytes > this.bytesMax) throw new FrameError(`a frame of ${bytes} bytes is over the ${this.bytesMax}-byte limit`);
+      const limit = this.decoded === 0 ? this.firstBytesMax : this.bytesMax;
+      if (bytes > limit) throw new FrameError(`a frame of ${bytes} bytes is over the ${limit}-byte limit`);
       if (this.buffered < headerBytes + bytes) break;
       const first = this.chunks[0]!.length >= headerBytes + bytes ? this.chunks[0]! : this.merge();
       const text = first.toString('utf8', headerBytes, headerBytes + bytes);
       this.consume(headerBytes + bytes);
+      this.decoded++;
       try {
         out.push(JSON.parse(text));
       } catch {

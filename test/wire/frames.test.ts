@@ -30,6 +30,13 @@ describe('frames', () => {
     expect(decoder.push(encodeFrame({ v: 'ünïcödé 🚀' }))).toEqual([{ v: 'ünïcödé 🚀' }]);
   });
 
+  it('holds the first frame alone to its own limit, even when larger frames follow in the same chunk', () => {
+    const hello = encodeFrame({ type: 'hello' });
+    const big = encodeFrame({ pad: 'x'.repeat(10_000) });
+    expect(new FrameDecoder(1_000_000, 64).push(Buffer.concat([hello, big, big]))).toHaveLength(3);
+    expect(() => new FrameDecoder(1_000_000, 64).push(Buffer.concat([big, hello]))).toThrow(/over the 64-byte limit/);
+  });
+
   it('refuses a length over the limit before buffering it, and a body that is not JSON', () => {
     const header = Buffer.alloc(4);
     header.writeUInt32BE(1_000_001, 0);
