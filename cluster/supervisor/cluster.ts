@@ -35,6 +35,7 @@ import { LinkTable, type LinkOptions } from './network.js';
 import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
+import { Ring } from './ring.js';
 import { nodeStatus } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
 import { Workload } from './workload.js';
@@ -76,7 +77,7 @@ export class Cluster extends EventEmitter {
   private readonly control = new ControlRequests();
   private readonly requests: Requests;
   private readonly leaderWatch = new LeaderWatch();
-  private readonly recentEvents: ClusterEvent[] = [];
+  private readonly recentEvents = new Ring<ClusterEvent>(eventsKeptMax);
   private readonly lost = new LostWrites();
   /** The newest leader any node reported, by term; leader() also requires it to be running. */
   private knownLeader: { id: NodeId; term: number } | null = null;
@@ -283,7 +284,6 @@ export class Cluster extends EventEmitter {
   }
 
   private emitEvent(event: ClusterEvent): void {
-    if (this.recentEvents.length >= eventsKeptMax) this.recentEvents.shift();
     this.recentEvents.push(event);
     this.emit('event', event);
   }
@@ -506,7 +506,7 @@ export class Cluster extends EventEmitter {
 
   /** The last events (bounded), oldest first. */
   events(): readonly ClusterEvent[] {
-    return this.recentEvents;
+    return this.recentEvents.toArray();
   }
 
   /** Acknowledged writes that a node later rolled back (bounded). */

@@ -7,6 +7,7 @@
 import { closeSync, openSync, write as writeToFd } from 'node:fs';
 import type { HistoryRecord } from '../check/records.js';
 import { historyBufferBytesHigh, historyBufferBytesMax, historyRingMax } from './constants.js';
+import { Ring } from './ring.js';
 
 export interface HistoryStats {
   readonly records: number;
@@ -18,8 +19,7 @@ export interface HistoryStats {
 }
 
 export class HistoryRecorder {
-  private readonly ring: HistoryRecord[] = [];
-  private ringNext = 0;
+  private readonly ring = new Ring<HistoryRecord>(historyRingMax);
   private buffer: string[] = [];
   private bufferedBytes = 0;
   private flushing: Promise<void> | null = null;
@@ -37,9 +37,7 @@ export class HistoryRecorder {
 
   write(record: HistoryRecord): void {
     this.counters.records++;
-    if (this.ring.length < historyRingMax) this.ring.push(record);
-    else this.ring[this.ringNext] = record;
-    this.ringNext = (this.ringNext + 1) % historyRingMax;
+    this.ring.push(record);
     const line = `${JSON.stringify(record)}\n`;
     if (this.fd === null || this.writeError !== null || this.bufferedBytes + line.length > historyBufferBytesMax) {
       this.counters.dropped++;
@@ -57,7 +55,7 @@ export class HistoryRecorder {
 
   /** The last records (at most historyRingMax), oldest first. */
   recent(): HistoryRecord[] {
-    return this.ring.length < historyRingMax ? [...this.ring] : [...this.ring.slice(this.ringNext), ...this.ring.slice(0, this.ringNext)];
+    return this.ring.toArray();
   }
 
   stats(): HistoryStats {

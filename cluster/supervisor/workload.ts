@@ -12,6 +12,7 @@ import type { NodeId } from '../core/index.js';
 import type { ReplicationSettings } from '../protocol.js';
 import { historyRingMax } from './constants.js';
 import { BadRequestError } from './errors.js';
+import { Ring } from './ring.js';
 import { compiledScript } from './spawn.js';
 import type { ClusterEvent } from './types.js';
 import { historyPathOf, type WorkloadStats } from './workload-engine.js';
@@ -56,7 +57,7 @@ export class Workload {
   private running = false;
   private worker: Worker | null = null;
   private reported: WorkloadStats = idleStats(defaultWorkload);
-  private readonly ring: HistoryRecord[] = [];
+  private readonly ring = new Ring<HistoryRecord>(historyRingMax);
   private historyPath: string | null = null;
   private nextStop = 1;
   private readonly stops = new Map<number, () => void>();
@@ -110,7 +111,7 @@ export class Workload {
 
   /** The last history records (bounded), oldest first: the TUI's view of what clients did. */
   recent(): HistoryRecord[] {
-    return [...this.ring];
+    return this.ring.toArray();
   }
 
   /** Where the current (or last) history is written; null when not recording. */
@@ -192,10 +193,7 @@ export class Workload {
     switch (message.type) {
       case 'report':
         this.reported = message.stats;
-        for (const record of message.records) {
-          if (this.ring.length >= historyRingMax) this.ring.shift();
-          this.ring.push(record);
-        }
+        for (const record of message.records) this.ring.push(record);
         if (message.acknowledged.length > 0) this.host.noteAcknowledged(message.acknowledged);
         return;
       case 'stopped': {
