@@ -18,7 +18,7 @@ export function registerHelp(program: Command): void {
       const command = program.commands.find(
         (candidate) => candidate.name() === name || candidate.aliases().includes(name),
       );
-      if (command === undefined) throw unknownCommandError(program, name);
+      if (command === undefined) throw unknownCommandError(name);
       command.outputHelp();
     });
 }

@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { cliName, UsageError } from '../errors.js';
-import { findPlanned, plannedCommands } from '../roadmap.js';
 import { addDashboardOptions, runDashboardCommand, type DashboardFlags } from './dashboard.js';
-
-/** Width of the usage column in the "Coming" list; fits the longest usage with room to spare. */
-const usageColumnWidth = 30;
 
 /**
  * What `replica-lab` does with no command (opens the dashboard on a new
- * cluster), and the part of `--help` that says what works in this build and
- * what is still to come.
+ * cluster), and the part of `--help` that says what works in this build.
  */
 export function configureOverview(program: Command): void {
   addDashboardOptions(program);
@@ -21,17 +16,12 @@ export function configureOverview(program: Command): void {
     .addHelpText('after', () => overviewText(program))
     .action(async (flags: DashboardFlags, command: Command) => {
       const [first] = command.args;
-      if (first !== undefined) throw unknownCommandError(program, first);
+      if (first !== undefined) throw unknownCommandError(first);
       await runDashboardCommand(flags);
     });
 }
 
-/** A typo and a command that is only planned deserve different answers. */
-export function unknownCommandError(program: Command, name: string): UsageError {
-  const planned = findPlanned(name);
-  if (planned !== undefined) {
-    return new UsageError(`'${name}' is planned but not built yet in version ${program.version() ?? '?'}`);
-  }
+export function unknownCommandError(name: string): UsageError {
   return new UsageError(`unknown command '${name}'`);
 }
 
@@ -43,9 +33,7 @@ function usageOf(command: Command): string {
 }
 
 function overviewText(program: Command): string {
-  const registered = new Set(program.commands.map((command) => command.name()));
   const worksToday = ['--help', '--version', ...program.commands.map(usageOf)];
-  const coming = plannedCommands.filter((planned) => !registered.has(planned.name));
   const lines = [
     '',
     `With no command, ${cliName} starts a 3-node cluster (quorum, flushed, Raft failover) with a light`,
@@ -54,12 +42,5 @@ function overviewText(program: Command): string {
     '',
     `Works today: the dashboard, ${worksToday.join(', ')}.`,
   ];
-  if (coming.length > 0) {
-    lines.push('', 'Coming (not built yet):');
-    for (const planned of coming) {
-      const usage = `${cliName} ${planned.usage}`.trimEnd();
-      lines.push(`  ${usage.padEnd(usageColumnWidth)}${planned.summary}`);
-    }
-  }
   return lines.join('\n');
 }

@@ -413,10 +413,6 @@ export class RaftCore {
     return this.term;
   }
 
-  getLeader(): NodeId | null {
-    return this.leader;
-  }
-
   getCommitIndex(): number {
     return this.commitIndex;
   }

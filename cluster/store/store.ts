@@ -15,7 +15,6 @@ import { failure, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits } from './sql-rules.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
-import { validateStatement } from './validate.js';
 
 /** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
 function schemaNamesFail(db: Database.Database): boolean {
@@ -29,7 +28,6 @@ interface Position {
 
 export class Store {
   /** The leader's check before it proposes a write; see validate.ts. */
-  static readonly validateStatement = validateStatement;
 
   /**
    * Opens (creating if needed) `<dir>/state.db` in WAL journal mode with

@@ -74,10 +74,6 @@ export class NodeProcess {
     });
   }
 
-  get alive(): boolean {
-    return !this.gone;
-  }
-
   /** Sends one message; false when the channel is closed (the node died or is exiting). */
   send(message: unknown): boolean {
     if (this.gone || !this.subprocess.connected) return false;
