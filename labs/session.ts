@@ -5,6 +5,7 @@
 // state and calls next() and runAutopilot(); `replica-lab lab <id> --auto`
 // drives the same object headless. labs/README.md documents the API.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { Cluster } from '../cluster/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
@@ -526,8 +527,4 @@ function live(text: LiveText, o: Observation, before: Baseline): string {
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!done() && performance.now() < deadline) await sleep(waitPollMs);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

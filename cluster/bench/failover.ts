@@ -5,7 +5,8 @@
 import { Cluster } from '../supervisor/index.js';
 import type { NodeId } from '../core/index.js';
 import type { ReplicationSettings } from '../protocol.js';
-import { startLoad, sleep } from './load.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLoad } from './load.js';
 import { round, summarize } from './stats.js';
 
 export interface FailoverOptions {

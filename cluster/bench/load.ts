@@ -47,7 +47,3 @@ export function startLoad(cluster: Cluster, clients: number, handlers: LoadHandl
     errors: () => errors,
   };
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

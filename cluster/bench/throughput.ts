@@ -4,7 +4,8 @@
 
 import { Cluster } from '../supervisor/index.js';
 import type { ReplicationSettings } from '../protocol.js';
-import { startLoad, sleep } from './load.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLoad } from './load.js';
 import { cpuSeconds } from './machine.js';
 import { fsyncRate, ratePerSecond, round, Samples, summarize, type WalTotals } from './stats.js';
 

@@ -7,6 +7,7 @@
 // The seed fixes the fault schedule and the workload's choices; real processes
 // still make the timing differ from run to run.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkHistory, formatMarkdown, readHistoryFile, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
@@ -129,11 +130,11 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     const operator = options.failover === 'manual' ? startOperator(cluster, log) : null;
     try {
       while (remaining() > 0) {
-        await sleep(Math.min(remaining(), options.intervalMs * (0.25 + prng.next() / 2)));
+        await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (0.25 + prng.next() / 2))));
         if (remaining() <= 0 || options.faults.length === 0) continue;
         active = await inject(cluster, prng, prng.pick(options.faults));
         log({ action: 'start', fault: active.fault, detail: active.detail });
-        await sleep(Math.min(remaining(), options.intervalMs * (0.5 + prng.next())));
+        await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (0.5 + prng.next()))));
         const undone = await active.undo();
         log({ action: 'end', fault: active.fault, detail: undone });
         active = null;
@@ -273,8 +274,4 @@ function markdownReport(input: { options: NemesisOptions; report: CheckReport; s
   const t0 = input.report.startMono ?? 0;
   for (const entry of faultLog.slice(0, 500)) faults.push(`| ${((entry.mono - t0) / 1000).toFixed(3)} | ${entry.action} | ${entry.fault} | ${entry.detail.replaceAll('|', '\\|')} |`);
   return `${formatMarkdown(input.report, { title: 'replica-lab nemesis', preamble })}${faults.join('\n')}\n`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

@@ -13,6 +13,7 @@
 // reach the log twice; once an attempt may have reached a log, the outcome is
 // final (`info` when the client cannot know).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { mixSeed, Prng, type NodeId } from '../core/index.js';
 import { historyFormatVersion, type CompletionRecord, type HistoryRecord, type InfoReason, type OpRecord } from '../check/records.js';
@@ -491,8 +492,4 @@ export class WorkloadEngine {
 /** Where a history goes: `true` means history.jsonl in the data dir. */
 export function historyPathOf(option: string | true, dataDir: string): string {
   return option === true ? join(dataDir, 'history.jsonl') : option;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
