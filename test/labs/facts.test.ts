@@ -59,6 +59,12 @@ describe('lab facts', () => {
     expect(h).toMatch(/target_session_attrs=read-write/);
   });
 
+  it('split-brain: the old primary\'s write is acknowledged, not called committed: it was never on a majority', () => {
+    const h = hint(splitBrain, 'Compare the replicas');
+    expect(h).not.toMatch(/committed answers/);
+    expect(h).toMatch(/never on a majority/);
+  });
+
   it('10. first-steps: pg_stat_replication reports times and LSN byte positions, not entries behind', () => {
     const h = hint(firstSteps, 'Slow a link and watch lag');
     expect(h).toMatch(/write_lag, flush_lag and replay_lag/);
