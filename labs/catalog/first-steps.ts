@@ -62,7 +62,7 @@ export const firstSteps = defineLab<Facts>({
     {
       title: 'Write to a follower',
       instruction: (o) => `Send a write straight to a follower, as a client with an old address would: :write ${someFollower(o)} ${upsert('greeting', 'hi')}`,
-      hint: 'Followers never take writes. The refusal names the leader so a client (or driver) can retry there, as MongoDB answers NotWritablePrimary and a PostgreSQL standby "cannot execute INSERT in a read-only transaction".',
+      hint: 'Followers never take writes: a MongoDB secondary answers NotWritablePrimary, a PostgreSQL standby "cannot execute INSERT in a read-only transaction". Here the refusal also names the leader, so a client can retry there at once (Raft\'s leader hint). Those two do not name the primary: a MongoDB driver finds it from the replica set\'s topology (the hello command), and a PostgreSQL client from its connection string (target_session_attrs=read-write).',
       check: (o, before) => {
         const refused = actionsOf(actionsSince(o, before), 'execute').find((a) => a.node !== null && !a.outcome.ok && a.outcome.error.kind === 'not-leader');
         if (refused === undefined || refused.outcome.ok) return { passed: false, detail: 'no write has been sent to a follower yet' };

@@ -147,14 +147,14 @@ export const partition = defineLab<Facts>({
         const cut = minorityCut(o.actions);
         const key = cut === null ? null : keyWrittenSince(o, cut.action.mono, cut.node);
         const old = cut?.node ?? '<old leader>';
-        return `Now ask ${old} for a linearizable read, as a client still pointed at it would. The dashboard's :read is always local, so press A: the autopilot sends ${readSql(key ?? 'k1')} to ${old} with consistency linearizable (ReadIndex) and a 1 s timeout.`;
+        return `Now ask ${old} for a linearizable read, as a client still pointed at it would: :read ${old} linearizable ${readSql(key ?? 'k1')} (it waits for a majority to confirm ${old}'s leadership, so the answer takes a few seconds). Or press A: the autopilot sends the same read with consistency linearizable (ReadIndex) and a 1 s timeout.`;
       },
       hint: 'For a linearizable read the leader first confirms, with a round of heartbeats, that a majority still accepts it as leader (ReadIndex); only then does it answer. The cut-off leader cannot reach a majority, so the read gets no answer instead of a stale one. A new leader has one more step before it may serve ReadIndex: it must commit an entry of its own term first (the no-op it appends on election; Raft thesis §6.4), or its commit index may be behind.',
       check: (o, before) => {
         const cut = minorityCut(o.actions);
         if (cut === null) return { passed: false, detail: 'no leader was cut off' };
         const asked = actionsOf(actionsSince(o, before), 'query').filter((a) => a.consistency === 'linearizable' && a.node === cut.node);
-        if (asked.length === 0) return { passed: false, detail: `no linearizable read sent to ${cut.node} yet (press A)` };
+        if (asked.length === 0) return { passed: false, detail: `no linearizable read sent to ${cut.node} yet (:read ${cut.node} linearizable SELECT …, or press A)` };
         const served = asked.find((a) => a.outcome.ok);
         if (served !== undefined && served.outcome.ok) return { passed: false, detail: `${cut.node} served a linearizable read at index ${served.outcome.index} while cut off: that would be a bug` };
         const refused = asked.find((a) => !a.outcome.ok && !steppedDownBy(o, cut.node, cut.action.wall, a.wall) && a.outcome.error.kind !== 'not-leader');

@@ -162,7 +162,7 @@ export const splitBrain = defineLab<Facts>({
         const two = twoLeaders(o);
         return `Read the key on each primary, locally: :read ${two?.old ?? '<old>'} ${ownerSql} and :read ${two?.young ?? '<new>'} ${ownerSql}`;
       },
-      hint: 'Same key, two committed answers: divergent replicas. There is no automatic way back; someone must pick one history and throw the other away.',
+      hint: 'Same key, two answers, each acknowledged as done by the primary that took it: divergent replicas. The old primary\'s write was never on a majority (an async primary applies a write at its own flush, before any follower has it), but its client was told "done" all the same. There is no automatic way back; someone must pick one history and throw the other away.',
       check: (o, before) => {
         const reads = okQueries(o, before).filter((a) => a.consistency === 'local');
         for (const a of reads) {

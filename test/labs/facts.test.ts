@@ -51,6 +51,20 @@ describe('lab facts', () => {
     expect(all).toMatch(/DDIA \(ch\. 8\): the resource being written checks the number/);
   });
 
+  it('first-steps: a MongoDB or PostgreSQL refusal does not name the primary; only this cluster\'s NotLeader does', () => {
+    const h = hint(firstSteps, 'Write to a follower');
+    expect(h).not.toMatch(/names the leader so a client \(or driver\) can retry there, as MongoDB/);
+    expect(h).toMatch(/Those two do not name the primary/);
+    expect(h).toMatch(/hello command/);
+    expect(h).toMatch(/target_session_attrs=read-write/);
+  });
+
+  it('split-brain: the old primary\'s write is acknowledged, not called committed: it was never on a majority', () => {
+    const h = hint(splitBrain, 'Compare the replicas');
+    expect(h).not.toMatch(/committed answers/);
+    expect(h).toMatch(/never on a majority/);
+  });
+
   it('10. first-steps: pg_stat_replication reports times and LSN byte positions, not entries behind', () => {
     const h = hint(firstSteps, 'Slow a link and watch lag');
     expect(h).toMatch(/write_lag, flush_lag and replay_lag/);

@@ -77,7 +77,10 @@ describe('the command line parser', () => {
 
   it('keeps SQL as typed', () => {
     expect(command("sql INSERT INTO kv(k, v) VALUES ('a', 'b c')")).toEqual({ kind: 'sql', sql: "INSERT INTO kv(k, v) VALUES ('a', 'b c')" });
-    expect(command('read n2 SELECT count(*) FROM kv')).toEqual({ kind: 'read', node: 'n2', sql: 'SELECT count(*) FROM kv' });
+    expect(command('read n2 SELECT count(*) FROM kv')).toEqual({ kind: 'read', node: 'n2', consistency: 'local', sql: 'SELECT count(*) FROM kv' });
+    expect(command('read n2 local SELECT count(*) FROM kv')).toEqual({ kind: 'read', node: 'n2', consistency: 'local', sql: 'SELECT count(*) FROM kv' });
+    expect(command("read n1 linearizable SELECT k, v FROM kv WHERE k = 'k1'")).toEqual({ kind: 'read', node: 'n1', consistency: 'linearizable', sql: "SELECT k, v FROM kv WHERE k = 'k1'" });
+    expect(command(':read 3  LINEARIZABLE  SELECT 1')).toEqual({ kind: 'read', node: 'n3', consistency: 'linearizable', sql: 'SELECT 1' });
     expect(command('select n3')).toEqual({ kind: 'select', node: 'n3' });
   });
 
@@ -97,7 +100,10 @@ describe('the command line parser', () => {
     expect(error('sql')).toBe('usage: sql <statement>');
     expect(error('')).toBe('type a command, e.g. kill n1; ? lists them');
     expect(error('x'.repeat(3_000))).toBe('the command is longer than 2000 characters');
-    for (const line of ['kill', 'delay', 'loss n1', 'read n2', 'mode']) expect(error(line)).not.toContain('\n');
+    expect(error('read n2')).toBe('usage: read <node> [local|linearizable] <select>');
+    expect(error('read n2 linearizable')).toBe('usage: read <node> [local|linearizable] <select> (a statement after linearizable)');
+    expect(error('read n9 linearizable SELECT 1')).toBe("no node 'n9'; nodes are n1, n2, n3");
+    for (const line of ['kill', 'delay', 'loss n1', 'read n2', 'read n2 local', 'mode']) expect(error(line)).not.toContain('\n');
   });
 
   it('does not offer a command for what is clearly SQL: it says SQL goes after sql', () => {
@@ -165,6 +171,10 @@ describe('completion', () => {
     expect(complete('partition n1 ', ids)).toEqual({ text: 'partition n1 ', hint: 'n2  n3  |' });
     expect(complete('partition n1 |', ids).text).toBe('partition n1 | ');
     expect(complete('read-from f', ids).text).toBe('read-from follower ');
+    // After :read's node, the consistency word (optional: a statement may come straight away).
+    expect(complete('read n1 ', ids)).toEqual({ text: 'read n1 l', hint: 'local  linearizable' });
+    expect(complete('read n1 li', ids).text).toBe('read n1 linearizable ');
+    expect(complete('read n1 SEL', ids)).toEqual({ text: 'read n1 SEL', hint: 'read <node> [local|linearizable] <select>' });
   });
 
   it('offers every candidate when a prefix is shared', () => {
@@ -179,5 +189,6 @@ describe('completion', () => {
     expect(hintFor('dela', ids)).toBe('delay <node> [node] <ms> [jitter <ms>] — slow the links between two nodes (or all of one node), both ways');
     expect(hintFor('kill ', ids)).toBe('kill <node> — n1 n2 n3');
     expect(hintFor('zzz', ids)).toBe("no command starts with 'zzz'");
+    expect(hintFor('read n1 ', ids)).toBe('read <node> [local|linearizable] <select> — local linearizable');
   });
 });

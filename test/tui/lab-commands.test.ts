@@ -1,11 +1,16 @@
-// The `:` commands the labs' instructions use: :write, :sessions, :sticky —
+// The `:` commands the labs' instructions use: :write, :sessions, :sticky,
+// :read <node> linearizable —
 // parsed, completed, listed in the help, and carried out on a stand-in cluster.
 
 import { describe, expect, it } from 'vitest';
-import { NotLeaderError } from '../../cluster/index.js';
+import { NotLeaderError, TimeoutError, type Cluster } from '../../cluster/index.js';
+import { partition } from '../../labs/catalog/partition.js';
+import { Journal, recordingCluster } from '../../labs/journal.js';
+import type { ClusterController } from '../../tui/controller.js';
+import { action, baseline, observation } from '../labs/snapshot.js';
 import { complete, hintFor } from '../../tui/commands/complete.js';
 import { parseCommand } from '../../tui/commands/parse.js';
-import { runCommand } from '../../tui/commands/run.js';
+import { busyText, runCommand } from '../../tui/commands/run.js';
 import type { ClusterCommand } from '../../tui/commands/spec.js';
 import { helpLines } from '../../tui/components/help-overlay.js';
 import { commandIntent } from '../../tui/keys/intents.js';
@@ -63,6 +68,7 @@ describe(':write, :sessions and :sticky', () => {
     expect(text).toContain('write <node> <statement>');
     expect(text).toContain('sessions none|read-your-writes|causal');
     expect(text).toContain('sticky on|off');
+    expect(text).toContain('read <node> [local|linearizable] <select>');
   });
 
   it(':write sends the statement to that node only and shows what acknowledged it', async () => {
@@ -84,5 +90,63 @@ describe(':write, :sessions and :sticky', () => {
     expect(await runCommand(controller, command('sessions read-your-writes'))).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining('read-your-writes') });
     expect(await runCommand(controller, command('sticky on'))).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining('sticky') });
     expect(controller.callsOf('workload.update')).toEqual([[{ sessions: 'read-your-writes' }], [{ stickyReads: true }]]);
+  });
+});
+
+describe(':read <node> linearizable', () => {
+  it('sends a ReadIndex read to that node, not through the leader, and shows the result', async () => {
+    const controller = new RecordedController();
+    const outcome = await runCommand(controller, command('read n1 linearizable SELECT count(*) FROM kv'));
+    expect(controller.callsOf('query')).toEqual([['SELECT count(*) FROM kv', [], { node: 'n1', consistency: 'linearizable' }]]);
+    expect(outcome).toMatchObject({ kind: 'result', result: { title: expect.stringMatching(/^linearizable read on n1, its leadership confirmed by a majority · n1 at applied index 110/) } });
+    // Without the word it stays a local read.
+    await runCommand(controller, command('read n2 SELECT 1'));
+    expect(controller.callsOf('query')[1]).toEqual(['SELECT 1', [], { node: 'n2', consistency: 'local' }]);
+  });
+
+  it('a follower refuses it with NotLeader, shown in one line naming the leader', async () => {
+    const controller = new RecordedController();
+    controller.failures.set('query', new NotLeaderError('n2 is not the leader; send writes to n1', 'n2', 'n1'));
+    expect(await runCommand(controller, command('read n2 linearizable SELECT 1'))).toEqual({
+      kind: 'message',
+      level: 'error',
+      text: 'refused: n2 is not the leader, and only the leader serves a linearizable read; n1 leads',
+    });
+  });
+
+  it('a leader cut off from the majority times out: the typed error in one line', async () => {
+    const controller = new RecordedController();
+    controller.failures.set('query', new TimeoutError('n1 could not confirm its leadership with a majority in time\nmore'));
+    expect(await runCommand(controller, command('read n1 linearizable SELECT 1'))).toEqual({
+      kind: 'message',
+      level: 'error',
+      text: 'linearizable read on n1 failed: timed out: n1 could not confirm its leadership with a majority in time',
+    });
+  });
+
+  it('the busy line says what it waits for', () => {
+    expect(busyText(command('read n1 linearizable SELECT 1'))).toContain('confirm its leadership');
+    expect(busyText(command('read n1 SELECT 1'))).toBe('running the statement…');
+  });
+
+  it("partition's step 3 passes on a person's :read to the cut-off leader, journalled by the lab's cluster", async () => {
+    // The dashboard drives the lab's recording cluster; here it wraps the stand-in, whose query times out.
+    const stand = new RecordedController();
+    stand.failures.set('query', new TimeoutError('n1 could not confirm its leadership with a majority in time'));
+    const journal = new Journal();
+    const lab = recordingCluster(stand as unknown as Cluster, journal) as unknown as ClusterController;
+    const instruction = partition.steps[2]!.instruction;
+    const cut = action({ kind: 'partition', groups: [['n1'], ['n2', 'n3']] }, -2_000);
+    const text = typeof instruction === 'function' ? instruction(observation({ actions: [cut] }), baseline()) : instruction;
+    const typed = /:read (n1 linearizable SELECT [^(]*?) \(/.exec(text);
+    expect(typed, text).not.toBeNull();
+    expect(text).toContain('press A');
+
+    const outcome = await runCommand(lab, command(`read ${typed![1]!}`));
+    expect(outcome).toMatchObject({ kind: 'message', level: 'error' });
+    const journalled = journal.actions();
+    expect(journalled).toMatchObject([{ kind: 'query', node: 'n1', consistency: 'linearizable', by: 'person', outcome: { ok: false, error: { kind: 'timeout' } } }]);
+    const result = partition.steps[2]!.check(observation({ actions: [cut, ...journalled] }), baseline());
+    expect(result).toMatchObject({ passed: true, facts: { refusedKind: 'timeout' } });
   });
 });

@@ -3,7 +3,7 @@
 
 import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
 import { commandLengthMax } from '../constants.js';
-import { ackLevels, commandSpecs, findSpec, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
+import { ackLevels, commandSpecs, findSpec, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
 import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
 export type Parsed = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: string };
@@ -110,7 +110,7 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     }
     case 'read-consistency': {
       exactly(1);
-      const consistency = oneOf(args[0]!, ['local', 'linearizable'] as const, 'read consistency');
+      const consistency = oneOf(args[0]!, readConsistencies, 'read consistency');
       return { kind: 'workload', change: { readConsistency: consistency }, description: `workload reads are ${consistency}` };
     }
     case 'sql': {
@@ -118,12 +118,22 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       if (sql === '') fail(usage);
       return { kind: 'sql', sql };
     }
-    case 'read':
+    case 'read': {
+      // `read n1 SELECT …` is local; `read n1 linearizable SELECT …` goes through ReadIndex on n1.
+      if (args.length < 2) fail(usage);
+      const id = nodeArg(args[0]!, ids);
+      const afterNode = text.slice(word.length).trim().slice(args[0]!.length).trim();
+      const named = (readConsistencies as readonly string[]).includes(args[1]!.toLowerCase());
+      if (named && args.length < 3) fail(`${usage} (a statement after ${args[1]!.toLowerCase()})`);
+      const consistency = named ? oneOf(args[1]!, readConsistencies, 'read consistency') : 'local';
+      const sql = named ? afterNode.slice(args[1]!.length).trim() : afterNode;
+      return { kind: 'read', node: id, consistency, sql };
+    }
     case 'write': {
       if (args.length < 2) fail(usage);
       const id = nodeArg(args[0]!, ids);
       const sql = text.slice(word.length).trim().slice(args[0]!.length).trim();
-      return { kind: name, node: id, sql };
+      return { kind: 'write', node: id, sql };
     }
     case 'sessions': {
       exactly(1);

@@ -29,8 +29,9 @@ export function busyText(command: ClusterCommand): string {
       return `promoting ${command.node}…`;
     case 'replication':
       return 'changing replication on every node…';
-    case 'sql':
     case 'read':
+      return command.consistency === 'linearizable' ? `asking ${command.node} to confirm its leadership with a majority (ReadIndex), then read…` : 'running the statement…';
+    case 'sql':
       return 'running the statement…';
     case 'write':
       return `sending the write to ${command.node}…`;
@@ -119,8 +120,16 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'sql':
       if (isRead(command.sql)) return { kind: 'result', result: queryView(await controller.query(command.sql, [], { consistency: 'linearizable' }), 'linearizable read through the leader') };
       return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql)) };
-    case 'read':
-      return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
+    case 'read': {
+      if (command.consistency === 'local') return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
+      let result;
+      try {
+        result = await controller.query(command.sql, [], { node: command.node, consistency: 'linearizable' });
+      } catch (error) {
+        return { kind: 'message', text: linearizableRefusal(command.node, error), level: 'error' };
+      }
+      return { kind: 'result', result: queryView(result, `linearizable read on ${command.node}, its leadership confirmed by a majority`) };
+    }
     case 'write': {
       let result;
       try {
@@ -147,6 +156,20 @@ export function followersOnlyNote(links: readonly (readonly [NodeId, NodeId])[],
   if (nodes.includes(leader)) return null;
   const leaderLinks = nodes.map((id) => `${leader}–${id}`).join(' and ');
   return `Both are followers, which send each other only election votes; the log flows on ${leaderLinks}, so this shows in an election or once one of them leads`;
+}
+
+/**
+ * One line for a linearizable read a node did not serve: a follower refuses (only a leader serves
+ * ReadIndex), and a leader that cannot reach a majority cannot confirm its leadership, so the read
+ * times out or fails rather than answering something stale.
+ */
+function linearizableRefusal(id: NodeId, error: unknown): string {
+  const { kind, leader } = (error ?? {}) as { kind?: unknown; leader?: unknown };
+  if (kind === 'not-leader') {
+    const leads = typeof leader === 'string' && leader !== id ? `; ${leader} leads` : '';
+    return `refused: ${id} is not the leader, and only the leader serves a linearizable read${leads}`;
+  }
+  return `linearizable read on ${id} failed: ${errorText(error)}`;
 }
 
 function assertNever(command: never): never {

@@ -16,7 +16,8 @@ export type Command =
   | { readonly kind: 'workload'; readonly change: Partial<WorkloadOptions>; readonly description: string }
   | { readonly kind: 'workload-running'; readonly running: boolean }
   | { readonly kind: 'sql'; readonly sql: string }
-  | { readonly kind: 'read'; readonly node: NodeId; readonly sql: string }
+  /** `local`: the node's SQLite as it is; `linearizable`: the node must lead and confirm it with a majority first (ReadIndex). */
+  | { readonly kind: 'read'; readonly node: NodeId; readonly consistency: ReadConsistency; readonly sql: string }
   | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' };
@@ -48,6 +49,8 @@ const choice = (...choices: string[]): ArgKind => ({ kind: 'choice', choices });
 
 export const replicationModes = ['async', 'sync', 'quorum'] as const;
 export const ackLevels = ['received', 'flushed', 'applied'] as const;
+export const readConsistencies = ['local', 'linearizable'] as const satisfies readonly WorkloadOptions['readConsistency'][];
+export type ReadConsistency = (typeof readConsistencies)[number];
 export const sessionGuarantees = ['none', 'read-your-writes', 'causal'] as const satisfies readonly WorkloadOptions['sessions'][];
 
 export const commandSpecs: readonly CommandSpec[] = [
@@ -74,9 +77,15 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'read-from', args: [{ kind: 'choice', choices: ['leader', 'follower', 'any'], nodesToo: true }], usage: 'read-from leader|follower|any|<node>', summary: 'where workload reads go', group: 'workload' },
   { name: 'sessions', args: [choice(...sessionGuarantees)], usage: 'sessions none|read-your-writes|causal', summary: "workload clients' session guarantee: a read waits until its node has the client's writes (causal: and what it saw)", group: 'workload' },
   { name: 'sticky', args: [choice('on', 'off')], usage: 'sticky on|off', summary: 'each workload client keeps reading from one node (monotonic reads)', group: 'workload' },
-  { name: 'read-consistency', args: [choice('local', 'linearizable')], usage: 'read-consistency local|linearizable', summary: 'workload reads: the node as it is, or through the leader', group: 'workload' },
+  { name: 'read-consistency', args: [choice(...readConsistencies)], usage: 'read-consistency local|linearizable', summary: 'workload reads: the node as it is, or through the leader', group: 'workload' },
   { name: 'sql', args: [free('<statement>')], usage: 'sql <statement>', summary: 'run SQL through the leader (a SELECT reads linearizably)', group: 'data' },
-  { name: 'read', args: [node, free('<select>')], usage: 'read <node> <select>', summary: "read one node's SQLite as it is (may be stale)", group: 'data' },
+  {
+    name: 'read',
+    args: [node, choice(...readConsistencies), free('<select>')],
+    usage: 'read <node> [local|linearizable] <select>',
+    summary: "read one node's SQLite as it is (local, may be stale), or linearizable: the node must lead and a majority confirm it (ReadIndex)",
+    group: 'data',
+  },
   { name: 'write', args: [node, free('<statement>')], usage: 'write <node> <statement>', summary: 'send a write straight to one node (a follower refuses and names the leader)', group: 'data' },
   { name: 'select', args: [node], usage: 'select <node>', summary: 'select a node in the table', group: 'dashboard' },
   { name: 'help', args: [], usage: 'help', summary: 'the keys and commands', group: 'dashboard' },
