@@ -5,11 +5,13 @@
 
 import { createConnection, type Socket } from 'node:net';
 import type { NodeId } from '../core/index.js';
-import { errorPayload, Invalid, parseFromNode, unbatch, type ErrorReason, type Reply, type ToNode } from '../protocol.js';
+import { Invalid, parseFromNode, unbatch, type ToNode } from '../protocol.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { errorReply, PendingReplies, type ReplyBody } from './pending.js';
+
+export { errorReply, type ReplyBody } from './pending.js';
 
 export type ClientRequest = Extract<ToNode, { type: 'execute' } | { type: 'query' }>;
-export type ReplyBody = Pick<Reply, 'ok' | 'error' | 'result'>;
 /** A request as a caller gives it: the connection numbers it. */
 export type ClientRequestBody = ClientRequest extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
 
@@ -17,30 +19,17 @@ export type ClientRequestBody = ClientRequest extends infer T ? (T extends unkno
 export const requestsInFlightMax = 100_000;
 /** Bytes of requests a connection holds unsent (the node is paused or slow) before refusing more. */
 const unsentBytesMax = 16 * 1024 * 1024;
-/** Deadlines are swept this often, by one timer per connection. */
-const sweepMs = 10;
 /** While the node is starting (its socket not yet there), connecting is retried this often. */
 const connectRetryMs = 5;
-
-interface Pending {
-  readonly resolve: (reply: ReplyBody) => void;
-  readonly deadlineMs: number;
-  readonly timeoutMs: number;
-}
-
-export function errorReply(reason: ErrorReason, message: string): ReplyBody {
-  return { ok: false, result: null, error: errorPayload(reason, message) };
-}
 
 export class NodeClient {
   private socket: Socket | null = null;
   private connected = false;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingReplies();
   private batch: ClientRequest[] = [];
   private unsent: Buffer[] = [];
   private unsentBytes = 0;
   private flushScheduled = false;
-  private sweepTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private nextId = 1;
   private closed = false;
@@ -58,16 +47,14 @@ export class NodeClient {
       return Promise.resolve(errorReply('busy', `too many requests in flight to ${this.node}; slow down`));
     }
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, { resolve, deadlineMs: performance.now() + timeoutMs, timeoutMs });
-      this.batch.push({ ...message, id } as ClientRequest);
-      this.startSweep();
-      this.connect();
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    const reply = this.pending.add(id, this.node, timeoutMs);
+    this.batch.push({ ...message, id } as ClientRequest);
+    this.connect();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return reply;
   }
 
   /** Answers everything in flight ('node-died': it may have reached a log) and closes the connection for good. */
@@ -76,9 +63,7 @@ export class NodeClient {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.socket?.destroy();
-    this.failAll(message);
-    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    this.sweepTimer = null;
+    this.pending.failAll('node-died', message);
   }
 
   private flush(): void {
@@ -124,7 +109,7 @@ export class NodeClient {
       if (this.closed) return;
       if (wasConnected) {
         // The node went away with our requests: they may or may not have reached its log.
-        this.failAll(`${this.node} exited before answering`);
+        this.pending.failAll('node-died', `${this.node} exited before answering`);
         this.unsent = [];
         this.unsentBytes = 0;
       } else if (this.pending.size > 0) {
@@ -140,33 +125,6 @@ export class NodeClient {
   private onReply(value: unknown): void {
     const reply = parseFromNode(value);
     if (reply instanceof Invalid || reply.type !== 'reply') return;
-    const pending = this.pending.get(reply.id);
-    if (pending === undefined) return;
-    this.pending.delete(reply.id);
-    pending.resolve(reply);
-  }
-
-  private failAll(message: string): void {
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id);
-      pending.resolve(errorReply('node-died', message));
-    }
-  }
-
-  /** One timer sweeps every request's deadline instead of one timer per request. */
-  private startSweep(): void {
-    if (this.sweepTimer !== null) return;
-    this.sweepTimer = setInterval(() => {
-      const now = performance.now();
-      for (const [id, pending] of this.pending) {
-        if (now < pending.deadlineMs) continue;
-        this.pending.delete(id);
-        pending.resolve(errorReply('timeout', `${this.node} did not answer within ${Math.round(pending.timeoutMs)} ms`));
-      }
-      if (this.pending.size === 0 && this.sweepTimer !== null) {
-        clearInterval(this.sweepTimer);
-        this.sweepTimer = null;
-      }
-    }, sweepMs);
+    this.pending.answer(this.node, reply);
   }
 }
