@@ -68,6 +68,10 @@ describe('the command line parser', () => {
     expect(command('transfer n3')).toEqual({ kind: 'transfer', node: 'n3' });
     expect(command('promote n2')).toEqual({ kind: 'promote', node: 'n2' });
     expect(command('rate 200')).toMatchObject({ kind: 'workload', change: { rate: 200 } });
+    // An open loop gets the clients to serve its rate at 10 ms an operation, never fewer than 16.
+    expect(command('rate 200')).toMatchObject({ change: { rate: 200, concurrency: 16 }, description: 'workload rate 200 ops/s (16 clients)' });
+    expect(command('rate 5000')).toMatchObject({ change: { rate: 5000, concurrency: 50 } });
+    expect(command('rate 100000')).toMatchObject({ change: { rate: 100000, concurrency: 1000 } });
     expect(command('workload off')).toEqual({ kind: 'workload-running', running: false });
     expect(command('reads 90%')).toMatchObject({ kind: 'workload', change: { readFraction: 0.9 } });
     expect(command('read-from follower')).toMatchObject({ kind: 'workload', change: { readTarget: 'follower' } });

@@ -191,10 +191,10 @@ describe('keys', () => {
     await waitForText(rendered, '✓ replication: sync, ack applied');
     expect(controller.callsOf('setReplication')).toEqual([[{ mode: 'async' }], [{ mode: 'sync' }], [{ ackLevel: 'applied' }]]);
     await press(rendered, '+');
-    await waitForText(rendered, '✓ workload rate 100 ops/s');
+    await waitForText(rendered, '✓ workload rate 100 ops/s (16 clients)');
     await press(rendered, '-');
     await until(() => controller.callsOf('workload.update').length === 2);
-    expect(controller.callsOf('workload.update')).toEqual([[{ rate: 100 }], [{ rate: 50 }]]);
+    expect(controller.callsOf('workload.update')).toEqual([[{ rate: 100, concurrency: 16 }], [{ rate: 50, concurrency: 16 }]]);
   });
 
   it('shows a typed cluster error as one line and keeps going', async () => {

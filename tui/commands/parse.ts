@@ -3,7 +3,7 @@
 
 import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
 import { commandLengthMax } from '../constants.js';
-import { ackLevels, commandSpecs, findSpec, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
+import { ackLevels, commandSpecs, findSpec, rateCommand, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
 import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
 export type Parsed = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: string };
@@ -91,7 +91,7 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       exactly(1);
       const rate = Number(args[0]!.replace(/\/s$/, ''));
       if (!(Number.isFinite(rate) && rate >= 0 && rate <= 100_000)) fail(`rate must be operations per second from 0 to 100000, got '${args[0]}'`);
-      return { kind: 'workload', change: { rate }, description: `workload rate ${rate} ops/s` };
+      return rateCommand(rate);
     }
     case 'workload':
       exactly(1);

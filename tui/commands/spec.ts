@@ -4,6 +4,17 @@
 import type { NodeId, ReplicationSettings, WorkloadOptions } from '../../cluster/index.js';
 import type { LinkOptions } from '../../cluster/index.js';
 
+/** Clients an open loop of `rate` ops/s gets from the dashboard: enough to serve it at 10 ms an operation, and never fewer than the default 16. */
+export function clientsForRate(rate: number): number {
+  return Math.min(1_024, Math.max(16, Math.ceil(rate / 100)));
+}
+
+/** The workload change for a new rate, with the clients to serve it, and how the dashboard says it. */
+export function rateCommand(rate: number): Extract<Command, { kind: 'workload' }> {
+  const clients = clientsForRate(rate);
+  return { kind: 'workload', change: { rate, concurrency: clients }, description: `workload rate ${rate} ops/s (${clients} clients)` };
+}
+
 /** What one command asks of the cluster (or of the dashboard itself). */
 export type Command =
   | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote'; readonly node: NodeId }

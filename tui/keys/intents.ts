@@ -4,7 +4,7 @@
 import type { Key } from 'ink';
 import type { NodeId, NodeStatus, ReplicationSettings } from '../../cluster/index.js';
 import { parseCommand } from '../commands/parse.js';
-import { ackLevels, replicationModes, type ClusterCommand, type Command } from '../commands/spec.js';
+import { ackLevels, rateCommand, replicationModes, type ClusterCommand, type Command } from '../commands/spec.js';
 import { workloadRates } from '../constants.js';
 import type { DashboardAction } from '../state/dashboard-state.js';
 
@@ -81,7 +81,7 @@ export function dashboardIntent(input: string, key: Key, context: KeyContext): I
       const up = input === '+' || input === '=';
       const rate = nextRate(context.rate, up);
       if (rate === context.rate) return { kind: 'tell', text: `the workload rate is already at its ${up ? 'highest' : 'lowest'} step (${rate} ops/s)` };
-      return { kind: 'run', command: { kind: 'workload', change: { rate }, description: `workload rate ${rate} ops/s` } };
+      return { kind: 'run', command: rateCommand(rate) };
     }
     default:
       return null;
