@@ -35,6 +35,7 @@ import { LinkTable, type LinkOptions } from './network.js';
 import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
+import { checksumResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
@@ -500,8 +501,10 @@ export class Cluster extends EventEmitter {
     this.checkRunning();
     this.slot(id);
     const reply = await this.request(id, (requestId) => ({ type: 'checksum', id: requestId }));
-    if (!reply.ok || reply.result === null) throw toClusterError(reply.error!, id);
-    return { index: Number(reply.result['index']), value: String(reply.result['value']) };
+    if (!reply.ok) throw toClusterError(reply.error!, id);
+    const result = checksumResult(reply.result);
+    if (result === null) throw new UnavailableError(`${id} sent a checksum reply that does not parse`, null, 'malformed-reply');
+    return result;
   }
 
   /** The last events (bounded), oldest first. */

@@ -9,6 +9,7 @@ import { errorPayload } from '../protocol.js';
 import type { NodeClient, ReplyBody } from '../wire/client.js';
 import { BadStatementError, toClusterError, UnavailableError } from './errors.js';
 import type { LeaderWatch } from './leader-watch.js';
+import { executeResult, queryResult } from './replies.js';
 
 export interface ExecuteOptions {
   /** Send to this node; default: whichever node leads (following NotLeader hints). */
@@ -145,22 +146,4 @@ export function checkParams(params: readonly Param[]): void {
 
 function malformed(node: NodeId): ErrorPayload {
   return errorPayload('malformed-reply', `${node} sent a reply that does not parse`);
-}
-
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
-/** An execute's result, checked where it arrives. */
-function executeResult(result: Record<string, unknown> | null): { index: number; term: number } | null {
-  if (result === null || !isCount(result['index']) || !isCount(result['term'])) return null;
-  return { index: result['index'], term: result['term'] };
-}
-
-/** A query's result, checked where it arrives. */
-function queryResult(result: Record<string, unknown> | null): { columns: string[]; rows: unknown[][]; truncated: boolean; index: number } | null {
-  if (result === null) return null;
-  const { columns, rows, truncated, index } = result;
-  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) return null;
-  if (!Array.isArray(rows) || !rows.every((row) => Array.isArray(row))) return null;
-  if (typeof truncated !== 'boolean' || !isCount(index)) return null;
-  return { columns: columns as string[], rows: rows as unknown[][], truncated, index };
 }
