@@ -183,7 +183,6 @@ export class NodeHost {
     return replicationTicks(settings, this.config.tickMs);
   }
 
-
   // -------------------------------------------------------------------------
   // Inputs
 
@@ -627,7 +626,11 @@ function transferMessage(problem: string, target: NodeId): string {
   }
 }
 
-/** Raft messages come only from peers' connections; clients may only read and write; the rest is the supervisor's. */
+/**
+ * Clients may only read and write; the rest is the supervisor's. Raft messages
+ * come only from peers' connections, checked there and handed to receiveRaft,
+ * so no channel that reaches receive() may carry one.
+ */
 function allowedFrom(origin: Origin, message: ToNode): boolean {
   switch (message.type) {
     case 'execute':
