@@ -11,7 +11,7 @@ import { historyBufferBytesHigh, historyBufferBytesMax, historyRingMax } from '.
 import { Ring } from './ring.js';
 
 /** What a file that a new history may replace starts like (for the refusal's message). */
-export const historyWhat = 'a replica-lab history (a "run" record first)';
+export const historyWhat = 'a replica-lab history, whose first record is "run"';
 
 export interface HistoryStats {
   readonly records: number;

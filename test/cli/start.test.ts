@@ -2,7 +2,7 @@
 // second, and SIGTERM or SIGHUP stops every node and says where the data is.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -117,6 +117,20 @@ describe('replica-lab start --headless', () => {
     expect(run.stderr.trim().split('\n')).toEqual([`replica-lab: data dir ${dataDir} is in use by pid ${process.pid} (lock file ${join(dataDir, 'replica-lab.lock')})`]);
     await cluster.waitForLeader({ timeoutMs: 5_000 });
     expect((await cluster.execute('INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index())', ['still-mine', 'v'], { timeoutMs: 5_000 })).index).toBeGreaterThan(0);
+  });
+
+  it("refuses, in one line, to overwrite a history.jsonl replica-lab did not write, and stops its nodes", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'replica-lab-start-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    const mine = join(dataDir, 'history.jsonl');
+    writeFileSync(mine, 'my notes\n');
+    const run = runCli(['start', '--headless', '--duration', '5', '--data-dir', dataDir]);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      `replica-lab: ${mine} exists and replica-lab did not write it (it does not start like a replica-lab history, whose first record is "run"): not overwriting it; move it away or choose another path`,
+    );
+    expect(readFileSync(mine, 'utf8')).toBe('my notes\n');
+    expect(existsSync(join(dataDir, 'replica-lab.lock'))).toBe(false);
   });
 
   it('refuses bad flags in one line', () => {

@@ -43,9 +43,12 @@ describe('files under the data dir', () => {
     expect(await write(cluster, 'modes')).toBeGreaterThan(0);
     await eventually(() => cluster.workload.stats().writes.ok > 5, 5_000);
     await cluster.workload.stop();
+    // A node writes meta when it first hears of a term: a slow one may not have yet when the quorum answered.
+    expect(await eventually(() => cluster.ids.every((id) => existsSync(join(dataDir, id, 'meta'))), 5_000)).toBe(true);
     expect(mode(dataDir)).toBe(0o700);
     const paths = walk(dataDir);
-    for (const name of ['n1/wal', 'n1/state.db', 'n1/node.log', 'n1/meta', 'history.jsonl', 'replica-lab.lock']) expect(paths).toContain(join(dataDir, name));
+    for (const name of ['wal', 'state.db', 'node.log', 'meta']) expect(paths.filter((path) => path.endsWith(`/${name}`)), name).toHaveLength(3);
+    for (const name of ['history.jsonl', 'replica-lab.lock']) expect(paths).toContain(join(dataDir, name));
     for (const path of paths) {
       const stats = lstatSync(path);
       if (stats.isSocket()) continue;
@@ -174,7 +177,8 @@ describe('SIGKILL of the supervisor', () => {
     expect(existsSync(join(dataDir, 'n1', 'state.db'))).toBe(true);
     expect(mode(dataDir)).toBe(0o700);
     child.kill('SIGKILL');
-    expect(await eventually(() => pids.every((pid) => !isAlive(pid)), 2_000), `still alive: ${pids.filter(isAlive).join(', ')}`).toBe(true);
+    // (orphans.test.ts holds the 2 s promise; here the point is the dir, so allow for a loaded machine.)
+    expect(await eventually(() => pids.every((pid) => !isAlive(pid)), 5_000), `still alive: ${pids.filter(isAlive).join(', ')}`).toBe(true);
     expect(await eventually(() => !existsSync(dataDir), 5_000), `${dataDir} is still there`).toBe(true);
     // Nothing of the old cluster is in the way of a new one.
     const cluster = await startCluster({ nodes: 3 });
