@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mixSeed, type NodeId } from '../core/index.js';
@@ -34,7 +34,7 @@ import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
 import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
-import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, type DataDirLock } from './files.js';
+import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { Ring } from './ring.js';
 import { nodeStatus } from './status.js';
@@ -147,8 +147,7 @@ export class Cluster extends EventEmitter {
   private makeSocketDir(): string {
     const runDir = join(this.dataDir, 'run');
     if (Buffer.byteLength(socketPath(runDir, `n${this.options.nodes}`)) <= socketPathBytesMax) {
-      mkdirSync(runDir, { recursive: true, mode: 0o700 });
-      chmodSync(runDir, 0o700);
+      makeOwnDir(runDir);
       return runDir;
     }
     return mkdtempSync(join(tmpdir(), 'rl-'));
@@ -161,6 +160,7 @@ export class Cluster extends EventEmitter {
     const slot = this.slot(id);
     const dir = this.nodeDir(id);
     makeOwnDir(dir);
+    refuseLinksInNodeDir(dir);
     const config: NodeConfig = {
       id,
       peers: this.ids,

@@ -8,7 +8,7 @@
 //     says how to recognise that from its first line);
 //   - a lock file holds the data dir for one cluster at a time.
 
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BadRequestError } from './errors.js';
@@ -55,6 +55,42 @@ export function makeOwnDir(path: string): void {
     fchmodSync(fd, privateDirMode);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** What a node keeps in its dir (node/host.ts, wal/, store/): the names it opens by path. */
+const nodeFileNames = ['node.log', 'meta', 'meta.tmp', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal'];
+const nodeDirNames = ['wal', 'rollback'];
+
+/**
+ * A node opens its files by path (SQLite, the WAL, rollback files): in a data
+ * dir that existed before, refuse to start it when any of them is a symbolic
+ * link, which it would follow (recovery may truncate a WAL segment; SQLite
+ * writes state.db). Called before the node starts.
+ */
+export function refuseLinksInNodeDir(dir: string): void {
+  const check = (path: string): void => {
+    let stats;
+    try {
+      stats = lstatSync(path);
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      throw error;
+    }
+    if (stats.isSymbolicLink()) throw symlinkRefused(path);
+  };
+  for (const name of nodeFileNames) check(join(dir, name));
+  for (const name of nodeDirNames) {
+    const sub = join(dir, name);
+    check(sub);
+    let entries: string[];
+    try {
+      entries = readdirSync(sub);
+    } catch (error) {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') continue;
+      throw error;
+    }
+    for (const entry of entries) check(join(sub, entry));
   }
 }
 

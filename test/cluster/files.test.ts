@@ -3,12 +3,13 @@
 // data dir, and a temporary data dir gone when its supervisor is SIGKILLed.
 
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, writeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BadRequestError, Cluster } from '../../cluster/index.js';
+import { openFreshName } from '../../cluster/supervisor/files.js';
 import { eventually, isAlive, startCluster } from './helpers.js';
 
 function scratchDir(): string {
@@ -96,6 +97,38 @@ describe('files under the data dir', () => {
     await expect(Cluster.start({ nodes: 3, dataDir, fsync: false })).rejects.toThrow(`${join(dataDir, 'n1', 'node.log')} is a symbolic link`);
     expect(readFileSync(target, 'utf8')).toBe('precious\n');
     expect(existsSync(join(dataDir, 'replica-lab.lock')), 'a failed start releases the lock').toBe(false);
+  });
+
+  it("refuses to start a node whose dir holds a symbolic link it would follow (state.db, a WAL segment)", async () => {
+    const dataDir = scratchDir();
+    const target = join(scratchDir(), 'precious.db');
+    writeFileSync(target, 'precious\n');
+    mkdirSync(join(dataDir, 'n2', 'wal'), { recursive: true });
+    symlinkSync(target, join(dataDir, 'n2', 'state.db'));
+    await expect(Cluster.start({ nodes: 3, dataDir, fsync: false })).rejects.toThrow(`${join(dataDir, 'n2', 'state.db')} is a symbolic link`);
+    rmSync(join(dataDir, 'n2', 'state.db'));
+    symlinkSync(target, join(dataDir, 'n2', 'wal', '00000000000000000001.wal'));
+    await expect(Cluster.start({ nodes: 3, dataDir, fsync: false })).rejects.toThrow(`${join(dataDir, 'n2', 'wal', '00000000000000000001.wal')} is a symbolic link`);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    rmSync(join(dataDir, 'n2'), { recursive: true });
+    const cluster = await startCluster({ nodes: 3, dataDir });
+    expect(await write(cluster, 'after-links')).toBeGreaterThan(0);
+  });
+
+  it("writes a report under a fresh name when report.md is not one of replica-lab's, and replaces its own", () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, 'report.md'), '# my report\n');
+    const ours = (line: string): boolean => line === '# replica-lab nemesis';
+    const first = openFreshName(dir, 'report', '.md', 'a replica-lab nemesis report', ours);
+    writeSync(first.fd, '# replica-lab nemesis\nrun 1\n');
+    closeSync(first.fd);
+    expect(first.path).toBe(join(dir, 'report-2.md'));
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toBe('# my report\n');
+    expect(mode(first.path)).toBe(0o600);
+    const second = openFreshName(dir, 'report', '.md', 'a replica-lab nemesis report', ours);
+    closeSync(second.fd);
+    expect(second.path).toBe(join(dir, 'report-2.md'));
+    expect(readFileSync(second.path, 'utf8')).toBe('');
   });
 
   it('replaces a history replica-lab wrote (first record `run`), keeping nothing of the old run', async () => {
