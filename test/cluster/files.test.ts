@@ -217,4 +217,30 @@ describe('SIGKILL of the supervisor', () => {
     const cluster = await startCluster({ nodes: 3 });
     expect(await write(cluster, 'after-sigkill')).toBeGreaterThan(0);
   });
+
+  it('removes a temporary socket dir but keeps a named data dir, whose stale lock the next cluster takes over', async () => {
+    // A data dir so deep that <dataDir>/run/n3.sock would not fit a socket path: the sockets go to a mkdtemp dir.
+    const dataDir = join(scratchDir(), 'a-data-dir-with-a-long-name'.repeat(3));
+    const fixture = fileURLToPath(new URL('./fixtures/hold-cluster.mjs', import.meta.url));
+    const child = spawn(process.execPath, [fixture, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    expect(await eventually(() => output.includes('\n'), 10_000), 'the fixture started its cluster').toBe(true);
+    const { pids, socketDir } = JSON.parse(output.trim()) as { pids: number[]; socketDir: string };
+    onTestFinished(() => rmSync(socketDir, { recursive: true, force: true }));
+    expect(socketDir.startsWith(join(tmpdir(), 'rl-'))).toBe(true);
+    expect(readFileSync(join(dataDir, 'replica-lab.lock'), 'utf8')).toBe(`${child.pid}\n`);
+    child.kill('SIGKILL');
+    expect(await eventually(() => pids.every((pid) => !isAlive(pid)), 5_000), `still alive: ${pids.filter(isAlive).join(', ')}`).toBe(true);
+    expect(await eventually(() => !existsSync(socketDir), 5_000), `${socketDir} is still there`).toBe(true);
+    expect(existsSync(join(dataDir, 'n1', 'state.db')), 'the named data dir is kept').toBe(true);
+    const cluster = await startCluster({ nodes: 3, dataDir });
+    expect(cluster.lockTakenOverFrom).toBe(child.pid);
+    expect(await write(cluster, 'after-stale-lock')).toBeGreaterThan(0);
+  });
 });
