@@ -62,6 +62,7 @@ async function runHeadless(options: {
   json: boolean;
 }): Promise<void> {
   const cluster = await Cluster.start({ nodes: options.nodes, dataDir: options.dataDir, failover: options.failover, replication: { mode: options.mode, ackLevel: options.ackLevel } });
+  if (cluster.lockTakenOverFrom !== null) process.stderr.write(`replica-lab: took over the data dir's stale lock (pid ${cluster.lockTakenOverFrom} is gone)\n`);
   const startedMs = Date.now();
   let stopping = false;
   let finished = (): void => {};
@@ -80,8 +81,18 @@ async function runHeadless(options: {
   };
   process.once('SIGINT', () => void stop('interrupted'));
   process.once('SIGTERM', () => void stop('terminated'));
+  // A closed terminal or a supervisor's reload: stop the same way, final state included.
+  process.once('SIGHUP', () => void stop('hung up'));
   if (!options.json) process.stderr.write(`replica-lab: ${options.nodes} nodes, ${options.mode}/${options.ackLevel}, data in ${cluster.dataDir}; Ctrl-C stops\n`);
-  if (options.workload !== null) cluster.workload.start(options.workload);
+  if (options.workload !== null) {
+    try {
+      cluster.workload.start(options.workload);
+    } catch (error) {
+      // A history path refused (a file of the user's, a symbolic link): stop the nodes, then say why in one line.
+      await cluster.stop();
+      throw error;
+    }
+  }
   const ticker = setInterval(() => {
     const t = Math.round((Date.now() - startedMs) / 1000);
     const nodes = cluster.status();

@@ -8,6 +8,22 @@ import type { Consistency } from '../protocol.js';
 /** The history format this code writes and reads. */
 export const historyFormatVersion = 1;
 
+/**
+ * Whether `line` (a file's first line) is how a history replica-lab wrote
+ * begins: a `run` record with a format version. Only such a file (or an empty
+ * one) is replaced by a new history.
+ */
+export function isHistoryStart(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (typeof value !== 'object' || value === null) return false;
+    const { type, version } = value as { type?: unknown; version?: unknown };
+    return type === 'run' && typeof version === 'number';
+  } catch {
+    return false;
+  }
+}
+
 export type OpFunction = 'write' | 'read';
 
 /** Why a write is indeterminate: the client cannot know whether it took effect. */

@@ -14,6 +14,9 @@ async function main(): Promise<void> {
     process.stderr.write('replica-lab node: start me through the replica-lab supervisor (no IPC channel)\n');
     process.exit(2);
   }
+  // Everything this node creates (wal/, meta, state.db and SQLite's -wal and -shm files,
+  // rollback/) is its owner's alone: dirs 0700, files 0600, whatever mode the code asks for.
+  process.umask(0o077);
   const config = parseNodeConfig(process.env[nodeConfigVariable]);
   // The secret is for this process only: children of ours (none today) do not inherit it.
   delete process.env[nodeConfigVariable];

@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mixSeed, type NodeId } from '../core/index.js';
@@ -34,6 +34,7 @@ import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
 import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
+import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { checksumResult } from './replies.js';
 import { Ring } from './ring.js';
@@ -65,6 +66,10 @@ export class Cluster extends EventEmitter {
   /** Built-in clients: cluster.workload.start/update/stop. */
   readonly workload: Workload;
   private readonly removeDataDir: boolean;
+  /** Holds the data dir for this cluster until stop(). */
+  private readonly lock: DataDirLock;
+  /** The pid of a dead process whose stale lock on the data dir this cluster took over; null when the dir was free. */
+  readonly lockTakenOverFrom: number | null;
   private readonly slots = new Map<NodeId, Slot>();
   private readonly links = new LinkTable();
   private readonly guardian: Guardian;
@@ -111,19 +116,19 @@ export class Cluster extends EventEmitter {
       this.removeDataDir = true;
     } else {
       this.dataDir = resolve(options.dataDir);
-      mkdirSync(this.dataDir, { recursive: true });
+      makePrivateDir(this.dataDir);
       this.removeDataDir = false;
     }
-    const runDir = join(this.dataDir, 'run');
-    if (Buffer.byteLength(socketPath(runDir, `n${this.options.nodes}`)) <= socketPathBytesMax) {
-      mkdirSync(runDir, { recursive: true, mode: 0o700 });
-      chmodSync(runDir, 0o700);
-      this.socketDir = runDir;
-      this.removeSocketDir = false;
-    } else {
-      this.socketDir = mkdtempSync(join(tmpdir(), 'rl-'));
-      this.removeSocketDir = true;
+    // A second cluster on the same data dir is refused here, before anything in it is touched.
+    this.lock = lockDataDir(this.dataDir);
+    this.lockTakenOverFrom = this.lock.takenOverFrom;
+    try {
+      this.socketDir = this.makeSocketDir();
+    } catch (error) {
+      this.lock.release();
+      throw error;
     }
+    this.removeSocketDir = this.socketDir !== join(this.dataDir, 'run');
     this.requests = new Requests({
       client: (id) => this.slot(id).client,
       leader: this.leaderWatch,
@@ -131,9 +136,22 @@ export class Cluster extends EventEmitter {
     });
     this.workload = new Workload(this, { socketDir: this.socketDir, secret: this.secret });
     this.guardian = new Guardian();
+    // Only dirs this supervisor made with mkdtemp: if it dies, the guardian removes them.
+    if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
+    if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
     for (const id of this.ids) {
       this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
     }
+  }
+
+  /** <dataDir>/run (0700), or a short private temporary dir when that path would be too long for a socket. */
+  private makeSocketDir(): string {
+    const runDir = join(this.dataDir, 'run');
+    if (Buffer.byteLength(socketPath(runDir, `n${this.options.nodes}`)) <= socketPathBytesMax) {
+      makeOwnDir(runDir);
+      return runDir;
+    }
+    return mkdtempSync(join(tmpdir(), 'rl-'));
   }
 
   // -------------------------------------------------------------------------
@@ -142,7 +160,8 @@ export class Cluster extends EventEmitter {
   private spawn(id: NodeId): void {
     const slot = this.slot(id);
     const dir = this.nodeDir(id);
-    mkdirSync(dir, { recursive: true });
+    makeOwnDir(dir);
+    refuseLinksInNodeDir(dir);
     const config: NodeConfig = {
       id,
       peers: this.ids,
@@ -161,7 +180,14 @@ export class Cluster extends EventEmitter {
       socketDir: this.socketDir,
       secret: this.secret,
     };
-    const child = new NodeProcess({ config, logPath: join(dir, 'node.log'), onMessage: (message) => this.onNodeMessage(id, message) });
+    // The log is opened here (0600, never through a symbolic link) and handed to the node as its stdout and stderr.
+    const logFd = openForAppend(join(dir, 'node.log'));
+    let child: NodeProcess;
+    try {
+      child = new NodeProcess({ config, logFd, onMessage: (message) => this.onNodeMessage(id, message) });
+    } finally {
+      closeSync(logFd);
+    }
     slot.process = child;
     slot.paused = false;
     slot.expectingExit = false;
@@ -573,6 +599,7 @@ export class Cluster extends EventEmitter {
     await Promise.all(exits);
     for (const slot of this.slots.values()) slot.client?.close('the cluster is stopping');
     await this.guardian.stop();
+    this.lock.release();
     if (this.removeSocketDir) rmSync(this.socketDir, { recursive: true, force: true });
     if (this.removeDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
 // committed log from the leader's WAL and every node's rollback files, and
 // append all of it to the history so the offline checker can find lost writes.
 
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
 import type { CommittedRecord, FinalRecord, FinalStateRecord, LogRecord, RolledBackRecord } from '../check/records.js';
@@ -13,6 +13,7 @@ import { openWal } from '../wal/index.js';
 import type { Cluster, NodeStatus } from './cluster.js';
 import { finalRowsMax } from './constants.js';
 import { BadRequestError } from './errors.js';
+import { appendToFile } from './files.js';
 import { workloadWriteSql } from './workload.js';
 
 export interface SettleResult {
@@ -119,7 +120,7 @@ export async function recordFinalState(cluster: Cluster, historyPath: string): P
   }
   const rolledBack = cluster.ids.flatMap((id) => readRolledBackWrites(id, cluster.nodeDir(id)));
   records.push(...rolledBack);
-  appendFileSync(historyPath, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  appendToFile(historyPath, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
   return { finals, log, committedWrites, rolledBackWrites: rolledBack.length };
 }
 

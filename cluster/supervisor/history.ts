@@ -4,10 +4,14 @@
 // a high-water mark `congested()` tells the workload to start no new
 // operations, so only completions of operations already running still arrive.
 
-import { closeSync, openSync, write as writeToFd } from 'node:fs';
-import type { HistoryRecord } from '../check/records.js';
+import { closeSync, write as writeToFd } from 'node:fs';
+import { isHistoryStart, type HistoryRecord } from '../check/records.js';
+import { openForAppend, openForReplace } from './files.js';
 import { historyBufferBytesHigh, historyBufferBytesMax, historyRingMax } from './constants.js';
 import { Ring } from './ring.js';
+
+/** What a file that a new history may replace starts like (for the refusal's message). */
+export const historyWhat = 'a replica-lab history, whose first record is "run"';
 
 export interface HistoryStats {
   readonly records: number;
@@ -27,12 +31,16 @@ export class HistoryRecorder {
   private counters = { records: 0, bytesWritten: 0, dropped: 0 };
   private writeError: string | null = null;
 
-  /** Opens `path` (truncating it unless `append`), synchronously so the first record cannot race the open. */
+  /**
+   * Opens `path` (0600, never through a symbolic link), synchronously so the
+   * first record cannot race the open: appending, or else from empty — which
+   * replaces only a history or an empty file, never a file of the user's.
+   */
   constructor(
     readonly path: string,
     options: { readonly append: boolean },
   ) {
-    this.fd = openSync(path, options.append ? 'a' : 'w');
+    this.fd = options.append ? openForAppend(path) : openForReplace(path, historyWhat, isHistoryStart);
   }
 
   write(record: HistoryRecord): void {

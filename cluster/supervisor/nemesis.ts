@@ -8,12 +8,13 @@
 // still make the timing differ from run to run.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkHistory, formatMarkdown, readHistoryFile, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
 import { mixSeed, Prng, type AckLevel, type Failover, type NodeId, type ReplicationMode } from '../core/index.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { nemesisFaultsKeptMax } from './constants.js';
+import { makePrivateDir, openFreshName } from './files.js';
 import { recordFinalState, settle, type FinalStateSummary, type SettleResult } from './final-state.js';
 import type { WorkloadOptions } from './workload.js';
 
@@ -92,7 +93,7 @@ interface ActiveFault {
 
 export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = {}): Promise<NemesisResult> {
   const runDir = resolve(options.dataDir);
-  mkdirSync(runDir, { recursive: true });
+  makePrivateDir(runDir);
   let faultsStarted = performance.now();
   const faultLog: FaultLogEntry[] = [];
   let phase: NemesisProgress['phase'] = 'starting';
@@ -152,8 +153,13 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     progress();
     const report = checkHistory(readHistoryFile(historyPath));
     const summary = summarize(report, runDir);
-    const reportPath = join(runDir, 'report.md');
-    writeFileSync(reportPath, markdownReport({ options, report, settled, faultLog, runDir, finalState }));
+    // report.md, unless a file of that name is not a nemesis report: then report-2.md, … (the path is returned and printed).
+    const { path: reportPath, fd } = openFreshName(runDir, 'report', '.md', 'a replica-lab nemesis report', (line) => line === `# ${reportTitle}`);
+    try {
+      writeSync(fd, markdownReport({ options, report, settled, faultLog, runDir, finalState }));
+    } finally {
+      closeSync(fd);
+    }
     return { runDir, historyPath, reportPath, report, summary, settle: settled, finalState, faults: faultLog };
   } finally {
     clearInterval(ticker);
@@ -249,6 +255,8 @@ function shuffled<T>(items: readonly T[], prng: Prng): T[] {
   return out;
 }
 
+const reportTitle = 'replica-lab nemesis';
+
 function markdownReport(input: { options: NemesisOptions; report: CheckReport; settled: SettleResult; faultLog: readonly FaultLogEntry[]; runDir: string; finalState: FinalStateSummary }): string {
   const { options, settled, faultLog, runDir, finalState } = input;
   const starts = faultLog.filter((f) => f.action === 'start');
@@ -273,5 +281,5 @@ function markdownReport(input: { options: NemesisOptions; report: CheckReport; s
   const faults = ['', `## Faults (${starts.length})`, '', 'Times as in the anomalies above: seconds since the history began.', '', '| t (s) | action | fault | detail |', '|---:|---|---|---|'];
   const t0 = input.report.startMono ?? 0;
   for (const entry of faultLog.slice(0, 500)) faults.push(`| ${((entry.mono - t0) / 1000).toFixed(3)} | ${entry.action} | ${entry.fault} | ${entry.detail.replaceAll('|', '\\|')} |`);
-  return `${formatMarkdown(input.report, { title: 'replica-lab nemesis', preamble })}${faults.join('\n')}\n`;
+  return `${formatMarkdown(input.report, { title: reportTitle, preamble })}${faults.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 // Spawning node processes (and the guardian) with execa: an IPC channel and
-// nothing else — no port, no shell. Output goes to the node's own log file.
+// nothing else — no port, no shell. Output goes to the node's own log file,
+// which the supervisor opens (files.ts) and hands over as a descriptor.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -51,15 +52,16 @@ export class NodeProcess {
   private readonly subprocess: ResultPromise;
   private gone = false;
 
-  constructor(options: { config: NodeConfig; logPath: string; onMessage: (message: unknown) => void }) {
+  constructor(options: { config: NodeConfig; logFd: number; onMessage: (message: unknown) => void }) {
     this.id = options.config.id;
     this.subprocess = execa(process.execPath, [...nodeArguments(), compiledScript('../node/main.js')], {
       ipc: true,
       serialization: 'json',
       env: { [nodeConfigVariable]: JSON.stringify(options.config) },
       stdin: 'ignore',
-      stdout: { file: options.logPath, append: true },
-      stderr: { file: options.logPath, append: true },
+      // The node's log, opened by the supervisor (execa's types take only literal descriptors; any works).
+      stdout: options.logFd as 3,
+      stderr: options.logFd as 3,
       reject: false,
       buffer: false,
       cleanup: true,
@@ -95,7 +97,7 @@ export class NodeProcess {
   }
 }
 
-/** The guardian that SIGKILLs every node if the supervisor dies, paused ones included. */
+/** The guardian that SIGKILLs every node if the supervisor dies, paused ones included, then removes the temporary dirs. */
 export class Guardian {
   private readonly subprocess: ResultPromise;
 
@@ -110,6 +112,11 @@ export class Guardian {
       buffer: false,
       cleanup: true,
     });
+  }
+
+  /** A dir (one this supervisor made with mkdtemp) the guardian removes if the supervisor dies. */
+  removeOnExit(path: string): void {
+    this.send({ remove: path });
   }
 
   watch(pid: number): void {

@@ -5,13 +5,15 @@
 // frame) never delays an operation. This side keeps the options, forwards
 // leadership and events, and mirrors the figures the worker reports.
 
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { HistoryRecord } from '../check/records.js';
+import { isHistoryStart, type HistoryRecord } from '../check/records.js';
 import type { NodeId } from '../core/index.js';
 import type { ReplicationSettings } from '../protocol.js';
 import { historyRingMax } from './constants.js';
 import { BadRequestError } from './errors.js';
+import { openForAppend, openForReplace } from './files.js';
+import { historyWhat } from './history.js';
 import { Ring } from './ring.js';
 import { compiledScript } from './spawn.js';
 import type { ClusterEvent } from './types.js';
@@ -158,8 +160,11 @@ export class Workload {
     const path = historyPathOf(options.history, this.host.dataDir);
     const append = this.historyPath === path;
     try {
-      closeSync(openSync(path, append ? 'a' : 'w'));
+      // A new history replaces only a history (its first line a `run` record) or an empty file:
+      // never a file of the user's, never through a symbolic link.
+      closeSync(append ? openForAppend(path) : openForReplace(path, historyWhat, isHistoryStart));
     } catch (error) {
+      if (error instanceof BadRequestError) throw error;
       throw new BadRequestError(`cannot write the history to ${path}: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.historyPath = path;
