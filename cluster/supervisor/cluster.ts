@@ -32,7 +32,7 @@ import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from 
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
-import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
+import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { Ring } from './ring.js';
@@ -299,7 +299,8 @@ export class Cluster extends EventEmitter {
   /** A write. Without `node` it goes to the leader, following NotLeader hints, until `timeoutMs`. */
   async execute(sql: string, params: readonly Param[] = [], options: ExecuteOptions = {}): Promise<ExecuteResult> {
     this.checkRunning();
-    checkParams(params);
+    checkStatement(sql, params);
+    checkWriteIds(options);
     if (options.node !== undefined) this.slot(options.node);
     const overridden = options.mode !== undefined || options.ackLevel !== undefined || options.quorum !== undefined;
     const override = overridden
@@ -316,7 +317,7 @@ export class Cluster extends EventEmitter {
   /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex. */
   async query(sql: string, params: readonly Param[] = [], options: QueryOptions = {}): Promise<QueryResult> {
     this.checkRunning();
-    checkParams(params);
+    checkStatement(sql, params);
     if (options.node !== undefined) this.slot(options.node);
     return this.requests.query(sql, params, options);
   }
