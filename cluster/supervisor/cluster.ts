@@ -27,6 +27,7 @@ import {
   type ToNode,
 } from '../protocol.js';
 import { NodeClient, type ReplyBody } from '../wire/client.js';
+import { encodeFrame } from '../wire/frames.js';
 import { ControlRequests } from './control.js';
 import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
 import { LeaderWatch } from './leader-watch.js';
@@ -537,6 +538,16 @@ export class Cluster extends EventEmitter {
   socketPath(id: NodeId): string {
     this.slot(id);
     return socketPath(this.socketDir, id);
+  }
+
+  /**
+   * The hello frame a connection to a node's socket opens with, as `from` (a
+   * node id or 'client'), for tests of the socket boundary only: with it a
+   * test speaks to a node as a raw client or as a peer would, past the checks
+   * of the Cluster API. It carries the cluster's secret; nothing else uses it.
+   */
+  helloFrameForTests(from: NodeId | 'client'): Buffer {
+    return encodeFrame({ type: 'hello', secret: this.secret, from });
   }
 
   /** Sends a raw, possibly malformed message to a node's IPC channel (tests of that boundary). */
