@@ -20,6 +20,8 @@ import type {
   VoteDenial,
   WriteReplication,
 } from './core/index.js';
+import { isWellFormed, peerPositionMax } from './limits.js';
+import { clientBytesMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
 
 /** A statement parameter: JSON scalars only, so every replica binds the same value. */
 export type Param = string | number | null;
@@ -364,12 +366,35 @@ export function parseHello(value: unknown): Hello | Invalid {
 }
 
 /** Bounds on what one IPC message may carry, so a corrupt one cannot exhaust memory. */
-export const ipcLimits = { messagesPerEnvelope: 100_000, entriesPerMessage: 100_000, sqlChars: 1_000_000, params: 10_000 } as const;
+export const ipcLimits = { messagesPerEnvelope: 100_000, entriesPerMessage: 100_000, params: 10_000 } as const;
+
+/** A term or an index a peer names: a whole number below 2^40 (peerPositionMax). */
+const position: Check<number> = (v, p) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= peerPositionMax ? v : fail(p, `a whole number from 0 to ${peerPositionMax} (peerPositionMax)`);
+const isPosition = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= peerPositionMax;
+
+/**
+ * Bytes of an entry's record, as the core counts them into its lsn, or why
+ * the entry cannot be one record the WAL accepts (text that is not
+ * well-formed UTF-16, a client id or a record over the WAL's limits).
+ */
+function recordSize(e: Entry, p: string): number {
+  if (!isWellFormed(e.data)) fail(`${p}.data`, 'well-formed UTF-16 text (no lone surrogate)');
+  let clientBytes = 0;
+  if (e.client !== undefined) {
+    if (!isWellFormed(e.client)) fail(`${p}.client`, 'well-formed UTF-16 text (no lone surrogate)');
+    clientBytes = Buffer.byteLength(e.client, 'utf8');
+    if (clientBytes > clientBytesMax) fail(`${p}.client`, `at most ${clientBytesMax} bytes`);
+  }
+  const bytes = recordHeaderBytes + e.kind.length + clientBytes + Buffer.byteLength(e.data, 'utf8');
+  if (bytes > recordBytesMax) fail(p, `an entry whose record is at most ${recordBytesMax} bytes (recordBytesMax), not ${bytes}`);
+  return bytes;
+}
 
 const entry: Check<Entry> = (v, p) => {
   if (!isRecord(v)) fail(p, 'an entry');
-  const index = count(field(v, 'index'), `${p}.index`);
-  const term = count(field(v, 'term'), `${p}.term`);
+  const index = position(field(v, 'index'), `${p}.index`);
+  const term = position(field(v, 'term'), `${p}.term`);
   if (index < 1) fail(`${p}.index`, 'an index >= 1');
   const base = {
     index,
@@ -399,9 +424,9 @@ const appendEntries: Check<Entry[]> = (v, p) => {
     const e: unknown = v[i];
     const ok =
       isRecord(e) &&
-      isCount(e['index']) &&
+      isPosition(e['index']) &&
       e['index'] >= 1 &&
-      isCount(e['term']) &&
+      isPosition(e['term']) &&
       isCount(e['lsn']) &&
       typeof e['kind'] === 'string' &&
       (entryKinds as readonly string[]).includes(e['kind']) &&
@@ -428,16 +453,41 @@ const appendEntries: Check<Entry[]> = (v, p) => {
 const positions: Check<Positions> = (v, p) => {
   if (!isRecord(v)) fail(p, 'positions');
   return {
-    received: count(field(v, 'received'), `${p}.received`),
-    flushed: count(field(v, 'flushed'), `${p}.flushed`),
-    applied: count(field(v, 'applied'), `${p}.applied`),
+    received: position(field(v, 'received'), `${p}.received`),
+    flushed: position(field(v, 'flushed'), `${p}.flushed`),
+    applied: position(field(v, 'applied'), `${p}.applied`),
   };
 };
+
+/**
+ * What an append's entries must be, as far as the message itself tells:
+ * contiguous after prevIndex; terms never below prevTerm, never decreasing,
+ * never above the message's term (the leader's); each fits one WAL record;
+ * and each lsn is the one before plus the entry's record size (the first
+ * entry's lsn is the record size when prevIndex is 0; against the receiver's
+ * own log it is checked by the host, see peerMessageProblem in node/host.ts).
+ */
+function checkAppendedEntries(entries: readonly Entry[], at: { prevIndex: number; prevTerm: number; term: number }, p: string): void {
+  let term = at.prevTerm;
+  let lsn = 0;
+  entries.forEach((e, i) => {
+    const path = `${p}[${i}]`;
+    if (e.index !== at.prevIndex + i + 1) fail(`${path}.index`, `index ${at.prevIndex + i + 1} (contiguous after prevIndex)`);
+    if (e.term < term) fail(`${path}.term`, `a term of at least ${term} (terms never decrease along the log)`);
+    if (e.term > at.term) fail(`${path}.term`, `a term not above the message's term ${at.term}`);
+    term = e.term;
+    const size = recordSize(e, path);
+    if (!Number.isSafeInteger(e.lsn) || e.lsn < size) fail(`${path}.lsn`, `an lsn of at least its record size ${size}`);
+    if (i === 0 && at.prevIndex === 0 && e.lsn !== size) fail(`${path}.lsn`, `lsn ${size} (the first entry's record size)`);
+    if (i > 0 && e.lsn !== lsn + size) fail(`${path}.lsn`, `lsn ${lsn + size} (the entry before's lsn ${lsn} plus its record size ${size})`);
+    lsn = e.lsn;
+  });
+}
 
 /** One Raft message, checked field by field (entries included). */
 export const raftMessage: Check<Message> = (v, p) => {
   if (!isRecord(v)) fail(p, 'a raft message');
-  const base = { from: nodeId(field(v, 'from'), `${p}.from`), to: nodeId(field(v, 'to'), `${p}.to`), term: count(field(v, 'term'), `${p}.term`) };
+  const base = { from: nodeId(field(v, 'from'), `${p}.from`), to: nodeId(field(v, 'to'), `${p}.to`), term: position(field(v, 'term'), `${p}.term`) };
   const type = oneOf(['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now'] as const)(field(v, 'type'), `${p}.type`);
   switch (type) {
     case 'vote':
@@ -445,8 +495,8 @@ export const raftMessage: Check<Message> = (v, p) => {
         ...base,
         type,
         pre: bool(field(v, 'pre'), `${p}.pre`),
-        lastIndex: count(field(v, 'lastIndex'), `${p}.lastIndex`),
-        lastTerm: count(field(v, 'lastTerm'), `${p}.lastTerm`),
+        lastIndex: position(field(v, 'lastIndex'), `${p}.lastIndex`),
+        lastTerm: position(field(v, 'lastTerm'), `${p}.lastTerm`),
         transfer: bool(field(v, 'transfer'), `${p}.transfer`),
       };
     case 'vote-resp':
@@ -458,25 +508,25 @@ export const raftMessage: Check<Message> = (v, p) => {
         reason: nullable(oneOf(voteDenials))(field(v, 'reason'), `${p}.reason`),
       };
     case 'append': {
-      const prevIndex = count(field(v, 'prevIndex'), `${p}.prevIndex`);
+      const prevIndex = position(field(v, 'prevIndex'), `${p}.prevIndex`);
+      const prevTerm = position(field(v, 'prevTerm'), `${p}.prevTerm`);
+      if (prevTerm > base.term) fail(`${p}.prevTerm`, `a term not above the message's term ${base.term}`);
       const entries = appendEntries(field(v, 'entries'), `${p}.entries`);
-      entries.forEach((e, i) => {
-        if (e.index !== prevIndex + i + 1) fail(`${p}.entries[${i}].index`, `index ${prevIndex + i + 1} (contiguous after prevIndex)`);
-      });
-      return { ...base, type, prevIndex, prevTerm: count(field(v, 'prevTerm'), `${p}.prevTerm`), entries, commit: count(field(v, 'commit'), `${p}.commit`) };
+      checkAppendedEntries(entries, { prevIndex, prevTerm, term: base.term }, `${p}.entries`);
+      return { ...base, type, prevIndex, prevTerm, entries, commit: position(field(v, 'commit'), `${p}.commit`) };
     }
     case 'append-resp':
       return {
         ...base,
         type,
-        index: count(field(v, 'index'), `${p}.index`),
+        index: position(field(v, 'index'), `${p}.index`),
         reject: bool(field(v, 'reject'), `${p}.reject`),
-        hintIndex: count(field(v, 'hintIndex'), `${p}.hintIndex`),
-        hintTerm: count(field(v, 'hintTerm'), `${p}.hintTerm`),
+        hintIndex: position(field(v, 'hintIndex'), `${p}.hintIndex`),
+        hintTerm: position(field(v, 'hintTerm'), `${p}.hintTerm`),
         positions: positions(field(v, 'positions'), `${p}.positions`),
       };
     case 'heartbeat':
-      return { ...base, type, commit: count(field(v, 'commit'), `${p}.commit`), context: count(field(v, 'context'), `${p}.context`) };
+      return { ...base, type, commit: position(field(v, 'commit'), `${p}.commit`), context: count(field(v, 'context'), `${p}.context`) };
     case 'heartbeat-resp':
       return { ...base, type, context: count(field(v, 'context'), `${p}.context`), positions: positions(field(v, 'positions'), `${p}.positions`) };
     case 'timeout-now':
@@ -575,10 +625,14 @@ function toNode(value: unknown): ToNode {
   }
 }
 
+/**
+ * The SQL of an execute or a query: a string of any length here (the frame
+ * bounds it); the node checks it against statementBytesMax and answers with a
+ * 'bad-statement' reply naming the limit, rather than dropping the request
+ * and leaving its caller to wait out the deadline.
+ */
 function sqlText(value: unknown): string {
-  const sql = str(value, 'sql');
-  if (sql.length > ipcLimits.sqlChars) fail('sql', `at most ${ipcLimits.sqlChars} characters`);
-  return sql;
+  return str(value, 'sql');
 }
 
 /**

@@ -5,6 +5,7 @@
 // fake channels.
 
 import {
+  entryBytes,
   RaftCore,
   type CoreConfig,
   type CoreEvent,
@@ -36,6 +37,8 @@ import {
 } from '../protocol.js';
 import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
 import { openWal, type Wal } from '../wal/index.js';
+import { recordBytesMax } from '../wal/constants.js';
+import { clientIdProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
@@ -196,18 +199,40 @@ export class NodeHost {
     if (this.closed) return;
     for (const part of unbatch(raw)) {
       const message = parseToNode(part);
-      if (message instanceof Invalid) this.countMalformed(message.reason);
-      else if (!allowedFrom(origin, message)) this.countMalformed(`a ${message.type} message from a ${origin} connection`);
+      if (message instanceof Invalid) {
+        this.countMalformed(message.reason);
+        this.answerMalformed(part, message.reason, channel);
+      } else if (!allowedFrom(origin, message)) this.countMalformed(`a ${message.type} message from a ${origin} connection`);
       else this.handle(message, channel);
       if (this.closed) return;
     }
     this.drain();
   }
 
-  /** Raft messages from peers, already checked at the link. */
+  /**
+   * A request that did not parse but says what it is and carries an id (a
+   * raw client's, or one sent past the Cluster API): answered with a typed
+   * 'bad-statement' reply at once, so its caller does not wait out the deadline.
+   */
+  private answerMalformed(part: unknown, reason: string, channel: ReplyChannel): void {
+    if (typeof part !== 'object' || part === null) return;
+    const { type, id } = part as { type?: unknown; id?: unknown };
+    if ((type !== 'execute' && type !== 'query') || typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return;
+    this.fail(channel, id, 'bad-statement', `${this.id} refused a malformed ${type}: ${reason}`, null);
+  }
+
+  /**
+   * Raft messages from peers, each field already range-checked at the link
+   * (raftMessage). What only this node's log can tell is checked here: a
+   * message that fails is dropped and counted, never stepped into the core.
+   */
   receiveRaft(messages: readonly Message[]): void {
     if (this.closed) return;
-    for (const message of messages) this.core.step(message);
+    for (const message of messages) {
+      const problem = peerMessageProblem(message, this.core);
+      if (problem === null) this.core.step(message);
+      else this.countMalformed(`${message.from}: ${problem}`);
+    }
     this.drain();
   }
 
@@ -244,7 +269,7 @@ export class NodeHost {
   private handle(message: ToNode, channel: ReplyChannel): void {
     switch (message.type) {
       case 'raft':
-        for (const m of message.messages) this.core.step(m);
+        // Refused from every origin by allowedFrom: peers' messages arrive through receiveRaft.
         return;
       case 'execute':
         this.execute(message, channel);
@@ -287,13 +312,24 @@ export class NodeHost {
   }
 
   private execute(message: Extract<ToNode, { type: 'execute' }>, channel: ReplyChannel): void {
-    const problem = validateStatement(message.sql, message.params);
+    // The limits first (a raw client bypasses the Cluster API's check): nothing proposed here may make a record the WAL refuses.
+    const problem =
+      statementLimitProblem(message.sql, message.params) ??
+      (message.client === null ? null : clientIdProblem(message.client)) ??
+      validateStatement(message.sql, message.params);
     if (problem !== null) {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
     }
+    const data = encodeStatement(message.sql, message.params);
+    const bytes = entryBytes('sql', data, message.client ?? undefined);
+    if (bytes > recordBytesMax) {
+      // Unreachable while the limits are derived from the record size; refused rather than crash the WAL if they ever drift.
+      this.fail(channel, message.id, 'bad-statement', `the write would be a ${bytes}-byte log record, over the WAL's limit of ${recordBytesMax} bytes (recordBytesMax)`, null);
+      return;
+    }
     // The core's proposal id is this node's own number: clients on different connections reuse request ids.
-    const proposal: { -readonly [K in keyof Proposal]: Proposal[K] } = { id: this.nextProposal++, data: encodeStatement(message.sql, message.params) };
+    const proposal: { -readonly [K in keyof Proposal]: Proposal[K] } = { id: this.nextProposal++, data };
     if (message.client !== null) proposal.client = message.client;
     if (message.request !== null) proposal.request = message.request;
     if (message.replication !== null) proposal.replication = message.replication;
@@ -319,7 +355,7 @@ export class NodeHost {
   }
 
   private query(message: Extract<ToNode, { type: 'query' }>, channel: ReplyChannel): void {
-    const problem = queryProblem(message.sql);
+    const problem = statementLimitProblem(message.sql, message.params) ?? queryProblem(message.sql);
     if (problem !== null) {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
@@ -661,4 +697,28 @@ function statementText(data: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * What a peer's message (already range-checked) says that this node's own log
+ * contradicts, or null. Only facts every correct peer agrees on are checked:
+ * - an append's first entry's lsn is the lsn at prevIndex plus its size, when
+ *   this log matches the leader's at prevIndex (the lsn is the running sum of
+ *   entry sizes, so matching logs have the same lsn there); the WAL asserts it;
+ * - a follower's answer to this leader, in its term, names only indexes of
+ *   this leader's log, which never shrinks during its term.
+ */
+export function peerMessageProblem(m: Message, core: RaftCore): string | null {
+  const last = core.getLastIndex();
+  if (m.type === 'append' && m.entries.length > 0 && m.prevIndex <= last && core.termAt(m.prevIndex) === m.prevTerm) {
+    const first = m.entries[0]!;
+    const expected = core.lsnAt(m.prevIndex) + entryBytes(first.kind, first.data, first.client);
+    if (first.lsn !== expected) return `append entry ${first.index} has lsn ${first.lsn}, but this log's lsn at ${m.prevIndex} makes it ${expected}`;
+  }
+  if ((m.type === 'append-resp' || m.type === 'heartbeat-resp') && m.term === core.getTerm() && core.getRole() === 'leader') {
+    const { received, flushed, applied } = m.positions;
+    const highest = Math.max(received, flushed, applied, m.type === 'append-resp' ? m.index : 0);
+    if (highest > last) return `${m.type} names index ${highest}, past this leader's last index ${last}`;
+  }
+  return null;
 }

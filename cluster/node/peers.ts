@@ -10,7 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Message, NodeId, Prng } from '../core/index.js';
-import { Invalid, parseHello, raftMessage, unbatch, type LinkRule, type NetworkTelemetry } from '../protocol.js';
+import { Invalid, ipcLimits, parseHello, raftMessage, unbatch, type LinkRule, type NetworkTelemetry } from '../protocol.js';
 import { encodeFrame, FrameDecoder, FrameError, frameBytesMax, helloBytesMax } from '../wire/frames.js';
 
 /** Bytes a peer connection may hold unsent before messages to it are dropped. */
@@ -264,6 +264,10 @@ export class Peers {
       return;
     }
     const raw = (frame as { messages: unknown[] }).messages;
+    if (raw.length > ipcLimits.messagesPerEnvelope) {
+      this.options.onMalformed(`${peer}: a frame of ${raw.length} raft messages, over the limit of ${ipcLimits.messagesPerEnvelope}`);
+      return;
+    }
     if (this.ingressCut.has(peer)) {
       this.stats.dropped += raw.length;
       return;

@@ -27,12 +27,13 @@ import {
   type ToNode,
 } from '../protocol.js';
 import { NodeClient, type ReplyBody } from '../wire/client.js';
+import { encodeFrame } from '../wire/frames.js';
 import { ControlRequests } from './control.js';
 import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
-import { checkParams, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
+import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
@@ -326,7 +327,8 @@ export class Cluster extends EventEmitter {
   /** A write. Without `node` it goes to the leader, following NotLeader hints, until `timeoutMs`. */
   async execute(sql: string, params: readonly Param[] = [], options: ExecuteOptions = {}): Promise<ExecuteResult> {
     this.checkRunning();
-    checkParams(params);
+    checkStatement(sql, params);
+    checkWriteIds(options);
     if (options.node !== undefined) this.slot(options.node);
     const overridden = options.mode !== undefined || options.ackLevel !== undefined || options.quorum !== undefined;
     const override = overridden
@@ -343,7 +345,7 @@ export class Cluster extends EventEmitter {
   /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex. */
   async query(sql: string, params: readonly Param[] = [], options: QueryOptions = {}): Promise<QueryResult> {
     this.checkRunning();
-    checkParams(params);
+    checkStatement(sql, params);
     if (options.node !== undefined) this.slot(options.node);
     return this.requests.query(sql, params, options);
   }
@@ -565,6 +567,16 @@ export class Cluster extends EventEmitter {
   socketPath(id: NodeId): string {
     this.slot(id);
     return socketPath(this.socketDir, id);
+  }
+
+  /**
+   * The hello frame a connection to a node's socket opens with, as `from` (a
+   * node id or 'client'), for tests of the socket boundary only: with it a
+   * test speaks to a node as a raw client or as a peer would, past the checks
+   * of the Cluster API. It carries the cluster's secret; nothing else uses it.
+   */
+  helloFrameForTests(from: NodeId | 'client'): Buffer {
+    return encodeFrame({ type: 'hello', secret: this.secret, from });
   }
 
   /** Sends a raw, possibly malformed message to a node's IPC channel (tests of that boundary). */

@@ -7,7 +7,9 @@ import type { NodeId, WriteReplication } from '../core/index.js';
 import type { Consistency, ErrorPayload, Param } from '../protocol.js';
 import { errorPayload } from '../protocol.js';
 import type { NodeClient, ReplyBody } from '../wire/client.js';
-import { BadStatementError, toClusterError, UnavailableError } from './errors.js';
+import { clientIdProblem, requestIdProblem, statementLimitProblem } from '../limits.js';
+import { paramsMax } from '../store/constants.js';
+import { BadRequestError, BadStatementError, toClusterError, UnavailableError } from './errors.js';
 import type { LeaderWatch } from './leader-watch.js';
 import { executeResult, queryResult } from './replies.js';
 
@@ -142,6 +144,32 @@ export function checkParams(params: readonly Param[]): void {
     const ok = param === null || typeof param === 'string' || (typeof param === 'number' && Number.isFinite(param));
     if (!ok) throw new BadStatementError(`parameter ${i + 1} must be a string, a finite number or null, got ${typeof param}`);
   });
+}
+
+/**
+ * Checks a statement against the limits (cluster/limits.ts) before anything is
+ * sent, so an oversized or malformed one fails at once with the node's own
+ * words instead of reaching a log or waiting out its deadline.
+ */
+export function checkStatement(sql: string, params: readonly Param[]): void {
+  if (typeof sql !== 'string') throw new BadStatementError(`the statement must be a string of SQL, got ${typeof sql}`);
+  checkParams(params);
+  if (params.length > paramsMax) throw new BadStatementError(`${params.length} parameters is more than the ${paramsMax} one statement may take`);
+  const problem = statementLimitProblem(sql, params);
+  if (problem !== null) throw new BadStatementError(problem);
+}
+
+/** Checks a write's client and request ids: a BadRequestError names the limit. */
+export function checkWriteIds(options: ExecuteOptions): void {
+  if (options.client !== undefined) {
+    if (typeof options.client !== 'string') throw new BadRequestError(`the client id must be a string, got ${typeof options.client}`);
+    const problem = clientIdProblem(options.client);
+    if (problem !== null) throw new BadRequestError(problem);
+  }
+  if (options.request !== undefined) {
+    const problem = requestIdProblem(options.request);
+    if (problem !== null) throw new BadRequestError(problem);
+  }
 }
 
 function malformed(node: NodeId): ErrorPayload {

@@ -13,7 +13,7 @@ import { NodeClient } from '../wire/client.js';
 import { historyRingMax } from './constants.js';
 import { LeaderWatch } from './leader-watch.js';
 import { writeKey } from './lost-writes.js';
-import { checkParams, Requests } from './requests.js';
+import { checkStatement, Requests } from './requests.js';
 import type { ClusterEvent } from './types.js';
 import { WorkloadEngine, type WorkloadStats } from './workload-engine.js';
 import type { WorkloadOptions } from './workload-options.js';
@@ -79,7 +79,7 @@ function main(): void {
     reachableNodes: () => [...topology.reachable],
     replicationSettings: () => replication,
     execute: (sql, params, options) => {
-      checkParams(params);
+      checkStatement(sql, params);
       return requests.execute(sql, params, options, null);
     },
     query: (sql, params, options) => requests.query(sql, params, options),

@@ -5,8 +5,8 @@
 
 import { createConnection, type Socket } from 'node:net';
 import type { NodeId } from '../core/index.js';
-import { Invalid, parseFromNode, unbatch, type ToNode } from '../protocol.js';
-import { encodeFrame, FrameDecoder, FrameError } from './frames.js';
+import { errorPayload, Invalid, parseFromNode, unbatch, type ToNode } from '../protocol.js';
+import { encodeFrame, FrameDecoder, FrameError, frameBytesMax, frameHeaderBytes } from './frames.js';
 import { errorReply, PendingReplies, type ReplyBody } from './pending.js';
 
 export { errorReply, type ReplyBody } from './pending.js';
@@ -21,6 +21,16 @@ export const requestsInFlightMax = 100_000;
 const unsentBytesMax = 16 * 1024 * 1024;
 /** While the node is starting (its socket not yet there), connecting is retried this often. */
 const connectRetryMs = 5;
+
+/** The frame of `value`, or null when it is too large to encode at all (past V8's longest string). */
+function encodeOrNull(value: unknown): Buffer | null {
+  try {
+    return encodeFrame(value);
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}
 
 export class NodeClient {
   private socket: Socket | null = null;
@@ -69,8 +79,28 @@ export class NodeClient {
   private flush(): void {
     this.flushScheduled = false;
     if (this.batch.length === 0) return;
-    const frame = encodeFrame(this.batch.length === 1 ? this.batch[0] : { type: 'batch', messages: this.batch });
+    const batch = this.batch;
     this.batch = [];
+    const frame = batch.length === 1 ? null : encodeOrNull({ type: 'batch', messages: batch });
+    if (frame !== null && frame.length - frameHeaderBytes <= frameBytesMax) {
+      this.write(frame);
+      return;
+    }
+    // Over the frame limit the node would close the connection, failing every request on it:
+    // send one frame per request instead, and answer a request too large for a frame of its own at once.
+    for (const request of batch) {
+      const single = encodeOrNull(request);
+      const bytes = single === null ? null : single.length - frameHeaderBytes;
+      if (single !== null && bytes !== null && bytes <= frameBytesMax) this.write(single);
+      else {
+        const size = bytes === null ? 'a frame larger than a string can hold' : `a ${bytes}-byte frame`;
+        const message = `the ${request.type} encodes to ${size}, over the limit of ${frameBytesMax} bytes (frameBytesMax); it was not sent`;
+        this.pending.answer(this.node, { type: 'reply', id: request.id, ok: false, result: null, error: errorPayload('bad-statement', message) });
+      }
+    }
+  }
+
+  private write(frame: Buffer): void {
     if (this.connected && this.socket !== null) this.socket.write(frame);
     else {
       this.unsent.push(frame);

@@ -8,7 +8,9 @@ export const frameBytesMax = 64 * 1024 * 1024;
 /** The largest first frame (the hello) a node reads from a connection it has not yet authenticated. */
 export const helloBytesMax = 4 * 1024;
 
-const headerBytes = 4;
+/** The length field before each frame's body. */
+export const frameHeaderBytes = 4;
+const headerBytes = frameHeaderBytes;
 
 /** One value as a frame. */
 export function encodeFrame(value: unknown): Buffer {

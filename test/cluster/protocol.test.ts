@@ -2,12 +2,15 @@
 // typed value, and every malformed field is named in the reason, never thrown.
 
 import { describe, expect, it } from 'vitest';
+import { peerPositionMax } from '../../cluster/limits.js';
 import { Invalid, parseFromNode, parseHello, parseToNode, unbatch } from '../../cluster/protocol.js';
+import { recordBytesMax } from '../../cluster/wal/constants.js';
 
 const entries = [
   { index: 11, term: 2, lsn: 400, kind: 'sql', data: '{"sql":"INSERT INTO kv(k, v) VALUES (?, ?)","params":["a","b"]}', client: 'c1', request: 7 },
-  { index: 12, term: 2, lsn: 420, kind: 'noop', data: '' },
-  { index: 13, term: 3, lsn: 470, kind: 'sql', data: '{"sql":"DELETE FROM kv","params":[]}', client: 'c2' },
+  // Each lsn is the one before plus the entry's record size (32 header bytes + kind + data + client).
+  { index: 12, term: 2, lsn: 436, kind: 'noop', data: '' },
+  { index: 13, term: 3, lsn: 509, kind: 'sql', data: '{"sql":"DELETE FROM kv","params":[]}', client: 'c2' },
 ];
 
 function append(overrides: Record<string, unknown> = {}, entryList: unknown[] = entries): unknown {
@@ -31,8 +34,8 @@ describe('parseToNode: appends', () => {
   });
 
   it('drops a request id that comes without a client id, as the log does', () => {
-    const parsed = parseToNode(append({}, [{ index: 11, term: 2, lsn: 5, kind: 'noop', data: '', request: 4 }]));
-    expect((parsed as unknown as { messages: { entries: unknown[] }[] }).messages[0]!.entries[0]).toEqual({ index: 11, term: 2, lsn: 5, kind: 'noop', data: '' });
+    const parsed = parseToNode(append({}, [{ index: 11, term: 2, lsn: 500, kind: 'noop', data: '', request: 4 }]));
+    expect((parsed as unknown as { messages: { entries: unknown[] }[] }).messages[0]!.entries[0]).toEqual({ index: 11, term: 2, lsn: 500, kind: 'noop', data: '' });
   });
 
   it.each([
@@ -55,6 +58,45 @@ describe('parseToNode: appends', () => {
 
   it('refuses entries that do not follow prevIndex one by one', () => {
     expect(reason(append({ prevIndex: 9 }))).toContain('contiguous after prevIndex');
+  });
+});
+
+describe("raftMessage: every field of a peer's message within bounds", () => {
+  const at = (_path: string, value: unknown): unknown => ({ type: 'raft', messages: [value] });
+  const heartbeat = { type: 'heartbeat', from: 'n1', to: 'n2', term: 3, commit: 9, context: 0 };
+
+  it('takes terms and indexes up to peerPositionMax (2^40 - 1) and refuses anything above, however the field is named', () => {
+    expect(parseToNode(at('', { ...heartbeat, term: peerPositionMax }))).not.toBeInstanceOf(Invalid);
+    expect(reason(at('', { ...heartbeat, term: 2 ** 49 }))).toContain(`messages[0].term: expected a whole number from 0 to ${peerPositionMax} (peerPositionMax)`);
+    expect(reason(at('', { ...heartbeat, commit: 2 ** 40 }))).toContain('messages[0].commit');
+    expect(reason(at('', { type: 'vote', from: 'n1', to: 'n2', term: 3, pre: false, lastIndex: 2 ** 53, lastTerm: 1, transfer: false }))).toContain('messages[0].lastIndex');
+    const positions = { received: 1, flushed: 1, applied: 2 ** 41 };
+    expect(reason(at('', { type: 'heartbeat-resp', from: 'n1', to: 'n2', term: 3, context: 0, positions }))).toContain('messages[0].positions.applied');
+    expect(reason(append({ prevTerm: 2 ** 45 }))).toContain('messages[0].prevTerm');
+    expect(reason(append({}, [{ ...entries[0], term: 2 ** 48 }]))).toContain('messages[0].entries[0].term');
+  });
+
+  it('refuses an entry whose lsn is not the one before plus its record size', () => {
+    expect(reason(append({}, [entries[0], { ...entries[1], lsn: 437 }, entries[2]]))).toContain('messages[0].entries[1].lsn: expected lsn 436');
+    expect(reason(append({}, [entries[0], entries[1], { ...entries[2], lsn: 508 }]))).toContain('messages[0].entries[2].lsn');
+    expect(reason(append({}, [{ ...entries[0], lsn: 99 }]))).toContain('an lsn of at least its record size 100');
+    expect(reason(append({ prevIndex: 0, prevTerm: 0 }, [{ ...entries[0], index: 1, lsn: 400 }]))).toContain("lsn 100 (the first entry's record size)");
+    expect(parseToNode(append({ prevIndex: 0, prevTerm: 0 }, [{ ...entries[0], index: 1, lsn: 100 }]))).not.toBeInstanceOf(Invalid);
+  });
+
+  it('refuses entry terms that decrease, fall below prevTerm or pass the message term', () => {
+    expect(reason(append({}, [entries[0], entries[1], { ...entries[2], term: 1 }]))).toContain('messages[0].entries[2].term: expected a term of at least 2');
+    expect(reason(append({ prevTerm: 3 }))).toContain('messages[0].entries[0].term: expected a term of at least 3');
+    expect(reason(append({ term: 2 }))).toContain("messages[0].entries[2].term: expected a term not above the message's term 2");
+    expect(reason(append({ prevTerm: 4 }))).toContain("messages[0].prevTerm: expected a term not above the message's term 3");
+  });
+
+  it('refuses entries the WAL could not hold: a lone surrogate, a client id or a record over its limits', () => {
+    expect(reason(append({}, [{ ...entries[0], data: 'ab\uD800' }]))).toContain('messages[0].entries[0].data: expected well-formed UTF-16');
+    expect(reason(append({}, [{ ...entries[0], client: 'ab\uD800' }]))).toContain('messages[0].entries[0].client: expected well-formed UTF-16');
+    expect(reason(append({}, [{ ...entries[0], client: 'c'.repeat(70_000) }]))).toContain('messages[0].entries[0].client: expected at most 65535 bytes');
+    const data = 'x'.repeat(recordBytesMax);
+    expect(reason(append({}, [{ ...entries[0], data, lsn: recordBytesMax * 2 }]))).toContain('(recordBytesMax)');
   });
 });
 
