@@ -4,7 +4,7 @@
 
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkHistory, formatText, HistoryFormatError, HistoryReadError, readHistoryFile, summarize, type HistoryRecord } from '../../cluster/check/index.js';
+import { checkHistory, formatText, HistoryFormatError, HistoryReadError, printable, readHistoryFile, summarize, type HistoryRecord } from '../../cluster/check/index.js';
 import { cliName, exitCodeUsage, UsageError } from '../errors.js';
 
 interface CheckFlags {
@@ -54,6 +54,7 @@ Exit status: 0 valid, 1 anomalies found, 2 the file cannot be read.`,
 
 /** Unreadable input: one line, exit 2, no help hint (the command line was fine; the file is not). */
 function fail(message: string): void {
-  process.stderr.write(`${cliName}: ${message}\n`);
+  // The message names the line; any text it quotes from the file is escaped already, and this is the net under that.
+  process.stderr.write(`${cliName}: ${printable(message, { backslash: false })}\n`);
   process.exitCode = exitCodeUsage;
 }

@@ -7,4 +7,5 @@ export { collectFinalState, findDivergence, findLostWrites, resolveIndeterminate
 export { checkHistory, summarize, anomalyKinds, invalidatingKinds, type AnomalyKind, type CheckReport, type CheckSummary } from './check.js';
 export { formatText, formatMarkdown, describeAnomalies, verdictLine, anomalyLabels } from './format.js';
 export { readHistoryFile, HistoryReadError } from './file.js';
+export { printable, quoted } from './printable.js';
 export * as checkLimits from './constants.js';

@@ -4,6 +4,7 @@
 // not follow it is refused with the line it is on, never guessed at.
 
 import type { Consistency } from '../protocol.js';
+import { printable } from './printable.js';
 
 /** The history format this code writes and reads. */
 export const historyFormatVersion = 1;
@@ -257,12 +258,18 @@ function row(value: unknown, i: number): readonly [string, string | null, number
   return ok ? [value[0] as string, value[1] as string | null, value[2] as number | null] : problem(`"rows"[${i}] must be [key, value or null, idx or null]`);
 }
 
+/** A value from the file for an error message: JSON (C0 controls escaped), cut short, the rest of the controls escaped too. */
+function shortJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return printable(json.length > 60 ? `${json.slice(0, 60)}…` : json, { backslash: false });
+}
+
 const recordTypes: readonly HistoryRecord['type'][] = ['run', 'workload', 'event', 'invoke', 'ok', 'fail', 'info', 'final', 'log', 'committed', 'rolled-back'];
 
 /** Checks one parsed line against the format; throws FieldProblem. */
 function checkRecord(record: Json): HistoryRecord {
   const given = record['type'];
-  if (!(recordTypes as readonly unknown[]).includes(given)) problem(`unknown record type ${JSON.stringify(given ?? null)}; expected one of ${recordTypes.join(', ')}`);
+  if (!(recordTypes as readonly unknown[]).includes(given)) problem(`unknown record type ${shortJson(given ?? null)}; expected one of ${recordTypes.join(', ')}`);
   const type = given as HistoryRecord['type'];
   switch (type) {
     case 'run': {
@@ -313,7 +320,8 @@ export function parseHistoryLine(textLine: string, line: number): HistoryRecord 
   try {
     value = JSON.parse(textLine);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    // JSON.parse quotes the text it choked on: from a file of random bytes, that is raw terminal escapes.
+    const why = printable(error instanceof Error ? error.message : String(error), { backslash: false });
     throw new HistoryFormatError(line, `not a JSON object (${why}); is the file truncated or not a history?`);
   }
   if (!isObject(value)) throw new HistoryFormatError(line, 'not a JSON object');
