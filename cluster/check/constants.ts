@@ -15,3 +15,9 @@ export const sessionsMax = 10_000;
 
 /** Per-second buckets the online checker keeps for the consistency chart. */
 export const secondsKeptMax = 120;
+
+/** Longest history line read (a `final` record with 10,000 rows of large values is the longest legitimate one); a longer one is refused, so memory stays bounded on a file that is not a history. */
+export const historyLineBytesMax = 64 * 1024 * 1024;
+
+/** Bytes read from a history file at a time. */
+export const historyChunkBytes = 1024 * 1024;

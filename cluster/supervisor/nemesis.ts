@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkHistory, formatMarkdown, readHistoryFile, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
+import { checkHistoryFile, formatMarkdown, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
 import { mixSeed, Prng, type AckLevel, type Failover, type NodeId, type ReplicationMode } from '../core/index.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { nemesisFaultsKeptMax } from './constants.js';
@@ -150,7 +150,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     const finalState = await recordFinalState(cluster, historyPath);
     phase = 'checking';
     progress();
-    const report = checkHistory(readHistoryFile(historyPath));
+    const { report } = await checkHistoryFile(historyPath);
     const summary = summarize(report, runDir);
     const reportPath = join(runDir, 'report.md');
     writeFileSync(reportPath, markdownReport({ options, report, settled, faultLog, runDir, finalState }));
