@@ -4,7 +4,7 @@
 // checked in memory bounded by what the checkers keep, not by the file.
 
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { historyChunkBytes, historyLineBytesMax } from './constants.js';
 import { HistoryChecker, type CheckReport } from './check.js';
 import { HistoryFormatError, HistoryParser, parseHistory, type HistoryRecord } from './records.js';
@@ -116,6 +116,15 @@ export async function forEachRecord(path: string, onRecord: (record: HistoryReco
  * checker asks for (two, sometimes three), never held whole.
  */
 export async function checkHistoryFile(path: string, options: { readonly examplesMax?: number } = {}): Promise<{ readonly report: CheckReport; readonly records: number }> {
+  // A pipe or a device cannot be read twice (and opening a FIFO blocks until it has a writer): refuse it up front.
+  let kind;
+  try {
+    kind = await stat(path);
+  } catch (error) {
+    throw readError(path, error);
+  }
+  if (kind.isDirectory()) throw new HistoryReadError(`cannot read ${path}: is a directory, not a history file`);
+  if (!kind.isFile()) throw new HistoryReadError(`cannot read ${path}: not a regular file (check reads a history twice: save it to a file first)`);
   const checker = new HistoryChecker(options);
   let records: number | null = null;
   while (checker.nextPass()) {

@@ -3,6 +3,7 @@
 // one line at a time, and HistoryChecker giving the same verdict however the
 // final state is placed and with examples bounded while counts stay exact.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,12 @@ describe('HistoryChecker', () => {
     const { report, records: count } = await checkHistoryFile(path);
     expect(count).toBe(records.length);
     expect(report).toEqual(checkHistory(parseHistory(records.map((r) => JSON.stringify(r)).join('\n'))));
+  });
+
+  it.runIf(process.platform === 'linux')('checkHistoryFile refuses a pipe, which it could not read twice, without blocking on it', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(checkHistoryFile(fifo)).rejects.toThrow(/fifo: not a regular file \(check reads a history twice/);
   });
 
   it('checkHistoryFile refuses a bad line with its number, and an empty file', async () => {
