@@ -21,3 +21,6 @@ export const historyLineBytesMax = 64 * 1024 * 1024;
 
 /** Bytes read from a history file at a time. */
 export const historyChunkBytes = 1024 * 1024;
+
+/** `final` records in one history (one per node per final state recorded); past it the file is refused, as the checker keeps them all. */
+export const finalRecordsMax = 1_000;

@@ -4,6 +4,7 @@
 // not follow it is refused with the line it is on, never guessed at.
 
 import type { Consistency } from '../protocol.js';
+import { finalRecordsMax } from './constants.js';
 import { printable } from './printable.js';
 
 /** The history format this code writes and reads. */
@@ -393,6 +394,7 @@ export class HistoryParser {
   private readonly open = new Map<number, OpRecord>();
   private readonly invoked = new OpNumbers();
   private count = 0;
+  private finals = 0;
 
   /** Parses line number `line` (1-based); null for a blank line. Throws HistoryFormatError. */
   line(textLine: string, line: number): HistoryRecord | null {
@@ -408,6 +410,8 @@ export class HistoryParser {
         throw new HistoryFormatError(line, `"${record.type}" for op ${record.op} does not match its invoke (f, client, session and key must be the same)`);
       }
       this.open.delete(record.op);
+    } else if (record.type === 'final' && ++this.finals > finalRecordsMax) {
+      throw new HistoryFormatError(line, `more than ${finalRecordsMax} "final" records: a final state has one per node`);
     }
     this.count++;
     return record;

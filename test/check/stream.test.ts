@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkHistory, checkHistoryFile, CommittedLog, forEachLine, HistoryFormatError, HistoryParser, HistoryReadError, parseHistory, type HistoryRecord } from '../../cluster/check/index.js';
+import { checkHistory, checkHistoryFile, checkLimits, CommittedLog, forEachLine, HistoryFormatError, HistoryParser, HistoryReadError, parseHistory, type HistoryRecord } from '../../cluster/check/index.js';
 import { History } from './history.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'replica-lab-stream-'));
@@ -65,6 +65,13 @@ describe('HistoryParser', () => {
     expect(parser.records()).toBe(2);
     expect(() => parser.end()).not.toThrow();
     expect(() => new HistoryParser().end()).toThrow(/line 1: the file is empty/);
+  });
+
+  it('refuses more final records than any cluster has nodes, since the checker keeps them all', () => {
+    const parser = new HistoryParser();
+    const final = JSON.stringify({ type: 'final', node: 'n1', appliedIndex: 1, checksum: 'x', rows: null });
+    for (let i = 1; i <= checkLimits.finalRecordsMax; i++) parser.line(final, i);
+    expect(() => parser.line(final, 5000)).toThrow(/line 5000: more than 1000 "final" records/);
   });
 
   it('finds an op invoked twice among op numbers out of order', () => {
