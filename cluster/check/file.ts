@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { historyChunkBytes, historyLineBytesMax } from './constants.js';
 import { HistoryChecker, type CheckReport } from './check.js';
+import { HistoryLimitError } from './final.js';
 import { HistoryFormatError, HistoryParser, parseHistory, type HistoryRecord } from './records.js';
 
 /** A history that cannot be read at all: missing, a directory, not text. */
@@ -105,7 +106,14 @@ export async function forEachRecord(path: string, onRecord: (record: HistoryReco
   const parser = new HistoryParser();
   await forEachLine(path, (text, line) => {
     const record = parser.line(text, line);
-    if (record !== null) onRecord(record);
+    if (record === null) return;
+    try {
+      onRecord(record);
+    } catch (error) {
+      // The checker's limits are the file's fault: name the line.
+      if (error instanceof HistoryLimitError) throw new HistoryFormatError(line, error.message);
+      throw error;
+    }
   });
   parser.end();
   return parser.records();

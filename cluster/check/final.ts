@@ -4,6 +4,7 @@
 // long run is as long as its writes, so it is kept as two numbers per log
 // index (term, and a hash of the write's key and value), never as records.
 
+import { committedPagesMax, committedSparseMax, rolledBackMax } from './constants.js';
 import type { CommittedRecord, FinalRecord, HistoryRecord, LogRecord, WriteInfo, WriteInvoke, WriteOk } from './records.js';
 
 export const positionKey = (index: number, term: number): string => `${index}:${term}`;
@@ -36,56 +37,64 @@ export function writeHash(key: string, value: string | null): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** A history bigger than the checker holds, in one of its few per-entry structures: refused with the line. */
+export class HistoryLimitError extends Error {
+  override name = 'HistoryLimitError';
+}
+
+const pageSize = 65_536;
+
 /**
  * The `committed` records as the checks need them: per log index, the term
- * and writeHash of the workload write there, in typed arrays indexed by log
- * index (12 bytes an entry). An index far beyond the others, or a second term
- * at one index (a hand-written history), goes to a small map instead. A later
- * record for the same (index, term) replaces an earlier one.
+ * and writeHash of the workload write there, in typed-array pages of 65,536
+ * indexes (12 bytes an entry, nothing copied as it grows). A second term at
+ * one index, or an index in a page past the last allowed (a hand-written
+ * history), goes to a small map instead. A later record for the same
+ * (index, term) replaces an earlier one. Past committedPagesMax pages and
+ * committedSparseMax others, it throws HistoryLimitError: memory stays
+ * bounded whatever the file says.
  */
 export class CommittedLog {
-  /** term + 1 per index; 0: no entry. */
-  private terms = new Uint32Array(1024);
-  private hashes = new Float64Array(1024);
+  /** Per page: term + 1 per index (0: no entry), and the hash. */
+  private readonly pages = new Map<number, { readonly terms: Uint32Array; readonly hashes: Float64Array }>();
   private readonly sparse = new Map<string, number>();
   private readonly sparseIndexes = new Set<number>();
-  private count = 0;
 
   add(record: CommittedRecord): void {
-    this.count++;
     const hash = writeHash(record.key, record.value);
     const { index, term } = record;
-    const denseOk = term < 0xffffffff && (index < this.terms.length || index <= 4 * this.count + 65_536);
-    if (denseOk && (this.terms[index] === undefined || this.terms[index] === 0 || this.terms[index] === term + 1)) {
-      if (index >= this.terms.length) this.grow(index);
-      this.terms[index] = term + 1;
-      this.hashes[index] = hash;
+    const number = Math.floor(index / pageSize);
+    let page = this.pages.get(number);
+    if (page === undefined && term < 0xffffffff && this.pages.size < committedPagesMax) {
+      page = { terms: new Uint32Array(pageSize), hashes: new Float64Array(pageSize) };
+      this.pages.set(number, page);
+    }
+    const slot = index % pageSize;
+    if (page !== undefined && term < 0xffffffff && (page.terms[slot] === 0 || page.terms[slot] === term + 1)) {
+      page.terms[slot] = term + 1;
+      page.hashes[slot] = hash;
       return;
     }
-    this.sparse.set(positionKey(index, term), hash);
+    const key = positionKey(index, term);
+    if (!this.sparse.has(key) && this.sparse.size >= committedSparseMax) {
+      throw new HistoryLimitError(`"committed" record at index ${index} term ${term}: more committed entries than the checker holds (${committedPagesMax * pageSize} log indexes, ${committedSparseMax} more at other indexes or terms); is this one committed log?`);
+    }
+    this.sparse.set(key, hash);
     this.sparseIndexes.add(index);
   }
 
   /** Whether (index, term) holds the write with this key and value. */
   holds(index: number, term: number, key: string, value: string | null): boolean {
     const hash = writeHash(key, value);
-    if (index < this.terms.length && this.terms[index] === term + 1) return this.hashes[index] === hash;
+    const page = this.pages.get(Math.floor(index / pageSize));
+    if (page !== undefined && page.terms[index % pageSize] === term + 1) return page.hashes[index % pageSize] === hash;
     return this.sparse.get(positionKey(index, term)) === hash;
   }
 
   /** Whether any committed record is at this index. */
   hasIndex(index: number): boolean {
-    return (index < this.terms.length && this.terms[index] !== 0) || this.sparseIndexes.has(index);
-  }
-
-  private grow(index: number): void {
-    const length = Math.max(index + 1, this.terms.length * 2);
-    const terms = new Uint32Array(length);
-    terms.set(this.terms);
-    const hashes = new Float64Array(length);
-    hashes.set(this.hashes);
-    this.terms = terms;
-    this.hashes = hashes;
+    const page = this.pages.get(Math.floor(index / pageSize));
+    return (page !== undefined && page.terms[index % pageSize] !== 0) || this.sparseIndexes.has(index);
   }
 }
 
@@ -111,7 +120,10 @@ export class FinalStateCollector {
     else if (record.type === 'rolled-back') {
       const key = positionKey(record.index, record.term);
       const nodes = this.rolledBack.get(key);
-      if (nodes === undefined) this.rolledBack.set(key, [record.node]);
+      if (nodes === undefined) {
+        if (this.rolledBack.size >= rolledBackMax) throw new HistoryLimitError(`more than ${rolledBackMax} "rolled-back" entries: more than the checker holds`);
+        this.rolledBack.set(key, [record.node]);
+      }
       else nodes.push(record.node);
     } else if (record.type === 'final') this.finals.push(record);
   }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkHistory, checkHistoryFile, checkLimits, CommittedLog, forEachLine, HistoryFormatError, HistoryParser, HistoryReadError, parseHistory, type HistoryRecord } from '../../cluster/check/index.js';
+import { checkHistory, checkHistoryFile, checkLimits, CommittedLog, forEachLine, forEachRecord, HistoryFormatError, HistoryLimitError, HistoryParser, HistoryReadError, parseHistory, type HistoryRecord } from '../../cluster/check/index.js';
 import { History } from './history.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'replica-lab-stream-'));
@@ -98,6 +98,26 @@ describe('CommittedLog', () => {
     expect(log.holds(1e12, 2, 'far', null)).toBe(true);
     expect(log.holds(1e12, 2, 'far', 'null')).toBe(false);
     expect([log.hasIndex(2), log.hasIndex(1e12), log.hasIndex(3)]).toEqual([true, true, false]);
+  });
+
+  it('refuses more entries than it holds, naming the line, rather than growing without bound', async () => {
+    const log = new CommittedLog();
+    const max = checkLimits.committedSparseMax;
+    // A second term at each index is kept aside, in the bounded map.
+    for (let index = 1; index <= max; index++) {
+      log.add({ type: 'committed', index, term: 1, key: 'k', value: 'a' });
+      log.add({ type: 'committed', index, term: 2, key: 'k', value: 'b' });
+    }
+    expect(log.holds(max, 2, 'k', 'b')).toBe(true);
+    expect(() => log.add({ type: 'committed', index: max + 1, term: 1, key: 'k', value: 'a' })).not.toThrow();
+    expect(() => log.add({ type: 'committed', index: max + 1, term: 2, key: 'k', value: 'b' })).toThrow(HistoryLimitError);
+    // Read from a file, the limit is a format error naming the line, so check exits 2 with one line.
+    const path = file('limit.jsonl', `\n${JSON.stringify({ type: 'log', node: 'n1', commitIndex: 9, lastIndex: 9 })}\n`);
+    await expect(
+      forEachRecord(path, () => {
+        throw new HistoryLimitError('too many');
+      }),
+    ).rejects.toThrow(new HistoryFormatError(2, 'too many'));
   });
 
   it('does not confuse where the key ends and the value begins', () => {
