@@ -1,10 +1,11 @@
 // `replica-lab check <history.jsonl>`: the offline checker over a recorded
-// history. Exit 0 when valid, 1 when it found anomalies, 2 when the file
-// cannot be read (with one line naming the file and the line).
+// history, streamed. Exit 0 when valid, 1 when it found anomalies, 2 when the
+// file cannot be read (with one line naming the file and the line). Text from
+// the file is printed with control characters escaped.
 
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkHistory, formatText, HistoryFormatError, HistoryReadError, readHistoryFile, summarize, type HistoryRecord } from '../../cluster/check/index.js';
+import { checkHistoryFile, formatText, HistoryFormatError, HistoryReadError, printable, summarize, type CheckReport } from '../../cluster/check/index.js';
 import { cliName, exitCodeUsage, UsageError } from '../errors.js';
 
 interface CheckFlags {
@@ -31,29 +32,31 @@ The record format is in cluster/check/README.md.
 
 Exit status: 0 valid, 1 anomalies found, 2 the file cannot be read.`,
     )
-    .action((path: string, flags: CheckFlags) => {
+    .action(async (path: string, flags: CheckFlags) => {
       const examplesShown = Number(flags.examples);
       if (!/^\d+$/.test(flags.examples.trim()) || examplesShown > 100_000) {
         throw new UsageError(`--examples must be a whole number from 0 to 100000, got '${flags.examples}'`, { command: 'check' });
       }
-      let records: HistoryRecord[];
+      let report: CheckReport;
+      let records: number;
       try {
-        records = readHistoryFile(path);
+        // Streamed: the file is read a chunk at a time, never whole (cluster/check/README.md).
+        ({ report, records } = await checkHistoryFile(path));
       } catch (error) {
         if (error instanceof HistoryFormatError) return fail(`${path}: ${error.message}`);
         if (error instanceof HistoryReadError) return fail(error.message);
         throw error;
       }
-      const report = checkHistory(records);
       const runDir = dirname(resolve(path));
       if (flags.json === true) process.stdout.write(`${JSON.stringify(summarize(report, runDir))}\n`);
-      else process.stdout.write(formatText(report, { examplesShown, heading: [`history: ${path} (${records.length} records, run dir ${runDir})`] }));
+      else process.stdout.write(formatText(report, { examplesShown, heading: [`history: ${path} (${records} records, run dir ${runDir})`] }));
       process.exitCode = report.valid ? 0 : 1;
     });
 }
 
 /** Unreadable input: one line, exit 2, no help hint (the command line was fine; the file is not). */
 function fail(message: string): void {
-  process.stderr.write(`${cliName}: ${message}\n`);
+  // The message names the line; any text it quotes from the file is escaped already, and this is the net under that.
+  process.stderr.write(`${cliName}: ${printable(message, { backslash: false })}\n`);
   process.exitCode = exitCodeUsage;
 }

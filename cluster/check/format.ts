@@ -5,6 +5,7 @@
 import { anomalyKinds, type AnomalyKind, type CheckReport } from './check.js';
 import type { DivergentReplicas, IndeterminateWrite, LostWrite } from './final.js';
 import type { MonotonicReadViolation, ReadYourWritesViolation, StaleRead } from './online.js';
+import { printable, quoted } from './printable.js';
 import type { ReadOk, WriteInfo, WriteInvoke, WriteOk } from './records.js';
 
 export const anomalyLabels: Readonly<Record<AnomalyKind, string>> = {
@@ -18,10 +19,14 @@ export const anomalyLabels: Readonly<Record<AnomalyKind, string>> = {
 
 const valueCharsShown = 20;
 
+/** A value from the file, quoted, cut to valueCharsShown, with control characters shown as escapes. */
 function shown(value: string | null): string {
   if (value === null) return 'absent';
-  return JSON.stringify(value.length > valueCharsShown ? `${value.slice(0, valueCharsShown)}…` : value);
+  return quoted(value.length > valueCharsShown ? `${value.slice(0, valueCharsShown)}…` : value);
 }
+
+/** Any other string from the file (keys, sessions, nodes, errors, checksums): printable as it stands. */
+const p = printable;
 
 /** Seconds since the first record, so times in one report line up. */
 function at(mono: number, report: CheckReport): string {
@@ -29,30 +34,30 @@ function at(mono: number, report: CheckReport): string {
 }
 
 function describeWrite(write: WriteOk, report: CheckReport): string {
-  return `op ${write.op} (${write.session}) write ${write.key}=${shown(write.value)} acknowledged by ${write.node} at ${at(write.mono, report)} as index ${write.index} term ${write.term}`;
+  return `op ${write.op} (${p(write.session)}) write ${p(write.key)}=${shown(write.value)} acknowledged by ${p(write.node)} at ${at(write.mono, report)} as index ${write.index} term ${write.term}`;
 }
 
 function describeRead(read: ReadOk, report: CheckReport): string {
   const version = read.idx === null ? 'no row' : `idx ${read.idx} ${shown(read.value)}`;
-  return `op ${read.op} (${read.session}) read ${read.key} on ${read.node} at ${at(read.mono, report)} saw ${version}`;
+  return `op ${read.op} (${p(read.session)}) read ${p(read.key)} on ${p(read.node)} at ${at(read.mono, report)} saw ${version}`;
 }
 
 function describeLost(lost: LostWrite, report: CheckReport): string {
   const { write, atIndex, confirmation } = lost;
   const there =
     atIndex === null
-      ? `the final log (${report.log?.node ?? '?'}, committed to ${report.log?.commitIndex ?? '?'}) has no workload write at index ${write.index}`
+      ? `the final log (${p(report.log?.node ?? '?')}, committed to ${report.log?.commitIndex ?? '?'}) has no workload write at index ${write.index}`
       : atIndex.term !== write.term
-        ? `index ${write.index} of the final log holds term ${atIndex.term} (${atIndex.key}=${shown(atIndex.value)})`
-        : `index ${write.index} term ${write.term} holds ${atIndex.key}=${shown(atIndex.value)}, not this write`;
+        ? `index ${write.index} of the final log holds term ${atIndex.term} (${p(atIndex.key)}=${shown(atIndex.value)})`
+        : `index ${write.index} term ${write.term} holds ${p(atIndex.key)}=${shown(atIndex.value)}, not this write`;
   const confirmed =
     confirmation.by === 'rollback'
-      ? `rolled back on ${confirmation.nodes.join(', ')}`
+      ? `rolled back on ${p(confirmation.nodes.join(', '))}`
       : confirmation.by === 'final-state'
         ? 'no node holds it in its final state'
         : confirmation.by === 'log-only'
           ? 'no final rows recorded to confirm'
-          : `UNCONFIRMED: the final state of ${confirmation.nodes.join(', ')} still holds it`;
+          : `UNCONFIRMED: the final state of ${p(confirmation.nodes.join(', '))} still holds it`;
   return `${describeWrite(write, report)}; ${there}; ${confirmed}`;
 }
 
@@ -62,28 +67,28 @@ function describeStale(stale: StaleRead, report: CheckReport): string {
 
 function describeReadYourWrites(violation: ReadYourWritesViolation, report: CheckReport): string {
   const asked = violation.minIndex === null ? 'no minIndex' : `minIndex ${violation.minIndex}`;
-  return `session ${violation.session}: ${describeRead(violation.read, report)} (${asked}) after its own ${describeWrite(violation.own, report)}`;
+  return `session ${p(violation.session)}: ${describeRead(violation.read, report)} (${asked}) after its own ${describeWrite(violation.own, report)}`;
 }
 
 function describeMonotonic(violation: MonotonicReadViolation, report: CheckReport): string {
-  return `session ${violation.session}: ${describeRead(violation.read, report)} after ${describeRead(violation.earlier, report)}`;
+  return `session ${p(violation.session)}: ${describeRead(violation.read, report)} after ${describeRead(violation.earlier, report)}`;
 }
 
 function describeDivergence(divergence: DivergentReplicas): string {
-  const nodes = Object.entries(divergence.checksums).map(([node, checksum]) => `${node} ${checksum.slice(0, 12)}`);
+  const nodes = Object.entries(divergence.checksums).map(([node, checksum]) => `${p(node)} ${p(checksum.slice(0, 12))}`);
   return `at applied index ${divergence.appliedIndex}: ${nodes.join(', ')}`;
 }
 
 function describeIndeterminate(indeterminate: IndeterminateWrite, report: CheckReport): string {
   const write: WriteInfo | WriteInvoke = indeterminate.write;
-  const why = write.type === 'info' ? `${write.reason}: ${write.error}` : 'never completed';
+  const why = write.type === 'info' ? `${write.reason}: ${p(write.error)}` : 'never completed';
   const outcome =
     indeterminate.outcome === 'committed'
       ? `took effect: committed at index ${indeterminate.entry!.index} term ${indeterminate.entry!.term}`
       : indeterminate.outcome === 'absent'
         ? 'did not take effect: absent from the final log'
         : 'outcome unknown (no final log)';
-  return `op ${write.op} (${write.session}) write ${write.key}=${shown(indeterminate.value)} at ${at(write.mono, report)} (${why}); ${outcome}`;
+  return `op ${write.op} (${p(write.session)}) write ${p(write.key)}=${shown(indeterminate.value)} at ${at(write.mono, report)} (${why}); ${outcome}`;
 }
 
 /** Every anomaly of one kind as one line each. */
@@ -123,7 +128,7 @@ export function verdictLine(report: CheckReport): string {
 /** The terminal form: operations, the table by kind, the first few of each kind, the verdict. */
 export function formatText(report: CheckReport, options: { readonly examplesShown?: number; readonly heading?: readonly string[] } = {}): string {
   const examplesShown = options.examplesShown ?? 5;
-  const lines: string[] = [...(options.heading ?? [])];
+  const lines: string[] = (options.heading ?? []).map((line) => printable(line, { backslash: false }));
   const { reads, writes } = report;
   lines.push(`operations: ${report.operations.ok} ok, ${report.operations.fail} fail, ${report.operations.info} info (writes ${writes.ok}/${writes.fail}/${writes.info}, reads ${reads.ok}/${reads.fail})`);
   lines.push('');
@@ -145,6 +150,11 @@ export function formatText(report: CheckReport, options: { readonly examplesShow
   return `${lines.join('\n')}\n`;
 }
 
+/** A string from the file in a Markdown table cell: printable, and a `|` cannot end the cell. */
+function cell(text: string): string {
+  return printable(text).replace(/\|/g, '\\|');
+}
+
 /** The Markdown form for report.md: the same table, and every kept anomaly. */
 export function formatMarkdown(report: CheckReport, options: { readonly title: string; readonly preamble?: readonly string[]; readonly examplesShown?: number }): string {
   const examplesShown = options.examplesShown ?? 200;
@@ -155,8 +165,8 @@ export function formatMarkdown(report: CheckReport, options: { readonly title: s
   for (const kind of anomalyKinds) lines.push(`| ${anomalyLabels[kind]} | ${report.counts[kind]} | ${note(report, kind)} |`);
   if (report.finals.length > 0) {
     lines.push('', '## Final state', '', '| node | applied index | checksum |', '|---|---:|---|');
-    for (const final of report.finals) lines.push(`| ${final.node} | ${final.appliedIndex} | \`${final.checksum.slice(0, 16)}\` |`);
-    if (report.log !== null) lines.push('', `Committed log read from ${report.log.node}'s WAL: committed to index ${report.log.commitIndex} (last index ${report.log.lastIndex}).`);
+    for (const final of report.finals) lines.push(`| ${cell(final.node)} | ${final.appliedIndex} | \`${cell(final.checksum.slice(0, 16)).replace(/`/g, "'")}\` |`);
+    if (report.log !== null) lines.push('', `Committed log read from ${p(report.log.node)}'s WAL: committed to index ${report.log.commitIndex} (last index ${report.log.lastIndex}).`);
   }
   for (const kind of anomalyKinds) {
     const described = describeAnomalies(report, kind);

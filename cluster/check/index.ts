@@ -1,10 +1,11 @@
 // History checkers: lost acknowledged writes, stale reads, session anomalies,
 // divergent replicas. Online (OnlineChecker, fed records as they complete) and
-// offline (checkHistory over a whole file).
+// offline (HistoryChecker, streamed over a file by checkHistoryFile).
 export * from './records.js';
 export { OnlineChecker, type OnlineCheckerOptions, type OnlineCounts, type ReadAnomaly, type StaleRead, type ReadYourWritesViolation, type MonotonicReadViolation, type SecondBucket } from './online.js';
-export { collectFinalState, findDivergence, findLostWrites, resolveIndeterminate, type DivergentReplicas, type FinalState, type IndeterminateWrite, type LostConfirmation, type LostWrite } from './final.js';
-export { checkHistory, summarize, anomalyKinds, invalidatingKinds, type AnomalyKind, type CheckReport, type CheckSummary } from './check.js';
+export { collectFinalState, CommittedLog, findDivergence, FinalStateCollector, HistoryLimitError, isLost, LostWriteConfirmer, writeHash, type DivergentReplicas, type FinalState, type IndeterminateWrite, type LostConfirmation, type LostWrite } from './final.js';
+export { checkHistory, HistoryChecker, summarize, anomalyKinds, invalidatingKinds, type AnomalyKind, type CheckOptions, type CheckReport, type CheckSummary } from './check.js';
 export { formatText, formatMarkdown, describeAnomalies, verdictLine, anomalyLabels } from './format.js';
-export { readHistoryFile, HistoryReadError } from './file.js';
+export { checkHistoryFile, forEachLine, forEachRecord, readHistoryFile, HistoryReadError } from './file.js';
+export { printable, quoted } from './printable.js';
 export * as checkLimits from './constants.js';

@@ -4,6 +4,8 @@
 // not follow it is refused with the line it is on, never guessed at.
 
 import type { Consistency } from '../protocol.js';
+import { finalRecordsMax } from './constants.js';
+import { printable } from './printable.js';
 
 /** The history format this code writes and reads. */
 export const historyFormatVersion = 1;
@@ -273,12 +275,18 @@ function row(value: unknown, i: number): readonly [string, string | null, number
   return ok ? [value[0] as string, value[1] as string | null, value[2] as number | null] : problem(`"rows"[${i}] must be [key, value or null, idx or null]`);
 }
 
+/** A value from the file for an error message: JSON (C0 controls escaped), cut short, the rest of the controls escaped too. */
+function shortJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return printable(json.length > 60 ? `${json.slice(0, 60)}…` : json, { backslash: false });
+}
+
 const recordTypes: readonly HistoryRecord['type'][] = ['run', 'workload', 'event', 'invoke', 'ok', 'fail', 'info', 'final', 'log', 'committed', 'rolled-back'];
 
 /** Checks one parsed line against the format; throws FieldProblem. */
 function checkRecord(record: Json): HistoryRecord {
   const given = record['type'];
-  if (!(recordTypes as readonly unknown[]).includes(given)) problem(`unknown record type ${JSON.stringify(given ?? null)}; expected one of ${recordTypes.join(', ')}`);
+  if (!(recordTypes as readonly unknown[]).includes(given)) problem(`unknown record type ${shortJson(given ?? null)}; expected one of ${recordTypes.join(', ')}`);
   const type = given as HistoryRecord['type'];
   switch (type) {
     case 'run': {
@@ -329,7 +337,8 @@ export function parseHistoryLine(textLine: string, line: number): HistoryRecord 
   try {
     value = JSON.parse(textLine);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    // JSON.parse quotes the text it choked on: from a file of random bytes, that is raw terminal escapes.
+    const why = printable(error instanceof Error ? error.message : String(error), { backslash: false });
     throw new HistoryFormatError(line, `not a JSON object (${why}); is the file truncated or not a history?`);
   }
   if (!isObject(value)) throw new HistoryFormatError(line, 'not a JSON object');
@@ -343,31 +352,105 @@ export function parseHistoryLine(textLine: string, line: number): HistoryRecord 
 }
 
 /**
- * Parses a whole history: blank lines are skipped; every other line must be a
- * record. Operation records must pair up: a completion needs an earlier invoke
- * of the same op, with the same f, client, session and key, and completes it once.
+ * Op numbers seen so far, as sorted runs of consecutive numbers: the workload
+ * numbers its operations 1, 2, 3…, so a whole history is a handful of runs,
+ * not a set the size of the file.
  */
-export function parseHistory(content: string): HistoryRecord[] {
-  const records: HistoryRecord[] = [];
-  const open = new Map<number, OpRecord>();
-  const seen = new Set<number>();
-  const lines = content.split('\n');
-  lines.forEach((textLine, i) => {
-    if (textLine.trim() === '') return;
-    const record = parseHistoryLine(textLine, i + 1);
-    if (record.type === 'invoke') {
-      if (seen.has(record.op)) throw new HistoryFormatError(i + 1, `op ${record.op} is invoked twice`);
-      seen.add(record.op);
-      open.set(record.op, record);
-    } else if (record.type === 'ok' || record.type === 'fail' || record.type === 'info') {
-      const invoke = open.get(record.op);
-      if (invoke === undefined) throw new HistoryFormatError(i + 1, `"${record.type}" for op ${record.op}, which has no open invoke before it`);
-      if (invoke.f !== record.f || invoke.client !== record.client || invoke.session !== record.session || invoke.key !== record.key) {
-        throw new HistoryFormatError(i + 1, `"${record.type}" for op ${record.op} does not match its invoke (f, client, session and key must be the same)`);
-      }
-      open.delete(record.op);
+class OpNumbers {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  /** Adds `op`; false when it was already there. */
+  add(op: number): boolean {
+    const { starts, ends } = this;
+    const last = ends.length - 1;
+    if (last < 0 || op > ends[last]! + 1) {
+      starts.push(op);
+      ends.push(op);
+      return true;
     }
-    records.push(record);
+    if (op === ends[last]! + 1) {
+      ends[last] = op;
+      return true;
+    }
+    // Out of order: the run that starts at or before op, if any.
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= op) lo = mid;
+      else hi = mid - 1;
+    }
+    const i = starts[lo]! <= op ? lo : -1;
+    if (i >= 0 && op <= ends[i]!) return false;
+    const joinsBefore = i >= 0 && ends[i]! + 1 === op;
+    const joinsAfter = i + 1 <= last && starts[i + 1]! - 1 === op;
+    if (joinsBefore && joinsAfter) {
+      ends[i] = ends[i + 1]!;
+      starts.splice(i + 1, 1);
+      ends.splice(i + 1, 1);
+    } else if (joinsBefore) ends[i] = op;
+    else if (joinsAfter) starts[i + 1] = op;
+    else {
+      starts.splice(i + 1, 0, op);
+      ends.splice(i + 1, 0, op);
+    }
+    return true;
+  }
+}
+
+/**
+ * The strict parser, one line at a time, so a history of any length is read
+ * in memory bounded by the operations in flight: blank lines are skipped;
+ * every other line must be a record. Operation records must pair up: a
+ * completion needs an earlier invoke of the same op, with the same f, client,
+ * session and key, and completes it once.
+ */
+export class HistoryParser {
+  private readonly open = new Map<number, OpRecord>();
+  private readonly invoked = new OpNumbers();
+  private count = 0;
+  private finals = 0;
+
+  /** Parses line number `line` (1-based); null for a blank line. Throws HistoryFormatError. */
+  line(textLine: string, line: number): HistoryRecord | null {
+    if (textLine.trim() === '') return null;
+    const record = parseHistoryLine(textLine, line);
+    if (record.type === 'invoke') {
+      if (!this.invoked.add(record.op)) throw new HistoryFormatError(line, `op ${record.op} is invoked twice`);
+      this.open.set(record.op, record);
+    } else if (record.type === 'ok' || record.type === 'fail' || record.type === 'info') {
+      const invoke = this.open.get(record.op);
+      if (invoke === undefined) throw new HistoryFormatError(line, `"${record.type}" for op ${record.op}, which has no open invoke before it`);
+      if (invoke.f !== record.f || invoke.client !== record.client || invoke.session !== record.session || invoke.key !== record.key) {
+        throw new HistoryFormatError(line, `"${record.type}" for op ${record.op} does not match its invoke (f, client, session and key must be the same)`);
+      }
+      this.open.delete(record.op);
+    } else if (record.type === 'final' && ++this.finals > finalRecordsMax) {
+      throw new HistoryFormatError(line, `more than ${finalRecordsMax} "final" records: a final state has one per node`);
+    }
+    this.count++;
+    return record;
+  }
+
+  /** Records parsed so far. */
+  records(): number {
+    return this.count;
+  }
+
+  /** After the last line: a file with no record at all is not a history. */
+  end(): void {
+    if (this.count === 0) throw new HistoryFormatError(1, 'the file is empty: no history was recorded');
+  }
+}
+
+/** Parses a whole history held in memory (see HistoryParser); check streams files instead. */
+export function parseHistory(content: string): HistoryRecord[] {
+  const parser = new HistoryParser();
+  const records: HistoryRecord[] = [];
+  content.split('\n').forEach((textLine, i) => {
+    const record = parser.line(textLine, i + 1);
+    if (record !== null) records.push(record);
   });
   return records;
 }

@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkHistory, formatMarkdown, readHistoryFile, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
+import { checkHistoryFile, formatMarkdown, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
 import { mixSeed, Prng, type AckLevel, type Failover, type NodeId, type ReplicationMode } from '../core/index.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { nemesisFaultsKeptMax } from './constants.js';
@@ -151,7 +151,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     const finalState = await recordFinalState(cluster, historyPath);
     phase = 'checking';
     progress();
-    const report = checkHistory(readHistoryFile(historyPath));
+    const { report } = await checkHistoryFile(historyPath);
     const summary = summarize(report, runDir);
     // report.md, unless a file of that name is not a nemesis report: then report-2.md, … (the path is returned and printed).
     const { path: reportPath, fd } = openFreshName(runDir, 'report', '.md', 'a replica-lab nemesis report', (line) => line === `# ${reportTitle}`);
