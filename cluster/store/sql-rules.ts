@@ -19,7 +19,50 @@ const nonDeterministicFunctions: ReadonlyMap<string, string> = new Map([
   ['CHANGES', "changes() reports on this node's own connection, which a restart or a rebuild resets"],
   ['TOTAL_CHANGES', "total_changes() counts what this node's connection did since it opened, which differs between nodes"],
   ['SQLITE_OFFSET', "sqlite_offset() is where a row happens to sit in this node's database file, which differs between nodes"],
+  ...['SQLITE_VERSION', 'SQLITE_SOURCE_ID', 'SQLITE_COMPILEOPTION_GET', 'SQLITE_COMPILEOPTION_USED'].map(
+    (name): [string, string] => [name, `${name.toLowerCase()}() describes the SQLite library this node runs: the same on every node today, but a node upgraded later, or one replaying the log after an upgrade, would store a different value`],
+  ),
+  ['LOAD_EXTENSION', "load_extension() loads a file from this node's disk into its connection"],
 ]);
+
+/**
+ * Tables and table-valued functions whose rows describe one node's file or
+ * connection, not the replicated data: refused anywhere in a write, by name
+ * (`pragma_*` by prefix), as a table, a call or a virtual table module.
+ */
+const fileTables: ReadonlyMap<string, string> = new Map([
+  ['DBSTAT', "dbstat lists this node's database pages, whose layout differs between nodes"],
+  ['SQLITE_DBPAGE', "sqlite_dbpage reads this node's raw database pages, whose layout differs between nodes"],
+  ['SQLITE_SCHEMA', "sqlite_schema holds each table's rootpage, where it happens to start in this node's file, which differs between nodes; write the names you need as literals"],
+  ['SQLITE_MASTER', "sqlite_master holds each table's rootpage, where it happens to start in this node's file, which differs between nodes; write the names you need as literals"],
+  ['SQLITE_STMT', "sqlite_stmt lists the statements this node's connection has prepared"],
+]);
+const statTable = /^SQLITE_STAT[0-9]+$/;
+const pragmaTable = /^PRAGMA_/;
+
+/** Why naming `name` (upper-cased) in a write reads one node's file or connection, or null. */
+function fileTableProblem(name: string): string | null {
+  const known = fileTables.get(name);
+  if (known !== undefined) return known;
+  if (pragmaTable.test(name)) return `${name.toLowerCase()} is a table-valued pragma: it reports on this node's own file or connection (its path, pages, settings), which differs between nodes`;
+  if (statTable.test(name)) return `${name.toLowerCase()} holds ANALYZE's statistics, which steer SQLite's query plans and are rebuilt per node; write to your own tables instead`;
+  return null;
+}
+
+/**
+ * CREATE and ALTER statements whose expressions SQLite may evaluate outside
+ * apply: a generated column when a row is read (by query() or the checksum),
+ * a view when it is queried, an index expression or CHECK when it is rebuilt
+ * or checked. A trigger body runs only inside a write, and writes run only
+ * during apply, so log_index() stays allowed there.
+ */
+function logIndexOutsideApplyProblem(tokens: readonly Token[], at: number): string | null {
+  const verb = tokens[0]?.type === 'word' ? tokens[0].value : '';
+  if (verb === 'ALTER') return 'log_index() in ALTER TABLE';
+  if (verb !== 'CREATE') return null;
+  if (tokens.slice(0, at).some((t) => word(t, 'TRIGGER'))) return null;
+  return 'log_index() in CREATE TABLE, CREATE INDEX or CREATE VIEW';
+}
 
 /** Date and time functions: with 'now' (or no time value) they read the node's clock. */
 const clockFunctions: ReadonlySet<string> = new Set(['DATE', 'TIME', 'DATETIME', 'JULIANDAY', 'UNIXEPOCH', 'STRFTIME', 'TIMEDIFF']);
@@ -154,8 +197,20 @@ function statementProblem(tokens: readonly Token[], params: readonly SqlParam[])
     if (token.type === 'word' && clockKeywords.has(token.value)) {
       return new StatementError('non-deterministic', `${token.value} reads each node's clock when it applies the statement (in a DEFAULT too), so nodes would store different times; ${replicated}. Pass the time as a ? parameter instead`);
     }
-    if (!isIdentifierLike(token) || !isCall(tokens, at)) continue;
+    if (!isIdentifierLike(token)) continue;
+    const fileTable = fileTableProblem(token.value.toUpperCase());
+    if (fileTable !== null) return new StatementError('non-deterministic', `${fileTable}; ${replicated}`);
+    if (!isCall(tokens, at)) continue;
     const name = token.value.toUpperCase();
+    if (name === 'LOG_INDEX') {
+      const where = logIndexOutsideApplyProblem(tokens, at);
+      if (where !== null) {
+        return new StatementError(
+          'forbidden',
+          `${where}: SQLite would evaluate it outside apply too (a generated column or a view when read, an index or CHECK when rebuilt), where there is no entry being applied and log_index() has no value; call log_index() in the INSERT or UPDATE itself, or in a trigger`,
+        );
+      }
+    }
     const reason = nonDeterministicFunctions.get(name);
     if (reason !== undefined) return new StatementError('non-deterministic', `${reason}; ${replicated}`);
     const clock = clockFunctions.has(name) ? clockProblem(tokens, at, params, (t) => placeholders.indexOf(t) + 1) : null;

@@ -43,6 +43,10 @@ const accepted: readonly Case[] = [
   ["INSERT INTO kv VALUES ('s', strftime('%Y', ?), unixepoch('2024-01-01'))", ['2024-05-05']],
   ['INSERT INTO kv VALUES (?, ?, log_index())', ['a', 'b']],
   ['ANALYZE'],
+  // log_index() where it is evaluated during apply: the write itself, a trigger body.
+  ['UPDATE kv SET idx = log_index() WHERE k = ?', ['a']],
+  ['CREATE TRIGGER kv_stamp AFTER INSERT ON kv BEGIN UPDATE kv SET idx = log_index() WHERE k = new.k; END'],
+  ['INSERT INTO kv VALUES (?, ?, 1)', ['pragma_database_list', 'dbstat']],
 ];
 
 const refused: readonly [sql: string, params: readonly unknown[], problem: StatementProblem, message: RegExp][] = [
@@ -78,6 +82,29 @@ const refused: readonly [sql: string, params: readonly unknown[], problem: State
   ['UPDATE kv SET v = changes()', [], 'non-deterministic', /changes\(\)/],
   ['UPDATE kv SET v = total_changes()', [], 'non-deterministic', /total_changes\(\)/],
   ['DELETE FROM kv WHERE k IN (SELECT k FROM kv ORDER BY random() LIMIT 1)', [], 'non-deterministic', /random\(\)/],
+  // Issue 13, rows 5-7 and 10: what depends on one node's file, connection or library, and log_index() outside apply.
+  ["INSERT INTO kv(k,v) SELECT 'f', file FROM pragma_database_list WHERE name='main'", [], 'non-deterministic', /pragma_database_list is a table-valued pragma: it reports on this node's own file or connection/],
+  ["INSERT INTO kv(k,v) SELECT name, 1 FROM pragma_table_info('kv')", [], 'non-deterministic', /pragma_table_info is a table-valued pragma/],
+  ["INSERT INTO kv(k,v) SELECT 'p', page_count FROM main.\"PRAGMA_PAGE_COUNT\"", [], 'non-deterministic', /pragma_page_count/],
+  ["INSERT INTO kv(k,v) SELECT 'pages', count(*) FROM dbstat", [], 'non-deterministic', /dbstat lists this node's database pages, whose layout differs between nodes/],
+  ["INSERT INTO kv(k,v) SELECT 'pages', count(*) FROM dbstat('main')", [], 'non-deterministic', /dbstat/],
+  ['CREATE VIRTUAL TABLE pages USING dbstat', [], 'non-deterministic', /dbstat/],
+  ["INSERT INTO kv(k,v) SELECT name, rootpage FROM sqlite_schema", [], 'non-deterministic', /sqlite_schema holds each table's rootpage/],
+  ["INSERT INTO kv(k,v) SELECT name, sql FROM sqlite_master", [], 'non-deterministic', /sqlite_master/],
+  ["INSERT INTO kv(k,v) SELECT tbl, stat FROM sqlite_stat1", [], 'non-deterministic', /sqlite_stat1 holds ANALYZE's statistics/],
+  ["DELETE FROM sqlite_stat4", [], 'non-deterministic', /sqlite_stat4/],
+  ["INSERT INTO kv(k,v) SELECT 'p', data FROM sqlite_dbpage", [], 'non-deterministic', /sqlite_dbpage reads this node's raw database pages/],
+  ["INSERT INTO kv(k,v) VALUES ('v', sqlite_version())", [], 'non-deterministic', /sqlite_version\(\) describes the SQLite library this node runs: the same on every node today, but a node upgraded later/],
+  ["INSERT INTO kv(k,v) VALUES ('v', sqlite_source_id())", [], 'non-deterministic', /sqlite_source_id\(\)/],
+  ["INSERT INTO kv(k,v) VALUES ('v', sqlite_compileoption_used('ENABLE_DBSTAT_VTAB'))", [], 'non-deterministic', /sqlite_compileoption_used\(\)/],
+  ["INSERT INTO kv(k,v) VALUES ('x', load_extension('x'))", [], 'non-deterministic', /load_extension\(\)/],
+  ['CREATE TABLE g(a, b AS (log_index()))', [], 'forbidden', /log_index\(\) in CREATE TABLE, CREATE INDEX or CREATE VIEW: SQLite would evaluate it outside apply too/],
+  ['CREATE TABLE g(a, b INTEGER GENERATED ALWAYS AS (log_index() + a) STORED)', [], 'forbidden', /log_index\(\) in CREATE TABLE/],
+  ['CREATE TABLE g(a DEFAULT (log_index()))', [], 'forbidden', /log_index\(\)/],
+  ['CREATE TABLE g(a CHECK (a < log_index()))', [], 'forbidden', /log_index\(\)/],
+  ['CREATE INDEX g_idx ON kv(log_index())', [], 'forbidden', /log_index\(\)/],
+  ['CREATE VIEW g AS SELECT log_index() AS i', [], 'forbidden', /log_index\(\) in CREATE TABLE, CREATE INDEX or CREATE VIEW/],
+  ['ALTER TABLE kv ADD COLUMN b AS (log_index())', [], 'forbidden', /log_index\(\) in ALTER TABLE/],
   // Transaction control and connection-level statements.
   ['BEGIN', [], 'forbidden', /BEGIN is transaction control/],
   ['BEGIN IMMEDIATE TRANSACTION', [], 'forbidden', /transaction control/],
