@@ -13,6 +13,7 @@ import { dropUserObjects, writeRollbackFile } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { failure, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits } from './sql-rules.js';
+import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
 
@@ -57,6 +58,8 @@ export class Store {
   private checksumCache: { readonly index: number; readonly digest: string } | null = null;
   /** True when a table or trigger declares FAIL (ON CONFLICT FAIL, RAISE(FAIL)): then every statement runs in a SAVEPOINT. */
   private schemaMayFailPartway: boolean;
+  /** Finds a rowid table holding the largest rowid (see rowid-guard.ts); undefined until prepared for the current schema. */
+  private rowidCheck: Database.Statement | null | undefined = undefined;
   /** The connection checksumInBackground reads its snapshot through, opened on first use. */
   private snapshotReader: Database.Database | null = null;
   private background: Promise<{ index: number; digest: string } | null> | null = null;
@@ -84,7 +87,13 @@ export class Store {
     registerLogIndex(reader, () => null);
     this.applyTransaction = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
     this.rebuildTransaction = db.transaction((log: readonly Entry[]) => this.rebuildInTransaction(log));
-    this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => this.prepared(sql).run(...bindable(params)));
+    this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => {
+      const info = this.prepared(sql).run(...bindable(params));
+      this.rowidCheck ??= prepareRowidCheck(db);
+      const table = this.rowidCheck?.get() as string | undefined;
+      if (table !== undefined) throw new RowidAtMaxError(table); // rolls the SAVEPOINT back: the statement is undone
+      return info;
+    });
     this.selectPosition = db.prepare('SELECT applied_index AS "index", applied_term AS term FROM _replica_state');
     this.updatePosition = db.prepare('UPDATE _replica_state SET applied_index = ?, applied_term = ?');
     this.selectRequest = db.prepare('SELECT request FROM _replica_requests WHERE client = ?');
@@ -257,6 +266,7 @@ export class Store {
   private rebuildInTransaction(log: readonly Entry[]): void {
     dropUserObjects(this.db);
     this.schemaMayFailPartway = schemaNamesFail(this.db);
+    this.rowidCheck = undefined;
     this.db.exec('DELETE FROM _replica_requests');
     this.db.exec(kvTableSql);
     this.updatePosition.run(0, 0);
@@ -304,17 +314,23 @@ export class Store {
     if (problem !== null) return failure(problem.problem, problem.message);
     this.applyingIndex = entry.index;
     const traits = statementTraits(statement.sql);
+    // The rowid check names the tables it reads: prepare it again for the schema this statement leaves.
+    if (traits.changesSchema) this.rowidCheck = undefined;
     try {
-      // A SAVEPOINT only where a failure could leave part of the statement done; SQLite undoes any other failed statement itself.
-      const info = traits.mayFailPartway || this.schemaMayFailPartway ? this.runStatement(statement.sql, statement.params) : this.prepared(statement.sql).run(...bindable(statement.params));
+      // Every statement runs in a SAVEPOINT: the rowid check after it (rowid-guard.ts) must be able to undo it, FAIL or not.
+      const info = this.runStatement(statement.sql, statement.params);
       return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
     } catch (error) {
       assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
+      if (error instanceof RowidAtMaxError) return failure('non-deterministic', error.message);
       if (!isStatementFailure(error)) throw error;
       return failure(error instanceof Database.SqliteError ? error.code : 'params', error.message);
     } finally {
       this.applyingIndex = null;
-      if (traits.changesSchema) this.schemaMayFailPartway = schemaNamesFail(this.db);
+      if (traits.changesSchema) {
+        this.schemaMayFailPartway = schemaNamesFail(this.db);
+        this.rowidCheck = undefined;
+      }
     }
   }
 
