@@ -36,6 +36,8 @@ const fileTables: ReadonlyMap<string, string> = new Map([
   ['SQLITE_SCHEMA', "sqlite_schema holds each table's rootpage, where it happens to start in this node's file, which differs between nodes; write the names you need as literals"],
   ['SQLITE_MASTER', "sqlite_master holds each table's rootpage, where it happens to start in this node's file, which differs between nodes; write the names you need as literals"],
   ['SQLITE_STMT', "sqlite_stmt lists the statements this node's connection has prepared"],
+  ['SQLITE_TEMP_SCHEMA', "sqlite_temp_schema lists the temporary objects of this node's own connection"],
+  ['SQLITE_TEMP_MASTER', "sqlite_temp_master lists the temporary objects of this node's own connection"],
 ]);
 const statTable = /^SQLITE_STAT[0-9]+$/;
 const pragmaTable = /^PRAGMA_/;

@@ -94,6 +94,7 @@ const refused: readonly [sql: string, params: readonly unknown[], problem: State
   ["INSERT INTO kv(k,v) SELECT tbl, stat FROM sqlite_stat1", [], 'non-deterministic', /sqlite_stat1 holds ANALYZE's statistics/],
   ["DELETE FROM sqlite_stat4", [], 'non-deterministic', /sqlite_stat4/],
   ["INSERT INTO kv(k,v) SELECT 'p', data FROM sqlite_dbpage", [], 'non-deterministic', /sqlite_dbpage reads this node's raw database pages/],
+  ["INSERT INTO kv(k,v) SELECT name, 1 FROM sqlite_temp_master", [], 'non-deterministic', /sqlite_temp_master lists the temporary objects of this node's own connection/],
   ["INSERT INTO kv(k,v) VALUES ('v', sqlite_version())", [], 'non-deterministic', /sqlite_version\(\) describes the SQLite library this node runs: the same on every node today, but a node upgraded later/],
   ["INSERT INTO kv(k,v) VALUES ('v', sqlite_source_id())", [], 'non-deterministic', /sqlite_source_id\(\)/],
   ["INSERT INTO kv(k,v) VALUES ('v', sqlite_compileoption_used('ENABLE_DBSTAT_VTAB'))", [], 'non-deterministic', /sqlite_compileoption_used\(\)/],
