@@ -11,7 +11,7 @@ import { queryRowsMax, statementCacheMax } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, writeRollbackFile } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
-import { failure, isStatementFailure, queryError } from './sqlite-errors.js';
+import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits } from './sql-rules.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
@@ -123,7 +123,13 @@ export class Store {
     assert(this.db.open, 'apply on a closed store');
     const last = entries.at(-1);
     if (last === undefined) return [];
-    const results = this.applyTransaction.immediate(entries);
+    let results: ApplyResult[];
+    try {
+      results = this.applyTransaction.immediate(entries);
+    } catch (error) {
+      if (isEnvironmentError(error)) throw new EnvironmentError(entries[0]!.index, last.index, error.code, error);
+      throw error;
+    }
     this.position = { index: last.index, term: last.term };
     return results;
   }
@@ -309,6 +315,7 @@ export class Store {
       const info = traits.mayFailPartway || this.schemaMayFailPartway ? this.runStatement(statement.sql, statement.params) : this.prepared(statement.sql).run(...bindable(statement.params));
       return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
     } catch (error) {
+      if (isEnvironmentError(error)) throw error; // applyBatch says what it is; the transaction may be gone already
       assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
       if (!isStatementFailure(error)) throw error;
       return failure(error instanceof Database.SqliteError ? error.code : 'params', error.message);
