@@ -4,6 +4,12 @@
 
 /** UTF-8 bytes of one statement's SQL text. */
 export const statementBytesMax = 64 * 1024;
+/**
+ * Bytes one function call may generate from a size argument (zeroblob,
+ * randomblob, a printf width or precision): the WAL's largest record
+ * (wal/constants.ts recordBytesMax), the most a write could carry as a parameter.
+ */
+export const generatedBytesMax = 16 * 1024 * 1024;
 /** Parameters bound to one statement. */
 export const paramsMax = 1_000;
 /** Rows one query returns; more are cut off and the answer says `truncated`. */

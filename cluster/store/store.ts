@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Entry } from '../core/index.js';
+import { unboundedProblem } from './bounds.js';
 import { checksumSteps, computeChecksum } from './checksum.js';
 import { queryRowsMax, statementCacheMax } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
@@ -140,6 +141,8 @@ export class Store {
     if (typeof sql !== 'string') throw new StatementError('syntax', 'the statement must be a string of SQL');
     const normalized = normalizeParams(params);
     if (normalized instanceof StatementError) throw normalized;
+    const unbounded = unboundedProblem(sql, normalized);
+    if (unbounded !== null) throw unbounded;
     try {
       const statement = this.reader.prepare(sql);
       if (!statement.readonly) {
@@ -306,7 +309,7 @@ export class Store {
       if (error instanceof MalformedEntryError) return failure('malformed-entry', error.message);
       throw error;
     }
-    const problem = checkStatementText(statement.sql, statement.params);
+    const problem = checkStatementText(statement.sql, statement.params) ?? unboundedProblem(statement.sql, statement.params);
     if (problem !== null) return failure(problem.problem, problem.message);
     this.applyingIndex = entry.index;
     const traits = statementTraits(statement.sql);
