@@ -14,6 +14,12 @@ export const generatedBytesMax = 16 * 1024 * 1024;
 export const paramsMax = 1_000;
 /** Rows one query returns; more are cut off and the answer says `truncated`. */
 export const queryRowsMax = 10_000;
+/**
+ * Bytes of values one query returns (strings as UTF-8, blobs, 8 a number):
+ * past it the answer is cut and says `truncated`, so a reply fits one wire frame
+ * (wire/frames.ts frameBytesMax, 64 MiB) with room for JSON's escapes.
+ */
+export const queryBytesMax = 16 * 1024 * 1024;
 /** Prepared write statements kept per store (least recently used is dropped first). */
 export const statementCacheMax = 256;
 /** Version of the state.db layout, kept in SQLite's `user_version`. */

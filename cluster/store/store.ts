@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Entry } from '../core/index.js';
 import { unboundedProblem } from './bounds.js';
 import { checksumSteps, computeChecksum } from './checksum.js';
-import { queryRowsMax, statementCacheMax } from './constants.js';
+import { queryBytesMax, queryRowsMax, statementCacheMax } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, writeRollbackFile } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
@@ -20,6 +20,17 @@ import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions 
 /** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
 function schemaNamesFail(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%' LIMIT 1").get() !== undefined;
+}
+
+/** The bytes a row's values take in an answer: strings as UTF-8, blobs as they are, 8 for a number, 0 for null. */
+function valueBytes(row: readonly SqlValue[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === 'string') bytes += Buffer.byteLength(value, 'utf8');
+    else if (value instanceof Uint8Array) bytes += value.length;
+    else if (value !== null) bytes += 8;
+  }
+  return bytes;
 }
 
 interface Position {
@@ -152,11 +163,15 @@ export class Store {
       const columns = statement.columns().map((column) => column.name);
       const rows: SqlValue[][] = [];
       let truncated = false;
+      let bytes = 0;
       for (const row of statement.raw(true).iterate(...bindable(normalized)) as IterableIterator<SqlValue[]>) {
-        if (rows.length === queryRowsMax) {
+        const rowBytes = valueBytes(row);
+        if (rows.length === queryRowsMax || bytes + rowBytes > queryBytesMax) {
+          if (rows.length === 0) throw new StatementError('too-large', `the first row of the answer holds ${rowBytes} bytes, over the limit of ${queryBytesMax} bytes (queryBytesMax); select less of it, e.g. substr() or length()`);
           truncated = true;
           break;
         }
+        bytes += rowBytes;
         rows.push(row);
       }
       return { columns, rows, truncated };

@@ -63,4 +63,13 @@ describe('unbounded statements', () => {
     expect(store.query('SELECT length(randomblob(16))').rows).toEqual([[16]]);
     expect(unboundedProblem('SELECT 1', [])).toBeNull();
   });
+
+  it(`cuts a query's answer at ${storeLimits.queryBytesMax} bytes, and refuses a first row over it`, () => {
+    const store = stores.open();
+    const mib = 2 ** 20;
+    for (let i = 1; i <= 3; i++) expect(store.apply(sqlEntry(i, 'INSERT INTO kv(k, v) VALUES (?, zeroblob(?))', [`big${i}`, 7 * mib])).ok).toBe(true);
+    const answer = store.query('SELECT v FROM kv ORDER BY k');
+    expect([answer.rows.length, answer.truncated]).toEqual([2, true]);
+    expect(() => store.query('SELECT zeroblob(?) AS a, zeroblob(?) AS b', [max, max])).toThrow(/over the limit of 16777216 bytes \(queryBytesMax\)/);
+  });
 });
