@@ -63,8 +63,8 @@ export class EnvironmentError extends Error {
     const entries = firstIndex === lastIndex ? `entry ${firstIndex}` : `entries ${firstIndex}-${lastIndex}`;
     super(
       `state.db failed applying ${entries} with ${code} (${cause.message}): an error of this node's environment (disk, memory, lock or database file), not of the statement, so the node stops instead of recording a result its peers may not have; fix the cause and restart the node, which applies the entries again`,
-      { cause },
     );
+    // No `cause`: Node prints its whole stack after this one, pushing the message out of the node.log tail the supervisor reports.
   }
 }
 

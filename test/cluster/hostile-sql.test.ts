@@ -5,6 +5,7 @@
 // Each test ends with the cluster taking writes and every node at the same
 // checksum and applied index.
 
+import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -77,5 +78,30 @@ describe('hostile SQL (issue 13)', () => {
     // The node that was asked still answers at once.
     expect((await cluster.query('SELECT v FROM kv WHERE k = ?', ['before'], { node: follower, consistency: 'local' })).rows).toEqual([{ v: 'ok' }]);
     await expectHealthy(cluster);
+  }, 60_000);
+
+  it('an environment error (state.db locked by another process) stops only that node, with a clear message; it catches up on restart', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 51 });
+    const leader = await cluster.waitForLeader({ timeoutMs: 10_000 });
+    await cluster.execute(upsert, ['before', 'ok']);
+    const victim = cluster.ids.find((id) => id !== leader)!;
+    const locker = new Database(join(cluster.nodeDir(victim), 'state.db'), { timeout: 0 });
+    try {
+      locker.exec('BEGIN EXCLUSIVE');
+      await cluster.execute(upsert, ['during', 'ok'], { timeoutMs: 10_000 });
+      // The victim waits out SQLite's busy timeout (5 s), then stops rather than record a result.
+      const exited = await eventually(() => cluster.events().some((e) => e.event.type === 'node-exited' && e.event.node === victim), 15_000);
+      expect(exited).toBe(true);
+      const exit = cluster.events().find((e) => e.event.type === 'node-exited' && e.event.node === victim)!.event as { logTail: string; expected: boolean };
+      expect(exit.expected).toBe(false);
+      expect(exit.logTail, exit.logTail).toMatch(/state\.db failed applying entr(y|ies) .* with SQLITE_BUSY.*an error of this node's environment/);
+    } finally {
+      locker.close();
+    }
+    await cluster.restart(victim);
+    const { index } = await cluster.execute(upsert, ['after', 'ok'], { timeoutMs: 10_000 });
+    expect(await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), 10_000)).toBe(true);
+    const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
+    expect(new Set(checksums.map((c) => `${c.index}:${c.value}`)).size, JSON.stringify(checksums)).toBe(1);
   }, 60_000);
 });
