@@ -4,10 +4,22 @@
 
 /** UTF-8 bytes of one statement's SQL text. */
 export const statementBytesMax = 64 * 1024;
+/**
+ * Bytes one function call may generate from a size argument (zeroblob,
+ * randomblob, a printf width or precision): the WAL's largest record
+ * (wal/constants.ts recordBytesMax), the most a write could carry as a parameter.
+ */
+export const generatedBytesMax = 16 * 1024 * 1024;
 /** Parameters bound to one statement. */
 export const paramsMax = 1_000;
 /** Rows one query returns; more are cut off and the answer says `truncated`. */
 export const queryRowsMax = 10_000;
+/**
+ * Bytes of values one query returns (strings as UTF-8, blobs, 8 a number):
+ * past it the answer is cut and says `truncated`, so a reply fits one wire frame
+ * (wire/frames.ts frameBytesMax, 64 MiB) with room for JSON's escapes.
+ */
+export const queryBytesMax = 16 * 1024 * 1024;
 /** Prepared write statements kept per store (least recently used is dropped first). */
 export const statementCacheMax = 256;
 /** Version of the state.db layout, kept in SQLite's `user_version`. */

@@ -15,6 +15,7 @@ export type StatementProblem =
   | 'read-only' // a read sent to execute(): use query()
   | 'not-read-only' // a write sent to query(): use execute()
   | 'params' // wrong number or kind of parameters
+  | 'unbounded' // could run without end or build an oversized value (bounds.ts)
   | 'failed'; // a query that SQLite rejected or that failed while running
 
 /** A statement a person must change before it can run; the message says how. */

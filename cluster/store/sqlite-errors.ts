@@ -1,24 +1,71 @@
-// Which SQLite errors are the statement's fault (the same on every replica)
-// and which are this node's trouble (a disk, a lock), and how query() reports them.
+// Which SQLite errors are this node's trouble (a disk, memory, a lock, a
+// corrupt database file) and which are the statement's result (the same on
+// every replica), and how query() reports them.
 
 import Database from 'better-sqlite3';
 import { StatementError } from './errors.js';
 import { logIndexOutsideApply } from './schema.js';
 import type { ApplyResult } from './types.js';
 
-/** SQLite result codes that a statement earns by itself: every replica gets the same one. */
-const statementFailureCodes = ['SQLITE_ERROR', 'SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE'];
+/**
+ * SQLite result codes of the node's environment, not of the statement: I/O,
+ * a full disk, out of memory, busy or locked, a database file that is corrupt
+ * or not a database, a file that cannot be opened or written. A deny-list: any
+ * other SQLite error is the statement's result, so an error code this list
+ * forgot records a failure on every node instead of crashing them all. Codes
+ * match exactly or with an extended suffix (`SQLITE_IOERR_WRITE`), except
+ * SQLITE_CORRUPT, which matches exactly: SQLITE_CORRUPT_VTAB (a virtual table,
+ * e.g. an fts5 integrity-check on its content table) and SQLITE_CORRUPT_INDEX
+ * are about the data and the statement, the same on every node.
+ */
+const environmentCodes: readonly { readonly code: string; readonly extended: boolean }[] = [
+  { code: 'SQLITE_IOERR', extended: true },
+  { code: 'SQLITE_FULL', extended: true },
+  { code: 'SQLITE_NOMEM', extended: true },
+  { code: 'SQLITE_BUSY', extended: true },
+  { code: 'SQLITE_LOCKED', extended: true },
+  { code: 'SQLITE_CORRUPT', extended: false },
+  { code: 'SQLITE_CANTOPEN', extended: true },
+  { code: 'SQLITE_READONLY', extended: true },
+  { code: 'SQLITE_NOTADB', extended: true },
+  { code: 'SQLITE_PROTOCOL', extended: true },
+  { code: 'SQLITE_NOLFS', extended: true },
+  { code: 'SQLITE_PERM', extended: true },
+];
+
+/** True for an SQLite error of this node's environment (see environmentCodes): the node must stop, not record a failure. */
+export function isEnvironmentError(error: unknown): error is InstanceType<typeof Database.SqliteError> {
+  if (!(error instanceof Database.SqliteError)) return false;
+  return environmentCodes.some(({ code, extended }) => error.code === code || (extended && error.code.startsWith(`${code}_`)));
+}
 
 /**
  * True for an error that the statement and the data caused, so it happens on
- * every replica alike. I/O errors, a full disk, corruption or a lock are this
- * node's trouble: they are rethrown and crash the node, which retries the
- * entry on restart instead of recording a failure its peers did not have.
+ * every replica alike: every SQLite error outside the environment deny-list,
+ * and better-sqlite3's RangeError for a wrong number of parameters. Anything
+ * else thrown during apply (an environment error, a StoreAssertionError, a bug)
+ * is rethrown and stops the node.
  */
 export function isStatementFailure(error: unknown): error is Error {
   if (error instanceof RangeError) return true; // better-sqlite3: wrong number of parameters
-  if (!(error instanceof Database.SqliteError)) return false;
-  return statementFailureCodes.some((code) => error.code === code || error.code.startsWith(`${code}_`));
+  return error instanceof Database.SqliteError && !isEnvironmentError(error);
+}
+
+/** Thrown by apply for an environment error: the node stops with this message and applies the entries again on restart. */
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+  constructor(
+    readonly firstIndex: number,
+    readonly lastIndex: number,
+    readonly code: string,
+    cause: Error,
+  ) {
+    const entries = firstIndex === lastIndex ? `entry ${firstIndex}` : `entries ${firstIndex}-${lastIndex}`;
+    super(
+      `state.db failed applying ${entries} with ${code} (${cause.message}): an error of this node's environment (disk, memory, lock or database file), not of the statement, so the node stops instead of recording a result its peers may not have; fix the cause and restart the node, which applies the entries again`,
+    );
+    // No `cause`: Node prints its whole stack after this one, pushing the message out of the node.log tail the supervisor reports.
+  }
 }
 
 export function failure(code: string, error: string): ApplyResult {

@@ -6,12 +6,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Entry } from '../core/index.js';
+import { unboundedProblem } from './bounds.js';
 import { checksumSteps, computeChecksum } from './checksum.js';
-import { queryRowsMax, statementCacheMax } from './constants.js';
+import { queryBytesMax, queryRowsMax, statementCacheMax } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, writeRollbackFile } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
-import { failure, isStatementFailure, queryError } from './sqlite-errors.js';
+import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits } from './sql-rules.js';
 import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
@@ -20,6 +21,17 @@ import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions 
 /** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
 function schemaNamesFail(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%' LIMIT 1").get() !== undefined;
+}
+
+/** The bytes a row's values take in an answer: strings as UTF-8, blobs as they are, 8 for a number, 0 for null. */
+function valueBytes(row: readonly SqlValue[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === 'string') bytes += Buffer.byteLength(value, 'utf8');
+    else if (value instanceof Uint8Array) bytes += value.length;
+    else if (value !== null) bytes += 8;
+  }
+  return bytes;
 }
 
 interface Position {
@@ -132,7 +144,13 @@ export class Store {
     assert(this.db.open, 'apply on a closed store');
     const last = entries.at(-1);
     if (last === undefined) return [];
-    const results = this.applyTransaction.immediate(entries);
+    let results: ApplyResult[];
+    try {
+      results = this.applyTransaction.immediate(entries);
+    } catch (error) {
+      if (isEnvironmentError(error)) throw new EnvironmentError(entries[0]!.index, last.index, error.code, error);
+      throw error;
+    }
     this.position = { index: last.index, term: last.term };
     return results;
   }
@@ -143,6 +161,8 @@ export class Store {
     if (typeof sql !== 'string') throw new StatementError('syntax', 'the statement must be a string of SQL');
     const normalized = normalizeParams(params);
     if (normalized instanceof StatementError) throw normalized;
+    const unbounded = unboundedProblem(sql, normalized);
+    if (unbounded !== null) throw unbounded;
     try {
       const statement = this.reader.prepare(sql);
       if (!statement.readonly) {
@@ -152,11 +172,15 @@ export class Store {
       const columns = statement.columns().map((column) => column.name);
       const rows: SqlValue[][] = [];
       let truncated = false;
+      let bytes = 0;
       for (const row of statement.raw(true).iterate(...bindable(normalized)) as IterableIterator<SqlValue[]>) {
-        if (rows.length === queryRowsMax) {
+        const rowBytes = valueBytes(row);
+        if (rows.length === queryRowsMax || bytes + rowBytes > queryBytesMax) {
+          if (rows.length === 0) throw new StatementError('too-large', `the first row of the answer holds ${rowBytes} bytes, over the limit of ${queryBytesMax} bytes (queryBytesMax); select less of it, e.g. substr() or length()`);
           truncated = true;
           break;
         }
+        bytes += rowBytes;
         rows.push(row);
       }
       return { columns, rows, truncated };
@@ -310,7 +334,7 @@ export class Store {
       if (error instanceof MalformedEntryError) return failure('malformed-entry', error.message);
       throw error;
     }
-    const problem = checkStatementText(statement.sql, statement.params);
+    const problem = checkStatementText(statement.sql, statement.params) ?? unboundedProblem(statement.sql, statement.params);
     if (problem !== null) return failure(problem.problem, problem.message);
     this.applyingIndex = entry.index;
     const traits = statementTraits(statement.sql);
@@ -321,6 +345,7 @@ export class Store {
       const info = this.runStatement(statement.sql, statement.params);
       return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
     } catch (error) {
+      if (isEnvironmentError(error)) throw error; // applyBatch says what it is; the transaction may be gone already
       assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
       if (error instanceof RowidAtMaxError) return failure('non-deterministic', error.message);
       if (!isStatementFailure(error)) throw error;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { StatementError } from './errors.js';
 import { internalTablesSql, kvTableSql, registerLogIndex } from './schema.js';
 import { checkStatementText } from './sql-rules.js';
+import { unboundedProblem } from './bounds.js';
 import { normalizeParams } from './statement.js';
 import { statementCacheMax } from './constants.js';
 import { memoizeText } from './memo.js';
@@ -67,7 +68,7 @@ export function findStatementProblem(sql: string, params: readonly unknown[] = [
   if (typeof sql !== 'string') return new StatementError('syntax', 'the statement must be a string of SQL');
   const normalized = normalizeParams(params);
   if (normalized instanceof StatementError) return normalized;
-  return checkStatementText(sql, normalized) ?? parseProblem(sql);
+  return checkStatementText(sql, normalized) ?? unboundedProblem(sql, normalized) ?? parseProblem(sql);
 }
 
 /** The leader's check before it proposes a write: null, or a message a person can act on. */

@@ -1,0 +1,107 @@
+// Issue 13, rows 3 and 4, on real node processes: a statement whose SQLite
+// error is not on the environment deny-list is its result on every node (no
+// crash, none on replay), and a statement that could run without end is
+// refused at once, on the write path and on local and linearizable reads.
+// Each test ends with the cluster taking writes and every node at the same
+// checksum and applied index.
+
+import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BadStatementError, type Cluster } from '../../cluster/index.js';
+import { eventually, startCluster } from './helpers.js';
+
+const upsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
+
+/** No node exited unexpectedly, the cluster takes a write, and every node has applied the same index with the same checksum. */
+async function expectHealthy(cluster: Cluster): Promise<void> {
+  const crashes = cluster.events().filter((e) => e.event.type === 'node-exited' && !e.event.expected);
+  expect(crashes, JSON.stringify(crashes)).toEqual([]);
+  const { index } = await cluster.execute(upsert, ['after', 'ok'], { timeoutMs: 10_000 });
+  const converged = await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), 10_000);
+  expect(converged, JSON.stringify(cluster.status().map((n) => [n.id, n.up, n.appliedIndex]))).toBe(true);
+  const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
+  expect(new Set(checksums.map((c) => c.index)).size, JSON.stringify(checksums)).toBe(1);
+  expect(new Set(checksums.map((c) => c.value)).size, JSON.stringify(checksums)).toBe(1);
+}
+
+async function refusedAtOnce(attempt: Promise<unknown>, words: RegExp): Promise<void> {
+  const started = performance.now();
+  const error = await attempt.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(BadStatementError);
+  expect((error as Error).message).toMatch(words);
+  expect(performance.now() - started).toBeLessThan(1_000);
+}
+
+describe('hostile SQL (issue 13)', () => {
+  it("row 3: SQLITE_CORRUPT_VTAB from an fts5 integrity-check is the statement's result; nodes survive it and replay it after a restart", async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 31 });
+    await cluster.waitForLeader({ timeoutMs: 10_000 });
+    await cluster.execute("CREATE VIRTUAL TABLE ft USING fts5(v, content='kv')");
+    await cluster.execute(upsert, ['a', 'hello world']);
+    const failed = await cluster.execute("INSERT INTO ft(ft, rank) VALUES('integrity-check', 1)").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(BadStatementError);
+    expect((failed as BadStatementError).reason).toBe('apply-failed');
+    await expectHealthy(cluster);
+
+    // Kill every node; one loses its state.db, so it replays the whole log, the failing entry included.
+    for (const id of cluster.ids) await cluster.kill(id);
+    const last = cluster.ids.at(-1)!;
+    for (const file of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(join(cluster.nodeDir(last), file), { force: true });
+    for (const id of cluster.ids) await cluster.restart(id);
+    await cluster.waitForLeader({ timeoutMs: 15_000 });
+    await expectHealthy(cluster);
+    expect((await cluster.query('SELECT k FROM kv ORDER BY k', [], { node: last, consistency: 'local' })).rows).toEqual([{ k: 'a' }, { k: 'after' }]);
+  }, 90_000);
+
+  it('row 4: a recursive CTE is refused at once on writes and on local and linearizable reads; no node wedges', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 41 });
+    const leader = await cluster.waitForLeader({ timeoutMs: 10_000 });
+    await cluster.execute(upsert, ['before', 'ok']);
+    const loop = "INSERT INTO kv(k,v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT 'loop', max(x) FROM c";
+    await refusedAtOnce(cluster.execute(loop), /recursive common table expressions are refused/);
+    // RECURSIVE is optional in SQLite: the same loop without it.
+    await refusedAtOnce(cluster.execute(loop.replace('RECURSIVE ', '')), /cannot be interrupted/);
+    await refusedAtOnce(cluster.execute("INSERT INTO kv(k,v) VALUES ('p', printf('%.*c', 1e9, 'x'))"), /printf\(\)/);
+    const read = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT max(x) FROM c';
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    await refusedAtOnce(cluster.query(read, [], { node: follower, consistency: 'local' }), /cannot be interrupted/);
+    await refusedAtOnce(cluster.query(read, [], { consistency: 'linearizable' }), /cannot be interrupted/);
+    await refusedAtOnce(cluster.query('SELECT length(zeroblob(?))', [1e9], { node: follower, consistency: 'local' }), /zeroblob\(\) with a size of 1000000000/);
+    // The node that was asked still answers at once.
+    expect((await cluster.query('SELECT v FROM kv WHERE k = ?', ['before'], { node: follower, consistency: 'local' })).rows).toEqual([{ v: 'ok' }]);
+    await expectHealthy(cluster);
+  }, 60_000);
+
+  it('an environment error (state.db locked by another process) stops only that node, with a clear message; it catches up on restart', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 51 });
+    const leader = await cluster.waitForLeader({ timeoutMs: 10_000 });
+    await cluster.execute(upsert, ['before', 'ok']);
+    const victim = cluster.ids.find((id) => id !== leader)!;
+    const locker = new Database(join(cluster.nodeDir(victim), 'state.db'), { timeout: 0 });
+    try {
+      locker.exec('BEGIN EXCLUSIVE');
+      await cluster.execute(upsert, ['during', 'ok'], { timeoutMs: 10_000 });
+      // The victim waits out SQLite's busy timeout (5 s), then stops rather than record a result.
+      const exited = await eventually(() => cluster.events().some((e) => e.event.type === 'node-exited' && e.event.node === victim), 15_000);
+      expect(exited).toBe(true);
+      const exit = cluster.events().find((e) => e.event.type === 'node-exited' && e.event.node === victim)!.event as { logTail: string; expected: boolean };
+      expect(exit.expected).toBe(false);
+      expect(exit.logTail, exit.logTail).toMatch(/state\.db failed applying entr(y|ies) .* with SQLITE_BUSY.*an error of this node's environment/);
+    } finally {
+      locker.close();
+    }
+    await cluster.restart(victim);
+    const { index } = await cluster.execute(upsert, ['after', 'ok'], { timeoutMs: 10_000 });
+    expect(await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), 10_000)).toBe(true);
+    const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
+    expect(new Set(checksums.map((c) => `${c.index}:${c.value}`)).size, JSON.stringify(checksums)).toBe(1);
+  }, 60_000);
+});
