@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BadStatementError, type Cluster } from '../../cluster/index.js';
-import { eventually, startCluster } from './helpers.js';
+import { eventually, expectHealthy, startCluster } from './helpers.js';
 
 const upsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
 
@@ -28,17 +28,6 @@ async function expectRefused(call: () => Promise<unknown>, words: string[]): Pro
   return error as BadStatementError;
 }
 
-/** No node exited, the cluster takes a write, and every node has applied the same index with the same checksum. */
-async function expectHealthy(cluster: Cluster): Promise<void> {
-  const exits = cluster.events().filter((e) => e.event.type === 'node-exited');
-  expect(exits, JSON.stringify(exits)).toEqual([]);
-  const { index } = await cluster.execute(upsert, ['after', 'ok'], { timeoutMs: 5_000 });
-  const converged = await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), 5_000);
-  expect(converged, JSON.stringify(cluster.status().map((n) => [n.id, n.up, n.appliedIndex]))).toBe(true);
-  const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
-  expect(new Set(checksums.map((c) => c.index)).size, JSON.stringify(checksums)).toBe(1);
-  expect(new Set(checksums.map((c) => c.value)).size, JSON.stringify(checksums)).toBe(1);
-}
 
 describe('determinism (issue 13)', () => {
   it("row 5: a table-valued pragma (each node's own file path) is refused before the log", async () => {

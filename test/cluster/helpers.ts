@@ -90,3 +90,22 @@ export function socketInodes(pid: number): string[] {
   }
   return out;
 }
+
+/**
+ * No node exited (unexpectedly, with `expectedExits`), the cluster takes a
+ * write, and every node has applied the same index with the same checksum:
+ * how a test of bad input ends.
+ */
+export async function expectHealthy(cluster: Cluster, options: { readonly expectedExits?: boolean; readonly timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const exits = cluster.events().filter((e) => e.event.type === 'node-exited' && !(options.expectedExits === true && e.event.expected));
+  expect(exits, JSON.stringify(exits)).toEqual([]);
+  const { index } = await cluster.execute(healthUpsert, ['after', 'ok'], { timeoutMs });
+  const converged = await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), timeoutMs);
+  expect(converged, JSON.stringify(cluster.status().map((n) => [n.id, n.up, n.appliedIndex]))).toBe(true);
+  const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
+  expect(new Set(checksums.map((c) => c.index)).size, JSON.stringify(checksums)).toBe(1);
+  expect(new Set(checksums.map((c) => c.value)).size, JSON.stringify(checksums)).toBe(1);
+}
+
+const healthUpsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { BadRequestError, BadStatementError, type Cluster } from '../../cluster/index.js';
 import { clientIdBytesMax, paramsBytesMax, peerPositionMax, statementBytesMax } from '../../cluster/limits.js';
 import { encodeFrame, FrameDecoder } from '../../cluster/wire/frames.js';
-import { eventually, startCluster } from './helpers.js';
+import { eventually, expectHealthy, startCluster } from './helpers.js';
 
 const insert = 'INSERT INTO kv(k, v) VALUES (?, ?)';
 const upsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
@@ -77,17 +77,6 @@ async function expectThrowsAtOnce(call: () => Promise<unknown>, type: typeof Bad
   expect(performance.now() - started).toBeLessThan(500);
 }
 
-/** No node exited, the cluster takes a write, and every node has applied the same index with the same checksum. */
-async function expectHealthy(cluster: Cluster): Promise<void> {
-  const exits = cluster.events().filter((e) => e.event.type === 'node-exited');
-  expect(exits, JSON.stringify(exits)).toEqual([]);
-  const { index } = await cluster.execute(upsert, ['after', 'ok'], { timeoutMs: 5_000 });
-  const converged = await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), 5_000);
-  expect(converged, JSON.stringify(cluster.status().map((n) => [n.id, n.up, n.appliedIndex]))).toBe(true);
-  const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
-  expect(new Set(checksums.map((c) => c.index)).size, JSON.stringify(checksums)).toBe(1);
-  expect(new Set(checksums.map((c) => c.value)).size, JSON.stringify(checksums)).toBe(1);
-}
 
 async function started(): Promise<{ cluster: Cluster; leader: string; index: number }> {
   const cluster = await startCluster({ nodes: 3, seed: 13 });

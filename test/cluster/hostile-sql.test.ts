@@ -9,22 +9,11 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BadStatementError, type Cluster } from '../../cluster/index.js';
-import { eventually, startCluster } from './helpers.js';
+import { BadStatementError } from '../../cluster/index.js';
+import { eventually, expectHealthy, startCluster } from './helpers.js';
 
 const upsert = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
 
-/** No node exited unexpectedly, the cluster takes a write, and every node has applied the same index with the same checksum. */
-async function expectHealthy(cluster: Cluster): Promise<void> {
-  const crashes = cluster.events().filter((e) => e.event.type === 'node-exited' && !e.event.expected);
-  expect(crashes, JSON.stringify(crashes)).toEqual([]);
-  const { index } = await cluster.execute(upsert, ['after', 'ok'], { timeoutMs: 10_000 });
-  const converged = await eventually(() => cluster.status().every((n) => n.up && n.appliedIndex >= index), 10_000);
-  expect(converged, JSON.stringify(cluster.status().map((n) => [n.id, n.up, n.appliedIndex]))).toBe(true);
-  const checksums = await Promise.all(cluster.ids.map((id) => cluster.checksum(id)));
-  expect(new Set(checksums.map((c) => c.index)).size, JSON.stringify(checksums)).toBe(1);
-  expect(new Set(checksums.map((c) => c.value)).size, JSON.stringify(checksums)).toBe(1);
-}
 
 async function refusedAtOnce(attempt: Promise<unknown>, words: RegExp): Promise<void> {
   const started = performance.now();
@@ -49,7 +38,7 @@ describe('hostile SQL (issue 13)', () => {
     );
     expect(failed).toBeInstanceOf(BadStatementError);
     expect((failed as BadStatementError).reason).toBe('apply-failed');
-    await expectHealthy(cluster);
+    await expectHealthy(cluster, { expectedExits: true, timeoutMs: 10_000 });
 
     // Kill every node; one loses its state.db, so it replays the whole log, the failing entry included.
     for (const id of cluster.ids) await cluster.kill(id);
@@ -57,7 +46,7 @@ describe('hostile SQL (issue 13)', () => {
     for (const file of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(join(cluster.nodeDir(last), file), { force: true });
     for (const id of cluster.ids) await cluster.restart(id);
     await cluster.waitForLeader({ timeoutMs: 15_000 });
-    await expectHealthy(cluster);
+    await expectHealthy(cluster, { expectedExits: true, timeoutMs: 10_000 });
     expect((await cluster.query('SELECT k FROM kv ORDER BY k', [], { node: last, consistency: 'local' })).rows).toEqual([{ k: 'a' }, { k: 'after' }]);
   }, 90_000);
 
@@ -77,7 +66,7 @@ describe('hostile SQL (issue 13)', () => {
     await refusedAtOnce(cluster.query('SELECT length(zeroblob(?))', [1e9], { node: follower, consistency: 'local' }), /zeroblob\(\) with a size of 1000000000/);
     // The node that was asked still answers at once.
     expect((await cluster.query('SELECT v FROM kv WHERE k = ?', ['before'], { node: follower, consistency: 'local' })).rows).toEqual([{ v: 'ok' }]);
-    await expectHealthy(cluster);
+    await expectHealthy(cluster, { expectedExits: true, timeoutMs: 10_000 });
   }, 60_000);
 
   it('an environment error (state.db locked by another process) stops only that node, with a clear message; it catches up on restart', async () => {
