@@ -18,11 +18,6 @@ import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
 
-/** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
-function schemaNamesFail(db: Database.Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%' LIMIT 1").get() !== undefined;
-}
-
 /** The bytes a row's values take in an answer: strings as UTF-8, blobs as they are, 8 for a number, 0 for null. */
 function valueBytes(row: readonly SqlValue[]): number {
   let bytes = 0;
@@ -69,7 +64,6 @@ export class Store {
   private position: Position;
   private checksumCache: { readonly index: number; readonly digest: string } | null = null;
   /** True when a table or trigger declares FAIL (ON CONFLICT FAIL, RAISE(FAIL)): then every statement runs in a SAVEPOINT. */
-  private schemaMayFailPartway: boolean;
   /** Finds a rowid table holding the largest rowid (see rowid-guard.ts); undefined until prepared for the current schema. */
   private rowidCheck: Database.Statement | null | undefined = undefined;
   /** The connection checksumInBackground reads its snapshot through, opened on first use. */
@@ -111,7 +105,6 @@ export class Store {
     this.selectRequest = db.prepare('SELECT request FROM _replica_requests WHERE client = ?');
     this.recordRequest = db.prepare('INSERT INTO _replica_requests (client, request) VALUES (?, ?) ON CONFLICT (client) DO UPDATE SET request = excluded.request');
     this.position = this.readPosition();
-    this.schemaMayFailPartway = schemaNamesFail(db);
   }
 
   appliedIndex(): number {
@@ -289,7 +282,6 @@ export class Store {
 
   private rebuildInTransaction(log: readonly Entry[]): void {
     dropUserObjects(this.db);
-    this.schemaMayFailPartway = schemaNamesFail(this.db);
     this.rowidCheck = undefined;
     this.db.exec('DELETE FROM _replica_requests');
     this.db.exec(kvTableSql);
@@ -353,7 +345,6 @@ export class Store {
     } finally {
       this.applyingIndex = null;
       if (traits.changesSchema) {
-        this.schemaMayFailPartway = schemaNamesFail(this.db);
         this.rowidCheck = undefined;
       }
     }
