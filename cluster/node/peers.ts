@@ -11,7 +11,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Message, NodeId, Prng } from '../core/index.js';
 import { Invalid, ipcLimits, parseHello, raftMessage, unbatch, type LinkRule, type NetworkTelemetry } from '../protocol.js';
-import { encodeFrame, FrameDecoder, FrameError, frameBytesMax, helloBytesMax } from '../wire/frames.js';
+import { encodeFrame, FrameDecoder, frameBytesMax, helloBytesMax, readFrames } from '../wire/frames.js';
 
 /** Bytes a peer connection may hold unsent before messages to it are dropped. */
 export const outboxBytesMax = 8 * 1024 * 1024;
@@ -208,21 +208,16 @@ export class Peers {
       socket.destroy();
     };
     const helloTimer = setTimeout(() => refuse(`no hello within ${helloTimeoutMs} ms`), helloTimeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      let frames: unknown[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        if (!(error instanceof FrameError)) throw error;
-        if (peer === null) {
-          clearTimeout(helloTimer);
-          refuse(error.message);
-        } else {
-          this.options.onMalformed(`${peer}: ${error.message}; connection closed`);
-          socket.destroy();
-        }
-        return;
+    const broken = (reason: string): void => {
+      if (peer === null) {
+        clearTimeout(helloTimer);
+        refuse(reason);
+      } else {
+        this.options.onMalformed(`${peer}: ${reason}; connection closed`);
+        socket.destroy();
       }
+    };
+    readFrames(socket, decoder, (frames) => {
       for (const frame of frames) {
         if (socket.destroyed) return;
         if (peer === null) {
@@ -239,7 +234,7 @@ export class Peers {
           this.fromPeer(peer, frame);
         }
       }
-    });
+    }, broken);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       clearTimeout(helloTimer);

@@ -6,7 +6,7 @@
 import { createConnection, type Socket } from 'node:net';
 import type { NodeId } from '../core/index.js';
 import { errorPayload, Invalid, parseFromNode, unbatch, type ToNode } from '../protocol.js';
-import { encodeFrame, FrameDecoder, FrameError, frameBytesMax, frameHeaderBytes } from './frames.js';
+import { encodeFrame, FrameDecoder, frameBytesMax, frameHeaderBytes, readFrames } from './frames.js';
 import { errorReply, PendingReplies, type ReplyBody } from './pending.js';
 
 export { errorReply, type ReplyBody } from './pending.js';
@@ -120,17 +120,14 @@ export class NodeClient {
       this.unsent = [];
       this.unsentBytes = 0;
     });
-    socket.on('data', (chunk: Buffer) => {
-      let frames: unknown[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        if (!(error instanceof FrameError)) throw error;
-        socket.destroy();
-        return;
-      }
-      for (const frame of frames) for (const part of unbatch(frame)) this.onReply(part);
-    });
+    readFrames(
+      socket,
+      decoder,
+      (frames) => {
+        for (const frame of frames) for (const part of unbatch(frame)) this.onReply(part);
+      },
+      () => socket.destroy(),
+    );
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       const wasConnected = this.connected;

@@ -3,6 +3,8 @@
 // UTF-8 JSON. One frame carries one value (usually a batch), so a turn of the
 // sender's event loop costs one write per destination.
 
+import type { Socket } from 'node:net';
+
 /** The largest frame a reader accepts; a longer length field closes the connection. */
 export const frameBytesMax = 64 * 1024 * 1024;
 /** The largest first frame (the hello) a node reads from a connection it has not yet authenticated. */
@@ -11,6 +13,25 @@ export const helloBytesMax = 4 * 1024;
 /** The length field before each frame's body. */
 export const frameHeaderBytes = 4;
 const headerBytes = frameHeaderBytes;
+
+/**
+ * Feeds a socket's chunks through `decoder`: the frames each chunk completes
+ * go to `onFrames`; a stream that cannot be read on (an oversized length, a
+ * body that is not JSON) goes to `onBroken`, which closes the connection.
+ */
+export function readFrames(socket: Socket, decoder: FrameDecoder, onFrames: (frames: unknown[]) => void, onBroken: (reason: string) => void): void {
+  socket.on('data', (chunk: Buffer) => {
+    let frames: unknown[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      onBroken(error.message);
+      return;
+    }
+    onFrames(frames);
+  });
+}
 
 /** One value as a frame. */
 export function encodeFrame(value: unknown): Buffer {
