@@ -3,7 +3,7 @@
 // prints its timeline, critical path and where the time went (or --json).
 
 import type { Command } from 'commander';
-import { Cluster, formatTrace, type WriteTrace } from '../../cluster/index.js';
+import { Cluster, ClusterError, formatTrace, type WriteTrace } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, wholeFlag } from '../flags.js';
 
@@ -58,9 +58,8 @@ Examples:
       const cluster = await Cluster.start({ nodes, fsync: flags.fsync, replication: { mode, ackLevel, quorum } });
       let trace: WriteTrace;
       try {
-        await cluster.waitForLeader({ timeoutMs: 10_000 });
-        for (let i = 0; i < warmup; i++) await cluster.execute("INSERT OR REPLACE INTO kv (k, v) VALUES ('trace-warmup', ?)", [String(i)]);
-        trace = await cluster.trace(statement, [], { settleMs });
+        await warmUp(cluster, warmup);
+        trace = await traceSettled(cluster, statement, settleMs);
       } finally {
         await cluster.stop();
       }
@@ -68,4 +67,38 @@ Examples:
       else process.stdout.write(`${formatTrace(trace, { width: process.stdout.columns ?? 100 }).join('\n')}\n`);
       if (trace.problems.length > 0) process.exitCode = 1;
     });
+}
+
+/** Reasons that mean leadership moved under the write: a new cluster's first election may still be settling. */
+const leadershipMoved = new Set(['not-leader', 'no-leader', 'stepped-down', 'leadership-lost', 'transfer-in-progress']);
+const traceAttempts = 3;
+
+function movedLeadership(error: unknown): boolean {
+  return error instanceof ClusterError && error.reason !== null && leadershipMoved.has(error.reason);
+}
+
+/** Ordinary writes first, so the traced one meets warm processes; one that meets a leadership change is not retried (it may still commit), the next one goes on. */
+async function warmUp(cluster: Cluster, writes: number): Promise<void> {
+  await cluster.waitForLeader({ timeoutMs: 10_000 });
+  for (let i = 0; i < writes; i++) {
+    try {
+      await cluster.execute("INSERT OR REPLACE INTO kv (k, v) VALUES ('trace-warmup', ?)", [String(i)]);
+    } catch (error) {
+      if (!movedLeadership(error)) throw error;
+      await cluster.waitForLeader({ timeoutMs: 10_000 });
+    }
+  }
+}
+
+/** The trace, traced again (with a new tag) when leadership moved during it, at most `traceAttempts` times. */
+async function traceSettled(cluster: Cluster, statement: string, settleMs: number): Promise<WriteTrace> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await cluster.trace(statement, [], { settleMs });
+    } catch (error) {
+      if (attempt >= traceAttempts || !movedLeadership(error)) throw error;
+      process.stderr.write(`replica-lab: leadership moved during the traced write (${(error as Error).message}); tracing again\n`);
+      await cluster.waitForLeader({ timeoutMs: 10_000 });
+    }
+  }
 }

@@ -372,7 +372,8 @@ export class Cluster extends EventEmitter {
         reachable: () => this.reachableNodes(),
         waitForLeader: (timeoutMs) => this.waitForLeader({ timeoutMs }),
         control: (id, message, timeoutMs) => this.request(id, message, timeoutMs),
-        execute: (statement, values, write) => this.execute(statement, values, write),
+        // Checked above: straight to the request, so the client's stamps are taken right around it.
+        execute: (statement, values, write) => this.requests.execute(statement, values, write, Object.keys(override).length === 0 ? null : override),
         replication: () => this.replication,
       },
       sql,

@@ -4,7 +4,7 @@
 // from the client's send to its receive without a gap.
 
 import { describe, expect, it } from 'vitest';
-import type { WriteTrace } from '../../cluster/index.js';
+import { ClusterError, type Cluster, type TraceOptions, type WriteTrace } from '../../cluster/index.js';
 import { startCluster } from './helpers.js';
 
 const leaderStages = ['validate', 'append to log', 'WAL write', 'fdatasync', 'apply (SQLite)', 'reply'];
@@ -49,14 +49,29 @@ function checkTrace(trace: WriteTrace): void {
   }
 }
 
+/** A new cluster's first leader may still step down: a write caught in that is tried again (warm-ups and traces alike). */
+async function retryOnElection<T>(cluster: Cluster, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const moved = error instanceof ClusterError && ['not-leader', 'no-leader', 'stepped-down', 'leadership-lost'].includes(error.reason ?? '');
+      if (!moved || attempt >= 3) throw error;
+      await cluster.waitForLeader({ timeoutMs: 5_000 });
+    }
+  }
+}
+
+const traced = (cluster: Cluster, sql: string, params: string[], options: TraceOptions = {}) => retryOnElection(cluster, () => cluster.trace(sql, params, options));
+
 describe('Cluster.trace', () => {
   it('traces one write through all three processes in every mode and ack level', async () => {
     const cluster = await startCluster({ nodes: 3, fsync: true });
     await cluster.waitForLeader({ timeoutMs: 5_000 });
-    for (let i = 0; i < 5; i++) await cluster.execute("INSERT OR REPLACE INTO kv (k, v) VALUES ('warm', ?)", [String(i)]);
+    for (let i = 0; i < 5; i++) await retryOnElection(cluster, () => cluster.execute("INSERT OR REPLACE INTO kv (k, v) VALUES ('warm', ?)", [String(i)]));
     for (const mode of ['async', 'sync', 'quorum'] as const) {
       for (const ackLevel of ['received', 'flushed', 'applied'] as const) {
-        const trace = await cluster.trace("INSERT OR REPLACE INTO kv (k, v) VALUES ('traced', ?)", [`${mode}/${ackLevel}`], { mode, ackLevel });
+        const trace = await traced(cluster, "INSERT OR REPLACE INTO kv (k, v) VALUES ('traced', ?)", [`${mode}/${ackLevel}`], { mode, ackLevel });
         expect(trace.rule).toMatchObject({ mode, ackLevel });
         checkTrace(trace);
       }
@@ -74,7 +89,7 @@ describe('Cluster.trace', () => {
     await expect(cluster.trace('')).rejects.toThrow();
     const follower = cluster.ids.find((id) => id !== leader)!;
     cluster.partition([[follower], cluster.ids.filter((id) => id !== follower)]);
-    const trace = await cluster.trace("INSERT INTO kv (k, v) VALUES ('cut', 'x')", [], { settleMs: 300 });
+    const trace = await traced(cluster, "INSERT INTO kv (k, v) VALUES ('cut', 'x')", [], { settleMs: 300 });
     expect(trace.missing.some((m) => m.startsWith(`${follower}: never received`))).toBe(true);
     expect(trace.problems).toEqual([]);
     expect(trace.decidedBy).not.toBe(follower);
