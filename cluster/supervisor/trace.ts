@@ -112,6 +112,8 @@ async function collect(
     const leaderRecord = records.get(leader) ?? null;
     const complete =
       leaderRecord?.stamps['reply-sent'] !== undefined &&
+      // Followers can complete a quorum before the leader's own fdatasync ends: its end is waited for too.
+      leaderRecord.stamps['fsync-end'] !== undefined &&
       followers.every((f) => records.get(f)?.stamps['ack-sent-applied'] !== undefined && leaderRecord.peers[f]?.['ack-applied'] !== undefined);
     if (complete || performance.now() >= deadline) return records;
     await new Promise((resolve) => setTimeout(resolve, pollMs));

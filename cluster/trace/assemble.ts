@@ -109,6 +109,7 @@ export function assembleTrace(input: TraceInput): WriteTrace {
     }
   }
   if (leaderRecord === null || leaderRecord.role !== 'leader') missing.push(`${input.leader}: no record of proposing the entry`);
+  else for (const name of ['wal-write-end', 'fsync-end', 'apply-end', 'reply-sent'] as const) if (leaderRecord.stamps[name] === undefined) missing.push(`${input.leader}: no ${name}`);
 
   // ---------------------------------------------------------------------------
   // The critical path, built backwards.
