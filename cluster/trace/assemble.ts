@@ -60,7 +60,7 @@ export function assembleTrace(input: TraceInput): WriteTrace {
     id: 'client',
     role: 'client',
     pid: input.clientPid,
-    spans: [{ lane: 'client', label: 'request (send → receive)', category: 'wait', startUs: 0, durationUs: input.clientReceiveUs - origin }],
+    spans: [{ lane: 'client', label: 'request', category: 'wait', startUs: 0, durationUs: input.clientReceiveUs - origin }],
     marks: [],
   });
   const span = (lane: string, label: string, category: SpanCategory, from: number | null, to: number | null): TraceSpan | null =>
@@ -207,6 +207,7 @@ export function assembleTrace(input: TraceInput): WriteTrace {
   };
 
   let decidedBy = 'unknown';
+  let decidedAt: number | null = null;
   const clientReceive = input.clientReceiveUs;
   try {
     const replySent = S(L, 'reply-sent');
@@ -217,6 +218,7 @@ export function assembleTrace(input: TraceInput): WriteTrace {
     seg(L, `${L} apply (SQLite)`, 'cpu', released, applied);
     const cause = ruleCause();
     decidedBy = cause.who === L ? 'leader-fsync' : cause.who;
+    decidedAt = cause.at;
     seg(L, cause.who === L ? `${L} releases the write` : `${L} counts the ack and releases the write`, 'cpu', cause.at, released);
     if (cause.who === L) fsyncChain(L);
     else ackChain(cause.who, input.rule.ackLevel);
@@ -225,7 +227,7 @@ export function assembleTrace(input: TraceInput): WriteTrace {
   }
   path.reverse();
 
-  const summary = summarize(path, input, stamp(L, 'fsync-end'), stamp(L, 'apply-start'));
+  const summary = summarize(path, stamp(L, 'fsync-end'), decidedAt);
   const trace: WriteTrace = {
     sql: input.sql,
     index: input.index,
@@ -249,7 +251,7 @@ export function assembleTrace(input: TraceInput): WriteTrace {
   return { ...trace, explanation: explain(trace, input, commitAt === null ? null : rel(commitAt)) };
 }
 
-function summarize(path: readonly TraceSpan[], input: TraceInput, leaderFsyncEnd: number | null, released: number | null): TraceSummary {
+function summarize(path: readonly TraceSpan[], leaderFsyncEnd: number | null, decidedAt: number | null): TraceSummary {
   const diskUs: Record<string, number> = {};
   const cpuUs: Record<string, number> = {};
   let networkUs = 0;
@@ -262,8 +264,8 @@ function summarize(path: readonly TraceSpan[], input: TraceInput, leaderFsyncEnd
       into[s.lane] = (into[s.lane] ?? 0) + s.durationUs;
     }
   }
-  const quorumWaitUs = leaderFsyncEnd === null || released === null ? 0 : Math.max(0, released - leaderFsyncEnd);
-  void input;
+  // From the leader's own fdatasync to the ack that completed the rule: 0 when its own fdatasync came last.
+  const quorumWaitUs = leaderFsyncEnd === null || decidedAt === null ? 0 : Math.max(0, decidedAt - leaderFsyncEnd);
   return { totalUs, networkUs, diskUs, cpuUs, quorumWaitUs };
 }
 

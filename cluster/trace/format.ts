@@ -122,7 +122,8 @@ function whereTheTimeWent(trace: WriteTrace, width: number): string[] {
     `cpu ${Object.keys(s.cpuUs).length === 0 ? '0 µs' : `${parts(s.cpuUs)} µs`}`,
   ].join(' · ');
   const lines = wrap(`where the time went (critical path, ${us(s.totalUs)} µs): ${text}`, width);
-  lines.push(...wrap(`waiting for the quorum: after its own fdatasync the leader waited ${us(s.quorumWaitUs)} µs before it could answer (decided by ${trace.decidedBy === 'leader-fsync' ? `${trace.leader}'s own fdatasync` : `${trace.decidedBy}'s ack`}).`, width));
+  const decided = trace.decidedBy === 'leader-fsync' ? `${trace.leader}'s own fdatasync came last and decided` : `${trace.decidedBy}'s ack decided`;
+  lines.push(...wrap(`waiting for the quorum: after its own fdatasync the leader waited ${us(s.quorumWaitUs)} µs for the followers (${decided}).`, width));
   return lines;
 }
 

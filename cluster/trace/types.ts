@@ -110,7 +110,7 @@ export interface TraceSummary {
   readonly diskUs: Readonly<Record<string, number>>;
   /** Work and event-loop turns on the critical path, per process. */
   readonly cpuUs: Readonly<Record<string, number>>;
-  /** After its own fdatasync, how long the leader waited for followers before it could answer. */
+  /** After its own fdatasync, how long the leader waited for the follower ack that completed its rule (0 when its fdatasync came last). */
   readonly quorumWaitUs: number;
 }
 

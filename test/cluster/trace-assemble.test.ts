@@ -107,7 +107,7 @@ describe('assembleTrace', () => {
     expect(path).toContain('n1 fdatasync');
     expect(path.some((l) => l.startsWith('n2') || l.startsWith('n3'))).toBe(false);
     expect(trace.summary.diskUs['n1']).toBe(20 + 335);
-    expect(trace.summary.quorumWaitUs).toBe(10);
+    expect(trace.summary.quorumWaitUs).toBe(0);
   });
 
   it('sync waits for the slowest follower, quorum for the fastest', () => {
@@ -115,6 +115,8 @@ describe('assembleTrace', () => {
     expect(sync.trace.decidedBy).toBe('n3');
     expect(sync.path).toContain("n3 → n1: ack 'flushed'");
     expect(sync.path).toContain('n3 fdatasync');
+    // n1's own fdatasync ended at 1500; n3's flushed ack, the last one sync needs, arrived at 1960.
+    expect(sync.trace.summary.quorumWaitUs).toBe(460);
     const quorum = labels('quorum', 'flushed', 1500);
     // n2's flushed ack (1460) came before n1's own fdatasync ended (1500): the leader's fsync completes the quorum.
     expect(quorum.trace.decidedBy).toBe('leader-fsync');
