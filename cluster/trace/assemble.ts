@@ -269,7 +269,6 @@ function summarize(path: readonly TraceSpan[], leaderFsyncEnd: number | null, de
   return { totalUs, networkUs, diskUs, cpuUs, quorumWaitUs };
 }
 
-const us = (value: number): string => `${Math.round(value)} µs`;
 const at = (value: number | null): string => (value === null ? 'never' : `+${Math.round(value)} µs`);
 
 /** Why the write waited for what it waited for: the mode's rule and the ack level's meaning, with this run's figures. */
@@ -315,6 +314,5 @@ function explain(trace: WriteTrace, input: TraceInput, commitUs: number | null):
       );
       break;
   }
-  if (trace.summary.quorumWaitUs > 0 && trace.decidedBy !== 'leader-fsync') lines.push(`After its own fdatasync, ${leader} waited ${us(trace.summary.quorumWaitUs)} for the followers.`);
   return lines;
 }
