@@ -130,11 +130,11 @@ function whereTheTimeWent(trace: WriteTrace, width: number): string[] {
 function ackTable(trace: WriteTrace): string[] {
   if (trace.followers.length === 0) return ['no followers: a single node answers once its own fdatasync is done'];
   const cell = (value: number | null): string => padLeft(value === null ? '—' : `+${us(value)}`, 11);
-  const lines = [`acks reaching ${trace.leader} (µs after the send)   received    flushed    applied`];
+  const lines = [`acks reaching ${trace.leader}, µs after the send:`, `${pad('', 8)}${padLeft('received', 11)}${padLeft('flushed', 11)}${padLeft('applied', 11)}`];
   for (const f of trace.followers) {
     const a = trace.acks[f];
     const decided = trace.decidedBy === f ? `  ← decided (${trace.rule.ackLevel})` : '';
-    lines.push(`  ${pad(f, 33)}${cell(a?.received ?? null)}${cell(a?.flushed ?? null)}${cell(a?.applied ?? null)}${decided}`);
+    lines.push(`  ${pad(f, 6)}${cell(a?.received ?? null)}${cell(a?.flushed ?? null)}${cell(a?.applied ?? null)}${decided}`);
   }
   return lines;
 }
