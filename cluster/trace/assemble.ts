@@ -285,21 +285,24 @@ function explain(trace: WriteTrace, input: TraceInput, commitUs: number | null):
       lines.push(`async: ${leader} answered once its own ${leaderFsync?.label ?? 'fdatasync'} was done (${at(leaderDone)}); it waited for no follower. Their '${level}' acks reached it at ${list || 'no time (no followers)'}.`);
       break;
     case 'sync': {
-      const slowest = arrivals.filter((a) => rule.syncStandbys.includes(a.f)).at(-1);
+      const decider = trace.decidedBy === 'leader-fsync' ? `${leader}'s own fdatasync` : `${trace.decidedBy}'s ack`;
       lines.push(
-        `sync: ${leader} waited for every sync follower (${rule.syncStandbys.join(', ') || 'none'}) to report '${level}' and for its own fdatasync (${at(leaderDone)}): the slowest decides. '${level}' acks arrived at ${list}` +
-          (slowest === undefined ? '.' : `; the last, ${slowest.f}, released the write.`),
+        `sync: ${leader} waited for every sync follower (${rule.syncStandbys.join(', ') || 'none'}) to report '${level}' and for its own fdatasync (${at(leaderDone)}): the slowest decides. '${level}' acks arrived at ${list}; the last of them, ${decider}, released the write.`,
       );
       break;
     }
     case 'quorum': {
       const nodes = input.followers.length + 1;
+      const decider = trace.decidedBy === 'leader-fsync' ? `${leader}'s own fdatasync` : `${trace.decidedBy}'s ack`;
       lines.push(
-        `quorum: ${rule.quorum} of ${nodes} nodes must reach '${level}', the leader counting once its own fdatasync is done (${at(leaderDone)}): the fastest ${rule.quorum - 1 === 1 ? 'follower decides' : `${rule.quorum - 1} followers decide`}. '${level}' acks arrived at ${list}; ` +
-          (trace.decidedBy === 'leader-fsync' ? `the followers were faster, so ${leader}'s own fdatasync came last and released it.` : `${trace.decidedBy} completed the quorum; the slower ones were not waited for.`),
+        `quorum: ${rule.quorum} of ${nodes} nodes must reach '${level}', the leader counting once its own fdatasync is done (${at(leaderDone)}). The write waits for the first ${rule.quorum} to get there, the fastest, and not for the rest. '${level}' acks arrived at ${list}; ${decider} was number ${rule.quorum}, and released it.`,
       );
       break;
     }
+  }
+  if (rule.mode === 'async') {
+    lines.push(`In async mode the ack level ('${level}') is not waited for: it only says what the followers' acks above mean.`);
+    return lines;
   }
   switch (level) {
     case 'received':

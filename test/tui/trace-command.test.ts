@@ -50,6 +50,6 @@ describe(':trace', () => {
     const lines = formatTrace(trace, { width: 80 });
     for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(lines.some((line) => line.startsWith('n2       append n1 → n2'))).toBe(true);
-    expect(lines.join('\n')).toContain('n2 completed the quorum');
+    expect(lines.join('\n')).toContain("n2's ack was number 2, and released it");
   });
 });
