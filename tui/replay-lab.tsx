@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import type { ReplaySessionState } from '../labs/index.js';
 import type { ReplayEntryView, ReplayNodeView, ReplayStep } from '../cluster/sim/figure8.js';
 import { terminalColumnsMin, terminalRowsMin } from './constants.js';
+import { wrap } from './format.js';
 import { TooSmall } from './components/too-small.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
 
@@ -27,6 +28,8 @@ export interface ReplayController {
 export interface ReplayLabViewProps {
   readonly session: ReplayController;
   readonly color: boolean;
+  /** The terminal's size; tests pass it, the CLI leaves it to the terminal. */
+  readonly size?: { readonly columns: number; readonly rows: number };
 }
 
 const termColors = ['gray', 'white', 'green', 'magenta', 'cyan', 'yellow', 'blue', 'red'] as const;
@@ -61,18 +64,24 @@ function EntryCell({ entry, commit, color }: { readonly entry: ReplayEntryView; 
   );
 }
 
-export function ReplayLabView({ session, color }: ReplayLabViewProps) {
+export function ReplayLabView({ session, color, size }: ReplayLabViewProps) {
   const [state, setState] = useState(() => session.getState());
   const [showHint, setShowHint] = useState(false);
+  const [scroll, setScroll] = useState(0);
   const { exit } = useApp();
-  const { columns, rows } = useTerminalSize();
+  const terminal = useTerminalSize();
+  const { columns, rows } = size ?? terminal;
   useEffect(() => session.subscribe(setState), [session]);
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) {
       exit();
       return;
     }
-    if (state.phase === 'finished') return;
+    if (state.phase === 'finished') {
+      if (key.upArrow) setScroll((top) => Math.max(0, top - 1));
+      else if (key.downArrow) setScroll((top) => top + 1);
+      return;
+    }
     // Keys pressed quickly can arrive as one chunk ("   "): each press is one message.
     if (/^[ n]+$/.test(input) || key.rightArrow) for (let i = 0; i < Math.max(1, input.length); i++) session.stepOnce();
     else if (input === 'f') session.toSceneEnd();
@@ -94,17 +103,17 @@ export function ReplayLabView({ session, color }: ReplayLabViewProps) {
   const stepsLine = state.steps.map((s, i) => `${s.status === 'passed' ? '✓' : s.status === 'current' ? '▸' : '·'} ${i + 1}`).join('  ');
 
   if (state.phase === 'finished') {
+    // The debrief is longer than a small screen: wrapped here, shown as a window that ↑↓ scroll.
+    const lines = [stepsLine, '', 'Debrief', ...(state.debrief ?? []).flatMap((line) => wrap(`  ${line}`, columns))];
+    const height = Math.max(1, rows - 3);
+    const top = Math.max(0, Math.min(scroll, lines.length - height));
     return (
       <Box flexDirection="column" width={columns}>
         <Text bold wrap="truncate">{header}</Text>
-        <Text wrap="truncate">{stepsLine}</Text>
-        <Text> </Text>
-        <Text bold>Debrief</Text>
-        {(state.debrief ?? []).map((line, i) => (
-          <Text key={i} wrap="wrap">{`  ${line}`}</Text>
+        {lines.slice(top, top + height).map((line, i) => (
+          <Text key={top + i} wrap="truncate">{line === '' ? ' ' : line}</Text>
         ))}
-        <Text> </Text>
-        <Text wrap="truncate">q quit (this run is recorded in your progress)</Text>
+        <Text wrap="truncate">{`${lines.length > height ? '↑↓ scroll · ' : ''}q quit (this run is recorded in your progress)`}</Text>
       </Box>
     );
   }
