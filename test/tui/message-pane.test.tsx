@@ -81,7 +81,7 @@ describe('the message rows', () => {
     expect(rows.map((r) => `${r.from}→${r.to} ${r.text}`)).toEqual([
       'n1→n2 append ×312 (440 entries), 0 rejected · heartbeat ×40 · over 8.0 s',
       'n1→n3 append ×312 (440 entries), 0 rejected · heartbeat ×40 · only 110 arrived · over 8.0 s',
-      'n2→n1 pre-vote t5 · log 40@t4 ✕ not received',
+      'n2→n1 pre-vote t5 · log 40@t4 ✕ n1 silent since',
       'n2→n3 pre-vote t5 · log 40@t4',
       'n3→n2 pre-vote t4 ✓ granted',
       'n2→n3 vote t5 · log 40@t4',
@@ -92,10 +92,13 @@ describe('the message rows', () => {
     expect(rows.filter((r) => r.lost).map((r) => `${r.from}→${r.to}`)).toEqual(['n1→n3', 'n2→n1']);
   });
 
-  it('waits a moment before calling a message not received: the receiver reports every 100 ms', () => {
-    const fresh = view(both(10_000, { from: 'n2', to: 'n1' }, false));
+  it('waits a moment before calling a message not received, and says when the receiver has not reported since', () => {
+    const fresh = { ...view(both(10_000, { from: 'n2', to: 'n1' }, false)), reportedAtMs: { n1: 10_000 + notReceivedAfterMs } };
     expect(messageRows(fresh, 10_000 + notReceivedAfterMs - 1)[0]!.lost).toBe(false);
-    expect(messageRows(fresh, 10_000 + notReceivedAfterMs)[0]!.lost).toBe(true);
+    const late = messageRows(fresh, 10_000 + notReceivedAfterMs)[0]!;
+    expect([late.lost, late.text]).toEqual([true, 'vote t2 · log ?@t? ✕ not received']);
+    const silent = messageRows({ ...fresh, reportedAtMs: { n1: 10_500 } }, 10_000 + notReceivedAfterMs)[0]!;
+    expect([silent.lost, silent.text]).toEqual([true, 'vote t2 · log ?@t? ✕ n1 silent since']);
   });
 
   it('draws a message only its receiver reported (the sender died first), and matches each copy once', () => {
@@ -138,7 +141,7 @@ describe('the message pane', () => {
     const lane = laneColumns(100, 3);
     expect(lane).toBe(10);
     // n2 (lane 1) to n1 (lane 0), never received: the arrow ends in ✕ at n1's line.
-    expect(lines[2]).toContain('     ✕─────────●         │     n2→n1 pre-vote t5 · log 40@t4 ✕ not received');
+    expect(lines[2]).toContain('     ✕─────────●         │     n2→n1 pre-vote t5 · log 40@t4 ✕ n1 silent since');
     expect(lines[3]).toContain('     │         ●─────────▶     n2→n3 pre-vote t5');
     expect(lines[4]).toContain('     │         ◀─────────●     n3→n2 pre-vote t4 ✓ granted');
     expect(lines[5]).toContain('     │         ●─────────▶     n2→n3 vote t5');

@@ -17,7 +17,7 @@ export interface MessageRow {
   /** "vote t5", "vote-resp t5 ✓ granted", "append ×312 (640 entries), 0 rejected · heartbeat ×40". */
   readonly text: string;
   readonly level: MessageRowLevel;
-  /** The receiver never recorded it (cut, lost, or the receiver is down). */
+  /** The receiver did not record it: not received (cut, dropped), or the receiver has been silent since (down, paused). */
   readonly lost: boolean;
 }
 
@@ -43,10 +43,12 @@ export function messageRows(view: MessagesView, nowMs: number): MessageRow[] {
     const candidates = byLink.get(signature(r)) ?? [];
     const match = candidates.find((c) => !matched.has(c) && c.atMs >= r.atMs - 50 && c.atMs <= r.atMs + matchWindowMs);
     if (match !== undefined) matched.add(match);
-    messages.push(messageRow(r, match === undefined && nowMs - r.atMs >= notReceivedAfterMs));
+    let fate: Fate = 'received';
+    if (match === undefined && nowMs - r.atMs >= notReceivedAfterMs) fate = (view.reportedAtMs[r.to] ?? 0) >= r.atMs + notReceivedAfterMs ? 'not-received' : 'silent';
+    messages.push(messageRow(r, fate));
   }
   // Received messages whose sender never reported them (it died first): drawn from the receiver's record.
-  for (const r of received) if (!matched.has(r) && !sent.some((s) => signature(s) === signature(r) && Math.abs(s.atMs - r.atMs) <= matchWindowMs)) messages.push(messageRow(r, false));
+  for (const r of received) if (!matched.has(r) && !sent.some((s) => signature(s) === signature(r) && Math.abs(s.atMs - r.atMs) <= matchWindowMs)) messages.push(messageRow(r, 'received'));
   messages.sort((a, b) => a.atMs - b.atMs);
   return interleave(messages, view.links);
 }
@@ -169,10 +171,19 @@ export function denialText(reason: string | null): string {
   }
 }
 
-function messageRow(r: MessageRecord, lost: boolean): MessageRow {
+/**
+ * What became of a sent message: its receiver recorded it; or it has reported
+ * since without it (not received: cut, dropped, or a full outbox); or it has
+ * not reported since at all (down or paused, or it died before it could say).
+ */
+type Fate = 'received' | 'not-received' | 'silent';
+
+function messageRow(r: MessageRecord, fate: Fate): MessageRow {
+  const lost = fate !== 'received';
   const base = { kind: 'message' as const, atMs: r.atMs, from: r.from, to: r.to, lost };
   const vote = r.pre ? 'pre-vote' : 'vote';
-  const row = (text: string, level: MessageRowLevel): MessageRow => ({ ...base, text: lost ? `${text} ✕ not received` : text, level: lost ? 'error' : level });
+  const mark = fate === 'not-received' ? ' ✕ not received' : fate === 'silent' ? ` ✕ ${r.to} silent since` : '';
+  const row = (text: string, level: MessageRowLevel): MessageRow => ({ ...base, text: `${text}${mark}`, level: lost ? 'error' : level });
   switch (r.type) {
     case 'vote':
       return row(`${vote} t${r.term}${r.transfer ? ' (transfer)' : ''} · log ${r.lastIndex ?? '?'}@t${r.lastTerm ?? '?'}`, 'info');
