@@ -109,6 +109,11 @@ describe('the message rows', () => {
     expect(messageRows(twice, 9_000).map((r) => r.lost)).toEqual([false, true]);
   });
 
+  it('draws a request before its answer recorded in the same millisecond, whatever order the reports came in', () => {
+    const rows = messageRows(view([...both(7_000, { from: 'n1', to: 'n2', type: 'vote-resp', term: 3, granted: true }), ...both(7_000, { from: 'n2', to: 'n1', type: 'vote', term: 3 })]), 9_000);
+    expect(rows.map((r) => r.text)).toEqual(['vote t3 · log ?@t?', 'vote t3 ✓ granted']);
+  });
+
   it('ends a pair’s summary at a rare message between the two, so the order of events holds', () => {
     const rows = messageRows(
       view(both(5_000, { from: 'n2', to: 'n1', type: 'vote', term: 3 }), [

@@ -17,6 +17,8 @@ export interface MessageRow {
   /** "vote t5", "vote-resp t5 ✓ granted", "append ×312 (640 entries), 0 rejected · heartbeat ×40". */
   readonly text: string;
   readonly level: MessageRowLevel;
+  /** An answer (vote-resp, append-resp, heartbeat-resp): drawn after a request of the same millisecond. */
+  readonly answer: boolean;
   /** The receiver did not record it: not received (cut, dropped), or the receiver has been silent since (down, paused). */
   readonly lost: boolean;
 }
@@ -49,8 +51,21 @@ export function messageRows(view: MessagesView, nowMs: number): MessageRow[] {
   }
   // Received messages whose sender never reported them (it died first): drawn from the receiver's record.
   for (const r of received) if (!matched.has(r) && !sent.some((s) => signature(s) === signature(r) && Math.abs(s.atMs - r.atMs) <= matchWindowMs)) messages.push(messageRow(r, 'received'));
-  messages.sort((a, b) => a.atMs - b.atMs);
+  messages.sort(byTime);
   return interleave(messages, view.links);
+}
+
+/**
+ * Oldest first; within one millisecond (nodes read their clocks in whole ms)
+ * a request before its answer, and a pair's summary after its messages.
+ */
+function byTime(a: MessageRow, b: MessageRow): number {
+  return a.atMs - b.atMs || rank(a) - rank(b);
+}
+
+function rank(row: MessageRow): number {
+  if (row.kind === 'summary') return 2;
+  return row.answer ? 1 : 0;
 }
 
 /** What a sent and a received record of one message share. */
@@ -92,7 +107,7 @@ function interleave(messages: readonly MessageRow[], links: readonly LinkCount[]
     summary.add(item.count);
   }
   for (const key of [...open.keys()]) close(key);
-  return rows.sort((a, b) => a.atMs - b.atMs);
+  return rows.sort(byTime);
 }
 
 function pairKey(a: NodeId, b: NodeId): string {
@@ -152,7 +167,7 @@ function summaryRow(summary: PairSummary): MessageRow | null {
   if (lost) parts.push(`only ${got} arrived`);
   const spanMs = summary.toMs - summary.fromMs;
   if (spanMs >= 1_000) parts.push(`over ${(spanMs / 1_000).toFixed(1)} s`);
-  return { kind: 'summary', atMs: summary.toMs, from: leader, to: s.to, text: parts.join(' · '), level: lost ? 'warn' : 'dim', lost };
+  return { kind: 'summary', atMs: summary.toMs, from: leader, to: s.to, text: parts.join(' · '), level: lost ? 'warn' : 'dim', lost, answer: false };
 }
 
 /** A short reason a vote was denied. */
@@ -180,7 +195,7 @@ type Fate = 'received' | 'not-received' | 'silent';
 
 function messageRow(r: MessageRecord, fate: Fate): MessageRow {
   const lost = fate !== 'received';
-  const base = { kind: 'message' as const, atMs: r.atMs, from: r.from, to: r.to, lost };
+  const base = { kind: 'message' as const, atMs: r.atMs, from: r.from, to: r.to, lost, answer: r.type.endsWith('-resp') };
   const vote = r.pre ? 'pre-vote' : 'vote';
   const mark = fate === 'not-received' ? ' ✕ not received' : fate === 'silent' ? ` ✕ ${r.to} silent since` : '';
   const row = (text: string, level: MessageRowLevel): MessageRow => ({ ...base, text: `${text}${mark}`, level: lost ? 'error' : level });
