@@ -169,7 +169,7 @@ describe('the message pane', () => {
     const seven = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'];
     const wide = renderAt(<MessagePane rows={rows} ids={seven} nodes={nodes()} width={80} height={6} scroll={0} frozenAtMs={null} color={false} />, 80);
     for (const line of (wide.lastFrame() ?? '').split('\n')) expect(line.length).toBeLessThanOrEqual(80);
-    expect(laneColumns(80, 7)).toBe(6);
+    expect(laneColumns(80, 7)).toBe(4);
     wide.unmount();
   });
 });

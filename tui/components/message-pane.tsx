@@ -25,7 +25,7 @@ export interface MessagePaneProps {
 }
 
 const timeColumns = 13;
-const textColumnsMin = 24;
+const textColumnsMin = 36;
 const laneColumnsMin = 3;
 const laneColumnsMax = 10;
 
