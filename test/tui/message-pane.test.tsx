@@ -109,6 +109,19 @@ describe('the message rows', () => {
     expect(messageRows(twice, 9_000).map((r) => r.lost)).toEqual([false, true]);
   });
 
+  it('counts only the appends the follower rejected, not a stale leader’s rejection of the other side', () => {
+    const rows = messageRows(
+      view([], [
+        count(1_000, 2_000, { from: 'n1', to: 'n2', append: 10, entries: 10 }),
+        count(1_000, 2_000, { from: 'n1', to: 'n2', append: 10, dir: 'in' }),
+        count(1_000, 2_000, { from: 'n2', to: 'n1', appendResp: 10, rejected: 3 }),
+        count(1_000, 2_000, { from: 'n1', to: 'n2', appendResp: 1, rejected: 1 }),
+      ]),
+      9_000,
+    );
+    expect(rows.map((r) => `${r.from}→${r.to} ${r.text}`)).toEqual(['n1→n2 append ×10 (10 entries), 3 rejected · over 1.0 s']);
+  });
+
   it('draws a request before its answer recorded in the same millisecond, whatever order the reports came in', () => {
     const rows = messageRows(view([...both(7_000, { from: 'n1', to: 'n2', type: 'vote-resp', term: 3, granted: true }), ...both(7_000, { from: 'n2', to: 'n1', type: 'vote', term: 3 })]), 9_000);
     expect(rows.map((r) => r.text)).toEqual(['vote t3 · log ?@t?', 'vote t3 ✓ granted']);

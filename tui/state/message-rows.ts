@@ -122,8 +122,8 @@ class PairSummary {
   readonly sent = new Map<NodeId, { to: NodeId; append: number; entries: number; heartbeat: number }>();
   /** Received by the other side, by sender. */
   readonly arrived = new Map<NodeId, { append: number; heartbeat: number }>();
-  /** Answers sent back, by who answered: appends rejected. */
-  rejected = 0;
+  /** Appends rejected, by who rejected them (the follower's side of the pair). */
+  readonly rejected = new Map<NodeId, number>();
   add(count: LinkCount): void {
     this.fromMs = Math.min(this.fromMs, count.fromMs);
     this.toMs = Math.max(this.toMs, count.toMs);
@@ -133,7 +133,7 @@ class PairSummary {
       s.entries += count.entries;
       s.heartbeat += count.heartbeat;
       this.sent.set(count.from, s);
-      this.rejected += count.rejected;
+      this.rejected.set(count.from, (this.rejected.get(count.from) ?? 0) + count.rejected);
     } else {
       const a = this.arrived.get(count.from) ?? { append: 0, heartbeat: 0 };
       a.append += count.append;
@@ -157,7 +157,7 @@ function summaryRow(summary: PairSummary): MessageRow | null {
   const s = summary.sent.get(leader)!;
   const arrived = summary.arrived.get(leader);
   const parts: string[] = [];
-  if (s.append > 0) parts.push(`append ×${s.append} (${s.entries} entr${s.entries === 1 ? 'y' : 'ies'}), ${summary.rejected} rejected`);
+  if (s.append > 0) parts.push(`append ×${s.append} (${s.entries} entr${s.entries === 1 ? 'y' : 'ies'}), ${summary.rejected.get(s.to) ?? 0} rejected`);
   if (s.heartbeat > 0) parts.push(`heartbeat ×${s.heartbeat}`);
   const total = s.append + s.heartbeat;
   const got = arrived === undefined ? 0 : arrived.append + arrived.heartbeat;
