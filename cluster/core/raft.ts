@@ -400,6 +400,8 @@ export class RaftCore {
       replication: this.replication,
       degraded: this.degraded,
       transferTarget: this.transferTarget,
+      electionElapsed: this.electionElapsed,
+      electionTimeout: this.electionTimeout,
       progress,
     };
   }
