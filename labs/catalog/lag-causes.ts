@@ -34,6 +34,8 @@ const faultMsMin = { disk: 10, apply: 2, link: 10 } as const;
 const samplesNeeded = 30;
 /** Samples this soon after a change still show the state before it (reports in flight, a backlog draining). */
 const settleMs = 500;
+/** The baseline is the lag in this long before the first fault. */
+const baselineWindowMs = 5_000;
 /** A lag the fault should move must average at least this, and at least half the fault. */
 const ownLagMsMin = 2;
 /** A lag the fault should not move must stay under this, or under a third of the lag it moved. */
@@ -127,7 +129,8 @@ export const lagCauses = defineLab<Facts>({
       check: (o) => {
         const r = causeCheck('disk', o, 'a slow disk');
         if (!r.passed) return { passed: false, detail: r.detail };
-        const calm = o.lagSamples.filter((x) => x.node === r.node && x.mono < firstFaultMono(o));
+        // The last seconds before the first fault: the cluster warmed up, nothing wrong yet.
+        const calm = o.lagSamples.filter((x) => x.node === r.node && x.mono < firstFaultMono(o) && x.mono >= firstFaultMono(o) - baselineWindowMs);
         const baseline = { node: r.node!, writeMs: mean(calm.map((x) => x.writeLagMs)), flushMs: mean(calm.map((x) => x.flushLagMs)), replayMs: mean(calm.map((x) => x.replayLagMs)), samples: calm.length };
         return { passed: true, detail: r.detail, facts: { disk: { ...r.lags!, node: r.node!, faultMs: r.size! }, ...(calm.length > 0 ? { baseline } : {}) } };
       },
