@@ -21,6 +21,7 @@ import type {
   WriteReplication,
 } from './core/index.js';
 import { isWellFormed, peerPositionMax } from './limits.js';
+import type { ElectionTimer, MessageReport } from './message-report.js';
 import { clientBytesMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
 
 /** A statement parameter: JSON scalars only, so every replica binds the same value. */
@@ -139,6 +140,19 @@ export interface LinkRule {
   readonly duplicate: number;
 }
 
+/**
+ * Node-level faults, as the supervisor pushes them to one node: its WAL's
+ * fsync takes `diskSlowMs` longer, each entry it applies `applySlowMs`
+ * longer. 0 is normal.
+ */
+export interface NodeFaults {
+  readonly diskSlowMs: number;
+  readonly applySlowMs: number;
+}
+
+/** The most a node-level fault may add, in ms: past that a node is simply down. */
+export const nodeFaultMsMax = 10_000;
+
 /** The first frame on every socket connection: who connects, and the cluster's secret. */
 export interface Hello {
   readonly type: 'hello';
@@ -178,6 +192,8 @@ export type ToNode =
   | { readonly type: 'trace'; readonly id: number; readonly action: TraceAction; readonly tag: string }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
+  /** This node's own faults (slow disk, slow apply), the whole set each time. */
+  | ({ readonly type: 'node-faults' } & NodeFaults)
   | { readonly type: 'stop' }
   /** Everything for one node from one turn of the supervisor's event loop, in order. */
   | { readonly type: 'batch'; readonly messages: readonly ToNode[] };
@@ -227,6 +243,10 @@ export interface NodeTelemetry {
   readonly wal: WalTelemetry;
   readonly network: NetworkTelemetry;
   readonly atMs: number;
+  /** How far this node's election timer has run (cluster/message-report.ts). */
+  readonly election: ElectionTimer;
+  /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
+  readonly messages?: MessageReport;
 }
 
 /** This node's side of the network since it started: its egress, and connections it refused. */
@@ -586,9 +606,11 @@ export function parseToNode(value: unknown): ToNode | Invalid {
   }
 }
 
+const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= nodeFaultMsMax ? v : fail(p, `a number of ms from 0 to ${nodeFaultMsMax}`));
+
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -629,6 +651,8 @@ function toNode(value: unknown): ToNode {
     }
     case 'links':
       return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
+    case 'node-faults':
+      return { type, diskSlowMs: faultMs(field(value, 'diskSlowMs'), 'diskSlowMs'), applySlowMs: faultMs(field(value, 'applySlowMs'), 'applySlowMs') };
     case 'stop':
       return { type };
   }

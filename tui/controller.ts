@@ -7,6 +7,8 @@ import type {
   ExecuteOptions,
   ExecuteResult,
   LinkOptions,
+  MessagesView,
+  NodeFaults,
   NodeId,
   NodeStatus,
   Param,
@@ -58,6 +60,8 @@ export interface ClusterController {
   leader(): NodeId | null;
   replicationSettings(): ReplicationSettings;
   lostWrites(): readonly unknown[];
+  /** The Raft messages of the last 60 s, as the nodes reported them (the message pane); optional for stand-ins. */
+  messages?(): MessagesView;
   execute(sql: string, params?: readonly Param[], options?: ExecuteOptions): Promise<ExecuteResult>;
   query(sql: string, params?: readonly Param[], options?: QueryOptions): Promise<QueryResult>;
   kill(id: NodeId): Promise<void>;
@@ -69,6 +73,8 @@ export interface ClusterController {
   cut(from: NodeId, to: NodeId): void;
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
   heal(): void;
+  /** Node-level faults (slow disk, slow apply); a field left out keeps its value. */
+  setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults;
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
   promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;

@@ -43,6 +43,7 @@ import { replicationTicks, toTicks } from '../ticks.js';
 import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
 import { TraceRecorder, traceTagProblem } from './trace.js';
+import { ApplyPacer } from './apply-pacer.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
 export interface ReplyChannel {
@@ -128,6 +129,8 @@ export class NodeHost {
   private closed = false;
   /** Stamps of traced writes (`trace`): idle unless the supervisor armed a tag. */
   private readonly trace: TraceRecorder;
+  /** The slow-apply fault (node-faults); idle when it is off. */
+  private readonly pacer: ApplyPacer;
 
   get isClosed(): boolean {
     return this.closed;
@@ -142,7 +145,7 @@ export class NodeHost {
     this.trace = new TraceRecorder(config.id, io.pid, config.fsync);
     const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
     this.wal = wal;
-    this.store = Store.open({ dir: config.dataDir });
+    this.store = Store.open({ dir: config.dataDir, allowNondeterministic: config.allowNondeterministic === true });
     this.emit({
       type: 'wal-recovered',
       node: this.id,
@@ -154,6 +157,14 @@ export class NodeHost {
     const appliedIndex = this.reconcileStore(entries);
     // The core keeps recent entries in memory and reads older ones back from the WAL.
     this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), entries, appliedIndex }, wal);
+    this.pacer = new ApplyPacer({
+      appliedIndex: () => this.core.getAppliedIndex(),
+      applicableIndex: () => this.core.applicableIndex(),
+      setApplyCap: (index) => this.core.setApplyCap(index),
+      drain: () => {
+        if (!this.closed) this.drain();
+      },
+    });
     this.drain();
   }
 
@@ -311,6 +322,10 @@ export class NodeHost {
       case 'links':
         this.io.setLinks(message.rules);
         return;
+      case 'node-faults':
+        this.wal.setSyncDelay(message.diskSlowMs);
+        this.pacer.set(message.applySlowMs);
+        return;
       case 'batch':
         // Unpacked in receive(); a batch never reaches here.
         return;
@@ -326,7 +341,7 @@ export class NodeHost {
     const problem =
       statementLimitProblem(message.sql, message.params) ??
       (message.client === null ? null : clientIdProblem(message.client)) ??
-      validateStatement(message.sql, message.params);
+      validateStatement(message.sql, message.params, { allowNondeterministic: this.config.allowNondeterministic === true });
     if (problem !== null) {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
@@ -451,6 +466,7 @@ export class NodeHost {
       this.core.advance();
     }
     if (this.waiting.length > 0) this.expireReads();
+    this.pacer.schedule();
     this.flushOutput();
   }
 
@@ -678,6 +694,7 @@ export class NodeHost {
       wal: this.walTelemetry(),
       network: this.io.network(),
       atMs: this.io.wallMs(),
+      election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
   }
 
@@ -690,6 +707,7 @@ export class NodeHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.pacer.cancel();
     this.flushOutput();
     this.store.close();
     await this.wal.close();
@@ -729,6 +747,7 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'checksum':
     case 'trace':
     case 'links':
+    case 'node-faults':
     case 'stop':
     case 'batch':
       return origin === 'supervisor';

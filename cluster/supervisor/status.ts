@@ -2,7 +2,8 @@
 // measured for it (pg_stat_replication's view), merged into one row per node.
 
 import type { NodeId } from '../core/index.js';
-import type { NodeTelemetry } from '../protocol.js';
+import { parseElectionTimer } from '../message-report.js';
+import type { NodeFaults, NodeTelemetry } from '../protocol.js';
 import type { NodeStatus } from './types.js';
 
 export interface NodeView {
@@ -14,6 +15,8 @@ export interface NodeView {
   readonly telemetry: NodeTelemetry | null;
   /** How old the telemetry is, in ms. */
   readonly reportAgeMs: number;
+  /** Node-level faults the supervisor set on it. */
+  readonly faults: NodeFaults;
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
@@ -47,5 +50,7 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     wal: t?.wal ?? null,
     network: t?.network ?? null,
     reportAgeMs: t === null ? null : node.reportAgeMs,
+    election: node.up && t !== null ? parseElectionTimer(t.election) : null,
+    faults: node.faults,
   };
 }
