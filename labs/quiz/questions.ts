@@ -157,8 +157,8 @@ export const questions: readonly Question[] = [
     ],
     answer: 0,
     explanation:
-      'A statement is re-executed on every replica, so it must give the same result there. NOW() does: the binary log carries the source\'s timestamp, and the replica uses it. UUID(), RAND(), USER() and SYSDATE() do not, so MySQL marks such statements unsafe: with binlog_format=STATEMENT it logs them anyway with a warning; with MIXED it logs them in row format. replica-lab replicates statements too, and its leader refuses random() for the same reason (it rewrites nothing).',
-    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; 19.5.1.14 Replication and System Functions',
+      'A statement is re-executed on every replica, so it must give the same result there. NOW() does: the binary log carries the source\'s timestamp, and the replica uses it. UUID(), USER() and SYSDATE() do not, and RAND() only in part (its seeds are logged, but a statement that calls it once per row can meet the rows in another order on a replica), so MySQL marks such statements unsafe: with binlog_format=STATEMENT it logs them anyway with a warning; with MIXED it logs them in row format. replica-lab replicates statements too, and its leader refuses random() for the same reason (it rewrites nothing).',
+    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; 19.5.1.14 Replication and System Functions; 5.1.8 Server System Variables (rand_seed1)',
   },
   {
     id: 'replica-lab-random',
@@ -1621,8 +1621,8 @@ export const questions: readonly Question[] = [
     prompt: 'Your system replicates SQL statements. A developer needs INSERT INTO tokens(id, created) VALUES (random(), datetime(\'now\')). How do you make it replicate safely, and why does that work?',
     answer: 'Generate the random value and the time once, in the client (or on the leader before the entry is logged), and pass them as parameters: INSERT INTO tokens(id, created) VALUES (?, ?). The values are then part of the logged entry, so every replica stores the same ones; re-executing the statement no longer computes anything node-specific.',
     points: ['Compute the values once, before the write enters the log (client or leader)', 'Pass them as parameters, so they are in the log entry', 'Every replica then stores the same values: nothing node-specific is evaluated at apply', 'This is what a row-based log does for every statement'],
-    explanation: 'A statement log replicates the instruction, not the result, so every input the result depends on must be in the log. MySQL\'s binary log carries some inputs itself: the statement\'s timestamp, so NOW() gives the source\'s time on a replica. Functions with no such input, RAND(), UUID() and SYSDATE(), are flagged unsafe. replica-lab carries only the statement and its parameters, so it refuses random() and clock reads and asks for parameters.',
-    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; DDIA ch. 5 "Statement-based replication"',
+    explanation: 'A statement log replicates the instruction, not the result, so every input the result depends on must be in the log. MySQL\'s binary log carries some inputs itself: the statement\'s timestamp, so NOW() gives the source\'s time on a replica, and RAND()\'s seeds. Functions with no such input, UUID() and SYSDATE(), are flagged unsafe, and so is RAND(), because a statement that calls it once per row can meet the rows in another order on a replica. replica-lab carries only the statement and its parameters, so it refuses random() and clock reads and asks for parameters.',
+    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; 5.1.8 Server System Variables (rand_seed1); DDIA ch. 5 "Statement-based replication"',
   },
   {
     id: 'physical-vs-logical',
