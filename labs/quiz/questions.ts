@@ -1477,7 +1477,7 @@ export const questions: readonly Question[] = [
       'It is dropped from every log at the next election, because an entry of an old term is never kept by a new leader',
     ],
     answer: 0,
-    explanation: 'S5\'s last log term (3) is higher than the majority\'s (2), so they vote for it, and it overwrites the term-2 entry with its own. This is why a leader commits only by counting replicas of entries from its own term: once S1 had committed an entry of term 4 on a majority, S5 could no longer win.',
+    explanation: 'S5\'s last log term (3) is higher than those of S2, S3 and S4 (2, 2 and 1), so they vote for it, and it overwrites the term-2 entry with its own. This is why a leader commits only by counting replicas of entries from its own term: once S1 had committed an entry of term 4 on a majority, S5 could no longer win.',
     source: 'Raft paper §5.4.2 Committing entries from previous terms, Figure 8',
   },
   {
