@@ -96,12 +96,12 @@ export const questions: readonly Question[] = [
     choices: [
       'Its copy of the WAL is incomplete: write_lag and flush_lag only cover what it has asked for, so a failover to it now would lose the missing WAL',
       'It has the WAL durable but applies it slowly: queries on it see older data, and remote_apply commits would wait for it',
-      'Its disk is slow: a flush completes but takes long to reach the data files, so it applies entries later than it flushes them',
+      'Its disk hides a slow flush: flush_lag counts only the write to the OS cache, so the WAL is not durable yet and replay waits for the real fsync',
       'The network between them drops messages: the primary keeps resending WAL, and each resend counts as replay time',
     ],
     answer: 1,
     explanation:
-      'write_lag and flush_lag near 0 say the WAL reaches the standby and its disk on time; only replay is behind. Nothing is lost (the WAL is durable there), but reads on the standby are as stale as replay_lag, and synchronous_commit = remote_apply would make commits wait for replay. Typical causes: replay conflicts with long queries, one large transaction, single-threaded replay outpaced by a busy primary. The lag-causes lab slows each apply by 5 ms and shows replay lag growing alone.',
+      'write_lag and flush_lag near 0 say the WAL reaches the standby and its disk on time; only replay is behind. Nothing is lost: flush_lag ends when the standby reports the WAL written and flushed, so it is durable there, but reads on the standby are as stale as replay_lag, and synchronous_commit = remote_apply would make commits wait for replay. Typical causes: replay conflicts with long queries, one large transaction, single-threaded replay outpaced by a busy primary, a disk slow to read the pages replay changes. The lag-causes lab slows each apply by 5 ms and shows replay lag growing alone.',
     source: 'PostgreSQL 16 docs, Monitoring Database Activity, pg_stat_replication view; §20.5.1 synchronous_commit (remote_apply)',
   },
   {
@@ -1604,7 +1604,7 @@ export const questions: readonly Question[] = [
     prompt: 'Replicas of a statement-based log may have diverged without any error. How do you find out, and why must the comparison be at one log position?',
     choices: [
       'Compare their row counts table by table: a diverged replica always has a different number of rows, and counts do not depend on the log position',
-      'Compare checksums of their data at the same applied position: two states at one position must be equal, while at different positions they differ anyway',
+      'Compare checksums of their data at the same applied position: at one position the states must match, at different ones they may differ anyway',
       'Watch the replicas\' apply errors: a statement that gives a different result on a replica fails there, so an error-free replica has not diverged',
       'Compare the replicas\' logs byte for byte: diverged data means a different log, so equal logs at any position prove equal data',
     ],
