@@ -35,7 +35,7 @@ import {
   type ToNode,
   type WalTelemetry,
 } from '../protocol.js';
-import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
+import { decodeStatement, encodeStatement, Store, validateStatement, type RollbackRecord } from '../store/index.js';
 import { openWal, type Wal } from '../wal/index.js';
 import { recordBytesMax } from '../wal/constants.js';
 import { clientIdProblem, statementLimitProblem } from '../limits.js';
@@ -67,7 +67,15 @@ export interface HostIo {
   /** Ends the process (after a 'stop', once files are closed). */
   exit(code: number): void;
   pid: number;
+  /**
+   * Tests only: called at each step of a rollback, so a test can stop the
+   * node there (by throwing) as a crash would, and restart it from its files.
+   */
+  rollbackStep?(step: RollbackStep): void;
 }
+
+/** The steps of a rollback, in order: its file durable, the log truncated (in the page cache), state.db undone. */
+export type RollbackStep = 'recorded' | 'truncated' | 'undone';
 
 /** Reads waiting for this node to apply far enough (read-your-writes); bounded. */
 const waitingReadsMax = 10_000;
@@ -155,6 +163,11 @@ export class NodeHost {
 
   /** The state machine may have applied entries a repaired WAL no longer holds: rebuild it from the log. */
   private reconcileStore(entries: readonly Entry[]): number {
+    const resumed = this.store.finishInterruptedRollback(entries);
+    if (resumed !== null) {
+      const reason = `a crash interrupted the rollback recorded in ${resumed.path}; completed it`;
+      this.emit({ type: 'state-rebuilt', node: this.id, reason, appliedIndex: this.store.appliedIndex() });
+    }
     const applied = this.store.appliedIndex();
     const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === this.store.appliedTerm());
     if (inLog) return applied;
@@ -418,14 +431,18 @@ export class NodeHost {
       if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
       const ready = this.core.ready();
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
+      // The rollback file is durable before the truncation that forgets its entries (a crash in between loses no record).
+      const rollback = ready.rollback.length > 0 ? this.store.recordRollback(ready.rollback) : null;
+      if (rollback !== null) this.io.rollbackStep?.('recorded');
       if (ready.writeFrom !== null) {
         this.wal.write(ready.writeFrom, ready.entries);
         // The fsync starts on the thread pool now, while this thread sends and applies.
         this.startFlush();
       }
+      if (rollback !== null) this.io.rollbackStep?.('truncated');
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
       if (ready.messages.length > 0) this.io.sendRaft(ready.messages);
-      if (ready.rollback.length > 0) this.rollBack(ready.rollback);
+      if (rollback !== null) this.rollBack(ready.rollback, rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
       for (const ack of ready.acks) this.answerWrite(ack);
       for (const read of ready.reads) this.answerRead(read);
@@ -445,9 +462,11 @@ export class NodeHost {
     });
   }
 
-  private rollBack(undone: readonly Entry[]): void {
+  private rollBack(undone: readonly Entry[], record: RollbackRecord): void {
     const keepTo = undone[undone.length - 1]!.index - 1;
-    const path = this.store.rollbackAndRebuild({ undone, log: this.core.entries(1, keepTo + 1) });
+    this.store.completeRollback(record, this.core.entries(1, keepTo + 1));
+    this.io.rollbackStep?.('undone');
+    const { path } = record;
     const writes: RolledBackWrite[] = [...undone].reverse().map((entry) => ({
       index: entry.index,
       term: entry.term,

@@ -3,14 +3,14 @@
 // state for divergence checks, and rebuilds itself when entries are rolled back.
 
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Entry } from '../core/index.js';
 import { unboundedProblem } from './bounds.js';
 import { checksumSteps, computeChecksum } from './checksum.js';
 import { queryBytesMax, queryRowsMax, statementCacheMax } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
-import { dropUserObjects, writeRollbackFile } from './rollback.js';
+import { dropUserObjects, pendingRollbacks, removeRollbackFiles, writeRollbackFile, type RollbackRecord } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits } from './sql-rules.js';
@@ -74,13 +74,15 @@ export class Store {
   /** Prepared write statements, least recently used first. */
   private readonly statements = new Map<string, Database.Statement>();
   private readonly applyTransaction: Database.Transaction<(entries: readonly Entry[]) => ApplyResult[]>;
-  private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[]) => void>;
+  private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[], rollbackFile: string | null) => void>;
   /** Nested inside the apply transaction, so it runs in a SAVEPOINT: a failure undoes only the statement. */
   private readonly runStatement: Database.Transaction<(sql: string, params: readonly SqlParam[]) => Database.RunResult>;
   private readonly selectPosition: Database.Statement<[], Position>;
   private readonly updatePosition: Database.Statement<[number, number]>;
   private readonly selectRequest: Database.Statement<[string], { request: number }>;
   private readonly recordRequest: Database.Statement<[string, number]>;
+  private readonly selectRollback: Database.Statement<[string]>;
+  private readonly recordRollbackDone: Database.Statement<[string]>;
 
   private constructor(
     readonly dir: string,
@@ -92,7 +94,7 @@ export class Store {
     registerLogIndex(db, () => this.applyingIndex);
     registerLogIndex(reader, () => null);
     this.applyTransaction = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
-    this.rebuildTransaction = db.transaction((log: readonly Entry[]) => this.rebuildInTransaction(log));
+    this.rebuildTransaction = db.transaction((log: readonly Entry[], rollbackFile: string | null) => this.rebuildInTransaction(log, rollbackFile));
     this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => {
       const info = this.prepared(sql).run(...bindable(params));
       this.rowidCheck ??= prepareRowidCheck(db);
@@ -104,6 +106,8 @@ export class Store {
     this.updatePosition = db.prepare('UPDATE _replica_state SET applied_index = ?, applied_term = ?');
     this.selectRequest = db.prepare('SELECT request FROM _replica_requests WHERE client = ?');
     this.recordRequest = db.prepare('INSERT INTO _replica_requests (client, request) VALUES (?, ?) ON CONFLICT (client) DO UPDATE SET request = excluded.request');
+    this.selectRollback = db.prepare('SELECT 1 FROM _replica_rollbacks WHERE file = ?');
+    this.recordRollbackDone = db.prepare('INSERT INTO _replica_rollbacks (file) VALUES (?)');
     this.position = this.readPosition();
   }
 
@@ -234,33 +238,87 @@ export class Store {
   }
 
   /**
-   * Undoes `undone`: writes them durably to `<dir>/rollback/<time>-<from>-<to>.jsonl`,
-   * then in one transaction drops every user object, clears the dedupe table
-   * and replays `log`. Returns the rollback file's path.
+   * Undoes `undone` (highest index first, as Ready.rollback gives them) in
+   * two steps, recordRollback then completeRollback, and returns the rollback
+   * file's path. A host calls the two itself, truncating its log in between.
    */
   rollbackAndRebuild(options: RollbackOptions): string {
-    const { undone, log } = options;
-    const last = undone[0];
-    const lowest = undone.at(-1);
-    assert(last !== undefined && lowest !== undefined, 'rollbackAndRebuild without entries to undo');
-    assert(last.index === this.position.index && last.term === this.position.term, `undo starts at ${last.index}/${last.term}, but ${this.position.index}/${this.position.term} is applied`);
-    undone.forEach((entry, i) => assert(entry.index === last.index - i, `undone entries descend one by one; found ${entry.index} at ${i}`));
-    assert(log.length === lowest.index - 1, `replaying ${log.length} entries before undone entry ${lowest.index}`);
-    const path = writeRollbackFile(this.dir, [...undone].reverse(), options.now ?? new Date());
-    this.rebuild(log);
-    return path;
+    const lowest = options.undone.at(-1);
+    assert(lowest === undefined || options.log.length === lowest.index - 1, `replaying ${options.log.length} entries before undone entry ${lowest?.index}`);
+    const record = this.recordRollback(options.undone, options.now ?? new Date());
+    this.completeRollback(record, options.log);
+    return record.path;
   }
 
   /**
-   * Rebuilds the state from `log` (entries 1..n) in one transaction, writing
-   * no rollback file: for a node whose state.db has applied entries that its
-   * repaired WAL no longer holds, so there is nothing left to write down.
+   * The first step of a rollback: writes `undone` durably (file and directory
+   * fsynced) to `<dir>/rollback/<time>-<from>-<to>.jsonl`, before anything
+   * forgets them. Call it before the log is truncated: a crash then never
+   * loses the record of what was rolled back (see finishInterruptedRollback).
    */
-  rebuild(log: readonly Entry[]): void {
+  recordRollback(undone: readonly Entry[], now: Date = new Date()): RollbackRecord {
+    assert(this.db.open, 'rollback on a closed store');
+    const last = undone[0];
+    assert(last !== undefined, 'a rollback without entries to undo');
+    assert(last.index === this.position.index && last.term === this.position.term, `undo starts at ${last.index}/${last.term}, but ${this.position.index}/${this.position.term} is applied`);
+    undone.forEach((entry, i) => assert(entry.index === last.index - i, `undone entries descend one by one; found ${entry.index} at ${i}`));
+    const ascending = [...undone].reverse();
+    const path = writeRollbackFile(this.dir, ascending, now);
+    return { path, name: basename(path), entries: ascending.map(({ index, term }) => ({ index, term })) };
+  }
+
+  /**
+   * The second step: in one transaction, drops every user object, clears the
+   * dedupe table, replays `log` (entries 1..n, where n + 1 is the lowest
+   * undone index) and records `record` as done in `_replica_rollbacks`.
+   */
+  completeRollback(record: RollbackRecord, log: readonly Entry[]): void {
+    const lowest = record.entries[0];
+    assert(lowest !== undefined && log.length === lowest.index - 1, `replaying ${log.length} entries before undone entry ${lowest?.index}`);
+    this.rebuild(log, record);
+  }
+
+  /**
+   * Settles, on start, a rollback a crash interrupted between its two steps,
+   * given the log the WAL recovered. Its file is one not recorded as done
+   * whose last entry is the applied one. When the log no longer holds the
+   * applied entry (the truncation happened), the undo is completed from the
+   * file, which is returned. When it still does, the crash came before the
+   * truncation: nothing was undone, so the file is removed (the leader asks
+   * again, and the rollback is then written afresh, once). Null when there
+   * was none, or nothing to complete.
+   */
+  finishInterruptedRollback(log: readonly Entry[]): RollbackRecord | null {
+    const pending = this.pendingRollbacks().sort((a, b) => a.entries[0]!.index - b.entries[0]!.index);
+    const [record] = pending;
+    if (record === undefined) return null;
+    const { index, term } = this.position;
+    const inLog = index <= log.length && log[index - 1]!.term === term;
+    const keep = record.entries[0]!.index - 1;
+    if (inLog || keep > log.length) {
+      removeRollbackFiles(pending);
+      return null;
+    }
+    removeRollbackFiles(pending.slice(1));
+    this.completeRollback(record, log.slice(0, keep));
+    return record;
+  }
+
+  private pendingRollbacks(): RollbackRecord[] {
+    return pendingRollbacks(this.dir, this.position, (name) => this.selectRollback.get(name) !== undefined);
+  }
+
+  /**
+   * Rebuilds the state from `log` (entries 1..n) in one transaction. Without
+   * `record` it writes down nothing: for a node whose state.db has applied
+   * entries that its repaired WAL no longer holds, with no rollback file
+   * (nothing is left to write down). With one, the file is recorded as done.
+   */
+  rebuild(log: readonly Entry[], record?: RollbackRecord): void {
     assert(this.db.open, 'rebuild on a closed store');
     log.forEach((entry, i) => assert(entry.index === i + 1, `log entry ${entry.index} at position ${i}: the log replays from index 1`));
     try {
-      this.rebuildTransaction.immediate(log);
+      this.rebuildTransaction.immediate(log, record?.name ?? null);
     } finally {
       this.position = this.readPosition();
       this.checksumCache = null;
@@ -280,7 +338,8 @@ export class Store {
     return row;
   }
 
-  private rebuildInTransaction(log: readonly Entry[]): void {
+  private rebuildInTransaction(log: readonly Entry[], rollbackFile: string | null): void {
+    if (rollbackFile !== null) this.recordRollbackDone.run(rollbackFile);
     dropUserObjects(this.db);
     this.rowidCheck = undefined;
     this.db.exec('DELETE FROM _replica_requests');
