@@ -9,7 +9,7 @@ import { ChartsRow } from './components/charts.js';
 import { EventLog } from './components/event-log.js';
 import { Footer, dashboardKeys, type KeyHint } from './components/footer.js';
 import { Header } from './components/header.js';
-import { HelpOverlay, helpScrollMax, type LabHelp } from './components/help-overlay.js';
+import { HelpOverlay, helpScrollMax, type LabHelp, type WedgedNode } from './components/help-overlay.js';
 import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './components/lab-panel.js';
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
@@ -103,6 +103,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     labRows = Math.max(labPanelRowsMin, Math.min(wanted, labRowsMax(base.bodyRows)));
   }
   const layout = computeLayout({ columns, rows }, nodeCount, labRows, statusRows);
+  const wedged: WedgedNode[] = nodes.flatMap((n) => (n.wedged == null ? [] : [{ id: n.id, ...n.wedged }]));
   const labHelp: LabHelp | null = labState?.step == null ? null : { step: `step ${labState.step.number}/${labState.steps.length}: ${labState.step.title}`, hint: labState.step.hint };
   const handlers: KeyHandlers = {
     state,
@@ -111,7 +112,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     run,
     quit,
     tooSmall: layout.tooSmall,
-    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp),
+    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp, wedged),
     helpPage: Math.max(1, layout.bodyRows - 2),
     ...(lab === undefined ? {} : { labKey: (input: string, key: Key) => labKey(lab, input, key, { dispatch, scroll: state.labScroll, scrollMax: debriefScrollMax(lab.state, layout.columns, layout.bodyRows), page: Math.max(1, layout.bodyRows - 2) }) }),
   };
@@ -126,7 +127,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const overlay = state.overlay;
   const width = layout.columns;
   let body;
-  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} />;
+  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} wedged={wedged} />;
   else if (overlay.kind === 'result') {
     // In a lab the panel stays under the result, so its ✓ shows at once.
     const panel = labState !== null && !finished ? layout.labRows : 0;

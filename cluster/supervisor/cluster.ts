@@ -39,7 +39,7 @@ import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNo
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { checksumResult } from './replies.js';
 import { Ring } from './ring.js';
-import { nodeStatus } from './status.js';
+import { nodeStatus, wedgedAfterMs } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
 import { Workload } from './workload.js';
 
@@ -417,10 +417,11 @@ export class Cluster extends EventEmitter {
     await child.exited;
   }
 
-  /** Starts a dead node again from its data dir. */
+  /** Starts a dead node again from its data dir; a wedged one (see NodeStatus.wedged) is killed first. */
   async restart(id: NodeId): Promise<void> {
     this.checkRunning();
     const slot = this.slot(id);
+    if (slot.process !== null && this.status().find((n) => n.id === id)?.wedged != null) await this.kill(id);
     if (slot.process !== null) return;
     slot.incarnation++;
     slot.telemetry = null;
@@ -511,6 +512,7 @@ export class Cluster extends EventEmitter {
         isolated: this.links.isIsolated(id, this.ids),
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
+        wedgedAfterMs: wedgedAfterMs(this.options.heartbeatMs, this.options.telemetryMs),
       };
       return nodeStatus(view, leaderTelemetry);
     });
