@@ -18,6 +18,18 @@ import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
 
+/** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
+function schemaNamesFail(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%' LIMIT 1").get() !== undefined;
+}
+
+/**
+ * Thrown inside the apply transaction when a statement run without a
+ * SAVEPOINT left a table at the largest rowid: the whole batch is rolled
+ * back and applied again with every statement in a SAVEPOINT (see applyBatch).
+ */
+class RowidRetry extends Error {}
+
 /** The bytes a row's values take in an answer: strings as UTF-8, blobs as they are, 8 for a number, 0 for null. */
 function valueBytes(row: readonly SqlValue[]): number {
   let bytes = 0;
@@ -64,6 +76,9 @@ export class Store {
   private position: Position;
   private checksumCache: { readonly index: number; readonly digest: string } | null = null;
   /** True when a table or trigger declares FAIL (ON CONFLICT FAIL, RAISE(FAIL)): then every statement runs in a SAVEPOINT. */
+  private schemaMayFailPartway: boolean;
+  /** Every statement in a SAVEPOINT: while a batch is applied again after a RowidRetry, and during a rebuild. */
+  private careful = false;
   /** Finds a rowid table holding the largest rowid (see rowid-guard.ts); undefined until prepared for the current schema. */
   private rowidCheck: Database.Statement | null | undefined = undefined;
   /** The connection checksumInBackground reads its snapshot through, opened on first use. */
@@ -76,7 +91,7 @@ export class Store {
   private readonly applyTransaction: Database.Transaction<(entries: readonly Entry[]) => ApplyResult[]>;
   private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[], rollbackFile: string | null) => void>;
   /** Nested inside the apply transaction, so it runs in a SAVEPOINT: a failure undoes only the statement. */
-  private readonly runStatement: Database.Transaction<(sql: string, params: readonly SqlParam[]) => Database.RunResult>;
+  private readonly runCarefully: Database.Transaction<(sql: string, params: readonly SqlParam[]) => Database.RunResult>;
   private readonly selectPosition: Database.Statement<[], Position>;
   private readonly updatePosition: Database.Statement<[number, number]>;
   private readonly selectRequest: Database.Statement<[string], { request: number }>;
@@ -95,10 +110,9 @@ export class Store {
     registerLogIndex(reader, () => null);
     this.applyTransaction = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
     this.rebuildTransaction = db.transaction((log: readonly Entry[], rollbackFile: string | null) => this.rebuildInTransaction(log, rollbackFile));
-    this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => {
+    this.runCarefully = db.transaction((sql: string, params: readonly SqlParam[]) => {
       const info = this.prepared(sql).run(...bindable(params));
-      this.rowidCheck ??= prepareRowidCheck(db);
-      const table = this.rowidCheck?.get() as string | undefined;
+      const table = this.tableAtRowidMax();
       if (table !== undefined) throw new RowidAtMaxError(table); // rolls the SAVEPOINT back: the statement is undone
       return info;
     });
@@ -109,6 +123,7 @@ export class Store {
     this.selectRollback = db.prepare('SELECT 1 FROM _replica_rollbacks WHERE file = ?');
     this.recordRollbackDone = db.prepare('INSERT INTO _replica_rollbacks (file) VALUES (?)');
     this.position = this.readPosition();
+    this.schemaMayFailPartway = schemaNamesFail(db);
   }
 
   appliedIndex(): number {
@@ -143,8 +158,21 @@ export class Store {
     if (last === undefined) return [];
     let results: ApplyResult[];
     try {
-      results = this.applyTransaction.immediate(entries);
+      try {
+        results = this.applyTransaction.immediate(entries);
+      } catch (error) {
+        if (!(error instanceof RowidRetry)) throw error;
+        // Rare: rolled back whole; again with a SAVEPOINT per statement, so the one that reached the largest rowid is undone alone.
+        this.afterRollback();
+        this.careful = true;
+        try {
+          results = this.applyTransaction.immediate(entries);
+        } finally {
+          this.careful = false;
+        }
+      }
     } catch (error) {
+      this.afterRollback();
       if (isEnvironmentError(error)) throw new EnvironmentError(entries[0]!.index, last.index, error.code, error);
       throw error;
     }
@@ -341,11 +369,36 @@ export class Store {
   private rebuildInTransaction(log: readonly Entry[], rollbackFile: string | null): void {
     if (rollbackFile !== null) this.recordRollbackDone.run(rollbackFile);
     dropUserObjects(this.db);
-    this.rowidCheck = undefined;
+    this.afterSchemaChange();
     this.db.exec('DELETE FROM _replica_requests');
     this.db.exec(kvTableSql);
     this.updatePosition.run(0, 0);
-    this.applyInTransaction(log);
+    // A rebuild is rare and cannot be retried on its own: every statement in a SAVEPOINT.
+    const careful = this.careful;
+    this.careful = true;
+    try {
+      this.applyInTransaction(log);
+    } finally {
+      this.careful = careful;
+    }
+  }
+
+  /** The schema may have changed: the rowid check and the FAIL scan are redone. */
+  private afterSchemaChange(): void {
+    this.rowidCheck = undefined;
+    this.schemaMayFailPartway = schemaNamesFail(this.db);
+  }
+
+  /** A transaction rolled back: what was derived from the schema inside it may be gone. */
+  private afterRollback(): void {
+    this.applyingIndex = null;
+    if (this.db.open && !this.db.inTransaction) this.afterSchemaChange();
+  }
+
+  /** A rowid table holding the largest rowid, if one does (rowid-guard.ts). */
+  private tableAtRowidMax(): string | undefined {
+    this.rowidCheck ??= prepareRowidCheck(this.db);
+    return this.rowidCheck?.get() as string | undefined;
   }
 
   /**
@@ -391,10 +444,12 @@ export class Store {
     const traits = statementTraits(statement.sql);
     // The rowid check names the tables it reads: prepare it again for the schema this statement leaves.
     if (traits.changesSchema) this.rowidCheck = undefined;
+    // A SAVEPOINT only where SQLite would not undo a failed statement by itself (FAIL), or while re-applying after a RowidRetry.
+    const careful = this.careful || traits.mayFailPartway || this.schemaMayFailPartway;
+    let info: Database.RunResult;
     try {
-      // Every statement runs in a SAVEPOINT: the rowid check after it (rowid-guard.ts) must be able to undo it, FAIL or not.
-      const info = this.runStatement(statement.sql, statement.params);
-      return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
+      if (careful) info = this.runCarefully(statement.sql, statement.params);
+      else info = this.prepared(statement.sql).run(...bindable(statement.params));
     } catch (error) {
       if (isEnvironmentError(error)) throw error; // applyBatch says what it is; the transaction may be gone already
       assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
@@ -403,10 +458,11 @@ export class Store {
       return failure(error instanceof Database.SqliteError ? error.code : 'params', error.message);
     } finally {
       this.applyingIndex = null;
-      if (traits.changesSchema) {
-        this.rowidCheck = undefined;
-      }
+      if (traits.changesSchema) this.afterSchemaChange();
     }
+    // Without a SAVEPOINT the statement cannot be undone alone: the batch is applied again, carefully (applyBatch).
+    if (!careful && this.tableAtRowidMax() !== undefined) throw new RowidRetry();
+    return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
   }
 
   /** A prepared statement for `sql`, from a small LRU cache: the workload repeats a few statements. */
