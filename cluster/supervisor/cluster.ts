@@ -50,6 +50,8 @@ interface Slot {
   process: NodeProcess | null;
   telemetry: NodeTelemetry | null;
   telemetryAtMs: number;
+  /** When the node last resumed from a pause: its silence before then is not a blocked event loop. */
+  resumedAtMs: number;
   paused: boolean;
   incarnation: number;
   /** Client requests to this incarnation go straight to its socket. */
@@ -141,7 +143,7 @@ export class Cluster extends EventEmitter {
     if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
     if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
     for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
+      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
     }
   }
 
@@ -446,6 +448,7 @@ export class Cluster extends EventEmitter {
     const slot = this.slot(id);
     if (slot.process === null || !slot.paused) return;
     slot.paused = false;
+    slot.resumedAtMs = performance.now();
     slot.process.signal('SIGCONT');
     this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT)` });
     this.topologyChanged();
@@ -512,6 +515,7 @@ export class Cluster extends EventEmitter {
         isolated: this.links.isIsolated(id, this.ids),
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
+        silentMs: now - Math.max(slot.telemetryAtMs, slot.resumedAtMs),
         wedgedAfterMs: wedgedAfterMs(this.options.heartbeatMs, this.options.telemetryMs),
       };
       return nodeStatus(view, leaderTelemetry);

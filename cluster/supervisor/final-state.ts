@@ -24,12 +24,12 @@ export interface SettleResult {
   readonly detail: string;
 }
 
-/** Restores every link, resumes paused nodes and restarts dead ones. */
+/** Restores every link, resumes paused nodes and restarts dead and wedged ones. */
 export async function undoAllFaults(cluster: Cluster): Promise<void> {
   cluster.heal();
   for (const node of cluster.status()) {
     if (node.paused) cluster.resume(node.id);
-    if (!node.up) await cluster.restart(node.id);
+    if (!node.up || node.wedged != null) await cluster.restart(node.id);
   }
 }
 

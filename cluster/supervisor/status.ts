@@ -14,6 +14,8 @@ export interface NodeView {
   readonly telemetry: NodeTelemetry | null;
   /** How old the telemetry is, in ms. */
   readonly reportAgeMs: number;
+  /** How long the node has been silent while not paused (since its last report or its last resume). */
+  readonly silentMs: number;
   /** A running, unpaused node silent this long is wedged (wedgedAfterMs). */
   readonly wedgedAfterMs: number;
 }
@@ -32,10 +34,10 @@ function wedgedState(node: NodeView): NodeStatus['wedged'] {
   const t = node.telemetry;
   if (!node.up || t === null) return null;
   if (t.wedged) return t.wedged;
-  if (node.paused || node.reportAgeMs < node.wedgedAfterMs) return null;
+  if (node.paused || node.silentMs < node.wedgedAfterMs) return null;
   const statement = t.lastStatement ?? null;
   return {
-    reason: `no report for ${Math.round(node.reportAgeMs)} ms while running and not paused: its event loop is blocked${statement === null ? '' : ` (the last statement it reported beginning: entry ${statement.index})`}`,
+    reason: `no report for ${Math.round(node.silentMs)} ms while running and not paused: its event loop is blocked${statement === null ? '' : ` (the last statement it reported beginning: entry ${statement.index})`}`,
     statement: statement?.sql ?? null,
   };
 }
