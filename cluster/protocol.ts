@@ -242,11 +242,27 @@ export interface NodeTelemetry {
   /** This node's WAL since it started, as PostgreSQL's pg_stat_wal counts it. */
   readonly wal: WalTelemetry;
   readonly network: NetworkTelemetry;
+  /** Set once an error of the node's environment has stopped it (see Wedged); it then only reports and refuses. */
+  readonly wedged: Wedged | null;
+  /** The first statement of the last batch of entries the node began to apply, with its index (for a node that stops answering). */
+  readonly lastStatement: { readonly index: number; readonly sql: string } | null;
   readonly atMs: number;
   /** How far this node's election timer has run (cluster/message-report.ts). */
   readonly election: ElectionTimer;
   /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
   readonly messages?: MessageReport;
+}
+
+/**
+ * Why a node cannot make progress: state.db failed with an error of its
+ * environment (disk, memory, lock, database file), the WAL could not be
+ * written or synced, or the disk is full. The node keeps its process and its
+ * reports, and refuses requests with the reason, until it is restarted.
+ */
+export interface Wedged {
+  readonly reason: string;
+  /** The statement it was applying when it stopped, when one was. */
+  readonly statement: string | null;
 }
 
 /** This node's side of the network since it started: its egress, and connections it refused. */
@@ -294,7 +310,8 @@ export type HostEvent =
       readonly writes: readonly RolledBackWrite[];
     }
   | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number }
-  | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number };
+  | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number }
+  | { readonly type: 'node-wedged'; readonly node: NodeId; readonly reason: string; readonly statement: string | null };
 
 export type NodeEvent = CoreEvent | HostEvent;
 

@@ -9,7 +9,7 @@ import { ChartsRow } from './components/charts.js';
 import { EventLog } from './components/event-log.js';
 import { Footer, dashboardKeys, type KeyHint } from './components/footer.js';
 import { Header } from './components/header.js';
-import { HelpOverlay, helpScrollMax, type LabHelp } from './components/help-overlay.js';
+import { HelpOverlay, helpScrollMax, type LabHelp, type WedgedNode } from './components/help-overlay.js';
 import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './components/lab-panel.js';
 import { MessagePane, messageScrollMax } from './components/message-pane.js';
 import { NodeTable } from './components/node-table.js';
@@ -106,6 +106,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     labRows = Math.max(labPanelRowsMin, Math.min(wanted, labRowsMax(base.bodyRows)));
   }
   const layout = computeLayout({ columns, rows }, nodeCount, labRows, statusRows);
+  const wedged: WedgedNode[] = nodes.flatMap((n) => (n.wedged == null ? [] : [{ id: n.id, ...n.wedged }]));
   const labHelp: LabHelp | null = labState?.step == null ? null : { step: `step ${labState.step.number}/${labState.steps.length}: ${labState.step.title}`, hint: labState.step.hint };
   // The event log's slot: the log or the message pane (v), live or as Space froze them.
   const frozen = state.frozen;
@@ -121,7 +122,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     run,
     quit,
     tooSmall: layout.tooSmall,
-    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp),
+    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp, wedged),
     helpPage: Math.max(1, layout.bodyRows - 2),
     traceScrollMax: state.overlay.kind === 'trace' ? Math.max(0, traceLines(state.overlay.trace, layout.columns).length - (layout.bodyRows - 1)) : 0,
     paneScrollMax,
@@ -139,7 +140,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const overlay = state.overlay;
   const width = layout.columns;
   let body;
-  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} />;
+  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} wedged={wedged} />;
   else if (overlay.kind === 'trace') body = <TraceOverlay trace={overlay.trace} width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} />;
   else if (overlay.kind === 'result') {
     // In a lab the panel stays under the result, so its ✓ shows at once.

@@ -34,9 +34,10 @@ import {
   type RolledBackWrite,
   type ToNode,
   type WalTelemetry,
+  type Wedged,
 } from '../protocol.js';
-import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
-import { openWal, type Wal } from '../wal/index.js';
+import { decodeStatement, encodeStatement, EnvironmentError, Store, validateStatement, type RollbackRecord } from '../store/index.js';
+import { openWal, WalError, type Wal } from '../wal/index.js';
 import { recordBytesMax } from '../wal/constants.js';
 import { clientIdProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
@@ -69,7 +70,15 @@ export interface HostIo {
   /** Ends the process (after a 'stop', once files are closed). */
   exit(code: number): void;
   pid: number;
+  /**
+   * Tests only: called at each step of a rollback, so a test can stop the
+   * node there (by throwing) as a crash would, and restart it from its files.
+   */
+  rollbackStep?(step: RollbackStep): void;
 }
+
+/** The steps of a rollback, in order: its file durable, the log truncated (in the page cache), state.db undone. */
+export type RollbackStep = 'recorded' | 'truncated' | 'undone';
 
 /** Reads waiting for this node to apply far enough (read-your-writes); bounded. */
 const waitingReadsMax = 10_000;
@@ -131,6 +140,10 @@ export class NodeHost {
   private readonly trace: TraceRecorder;
   /** The slow-apply fault (node-faults); idle when it is off. */
   private readonly pacer: ApplyPacer;
+  /** Set when an error of this node's environment stopped it: it then only reports, and refuses requests with the reason. */
+  private wedged: Wedged | null = null;
+  /** The last batch handed to the store, for the statement a report names (a reference: nothing is decoded per batch). */
+  private lastApplied: readonly Entry[] = [];
 
   get isClosed(): boolean {
     return this.closed;
@@ -170,6 +183,11 @@ export class NodeHost {
 
   /** The state machine may have applied entries a repaired WAL no longer holds: rebuild it from the log. */
   private reconcileStore(entries: readonly Entry[]): number {
+    const resumed = this.store.finishInterruptedRollback(entries);
+    if (resumed !== null) {
+      const reason = `a crash interrupted the rollback recorded in ${resumed.path}; completed it`;
+      this.emit({ type: 'state-rebuilt', node: this.id, reason, appliedIndex: this.store.appliedIndex() });
+    }
     const applied = this.store.appliedIndex();
     const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === this.store.appliedTerm());
     if (inLog) return applied;
@@ -219,7 +237,9 @@ export class NodeHost {
         this.countMalformed(message.reason);
         this.answerMalformed(part, message.reason, channel);
       } else if (!allowedFrom(origin, message)) this.countMalformed(`a ${message.type} message from a ${origin} connection`);
-      else this.handle(message, channel);
+      else if (this.wedged !== null && message.type !== 'stop' && message.type !== 'links') {
+        if ('id' in message) this.fail(channel, message.id, 'down', `${this.id} is wedged: ${this.wedged.reason}`, null);
+      } else this.handle(message, channel);
       if (this.closed) return;
     }
     this.drain();
@@ -243,7 +263,7 @@ export class NodeHost {
    * message that fails is dropped and counted, never stepped into the core.
    */
   receiveRaft(messages: readonly Message[]): void {
-    if (this.closed) return;
+    if (this.closed || this.wedged !== null) return;
     if (this.trace.armed) this.trace.raftIn(messages);
     for (const message of messages) {
       const problem = peerMessageProblem(message, this.core);
@@ -277,7 +297,7 @@ export class NodeHost {
   }
 
   tick(): void {
-    if (this.closed) return;
+    if (this.closed || this.wedged !== null) return;
     this.core.tick();
     this.expireReads();
     this.drain();
@@ -440,12 +460,52 @@ export class NodeHost {
   // -------------------------------------------------------------------------
   // The Ready loop
 
+  /** One Ready loop; an error of the node's environment (see environmentProblem) wedges the node instead of crashing it. */
   private drain(): void {
+    if (this.wedged !== null) {
+      this.flushOutput(); // refusals of requests that came in
+      return;
+    }
+    try {
+      this.drainReady();
+    } catch (error) {
+      const reason = environmentProblem(error);
+      if (reason === null) throw error;
+      this.wedge(reason, error instanceof EnvironmentError ? firstStatement(this.lastApplied) : null);
+    }
+  }
+
+  /**
+   * Stops taking part: no tick, no Raft message in or out, no apply; every
+   * request waiting here is answered, and every later one refused, with the
+   * reason. Telemetry goes on, so status() and the TUI show the node as
+   * wedged, not down. A restart recovers from the files.
+   */
+  private wedge(reason: string, entry: Entry | null): void {
+    if (this.wedged !== null || this.closed) return;
+    const statement = entry === null ? null : statementText(entry.data);
+    this.wedged = { reason, statement };
+    process.stderr.write(`${this.id}: wedged: ${reason}${statement === null ? '' : ` (applying: ${statement.slice(0, 200)})`}\n`);
+    const message = `${this.id} is wedged: ${reason}`;
+    for (const [index, pending] of this.executes) this.fail(pending.channel, pending.id, 'node-died', `${message}; the write may still commit elsewhere`, index);
+    this.executes.clear();
+    for (const read of this.waiting) this.fail(read.channel, read.id, 'down', message, null);
+    this.waiting = [];
+    for (const read of this.linearizable.values()) this.fail(read.channel, read.id, 'down', message, null);
+    this.linearizable.clear();
+    this.emit({ type: 'node-wedged', node: this.id, reason, statement });
+    this.flushOutput();
+  }
+
+  private drainReady(): void {
     for (let round = 0; this.core.hasReady(); round++) {
       if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
       if (this.trace.armed) this.trace.commitIndex(this.core.getCommitIndex());
       const ready = this.core.ready();
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
+      // The rollback file is durable before the truncation that forgets its entries (a crash in between loses no record).
+      const rollback = ready.rollback.length > 0 ? this.store.recordRollback(ready.rollback) : null;
+      if (rollback !== null) this.io.rollbackStep?.('recorded');
       if (ready.writeFrom !== null) {
         if (this.trace.armed) this.trace.beforeWrite(ready.entries);
         this.wal.write(ready.writeFrom, ready.entries);
@@ -453,12 +513,13 @@ export class NodeHost {
         // The fsync starts on the thread pool now, while this thread sends and applies.
         this.startFlush();
       }
+      if (rollback !== null) this.io.rollbackStep?.('truncated');
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
       if (ready.messages.length > 0) {
         if (this.trace.armed) this.trace.raftOut(ready.messages);
         this.io.sendRaft(ready.messages);
       }
-      if (ready.rollback.length > 0) this.rollBack(ready.rollback);
+      if (rollback !== null) this.rollBack(ready.rollback, rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
       for (const ack of ready.acks) this.answerWrite(ack);
       for (const read of ready.reads) this.answerRead(read);
@@ -472,6 +533,7 @@ export class NodeHost {
 
   /** One SQLite transaction for the whole batch: the WAL, not state.db, is what makes a write durable. */
   private apply(entries: readonly Entry[]): void {
+    this.lastApplied = entries;
     if (this.trace.armed) this.trace.beforeApply(entries);
     const results = this.store.applyBatch(entries);
     if (this.trace.armed) this.trace.afterApply();
@@ -481,9 +543,11 @@ export class NodeHost {
     });
   }
 
-  private rollBack(undone: readonly Entry[]): void {
+  private rollBack(undone: readonly Entry[], record: RollbackRecord): void {
     const keepTo = undone[undone.length - 1]!.index - 1;
-    const path = this.store.rollbackAndRebuild({ undone, log: this.core.entries(1, keepTo + 1) });
+    this.store.completeRollback(record, this.core.entries(1, keepTo + 1));
+    this.io.rollbackStep?.('undone');
+    const { path } = record;
     const writes: RolledBackWrite[] = [...undone].reverse().map((entry) => ({
       index: entry.index,
       term: entry.term,
@@ -519,9 +583,9 @@ export class NodeHost {
         this.drain();
       },
       (error: unknown) => {
-        // A failed fsync leaves durability unknown: crash loudly rather than acknowledge anything.
-        process.stderr.write(`${this.id}: fsync failed: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exit(70);
+        // A failed fsync leaves durability unknown: stop (wedged, saying why) rather than acknowledge anything.
+        this.flushing = false;
+        this.wedge(`WAL fsync failed: ${error instanceof Error ? error.message : String(error)}; restart the node to recover from its files`, null);
       },
     );
   }
@@ -649,7 +713,7 @@ export class NodeHost {
     if (withChecksum) this.refreshChecksum();
     const status = this.core.status();
     const now = this.io.nowMs();
-    const isLeader = status.role === 'leader';
+    const isLeader = status.role === 'leader' && this.wedged === null;
     if (isLeader !== this.wasLeader && isLeader) this.lag.reset(status.stableIndex, now);
     this.wasLeader = isLeader;
     const lsnAt = (index: number): number => this.core.lsnAt(index);
@@ -673,10 +737,11 @@ export class NodeHost {
     return {
       id: this.id,
       pid: this.io.pid,
-      role: status.role,
+      // A wedged node leads and follows no one, whatever its core last said.
+      role: this.wedged === null ? status.role : 'follower',
       term: status.term,
       vote: status.vote,
-      leader: status.leader,
+      leader: this.wedged === null ? status.leader : null,
       lastIndex: status.lastIndex,
       lastTerm: status.lastTerm,
       lastLsn: status.lastLsn,
@@ -693,9 +758,19 @@ export class NodeHost {
       rssBytes: this.io.rssBytes(),
       wal: this.walTelemetry(),
       network: this.io.network(),
+      wedged: this.wedged,
+      lastStatement: this.lastStatement(),
       atMs: this.io.wallMs(),
       election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
+  }
+
+  /** Decoded at report time only (about ten times a second), never per entry. */
+  private lastStatement(): { index: number; sql: string } | null {
+    const entry = firstStatement(this.lastApplied);
+    if (entry === null) return null;
+    const sql = statementText(entry.data);
+    return sql === null ? null : { index: entry.index, sql: sql.length > lastStatementCharsMax ? `${sql.slice(0, lastStatementCharsMax)}…` : sql };
   }
 
   private walTelemetry(): WalTelemetry {
@@ -712,6 +787,31 @@ export class NodeHost {
     this.store.close();
     await this.wal.close();
   }
+}
+
+/** The first entry of a batch that holds a statement. */
+function firstStatement(entries: readonly Entry[]): Entry | null {
+  return entries.find((entry) => entry.kind === 'sql') ?? null;
+}
+
+/** How much of a statement a report carries. */
+const lastStatementCharsMax = 500;
+
+/**
+ * The reason, when `error` is one of the node's environment rather than a bug:
+ * state.db's (EnvironmentError: I/O, disk full, memory, lock, corrupt file),
+ * the WAL's when it failed to write or sync, or a system call's (ENOSPC, EIO,
+ * EDQUOT, EROFS, …: an error carrying the syscall that failed). Null otherwise.
+ */
+export function environmentProblem(error: unknown): string | null {
+  if (error instanceof EnvironmentError) return error.message;
+  if (error instanceof WalError && error.code === 'failed') return `the WAL failed: ${error.message}`;
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string' && typeof (error as NodeJS.ErrnoException).code === 'string') {
+    const { code, syscall } = error as NodeJS.ErrnoException;
+    const full = code === 'ENOSPC' || code === 'EDQUOT' ? ' (the disk is full)' : '';
+    return `a file operation failed with ${code}${full} in ${syscall}: ${error.message}`;
+  }
+  return null;
 }
 
 function notLeaderMessage(id: NodeId, leader: NodeId | null): string {

@@ -12,8 +12,11 @@ interface SchemaRow {
   readonly sql: string | null;
 }
 
-/** Bookkeeping left out: the applied position is reported beside the checksum, not inside it. */
-const excluded: ReadonlySet<string> = new Set(['_replica_state', 'sqlite_sequence']);
+/**
+ * Bookkeeping left out: the applied position is reported beside the checksum,
+ * not inside it, and which rollback files this node wrote is its own history.
+ */
+const excluded: ReadonlySet<string> = new Set(['_replica_state', '_replica_rollbacks', 'sqlite_sequence']);
 
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -93,8 +96,8 @@ function rowOrder(db: Database.Database, table: string): { select: string; order
  * its SQL) and the rows of every table in name order, rows in rowid or primary
  * key order. Included: kv, user tables, `_replica_requests` (it decides whether
  * a retried request is applied again) and AUTOINCREMENT counters. Left out:
- * `_replica_state` (the applied position, reported next to the checksum) and
- * the schema row of `sqlite_sequence`, which SQLite keeps once created.
+ * `_replica_state` (the applied position, reported next to the checksum),
+ * `_replica_rollbacks` (the rollback files this node wrote) and the schema row of `sqlite_sequence`, which SQLite keeps once created.
  */
 export function computeChecksum(db: Database.Database): string {
   const steps = checksumSteps(db);
@@ -124,7 +127,7 @@ export function* checksumSteps(db: Database.Database): Generator<void, string, v
     field(feed, 't', row.tbl_name);
     field(feed, 'q', row.sql ?? '');
   }
-  const tables = schema.filter((r) => r.type === 'table' && r.name !== '_replica_state' && !/^CREATE\s+VIRTUAL\b/i.test(r.sql ?? ''));
+  const tables = schema.filter((r) => r.type === 'table' && r.name !== '_replica_state' && r.name !== '_replica_rollbacks' && !/^CREATE\s+VIRTUAL\b/i.test(r.sql ?? ''));
   let sinceYield = 0;
   for (const table of tables) {
     const { select, orderBy } = rowOrder(db, table.name);

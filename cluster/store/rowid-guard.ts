@@ -5,7 +5,9 @@
 // a parameter, arithmetic, a string cast to an INTEGER PRIMARY KEY, a
 // trigger), so the check is on the state instead: after each statement, no
 // rowid table may hold the largest rowid, or the statement fails (and is
-// undone) on every node alike.
+// undone) on every node alike. Statements run without a SAVEPOINT of their
+// own; when the check trips, Store.applyBatch rolls the batch back and applies
+// it again with one per statement, which undoes the offending one alone.
 
 import type Database from 'better-sqlite3';
 import { quoteIdentifier } from './checksum.js';
@@ -15,7 +17,7 @@ export const rowidMax = 9223372036854775807n;
 export const rowidAtMaxMessage = (table: string): string =>
   `table ${table} would hold rowid 9223372036854775807, the largest SQLite has: after it SQLite picks new rowids at random, differently on every node, so the statement is refused; keep rowids and INTEGER PRIMARY KEY values below 9223372036854775807`;
 
-/** The error apply raises inside the statement's SAVEPOINT, so the statement is undone. */
+/** The error apply raises inside the statement's SAVEPOINT (a careful re-apply), so the statement is undone. */
 export class RowidAtMaxError extends Error {
   override name = 'RowidAtMaxError';
   constructor(readonly table: string) {

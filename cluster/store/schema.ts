@@ -16,6 +16,14 @@ export const internalTablesSql = [
   'CREATE TABLE _replica_requests (client TEXT PRIMARY KEY, request INTEGER NOT NULL)',
 ];
 
+/**
+ * The rollback files whose undo has committed, by name (see rollback.ts): a
+ * file not listed here whose last entry is the applied one was written by an
+ * undo a crash interrupted. Created in every state.db, old ones included; not
+ * in the checksum (each node has its own history of rollbacks).
+ */
+export const rollbacksTableSql = 'CREATE TABLE IF NOT EXISTS _replica_rollbacks (file TEXT NOT NULL)';
+
 export const logIndexOutsideApply =
   'log_index() is the index of the log entry being applied: it works only in a replicated write (execute), never in a query';
 
@@ -43,6 +51,7 @@ export function initialize(db: Database.Database): void {
     } else if (version !== storeFormatVersion) {
       throw new Error(`${db.name} has store format ${version}; this replica-lab reads format ${storeFormatVersion}. Move the node's data dir away to start it afresh.`);
     }
+    db.exec(rollbacksTableSql);
     const rows = db.prepare('SELECT count(*) AS count FROM _replica_state').get() as { count: number };
     assert(rows.count === 1, `_replica_state holds ${rows.count} rows, not 1`);
   }).immediate();

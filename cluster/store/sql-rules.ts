@@ -294,14 +294,21 @@ function cachedStatementProblem(tokens: readonly Token[], params: readonly SqlPa
 
 /**
  * What the store needs to know about a statement it applies, per text:
+ * `mayFailPartway`: it names the FAIL conflict algorithm (OR FAIL, ON CONFLICT
+ * FAIL, RAISE(FAIL)), the one way a failing statement keeps the changes it
+ * made before the error; any other failure SQLite undoes by itself (its
+ * statement journal), so only these need a SAVEPOINT of their own.
  * `changesSchema`: CREATE, ALTER or DROP, after which the store prepares its
- * rowid check again for the new schema. Conservative on text that cannot be
- * tokenized.
+ * rowid check again and looks for FAIL in the schema. Conservative on text
+ * that cannot be tokenized.
  */
-export const statementTraits = memoizeText((sql: string): { readonly changesSchema: boolean } => {
+export const statementTraits = memoizeText((sql: string): { readonly mayFailPartway: boolean; readonly changesSchema: boolean } => {
   const statements = statementsOf(sql);
-  if (statements instanceof StatementError) return { changesSchema: true };
+  if (statements instanceof StatementError) return { mayFailPartway: true, changesSchema: true };
   const tokens = statements.flat();
   const verb = tokens[0]?.type === 'word' ? tokens[0].value : '';
-  return { changesSchema: verb === 'CREATE' || verb === 'ALTER' || verb === 'DROP' };
+  return {
+    mayFailPartway: tokens.some((token) => word(token, 'FAIL')),
+    changesSchema: verb === 'CREATE' || verb === 'ALTER' || verb === 'DROP',
+  };
 }, statementCacheMax);

@@ -3,20 +3,32 @@
 // state for divergence checks, and rebuilds itself when entries are rolled back.
 
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Entry } from '../core/index.js';
 import { unboundedProblem } from './bounds.js';
 import { checksumSteps, computeChecksum } from './checksum.js';
 import { queryBytesMax, queryRowsMax, statementCacheMax } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
-import { dropUserObjects, writeRollbackFile } from './rollback.js';
+import { dropUserObjects, pendingRollbacks, removeRollbackFiles, writeRollbackFile, type RollbackRecord } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits, type RuleOptions } from './sql-rules.js';
 import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
+
+/** Whether any schema object's SQL mentions FAIL: conservative (a name or a string counts too). */
+function schemaNamesFail(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%' LIMIT 1").get() !== undefined;
+}
+
+/**
+ * Thrown inside the apply transaction when a statement run without a
+ * SAVEPOINT left a table at the largest rowid: the whole batch is rolled
+ * back and applied again with every statement in a SAVEPOINT (see applyBatch).
+ */
+class RowidRetry extends Error {}
 
 /** The bytes a row's values take in an answer: strings as UTF-8, blobs as they are, 8 for a number, 0 for null. */
 function valueBytes(row: readonly SqlValue[]): number {
@@ -64,6 +76,9 @@ export class Store {
   private position: Position;
   private checksumCache: { readonly index: number; readonly digest: string } | null = null;
   /** True when a table or trigger declares FAIL (ON CONFLICT FAIL, RAISE(FAIL)): then every statement runs in a SAVEPOINT. */
+  private schemaMayFailPartway: boolean;
+  /** Every statement in a SAVEPOINT: while a batch is applied again after a RowidRetry, and during a rebuild. */
+  private careful = false;
   /** Finds a rowid table holding the largest rowid (see rowid-guard.ts); undefined until prepared for the current schema. */
   private rowidCheck: Database.Statement | null | undefined = undefined;
   /** The connection checksumInBackground reads its snapshot through, opened on first use. */
@@ -74,13 +89,15 @@ export class Store {
   /** Prepared write statements, least recently used first. */
   private readonly statements = new Map<string, Database.Statement>();
   private readonly applyTransaction: Database.Transaction<(entries: readonly Entry[]) => ApplyResult[]>;
-  private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[]) => void>;
+  private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[], rollbackFile: string | null) => void>;
   /** Nested inside the apply transaction, so it runs in a SAVEPOINT: a failure undoes only the statement. */
-  private readonly runStatement: Database.Transaction<(sql: string, params: readonly SqlParam[]) => Database.RunResult>;
+  private readonly runCarefully: Database.Transaction<(sql: string, params: readonly SqlParam[]) => Database.RunResult>;
   private readonly selectPosition: Database.Statement<[], Position>;
   private readonly updatePosition: Database.Statement<[number, number]>;
   private readonly selectRequest: Database.Statement<[string], { request: number }>;
   private readonly recordRequest: Database.Statement<[string, number]>;
+  private readonly selectRollback: Database.Statement<[string]>;
+  private readonly recordRollbackDone: Database.Statement<[string]>;
 
   private constructor(
     readonly dir: string,
@@ -94,11 +111,10 @@ export class Store {
     registerLogIndex(db, () => this.applyingIndex);
     registerLogIndex(reader, () => null);
     this.applyTransaction = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
-    this.rebuildTransaction = db.transaction((log: readonly Entry[]) => this.rebuildInTransaction(log));
-    this.runStatement = db.transaction((sql: string, params: readonly SqlParam[]) => {
+    this.rebuildTransaction = db.transaction((log: readonly Entry[], rollbackFile: string | null) => this.rebuildInTransaction(log, rollbackFile));
+    this.runCarefully = db.transaction((sql: string, params: readonly SqlParam[]) => {
       const info = this.prepared(sql).run(...bindable(params));
-      this.rowidCheck ??= prepareRowidCheck(db);
-      const table = this.rowidCheck?.get() as string | undefined;
+      const table = this.tableAtRowidMax();
       if (table !== undefined) throw new RowidAtMaxError(table); // rolls the SAVEPOINT back: the statement is undone
       return info;
     });
@@ -106,7 +122,10 @@ export class Store {
     this.updatePosition = db.prepare('UPDATE _replica_state SET applied_index = ?, applied_term = ?');
     this.selectRequest = db.prepare('SELECT request FROM _replica_requests WHERE client = ?');
     this.recordRequest = db.prepare('INSERT INTO _replica_requests (client, request) VALUES (?, ?) ON CONFLICT (client) DO UPDATE SET request = excluded.request');
+    this.selectRollback = db.prepare('SELECT 1 FROM _replica_rollbacks WHERE file = ?');
+    this.recordRollbackDone = db.prepare('INSERT INTO _replica_rollbacks (file) VALUES (?)');
     this.position = this.readPosition();
+    this.schemaMayFailPartway = schemaNamesFail(db);
   }
 
   appliedIndex(): number {
@@ -141,8 +160,21 @@ export class Store {
     if (last === undefined) return [];
     let results: ApplyResult[];
     try {
-      results = this.applyTransaction.immediate(entries);
+      try {
+        results = this.applyTransaction.immediate(entries);
+      } catch (error) {
+        if (!(error instanceof RowidRetry)) throw error;
+        // Rare: rolled back whole; again with a SAVEPOINT per statement, so the one that reached the largest rowid is undone alone.
+        this.afterRollback();
+        this.careful = true;
+        try {
+          results = this.applyTransaction.immediate(entries);
+        } finally {
+          this.careful = false;
+        }
+      }
     } catch (error) {
+      this.afterRollback();
       if (isEnvironmentError(error)) throw new EnvironmentError(entries[0]!.index, last.index, error.code, error);
       throw error;
     }
@@ -236,33 +268,87 @@ export class Store {
   }
 
   /**
-   * Undoes `undone`: writes them durably to `<dir>/rollback/<time>-<from>-<to>.jsonl`,
-   * then in one transaction drops every user object, clears the dedupe table
-   * and replays `log`. Returns the rollback file's path.
+   * Undoes `undone` (highest index first, as Ready.rollback gives them) in
+   * two steps, recordRollback then completeRollback, and returns the rollback
+   * file's path. A host calls the two itself, truncating its log in between.
    */
   rollbackAndRebuild(options: RollbackOptions): string {
-    const { undone, log } = options;
-    const last = undone[0];
-    const lowest = undone.at(-1);
-    assert(last !== undefined && lowest !== undefined, 'rollbackAndRebuild without entries to undo');
-    assert(last.index === this.position.index && last.term === this.position.term, `undo starts at ${last.index}/${last.term}, but ${this.position.index}/${this.position.term} is applied`);
-    undone.forEach((entry, i) => assert(entry.index === last.index - i, `undone entries descend one by one; found ${entry.index} at ${i}`));
-    assert(log.length === lowest.index - 1, `replaying ${log.length} entries before undone entry ${lowest.index}`);
-    const path = writeRollbackFile(this.dir, [...undone].reverse(), options.now ?? new Date());
-    this.rebuild(log);
-    return path;
+    const lowest = options.undone.at(-1);
+    assert(lowest === undefined || options.log.length === lowest.index - 1, `replaying ${options.log.length} entries before undone entry ${lowest?.index}`);
+    const record = this.recordRollback(options.undone, options.now ?? new Date());
+    this.completeRollback(record, options.log);
+    return record.path;
   }
 
   /**
-   * Rebuilds the state from `log` (entries 1..n) in one transaction, writing
-   * no rollback file: for a node whose state.db has applied entries that its
-   * repaired WAL no longer holds, so there is nothing left to write down.
+   * The first step of a rollback: writes `undone` durably (file and directory
+   * fsynced) to `<dir>/rollback/<time>-<from>-<to>.jsonl`, before anything
+   * forgets them. Call it before the log is truncated: a crash then never
+   * loses the record of what was rolled back (see finishInterruptedRollback).
    */
-  rebuild(log: readonly Entry[]): void {
+  recordRollback(undone: readonly Entry[], now: Date = new Date()): RollbackRecord {
+    assert(this.db.open, 'rollback on a closed store');
+    const last = undone[0];
+    assert(last !== undefined, 'a rollback without entries to undo');
+    assert(last.index === this.position.index && last.term === this.position.term, `undo starts at ${last.index}/${last.term}, but ${this.position.index}/${this.position.term} is applied`);
+    undone.forEach((entry, i) => assert(entry.index === last.index - i, `undone entries descend one by one; found ${entry.index} at ${i}`));
+    const ascending = [...undone].reverse();
+    const path = writeRollbackFile(this.dir, ascending, now);
+    return { path, name: basename(path), entries: ascending.map(({ index, term }) => ({ index, term })) };
+  }
+
+  /**
+   * The second step: in one transaction, drops every user object, clears the
+   * dedupe table, replays `log` (entries 1..n, where n + 1 is the lowest
+   * undone index) and records `record` as done in `_replica_rollbacks`.
+   */
+  completeRollback(record: RollbackRecord, log: readonly Entry[]): void {
+    const lowest = record.entries[0];
+    assert(lowest !== undefined && log.length === lowest.index - 1, `replaying ${log.length} entries before undone entry ${lowest?.index}`);
+    this.rebuild(log, record);
+  }
+
+  /**
+   * Settles, on start, a rollback a crash interrupted between its two steps,
+   * given the log the WAL recovered. Its file is one not recorded as done
+   * whose last entry is the applied one. When the log no longer holds the
+   * applied entry (the truncation happened), the undo is completed from the
+   * file, which is returned. When it still does, the crash came before the
+   * truncation: nothing was undone, so the file is removed (the leader asks
+   * again, and the rollback is then written afresh, once). Null when there
+   * was none, or nothing to complete.
+   */
+  finishInterruptedRollback(log: readonly Entry[]): RollbackRecord | null {
+    const pending = this.pendingRollbacks().sort((a, b) => a.entries[0]!.index - b.entries[0]!.index);
+    const [record] = pending;
+    if (record === undefined) return null;
+    const { index, term } = this.position;
+    const inLog = index <= log.length && log[index - 1]!.term === term;
+    const keep = record.entries[0]!.index - 1;
+    if (inLog || keep > log.length) {
+      removeRollbackFiles(pending);
+      return null;
+    }
+    removeRollbackFiles(pending.slice(1));
+    this.completeRollback(record, log.slice(0, keep));
+    return record;
+  }
+
+  private pendingRollbacks(): RollbackRecord[] {
+    return pendingRollbacks(this.dir, this.position, (name) => this.selectRollback.get(name) !== undefined);
+  }
+
+  /**
+   * Rebuilds the state from `log` (entries 1..n) in one transaction. Without
+   * `record` it writes down nothing: for a node whose state.db has applied
+   * entries that its repaired WAL no longer holds, with no rollback file
+   * (nothing is left to write down). With one, the file is recorded as done.
+   */
+  rebuild(log: readonly Entry[], record?: RollbackRecord): void {
     assert(this.db.open, 'rebuild on a closed store');
     log.forEach((entry, i) => assert(entry.index === i + 1, `log entry ${entry.index} at position ${i}: the log replays from index 1`));
     try {
-      this.rebuildTransaction.immediate(log);
+      this.rebuildTransaction.immediate(log, record?.name ?? null);
     } finally {
       this.position = this.readPosition();
       this.checksumCache = null;
@@ -282,13 +368,39 @@ export class Store {
     return row;
   }
 
-  private rebuildInTransaction(log: readonly Entry[]): void {
+  private rebuildInTransaction(log: readonly Entry[], rollbackFile: string | null): void {
+    if (rollbackFile !== null) this.recordRollbackDone.run(rollbackFile);
     dropUserObjects(this.db);
-    this.rowidCheck = undefined;
+    this.afterSchemaChange();
     this.db.exec('DELETE FROM _replica_requests');
     this.db.exec(kvTableSql);
     this.updatePosition.run(0, 0);
-    this.applyInTransaction(log);
+    // A rebuild is rare and cannot be retried on its own: every statement in a SAVEPOINT.
+    const careful = this.careful;
+    this.careful = true;
+    try {
+      this.applyInTransaction(log);
+    } finally {
+      this.careful = careful;
+    }
+  }
+
+  /** The schema may have changed: the rowid check and the FAIL scan are redone. */
+  private afterSchemaChange(): void {
+    this.rowidCheck = undefined;
+    this.schemaMayFailPartway = schemaNamesFail(this.db);
+  }
+
+  /** A transaction rolled back: what was derived from the schema inside it may be gone. */
+  private afterRollback(): void {
+    this.applyingIndex = null;
+    if (this.db.open && !this.db.inTransaction) this.afterSchemaChange();
+  }
+
+  /** A rowid table holding the largest rowid, if one does (rowid-guard.ts). */
+  private tableAtRowidMax(): string | undefined {
+    this.rowidCheck ??= prepareRowidCheck(this.db);
+    return this.rowidCheck?.get() as string | undefined;
   }
 
   /**
@@ -334,10 +446,12 @@ export class Store {
     const traits = statementTraits(statement.sql);
     // The rowid check names the tables it reads: prepare it again for the schema this statement leaves.
     if (traits.changesSchema) this.rowidCheck = undefined;
+    // A SAVEPOINT only where SQLite would not undo a failed statement by itself (FAIL), or while re-applying after a RowidRetry.
+    const careful = this.careful || traits.mayFailPartway || this.schemaMayFailPartway;
+    let info: Database.RunResult;
     try {
-      // Every statement runs in a SAVEPOINT: the rowid check after it (rowid-guard.ts) must be able to undo it, FAIL or not.
-      const info = this.runStatement(statement.sql, statement.params);
-      return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
+      if (careful) info = this.runCarefully(statement.sql, statement.params);
+      else info = this.prepared(statement.sql).run(...bindable(statement.params));
     } catch (error) {
       if (isEnvironmentError(error)) throw error; // applyBatch says what it is; the transaction may be gone already
       assert(this.db.inTransaction, `entry ${entry.index} ended the apply transaction`);
@@ -346,10 +460,11 @@ export class Store {
       return failure(error instanceof Database.SqliteError ? error.code : 'params', error.message);
     } finally {
       this.applyingIndex = null;
-      if (traits.changesSchema) {
-        this.rowidCheck = undefined;
-      }
+      if (traits.changesSchema) this.afterSchemaChange();
     }
+    // Without a SAVEPOINT the statement cannot be undone alone: the batch is applied again, carefully (applyBatch).
+    if (!careful && this.tableAtRowidMax() !== undefined) throw new RowidRetry();
+    return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
   }
 
   /** A prepared statement for `sql`, from a small LRU cache: the workload repeats a few statements. */

@@ -43,7 +43,7 @@ import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNo
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { checksumResult } from './replies.js';
 import { Ring } from './ring.js';
-import { nodeStatus } from './status.js';
+import { nodeStatus, wedgedAfterMs } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
 import { Workload } from './workload.js';
 import { runTrace, type TraceOptions } from './trace.js';
@@ -56,6 +56,8 @@ interface Slot {
   process: NodeProcess | null;
   telemetry: NodeTelemetry | null;
   telemetryAtMs: number;
+  /** When the node last resumed from a pause: its silence before then is not a blocked event loop. */
+  resumedAtMs: number;
   paused: boolean;
   incarnation: number;
   /** Client requests to this incarnation go straight to its socket. */
@@ -151,7 +153,7 @@ export class Cluster extends EventEmitter {
     if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
     if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
     for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
+      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
     }
   }
 
@@ -469,10 +471,11 @@ export class Cluster extends EventEmitter {
     await child.exited;
   }
 
-  /** Starts a dead node again from its data dir. */
+  /** Starts a dead node again from its data dir; a wedged one (see NodeStatus.wedged) is killed first. */
   async restart(id: NodeId): Promise<void> {
     this.checkRunning();
     const slot = this.slot(id);
+    if (slot.process !== null && this.status().find((n) => n.id === id)?.wedged != null) await this.kill(id);
     if (slot.process !== null) return;
     slot.incarnation++;
     slot.telemetry = null;
@@ -497,6 +500,7 @@ export class Cluster extends EventEmitter {
     const slot = this.slot(id);
     if (slot.process === null || !slot.paused) return;
     slot.paused = false;
+    slot.resumedAtMs = performance.now();
     slot.process.signal('SIGCONT');
     this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT)` });
     this.topologyChanged();
@@ -593,6 +597,8 @@ export class Cluster extends EventEmitter {
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
         faults: this.nodeFaults(id),
+        silentMs: now - Math.max(slot.telemetryAtMs, slot.resumedAtMs),
+        wedgedAfterMs: wedgedAfterMs(this.options.heartbeatMs, this.options.telemetryMs),
       };
       return nodeStatus(view, leaderTelemetry);
     });

@@ -24,13 +24,13 @@ export interface SettleResult {
   readonly detail: string;
 }
 
-/** Restores every link, resumes paused nodes and restarts dead ones. */
+/** Restores every link, resumes paused nodes and restarts dead and wedged ones. */
 export async function undoAllFaults(cluster: Cluster): Promise<void> {
   cluster.heal();
   for (const node of cluster.status()) {
     if (node.faults.diskSlowMs > 0 || node.faults.applySlowMs > 0) cluster.setNodeFault(node.id, { diskSlowMs: 0, applySlowMs: 0 });
     if (node.paused) cluster.resume(node.id);
-    if (!node.up) await cluster.restart(node.id);
+    if (!node.up || node.wedged != null) await cluster.restart(node.id);
   }
 }
 

@@ -17,15 +17,43 @@ export interface NodeView {
   readonly reportAgeMs: number;
   /** Node-level faults the supervisor set on it. */
   readonly faults: NodeFaults;
+  /** How long the node has been silent while not paused (since its last report or its last resume). */
+  readonly silentMs: number;
+  /** A running, unpaused node silent this long is wedged (wedgedAfterMs). */
+  readonly wedgedAfterMs: number;
+}
+
+/**
+ * How long a running, unpaused node may go without a report before it shows
+ * as wedged: 20 heartbeats and 10 reports, at least 2 s, so a loaded machine's
+ * late reports (a few hundred ms) are not taken for a blocked event loop.
+ */
+export function wedgedAfterMs(heartbeatMs: number, telemetryMs: number): number {
+  return Math.max(2_000, 20 * heartbeatMs, 10 * telemetryMs);
+}
+
+/** Why the node cannot make progress, or null (see NodeStatus.wedged). */
+function wedgedState(node: NodeView): NodeStatus['wedged'] {
+  const t = node.telemetry;
+  if (!node.up || t === null) return null;
+  if (t.wedged) return t.wedged;
+  if (node.paused || node.silentMs < node.wedgedAfterMs) return null;
+  const statement = t.lastStatement ?? null;
+  return {
+    reason: `no report for ${Math.round(node.silentMs)} ms while running and not paused: its event loop is blocked${statement === null ? '' : ` (the last statement it reported beginning: entry ${statement.index})`}`,
+    statement: statement?.sql ?? null,
+  };
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
   const t = node.telemetry;
   const follower = leader?.followers.find((f) => f.id === node.id);
+  const wedged = wedgedState(node);
   return {
     id: node.id,
     pid: node.pid,
-    role: node.up && t !== null ? t.role : node.up ? 'follower' : 'down',
+    // A silent node's last report may say leader: it leads nothing while wedged.
+    role: node.up && t !== null ? (wedged === null ? t.role : 'follower') : node.up ? 'follower' : 'down',
     term: t?.term ?? 0,
     leader: t?.leader ?? null,
     up: node.up,
@@ -52,5 +80,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     reportAgeMs: t === null ? null : node.reportAgeMs,
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
     faults: node.faults,
+    wedged,
   };
 }

@@ -75,6 +75,14 @@ export interface NodeStatus {
   readonly election: ElectionTimer | null;
   /** Node-level faults set on it (Cluster.setNodeFault): its fsync and each apply take this much longer; zeros when normal. */
   readonly faults: NodeFaults;
+  /**
+   * Set when the node is up but cannot make progress (status.ts, wedgedAfterMs): an
+   * error of its environment stopped it (state.db, the WAL, a full disk), or it has
+   * not reported for many heartbeats while running and not paused (its event loop
+   * is blocked). `statement` is the one it was applying, or the last it began.
+   * Absent in status recorded before it existed.
+   */
+  readonly wedged?: { readonly reason: string; readonly statement: string | null } | null;
 }
 
 export type SupervisorEvent =

@@ -6,7 +6,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { entryBytes, RaftCore, type CoreConfig, type Entry, type Message } from '../../cluster/core/index.js';
-import { peerMessageProblem } from '../../cluster/node/host.js';
+import { environmentProblem, peerMessageProblem } from '../../cluster/node/host.js';
+import { EnvironmentError } from '../../cluster/store/index.js';
+import { WalError } from '../../cluster/wal/index.js';
 
 const config = (failover: 'raft' | 'manual'): CoreConfig => ({
   id: 'n2',
@@ -63,5 +65,20 @@ describe('peerMessageProblem', () => {
     expect(peerMessageProblem({ type: 'heartbeat-resp', from: 'n3', to: 'n2', term, context: 0, positions: positions(last + 5) }, c)).toContain('past this leader');
     // Another term's answers are the core's business (it ignores or steps down on them).
     expect(peerMessageProblem(resp(last + 1, term + 1), c)).toBeNull();
+  });
+});
+
+describe('environmentProblem', () => {
+  it('takes errors of the disk, the WAL and state.db for the environment, and anything else for a bug', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', errno: -28 });
+    expect(environmentProblem(full)).toBe('a file operation failed with ENOSPC (the disk is full) in write: ENOSPC: no space left on device, write');
+    const io = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fdatasync' });
+    expect(environmentProblem(io)).toMatch(/^a file operation failed with EIO in fdatasync/);
+    expect(environmentProblem(new WalError('failed', 'an earlier WAL write or fsync failed'))).toBe('the WAL failed: an earlier WAL write or fsync failed');
+    expect(environmentProblem(new EnvironmentError(4, 4, 'SQLITE_FULL', new Error('database or disk is full')))).toMatch(/^state\.db failed applying entry 4 with SQLITE_FULL/);
+    // Bugs still crash the node: an assertion, a WAL error of bad input, an errno-like error without a system call.
+    expect(environmentProblem(new Error('assertion failed: x'))).toBeNull();
+    expect(environmentProblem(new WalError('record-too-large', 'too big'))).toBeNull();
+    expect(environmentProblem(Object.assign(new Error('odd'), { code: 'ENOSPC' }))).toBeNull();
   });
 });

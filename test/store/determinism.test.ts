@@ -63,6 +63,28 @@ describe('rowid exhaustion (row 6)', () => {
     expect(nodes[0].checksum()).toBe(nodes[1].checksum());
   });
 
+  it('gives the same results in one batch as one entry at a time: the refused statement is undone alone, the rest of the batch kept', () => {
+    const [a, b] = twoNodes();
+    const log = [
+      sqlEntry(1, 'CREATE TABLE t (id INTEGER PRIMARY KEY, a)'),
+      sqlEntry(2, 'INSERT INTO t VALUES (1, 1)', [], { client: 'c', request: 1 }),
+      sqlEntry(3, 'INSERT INTO t VALUES (?, 2)', [max], { client: 'c', request: 2 }),
+      sqlEntry(4, 'INSERT INTO t VALUES (2, 3)', [], { client: 'c', request: 3 }),
+      sqlEntry(5, 'CREATE TABLE u (a)'),
+      sqlEntry(6, `INSERT INTO u (rowid, a) VALUES (${max}, 1)`),
+      sqlEntry(7, 'INSERT INTO u (a) VALUES (2)'),
+    ];
+    const batched = a.applyBatch(log);
+    const single = log.map((entry) => b.apply(entry));
+    expect(batched).toEqual(single);
+    expect(batched.map((r) => r.ok)).toEqual([true, true, false, true, true, false, true]);
+    expect([a.appliedIndex(), a.checksum()]).toEqual([7, b.checksum()]);
+    expect(a.query('SELECT id FROM t ORDER BY id').rows).toEqual([[1], [2]]);
+    expect(a.query('SELECT rowid FROM u').rows).toEqual([[1]]);
+    // The refused write's request is recorded all the same: its retry is a duplicate.
+    expect(a.apply(sqlEntry(8, 'INSERT INTO t VALUES (?, 2)', [max], { client: 'c', request: 2 }))).toMatchObject({ ok: true, duplicate: true });
+  });
+
   it('checks tables created, renamed and rebuilt after the first write', () => {
     const [a, b] = twoNodes();
     const log = history(['CREATE TABLE x (a)', 'INSERT INTO x VALUES (1)', 'ALTER TABLE x RENAME TO y', `INSERT INTO y (rowid, a) VALUES (${max}, 2)`]);

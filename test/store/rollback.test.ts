@@ -1,7 +1,7 @@
 // Rollback: undone entries are written to <dir>/rollback/*.jsonl, and the
 // rebuilt state is exactly what a fresh store gets from the kept log.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../cluster/core/index.js';
@@ -58,6 +58,7 @@ describe('rollbackAndRebuild', () => {
     expect(store.query('SELECT k, v, idx FROM kv').rows).toEqual([['a', 'kept', 5]]);
     expect(store.query("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite%' ORDER BY name").rows.flat()).toEqual([
       '_replica_requests',
+      '_replica_rollbacks',
       '_replica_state',
       'child',
       'kv',
@@ -104,6 +105,52 @@ describe('rollbackAndRebuild', () => {
     expect(() => store.rollbackAndRebuild({ undone, log: kept.slice(1) })).toThrow(StoreAssertionError);
     expect(() => store.rollbackAndRebuild({ undone: [], log: kept })).toThrow(StoreAssertionError);
     expect(store.appliedIndex()).toBe(15);
+    expect(existsSync(join(store.dir, 'rollback'))).toBe(false);
+  });
+});
+
+describe('a rollback a crash interrupted between its two steps', () => {
+  const undone = [...undoneAscending].reverse();
+  const wholeLog = [...kept, ...undoneAscending];
+
+  it('is completed from its file on start when the log was truncated, and recorded as done', () => {
+    const dir = stores.dir();
+    const store = stores.open(dir);
+    applyAll(store, wholeLog);
+    const record = store.recordRollback(undone);
+    // The crash: the log is cut at 6 and a new leader's entry written there; state.db still has 15 applied.
+    const newLog = [...kept, noopEntry(6, 3)];
+    expect(store.finishInterruptedRollback(newLog)).toEqual(record);
+    const fresh = stores.open();
+    applyAll(fresh, kept);
+    expect([store.appliedIndex(), store.checksum()]).toEqual([5, fresh.checksum()]);
+    expect(store.query('SELECT file FROM _replica_rollbacks').rows).toEqual([[record.name]]);
+    // Done: a second start finds nothing to finish.
+    expect(store.finishInterruptedRollback(newLog)).toBeNull();
+    expect(readdirSync(join(dir, 'rollback'))).toEqual([record.name]);
+  });
+
+  it('is removed on start when the log still holds the applied entries: nothing was undone', () => {
+    const dir = stores.dir();
+    const store = stores.open(dir);
+    applyAll(store, wholeLog);
+    store.recordRollback(undone);
+    writeFileSync(join(dir, 'rollback', 'torn.jsonl.tmp'), '{"index":6,"te');
+    expect(store.finishInterruptedRollback(wholeLog)).toBeNull();
+    expect(readdirSync(join(dir, 'rollback'))).toEqual([]);
+    expect(store.appliedIndex()).toBe(15);
+  });
+
+  it('leaves alone the files of rollbacks that completed, even when the same entry is applied again', () => {
+    const dir = stores.dir();
+    const store = stores.open(dir);
+    applyAll(store, wholeLog);
+    const first = store.rollbackAndRebuild({ undone, log: kept });
+    // A later leader that still had entries 6-15 brings them back (manual failover), and they are applied again.
+    applyAll(store, undoneAscending);
+    expect(store.finishInterruptedRollback(wholeLog)).toBeNull();
+    const second = store.rollbackAndRebuild({ undone, log: kept });
+    expect(readdirSync(join(dir, 'rollback')).sort()).toEqual([basename(first), basename(second)].sort());
   });
 });
 

@@ -22,6 +22,15 @@ function words(text: string): string {
 }
 
 describe('the help overlay', () => {
+  it('says first why each wedged node is wedged, with its statement', () => {
+    const wedged = [{ id: 'n2', reason: 'state.db failed applying entry 9 with SQLITE_FULL', statement: "DELETE FROM kv WHERE k = 'x'" }];
+    const lines = renderAt(<HelpOverlay width={100} rows={200} scroll={0} color={false} wedged={wedged} />, 100)
+      .lastFrame()!
+      .split('\n');
+    expect(lines[0]).toContain('wedged nodes');
+    expect(words(lines.slice(0, 4).join(' '))).toContain("n2: state.db failed applying entry 9 with SQLITE_FULL; statement: DELETE FROM kv WHERE k = 'x'");
+  });
+
   for (const columns of [80, 120]) {
     it(`at ${columns} columns keeps every usage apart from its summary, and cuts nothing`, () => {
       const lines = overlay(columns);

@@ -44,6 +44,12 @@ describe('node table (recorded status() snapshots)', () => {
     expect(nodeStates(behind, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
   });
 
+  it('says wedged, and nothing else, for a running node that makes no progress; a dead one is not wedged', () => {
+    const wedged = { ...frame('steady').nodes[0]!, paused: true, wedged: { reason: 'state.db failed applying entry 9 with SQLITE_FULL', statement: 'DELETE FROM kv' } };
+    expect(nodeStates(wedged, { leader: 'n2', crashed: none, divergent: new Set(['n1']) }).map((s) => `${s.glyph} ${s.word}`)).toEqual(['✕ wedged']);
+    expect(nodeStates({ ...wedged, up: false }, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['killed']);
+  });
+
   it('does not say catching up while a node is cut off: the leader only watches its lag grow', () => {
     const cutOff = { ...frame('steady').nodes[0]!, isolated: true, role: 'pre-candidate' as const, lag: { writeLagMs: 2_400, flushLagMs: 2_400, replayLagMs: 2_400, entries: 120, bytes: 24_000 } };
     expect(nodeStates(cutOff, { leader: 'n2', crashed: none, divergent: none }).map((s) => `${s.glyph} ${s.word}`)).toEqual(['⊘ isolated']);

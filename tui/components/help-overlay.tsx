@@ -14,6 +14,14 @@ export interface HelpOverlayProps {
   readonly color: boolean;
   /** In a lab: the current step's hint, shown first, with the lab's keys. */
   readonly lab?: LabHelp | null;
+  /** Nodes that are wedged, each with why: shown first (the node table only has room for `✕ wedged`). */
+  readonly wedged?: readonly WedgedNode[];
+}
+
+export interface WedgedNode {
+  readonly id: string;
+  readonly reason: string;
+  readonly statement: string | null;
 }
 
 export interface LabHelp {
@@ -43,6 +51,7 @@ const tableLines: readonly (readonly [string, string])[] = [
   ['candidate', 'has raised its term and asks for votes'],
   ['⊘ isolated', 'every link to and from it is cut (i; h heals): its lag only grows'],
   ['↻ catching up', 'a follower still hearing from the leader, over 500 ms of replay lag behind (a cut-off node is not: its lag only grows)'],
+  ['✕ wedged', 'running but stuck: a disk, lock or WAL error, or a blocked event loop; why is at the top here; r restarts it'],
   ['◷ 420ms ago', "each row is its node's last report, and nodes report one by one, so rows are different moments: a row that is far older than the others, or a leader that looks behind a follower that reported after it, says how old it is"],
 ];
 
@@ -103,8 +112,20 @@ function labLines(lab: LabHelp | null | undefined, width: number): Segment[][] {
   ];
 }
 
-function leftLines(lab?: LabHelp | null, width = 80): Segment[][] {
+function wedgedLines(wedged: readonly WedgedNode[], width: number): Segment[][] {
+  if (wedged.length === 0) return [];
   return [
+    heading('wedged nodes'),
+    ...wedged.flatMap((node) =>
+      wrap(`${node.id}: ${node.reason}${node.statement === null ? '' : `; statement: ${node.statement}`}`, width).map((line): Segment[] => [{ text: line, color: 'red' }]),
+    ),
+    [{ text: '' }],
+  ];
+}
+
+function leftLines(lab?: LabHelp | null, width = 80, wedged: readonly WedgedNode[] = []): Segment[][] {
+  return [
+    ...wedgedLines(wedged, width),
     ...labLines(lab, width),
     heading('keys'),
     ...pairLines(keyLines, width),
@@ -129,27 +150,27 @@ function commandLines(width: number): Segment[][] {
 }
 
 /** Every line of the single-column help at this width. */
-export function helpLines(width: number, lab?: LabHelp | null): Segment[][] {
-  return [...leftLines(lab, width), [{ text: '' }], ...commandLines(width)];
+export function helpLines(width: number, lab?: LabHelp | null, wedged: readonly WedgedNode[] = []): Segment[][] {
+  return [...leftLines(lab, width, wedged), [{ text: '' }], ...commandLines(width)];
 }
 
 /** How far the help can scroll at this size (0 when it fits). */
-export function helpScrollMax(width: number, rows: number, lab?: LabHelp | null): number {
+export function helpScrollMax(width: number, rows: number, lab?: LabHelp | null, wedged: readonly WedgedNode[] = []): number {
   const columnWidth = Math.floor((width - 2) / 2);
-  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines(lab, columnWidth).length, commandLines(columnWidth).length) - rows);
-  const lines = helpLines(width, lab).length;
+  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines(lab, columnWidth, wedged).length, commandLines(columnWidth).length) - rows);
+  const lines = helpLines(width, lab, wedged).length;
   return lines <= rows ? 0 : lines - (rows - 1);
 }
 
-export function HelpOverlay({ width, rows, scroll, color, lab }: HelpOverlayProps) {
+export function HelpOverlay({ width, rows, scroll, color, lab, wedged = [] }: HelpOverlayProps) {
   const render = (lines: Segment[][], lineWidth: number) => lines.map((segments, i) => <SegmentLine key={i} segments={segments} width={lineWidth} color={color} />);
-  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows, lab)));
+  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows, lab, wedged)));
   if (width >= twoColumnsMin) {
     const columnWidth = Math.floor((width - 2) / 2);
     return (
       <Box flexDirection="row" height={rows} width={width}>
         <Box flexDirection="column" width={columnWidth}>
-          {render(leftLines(lab, columnWidth).slice(top, top + rows), columnWidth)}
+          {render(leftLines(lab, columnWidth, wedged).slice(top, top + rows), columnWidth)}
         </Box>
         <Box width={2} />
         <Box flexDirection="column" width={columnWidth}>
@@ -158,7 +179,7 @@ export function HelpOverlay({ width, rows, scroll, color, lab }: HelpOverlayProp
       </Box>
     );
   }
-  const all = helpLines(width, lab);
+  const all = helpLines(width, lab, wedged);
   if (all.length <= rows) {
     return (
       <Box flexDirection="column" height={rows} width={width}>

@@ -33,6 +33,7 @@ export function nodeStates(
   node: NodeStatus,
   context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number> },
 ): NodeState[] {
+  if (node.up && node.wedged != null) return [{ glyph: '✕', word: 'wedged', color: 'red' }];
   if (!node.up) return [context.crashed.has(node.id) ? { glyph: '✕', word: 'crashed', color: 'red' } : { glyph: '✕', word: 'killed', color: 'red' }];
   const states: NodeState[] = [];
   if (context.divergent.has(node.id)) states.push({ glyph: '≠', word: 'diverged', color: 'red' });

@@ -226,6 +226,8 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return say(`${event.node} dropped a malformed message (${event.count} so far): ${event.reason}`, 'warn');
     case 'connection-refused':
       return say(`${event.node} refused a connection to its socket (${event.count} so far): ${event.reason}`, 'warn');
+    case 'node-wedged':
+      return say(`${event.node} is wedged: ${event.reason}${event.statement === null ? '' : ` (applying: ${event.statement})`}`, 'error');
     default:
       return unknownEvent(event, elections);
   }
