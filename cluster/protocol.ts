@@ -36,7 +36,11 @@ export interface ReplicationSettings {
   readonly syncFallback: SyncFallback;
 }
 
-export type Consistency = 'local' | 'linearizable';
+/** `local`: the node as it is; `linearizable`: ReadIndex on the leader; `lease`: on the leader's lease (no round trip), ReadIndex when it has none. */
+export type Consistency = 'local' | 'linearizable' | 'lease';
+/** Clock rates the clock fault accepts: a node's timers run this many times real speed. */
+export const clockRateMin = 0.05;
+export const clockRateMax = 20;
 
 export type ErrorKind = 'not-leader' | 'timeout' | 'unavailable' | 'bad-statement';
 
@@ -174,6 +178,8 @@ export type ToNode =
   | { readonly type: 'checksum'; readonly id: number }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
+  /** The clock fault: the node's tick timer runs at `rate` times real speed (1 restores it). */
+  | { readonly type: 'clock'; readonly rate: number }
   | { readonly type: 'stop' }
   /** Everything for one node from one turn of the supervisor's event loop, in order. */
   | { readonly type: 'batch'; readonly messages: readonly ToNode[] };
@@ -222,6 +228,10 @@ export interface NodeTelemetry {
   /** This node's WAL since it started, as PostgreSQL's pg_stat_wal counts it. */
   readonly wal: WalTelemetry;
   readonly network: NetworkTelemetry;
+  /** The clock fault's rate (1: normal); absent from nodes that predate it. */
+  readonly clockRate?: number;
+  /** On a leader holding a lease: how long it still holds, by its own clock (ms); else 0. */
+  readonly leaseMs?: number;
   readonly atMs: number;
 }
 
@@ -584,7 +594,7 @@ export function parseToNode(value: unknown): ToNode | Invalid {
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -607,7 +617,7 @@ function toNode(value: unknown): ToNode {
         id: count(field(value, 'id'), 'id'),
         sql: sqlText(field(value, 'sql')),
         params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
-        consistency: oneOf(['local', 'linearizable'] as const)(field(value, 'consistency'), 'consistency'),
+        consistency: oneOf(['local', 'linearizable', 'lease'] as const)(field(value, 'consistency'), 'consistency'),
         minIndex: count(field(value, 'minIndex'), 'minIndex'),
         timeoutMs: count(field(value, 'timeoutMs'), 'timeoutMs'),
       };
@@ -620,6 +630,11 @@ function toNode(value: unknown): ToNode {
       return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
     case 'links':
       return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
+    case 'clock': {
+      const rate = finite(field(value, 'rate'), 'rate');
+      if (!(rate >= clockRateMin && rate <= clockRateMax)) fail('rate', `a clock rate from ${clockRateMin} to ${clockRateMax}`);
+      return { type, rate };
+    }
     case 'stop':
       return { type };
   }

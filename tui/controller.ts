@@ -67,6 +67,8 @@ export interface ClusterController {
   cut(from: NodeId, to: NodeId): void;
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
   heal(): void;
+  /** The clock fault: the node's timers run at `rate` times real speed (1 restores). */
+  setClockRate(id: NodeId, rate: number): void;
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
   promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;

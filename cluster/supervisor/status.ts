@@ -14,6 +14,8 @@ export interface NodeView {
   readonly telemetry: NodeTelemetry | null;
   /** How old the telemetry is, in ms. */
   readonly reportAgeMs: number;
+  /** The clock rate the supervisor set (it outlives a restart, as a machine's bad clock would). */
+  readonly clockRate: number;
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
@@ -47,5 +49,7 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     wal: t?.wal ?? null,
     network: t?.network ?? null,
     reportAgeMs: t === null ? null : node.reportAgeMs,
+    clockRate: node.clockRate,
+    leaseMs: t?.leaseMs ?? 0,
   };
 }

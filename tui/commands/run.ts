@@ -30,7 +30,11 @@ export function busyText(command: ClusterCommand): string {
     case 'replication':
       return 'changing replication on every node…';
     case 'read':
-      return command.consistency === 'linearizable' ? `asking ${command.node} to confirm its leadership with a majority (ReadIndex), then read…` : 'running the statement…';
+      return command.consistency === 'linearizable'
+        ? `asking ${command.node} to confirm its leadership with a majority (ReadIndex), then read…`
+        : command.consistency === 'lease'
+          ? `asking ${command.node} to read on its lease (ReadIndex if it has none)…`
+          : 'running the statement…';
     case 'sql':
       return 'running the statement…';
     case 'write':
@@ -93,6 +97,13 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'heal':
       controller.heal();
       return ok('every link restored');
+    case 'clock':
+      controller.setClockRate(command.node, command.rate);
+      return ok(
+        command.rate === 1
+          ? `${command.node}'s clock back to normal`
+          : `${command.node}'s timers run at ×${command.rate}: its elections, heartbeats and lease count ${command.rate < 1 ? 'slow' : 'fast'} ticks; :clock ${command.node} 1 restores`,
+      );
     case 'replication': {
       const settings = await controller.setReplication(command.change);
       const quorum = settings.mode === 'quorum' ? ` (quorum ${settings.quorum ?? 'majority'})` : '';
@@ -124,9 +135,13 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       if (command.consistency === 'local') return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
       let result;
       try {
-        result = await controller.query(command.sql, [], { node: command.node, consistency: 'linearizable' });
+        result = await controller.query(command.sql, [], { node: command.node, consistency: command.consistency });
       } catch (error) {
         return { kind: 'message', text: linearizableRefusal(command.node, error), level: 'error' };
+      }
+      if (command.consistency === 'lease') {
+        const how = result.lease === true ? `lease read on ${command.node}: answered on its lease, no round trip` : `lease read on ${command.node}: it held no lease, so a majority confirmed it (ReadIndex)`;
+        return { kind: 'result', result: queryView(result, how) };
       }
       return { kind: 'result', result: queryView(result, `linearizable read on ${command.node}, its leadership confirmed by a majority`) };
     }

@@ -39,6 +39,9 @@ export function nodeStates(
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
+  if (node.clockRate !== undefined && node.clockRate !== 1) states.push({ glyph: '◔', word: `clock ×${node.clockRate}`, color: 'yellow' });
+  // A leader holding a lease (once lease reads are in use): it answers them with no round trip.
+  if (node.role === 'leader' && (node.leaseMs ?? 0) > 0) states.push({ glyph: '◇', word: 'lease', color: 'cyan' });
   if (isCatchingUp(node, context.leader)) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
   const ageMs = context.aged?.get(node.id);
   if (ageMs !== undefined) states.push({ glyph: '◷', word: `${formatMs(ageMs)} ago`, color: 'gray' });
