@@ -9,9 +9,10 @@ import { partition } from './partition.js';
 import { quorumCommit } from './quorum-commit.js';
 import { raftElection } from './raft-election.js';
 import { splitBrain } from './split-brain.js';
+import { staleLeader } from './stale-leader.js';
 import { syncCost } from './sync-cost.js';
 
-export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels];
+export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, staleLeader];
 
 export function findLab(id: string): AnyLab | undefined {
   return labs.find((lab) => lab.id === id);
