@@ -81,9 +81,14 @@ function valueOf(read: Query): string {
   return row === undefined ? '(no row)' : String(row['v'] ?? JSON.stringify(row));
 }
 
-/** The value an upsert of the key wrote, from its SQL. */
+/** The key and value an upsert wrote (`… VALUES ('color', 'blue')`), from its SQL. */
+function written(write: Execute): { key: string; value: string } | null {
+  const match = /VALUES\s*\(\s*'([^']*)'\s*,\s*'([^']*)'/i.exec(write.sql);
+  return match === null ? null : { key: match[1]!, value: match[2]! };
+}
+
 function valueWritten(write: Execute): string {
-  return /VALUES\s*\(\s*'[^']*'\s*,\s*'([^']*)'/i.exec(write.sql)?.[1] ?? write.sql;
+  return written(write)?.value ?? write.sql;
 }
 
 /**
@@ -93,7 +98,7 @@ function valueWritten(write: Execute): string {
  */
 function staleRead(o: Observation, before: Pick<Baseline, 'actionCount'>, on: NodeId, oldTerm: number, accept: (read: Query) => boolean): { read: Query; write: Execute } | null {
   const since = actionsSince(o, before);
-  const writes = actionsOf(since, 'execute').filter((w) => w.outcome.ok && w.outcome.term > oldTerm && keysNamed(w.sql, w.params).includes(key));
+  const writes = actionsOf(since, 'execute').filter((w) => w.outcome.ok && w.outcome.term > oldTerm && written(w)?.key === key);
   const reads = actionsOf(since, 'query').filter((r) => r.outcome.ok && r.outcome.node === on && keysNamed(r.sql, r.params).includes(key) && accept(r));
   for (let i = reads.length - 1; i >= 0; i--) {
     const read = reads[i]!;
@@ -225,7 +230,7 @@ export const staleLeader = defineLab<Facts>({
       title: 'Heal, then read on the leader\'s lease',
       instruction: (o) => {
         const leader = o.leader ?? '<leader>';
-        return `Press h. Then, on the leader: :read ${leader} lease ${readSql} twice (the first starts the lease, through ReadIndex; the second is answered on it), and once :read ${leader} linearizable ${readSql} to compare.`;
+        return `Press h. Write a value: :sql ${upsert(key, 'yellow')}. Then, on the leader: :read ${leader} lease ${readSql} twice (the first starts the lease, through ReadIndex; the second is answered on it), and once :read ${leader} linearizable ${readSql} to compare.`;
       },
       hint: 'A lease read skips the round trip: the leader answers at its commit index while a majority answered a heartbeat it sent less than the election timeout minimum ago. Each of those followers refuses to vote for anyone until that minimum has passed since it heard the heartbeat, so no other leader can exist yet, if every clock runs at the same rate. etcd calls this ReadOnlyLeaseBased and requires CheckQuorum for it.',
       check: (o, before) => {
@@ -239,18 +244,22 @@ export const staleLeader = defineLab<Facts>({
         const readIndexMs = last !== undefined && last.outcome.ok ? last.outcome.latencyMs : null;
         return {
           passed: true,
-          detail: `${lease.node ?? 'the leader'} answered on its lease in ${formatMs(leaseMs)}${readIndexMs === null ? '' : `; a ReadIndex read took ${formatMs(readIndexMs)}`}`,
+          detail: `${lease.outcome.ok ? lease.outcome.node : 'the leader'} answered on its lease in ${formatMs(leaseMs)}${readIndexMs === null ? '' : `; a ReadIndex read took ${formatMs(readIndexMs)}`}`,
           facts: { leaseMs, ...(readIndexMs === null ? {} : { readIndexMs }) },
         };
       },
       autopilot: async (context) => {
         context.cluster.heal();
-        const o = await context.waitFor('one leader, followed by all', (x) => leaders(x).length === 1 && x.status.every((n) => n.role === 'leader' || n.leader === leaders(x)[0]!.id));
-        const leader = leaders(o)[0]!.id;
-        await context.cluster.query(readSql, [], { node: leader, consistency: 'lease' });
-        await context.pause(200);
-        await context.cluster.query(readSql, [], { node: leader, consistency: 'lease' });
-        await context.cluster.query(readSql, [], { node: leader, consistency: 'linearizable' });
+        await context.waitFor('one leader, followed by all', (x) => leaders(x).length === 1 && x.status.every((n) => n.role === 'leader' || n.leader === leaders(x)[0]!.id));
+        await context.cluster.execute(upsert(key, 'yellow'));
+        // Through the leader (following not-leader hints): right after a heal leadership may still move once.
+        // The first lease read of a term starts the lease; the next ones are answered on it.
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const result = await context.cluster.query(readSql, [], { consistency: 'lease' }).catch(() => null);
+          if (result?.lease === true) break;
+          await context.pause(200);
+        }
+        await context.cluster.query(readSql, [], { consistency: 'linearizable' });
       },
     },
     {
