@@ -378,7 +378,7 @@ export const staleLeader = defineLab<Facts>({
       lines.push(`With its clock at ×${f.slowRate}, ${f.slowNode} still believed its lease ${formatMs(f.leaseReadAfterCutMs)} after the cut, although ${f.slowNewLeader} led term ${f.slowNewTerm}: its lease read answered ${f.leaseStale} after ${f.leaseFresh} was acknowledged. The ReadIndex read to it failed (${f.leaseReadIndexKind}).`);
     }
     lines.push('The Raft paper (§8) names both ways to serve a read without writing to the log: exchange heartbeats with a majority first (ReadIndex), or rely on the heartbeats as a lease, which "would rely on timing for safety" (bounded clock skew). etcd offers both (ReadOnlySafe, the default, and ReadOnlyLeaseBased, which requires CheckQuorum and warns it can be affected by clock drift).');
-    lines.push('A process pause is the same hazard as a slow clock, but detectable: this node drops its lease when its tick timer fires late. A clock that runs slow gives no sign. `replica-lab sim --faults clock` finds stale lease reads in most seeds; with every other fault, none, and never a stale ReadIndex read.');
+    lines.push('A process pause is the same hazard as a slow clock, but detectable: this node drops its lease when its tick timer fires late. A clock that runs slow gives no sign. `replica-lab sim --faults clock` finds stale lease reads in many seeds; with every other fault (`--faults all`), none, and it never finds a stale ReadIndex read.');
     return lines;
   },
   quiz: ['stale-leader-two-terms', 'readindex-cut-off-leader', 'check-quorum-step-down', 'lease-read-assumption', 'lease-clock-drift'],
