@@ -21,6 +21,7 @@ import type {
   WriteReplication,
 } from './core/index.js';
 import { isWellFormed, peerPositionMax } from './limits.js';
+import type { ElectionTimer, MessageReport } from './message-report.js';
 import { clientBytesMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
 
 /** A statement parameter: JSON scalars only, so every replica binds the same value. */
@@ -141,6 +142,19 @@ export interface LinkRule {
   readonly duplicate: number;
 }
 
+/**
+ * Node-level faults, as the supervisor pushes them to one node: its WAL's
+ * fsync takes `diskSlowMs` longer, each entry it applies `applySlowMs`
+ * longer. 0 is normal.
+ */
+export interface NodeFaults {
+  readonly diskSlowMs: number;
+  readonly applySlowMs: number;
+}
+
+/** The most a node-level fault may add, in ms: past that a node is simply down. */
+export const nodeFaultMsMax = 10_000;
+
 /** The first frame on every socket connection: who connects, and the cluster's secret. */
 export interface Hello {
   readonly type: 'hello';
@@ -180,6 +194,8 @@ export type ToNode =
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   /** The clock fault: the node's tick timer runs at `rate` times real speed (1 restores it). */
   | { readonly type: 'clock'; readonly rate: number }
+  /** This node's own faults (slow disk, slow apply), the whole set each time. */
+  | ({ readonly type: 'node-faults' } & NodeFaults)
   | { readonly type: 'stop' }
   /** Everything for one node from one turn of the supervisor's event loop, in order. */
   | { readonly type: 'batch'; readonly messages: readonly ToNode[] };
@@ -233,6 +249,10 @@ export interface NodeTelemetry {
   /** On a leader holding a lease: how long it still holds, by its own clock (ms); else 0. */
   readonly leaseMs?: number;
   readonly atMs: number;
+  /** How far this node's election timer has run (cluster/message-report.ts). */
+  readonly election: ElectionTimer;
+  /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
+  readonly messages?: MessageReport;
 }
 
 /** This node's side of the network since it started: its egress, and connections it refused. */
@@ -592,9 +612,11 @@ export function parseToNode(value: unknown): ToNode | Invalid {
   }
 }
 
+const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= nodeFaultMsMax ? v : fail(p, `a number of ms from 0 to ${nodeFaultMsMax}`));
+
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'node-faults', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -635,6 +657,8 @@ function toNode(value: unknown): ToNode {
       if (!(rate >= clockRateMin && rate <= clockRateMax)) fail('rate', `a clock rate from ${clockRateMin} to ${clockRateMax}`);
       return { type, rate };
     }
+    case 'node-faults':
+      return { type, diskSlowMs: faultMs(field(value, 'diskSlowMs'), 'diskSlowMs'), applySlowMs: faultMs(field(value, 'applySlowMs'), 'applySlowMs') };
     case 'stop':
       return { type };
   }

@@ -7,6 +7,8 @@ import type {
   ExecuteOptions,
   ExecuteResult,
   LinkOptions,
+  MessagesView,
+  NodeFaults,
   NodeId,
   NodeStatus,
   Param,
@@ -56,6 +58,8 @@ export interface ClusterController {
   leader(): NodeId | null;
   replicationSettings(): ReplicationSettings;
   lostWrites(): readonly unknown[];
+  /** The Raft messages of the last 60 s, as the nodes reported them (the message pane); optional for stand-ins. */
+  messages?(): MessagesView;
   execute(sql: string, params?: readonly Param[], options?: ExecuteOptions): Promise<ExecuteResult>;
   query(sql: string, params?: readonly Param[], options?: QueryOptions): Promise<QueryResult>;
   kill(id: NodeId): Promise<void>;
@@ -69,6 +73,8 @@ export interface ClusterController {
   heal(): void;
   /** The clock fault: the node's timers run at `rate` times real speed (1 restores). */
   setClockRate(id: NodeId, rate: number): void;
+  /** Node-level faults (slow disk, slow apply); a field left out keeps its value. */
+  setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults;
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
   promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;

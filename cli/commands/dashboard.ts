@@ -4,7 +4,7 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import { Cluster } from '../../cluster/index.js';
+import { Cluster, unsafeOptions } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { choiceFlag, wholeFlag } from '../flags.js';
 
@@ -17,6 +17,7 @@ export interface DashboardFlags {
   readonly workload: boolean;
   /** `--no-check-quorum`: a cut-off leader never steps down on its own (and no lease reads). */
   readonly checkQuorum?: boolean;
+  readonly unsafe?: string;
 }
 
 /** The root program's options: they configure the cluster the dashboard starts. */
@@ -28,7 +29,8 @@ export function addDashboardOptions(program: Command): void {
     .option('--failover <kind>', 'dashboard: raft | manual', 'raft')
     .option('--no-check-quorum', 'dashboard: a leader that stops hearing a majority keeps leading (CheckQuorum off; lease reads fall back to ReadIndex)')
     .option('--data-dir <dir>', 'dashboard: keep node data here (default: a temporary dir, removed on quit)')
-    .option('--no-workload', 'dashboard: start no client workload');
+    .option('--no-workload', 'dashboard: start no client workload')
+    .option('--unsafe <rule>', `dashboard: switch a safety rule off to see what it prevents: ${unsafeOptions.join(' | ')} (random() and datetime('now') are replicated as statements: replicas diverge)`);
 }
 
 export const noTerminalMessage = `the dashboard needs an interactive terminal (stdin and stdout must be a TTY); for scripts and pipes use '${cliName} start --headless'`;
@@ -38,6 +40,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const mode = choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, undefined);
   const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, undefined);
   const failover = choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, undefined);
+  const unsafe = flags.unsafe === undefined ? [] : [choiceFlag('--unsafe', flags.unsafe, unsafeOptions, undefined)];
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(noTerminalMessage, { seeHelp: false });
   // Ink draws nothing until exit when it believes it runs in CI (it reads CI at import);
   // a person at a terminal asked for the dashboard, so let it draw.
@@ -50,6 +53,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const cluster = await Cluster.start({
     nodes,
     failover,
+    unsafe,
     replication: { mode, ackLevel },
     checkQuorum: flags.checkQuorum !== false,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),

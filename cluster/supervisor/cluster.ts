@@ -17,11 +17,13 @@ import {
   clockRateMax,
   clockRateMin,
   Invalid,
+  nodeFaultMsMax,
   parseFromNode,
   unbatch,
   type FromNode,
   type NetworkTelemetry,
   type NodeEvent,
+  type NodeFaults,
   type NodeTelemetry,
   type Param,
   type ReplicationSettings,
@@ -35,6 +37,8 @@ import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from 
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
+import { MessageJournal, type MessagesView } from './message-journal.js';
+import { InvalidReport, parseMessageReport } from '../message-report.js';
 import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
@@ -77,6 +81,8 @@ export class Cluster extends EventEmitter {
   readonly lockTakenOverFrom: number | null;
   private readonly slots = new Map<NodeId, Slot>();
   private readonly links = new LinkTable();
+  /** Node-level faults by node (slow disk, slow apply); a node without one runs normally. Kept across restarts, as a slow disk would be. */
+  private readonly faults = new Map<NodeId, NodeFaults>();
   private readonly guardian: Guardian;
   /** Every connection to a node's socket starts with this. */
   private readonly secret = randomBytes(24).toString('hex');
@@ -90,6 +96,8 @@ export class Cluster extends EventEmitter {
   private readonly leaderWatch = new LeaderWatch();
   private readonly recentEvents = new Ring<ClusterEvent>(eventsKeptMax);
   private readonly lost = new LostWrites();
+  /** The Raft messages the nodes reported, for the last 60 s (the dashboard's message pane). */
+  private readonly messageJournal = new MessageJournal();
   /** The newest leader any node reported, by term; leader() also requires it to be running. */
   private knownLeader: { id: NodeId; term: number } | null = null;
   private stopping: Promise<void> | null = null;
@@ -184,6 +192,7 @@ export class Cluster extends EventEmitter {
       telemetryMs: this.options.telemetryMs,
       socketDir: this.socketDir,
       secret: this.secret,
+      ...(this.options.unsafe.includes('allow-nondeterministic') ? { allowNondeterministic: true } : {}),
     };
     // The log is opened here (0600, never through a symbolic link) and handed to the node as its stdout and stderr.
     const logFd = openForAppend(join(dir, 'node.log'));
@@ -200,6 +209,8 @@ export class Cluster extends EventEmitter {
     // The link rules in force, before anything else reaches the node.
     child.send({ type: 'links', rules: this.links.rules() });
     if (slot.clockRate !== 1) child.send({ type: 'clock', rate: slot.clockRate });
+    const faults = this.faults.get(id);
+    if (faults !== undefined) child.send({ type: 'node-faults', ...faults });
     this.guardian.watch(child.pid);
     this.record({ type: 'node-started', node: id, pid: child.pid, incarnation: slot.incarnation });
     this.topologyChanged();
@@ -251,6 +262,7 @@ export class Cluster extends EventEmitter {
         const slot = this.slot(id);
         slot.telemetry = message.telemetry;
         slot.telemetryAtMs = performance.now();
+        this.noteMessages(id, message.telemetry.messages);
         this.noteLeader(id, message.telemetry.role === 'leader', message.telemetry.term);
         return;
       }
@@ -261,6 +273,14 @@ export class Cluster extends EventEmitter {
         // Unpacked in onNodeMessage; a batch never reaches here.
         return;
     }
+  }
+
+  /** A node's report of the Raft messages it sent and received: kept if it checks out, else dropped and said. */
+  private noteMessages(id: NodeId, raw: unknown): void {
+    if (raw === undefined) return;
+    const report = parseMessageReport(raw, id);
+    if (report instanceof InvalidReport) this.record({ type: 'malformed-from-node', node: id, reason: report.reason });
+    else this.messageJournal.add(id, report, Date.now());
   }
 
   private onNodeEvent(id: NodeId, atMs: number, event: NodeEvent): void {
@@ -514,6 +534,35 @@ export class Cluster extends EventEmitter {
     this.record({ type: 'fault', fault: 'heal', detail: 'every link restored' });
   }
 
+  /**
+   * Node-level faults: `diskSlowMs`, the node's WAL fsync takes that much
+   * longer; `applySlowMs`, every entry it applies takes that much longer. A
+   * field left out keeps its value; 0 is normal. Pushed to the node at once
+   * (a paused node gets it when it resumes) and again whenever it restarts.
+   */
+  setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults {
+    this.checkRunning();
+    this.slot(id);
+    for (const [name, value] of Object.entries(change)) {
+      if (name !== 'diskSlowMs' && name !== 'applySlowMs') throw new BadRequestError(`${name}: a node fault is diskSlowMs or applySlowMs`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > nodeFaultMsMax) throw new BadRequestError(`${name} must be from 0 to ${nodeFaultMsMax} ms`);
+    }
+    const next: NodeFaults = { ...this.nodeFaults(id), ...change };
+    if (next.diskSlowMs === 0 && next.applySlowMs === 0) this.faults.delete(id);
+    else this.faults.set(id, next);
+    this.deliver(id, { type: 'node-faults', ...next });
+    const said = (ms: number): string => (ms === 0 ? 'normal' : `${ms} ms slower`);
+    if (change.diskSlowMs !== undefined) this.record({ type: 'fault', fault: 'disk', detail: `${id} disk: fsync ${said(next.diskSlowMs)}` });
+    if (change.applySlowMs !== undefined) this.record({ type: 'fault', fault: 'apply', detail: `${id} apply: each entry ${said(next.applySlowMs)}` });
+    return next;
+  }
+
+  /** A node's node-level faults (zeros when it has none). */
+  nodeFaults(id: NodeId): NodeFaults {
+    this.slot(id);
+    return this.faults.get(id) ?? { diskSlowMs: 0, applySlowMs: 0 };
+  }
+
   // -------------------------------------------------------------------------
   // Looking in
 
@@ -532,6 +581,7 @@ export class Cluster extends EventEmitter {
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
         clockRate: slot.clockRate,
+        faults: this.nodeFaults(id),
       };
       return nodeStatus(view, leaderTelemetry);
     });
@@ -559,6 +609,15 @@ export class Cluster extends EventEmitter {
   /** The last events (bounded), oldest first. */
   events(): readonly ClusterEvent[] {
     return this.recentEvents.toArray();
+  }
+
+  /**
+   * The Raft messages of the last 60 s, as the nodes reported them: every
+   * vote, pre-vote and answer, timeout-now and rejected append one by one;
+   * appends and heartbeats counted per link.
+   */
+  messages(): MessagesView {
+    return this.messageJournal.view(Date.now());
   }
 
   /** Acknowledged writes that a node later rolled back (bounded). */

@@ -2,7 +2,8 @@
 // measured for it (pg_stat_replication's view), merged into one row per node.
 
 import type { NodeId } from '../core/index.js';
-import type { NodeTelemetry } from '../protocol.js';
+import { parseElectionTimer } from '../message-report.js';
+import type { NodeFaults, NodeTelemetry } from '../protocol.js';
 import type { NodeStatus } from './types.js';
 
 export interface NodeView {
@@ -16,6 +17,8 @@ export interface NodeView {
   readonly reportAgeMs: number;
   /** The clock rate the supervisor set (it outlives a restart, as a machine's bad clock would). */
   readonly clockRate: number;
+  /** Node-level faults the supervisor set on it. */
+  readonly faults: NodeFaults;
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
@@ -51,5 +54,7 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     reportAgeMs: t === null ? null : node.reportAgeMs,
     clockRate: node.clockRate,
     leaseMs: t?.leaseMs ?? 0,
+    election: node.up && t !== null ? parseElectionTimer(t.election) : null,
+    faults: node.faults,
   };
 }

@@ -44,6 +44,8 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     wal: { bytes: 0, fsyncs: 0, fsyncMs: 0 },
     network: null,
     reportAgeMs: 10,
+    election: null,
+    faults: { diskSlowMs: 0, applySlowMs: 0 },
     ...change,
   };
 }
@@ -63,6 +65,7 @@ export function observation(change: Partial<Observation> = {}): Observation {
     workload: null,
     lostWrites: [],
     rollbackFiles: [],
+    lagSamples: [],
     ...change,
   };
 }

@@ -104,6 +104,11 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
           ? `${command.node}'s clock back to normal`
           : `${command.node}'s timers run at ×${command.rate}: its elections, heartbeats and lease count ${command.rate < 1 ? 'slow' : 'fast'} ticks; :clock ${command.node} 1 restores`,
       );
+    case 'node-fault': {
+      controller.setNodeFault(command.node, command.fault === 'disk' ? { diskSlowMs: command.ms } : { applySlowMs: command.ms });
+      if (command.ms === 0) return ok(`${command.node} ${command.fault} back to normal`);
+      return ok(command.fault === 'disk' ? `${command.node}: every WAL fsync takes ${command.ms}ms longer; :disk ${command.node} normal clears it` : `${command.node}: every entry it applies takes ${command.ms}ms longer; :apply ${command.node} normal clears it`);
+    }
     case 'replication': {
       const settings = await controller.setReplication(command.change);
       const quorum = settings.mode === 'quorum' ? ` (quorum ${settings.quorum ?? 'majority'})` : '';

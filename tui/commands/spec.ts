@@ -20,6 +20,8 @@ export type Command =
   | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote'; readonly node: NodeId }
   | { readonly kind: 'select'; readonly node: NodeId }
   | { readonly kind: 'heal' }
+  /** A node-level fault: `disk`, its fsync takes `ms` longer; `apply`, each entry it applies does. 0 is normal. */
+  | { readonly kind: 'node-fault'; readonly node: NodeId; readonly fault: 'disk' | 'apply'; readonly ms: number }
   | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
   | { readonly kind: 'cut'; readonly from: NodeId; readonly to: NodeId }
   | { readonly kind: 'clock'; readonly node: NodeId; readonly rate: number }
@@ -77,6 +79,8 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'loss', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<percent>')], usage: 'loss <node> [node] <percent>', summary: 'drop that share of messages on those links, e.g. loss n3 20%', group: 'faults' },
   { name: 'heal', args: [], usage: 'heal', summary: 'restore every link (partitions, cuts, delay, loss)', group: 'faults' },
   { name: 'clock', args: [node, free('<rate>')], usage: 'clock <node> <rate>', summary: "the node's timers run at that rate: 0.5 is half speed, 1 restores (a slow clock stretches its lease)", group: 'faults' },
+  { name: 'disk', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'disk <node> slow <ms> | normal', summary: "the node's WAL fsync takes that much longer (normal or off clears it)", group: 'faults' },
+  { name: 'apply', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'apply <node> slow <ms> | normal', summary: 'each entry the node applies takes that much longer (normal or off clears it)', group: 'faults' },
   { name: 'mode', args: [choice(...replicationModes)], usage: 'mode async|sync|quorum', summary: 'when a write is acknowledged', group: 'settings' },
   { name: 'ack', args: [choice(...ackLevels)], usage: 'ack received|flushed|applied', summary: 'what a follower must have done to count', group: 'settings' },
   { name: 'quorum', args: [free('<k>|majority')], usage: 'quorum <k>|majority', summary: 'nodes (leader included) that must ack in quorum mode', group: 'settings' },
