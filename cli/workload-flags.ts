@@ -41,7 +41,7 @@ export function addWorkloadFlags(command: Command, defaults: WorkloadDefaults): 
     .option('--keys <n>', 'keys the clients spread over', defaults.keys)
     .option('--value-bytes <n>', 'bytes per written value', '16')
     .option('--read-target <target>', 'where local reads go: leader | follower | any | a node id', defaults.readTarget)
-    .option('--read-consistency <level>', 'local | linearizable', defaults.readConsistency)
+    .option('--read-consistency <level>', 'local | linearizable (ReadIndex) | lease (on the leader\'s lease)', defaults.readConsistency)
     .option('--sessions <guarantee>', `what a session carries into its reads: ${sessionGuarantees.join(' | ')}`, 'none')
     .option('--sticky-reads', 'each session reads from the same node while it is up')
     .option('--op-timeout <ms>', 'client timeout per operation', defaults.opTimeout);
@@ -61,7 +61,7 @@ export function parseWorkloadFlags(flags: WorkloadFlags, command: string): Parti
     keys: wholeFlag('--keys', flags.keys, 1, 100_000, command),
     valueBytes: wholeFlag('--value-bytes', flags.valueBytes, 1, 1_000_000, command),
     readTarget: readTarget as ReadTarget,
-    readConsistency: choiceFlag('--read-consistency', flags.readConsistency, ['local', 'linearizable'] as const, command),
+    readConsistency: choiceFlag('--read-consistency', flags.readConsistency, ['local', 'linearizable', 'lease'] as const, command),
     sessions: choiceFlag('--sessions', flags.sessions, sessionGuarantees, command),
     stickyReads: flags.stickyReads === true,
     timeoutMs: wholeFlag('--op-timeout', flags.opTimeout, 1, 600_000, command),

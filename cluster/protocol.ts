@@ -37,7 +37,11 @@ export interface ReplicationSettings {
   readonly syncFallback: SyncFallback;
 }
 
-export type Consistency = 'local' | 'linearizable';
+/** `local`: the node as it is; `linearizable`: ReadIndex on the leader; `lease`: on the leader's lease (no round trip), ReadIndex when it has none. */
+export type Consistency = 'local' | 'linearizable' | 'lease';
+/** Clock rates the clock fault accepts: a node's timers run this many times real speed. */
+export const clockRateMin = 0.05;
+export const clockRateMax = 20;
 
 export type TraceAction = 'arm' | 'report' | 'disarm';
 
@@ -192,6 +196,8 @@ export type ToNode =
   | { readonly type: 'trace'; readonly id: number; readonly action: TraceAction; readonly tag: string }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
+  /** The clock fault: the node's tick timer runs at `rate` times real speed (1 restores it). */
+  | { readonly type: 'clock'; readonly rate: number }
   /** This node's own faults (slow disk, slow apply), the whole set each time. */
   | ({ readonly type: 'node-faults' } & NodeFaults)
   | { readonly type: 'stop' }
@@ -246,6 +252,10 @@ export interface NodeTelemetry {
   readonly wedged: Wedged | null;
   /** The first statement of the last batch of entries the node began to apply, with its index (for a node that stops answering). */
   readonly lastStatement: { readonly index: number; readonly sql: string } | null;
+  /** The clock fault's rate (1: normal); absent from nodes that predate it. */
+  readonly clockRate?: number;
+  /** On a leader holding a lease: how long it still holds, by its own clock (ms); else 0. */
+  readonly leaseMs?: number;
   readonly atMs: number;
   /** How far this node's election timer has run (cluster/message-report.ts). */
   readonly election: ElectionTimer;
@@ -627,7 +637,7 @@ const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFini
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'node-faults', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -650,7 +660,7 @@ function toNode(value: unknown): ToNode {
         id: count(field(value, 'id'), 'id'),
         sql: sqlText(field(value, 'sql')),
         params: arrayOf(param, ipcLimits.params)(field(value, 'params'), 'params'),
-        consistency: oneOf(['local', 'linearizable'] as const)(field(value, 'consistency'), 'consistency'),
+        consistency: oneOf(['local', 'linearizable', 'lease'] as const)(field(value, 'consistency'), 'consistency'),
         minIndex: count(field(value, 'minIndex'), 'minIndex'),
         timeoutMs: count(field(value, 'timeoutMs'), 'timeoutMs'),
       };
@@ -668,6 +678,11 @@ function toNode(value: unknown): ToNode {
     }
     case 'links':
       return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
+    case 'clock': {
+      const rate = finite(field(value, 'rate'), 'rate');
+      if (!(rate >= clockRateMin && rate <= clockRateMax)) fail('rate', `a clock rate from ${clockRateMin} to ${clockRateMax}`);
+      return { type, rate };
+    }
     case 'node-faults':
       return { type, diskSlowMs: faultMs(field(value, 'diskSlowMs'), 'diskSlowMs'), applySlowMs: faultMs(field(value, 'applySlowMs'), 'applySlowMs') };
     case 'stop':

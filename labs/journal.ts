@@ -90,7 +90,15 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
       const record = { kind: 'query' as const, sql, params: [...params], node: options.node ?? null, consistency: options.consistency ?? 'local', minIndex: options.minIndex ?? null };
       try {
         const result = await cluster.query(sql, params, options);
-        const outcome = { ok: true as const, node: result.node, index: result.index, columns: result.columns, rows: result.rows.slice(0, journalRowsMax), latencyMs: result.latencyMs };
+        const outcome = {
+          ok: true as const,
+          node: result.node,
+          index: result.index,
+          columns: result.columns,
+          rows: result.rows.slice(0, journalRowsMax),
+          latencyMs: result.latencyMs,
+          ...(result.lease === true ? { lease: true as const } : {}),
+        };
         journal.add(base, { ...record, endMono: performance.now(), outcome });
         return result;
       } catch (error) {
@@ -118,6 +126,16 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
       const base = journal.base(cluster);
       cluster.heal();
       journal.add(base, { kind: 'heal' });
+    },
+    setClockRate: (id: NodeId, rate: number) => {
+      const base = journal.base(cluster);
+      try {
+        cluster.setClockRate(id, rate);
+        journal.add(base, { kind: 'clock', node: id, rate, error: null });
+      } catch (error) {
+        journal.add(base, { kind: 'clock', node: id, rate, error: actionError(error).message });
+        throw error;
+      }
     },
     setReplication: async (change: Partial<ReplicationSettings>) => {
       const base = journal.base(cluster);

@@ -67,6 +67,8 @@ export type QueryOutcome =
       /** At most journalRowsMax rows. */
       readonly rows: readonly Readonly<Record<string, unknown>>[];
       readonly latencyMs: number;
+      /** A `lease` read the leader served on its lease, with no round trip. */
+      readonly lease?: true;
     }
   | { readonly ok: false; readonly error: ActionError };
 
@@ -96,6 +98,7 @@ export type Action =
   | (ActionBase & { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] })
   | (ActionBase & { readonly kind: 'link'; readonly from: NodeId; readonly to: NodeId; readonly options: LinkOptions })
   | (ActionBase & { readonly kind: 'heal' })
+  | (ActionBase & { readonly kind: 'clock'; readonly node: NodeId; readonly rate: number; readonly error: string | null })
   | (ActionBase & { readonly kind: 'replication'; readonly change: Partial<ReplicationSettings>; readonly error: string | null });
 
 export type ActionKind = Action['kind'];

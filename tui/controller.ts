@@ -73,6 +73,8 @@ export interface ClusterController {
   cut(from: NodeId, to: NodeId): void;
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
   heal(): void;
+  /** The clock fault: the node's timers run at `rate` times real speed (1 restores). */
+  setClockRate(id: NodeId, rate: number): void;
   /** Node-level faults (slow disk, slow apply); a field left out keeps its value. */
   setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults;
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;

@@ -15,6 +15,8 @@ export interface DashboardFlags {
   readonly failover: string;
   readonly dataDir?: string;
   readonly workload: boolean;
+  /** `--no-check-quorum`: a cut-off leader never steps down on its own (and no lease reads). */
+  readonly checkQuorum?: boolean;
   readonly unsafe?: string;
 }
 
@@ -25,6 +27,7 @@ export function addDashboardOptions(program: Command): void {
     .option('--mode <mode>', 'dashboard: replication mode: async | sync | quorum', 'quorum')
     .option('--ack <level>', 'dashboard: ack level: received | flushed | applied', 'flushed')
     .option('--failover <kind>', 'dashboard: raft | manual', 'raft')
+    .option('--no-check-quorum', 'dashboard: a leader that stops hearing a majority keeps leading (CheckQuorum off; lease reads fall back to ReadIndex)')
     .option('--data-dir <dir>', 'dashboard: keep node data here (default: a temporary dir, removed on quit)')
     .option('--no-workload', 'dashboard: start no client workload')
     .option('--unsafe <rule>', `dashboard: switch a safety rule off to see what it prevents: ${unsafeOptions.join(' | ')} (random() and datetime('now') are replicated as statements: replicas diverge)`);
@@ -47,7 +50,14 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
   const timings = process.env['REPLICA_LAB_PERF'] === '1' ? new Timings() : null;
 
-  const cluster = await Cluster.start({ nodes, failover, unsafe, replication: { mode, ackLevel }, ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
+  const cluster = await Cluster.start({
+    nodes,
+    failover,
+    unsafe,
+    replication: { mode, ackLevel },
+    checkQuorum: flags.checkQuorum !== false,
+    ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+  });
   const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
   let close = (): void => {};
   const onSignal = (): void => close();

@@ -85,8 +85,8 @@ function parseFlags(flags: NemesisFlags): Parameters<typeof runNemesis>[0] {
     faultsText === 'all' ? [...nemesisFaults] : faultsText === 'none' ? [] : [...new Set(faultsText.split(',').map((f) => choiceFlag('--faults', f.trim(), nemesisFaults, command)))];
   const seed = flags.seed === undefined ? Math.floor(Math.random() * 1_000_000) : wholeFlag('--seed', flags.seed, 0, 2 ** 31 - 1, command);
   const workload = parseWorkloadFlags(flags, command);
-  if (workload.readConsistency === 'linearizable' && workload.readTarget !== 'leader') {
-    throw new UsageError("linearizable reads always go to the leader; use --read-consistency local with --read-target follower, any or a node id", { command });
+  if ((workload.readConsistency === 'linearizable' || workload.readConsistency === 'lease') && workload.readTarget !== 'leader') {
+    throw new UsageError(`${workload.readConsistency} reads always go to the leader; use --read-consistency local with --read-target follower, any or a node id`, { command });
   }
   const options = {
     nodes: wholeFlag('--nodes', flags.nodes, 3, 7, command),

@@ -16,6 +16,7 @@ interface StartFlags extends WorkloadFlags {
   readonly mode: string;
   readonly ack: string;
   readonly failover: string;
+  readonly checkQuorum?: boolean;
   readonly dataDir?: string;
   readonly duration?: string;
   readonly workload: boolean;
@@ -32,6 +33,7 @@ export function registerStart(program: Command): void {
     .option('--mode <mode>', 'replication mode: async | sync | quorum', 'quorum')
     .option('--ack <level>', 'ack level: received | flushed | applied', 'flushed')
     .option('--failover <kind>', 'raft | manual', 'raft')
+    .option('--no-check-quorum', 'a leader that stops hearing a majority keeps leading (CheckQuorum off; lease reads fall back to ReadIndex)')
     .option('--data-dir <dir>', 'where node data lives (kept after stopping); default a new temporary dir, also kept')
     .option('--duration <seconds>', 'stop by itself after this many seconds')
     .option('--no-workload', 'start no client workload')
@@ -47,7 +49,7 @@ export function registerStart(program: Command): void {
     const durationS = flags.duration === undefined ? null : wholeFlag('--duration', flags.duration, 1, 86_400, 'start');
     const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), 'replica-lab-'));
     const workload = flags.workload ? { ...parseWorkloadFlags(flags, 'start'), history: flags.history } : null;
-    await runHeadless({ nodes, mode, ackLevel, failover, dataDir, durationS, workload, json: flags.json === true });
+    await runHeadless({ nodes, mode, ackLevel, failover, checkQuorum: flags.checkQuorum !== false, dataDir, durationS, workload, json: flags.json === true });
   });
 }
 
@@ -56,12 +58,19 @@ async function runHeadless(options: {
   mode: 'async' | 'sync' | 'quorum';
   ackLevel: 'received' | 'flushed' | 'applied';
   failover: 'raft' | 'manual';
+  checkQuorum: boolean;
   dataDir: string;
   durationS: number | null;
   workload: Partial<WorkloadOptions> | null;
   json: boolean;
 }): Promise<void> {
-  const cluster = await Cluster.start({ nodes: options.nodes, dataDir: options.dataDir, failover: options.failover, replication: { mode: options.mode, ackLevel: options.ackLevel } });
+  const cluster = await Cluster.start({
+    nodes: options.nodes,
+    dataDir: options.dataDir,
+    failover: options.failover,
+    checkQuorum: options.checkQuorum,
+    replication: { mode: options.mode, ackLevel: options.ackLevel },
+  });
   if (cluster.lockTakenOverFrom !== null) process.stderr.write(`replica-lab: took over the data dir's stale lock (pid ${cluster.lockTakenOverFrom} is gone)\n`);
   const startedMs = Date.now();
   let stopping = false;

@@ -252,7 +252,7 @@ function opRecord(record: Json, type: OpRecord['type']): OpRecord {
     case 'invoke':
       return f === 'write'
         ? { type, f, ...base, node: textOrNull(record, 'node'), value: text(record, 'value') }
-        : { type, f, ...base, node: textOrNull(record, 'node'), consistency: oneOf(record, 'consistency', ['local', 'linearizable'] as const), minIndex: wholeOrNull(record, 'minIndex') };
+        : { type, f, ...base, node: textOrNull(record, 'node'), consistency: oneOf(record, 'consistency', ['local', 'linearizable', 'lease'] as const), minIndex: wholeOrNull(record, 'minIndex') };
     case 'ok':
       return f === 'write'
         ? { type, f, ...base, node: text(record, 'node'), value: text(record, 'value'), index: positive(record, 'index'), term: whole(record, 'term') }

@@ -49,6 +49,25 @@ export class CoreConfigError extends Error {
   override name = 'CoreConfigError';
 }
 
+/** Heartbeat rounds a leader remembers for its lease (older answers renew nothing). */
+const leaseRoundsMax = 256;
+
+/** A leader's lease: the rounds it sent and, per follower, when the newest round it answered left. */
+class LeaseState {
+  wanted = false;
+  /** A leadership transfer this term: its target's campaign bypasses the followers' leases. */
+  blocked = false;
+  rounds: { readonly context: number; readonly tick: number }[] = [];
+  readonly acks = new Map<NodeId, number>();
+
+  reset(): void {
+    this.wanted = false;
+    this.blocked = false;
+    this.rounds = [];
+    this.acks.clear();
+  }
+}
+
 export interface Proposal {
   /** The host's token for this write; it comes back in the WriteAck. */
   readonly id: number;
@@ -73,6 +92,8 @@ interface PendingRead {
   context: number;
   readonly acks: Set<NodeId>;
   confirmed: boolean;
+  /** Served on the leader's lease: confirmed from the start. */
+  readonly lease?: true;
 }
 
 export class RaftCore {
@@ -113,6 +134,7 @@ export class RaftCore {
   private restoreTarget = 0;
   private waitingReported = 0;
   private ignoredTerm = 0;
+  private readonly lease = new LeaseState();
 
   // Output gathered until the next ready().
   private hardStateDirty = false;
@@ -248,6 +270,8 @@ export class RaftCore {
     if (progress === undefined) return 'unknown-node';
     if (this.transferTarget !== null) return 'transfer-in-progress';
     this.transferTarget = target;
+    // Its target's campaign bypasses the followers' leases: no lease read in this term any more.
+    this.lease.blocked = true;
     this.electionElapsed = 0;
     progress.timeoutNowSent = false;
     this.emit({ type: 'transfer-started', node: this.id, target, term: this.term });
@@ -550,6 +574,7 @@ export class RaftCore {
       if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1));
     }
     this.releasedIndex = this.appliedIndex;
+    this.lease.reset();
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.emit({ type: 'leader-elected', node: this.id, term: this.term, votes, electionTicks: this.tickCount - this.campaignTick });
@@ -788,7 +813,10 @@ export class RaftCore {
     progress.update(m.positions, this.tickCount);
     if (forgot || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
     progress.probeSent = false;
-    if (m.context > 0) this.confirmReads(m.from, m.context);
+    if (m.context > 0) {
+      this.confirmReads(m.from, m.context);
+      this.noteLeaseAck(m.from, m.context);
+    }
     this.onFollowerProgress(m.from, progress);
   }
 
@@ -930,7 +958,7 @@ export class RaftCore {
     if (this.pendingReads.length === 0) return;
     const waiting: PendingRead[] = [];
     for (const read of this.pendingReads) {
-      if (this.readServable(read, appliedTo)) this.reads.push({ id: read.id, ok: true, index: read.index });
+      if (this.readServable(read, appliedTo)) this.reads.push(read.lease ? { id: read.id, ok: true, index: read.index, lease: true } : { id: read.id, ok: true, index: read.index });
       else waiting.push(read);
     }
     this.pendingReads = waiting;
@@ -981,10 +1009,90 @@ export class RaftCore {
   }
 
   private broadcastHeartbeat(): void {
-    const context = this.pendingReads.some((read) => !read.confirmed && read.index >= 0) ? this.readContext : 0;
+    const context = this.lease.wanted ? this.leaseRound() : this.pendingReads.some((read) => !read.confirmed && read.index >= 0) ? this.readContext : 0;
     for (const [id, progress] of this.progress) {
       this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(progress.flushed, this.commitIndex), context });
     }
+  }
+
+  // -------------------------------------------------------------------------
+  // Lease reads (etcd's ReadOnlyLeaseBased, made explicit): the leader answers
+  // at its commit index without a round trip while a majority has answered
+  // heartbeats it sent less than the election timeout minimum ago. Every
+  // follower of that majority refuses votes until the minimum has passed since
+  // it heard the heartbeat (CheckQuorum's leader stickiness), so no other
+  // leader can exist yet, as long as every clock runs at the same rate. A
+  // clock that runs slow on the leader, or fast on a follower, breaks it.
+
+  /**
+   * A read served on the leader's lease when it holds; otherwise (no lease yet,
+   * lease lapsed, CheckQuorum off, a transfer this term) it is a ReadIndex read.
+   * The first lease read of a term starts the lease: heartbeats carry a round
+   * number from then on, and each answer renews a follower's share of it.
+   */
+  leaseRead(id: number): void {
+    this.assertNotInReady();
+    if (this.role === 'leader' && this.leaseUsable()) this.lease.wanted = true;
+    if (!this.hasLease()) {
+      this.readIndex(id);
+      return;
+    }
+    if (this.pendingReads.length >= pendingReadsMax) {
+      this.reads.push({ id, ok: false, error: 'busy', leader: this.id });
+      return;
+    }
+    this.pendingReads.push({ id, index: this.commitIndex, context: 0, acks: new Set([this.id]), confirmed: true, lease: true });
+  }
+
+  /** True while this leader may serve lease reads (by its own clock: ticks). */
+  hasLease(): boolean {
+    return this.leaseRemainingTicks() > 0;
+  }
+
+  /** Ticks of this node's clock until its lease lapses; 0 without one. */
+  leaseRemainingTicks(): number {
+    if (this.role !== 'leader' || !this.leaseUsable() || this.log.term(this.commitIndex) !== this.term) return 0;
+    const needed = majority(this.config.peers.length) - 1;
+    let start = this.tickCount;
+    if (needed > 0) {
+      const sent = [...this.lease.acks.values()].sort((a, b) => b - a);
+      if (sent.length < needed) return 0;
+      start = sent[needed - 1]!;
+    }
+    return Math.max(0, start + this.leaseTicks() - this.tickCount);
+  }
+
+  /**
+   * The host saw this node stop (a pause, a stalled event loop): ticks were
+   * missed, so its clock proves nothing; the lease restarts from new answers.
+   * A clock that merely runs slow gives no such sign.
+   */
+  dropLease(): void {
+    this.lease.acks.clear();
+  }
+
+  /** One tick less than the minimum: the followers' timers may start up to a tick earlier than ours. */
+  private leaseTicks(): number {
+    return this.config.electionTicks[0] - 1;
+  }
+
+  /** Followers hold the lease for us only with CheckQuorum (they refuse votes while they hear a leader). */
+  private leaseUsable(): boolean {
+    return this.config.checkQuorum && this.config.fencing && this.config.failover === 'raft' && !this.lease.blocked;
+  }
+
+  /** A heartbeat round: its number goes out with the heartbeat, and the tick it left at is kept. */
+  private leaseRound(): number {
+    const context = ++this.readContext;
+    this.lease.rounds.push({ context, tick: this.tickCount });
+    while (this.lease.rounds.length > leaseRoundsMax || this.tickCount - this.lease.rounds[0]!.tick >= this.leaseTicks()) this.lease.rounds.shift();
+    return context;
+  }
+
+  private noteLeaseAck(from: NodeId, context: number): void {
+    const round = this.lease.rounds.find((r) => r.context === context);
+    if (round === undefined) return;
+    if (round.tick > (this.lease.acks.get(from) ?? -1)) this.lease.acks.set(from, round.tick);
   }
 
   private assertNotInReady(): void {

@@ -211,7 +211,13 @@ export type WriteAck =
 export type ReadError = 'not-leader' | 'busy' | 'leadership-lost';
 
 export type ReadResult =
-  | { readonly id: number; readonly ok: true; readonly index: number }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly index: number;
+      /** Set when a lease read was served on the leader's lease, without a round trip. */
+      readonly lease?: true;
+    }
   | { readonly id: number; readonly ok: false; readonly error: ReadError; readonly leader: NodeId | null };
 
 export type TransferError = 'not-leader' | 'unknown-node' | 'transfer-in-progress';

@@ -136,6 +136,14 @@ export class NodeHost {
   private checksumGeneration = 0;
   private wasLeader = false;
   private closed = false;
+  /** The clock fault: this node's timers run at this many times real speed (main.ts stretches its tick). */
+  private rate = 1;
+  /** When the last tick ran, by this node's (possibly faulty) clock; null before the first. */
+  private lastTickMs: number | null = null;
+
+  get clockRate(): number {
+    return this.rate;
+  }
   /** Stamps of traced writes (`trace`): idle unless the supervisor armed a tag. */
   private readonly trace: TraceRecorder;
   /** The slow-apply fault (node-faults); idle when it is off. */
@@ -298,6 +306,12 @@ export class NodeHost {
 
   tick(): void {
     if (this.closed || this.wedged !== null) return;
+    // By this node's own clock (the clock fault scales it): a tick that comes more than two tick
+    // periods late means the process stopped (SIGSTOP, a stalled event loop) and missed ticks, so the
+    // ticks its lease counted prove nothing. A clock that merely runs slow gives no such sign.
+    const now = this.io.nowMs() * this.rate;
+    if (this.lastTickMs !== null && now - this.lastTickMs > 2 * this.config.tickMs) this.core.dropLease();
+    this.lastTickMs = now;
     this.core.tick();
     this.expireReads();
     this.drain();
@@ -341,6 +355,10 @@ export class NodeHost {
         return;
       case 'links':
         this.io.setLinks(message.rules);
+        return;
+      case 'clock':
+        this.rate = message.rate;
+        this.lastTickMs = null;
         return;
       case 'node-faults':
         this.wal.setSyncDelay(message.diskSlowMs);
@@ -408,14 +426,15 @@ export class NodeHost {
       return;
     }
     const deadlineMs = this.io.nowMs() + message.timeoutMs;
-    if (message.consistency === 'linearizable') {
+    if (message.consistency === 'linearizable' || message.consistency === 'lease') {
       if (this.linearizable.size >= waitingReadsMax) {
         this.fail(channel, message.id, 'busy', `${this.id} has too many reads waiting; retry shortly`, null);
         return;
       }
       const context = this.nextReadContext++;
       this.linearizable.set(context, { channel, id: message.id, sql: message.sql, params: message.params, deadlineMs });
-      this.core.readIndex(context);
+      if (message.consistency === 'lease') this.core.leaseRead(context);
+      else this.core.readIndex(context);
       return;
     }
     if (message.minIndex <= this.core.getAppliedIndex()) {
@@ -429,10 +448,11 @@ export class NodeHost {
     this.waiting.push({ channel, id: message.id, sql: message.sql, params: message.params, minIndex: message.minIndex, deadlineMs });
   }
 
-  private runQuery(channel: ReplyChannel, id: number, sql: string, params: readonly Param[]): void {
+  private runQuery(channel: ReplyChannel, id: number, sql: string, params: readonly Param[], onLease = false): void {
     try {
       const { columns, rows, truncated } = this.store.query(sql, params);
-      this.reply(channel, id, { columns, rows, truncated, index: this.core.getAppliedIndex(), node: this.id });
+      const result = { columns, rows, truncated, index: this.core.getAppliedIndex(), node: this.id };
+      this.reply(channel, id, onLease ? { ...result, lease: true } : result);
     } catch (error) {
       this.fail(channel, id, 'bad-statement', error instanceof Error ? error.message : String(error), null);
     }
@@ -611,7 +631,7 @@ export class NodeHost {
     const pending = this.linearizable.get(read.id);
     if (pending === undefined) return;
     this.linearizable.delete(read.id);
-    if (read.ok) this.runQuery(pending.channel, pending.id, pending.sql, pending.params);
+    if (read.ok) this.runQuery(pending.channel, pending.id, pending.sql, pending.params, read.lease === true);
     else if (read.error === 'not-leader') this.fail(pending.channel, pending.id, 'not-leader', notLeaderMessage(this.id, read.leader), null, read.leader);
     else this.fail(pending.channel, pending.id, 'read-unavailable', `${this.id} could not serve the linearizable read (${read.error})`, null, read.leader);
   }
@@ -760,6 +780,8 @@ export class NodeHost {
       network: this.io.network(),
       wedged: this.wedged,
       lastStatement: this.lastStatement(),
+      clockRate: this.rate,
+      leaseMs: this.core.leaseRemainingTicks() * this.config.tickMs,
       atMs: this.io.wallMs(),
       election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
@@ -847,6 +869,7 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'checksum':
     case 'trace':
     case 'links':
+    case 'clock':
     case 'node-faults':
     case 'stop':
     case 'batch':

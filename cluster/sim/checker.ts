@@ -13,7 +13,9 @@ export type Invariant =
   | 'acknowledged-write-lost' // an acknowledged write is absent from the final committed log
   | 'liveness' // after healing, a leader and every write committed within a bound
   | 'convergence' // after settling, every node holds the same log
-  | 'core-assertion'; // the core itself caught a broken invariant
+  | 'core-assertion' // the core itself caught a broken invariant
+  | 'stale-lease-read' // a lease read missed a write acknowledged before it was invoked
+  | 'stale-read-index'; // a ReadIndex read missed a write acknowledged before it was invoked
 
 export const invariants: readonly Invariant[] = [
   'election-safety',
@@ -25,6 +27,8 @@ export const invariants: readonly Invariant[] = [
   'liveness',
   'convergence',
   'core-assertion',
+  'stale-lease-read',
+  'stale-read-index',
 ];
 
 export interface Violation {

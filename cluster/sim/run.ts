@@ -6,8 +6,15 @@ import { mixSeed, Prng, type AckLevel, type NodeId, type ReplicationMode } from 
 import { invariants, type Invariant, type Violation } from './checker.js';
 import { Simulation, type LostWrite } from './simulation.js';
 
+/** The faults `--faults all` means: every safety invariant must hold under any mix of them. */
 export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay'] as const;
-export type FaultKind = (typeof faultKinds)[number];
+/**
+ * Every fault, `clock` included: a node's clock runs slow or fast. It is not
+ * in `all` because it breaks by design what rests on clocks (lease reads),
+ * never Raft's safety; name it to see lease reads go stale.
+ */
+export const allFaultKinds = [...faultKinds, 'clock'] as const;
+export type FaultKind = (typeof allFaultKinds)[number];
 
 export interface SeedRunOptions {
   readonly nodes: number;
@@ -17,6 +24,8 @@ export interface SeedRunOptions {
   /** Virtual time with faults and client writes. */
   readonly durationMs?: number;
   readonly writesPerSecond?: number;
+  /** Linearizable reads per virtual second, half on the lease and half by ReadIndex, each to a node that believes it leads. */
+  readonly readsPerSecond?: number;
   /** After healing: how long a leader and an acknowledged write may take. */
   readonly livenessMs?: number;
   /** After the first acknowledged write: how long every node may take to hold the same log. */
@@ -33,6 +42,7 @@ export interface SeedResult {
   readonly violations: readonly Violation[];
   readonly lostWrites: readonly LostWrite[];
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
+  readonly reads: ReadCounts;
   readonly elections: number;
   readonly messages: number;
   readonly virtualMs: number;
@@ -40,7 +50,16 @@ export interface SeedResult {
   readonly trace: readonly string[];
 }
 
-const defaults = { durationMs: 10_000, writesPerSecond: 25, livenessMs: 5_000, settleMs: 10_000 };
+export interface ReadCounts {
+  readonly invoked: number;
+  /** Lease reads answered on the lease, lease reads that fell back to ReadIndex, ReadIndex reads answered. */
+  readonly onLease: number;
+  readonly leaseFellBack: number;
+  readonly readIndex: number;
+  readonly failed: number;
+}
+
+const defaults = { durationMs: 10_000, writesPerSecond: 25, readsPerSecond: 10, livenessMs: 5_000, settleMs: 10_000 };
 
 /** One seed, start to verdict. */
 export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
@@ -54,6 +73,8 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
   const prng = new Prng(mixSeed(seed, 'nemesis'));
   scheduleWrites(sim, prng, durationMs, options.writesPerSecond ?? defaults.writesPerSecond);
   scheduleFaults(sim, prng, durationMs, options.faults);
+  // Their own stream, so adding reads leaves the writes' and faults' schedule of a seed as it was.
+  scheduleReads(sim, new Prng(mixSeed(seed, 'reads')), durationMs, options.readsPerSecond ?? defaults.readsPerSecond);
   sim.runUntil(durationMs);
   if (sim.violations().length === 0) settle(sim, options.livenessMs ?? defaults.livenessMs, options.settleMs ?? defaults.settleMs);
   const lostWrites = sim.lostWrites();
@@ -63,11 +84,19 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
   }
   const count = (status: string): number => sim.writes.filter((w) => w.status === status).length;
   const violations = sim.violations();
+  const reads: ReadCounts = {
+    invoked: sim.reads.length,
+    onLease: sim.reads.filter((r) => r.status === 'ok' && r.onLease).length,
+    leaseFellBack: sim.reads.filter((r) => r.status === 'ok' && r.kind === 'lease' && !r.onLease).length,
+    readIndex: sim.reads.filter((r) => r.status === 'ok' && r.kind === 'read-index').length,
+    failed: sim.reads.filter((r) => r.status !== 'ok').length,
+  };
   return {
     seed,
     violations,
     lostWrites,
     writes: { invoked: sim.writes.length, ok: count('ok'), fail: count('fail'), info: count('info') + count('pending') },
+    reads,
     elections: sim.events.filter((e) => e.event.type === 'leader-elected').length,
     messages: sim.messagesDelivered,
     virtualMs: sim.now,
@@ -118,6 +147,20 @@ function scheduleWrites(sim: Simulation, prng: Prng, durationMs: number, perSeco
   }
 }
 
+/** Reads to a node that believes it leads (a cut-off old leader too, as a client that has not noticed would). */
+function scheduleReads(sim: Simulation, prng: Prng, durationMs: number, perSecond: number): void {
+  if (perSecond <= 0) return;
+  const meanGapMs = 1000 / perSecond;
+  for (let at = 200 + prng.next() * meanGapMs; at < durationMs; at += meanGapMs * (0.5 + prng.next())) {
+    const kind = prng.next() < 0.5 ? 'lease' : 'read-index';
+    const pick = prng.next();
+    sim.at(at, () => {
+      const leading = sim.ids.filter((id) => sim.role(id) === 'leader' && !sim.isPaused(id));
+      if (leading.length > 0) sim.read(leading[Math.floor(pick * leading.length)]!, kind);
+    });
+  }
+}
+
 /** A seeded nemesis: one fault every 0.2-1.2 s, each undone after 0.1-2 s, all healed at the end. */
 function scheduleFaults(sim: Simulation, prng: Prng, durationMs: number, faults: readonly FaultKind[]): void {
   if (faults.length === 0) return;
@@ -165,7 +208,21 @@ function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId,
       for (const to of sim.ids) if (to !== node) sim.network.setLink(node, to, { delayMs: 20 + prng.next() * 180 });
       sim.log(`delay on ${node}'s outgoing links`);
       return;
+    case 'clock': {
+      // Half the time the leader's clock, and then slow: the case that stretches its lease.
+      const leader = sim.leader();
+      const target = leader !== null && prng.next() < 0.5 ? leader : node;
+      const slow = target === leader || prng.next() < 0.5;
+      sim.setClockRate(target, slow ? round2(0.2 + prng.next() * 0.4) : round2(1.5 + prng.next() * 2.5));
+      // A slow clock alone harms nothing while the leader's heartbeats arrive; cut it off now and then.
+      if (prng.next() < 0.5) sim.isolate(target);
+      return;
+    }
   }
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
@@ -188,6 +245,10 @@ function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
       sim.network.healLinks();
       sim.log('links back to normal');
       return;
+    case 'clock':
+      for (const id of sim.ids) sim.setClockRate(id, 1);
+      sim.network.healPartitions();
+      return;
   }
 }
 
@@ -203,6 +264,7 @@ export interface SimReport {
   readonly violations: { readonly seed: number; readonly invariant: Invariant; readonly detail: string; readonly atMs: number; readonly replay: string }[];
   readonly lostAcknowledgedWrites: { readonly seed: number; readonly index: number; readonly term: number }[];
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
+  readonly reads: ReadCounts;
   readonly elections: number;
   readonly minWritesPerSeed: number;
   readonly virtualMsPerSeedMin: number;
@@ -226,6 +288,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
   const violations: SimReport['violations'] = [];
   const lost: SimReport['lostAcknowledgedWrites'] = [];
   const writes = { invoked: 0, ok: 0, fail: 0, info: 0 };
+  const reads = { invoked: 0, onLease: 0, leaseFellBack: 0, readIndex: 0, failed: 0 };
   let elections = 0;
   let minWrites = Infinity;
   let minVirtualMs = Infinity;
@@ -245,6 +308,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     writes.ok += result.writes.ok;
     writes.fail += result.writes.fail;
     writes.info += result.writes.info;
+    for (const key of Object.keys(reads) as (keyof ReadCounts)[]) reads[key] += result.reads[key];
     elections += result.elections;
     minWrites = Math.min(minWrites, result.writes.invoked);
     minVirtualMs = Math.min(minVirtualMs, result.virtualMs);
@@ -260,6 +324,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     violations,
     lostAcknowledgedWrites: lost,
     writes,
+    reads,
     elections,
     minWritesPerSeed: seeds.length === 0 ? 0 : minWrites,
     virtualMsPerSeedMin: seeds.length === 0 ? 0 : minVirtualMs,

@@ -15,6 +15,7 @@ import {
   type Message,
   type NodeId,
   type Ready,
+  type ReadResult,
   type ReplicationConfig,
   type ReplicationMode,
   type Role,
@@ -61,6 +62,21 @@ export interface WriteRecord {
   status: 'pending' | 'ok' | 'fail' | 'info';
   index: number;
   term: number;
+  /** Virtual time the client heard "done". */
+  ackedAtMs?: number;
+}
+
+export type ReadKind = 'lease' | 'read-index';
+
+/** What a client was told about one linearizable read. */
+export interface ReadRecord {
+  readonly id: number;
+  readonly kind: ReadKind;
+  readonly node: NodeId;
+  readonly invokedAtMs: number;
+  status: 'pending' | 'ok' | 'fail';
+  /** Served on the leader's lease (a lease read can fall back to ReadIndex). */
+  onLease: boolean;
 }
 
 export interface LostWrite {
@@ -80,6 +96,8 @@ interface SimNode {
   /** Work that arrived while paused, run in order on resume (a stopped process's queued input). */
   deferred: (() => void)[];
   checkedCommit: number;
+  /** How fast this node's clock runs: its ticks come every tickMs / clockRate (the clock fault). */
+  clockRate: number;
 }
 
 type SimEvent =
@@ -98,6 +116,11 @@ export class Simulation {
   readonly checker = new SafetyChecker();
   readonly ids: readonly NodeId[];
   readonly writes: WriteRecord[] = [];
+  readonly reads: ReadRecord[] = [];
+  /** Acknowledged writes in the order their clients heard "done" (for the stale-read checks). */
+  private readonly acked: WriteRecord[] = [];
+  private readonly pendingReads = new Map<NodeId, Map<number, ReadRecord>>();
+  private nextReadId = 1;
   readonly events: { atMs: number; event: CoreEvent }[] = [];
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly queue = new TimedHeap<SimEvent>();
@@ -151,9 +174,11 @@ export class Simulation {
         paused: false,
         deferred: [],
         checkedCommit: 0,
+        clockRate: 1,
       };
       this.nodes.set(id, node);
       this.pendingByNode.set(id, new Map());
+      this.pendingReads.set(id, new Map());
       this.boot(node);
     }
   }
@@ -208,7 +233,7 @@ export class Simulation {
       case 'tick': {
         const node = this.node(event.node);
         if (node.incarnation !== event.incarnation || node.core === null) return;
-        this.queue.push({ at: event.at + this.tickMs, seq: this.seq++, kind: 'tick', node: node.id, incarnation: node.incarnation });
+        this.queue.push({ at: event.at + this.tickMs / node.clockRate, seq: this.seq++, kind: 'tick', node: node.id, incarnation: node.incarnation });
         // A stopped process misses its timer ticks; it does not replay them on resume.
         if (!node.paused) this.withCore(node, (core) => core.tick());
         return;
@@ -291,6 +316,7 @@ export class Simulation {
       }
     }
     for (const ack of ready.acks) this.onAck(node, ack);
+    for (const read of ready.reads) this.onRead(node, read);
     for (const event of ready.events) this.onEvent(node, core, event);
   }
 
@@ -393,9 +419,60 @@ export class Simulation {
       record.status = 'ok';
       record.index = ack.index;
       record.term = ack.term;
+      record.ackedAtMs = this.now;
+      this.acked.push(record);
       this.checkAcknowledgedAgainstCommitted();
     } else {
       record.status = ack.indeterminate ? 'info' : 'fail';
+    }
+  }
+
+  /** One linearizable read through `node`: on the leader's lease, or by ReadIndex. */
+  read(node: NodeId, kind: ReadKind): ReadRecord {
+    const id = this.nextReadId++;
+    const record: ReadRecord = { id, kind, node, invokedAtMs: this.now, status: 'pending', onLease: false };
+    this.reads.push(record);
+    const simNode = this.node(node);
+    if (simNode.core === null) {
+      record.status = 'fail';
+      return record;
+    }
+    this.whenRunning(simNode, null, () => {
+      if (record.status !== 'pending') return;
+      this.pendingReads.get(node)?.set(id, record);
+      this.withCore(simNode, (core) => (kind === 'lease' ? core.leaseRead(id) : core.readIndex(id)));
+    });
+    const timeoutMs = this.options.writeTimeoutMs ?? 2_000;
+    this.at(this.now + timeoutMs, () => {
+      if (record.status !== 'pending') return;
+      record.status = 'fail';
+      this.pendingReads.get(record.node)?.delete(id);
+    });
+    return record;
+  }
+
+  /**
+   * A read answered: in a mode whose acks promise durability, the node's state
+   * machine must hold every write acknowledged before the read was invoked.
+   */
+  private onRead(node: SimNode, result: ReadResult): void {
+    const pending = this.pendingReads.get(node.id);
+    const record = pending?.get(result.id);
+    if (record === undefined || record.status !== 'pending') return;
+    pending?.delete(result.id);
+    record.status = result.ok ? 'ok' : 'fail';
+    if (!result.ok) return;
+    record.onLease = result.lease === true;
+    if (!this.acksPromiseDurability()) return;
+    for (const write of this.acked) {
+      if ((write.ackedAtMs ?? Infinity) >= record.invokedAtMs) break;
+      if (node.appliedTerms[write.index - 1] === write.term) continue;
+      const how = record.onLease ? 'on its lease' : record.kind === 'lease' ? 'by ReadIndex (its lease had lapsed)' : 'by ReadIndex';
+      this.checker.report(
+        record.onLease ? 'stale-lease-read' : 'stale-read-index',
+        `${node.id} (term ${node.core?.getTerm() ?? '?'}, clock x${node.clockRate}) served read ${record.id} ${how} at index ${result.index}, without write ${write.id} (index ${write.index}, term ${write.term}) acknowledged at ${(write.ackedAtMs ?? 0).toFixed(1)} ms, before the read was invoked at ${record.invokedAtMs.toFixed(1)} ms`,
+      );
+      return;
     }
   }
 
@@ -468,6 +545,8 @@ export class Simulation {
     const pending = this.pendingByNode.get(id);
     for (const record of pending?.values() ?? []) record.status = 'info';
     pending?.clear();
+    for (const record of this.pendingReads.get(id)?.values() ?? []) record.status = 'fail';
+    this.pendingReads.get(id)?.clear();
     this.log(`${id} crashed`);
   }
 
@@ -490,12 +569,27 @@ export class Simulation {
     if (!node.paused) return;
     node.paused = false;
     this.log(`${id} resumed`);
+    // The node's host sees the gap in its timer (ticks were missed), so its lease proves nothing now.
+    node.core?.dropLease();
     const work = node.deferred;
     node.deferred = [];
     for (const run of work) {
       if (node.core === null || node.paused) break;
       run();
     }
+  }
+
+  /** The clock fault: `id`'s timers run at `rate` times real speed (1 restores). Its lease counts its own ticks. */
+  setClockRate(id: NodeId, rate: number): void {
+    if (!(Number.isFinite(rate) && rate > 0)) throw new RangeError(`a clock rate must be a number above 0, got ${rate}`);
+    const node = this.node(id);
+    if (node.clockRate === rate) return;
+    node.clockRate = rate;
+    this.log(rate === 1 ? `${id}'s clock back to normal` : `${id}'s clock runs at x${rate}`);
+  }
+
+  clockRate(id: NodeId): number {
+    return this.node(id).clockRate;
   }
 
   partition(groups: readonly (readonly NodeId[])[]): void {
@@ -517,6 +611,7 @@ export class Simulation {
     for (const id of this.ids) {
       this.resume(id);
       this.restart(id);
+      this.setClockRate(id, 1);
     }
     this.network.heal();
     this.log('healed everything');

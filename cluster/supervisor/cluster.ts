@@ -14,6 +14,8 @@ import { mixSeed, type NodeId } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
 import { socketPath } from '../node/peers.js';
 import {
+  clockRateMax,
+  clockRateMin,
   Invalid,
   nodeFaultMsMax,
   parseFromNode,
@@ -63,6 +65,8 @@ interface Slot {
   /** Client requests to this incarnation go straight to its socket. */
   client: NodeClient | null;
   expectingExit: boolean;
+  /** The clock fault's rate for this node (1: normal); a restarted process gets it again. */
+  clockRate: number;
 }
 
 /** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
@@ -153,7 +157,7 @@ export class Cluster extends EventEmitter {
     if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
     if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
     for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
+      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false, clockRate: 1 });
     }
   }
 
@@ -208,6 +212,7 @@ export class Cluster extends EventEmitter {
     slot.client = new NodeClient(id, socketPath(this.socketDir, id), this.secret);
     // The link rules in force, before anything else reaches the node.
     child.send({ type: 'links', rules: this.links.rules() });
+    if (slot.clockRate !== 1) child.send({ type: 'clock', rate: slot.clockRate });
     const faults = this.faults.get(id);
     if (faults !== undefined) child.send({ type: 'node-faults', ...faults });
     this.guardian.watch(child.pid);
@@ -506,6 +511,21 @@ export class Cluster extends EventEmitter {
     this.topologyChanged();
   }
 
+  /**
+   * The clock fault: `id`'s timers run at `rate` times real speed (0.5: every tick comes twice as
+   * late; 1 restores). Its elections, heartbeats and lease all count its own ticks.
+   */
+  setClockRate(id: NodeId, rate: number): void {
+    this.checkRunning();
+    const slot = this.slot(id);
+    if (!(Number.isFinite(rate) && rate >= clockRateMin && rate <= clockRateMax)) {
+      throw new BadRequestError(`a clock rate must be from ${clockRateMin} to ${clockRateMax} (1 is normal), got ${String(rate)}`);
+    }
+    slot.clockRate = rate;
+    this.deliver(id, { type: 'clock', rate });
+    this.record({ type: 'fault', fault: 'clock', detail: rate === 1 ? `${id}'s clock back to normal` : `${id}'s clock runs at ×${rate} (its ticks come every ${Math.round(this.options.tickMs / rate)} ms)` });
+  }
+
   /** Cuts every link between the groups, both ways; nodes left out of every group keep their links. */
   partition(groups: readonly (readonly NodeId[])[]): void {
     this.checkRunning();
@@ -596,6 +616,7 @@ export class Cluster extends EventEmitter {
         isolated: this.links.isIsolated(id, this.ids),
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
+        clockRate: slot.clockRate,
         faults: this.nodeFaults(id),
         silentMs: now - Math.max(slot.telemetryAtMs, slot.resumedAtMs),
         wedgedAfterMs: wedgedAfterMs(this.options.heartbeatMs, this.options.telemetryMs),

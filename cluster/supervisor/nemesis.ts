@@ -18,8 +18,8 @@ import { makePrivateDir, openFreshName } from './files.js';
 import { recordFinalState, settle, type FinalStateSummary, type SettleResult } from './final-state.js';
 import type { WorkloadOptions } from './workload.js';
 
-export type NemesisFault = 'kill' | 'pause' | 'partition' | 'delay' | 'loss' | 'disk';
-export const nemesisFaults: readonly NemesisFault[] = ['kill', 'pause', 'partition', 'delay', 'loss', 'disk'];
+export type NemesisFault = 'kill' | 'pause' | 'partition' | 'delay' | 'loss' | 'disk' | 'clock';
+export const nemesisFaults: readonly NemesisFault[] = ['kill', 'pause', 'partition', 'delay', 'loss', 'disk', 'clock'];
 
 export interface NemesisOptions {
   readonly nodes: number;
@@ -212,6 +212,25 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
       }
       const detail = fault === 'delay' ? `links of ${node} delayed ${link.delayMs}±${link.jitterMs} ms` : `links of ${node} lose ${Math.round((link.loss ?? 0) * 100)}%`;
       return { fault, detail, undo: async () => (cluster.heal(), 'links restored') };
+    }
+    case 'clock': {
+      // A slow clock (still fast enough for its heartbeats to beat the others' election timeouts), on the
+      // leader half the time, and half the time cut off too: the case where a lease outlives the leadership.
+      const node = victim(cluster, prng);
+      if (node === null) return none;
+      const rate = [0.5, 0.6, 0.7][prng.int(0, 2)]!;
+      cluster.setClockRate(node, rate);
+      const cut = prng.chance(0.5);
+      if (cut) cluster.partition([[node], cluster.ids.filter((id) => id !== node)]);
+      return {
+        fault,
+        detail: `${node}'s clock at ×${rate}${cut ? ', cut off' : ''}`,
+        undo: async () => {
+          cluster.setClockRate(node, 1);
+          if (cut) cluster.heal();
+          return `${node}'s clock back to normal${cut ? ', healed' : ''}`;
+        },
+      };
     }
     case 'disk': {
       // A slow fsync (the node acknowledges late: flush lag) or a slow apply (it serves old data longer: replay lag).

@@ -48,6 +48,8 @@ export interface QueryResult {
   /** The node's applied index when it read. */
   readonly index: number;
   readonly latencyMs: number;
+  /** A `lease` read the leader served on its lease, without a round trip (absent: it confirmed by ReadIndex, or another consistency). */
+  readonly lease?: true;
 }
 
 export interface RequestsPort {
@@ -100,7 +102,7 @@ export class Requests {
     }
   }
 
-  /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex. */
+  /** A read: `local` on the chosen node (default the leader), `linearizable` through the leader's ReadIndex, `lease` on its lease. */
   async query(sql: string, params: readonly Param[], options: QueryOptions): Promise<QueryResult> {
     const consistency = options.consistency ?? 'local';
     const timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault;
@@ -119,7 +121,8 @@ export class Requests {
         const result = queryResult(reply.result);
         if (result === null) throw toClusterError(malformed(target), target);
         const rows = result.rows.map((values) => Object.fromEntries(result.columns.map((column, i) => [column, values[i]])));
-        return { columns: result.columns, rows, truncated: result.truncated, index: result.index, node: target, latencyMs: performance.now() - started };
+        const answer = { columns: result.columns, rows, truncated: result.truncated, index: result.index, node: target, latencyMs: performance.now() - started };
+        return reply.result?.['lease'] === true ? { ...answer, lease: true } : answer;
       }
       const error = reply.error!;
       if (error.reason === 'not-leader' && options.node === undefined && performance.now() < deadline) {

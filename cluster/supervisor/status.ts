@@ -15,6 +15,8 @@ export interface NodeView {
   readonly telemetry: NodeTelemetry | null;
   /** How old the telemetry is, in ms. */
   readonly reportAgeMs: number;
+  /** The clock rate the supervisor set (it outlives a restart, as a machine's bad clock would). */
+  readonly clockRate: number;
   /** Node-level faults the supervisor set on it. */
   readonly faults: NodeFaults;
   /** How long the node has been silent while not paused (since its last report or its last resume). */
@@ -78,6 +80,8 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     wal: t?.wal ?? null,
     network: t?.network ?? null,
     reportAgeMs: t === null ? null : node.reportAgeMs,
+    clockRate: node.clockRate,
+    leaseMs: t?.leaseMs ?? 0,
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
     faults: node.faults,
     wedged,

@@ -71,6 +71,10 @@ export interface NodeStatus {
   readonly network: NetworkTelemetry | null;
   /** How old the node's last report is; large for a paused or dead node. */
   readonly reportAgeMs: number | null;
+  /** The clock fault: the node's timers run at this many times real speed (1: normal). */
+  readonly clockRate?: number;
+  /** On a leader holding a lease: how long it still holds by its own clock, in ms (0: none). */
+  readonly leaseMs?: number;
   /** The node's election timer at its last report (elapsed and timeout, in ticks and ms); null when it is down or has not reported. */
   readonly election: ElectionTimer | null;
   /** Node-level faults set on it (Cluster.setNodeFault): its fsync and each apply take this much longer; zeros when normal. */
@@ -88,7 +92,7 @@ export interface NodeStatus {
 export type SupervisorEvent =
   | { readonly type: 'node-started'; readonly node: NodeId; readonly pid: number; readonly incarnation: number }
   | { readonly type: 'node-exited'; readonly node: NodeId; readonly code: number | null; readonly signal: string | null; readonly expected: boolean; readonly logTail: string }
-  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply'; readonly detail: string }
+  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply' | 'clock'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
   | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };

@@ -404,7 +404,7 @@ export class WorkloadEngine {
   /** The node a local read goes to; null means "the leader" (cluster routing), as for every linearizable read. */
   private readNode(client: Client): NodeId | null {
     const { readTarget: target, readConsistency, stickyReads } = this.options;
-    if (readConsistency === 'linearizable' || target === 'leader') return null;
+    if (readConsistency !== 'local' || target === 'leader') return null;
     if (target !== 'follower' && target !== 'any') return target;
     // Once per read: reachableNodes() rather than status(), which merges every node's telemetry.
     const reachable = this.cluster.reachableNodes();

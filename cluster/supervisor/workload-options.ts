@@ -66,7 +66,7 @@ export function checkWorkload(options: WorkloadOptions, nodes?: readonly NodeId[
   const namedNode = !['leader', 'follower', 'any'].includes(options.readTarget);
   if (namedNode && !/^n[1-9][0-9]?$/.test(options.readTarget)) problems.push("readTarget 'leader' | 'follower' | 'any' | a node id");
   else if (namedNode && nodes !== undefined && !nodes.includes(options.readTarget)) problems.push(`readTarget one of ${nodes.join(', ')}`);
-  if (!['local', 'linearizable'].includes(options.readConsistency)) problems.push("readConsistency 'local' | 'linearizable'");
+  if (!['local', 'linearizable', 'lease'].includes(options.readConsistency)) problems.push("readConsistency 'local' | 'linearizable' | 'lease'");
   if (!['none', 'read-your-writes', 'causal'].includes(options.sessions)) problems.push("sessions 'none' | 'read-your-writes' | 'causal'");
   if (typeof options.stickyReads !== 'boolean') problems.push('stickyReads true or false');
   if (!(options.seed === null || Number.isSafeInteger(options.seed))) problems.push('seed a whole number or null');

@@ -12,9 +12,10 @@ import { quorumCommit } from './quorum-commit.js';
 import { raftElection } from './raft-election.js';
 import { splitBrain } from './split-brain.js';
 import { statementDivergence } from './statement-divergence.js';
+import { staleLeader } from './stale-leader.js';
 import { syncCost } from './sync-cost.js';
 
-export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence];
+export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence, staleLeader];
 
 export function findLab(id: string): AnyLab | undefined {
   return labs.find((lab) => lab.id === id);

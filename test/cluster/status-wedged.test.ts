@@ -19,6 +19,7 @@ const view = (fields: Partial<NodeView> = {}): NodeView => ({
   silentMs: 50,
   wedgedAfterMs: wedgedAfterMs(50, 100),
   faults: { diskSlowMs: 0, applySlowMs: 0 },
+  clockRate: 1,
   ...fields,
 });
 

@@ -85,6 +85,12 @@ describe('the command line parser', () => {
     expect(command('read n2 local SELECT count(*) FROM kv')).toEqual({ kind: 'read', node: 'n2', consistency: 'local', sql: 'SELECT count(*) FROM kv' });
     expect(command("read n1 linearizable SELECT k, v FROM kv WHERE k = 'k1'")).toEqual({ kind: 'read', node: 'n1', consistency: 'linearizable', sql: "SELECT k, v FROM kv WHERE k = 'k1'" });
     expect(command(':read 3  LINEARIZABLE  SELECT 1')).toEqual({ kind: 'read', node: 'n3', consistency: 'linearizable', sql: 'SELECT 1' });
+    expect(command("read n1 lease SELECT v FROM kv WHERE k = 'color'")).toEqual({ kind: 'read', node: 'n1', consistency: 'lease', sql: "SELECT v FROM kv WHERE k = 'color'" });
+    expect(command('clock n1 0.5')).toEqual({ kind: 'clock', node: 'n1', rate: 0.5 });
+    expect(command('clock n2 x2')).toEqual({ kind: 'clock', node: 'n2', rate: 2 });
+    expect(error('clock n1 0')).toContain('a clock rate is a number from 0.05 to 20');
+    expect(error('clock n1 fast')).toContain('clock <node> <rate>');
+    expect(error('clock n1')).toContain('clock <node> <rate>');
     expect(command('select n3')).toEqual({ kind: 'select', node: 'n3' });
   });
 
@@ -104,8 +110,8 @@ describe('the command line parser', () => {
     expect(error('sql')).toBe('usage: sql <statement>');
     expect(error('')).toBe('type a command, e.g. kill n1; ? lists them');
     expect(error('x'.repeat(3_000))).toBe('the command is longer than 2000 characters');
-    expect(error('read n2')).toBe('usage: read <node> [local|linearizable] <select>');
-    expect(error('read n2 linearizable')).toBe('usage: read <node> [local|linearizable] <select> (a statement after linearizable)');
+    expect(error('read n2')).toBe('usage: read <node> [local|linearizable|lease] <select>');
+    expect(error('read n2 linearizable')).toBe('usage: read <node> [local|linearizable|lease] <select> (a statement after linearizable)');
     expect(error('read n9 linearizable SELECT 1')).toBe("no node 'n9'; nodes are n1, n2, n3");
     for (const line of ['kill', 'delay', 'loss n1', 'read n2', 'read n2 local', 'mode']) expect(error(line)).not.toContain('\n');
   });
@@ -136,7 +142,7 @@ describe('the command line parser', () => {
   });
 
   it('parses the usage example of every command it documents', () => {
-    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes', disk: 'disk n2 slow 20ms', apply: 'apply n2 normal' };
+    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes', disk: 'disk n2 slow 20ms', apply: 'apply n2 normal', clock: 'clock n1 0.5' };
     for (const spec of commandSpecs) {
       const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
       expect(parseCommand(example, ids), example).toMatchObject({ ok: true });
@@ -176,9 +182,9 @@ describe('completion', () => {
     expect(complete('partition n1 |', ids).text).toBe('partition n1 | ');
     expect(complete('read-from f', ids).text).toBe('read-from follower ');
     // After :read's node, the consistency word (optional: a statement may come straight away).
-    expect(complete('read n1 ', ids)).toEqual({ text: 'read n1 l', hint: 'local  linearizable' });
+    expect(complete('read n1 ', ids)).toEqual({ text: 'read n1 l', hint: 'local  linearizable  lease' });
     expect(complete('read n1 li', ids).text).toBe('read n1 linearizable ');
-    expect(complete('read n1 SEL', ids)).toEqual({ text: 'read n1 SEL', hint: 'read <node> [local|linearizable] <select>' });
+    expect(complete('read n1 SEL', ids)).toEqual({ text: 'read n1 SEL', hint: 'read <node> [local|linearizable|lease] <select>' });
   });
 
   it('offers every candidate when a prefix is shared', () => {
@@ -193,6 +199,6 @@ describe('completion', () => {
     expect(hintFor('dela', ids)).toBe('delay <node> [node] <ms> [jitter <ms>] — slow the links between two nodes (or all of one node), both ways');
     expect(hintFor('kill ', ids)).toBe('kill <node> — n1 n2 n3');
     expect(hintFor('zzz', ids)).toBe("no command starts with 'zzz'");
-    expect(hintFor('read n1 ', ids)).toBe('read <node> [local|linearizable] <select> — local linearizable');
+    expect(hintFor('read n1 ', ids)).toBe('read <node> [local|linearizable|lease] <select> — local linearizable lease');
   });
 });

@@ -68,7 +68,15 @@ describe(':write, :sessions and :sticky', () => {
     expect(text).toContain('write <node> <statement>');
     expect(text).toContain('sessions none|read-your-writes|causal');
     expect(text).toContain('sticky on|off');
-    expect(text).toContain('read <node> [local|linearizable] <select>');
+    expect(text).toContain('read <node> [local|linearizable|lease] <select>');
+    expect(text).toContain('clock <node> <rate>');
+  });
+
+  it(':clock sets the node\'s clock rate through the controller and says what it does', async () => {
+    const controller = new RecordedController();
+    const outcome = await runCommand(controller, command('clock n1 0.5'));
+    expect(controller.callsOf('setClockRate')).toEqual([['n1', 0.5]]);
+    expect(outcome).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining("n1's timers run at ×0.5") });
   });
 
   it(':write sends the statement to that node only and shows what acknowledged it', async () => {

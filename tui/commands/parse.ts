@@ -1,7 +1,7 @@
 // Reads one line of the `:` command line into a Command, or says in one line
 // what is wrong with it. Nothing here touches the cluster.
 
-import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
+import { clockRateMax, clockRateMin, type NodeId, type ReplicationSettings } from '../../cluster/index.js';
 import { commandLengthMax } from '../constants.js';
 import { nodeFaultMsMax } from '../../cluster/protocol.js';
 import { ackLevels, commandSpecs, findSpec, rateCommand, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
@@ -73,6 +73,13 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     case 'delay':
     case 'loss':
       return linkCommand(name, args, ids, usage);
+    case 'clock': {
+      exactly(2);
+      const id = nodeArg(args[0]!, ids);
+      const rate = Number(args[1]!.replace(/^[x×]/, ''));
+      if (!(Number.isFinite(rate) && rate >= clockRateMin && rate <= clockRateMax)) fail(`a clock rate is a number from ${clockRateMin} to ${clockRateMax} (1 is normal, 0.5 half speed): ${usage}`);
+      return { kind: 'clock', node: id, rate };
+    }
     case 'disk':
     case 'apply': {
       // `disk n2 slow 20ms`, `apply n2 slow 5ms`; `normal` or `off` clears it.

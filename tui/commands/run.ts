@@ -31,7 +31,11 @@ export function busyText(command: ClusterCommand): string {
     case 'replication':
       return 'changing replication on every node…';
     case 'read':
-      return command.consistency === 'linearizable' ? `asking ${command.node} to confirm its leadership with a majority (ReadIndex), then read…` : 'running the statement…';
+      return command.consistency === 'linearizable'
+        ? `asking ${command.node} to confirm its leadership with a majority (ReadIndex), then read…`
+        : command.consistency === 'lease'
+          ? `asking ${command.node} to read on its lease (ReadIndex if it has none)…`
+          : 'running the statement…';
     case 'sql':
       return 'running the statement…';
     case 'write':
@@ -96,6 +100,13 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'heal':
       controller.heal();
       return ok('every link restored');
+    case 'clock':
+      controller.setClockRate(command.node, command.rate);
+      return ok(
+        command.rate === 1
+          ? `${command.node}'s clock back to normal`
+          : `${command.node}'s timers run at ×${command.rate}: its elections, heartbeats and lease count ${command.rate < 1 ? 'slow' : 'fast'} ticks; :clock ${command.node} 1 restores`,
+      );
     case 'node-fault': {
       controller.setNodeFault(command.node, command.fault === 'disk' ? { diskSlowMs: command.ms } : { applySlowMs: command.ms });
       if (command.ms === 0) return ok(`${command.node} ${command.fault} back to normal`);
@@ -132,9 +143,13 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       if (command.consistency === 'local') return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
       let result;
       try {
-        result = await controller.query(command.sql, [], { node: command.node, consistency: 'linearizable' });
+        result = await controller.query(command.sql, [], { node: command.node, consistency: command.consistency });
       } catch (error) {
         return { kind: 'message', text: linearizableRefusal(command.node, error), level: 'error' };
+      }
+      if (command.consistency === 'lease') {
+        const how = result.lease === true ? `lease read on ${command.node}: answered on its lease, no round trip` : `lease read on ${command.node}: it held no lease, so a majority confirmed it (ReadIndex)`;
+        return { kind: 'result', result: queryView(result, how) };
       }
       return { kind: 'result', result: queryView(result, `linearizable read on ${command.node}, its leadership confirmed by a majority`) };
     }

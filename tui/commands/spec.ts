@@ -24,12 +24,13 @@ export type Command =
   | { readonly kind: 'node-fault'; readonly node: NodeId; readonly fault: 'disk' | 'apply'; readonly ms: number }
   | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
   | { readonly kind: 'cut'; readonly from: NodeId; readonly to: NodeId }
+  | { readonly kind: 'clock'; readonly node: NodeId; readonly rate: number }
   | { readonly kind: 'link'; readonly links: readonly (readonly [NodeId, NodeId])[]; readonly options: LinkOptions; readonly description: string }
   | { readonly kind: 'replication'; readonly change: Partial<ReplicationSettings> }
   | { readonly kind: 'workload'; readonly change: Partial<WorkloadOptions>; readonly description: string }
   | { readonly kind: 'workload-running'; readonly running: boolean }
   | { readonly kind: 'sql'; readonly sql: string }
-  /** `local`: the node's SQLite as it is; `linearizable`: the node must lead and confirm it with a majority first (ReadIndex). */
+  /** `local`: the node's SQLite as it is; `linearizable`: the node must lead and confirm it with a majority first (ReadIndex); `lease`: the leader answers on its lease. */
   | { readonly kind: 'read'; readonly node: NodeId; readonly consistency: ReadConsistency; readonly sql: string }
   | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string }
   /** One write traced through every process; null: the default upsert. */
@@ -64,7 +65,7 @@ const choice = (...choices: string[]): ArgKind => ({ kind: 'choice', choices });
 
 export const replicationModes = ['async', 'sync', 'quorum'] as const;
 export const ackLevels = ['received', 'flushed', 'applied'] as const;
-export const readConsistencies = ['local', 'linearizable'] as const satisfies readonly WorkloadOptions['readConsistency'][];
+export const readConsistencies = ['local', 'linearizable', 'lease'] as const satisfies readonly WorkloadOptions['readConsistency'][];
 export type ReadConsistency = (typeof readConsistencies)[number];
 export const sessionGuarantees = ['none', 'read-your-writes', 'causal'] as const satisfies readonly WorkloadOptions['sessions'][];
 
@@ -79,6 +80,7 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'delay', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<ms>')], usage: 'delay <node> [node] <ms> [jitter <ms>]', summary: 'slow the links between two nodes (or all of one node), both ways', group: 'faults' },
   { name: 'loss', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<percent>')], usage: 'loss <node> [node] <percent>', summary: 'drop that share of messages on those links, e.g. loss n3 20%', group: 'faults' },
   { name: 'heal', args: [], usage: 'heal', summary: 'restore every link (partitions, cuts, delay, loss)', group: 'faults' },
+  { name: 'clock', args: [node, free('<rate>')], usage: 'clock <node> <rate>', summary: "the node's timers run at that rate: 0.5 is half speed, 1 restores (a slow clock stretches its lease)", group: 'faults' },
   { name: 'disk', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'disk <node> slow <ms> | normal', summary: "the node's WAL fsync takes that much longer (normal or off clears it)", group: 'faults' },
   { name: 'apply', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'apply <node> slow <ms> | normal', summary: 'each entry the node applies takes that much longer (normal or off clears it)', group: 'faults' },
   { name: 'mode', args: [choice(...replicationModes)], usage: 'mode async|sync|quorum', summary: 'when a write is acknowledged', group: 'settings' },
@@ -94,13 +96,13 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'read-from', args: [{ kind: 'choice', choices: ['leader', 'follower', 'any'], nodesToo: true }], usage: 'read-from leader|follower|any|<node>', summary: 'where workload reads go', group: 'workload' },
   { name: 'sessions', args: [choice(...sessionGuarantees)], usage: 'sessions none|read-your-writes|causal', summary: "workload clients' session guarantee: a read waits until its node has the client's writes (causal: and what it saw)", group: 'workload' },
   { name: 'sticky', args: [choice('on', 'off')], usage: 'sticky on|off', summary: 'each workload client keeps reading from one node (monotonic reads)', group: 'workload' },
-  { name: 'read-consistency', args: [choice(...readConsistencies)], usage: 'read-consistency local|linearizable', summary: 'workload reads: the node as it is, or through the leader', group: 'workload' },
+  { name: 'read-consistency', args: [choice(...readConsistencies)], usage: 'read-consistency local|linearizable|lease', summary: "workload reads: the node as it is, through the leader (ReadIndex), or on the leader's lease", group: 'workload' },
   { name: 'sql', args: [free('<statement>')], usage: 'sql <statement>', summary: 'run SQL through the leader (a SELECT reads linearizably)', group: 'data' },
   {
     name: 'read',
     args: [node, choice(...readConsistencies), free('<select>')],
-    usage: 'read <node> [local|linearizable] <select>',
-    summary: "read one node's SQLite as it is (local, may be stale), or linearizable: the node must lead and a majority confirm it (ReadIndex)",
+    usage: 'read <node> [local|linearizable|lease] <select>',
+    summary: "read one node's SQLite as it is (local, may be stale); linearizable: the node must lead and a majority confirm it (ReadIndex); lease: the leader answers on its lease, no round trip",
     group: 'data',
   },
   { name: 'write', args: [node, free('<statement>')], usage: 'write <node> <statement>', summary: 'send a write straight to one node (a follower refuses and names the leader)', group: 'data' },

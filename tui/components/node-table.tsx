@@ -40,6 +40,9 @@ export function nodeStates(
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
+  if (node.clockRate !== undefined && node.clockRate !== 1) states.push({ glyph: '◔', word: `clock ×${node.clockRate}`, color: 'yellow' });
+  // A leader holding a lease (once lease reads are in use): it answers them with no round trip.
+  if (node.role === 'leader' && (node.leaseMs ?? 0) > 0) states.push({ glyph: '◇', word: 'lease', color: 'cyan' });
   if (isCatchingUp(node, context.leader)) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
   // Node-level faults (:disk, :apply): absent from status recorded before they existed.
   const faults = node.faults as NodeStatus['faults'] | undefined;
