@@ -44,3 +44,11 @@ export const readChunkBytes = 1024 * 1024;
 export const writeChunkBytesMax = 1024 * 1024;
 /** Digits of a segment file's name: the index of its first record, zero-padded. */
 export const segmentNameDigits = 20;
+/**
+ * Bytes recovery reads past a bad record looking for a valid one (which makes
+ * it corruption, not a torn tail). A torn tail is followed by at most the rest
+ * of its segment (one segment or one record, 16 MiB each) and a freshly rolled,
+ * empty segment (16 MiB of zeros), so 64 MiB covers every crash; zeros are
+ * skipped a chunk at a time. Past the budget the verdict is corruption.
+ */
+export const corruptionScanBytesMax = 64 * 1024 * 1024;

@@ -14,11 +14,12 @@
 // simply ended there could not either.)
 
 import { assert, type Entry } from '../core/types.js';
-import { recordBytesMax, recordHeaderBytes } from './constants.js';
+import { corruptionScanBytesMax, recordBytesMax, recordHeaderBytes } from './constants.js';
 import { listSegments, syncDirectory, writeZeros } from './files.js';
 import { SegmentReader } from './reader.js';
 import { decodeRecord } from './record.js';
-import type { Recovery, RecoveryProblem, RecoveryProblemReason, WalFs } from './types.js';
+import { findValidRecordAfter } from './scan.js';
+import { corruptionMessage, WalError, type Recovery, type RecoveryProblem, type RecoveryProblemReason, type WalCorruption, type WalFs } from './types.js';
 
 export interface RecoveredSegment {
   readonly firstIndex: number;
@@ -65,6 +66,8 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
         segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: end.bytes });
         continue;
       }
+      // Valid records after the bad one mean damage, not a torn tail: refuse, touching nothing.
+      refuseCorruption({ fs, files, at: i, offset: end.bytes, continues, reason: end.problem, entries });
       const later = files.slice(i + 1);
       for (const gone of later) {
         truncatedBytes += contentBytes(fs, gone.path, options.preallocatedBytes);
@@ -92,6 +95,50 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
   }
   const recovery: Recovery = { segments: segments.length, records: entries.length, lastIndex: entries.length, truncatedBytes, problem };
   return { entries, segments, recovery };
+}
+
+/**
+ * Throws WalError('corrupt') when a valid record follows the bad one at
+ * `offset` of `files[at]` (in that segment or a later one), or when no verdict
+ * comes within corruptionScanBytesMax. Only a bad record with nothing valid
+ * after it is a torn tail that recovery may cut. A record after it counts when
+ * it continues past the log recovered so far (a higher index, a term not
+ * lower): a stale record left behind a truncation has a lower term or the
+ * index already recovered, and does not.
+ */
+function refuseCorruption(options: {
+  fs: WalFs;
+  files: readonly { firstIndex: number; name: string; path: string }[];
+  at: number;
+  offset: number;
+  continues: boolean;
+  reason: RecoveryProblemReason;
+  entries: readonly Entry[];
+}): void {
+  const { entries } = options;
+  const badIndex = entries.length + 1;
+  const termMin = entries[entries.length - 1]?.term ?? 0;
+  // In a segment that continues the log, the bad record holds index badIndex: what counts comes after it.
+  // A segment that does not continue it (a gap) counts from badIndex: its records are entries the log lacks.
+  const scan = findValidRecordAfter({
+    fs: options.fs,
+    files: options.files,
+    from: options.at,
+    offset: options.offset,
+    indexMin: options.continues ? badIndex + 1 : badIndex,
+    termMin,
+    budgetBytes: corruptionScanBytesMax,
+  });
+  if (scan.found === null && !scan.exhausted) return;
+  const found = scan.found;
+  const corruption: WalCorruption = {
+    segment: options.files[options.at]!.name,
+    offset: options.offset,
+    index: badIndex,
+    reason: options.reason,
+    validAfter: found === null ? null : { segment: found.segment, offset: found.offset, index: found.index, term: found.term },
+  };
+  throw new WalError('corrupt', corruptionMessage(corruption), { corruption });
 }
 
 /** Bytes of a segment about to be deleted, its zero padding left out when it is preallocated. */

@@ -80,16 +80,48 @@ export type WalErrorCode =
   | 'record-too-large' // an entry does not fit in one record (recordBytesMax, kind or client length)
   | 'malformed-text' // a string is not well-formed UTF-16, so its UTF-8 size differs from the core's count
   | 'corrupt-meta' // the hard-state file exists but cannot be read back
+  | 'corrupt' // a bad record with valid records after it: damage in the middle of the log, not a torn tail (see WalCorruption)
   | 'failed' // an earlier write or fsync failed; the node must restart and recover
   | 'closed'; // the log was closed
+
+/**
+ * A bad record with valid records after it, in its segment or a later one:
+ * the disk was damaged in the middle of the log. Recovery does not cut it (the
+ * entries after it may be committed, and this node may have acknowledged
+ * them), so `openWal` throws `WalError('corrupt')` carrying this and leaves
+ * every file as it found it.
+ */
+export interface WalCorruption {
+  /** File name of the segment holding the bad record. */
+  readonly segment: string;
+  /** Its byte offset in that segment. */
+  readonly offset: number;
+  /** The index the log expected there. */
+  readonly index: number;
+  readonly reason: RecoveryProblemReason;
+  /** The first valid record found after it; null when the scan's budget ran out with bytes still to read (not a torn tail either). */
+  readonly validAfter: { readonly segment: string; readonly offset: number; readonly index: number; readonly term: number } | null;
+}
 
 /** A failure that is not a bug in the caller: bad input, damaged files, or a broken disk. */
 export class WalError extends Error {
   override name = 'WalError';
   readonly code: WalErrorCode;
+  /** Set for code 'corrupt'. */
+  readonly corruption: WalCorruption | null;
 
-  constructor(code: WalErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: WalErrorCode, message: string, options?: { cause?: unknown; corruption?: WalCorruption }) {
     super(message, options);
     this.code = code;
+    this.corruption = options?.corruption ?? null;
   }
+}
+
+/** The one line a corrupt log is reported with (the node's log, its event, the supervisor's status). */
+export function corruptionMessage(c: WalCorruption): string {
+  const after =
+    c.validAfter === null
+      ? 'and no torn tail ends there (more than the scan budget of bytes follows it)'
+      : `and a valid record follows it (index ${c.validAfter.index}, segment ${c.validAfter.segment}, offset ${c.validAfter.offset})`;
+  return `corrupt WAL: segment ${c.segment}, offset ${c.offset}: ${c.reason} at index ${c.index}, ${after}; the entries after it may be committed, so the log is not cut and the node does not start; rebuild it from the others (restart with { rebuild: true }, or :rebuild in the dashboard)`;
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Entry } from '../../cluster/core/index.js';
-import { openWal, walLimits, type Recovery, type Wal } from '../../cluster/wal/index.js';
+import { lastRecordPosition, openWal, WalError, walLimits, type Recovery, type Wal } from '../../cluster/wal/index.js';
 import { encodeRecords, logBytes, makeEntries, makeLog, makeTempDir, sampleLog, segmentFiles } from './helpers.js';
 
 let dir: string;
@@ -106,7 +106,7 @@ describe('a flipped byte', () => {
     }
   });
 
-  it('in a middle record cuts it and everything after it, later segments included', async () => {
+  it('in a middle record, with valid records after it, is corruption: open refuses and touches nothing', async () => {
     const many = makeLog(Array.from({ length: 30 }, (_, i) => 1 + Math.floor(i / 7)));
     await writeLog(many, 300);
     const files = segmentFiles(dir);
@@ -118,23 +118,94 @@ describe('a flipped byte', () => {
     const bytes = fs.readFileSync(damagedFile);
     bytes[recordStart + 40]! ^= 0x80;
     fs.writeFileSync(damagedFile, bytes);
-    const sizeBefore = logBytes(dir);
+    const before = files.map((f) => fs.readFileSync(f));
 
-    const { wal, recovery } = open(300);
-    expect(wal.entries()).toEqual(many.slice(0, firstInFile));
-    expect(recovery.problem).toEqual({
+    const error = openError(300);
+    expect(error.code).toBe('corrupt');
+    expect(error.message).toContain(`corrupt WAL: segment ${path.basename(damagedFile)}, offset ${recordStart}`);
+    expect(error.corruption).toEqual({
       segment: path.basename(damagedFile),
       offset: recordStart,
       index: firstInFile + 1,
       reason: 'crc-mismatch',
-      removedSegments: files.slice(2).map((f) => path.basename(f)),
+      validAfter: { segment: path.basename(damagedFile), offset: many[firstInFile]!.lsn - many[firstInFile - 2]!.lsn, index: firstInFile + 2, term: many[firstInFile + 1]!.term },
     });
-    expect(recovery).toMatchObject({ segments: 2, records: firstInFile, lastIndex: firstInFile });
-    expect(recovery.truncatedBytes).toBe(sizeBefore - logBytes(dir));
-    expect(segmentFiles(dir)).toEqual(files.slice(0, 2));
-    expect(logBytes(dir)).toBe(many[firstInFile - 1]!.lsn);
+    expect(segmentFiles(dir)).toEqual(files);
+    files.forEach((f, i) => expect(fs.readFileSync(f).equals(before[i]!), f).toBe(true));
+  });
+
+  it('in the last record of a segment, with later segments valid, is corruption found in the next segment', async () => {
+    const many = makeLog(Array.from({ length: 20 }, () => 1));
+    await writeLog(many, 200);
+    const files = segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(2);
+    const nextFirst = Number(path.basename(files[1]!, '.seg'));
+    const lastStartInFirst = many[nextFirst - 3]!.lsn;
+    const bytes = fs.readFileSync(files[0]!);
+    bytes[lastStartInFirst + 35]! ^= 0x04;
+    fs.writeFileSync(files[0]!, bytes);
+    const error = openError(200);
+    expect(error.corruption).toMatchObject({ segment: path.basename(files[0]!), offset: lastStartInFirst, index: nextFirst - 1, reason: 'crc-mismatch' });
+    expect(error.corruption?.validAfter).toMatchObject({ segment: path.basename(files[1]!), offset: 0, index: nextFirst });
+  });
+
+  it('in the length field of a middle record (the chain of lengths is lost) is still found to be corruption', async () => {
+    const many = makeLog(Array.from({ length: 12 }, () => 2));
+    await writeLog(many);
+    const at = many[4]!.lsn; // the start of record 6
+    const fd = fs.openSync(lastSegment(), 'r+');
+    fs.writeSync(fd, Buffer.from([0x13]), 0, 1, at + 2);
+    fs.closeSync(fd);
+    const error = openError();
+    expect(error.corruption).toMatchObject({ offset: at, index: 6, validAfter: { offset: many[5]!.lsn, index: 7 } });
+  });
+
+  it('a zeroed block in the middle (a zero length, records after it) is corruption, not the end of the records', async () => {
+    const many = makeLog(Array.from({ length: 12 }, () => 1));
+    await writeLog(many);
+    const fd = fs.openSync(lastSegment(), 'r+');
+    fs.writeSync(fd, Buffer.alloc(many[5]!.lsn - many[3]!.lsn), 0, many[5]!.lsn - many[3]!.lsn, many[3]!.lsn);
+    fs.closeSync(fd);
+    const error = openError();
+    expect(error.corruption).toMatchObject({ offset: many[3]!.lsn, index: 5, reason: 'nonzero-tail', validAfter: { index: 7 } });
+  });
+
+  it('a torn last record followed by an empty rolled segment (zeros) is still a torn tail', async () => {
+    const many = makeLog(Array.from({ length: 10 }, () => 1));
+    await writeLog(many, 200);
+    const files = segmentFiles(dir);
+    const last = files.at(-1)!;
+    const lastFirst = Number(path.basename(last, '.seg'));
+    // The last segment's records torn away, the file left as a roll leaves it: zeros.
+    fs.writeFileSync(last, Buffer.alloc(fs.statSync(last).size));
+    const previous = files.at(-2)!;
+    const bytes = fs.readFileSync(previous);
+    const lastRecord = many[lastFirst - 2]!.lsn - many[lastFirst - 3]!.lsn;
+    const start = recordBytesInFile(previous) - lastRecord;
+    fs.writeFileSync(previous, bytes.subarray(0, start + 20));
+    const { wal, recovery } = open(200);
+    expect(recovery.problem).toMatchObject({ reason: 'torn-header', segment: path.basename(previous), offset: start, removedSegments: [path.basename(last)] });
+    expect(wal.entries()).toEqual(many.slice(0, lastFirst - 2));
   });
 });
+
+/** The error opening the log throws; fails the test when it opens. */
+function openError(segmentBytesMax = 64 * 1024): WalError {
+  try {
+    open(segmentBytesMax);
+  } catch (error) {
+    if (error instanceof WalError) return error;
+    throw error;
+  }
+  throw new Error('the log opened');
+}
+
+function recordBytesInFile(file: string): number {
+  const bytes = fs.readFileSync(file);
+  let offset = 0;
+  while (offset + 4 <= bytes.length && bytes.readUInt32LE(offset) !== 0) offset += bytes.readUInt32LE(offset);
+  return offset;
+}
 
 describe('a corrupt length', () => {
   it('is rejected without allocating what it claims', async () => {
@@ -194,13 +265,31 @@ describe('records that do not continue the log', () => {
     expect(recovery.problem).toMatchObject({ reason: 'crc-mismatch', index: 4, offset: old[2]!.lsn });
   });
 
-  it('a record whose index skips is cut as an index gap', async () => {
+  it('a valid record whose index skips (entries missing before it) is corruption', async () => {
     const entries = makeLog([1, 1]);
     const skipping = { ...makeLog([1, 1, 1])[2]!, index: 4 };
     writeRaw('00000000000000000001.seg', [entries[0]!, entries[1]!, skipping]);
+    expect(openError().corruption).toMatchObject({ reason: 'index-gap', index: 3, offset: entries[1]!.lsn, validAfter: { index: 4, offset: entries[1]!.lsn } });
+  });
+
+  it('a record whose index goes back (a stale copy of one recovered) is cut as an index gap', async () => {
+    const entries = makeLog([1, 1]);
+    writeRaw('00000000000000000001.seg', [entries[0]!, entries[1]!, { ...entries[1]!, index: 2 }]);
     const { wal, recovery } = open();
     expect(wal.entries()).toEqual(entries);
     expect(recovery.problem).toMatchObject({ reason: 'index-gap', index: 3, offset: entries[1]!.lsn });
+  });
+
+  it('stale records of an older term left behind a truncation are cut, however many there are', async () => {
+    // Old log 1..6 in term 1; the node truncated from 3 and wrote entry 3 of term 2; the disk kept old 4..6.
+    const old = makeEntries({ specs: [1, 1, 1, 1, 1, 1].map((term, i) => ({ term, data: `entry ${i + 1}` })) });
+    const replacement = makeEntries({ from: 3, lsnBefore: old[1]!.lsn, specs: [{ term: 2, data: 'entry 3' }] });
+    const disk = Buffer.concat([encodeRecords(old.slice(0, 2)), encodeRecords(replacement, 1), encodeRecords(old.slice(3), 1)]);
+    fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'wal', '00000000000000000001.seg'), disk);
+    const { wal, recovery } = open();
+    expect(wal.entries()).toEqual([...old.slice(0, 2), ...replacement]);
+    expect(recovery.problem).toMatchObject({ index: 4, offset: replacement[0]!.lsn });
   });
 
   it('a record whose term goes back is cut', async () => {
@@ -211,26 +300,32 @@ describe('records that do not continue the log', () => {
     expect(recovery.problem).toMatchObject({ reason: 'term-decrease', index: 3 });
   });
 
-  it('a missing middle segment cuts the log where the gap begins', async () => {
+  it('a missing middle segment is corruption: the entries after the gap are kept on disk', async () => {
     const many = makeLog(Array.from({ length: 20 }, () => 1));
     await writeLog(many, 200);
     const files = segmentFiles(dir);
     expect(files.length).toBeGreaterThan(2);
     fs.unlinkSync(files[1]!);
-    const { wal, recovery } = open(200);
-    const kept = Number(path.basename(files[1]!, '.seg')) - 1;
-    expect(wal.entries()).toEqual(many.slice(0, kept));
-    expect(recovery.problem).toMatchObject({ reason: 'index-gap', segment: path.basename(files[2]!), offset: 0 });
-    expect(recovery.problem?.removedSegments).toEqual(files.slice(3).map((f) => path.basename(f)));
-    expect(segmentFiles(dir)).toEqual(files.slice(0, 1));
+    const error = openError(200);
+    expect(error.corruption).toMatchObject({ reason: 'index-gap', segment: path.basename(files[2]!), offset: 0, validAfter: { segment: path.basename(files[2]!), offset: 0 } });
+    expect(segmentFiles(dir)).toEqual([files[0], ...files.slice(2)]);
   });
 
-  it('a log whose first segment is not index 1 is cut to empty, loudly', async () => {
+  it('a log whose first segment is not index 1 is corruption (there is no compaction yet)', async () => {
     writeRaw('00000000000000000005.seg', makeEntries({ from: 5, lsnBefore: 100, specs: [{ term: 1 }] }), 1);
-    const { wal, recovery } = open();
-    expect(wal.entries()).toEqual([]);
-    expect(recovery.problem).toMatchObject({ reason: 'index-gap', index: 1, segment: '00000000000000000005.seg' });
-    expect(segmentFiles(dir)).toEqual([]);
+    expect(openError().corruption).toMatchObject({ reason: 'index-gap', index: 1, segment: '00000000000000000005.seg', validAfter: { index: 5 } });
+    expect(segmentFiles(dir)).toHaveLength(1);
+  });
+
+  it('lastRecordPosition reads past the damage to the last record the log held', async () => {
+    const many = makeLog([1, 1, 2, 2, 2, 3, 3, 3, 3, 3]);
+    await writeLog(many, 200);
+    const files = segmentFiles(dir);
+    const bytes = fs.readFileSync(files[0]!);
+    bytes[40]! ^= 0xff;
+    fs.writeFileSync(files[0]!, bytes);
+    expect(lastRecordPosition(fs, path.join(dir, 'wal'))).toEqual({ index: 10, term: 3 });
+    expect(lastRecordPosition(fs, path.join(dir, 'nowhere'))).toBeNull();
   });
 });
 
