@@ -321,7 +321,14 @@ export type HostEvent =
     }
   | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number }
   | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number }
-  | { readonly type: 'node-wedged'; readonly node: NodeId; readonly reason: string; readonly statement: string | null };
+  | { readonly type: 'node-wedged'; readonly node: NodeId; readonly reason: string; readonly statement: string | null }
+  /** The node's WAL is damaged mid-log (a bad record, valid ones after it): it refused to start and exits with corruptExitCode. */
+  | { readonly type: 'node-corrupt'; readonly node: NodeId; readonly segment: string; readonly offset: number; readonly index: number; readonly reason: string; readonly message: string }
+  /** A rebuilt node's log reached the last position its old log held: it votes and campaigns again. */
+  | { readonly type: 'node-rebuilt'; readonly node: NodeId; readonly index: number; readonly term: number };
+
+/** The exit code of a node that refused to start because its WAL is corrupt (the supervisor shows it as `corrupt`). */
+export const corruptExitCode = 3;
 
 export type NodeEvent = CoreEvent | HostEvent;
 

@@ -65,7 +65,8 @@ export interface ClusterController {
   execute(sql: string, params?: readonly Param[], options?: ExecuteOptions): Promise<ExecuteResult>;
   query(sql: string, params?: readonly Param[], options?: QueryOptions): Promise<QueryResult>;
   kill(id: NodeId): Promise<void>;
-  restart(id: NodeId): Promise<void>;
+  /** `rebuild`: wipe the node's log and state and copy it again from the leader (Cluster.restart). */
+  restart(id: NodeId, options?: { rebuild?: boolean }): Promise<void>;
   pause(id: NodeId): void;
   resume(id: NodeId): void;
   partition(groups: readonly (readonly NodeId[])[]): void;

@@ -45,6 +45,7 @@ import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
 import { TraceRecorder, traceTagProblem } from './trace.js';
 import { ApplyPacer } from './apply-pacer.js';
+import { atLeastAsUpToDate, clearRebuildFloor, readRebuildFloor, type LogPoint } from './rebuild.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
 export interface ReplyChannel {
@@ -150,6 +151,8 @@ export class NodeHost {
   private readonly pacer: ApplyPacer;
   /** Set when an error of this node's environment stopped it: it then only reports, and refuses requests with the reason. */
   private wedged: Wedged | null = null;
+  /** Set while this node is being rebuilt (see rebuild.ts): the last position its wiped log held, which it must reach before it votes freely or campaigns. */
+  private rebuildFloor: LogPoint | null = null;
   /** The last batch handed to the store, for the statement a report names (a reference: nothing is decoded per batch). */
   private lastApplied: readonly Entry[] = [];
 
@@ -186,7 +189,40 @@ export class NodeHost {
         if (!this.closed) this.drain();
       },
     });
+    this.loadRebuildFloor();
     this.drain();
+  }
+
+  /** A node started after a rebuild holds back (see rebuild.ts) until its log reaches the floor. */
+  private loadRebuildFloor(): void {
+    this.rebuildFloor = readRebuildFloor(this.config.dataDir);
+    if (this.rebuildFloor !== null) {
+      process.stderr.write(`${this.id}: rebuilding: no campaign, and votes only for a log at least as up to date as term ${this.rebuildFloor.term}, index ${this.rebuildFloor.index} (where its old log ended), until its own log gets there\n`);
+      this.checkRebuilt(this.wal.lastIndex() === 0 ? null : { index: this.wal.lastIndex(), term: this.wal.lastTerm() });
+    }
+  }
+
+  /** Lifts the rebuild's restrictions once the durable log is at least as up to date as the floor. */
+  private checkRebuilt(durable: LogPoint | null): void {
+    const floor = this.rebuildFloor;
+    if (floor === null || durable === null || !atLeastAsUpToDate(durable, floor)) return;
+    clearRebuildFloor(this.config.dataDir);
+    this.rebuildFloor = null;
+    process.stderr.write(`${this.id}: rebuilt: its log reached term ${durable.term}, index ${durable.index}; it votes and campaigns again\n`);
+    this.emit({ type: 'node-rebuilt', node: this.id, index: durable.index, term: durable.term });
+  }
+
+  /**
+   * While rebuilding, a Raft message that would let this node help elect a
+   * leader its old log would have refused, or lead itself, is dropped as if it
+   * never arrived (the node is, for elections, down): a vote request from a
+   * log less up to date than the floor, and a leadership handed over.
+   */
+  private heldBackWhileRebuilding(message: Message): boolean {
+    const floor = this.rebuildFloor;
+    if (floor === null) return false;
+    if (message.type === 'timeout-now') return true;
+    return message.type === 'vote' && !atLeastAsUpToDate({ index: message.lastIndex, term: message.lastTerm }, floor);
   }
 
   /** The state machine may have applied entries a repaired WAL no longer holds: rebuild it from the log. */
@@ -275,6 +311,7 @@ export class NodeHost {
     if (this.trace.armed) this.trace.raftIn(messages);
     for (const message of messages) {
       const problem = peerMessageProblem(message, this.core);
+      if (this.heldBackWhileRebuilding(message)) continue;
       if (problem === null) this.core.step(message);
       else this.countMalformed(`${message.from}: ${problem}`);
     }
@@ -312,7 +349,8 @@ export class NodeHost {
     const now = this.io.nowMs() * this.rate;
     if (this.lastTickMs !== null && now - this.lastTickMs > 2 * this.config.tickMs) this.core.dropLease();
     this.lastTickMs = now;
-    this.core.tick();
+    // A node being rebuilt runs no election timer: it must not campaign before its log reaches the floor.
+    if (this.rebuildFloor === null) this.core.tick();
     this.expireReads();
     this.drain();
   }
@@ -329,6 +367,10 @@ export class NodeHost {
         this.query(message, channel);
         return;
       case 'promote':
+        if (this.rebuildFloor !== null) {
+          this.fail(channel, message.id, 'refused', `${this.id} is being rebuilt and cannot lead before its log reaches term ${this.rebuildFloor.term}, index ${this.rebuildFloor.index}`, null);
+          return;
+        }
         this.core.promote();
         this.reply(channel, message.id, { promoted: this.id });
         return;
@@ -594,6 +636,7 @@ export class NodeHost {
         if (durable !== null) {
           if (this.trace.armed) this.trace.flushed(durable.index);
           this.core.persisted(durable.index, durable.term);
+          this.checkRebuilt(durable);
           if (this.core.getRole() === 'leader') this.lag.flushed(this.core.getStableIndex(), this.io.nowMs());
         }
         if (this.flushAgain) {

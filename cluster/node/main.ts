@@ -5,7 +5,10 @@
 // and exits by itself when the channel to its parent closes.
 
 import { mixSeed, Prng } from '../core/index.js';
-import { NodeHost } from './host.js';
+import { NodeHost, type HostIo } from './host.js';
+import { corruptExitCode, type NodeEvent } from '../protocol.js';
+import { WalError } from '../wal/index.js';
+import type { NodeConfig } from './config.js';
 import { nodeConfigVariable, parseNodeConfig } from './config.js';
 import { Peers } from './peers.js';
 import { MessageLog } from './message-log.js';
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
     onMalformed: (reason) => host?.countMalformed(reason),
     onRefused: (reason) => host?.connectionRefused(reason),
   });
-  host = new NodeHost(config, {
+  host = openHost(config, {
     send: (message) => {
       if (process.connected) send(message);
     },
@@ -57,6 +60,9 @@ async function main(): Promise<void> {
       process.exit(code);
     },
     pid: process.pid,
+  }, () => {
+    peers.close();
+    process.exit(corruptExitCode);
   });
   const running = host;
   process.on('message', (message) => running.receive(message));
@@ -80,7 +86,34 @@ async function main(): Promise<void> {
   }, config.telemetryMs);
 }
 
+/**
+ * The host, or, when its WAL is corrupt (a bad record with valid ones after
+ * it), no host: the node says so in its log and to the supervisor, then exits
+ * with corruptExitCode, touching none of its files. It must not start as a
+ * voter on a log that lost entries it may have acknowledged.
+ */
+function openHost(config: NodeConfig, io: HostIo, exitCorrupt: () => void): NodeHost {
+  try {
+    return new NodeHost(config, io);
+  } catch (error) {
+    if (!(error instanceof WalError) || error.code !== 'corrupt' || error.corruption === null) throw error;
+    const c = error.corruption;
+    process.stderr.write(`${config.id}: ${error.message}\n`);
+    const event: NodeEvent = { type: 'node-corrupt', node: config.id, segment: c.segment, offset: c.offset, index: c.index, reason: c.reason, message: error.message };
+    const message = { type: 'events', events: [{ atMs: Date.now(), event }] };
+    // Exit once the event is on its way (or at once, without a channel); never hang on it.
+    setTimeout(exitCorrupt, 1_000);
+    if (process.connected && process.send !== undefined) process.send(message, undefined, {}, () => exitCorrupt());
+    else exitCorrupt();
+    throw new CorruptExit();
+  }
+}
+
+/** Thrown past main() while the corrupt node's event is sent; the exit comes from openHost's callback. */
+class CorruptExit extends Error {}
+
 main().catch((error: unknown) => {
+  if (error instanceof CorruptExit) return;
   process.stderr.write(`replica-lab node: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

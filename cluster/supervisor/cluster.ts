@@ -14,6 +14,7 @@ import { mixSeed, type NodeId } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
 import { socketPath } from '../node/peers.js';
 import {
+  corruptExitCode,
   clockRateMax,
   clockRateMin,
   Invalid,
@@ -43,6 +44,7 @@ import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type 
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
+import { holdsData, wipeForRebuild } from '../node/rebuild.js';
 import { checksumResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus, wedgedAfterMs } from './status.js';
@@ -67,6 +69,15 @@ interface Slot {
   expectingExit: boolean;
   /** The clock fault's rate for this node (1: normal); a restarted process gets it again. */
   clockRate: number;
+  /** Set when the node refused to start because its WAL is corrupt (see noteCorrupt); cleared by a rebuild or a report from a later incarnation. */
+  corrupt: CorruptState | null;
+}
+
+/** What status() shows for a node whose WAL is corrupt. */
+export interface CorruptState {
+  readonly message: string;
+  readonly segment: string | null;
+  readonly offset: number | null;
 }
 
 /** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
@@ -157,7 +168,7 @@ export class Cluster extends EventEmitter {
     if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
     if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
     for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false, clockRate: 1 });
+      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false, clockRate: 1, corrupt: null });
     }
   }
 
@@ -230,8 +241,23 @@ export class Cluster extends EventEmitter {
     slot.client?.close(`${id} exited before answering`);
     slot.client = null;
     this.control.failAll('node-died', `${id} exited before answering`, id);
+    this.noteCorruptExit(slot, exit);
     this.record({ type: 'node-exited', node: id, code: exit.code, signal: exit.signal, expected: slot.expectingExit, logTail: slot.expectingExit ? '' : this.logTail(id) });
     this.topologyChanged();
+  }
+
+  /** A node that exits with corruptExitCode refused to start on a corrupt WAL; its event usually said where first. */
+  private noteCorruptExit(slot: Slot, exit: ExitInfo): void {
+    if (exit.code !== corruptExitCode || slot.corrupt !== null) return;
+    const line = this.logTail(slot.id).split('\n').reverse().find((text) => text.includes('corrupt WAL')) ?? '';
+    slot.corrupt = { message: line === '' ? `${slot.id} exited with code ${corruptExitCode}: its WAL is corrupt (see ${join(this.nodeDir(slot.id), 'node.log')})` : line, segment: null, offset: null };
+  }
+
+  /** A node's own report of a corrupt WAL; a later incarnation that reports telemetry has started, so it is no longer shown corrupt. */
+  private noteCorrupt(id: NodeId, event: NodeEvent | null): void {
+    const slot = this.slot(id);
+    if (event === null) slot.corrupt = null;
+    else if (event.type === 'node-corrupt') slot.corrupt = { message: event.message, segment: event.segment, offset: event.offset };
   }
 
   private logTail(id: NodeId): string {
@@ -266,6 +292,7 @@ export class Cluster extends EventEmitter {
         const slot = this.slot(id);
         slot.telemetry = message.telemetry;
         slot.telemetryAtMs = performance.now();
+        if (slot.corrupt !== null) this.noteCorrupt(id, null);
         this.noteMessages(id, message.telemetry.messages);
         this.noteLeader(id, message.telemetry.role === 'leader', message.telemetry.term);
         return;
@@ -292,6 +319,7 @@ export class Cluster extends EventEmitter {
     if (event.type === 'leader-elected' && event.node === id) this.noteLeader(id, true, event.term);
     if (event.type === 'stepped-down' && event.node === id) this.noteLeader(id, false, event.term);
     if (event.type === 'rollback-written') this.checkLostWrites(id, event.writes, event.path);
+    if (event.type === 'node-corrupt') this.noteCorrupt(id, event);
   }
 
   private noteLeader(id: NodeId, isLeader: boolean, term: number): void {
@@ -476,16 +504,53 @@ export class Cluster extends EventEmitter {
     await child.exited;
   }
 
-  /** Starts a dead node again from its data dir; a wedged one (see NodeStatus.wedged) is killed first. */
-  async restart(id: NodeId): Promise<void> {
+  /**
+   * Starts a dead node again from its data dir; a wedged one (see NodeStatus.wedged) is killed first.
+   * With `rebuild`, its log and state are wiped first and it is copied again from the leader (see rebuildNode).
+   */
+  async restart(id: NodeId, options: { rebuild?: boolean } = {}): Promise<void> {
     this.checkRunning();
     const slot = this.slot(id);
+    if (options.rebuild === true) return this.rebuildNode(id);
     if (slot.process !== null && this.status().find((n) => n.id === id)?.wedged != null) await this.kill(id);
     if (slot.process !== null) return;
     slot.incarnation++;
     slot.telemetry = null;
     this.spawn(id);
     this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${this.nodeDir(id)}` });
+  }
+
+  /**
+   * `restart(id, { rebuild: true })`: stops the node if it runs, wipes its WAL,
+   * state.db and snapshots (keeping `meta`, its term and vote, so it never votes
+   * twice in a term), and starts it empty; the leader copies the log to it by
+   * ordinary replication. Before the wipe the position of the last record its
+   * old log held is written as its floor (cluster/node/rebuild.ts): until it
+   * has caught up to there it neither campaigns nor votes for a log less up to
+   * date, so it cannot help elect a leader without entries it had acknowledged.
+   * Refused for a single-node cluster, and when no other node holds a log to
+   * copy from (each other node is empty or awaiting a rebuild itself): that
+   * would leave the cluster with no copy of what it committed.
+   */
+  private async rebuildNode(id: NodeId): Promise<void> {
+    const slot = this.slot(id);
+    if (this.ids.length === 1) throw new BadRequestError(`${id} is the only node: a rebuild would copy it from nobody and lose everything it holds`);
+    const sources = this.ids.filter((other) => other !== id && holdsData(this.nodeDir(other)));
+    if (sources.length === 0) {
+      throw new BadRequestError(`no other node holds a log to copy ${id} from (each is empty or awaiting a rebuild itself): a rebuild now would leave no copy of what the cluster committed`);
+    }
+    if (slot.process !== null) {
+      slot.expectingExit = true;
+      slot.process.signal('SIGKILL');
+      await slot.process.exited;
+    }
+    const floor = wipeForRebuild(this.nodeDir(id));
+    slot.corrupt = null;
+    slot.incarnation++;
+    slot.telemetry = null;
+    this.spawn(id);
+    const held = floor === null ? '' : `; it votes only for logs at least as up to date as term ${floor.term}, index ${floor.index} (where its old log ended) until it has caught up there`;
+    this.record({ type: 'fault', fault: 'rebuild', detail: `${id} rebuilt: its WAL, state.db and snapshots wiped (meta kept), restarted empty to be copied from the leader${held}` });
   }
 
   /** SIGSTOP: the process freezes; what is sent to it waits in socket buffers and its peers' bounded outboxes. */
@@ -620,6 +685,7 @@ export class Cluster extends EventEmitter {
         faults: this.nodeFaults(id),
         silentMs: now - Math.max(slot.telemetryAtMs, slot.resumedAtMs),
         wedgedAfterMs: wedgedAfterMs(this.options.heartbeatMs, this.options.telemetryMs),
+        corrupt: slot.corrupt,
       };
       return nodeStatus(view, leaderTelemetry);
     });

@@ -23,6 +23,8 @@ export interface NodeView {
   readonly silentMs: number;
   /** A running, unpaused node silent this long is wedged (wedgedAfterMs). */
   readonly wedgedAfterMs: number;
+  /** Set when the node refused to start on a corrupt WAL (see NodeStatus.corrupt). */
+  readonly corrupt?: NodeStatus['corrupt'];
 }
 
 /**
@@ -85,5 +87,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
     faults: node.faults,
     wedged,
+    corrupt: node.corrupt ?? null,
   };
 }

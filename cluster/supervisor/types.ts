@@ -87,12 +87,19 @@ export interface NodeStatus {
    * Absent in status recorded before it existed.
    */
   readonly wedged?: { readonly reason: string; readonly statement: string | null } | null;
+  /**
+   * Set when the node refused to start because its WAL is corrupt: a bad record
+   * with valid records after it (`message` is its `corrupt WAL: segment …, offset …`
+   * line). It is down and stays so until `restart(id, { rebuild: true })`.
+   * Absent in status recorded before it existed.
+   */
+  readonly corrupt?: { readonly message: string; readonly segment: string | null; readonly offset: number | null } | null;
 }
 
 export type SupervisorEvent =
   | { readonly type: 'node-started'; readonly node: NodeId; readonly pid: number; readonly incarnation: number }
   | { readonly type: 'node-exited'; readonly node: NodeId; readonly code: number | null; readonly signal: string | null; readonly expected: boolean; readonly logTail: string }
-  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply' | 'clock'; readonly detail: string }
+  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply' | 'clock' | 'rebuild'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
   | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };

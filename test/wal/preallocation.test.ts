@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../cluster/core/index.js';
-import { openWal, walLimits, type Recovery, type Wal, type WalFs } from '../../cluster/wal/index.js';
+import { openWal, WalError, walLimits, type Recovery, type Wal, type WalFs } from '../../cluster/wal/index.js';
 import { encodeRecords, logBytes, makeEntries, makeLog, makeTempDir, recordBytesIn, sampleLog, segmentFiles } from './helpers.js';
 
 let dir: string;
@@ -155,14 +155,18 @@ describe('damage after the last record of a preallocated segment', () => {
     expect(wal.entries()).toEqual(log);
   });
 
-  it('zeros over a record in the middle are not an end: the records after them make it damage', async () => {
+  it('zeros over a record in the middle are not an end: the records after them make it corruption', async () => {
     await writeLog(log);
     const secondStart = log[0]!.lsn;
     patch(secondStart, Buffer.alloc(log[1]!.lsn - secondStart));
-    const { wal, recovery } = open();
-    expect(recovery.problem).toMatchObject({ offset: secondStart, index: 2, reason: 'nonzero-tail' });
-    expect(recovery.truncatedBytes).toBe(lastEnd - secondStart);
-    expect(wal.entries()).toEqual(log.slice(0, 1));
+    let error: unknown = null;
+    try {
+      open();
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(WalError);
+    expect((error as WalError).corruption).toMatchObject({ offset: secondStart, index: 2, reason: 'nonzero-tail', validAfter: { index: 3, offset: log[1]!.lsn } });
   });
 });
 

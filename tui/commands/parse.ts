@@ -40,6 +40,7 @@ function parse(line: string, ids: readonly NodeId[]): Command {
   switch (name) {
     case 'kill':
     case 'restart':
+    case 'rebuild':
     case 'pause':
     case 'resume':
     case 'isolate':

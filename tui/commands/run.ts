@@ -24,6 +24,8 @@ export function busyText(command: ClusterCommand): string {
       return `killing ${command.node}…`;
     case 'restart':
       return `restarting ${command.node}…`;
+    case 'rebuild':
+      return `wiping ${command.node}'s log and state, restarting it empty…`;
     case 'transfer':
       return `handing leadership to ${command.node}…`;
     case 'promote':
@@ -62,6 +64,10 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       if (node(command.node)?.up === false) return info(`${command.node} is already down; r restarts it`);
       await controller.kill(command.node);
       return ok(`${command.node} killed (SIGKILL)`);
+    }
+    case 'rebuild': {
+      await controller.restart(command.node, { rebuild: true });
+      return ok(`${command.node} wiped (term and vote kept) and restarted empty: the leader copies its log back; it votes again once caught up`);
     }
     case 'restart': {
       if (node(command.node)?.up === true) return info(`${command.node} is running; k kills it first`);

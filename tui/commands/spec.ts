@@ -19,6 +19,8 @@ export function rateCommand(rate: number): Extract<Command, { kind: 'workload' }
 export type Command =
   | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote'; readonly node: NodeId }
   | { readonly kind: 'select'; readonly node: NodeId }
+  /** Wipe the node's WAL, state.db and snapshots and copy it again from the leader (a corrupt node's way back). */
+  | { readonly kind: 'rebuild'; readonly node: NodeId }
   | { readonly kind: 'heal' }
   /** A node-level fault: `disk`, its fsync takes `ms` longer; `apply`, each entry it applies does. 0 is normal. */
   | { readonly kind: 'node-fault'; readonly node: NodeId; readonly fault: 'disk' | 'apply'; readonly ms: number }
@@ -72,6 +74,7 @@ export const sessionGuarantees = ['none', 'read-your-writes', 'causal'] as const
 export const commandSpecs: readonly CommandSpec[] = [
   { name: 'kill', args: [node], usage: 'kill <node>', summary: 'SIGKILL the node: it dies with whatever it had not flushed', group: 'faults' },
   { name: 'restart', args: [node], usage: 'restart <node>', summary: 'start a dead node again from its data dir', group: 'faults' },
+  { name: 'rebuild', args: [node], usage: 'rebuild <node>', summary: "wipe the node's WAL, state.db and snapshots (term and vote kept) and copy it again from the leader: the way back for a ✕ corrupt node", group: 'faults' },
   { name: 'pause', args: [node], usage: 'pause <node>', summary: 'SIGSTOP the node: frozen, its messages wait', group: 'faults' },
   { name: 'resume', args: [node], usage: 'resume <node>', summary: 'SIGCONT a paused node', group: 'faults' },
   { name: 'isolate', args: [node], usage: 'isolate <node>', summary: 'cut every link to and from the node', group: 'faults' },

@@ -33,6 +33,8 @@ export function nodeStates(
   node: NodeStatus,
   context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number> },
 ): NodeState[] {
+  // A node that refused to start on a corrupt WAL (absent from status recorded before it existed).
+  if (node.corrupt != null) return [{ glyph: '✕', word: 'corrupt', color: 'red' }];
   if (node.up && node.wedged != null) return [{ glyph: '✕', word: 'wedged', color: 'red' }];
   if (!node.up) return [context.crashed.has(node.id) ? { glyph: '✕', word: 'crashed', color: 'red' } : { glyph: '✕', word: 'killed', color: 'red' }];
   const states: NodeState[] = [];

@@ -228,6 +228,10 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return say(`${event.node} refused a connection to its socket (${event.count} so far): ${event.reason}`, 'warn');
     case 'node-wedged':
       return say(`${event.node} is wedged: ${event.reason}${event.statement === null ? '' : ` (applying: ${event.statement})`}`, 'error');
+    case 'node-corrupt':
+      return say(`${event.node} refused to start: ${event.message}`, 'error');
+    case 'node-rebuilt':
+      return say(`${event.node} is rebuilt: its log reached index ${event.index} of term ${event.term}, where its old log ended; it votes again`, 'notice');
     default:
       return unknownEvent(event, elections);
   }
