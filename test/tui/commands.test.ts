@@ -24,6 +24,7 @@ describe('the command line parser', () => {
   it('reads every fault', () => {
     expect(command('kill n1')).toEqual({ kind: 'kill', node: 'n1' });
     expect(command('restart 2')).toEqual({ kind: 'restart', node: 'n2' });
+    expect(command('rebuild n2')).toEqual({ kind: 'rebuild', node: 'n2' });
     expect(command(':pause N3')).toEqual({ kind: 'pause', node: 'n3' });
     expect(command('isolate n2')).toEqual({ kind: 'isolate', node: 'n2' });
     expect(command('heal')).toEqual({ kind: 'heal' });
@@ -191,7 +192,7 @@ describe('completion', () => {
     const both = complete('p', ids);
     expect(both.text).toBe('p');
     expect(both.hint).toBe('pause  partition  promote');
-    expect(complete('re', ids).hint).toBe('restart  resume  reads  read-from  read-consistency  read');
+    expect(complete('re', ids).hint).toBe('restart  resume  rebuild  reads  read-from  read-consistency  read');
   });
 
   it('hints the usage while typing', () => {

@@ -44,6 +44,12 @@ describe('node table (recorded status() snapshots)', () => {
     expect(nodeStates(behind, { leader: 'n2', crashed: none, divergent: none }).map((s) => s.word)).toEqual(['catching up']);
   });
 
+  it('says corrupt, and nothing else, for a node that refused to start on a corrupt WAL', () => {
+    const corrupt = { ...frame('steady').nodes[0]!, up: false, role: 'down' as const, corrupt: { message: 'corrupt WAL: segment 00000000000000000001.seg, offset 1234: crc-mismatch at index 9', segment: '00000000000000000001.seg', offset: 1234 } };
+    expect(nodeStates(corrupt, { leader: 'n2', crashed: new Set(['n1']), divergent: none }).map((s) => `${s.glyph} ${s.word}`)).toEqual(['✕ corrupt']);
+    expect(nodeStates({ ...corrupt, corrupt: null }, { leader: 'n2', crashed: new Set(['n1']), divergent: none }).map((s) => s.word)).toEqual(['crashed']);
+  });
+
   it('says wedged, and nothing else, for a running node that makes no progress; a dead one is not wedged', () => {
     const wedged = { ...frame('steady').nodes[0]!, paused: true, wedged: { reason: 'state.db failed applying entry 9 with SQLITE_FULL', statement: 'DELETE FROM kv' } };
     expect(nodeStates(wedged, { leader: 'n2', crashed: none, divergent: new Set(['n1']) }).map((s) => `${s.glyph} ${s.word}`)).toEqual(['✕ wedged']);

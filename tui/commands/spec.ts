@@ -74,7 +74,6 @@ export const sessionGuarantees = ['none', 'read-your-writes', 'causal'] as const
 export const commandSpecs: readonly CommandSpec[] = [
   { name: 'kill', args: [node], usage: 'kill <node>', summary: 'SIGKILL the node: it dies with whatever it had not flushed', group: 'faults' },
   { name: 'restart', args: [node], usage: 'restart <node>', summary: 'start a dead node again from its data dir', group: 'faults' },
-  { name: 'rebuild', args: [node], usage: 'rebuild <node>', summary: "wipe the node's WAL, state.db and snapshots (term and vote kept) and copy it again from the leader: the way back for a ✕ corrupt node", group: 'faults' },
   { name: 'pause', args: [node], usage: 'pause <node>', summary: 'SIGSTOP the node: frozen, its messages wait', group: 'faults' },
   { name: 'resume', args: [node], usage: 'resume <node>', summary: 'SIGCONT a paused node', group: 'faults' },
   { name: 'isolate', args: [node], usage: 'isolate <node>', summary: 'cut every link to and from the node', group: 'faults' },
@@ -86,6 +85,7 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'clock', args: [node, free('<rate>')], usage: 'clock <node> <rate>', summary: "the node's timers run at that rate: 0.5 is half speed, 1 restores (a slow clock stretches its lease)", group: 'faults' },
   { name: 'disk', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'disk <node> slow <ms> | normal', summary: "the node's WAL fsync takes that much longer (normal or off clears it)", group: 'faults' },
   { name: 'apply', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'apply <node> slow <ms> | normal', summary: 'each entry the node applies takes that much longer (normal or off clears it)', group: 'faults' },
+  { name: 'rebuild', args: [node], usage: 'rebuild <node>', summary: "wipe the node's log and state (term, vote kept) and copy it again: for a ✕ corrupt node", group: 'faults' },
   { name: 'mode', args: [choice(...replicationModes)], usage: 'mode async|sync|quorum', summary: 'when a write is acknowledged', group: 'settings' },
   { name: 'ack', args: [choice(...ackLevels)], usage: 'ack received|flushed|applied', summary: 'what a follower must have done to count', group: 'settings' },
   { name: 'quorum', args: [free('<k>|majority')], usage: 'quorum <k>|majority', summary: 'nodes (leader included) that must ack in quorum mode', group: 'settings' },
