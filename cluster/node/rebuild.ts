@@ -65,7 +65,9 @@ export function wipeForRebuild(dir: string, now: Date = new Date()): LogPoint | 
   const floor = old === null ? last : last === null || atLeastAsUpToDate(old, last) ? old : last;
   if (floor !== null) {
     const tmp = join(dir, `${rebuildFloorFile}.tmp`);
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    // Never through a symbolic link (the supervisor refuses a node dir holding one, see refuseLinksInNodeDir).
+    const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+    const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
     try {
       fs.writeSync(fd, `${JSON.stringify({ term: floor.term, index: floor.index })}\n`);
       fs.fsyncSync(fd);

@@ -539,6 +539,8 @@ export class Cluster extends EventEmitter {
     if (sources.length === 0) {
       throw new BadRequestError(`no other node holds a log to copy ${id} from (each is empty or awaiting a rebuild itself): a rebuild now would leave no copy of what the cluster committed`);
     }
+    // A link in the node dir is refused before anything in it is removed (see refuseLinksInNodeDir).
+    refuseLinksInNodeDir(this.nodeDir(id));
     if (slot.process !== null) {
       slot.expectingExit = true;
       slot.process.signal('SIGKILL');
