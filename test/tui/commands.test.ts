@@ -151,6 +151,15 @@ describe('the command line parser', () => {
   });
 });
 
+describe('rebuild', () => {
+  it(':rebuild restarts the node with rebuild: true and says what it did', async () => {
+    const controller = new RecordedController();
+    const outcome = await runCommand(controller, command('rebuild n2') as ClusterCommand);
+    expect(outcome).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining('n2 wiped (term and vote kept) and restarted empty') });
+    expect(controller.callsOf('restart')).toEqual([['n2', { rebuild: true }]]);
+  });
+});
+
 describe('link faults', () => {
   it('say that a link between two followers carries little while they are followers', async () => {
     // The recording's leader is n2: n1–n3 joins two followers.

@@ -71,6 +71,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     }
     case 'restart': {
       if (node(command.node)?.up === true) return info(`${command.node} is running; k kills it first`);
+      if (node(command.node)?.corrupt != null) return info(`${command.node}'s WAL is corrupt: a restart finds the same damage; :rebuild ${command.node} copies it again from the others`);
       await controller.restart(command.node);
       return ok(`${command.node} restarted from its data dir`);
     }
