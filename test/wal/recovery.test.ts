@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Entry } from '../../cluster/core/index.js';
 import { lastRecordPosition, openWal, WalError, walLimits, type Recovery, type Wal } from '../../cluster/wal/index.js';
 import { encodeRecords, logBytes, makeEntries, makeLog, makeTempDir, sampleLog, segmentFiles } from './helpers.js';
+import { findValidRecordAfter } from '../../cluster/wal/scan.js';
 
 let dir: string;
 const opened: Wal[] = [];
@@ -334,3 +335,30 @@ function writeRaw(name: string, entries: readonly Entry[], previousTerm = 0): vo
   fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'wal', name), encodeRecords(entries, previousTerm));
 }
+
+describe('the scan for valid records after a bad one', () => {
+  it('is bounded: past its budget it stops and says so, without reading on', () => {
+    const entries = makeLog([1, 1, 1, 1]);
+    // Record 2 destroyed by 4 KiB of non-zero garbage; records 3 and 4 after it.
+    const garbage = Buffer.alloc(4096, 0xa5);
+    const bytes = Buffer.concat([encodeRecords(entries.slice(0, 1)), garbage, encodeRecords(entries.slice(2), 1)]);
+    fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+    const file = path.join(dir, 'wal', '00000000000000000001.seg');
+    fs.writeFileSync(file, bytes);
+    const files = [{ firstIndex: 1, name: path.basename(file), path: file }];
+    const from = { fs, files, from: 0, offset: entries[0]!.lsn, indexMin: 3, termMin: 1 };
+    expect(findValidRecordAfter({ ...from, budgetBytes: 1024 })).toEqual({ found: null, exhausted: true });
+    expect(findValidRecordAfter({ ...from, budgetBytes: 1 << 20 })).toMatchObject({ found: { index: 3, offset: entries[0]!.lsn + 4096 }, exhausted: false });
+  });
+
+  it('skips a preallocated segment of zeros after a torn record and finds nothing', () => {
+    const entries = makeLog([1, 1]);
+    const bytes = Buffer.alloc(walLimits.segmentPreallocatedBytesMax);
+    encodeRecords(entries).copy(bytes, 0, 0, entries[1]!.lsn - 7);
+    fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+    const file = path.join(dir, 'wal', '00000000000000000001.seg');
+    fs.writeFileSync(file, bytes);
+    const files = [{ firstIndex: 1, name: path.basename(file), path: file }];
+    expect(findValidRecordAfter({ fs, files, from: 0, offset: entries[0]!.lsn, indexMin: 3, termMin: 1, budgetBytes: walLimits.corruptionScanBytesMax })).toEqual({ found: null, exhausted: false });
+  });
+});
