@@ -20,6 +20,7 @@ import type {
   VoteDenial,
   WriteReplication,
 } from './core/index.js';
+import { clockRateMax, clockRateMin, nodeFaultMsMax } from './fault-limits.js';
 import { isWellFormed, peerPositionMax } from './limits.js';
 import type { ElectionTimer, MessageReport } from './message-report.js';
 import { clientBytesMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
@@ -39,9 +40,7 @@ export interface ReplicationSettings {
 
 /** `local`: the node as it is; `linearizable`: ReadIndex on the leader; `lease`: on the leader's lease (no round trip), ReadIndex when it has none. */
 export type Consistency = 'local' | 'linearizable' | 'lease';
-/** Clock rates the clock fault accepts: a node's timers run this many times real speed. */
-export const clockRateMin = 0.05;
-export const clockRateMax = 20;
+export { clockRateMin, clockRateMax, nodeFaultMsMax };
 
 export type TraceAction = 'arm' | 'report' | 'disarm';
 
@@ -154,8 +153,6 @@ export interface NodeFaults {
   readonly applySlowMs: number;
 }
 
-/** The most a node-level fault may add, in ms: past that a node is simply down. */
-export const nodeFaultMsMax = 10_000;
 
 /** The first frame on every socket connection: who connects, and the cluster's secret. */
 export interface Hello {

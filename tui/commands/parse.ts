@@ -1,9 +1,9 @@
 // Reads one line of the `:` command line into a Command, or says in one line
 // what is wrong with it. Nothing here touches the cluster.
 
-import { clockRateMax, clockRateMin, type NodeId, type ReplicationSettings } from '../../cluster/index.js';
+import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
+import { clockRateMax, clockRateMin, nodeFaultMsMax } from '../../cluster/fault-limits.js';
 import { commandLengthMax } from '../constants.js';
-import { nodeFaultMsMax } from '../../cluster/protocol.js';
 import { ackLevels, commandSpecs, findSpec, rateCommand, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
 import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
