@@ -6,6 +6,7 @@
 import type { ClusterEvent, NodeId, SupervisorEvent } from '../../cluster/index.js';
 import type { NodeEvent } from '../../cluster/index.js';
 import { formatMs } from '../format.js';
+import { denialText } from './message-rows.js';
 
 export type LogLevel = 'info' | 'notice' | 'warn' | 'error';
 
@@ -163,7 +164,7 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return quiet;
     case 'vote-denied':
       if (event.pre) return quiet;
-      return say(`${event.node} denies ${event.candidate} its vote in term ${event.term}: ${denial(event.reason)}`);
+      return say(`${event.node} denies ${event.candidate} its vote in term ${event.term}: ${denialText(event.reason)}`);
     case 'leader-elected': {
       const campaign = elections.campaignSinceMs !== null && atMs - elections.campaignSinceMs <= campaignRelevantMs ? elections.campaignSinceMs : null;
       const since = elections.leaderlessSinceMs ?? campaign;
@@ -256,20 +257,6 @@ function linkText(detail: string): string {
   }
 }
 
-function denial(reason: string): string {
-  switch (reason) {
-    case 'stale-term':
-      return 'its term is stale';
-    case 'already-voted':
-      return 'already voted';
-    case 'log-behind':
-      return 'its log is behind';
-    case 'leader-alive':
-      return 'a leader is alive';
-    default:
-      return reason;
-  }
-}
 
 function stepDown(reason: string): string {
   switch (reason) {
