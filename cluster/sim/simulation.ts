@@ -615,7 +615,7 @@ export class Simulation {
       applied.length = 0;
     }
     const config: CoreConfig = { ...this.coreConfig, id: node.id, seed: mixSeed(this.options.seed, `${node.id}#${node.incarnation}`) };
-    node.core = new RaftCore(config, { hardState: node.storage.hardState, entries, appliedIndex: applied.length });
+    node.core = new RaftCore(config, { hardState: node.storage.hardState, snapshot: null, entries, appliedIndex: applied.length });
     // Each node's clock starts at its own phase, as real timers do.
     const phase = this.prng.next() * this.tickMs;
     this.queue.push({ at: this.now + phase, seq: this.seq++, kind: 'tick', node: node.id, incarnation: node.incarnation });
