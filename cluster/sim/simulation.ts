@@ -86,14 +86,23 @@ interface SimNode {
 }
 
 type SimEvent =
-  | { readonly at: number; readonly seq: number; readonly kind: 'deliver'; readonly message: Message; readonly snapshot?: SimSnapshot; readonly senderIncarnation?: number }
+  | {
+      readonly at: number;
+      readonly seq: number;
+      readonly kind: 'deliver';
+      readonly message: Message;
+      /** InstallSnapshot only: the data, the sender's incarnation and the transfer's number. */
+      readonly transfer?: { readonly snapshot: SimSnapshot; readonly incarnation: number; readonly id: number };
+    }
   | { readonly at: number; readonly seq: number; readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'flush'; readonly node: NodeId; readonly incarnation: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'call'; readonly run: () => void };
 
 const deferredMax = 100_000;
-/** How long a leader's host takes to notice a snapshot transfer that never arrived. */
-const snapshotTransferTimeoutMs = 200;
+/** How long a leader's host takes to notice a snapshot transfer that failed at once (the follower is down or unreachable). */
+const snapshotTransferFailMs = 200;
+/** How long a leader's host waits for a transfer to finish before it gives up (a paused follower, say). */
+const snapshotTransferTimeoutMs = 1_000;
 const drainIterationsMax = 1_000;
 
 export class Simulation {
@@ -113,6 +122,9 @@ export class Simulation {
   private seq = 0;
   private nextWriteId = 1;
   private eventsKeptMax = 10_000;
+  /** The snapshot transfer under way from a leader to a follower ("n1>n3"), by number: reports of older ones are stale. */
+  private readonly transfers = new Map<string, number>();
+  private transferIds = 0;
   now = 0;
   messagesDelivered = 0;
   /** Snapshots nodes took, and snapshots followers installed from a leader. */
@@ -209,7 +221,8 @@ export class Simulation {
       case 'deliver': {
         const node = this.node(event.message.to);
         if (event.message.type === 'snapshot') {
-          this.deliverSnapshot(node, event.message, event.snapshot, event.senderIncarnation ?? 0);
+          if (event.transfer === undefined) throw new Error('a snapshot message travels with its data');
+          this.deliverSnapshot(node, event.message, event.transfer);
           return;
         }
         this.whenRunning(node, null, () => {
@@ -430,33 +443,36 @@ export class Simulation {
     if (snapshot === null || snapshot.meta.index !== message.meta.index) {
       throw new CoreAssertionError(`${node.id} sends snapshot ${message.meta.index} but holds ${snapshot?.meta.index ?? 'none'}`);
     }
+    const transfer = { snapshot, incarnation: node.incarnation, id: ++this.transferIds };
+    this.transfers.set(`${message.from}>${message.to}`, transfer.id);
     const delays = this.network.delays(message.from, message.to);
-    if (delays.length === 0) this.reportSnapshot(message.from, node.incarnation, message.to, false, snapshotTransferTimeoutMs);
-    for (const delay of delays) {
-      this.queue.push({ at: this.now + delay, seq: this.seq++, kind: 'deliver', message, snapshot, senderIncarnation: node.incarnation });
-    }
+    if (delays.length === 0) this.reportSnapshot(message, transfer, false, snapshotTransferFailMs);
+    else this.reportSnapshot(message, transfer, false, snapshotTransferTimeoutMs);
+    for (const delay of delays) this.queue.push({ at: this.now + delay, seq: this.seq++, kind: 'deliver', message, transfer });
   }
 
-  private deliverSnapshot(node: SimNode, message: Extract<Message, { type: 'snapshot' }>, snapshot: SimSnapshot | undefined, senderIncarnation: number): void {
-    if (snapshot === undefined) throw new Error('a snapshot message travels with its data');
+  private deliverSnapshot(node: SimNode, message: Extract<Message, { type: 'snapshot' }>, transfer: { readonly snapshot: SimSnapshot; readonly incarnation: number; readonly id: number }): void {
     if (node.core === null) {
-      this.reportSnapshot(message.from, senderIncarnation, node.id, false, snapshotTransferTimeoutMs);
+      this.reportSnapshot(message, transfer, false, snapshotTransferFailMs);
       return;
     }
     this.whenRunning(node, null, () => {
       this.messagesDelivered++;
-      node.incoming = snapshot;
+      node.incoming = transfer.snapshot;
       this.withCore(node, (core) => core.step(message));
       node.incoming = null;
-      this.reportSnapshot(message.from, senderIncarnation, node.id, true, this.network.delays(node.id, message.from)[0] ?? snapshotTransferTimeoutMs);
+      this.reportSnapshot(message, transfer, true, this.network.delays(node.id, message.from)[0] ?? snapshotTransferFailMs);
     });
   }
 
-  /** The leader's host learns how the transfer went (a lost acknowledgement looks like a timeout). */
-  private reportSnapshot(leader: NodeId, incarnation: number, to: NodeId, ok: boolean, afterMs: number): void {
+  /** The leader's host learns how the transfer went: the first report of a transfer counts, later ones are stale. */
+  private reportSnapshot(message: Message, transfer: { readonly incarnation: number; readonly id: number }, ok: boolean, afterMs: number): void {
+    const key = `${message.from}>${message.to}`;
     this.at(this.now + afterMs, () => {
-      const node = this.node(leader);
-      this.whenRunning(node, incarnation, () => this.withCore(node, (core) => core.reportSnapshot(to, ok)));
+      if (this.transfers.get(key) !== transfer.id) return;
+      this.transfers.delete(key);
+      const node = this.node(message.from);
+      this.whenRunning(node, transfer.incarnation, () => this.withCore(node, (core) => core.reportSnapshot(message.to, ok)));
     });
   }
 
