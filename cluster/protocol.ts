@@ -191,7 +191,7 @@ export interface FollowerTelemetry {
   readonly replayLagMs: number;
   readonly lagEntries: number;
   readonly lagBytes: number;
-  readonly state: 'probe' | 'replicate';
+  readonly state: 'probe' | 'replicate' | 'snapshot';
   readonly inflight: number;
   readonly active: boolean;
 }

@@ -18,6 +18,7 @@ import {
   type Entry,
   type EntryKind,
   type InitialState,
+  type Membership,
   type Message,
   type NodeId,
   type Positions,
@@ -26,6 +27,7 @@ import {
   type Ready,
   type ReplicationConfig,
   type Role,
+  type SnapshotMeta,
   type StepDownReason,
   type TransferError,
   type WriteAck,
@@ -125,6 +127,10 @@ export class RaftCore {
   private readonly appendDue = new Set<NodeId>();
   private reportDue = false;
   private inReady: { applyTo: number } | null = null;
+  /** The latest snapshot this node holds durably (taken or installed): what a leader sends. */
+  private snapshot: SnapshotMeta | null;
+  /** Follower: a snapshot to hand to the host in the next Ready. */
+  private snapshotToInstall: SnapshotMeta | null = null;
 
   /** `storage` serves entries that dropped out of memory; without it the whole log stays in memory. */
   constructor(config: CoreConfig, initial: InitialState, storage: LogStorage | null = null) {
@@ -137,13 +143,17 @@ export class RaftCore {
     this.id = config.id;
     this.config = config;
     this.prng = new Prng(mixSeed(config.seed, config.id));
-    this.log = new RaftLog(initial.entries, storage);
+    this.log = new RaftLog(initial.entries, storage, initial.snapshot);
     this.log.compact(logEntriesInMemoryMax);
     this.replication = config.replication;
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
     assert(initial.appliedIndex <= this.log.lastIndex(), 'the state machine never applied past the durable log');
+    this.snapshot = initial.snapshot;
+    assert(initial.appliedIndex >= (initial.snapshot?.index ?? 0), 'the state machine holds at least its snapshot');
     this.appliedIndex = initial.appliedIndex;
+    // A snapshot holds committed entries only.
+    this.commitIndex = initial.snapshot?.index ?? 0;
     const log = this.log;
     this.view = {
       leader: config.id,
@@ -198,6 +208,9 @@ export class RaftCore {
         return;
       case 'timeout-now':
         if (this.role !== 'leader') this.campaign(false, true);
+        return;
+      case 'snapshot':
+        if (this.acceptLeader(m.from)) this.handleSnapshot(m);
         return;
       default:
         unreachable(m);
@@ -300,10 +313,69 @@ export class RaftCore {
   }
 
   // -------------------------------------------------------------------------
+  // Snapshots and compaction
+
+  /**
+   * The meta for a snapshot the host takes of its state at `index`: its term,
+   * lsn and configuration. A snapshot holds committed entries only, so `index`
+   * must be applied and committed (a follower may apply past what it knows is
+   * committed: it waits for the commit index first).
+   */
+  snapshotAt(index: number): SnapshotMeta {
+    assert(
+      index >= this.log.baseIndex() && index <= this.appliedIndex && index <= this.commitIndex,
+      `snapshot index ${index} is applied (${this.appliedIndex}), committed (${this.commitIndex}) and still in the log (from ${this.log.baseIndex()})`,
+    );
+    if (this.snapshot !== null && this.snapshot.index === index) return this.snapshot;
+    return { index, term: this.log.term(index), lsn: this.log.lsn(index), membership: this.membershipAt(index) };
+  }
+
+  /** The host holds a durable snapshot for `meta`: a leader sends it to followers that need compacted entries. */
+  snapshotTaken(meta: SnapshotMeta): void {
+    this.assertNotInReady();
+    if (this.snapshot !== null && meta.index <= this.snapshot.index) return;
+    assert(meta.index <= this.commitIndex && this.log.term(meta.index) === meta.term, `snapshot ${meta.index} (term ${meta.term}) is a committed entry of this log`);
+    this.snapshot = meta;
+  }
+
+  /** The host deleted (or is about to delete) its log entries up to `upTo`; call before deleting, at most up to the latest snapshot. */
+  compact(upTo: number): void {
+    this.assertNotInReady();
+    const snapshotIndex = this.snapshot?.index ?? 0;
+    assert(upTo <= snapshotIndex, `compact to ${upTo}: the latest snapshot is at ${snapshotIndex}`);
+    this.log.compactTo(upTo);
+  }
+
+  /** First index still in the log (snapshot index + 1 once compacted). */
+  firstIndex(): number {
+    return this.log.firstIndex();
+  }
+
+  /** Leader host: the snapshot transfer to `to` finished (ok) or failed; either way the leader probes again. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    this.assertNotInReady();
+    if (this.role !== 'leader') return;
+    const progress = this.progress.get(to);
+    if (progress === undefined || progress.state !== 'snapshot') return;
+    // On success the follower holds the snapshot: probe right after it. On failure probe from what it
+    // has; the next append finds it still behind the log and sends the snapshot again.
+    progress.becomeProbe(ok ? Math.max(progress.flushed, progress.pendingSnapshot) + 1 : progress.flushed + 1);
+    // Wait for the follower's answer (or the next heartbeat's) before probing.
+    if (ok) progress.probeSent = true;
+    else this.appendDue.add(to);
+  }
+
+  /** The configuration in force at `index` (the membership change replaces this). */
+  private membershipAt(_index: number): Membership {
+    return { voters: this.config.peers, learners: [] };
+  }
+
+  // -------------------------------------------------------------------------
   // Output
 
   hasReady(): boolean {
     return (
+      this.snapshotToInstall !== null ||
       this.hardStateDirty ||
       this.log.hasUnwritten() ||
       this.messages.length > 0 ||
@@ -342,6 +414,7 @@ export class RaftCore {
       this.eventsDropped = 0;
     }
     const ready: Ready = {
+      snapshot: this.snapshotToInstall,
       hardState: this.hardStateDirty ? { term: this.term, vote: this.vote } : null,
       writeFrom,
       entries,
@@ -352,6 +425,7 @@ export class RaftCore {
       reads: this.reads,
       events: this.events,
     };
+    this.snapshotToInstall = null;
     this.hardStateDirty = false;
     this.rollback = [];
     this.messages = [];
@@ -395,6 +469,8 @@ export class RaftCore {
       lastTerm: this.log.lastTerm(),
       lastLsn: this.log.lsn(this.log.lastIndex()),
       stableIndex: this.log.stableIndex,
+      snapshotIndex: this.snapshot?.index ?? 0,
+      firstIndex: this.log.firstIndex(),
       commitIndex: this.commitIndex,
       appliedIndex: this.appliedIndex,
       replication: this.replication,
@@ -429,9 +505,9 @@ export class RaftCore {
     return this.log.stableIndex;
   }
 
-  /** The lsn (byte position in the log stream) at `index` (clamped to the log). */
+  /** The lsn (byte position in the log stream) at `index` (clamped to the log, from the compaction point on). */
   lsnAt(index: number): number {
-    return this.log.lsn(Math.max(0, Math.min(index, this.log.lastIndex())));
+    return this.log.lsn(Math.max(this.log.baseIndex(), Math.min(index, this.log.lastIndex())));
   }
 
   /** Entries [lo, hi) of this node's log, for hosts and checkers. */
@@ -465,13 +541,13 @@ export class RaftCore {
       return true;
     }
     if (m.type === 'vote-resp' && m.pre && m.granted) return true;
-    const leader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeout-now' ? m.from : null;
+    const leader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeout-now' || m.type === 'snapshot' ? m.from : null;
     this.becomeFollower(m.term, leader, 'higher-term');
     return true;
   }
 
   private onLowerTerm(m: Message): void {
-    if ((m.type === 'append' || m.type === 'heartbeat') && (this.config.checkQuorum || this.config.preVote)) {
+    if ((m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') && (this.config.checkQuorum || this.config.preVote)) {
       // Tell a stale leader our term so it steps down instead of disrupting us forever.
       this.send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hintIndex: 0, hintTerm: 0, positions: this.positions() });
     } else if (m.type === 'vote') {
@@ -679,7 +755,16 @@ export class RaftCore {
     return entry;
   }
 
-  private handleAppend(m: Extract<Message, { type: 'append' }>): void {
+  private handleAppend(message: Extract<Message, { type: 'append' }>): void {
+    let m = message;
+    const base = this.log.baseIndex();
+    if (m.prevIndex < base) {
+      // Our snapshot holds every entry up to the base, all committed: skip what the leader resends of them.
+      const atBase = m.entries.find((entry) => entry.index === base);
+      if (atBase === undefined || atBase.term === this.log.term(base)) {
+        m = { ...m, prevIndex: base, prevTerm: this.log.term(base), entries: m.entries.filter((entry) => entry.index > base) };
+      }
+    }
     if (m.prevIndex > this.log.lastIndex() || this.log.term(m.prevIndex) !== m.prevTerm) {
       const hintIndex = this.log.lastIndexAtOrBefore(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
       this.send({
@@ -724,6 +809,49 @@ export class RaftCore {
     this.log.truncateFrom(index);
   }
 
+  /** InstallSnapshot: the host holds the data for m.meta; take it unless our log already covers it. */
+  private handleSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
+    const { meta } = m;
+    const base = this.log.baseIndex();
+    const matched = meta.index >= base && this.log.term(meta.index) === meta.term;
+    // Already covered: by our own snapshot (committed entries match every later leader's log), or by
+    // applied entries of a matching log. Installing would only take the state back.
+    if (this.snapshotToInstall !== null || meta.index <= base || (matched && this.appliedIndex >= meta.index)) {
+      if (this.snapshotToInstall === null) {
+        this.verifiedIndex = Math.max(this.verifiedIndex, Math.min(meta.index, this.log.lastIndex()), base);
+        this.advanceCommit(Math.min(meta.index, this.log.lastIndex()));
+        this.reportDue = true;
+      }
+      return;
+    }
+    // The entries known to equal the leader's: up to meta.index when the log matches there; otherwise
+    // the last one of meta.term before it (log matching), and under Raft everything committed.
+    let same = meta.index;
+    if (!matched) {
+      const atTerm = this.log.lastIndexAtOrBefore(Math.min(meta.index, this.log.lastIndex()), meta.term);
+      same = this.log.term(atTerm) === meta.term ? atTerm : base;
+      if (this.config.failover === 'raft') same = Math.max(same, Math.min(this.commitIndex, meta.index));
+      if (this.commitIndex > same) {
+        assert(this.config.failover === 'manual', `committed entry ${same + 1} (commit ${this.commitIndex}) is never overwritten`);
+        this.emit({ type: 'committed-entries-lost', node: this.id, fromIndex: same + 1, commitIndex: this.commitIndex });
+      }
+      if (this.log.lastIndex() > same) this.emit({ type: 'entries-truncated', node: this.id, fromIndex: same + 1, count: this.log.lastIndex() - same });
+    }
+    if (this.appliedIndex > same) {
+      this.emit({ type: 'entries-rolled-back', node: this.id, fromIndex: same + 1, toIndex: this.appliedIndex, leader: this.leader });
+    }
+    // The snapshot replaces the state machine: nothing is left to undo entry by entry.
+    this.rollback = [];
+    this.log.restore(meta, matched);
+    this.commitIndex = matched ? Math.max(this.commitIndex, meta.index) : meta.index;
+    this.appliedIndex = meta.index;
+    this.verifiedIndex = matched ? Math.max(this.verifiedIndex, meta.index) : meta.index;
+    this.snapshot = meta;
+    this.snapshotToInstall = meta;
+    this.emit({ type: 'snapshot-restored', node: this.id, index: meta.index, term: meta.term });
+    this.reportDue = true;
+  }
+
   private handleHeartbeat(m: Extract<Message, { type: 'heartbeat' }>): void {
     this.advanceCommit(Math.min(m.commit, this.log.lastIndex()));
     this.send({ type: 'heartbeat-resp', from: this.id, to: m.from, term: this.term, context: m.context, positions: this.positions() });
@@ -752,6 +880,7 @@ export class RaftCore {
     if (progress === undefined) return;
     progress.recentActive = true;
     if (m.reject) {
+      if (progress.state === 'snapshot') return; // stale: an answer to an append sent before the snapshot
       if (progress.state === 'replicate') {
         if (m.index <= progress.flushed) return; // stale: an answer to an append sent before the last probe
         progress.becomeProbe(progress.flushed + 1);
@@ -767,6 +896,7 @@ export class RaftCore {
       return;
     }
     progress.update(m.positions, this.tickCount);
+    this.maybeSnapshotDone(progress);
     if (progress.state === 'probe') {
       progress.next = Math.max(progress.next, m.index + 1);
       progress.becomeReplicate();
@@ -782,10 +912,18 @@ export class RaftCore {
     const forgot = m.positions.received < progress.received;
     if (forgot) progress.received = progress.flushed;
     progress.update(m.positions, this.tickCount);
-    if (forgot || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    if ((forgot && progress.state !== 'snapshot') || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    this.maybeSnapshotDone(progress);
     progress.probeSent = false;
     if (m.context > 0) this.confirmReads(m.from, m.context);
     this.onFollowerProgress(m.from, progress);
+  }
+
+  /** A follower in state snapshot that now holds everything up to the log's start goes back to probing. */
+  private maybeSnapshotDone(progress: Progress): void {
+    if (progress.state === 'snapshot' && progress.received >= Math.max(progress.pendingSnapshot, this.log.baseIndex())) {
+      progress.becomeProbe(progress.received + 1);
+    }
   }
 
   private onFollowerProgress(id: NodeId, progress: Progress): void {
@@ -947,6 +1085,15 @@ export class RaftCore {
 
   private sendAppend(to: NodeId, progress: Progress): void {
     const last = this.log.lastIndex();
+    if (progress.state === 'snapshot') return; // heartbeats go on; appends wait for the snapshot
+    if (progress.next <= this.log.baseIndex()) {
+      // The follower needs entries compacted into the snapshot: its host streams the snapshot instead.
+      const snapshot = this.snapshot;
+      assert(snapshot !== null && snapshot.index >= this.log.baseIndex(), `a snapshot covers the compacted log up to ${this.log.baseIndex()}`);
+      this.send({ type: 'snapshot', from: this.id, to, term: this.term, meta: snapshot });
+      progress.becomeSnapshot(snapshot.index);
+      return;
+    }
     for (;;) {
       if (progress.state === 'probe' ? progress.probeSent : progress.windowFull()) return;
       const entries = this.log.batch(progress.next, batchEntriesMax, batchBytesMax);

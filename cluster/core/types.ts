@@ -21,6 +21,26 @@ export interface Entry {
   readonly request?: number;
 }
 
+/** A cluster configuration: who votes and who only receives the log. */
+export interface Membership {
+  /** In priority order. */
+  readonly voters: readonly NodeId[];
+  /** Receive the log, never vote, never count for commit, quorum or sync. */
+  readonly learners: readonly NodeId[];
+}
+
+/** What a snapshot of the state machine holds: everything up to `index`, all of it committed. */
+export interface SnapshotMeta {
+  /** Last index the snapshot's state includes (applied). */
+  readonly index: number;
+  /** Term of that entry. */
+  readonly term: number;
+  /** Lsn of that entry, so the log after it keeps its lsn chain. */
+  readonly lsn: number;
+  /** The configuration in force at `index`. */
+  readonly membership: Membership;
+}
+
 /** What must be durable before any message that depends on it is sent. */
 export interface HardState {
   readonly term: number;
@@ -117,7 +137,16 @@ export type Message =
       readonly context: number;
       readonly positions: Positions;
     })
-  | (MessageBase & { readonly type: 'timeout-now' });
+  | (MessageBase & { readonly type: 'timeout-now' })
+  | (MessageBase & {
+      /**
+       * InstallSnapshot: the leader's host streamed the snapshot's data for
+       * `meta` to the follower's host before handing over this message. The
+       * follower answers with an `append-resp` (success, index = meta.index).
+       */
+      readonly type: 'snapshot';
+      readonly meta: SnapshotMeta;
+    });
 
 export type MessageType = Message['type'];
 
@@ -179,7 +208,9 @@ export type CoreEvent =
       readonly seen: number;
       readonly from: NodeId;
     }
-  | { readonly type: 'events-dropped'; readonly node: NodeId; readonly count: number };
+  | { readonly type: 'events-dropped'; readonly node: NodeId; readonly count: number }
+  /** A follower installed a leader's snapshot (Ready.snapshot). */
+  | { readonly type: 'snapshot-restored'; readonly node: NodeId; readonly index: number; readonly term: number };
 
 export type CoreEventType = CoreEvent['type'];
 
@@ -218,6 +249,7 @@ export type TransferError = 'not-leader' | 'unknown-node' | 'transfer-in-progres
 
 // ---------------------------------------------------------------------------
 // Ready: everything the host must do, in this order:
+//   0. install `snapshot`, if any (see Ready.snapshot);
 //   1. persist `hardState` durably (before sending anything);
 //   2. write `entries` to the log (replacing the log from `writeFrom` on) and
 //      start flushing; report completion later with `persisted(index, term)`;
@@ -229,6 +261,17 @@ export type TransferError = 'not-leader' | 'unknown-node' | 'transfer-in-progres
 //   6. call `advance()`.
 
 export interface Ready {
+  /**
+   * Follower only: install the snapshot data received for this meta, before
+   * anything else in this Ready: the state machine becomes the snapshot's
+   * state (appliedIndex and commitIndex are meta.index); the log now starts
+   * after meta.index. The entries after it stay when the host's log holds
+   * meta.index with meta.term, and are dropped otherwise, in the same atomic
+   * step. `writeFrom` (meta.index + 1 when the core dropped its suffix) then
+   * rewrites what follows. Applied entries the snapshot replaced are reported
+   * by `entries-rolled-back` only: they are not in `rollback`.
+   */
+  readonly snapshot: SnapshotMeta | null;
   readonly hardState: HardState | null;
   /** First index written by `entries`; the host drops any log entries at or after it first. */
   readonly writeFrom: number | null;
@@ -269,9 +312,11 @@ export interface CoreConfig {
 
 export interface InitialState {
   readonly hardState: HardState;
-  /** The durable log, contiguous from index 1. */
+  /** The latest durable snapshot; entries then start at snapshot.index + 1 (or 1 when null). */
+  readonly snapshot: SnapshotMeta | null;
+  /** The durable log, contiguous from snapshot.index + 1 (index 1 without a snapshot). */
   readonly entries: readonly Entry[];
-  /** Highest index the state machine had applied before this start. */
+  /** Highest index the state machine had applied before this start (at least the snapshot's). */
   readonly appliedIndex: number;
 }
 
@@ -281,7 +326,8 @@ export interface ProgressStatus {
   readonly received: number;
   readonly flushed: number;
   readonly applied: number;
-  readonly state: 'probe' | 'replicate';
+  /** snapshot: an InstallSnapshot is in flight; no appends until it is done. */
+  readonly state: 'probe' | 'replicate' | 'snapshot';
   readonly inflight: number;
   readonly active: boolean;
 }
@@ -296,6 +342,10 @@ export interface CoreStatus {
   readonly lastTerm: number;
   readonly lastLsn: number;
   readonly stableIndex: number;
+  /** Index of the latest snapshot this node holds (taken or installed); 0 when none. */
+  readonly snapshotIndex: number;
+  /** First index still in the log (snapshot index + 1 once compacted). */
+  readonly firstIndex: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly replication: ReplicationConfig;

@@ -149,7 +149,7 @@ export class NodeHost {
     });
     const appliedIndex = this.reconcileStore(entries);
     // The core keeps recent entries in memory and reads older ones back from the WAL.
-    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), entries, appliedIndex }, wal);
+    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), snapshot: null, entries, appliedIndex }, wal);
     this.drain();
   }
 

@@ -13,6 +13,8 @@ export type Invariant =
   | 'acknowledged-write-lost' // an acknowledged write is absent from the final committed log
   | 'liveness' // after healing, a leader and every write committed within a bound
   | 'convergence' // after settling, every node holds the same log
+  | 'snapshot-uncommitted' // a snapshot holds an entry that is not the committed one
+  | 'snapshot-state' // a state installed from a snapshot differs from the state by replay
   | 'core-assertion'; // the core itself caught a broken invariant
 
 export const invariants: readonly Invariant[] = [
@@ -24,6 +26,8 @@ export const invariants: readonly Invariant[] = [
   'acknowledged-write-lost',
   'liveness',
   'convergence',
+  'snapshot-uncommitted',
+  'snapshot-state',
   'core-assertion',
 ];
 

@@ -6,7 +6,7 @@ import { mixSeed, Prng, type AckLevel, type NodeId, type ReplicationMode } from 
 import { invariants, type Invariant, type Violation } from './checker.js';
 import { Simulation, type LostWrite } from './simulation.js';
 
-export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay'] as const;
+export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay', 'compaction'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export interface SeedRunOptions {
@@ -34,6 +34,7 @@ export interface SeedResult {
   readonly lostWrites: readonly LostWrite[];
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly elections: number;
+  readonly snapshots: { readonly taken: number; readonly installed: number };
   readonly messages: number;
   readonly virtualMs: number;
   /** The run's last trace lines; kept only when it broke an invariant. */
@@ -69,6 +70,7 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
     lostWrites,
     writes: { invoked: sim.writes.length, ok: count('ok'), fail: count('fail'), info: count('info') + count('pending') },
     elections: sim.events.filter((e) => e.event.type === 'leader-elected').length,
+    snapshots: { taken: sim.snapshotsTaken, installed: sim.snapshotsInstalled },
     messages: sim.messagesDelivered,
     virtualMs: sim.now,
     trace: violations.length > 0 ? sim.traceLines() : [],
@@ -127,12 +129,12 @@ function scheduleFaults(sim: Simulation, prng: Prng, durationMs: number, faults:
     const node = prng.pick(sim.ids);
     const other = prng.pick(sim.ids.filter((id) => id !== node));
     const until = Math.min(durationMs, at + lastsMs);
-    sim.at(at, () => injectFault(sim, prng, kind, node, other));
+    sim.at(at, () => injectFault(sim, prng, kind, node, other, until));
     sim.at(until, () => undoFault(sim, kind, node));
   }
 }
 
-function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId, other: NodeId): void {
+function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId, other: NodeId, until: number): void {
   switch (kind) {
     case 'crash':
       sim.crash(node);
@@ -165,6 +167,18 @@ function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId,
       for (const to of sim.ids) if (to !== node) sim.network.setLink(node, to, { delayMs: 20 + prng.next() * 180 });
       sim.log(`delay on ${node}'s outgoing links`);
       return;
+    case 'compaction': {
+      // Until the fault ends, every running node now and then snapshots at an index it applied and
+      // knows committed and keeps a small log behind it, so followers that lag or restart need InstallSnapshot.
+      const round = (): void => {
+        for (const id of sim.ids) sim.snapshotAndCompact(id, prng.int(0, 20), (lo, hi) => prng.int(lo, hi));
+        const next = sim.now + prng.int(50, 300);
+        if (next < until) sim.at(next, round);
+      };
+      sim.log('compaction on every node');
+      round();
+      return;
+    }
   }
 }
 
@@ -188,6 +202,8 @@ function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
       sim.network.healLinks();
       sim.log('links back to normal');
       return;
+    case 'compaction':
+      return;
   }
 }
 
@@ -204,6 +220,7 @@ export interface SimReport {
   readonly lostAcknowledgedWrites: { readonly seed: number; readonly index: number; readonly term: number }[];
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly elections: number;
+  readonly snapshots: { readonly taken: number; readonly installed: number };
   readonly minWritesPerSeed: number;
   readonly virtualMsPerSeedMin: number;
   /** The trace of the first failing seed. */
@@ -227,6 +244,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
   const lost: SimReport['lostAcknowledgedWrites'] = [];
   const writes = { invoked: 0, ok: 0, fail: 0, info: 0 };
   let elections = 0;
+  const snapshots = { taken: 0, installed: 0 };
   let minWrites = Infinity;
   let minVirtualMs = Infinity;
   let firstFailure: SimReport['firstFailure'] = null;
@@ -246,6 +264,8 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     writes.fail += result.writes.fail;
     writes.info += result.writes.info;
     elections += result.elections;
+    snapshots.taken += result.snapshots.taken;
+    snapshots.installed += result.snapshots.installed;
     minWrites = Math.min(minWrites, result.writes.invoked);
     minVirtualMs = Math.min(minVirtualMs, result.virtualMs);
     onSeed?.(result, i + 1);
@@ -261,6 +281,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     lostAcknowledgedWrites: lost,
     writes,
     elections,
+    snapshots,
     minWritesPerSeed: seeds.length === 0 ? 0 : minWrites,
     virtualMsPerSeedMin: seeds.length === 0 ? 0 : minVirtualMs,
     firstFailure,

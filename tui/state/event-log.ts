@@ -212,6 +212,8 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return say(`SPLIT BRAIN: ${event.node} ignores term ${event.seen} from ${event.from} and keeps leading term ${event.term} (fencing off)`, 'error');
     case 'events-dropped':
       return say(`${event.node} dropped ${event.count} events (too many to report)`, 'warn');
+    case 'snapshot-restored':
+      return say(`${event.node} installed the leader's snapshot at index ${event.index} (term ${event.term})`, 'notice');
     case 'wal-recovered': {
       const torn = event.truncatedBytes > 0 ? `, cut a torn tail of ${event.truncatedBytes} bytes` : '';
       const problem = event.problem === null ? '' : ` (${event.problem})`;
