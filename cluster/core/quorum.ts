@@ -100,7 +100,7 @@ export function replicationProblem(config: ReplicationConfig, peers: readonly No
   }
   if (config.syncStandbys !== null && peers !== null) {
     const unknown = config.syncStandbys.filter((id) => !peers.includes(id));
-    if (unknown.length > 0) return `sync standbys name nodes that are not voters: ${unknown.join(', ')} (voters are ${peers.join(', ')})`;
+    if (unknown.length > 0) return `sync standbys name unknown nodes: ${unknown.join(', ')} (only voters are standbys: ${peers.join(', ')})`;
   }
   if (config.syncTimeoutTicks !== null && !(config.syncTimeoutTicks >= 1)) {
     return `the sync timeout must be at least one tick, got ${config.syncTimeoutTicks}`;

@@ -785,9 +785,11 @@ export class RaftCore {
   private tickElection(): void {
     this.electionElapsed++;
     if (this.config.failover !== 'raft' || this.electionElapsed < this.electionTimeout) return;
+    // A learner, a removed node and a new node that knows no configuration yet never
+    // campaign; their clock runs on, so they stop treating a silent leader as alive.
+    if (!this.isVoter()) return;
     this.electionElapsed = 0;
-    // A learner, a removed node and a new node that knows no configuration yet never campaign.
-    if (this.isVoter()) this.campaign(this.config.preVote, false);
+    this.campaign(this.config.preVote, false);
   }
 
   private tickLeader(): void {
