@@ -132,6 +132,7 @@ function jsonReport(report: SimReport): object {
     invariants: report.invariants,
     writes: report.writes,
     elections: report.elections,
+    membershipChanges: report.membershipChanges,
     perSeed: { writesMin: report.minWritesPerSeed, virtualMsMin: Math.round(report.virtualMsPerSeedMin) },
     options: report.options,
   };
@@ -155,6 +156,7 @@ function humanReport(report: SimReport): string {
   lines.push(`lost acknowledged writes: ${lost.length}${lost.length > 0 ? ` across ${lostSeeds} seeds (first: seed ${lost[0]!.seed}, index ${lost[0]!.index})` : ''}`);
   const { writes } = report;
   lines.push(`client writes: ${writes.invoked} (acknowledged ${writes.ok}, refused ${writes.fail}, indeterminate ${writes.info}); leader elections: ${report.elections}`);
+  if (options.faults.includes('membership')) lines.push(`membership changes committed: ${report.membershipChanges}`);
   lines.push(`speed: ${report.seedsPerSecond.toFixed(1)} seeds/s (${(report.elapsedMs / 1000).toFixed(1)} s on one core)`);
   if (report.violations.length > 0) {
     lines.push('');

@@ -2,11 +2,11 @@
 // then healing, a liveness bound, and the final checks. Every failure carries
 // the command that replays it exactly.
 
-import { mixSeed, Prng, type AckLevel, type NodeId, type ReplicationMode } from '../core/index.js';
+import { mixSeed, Prng, type AckLevel, type ConfChange, type NodeId, type ReplicationMode } from '../core/index.js';
 import { invariants, type Invariant, type Violation } from './checker.js';
 import { Simulation, type LostWrite } from './simulation.js';
 
-export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay'] as const;
+export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay', 'membership'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export interface SeedRunOptions {
@@ -34,6 +34,8 @@ export interface SeedResult {
   readonly lostWrites: readonly LostWrite[];
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly elections: number;
+  /** Membership changes committed. */
+  readonly membershipChanges: number;
   readonly messages: number;
   readonly virtualMs: number;
   /** The run's last trace lines; kept only when it broke an invariant. */
@@ -48,6 +50,8 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
   const sim = new Simulation({
     seed,
     nodes: options.nodes,
+    // Membership changes draw from n1..n9: the nodes beyond the initial voters start as empty spares.
+    spares: options.faults.includes('membership') ? 9 - options.nodes : 0,
     replication: { mode: options.mode, ackLevel: options.ackLevel },
     ...(options.unsafe === undefined ? {} : { unsafe: unsafeConfig(options.unsafe) }),
   });
@@ -69,6 +73,7 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
     lostWrites,
     writes: { invoked: sim.writes.length, ok: count('ok'), fail: count('fail'), info: count('info') + count('pending') },
     elections: sim.events.filter((e) => e.event.type === 'leader-elected').length,
+    membershipChanges: sim.membershipChanges,
     messages: sim.messagesDelivered,
     virtualMs: sim.now,
     trace: violations.length > 0 ? sim.traceLines() : [],
@@ -165,7 +170,36 @@ function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId,
       for (const to of sim.ids) if (to !== node) sim.network.setLink(node, to, { delayMs: 20 + prng.next() * 180 });
       sim.log(`delay on ${node}'s outgoing links`);
       return;
+    case 'membership': {
+      const change = randomChange(sim, prng);
+      if (change !== null) sim.changeMembership(change);
+      return;
+    }
   }
+}
+
+/**
+ * A single-server change the leader's configuration allows: add a node as a
+ * learner or a voter, promote a learner, or remove a member, keeping at least
+ * one voter. The leader may still refuse it (one change at a time).
+ */
+function randomChange(sim: Simulation, prng: Prng): ConfChange | null {
+  const membership = sim.membership();
+  if (membership === null) {
+    sim.log('membership change skipped: no leader');
+    return null;
+  }
+  const { voters, learners } = membership;
+  const outside = sim.ids.filter((id) => !voters.includes(id) && !learners.includes(id));
+  const removable = voters.length > 1 ? [...voters, ...learners] : [...learners];
+  const choices: (() => ConfChange)[] = [];
+  if (outside.length > 0) {
+    choices.push(() => ({ type: 'add-learner', node: prng.pick(outside) }));
+    choices.push(() => ({ type: 'add-voter', node: prng.pick(outside) }));
+  }
+  if (learners.length > 0) choices.push(() => ({ type: 'promote-learner', node: prng.pick(learners) }));
+  if (removable.length > 0) choices.push(() => ({ type: 'remove', node: prng.pick(removable) }));
+  return choices.length === 0 ? null : prng.pick(choices)();
 }
 
 function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
@@ -188,6 +222,8 @@ function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
       sim.network.healLinks();
       sim.log('links back to normal');
       return;
+    case 'membership':
+      return; // a membership change stays: the next one may undo it
   }
 }
 
@@ -204,6 +240,7 @@ export interface SimReport {
   readonly lostAcknowledgedWrites: { readonly seed: number; readonly index: number; readonly term: number }[];
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly elections: number;
+  readonly membershipChanges: number;
   readonly minWritesPerSeed: number;
   readonly virtualMsPerSeedMin: number;
   /** The trace of the first failing seed. */
@@ -227,6 +264,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
   const lost: SimReport['lostAcknowledgedWrites'] = [];
   const writes = { invoked: 0, ok: 0, fail: 0, info: 0 };
   let elections = 0;
+  let membershipChanges = 0;
   let minWrites = Infinity;
   let minVirtualMs = Infinity;
   let firstFailure: SimReport['firstFailure'] = null;
@@ -246,6 +284,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     writes.fail += result.writes.fail;
     writes.info += result.writes.info;
     elections += result.elections;
+    membershipChanges += result.membershipChanges;
     minWrites = Math.min(minWrites, result.writes.invoked);
     minVirtualMs = Math.min(minVirtualMs, result.virtualMs);
     onSeed?.(result, i + 1);
@@ -261,6 +300,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     lostAcknowledgedWrites: lost,
     writes,
     elections,
+    membershipChanges,
     minWritesPerSeed: seeds.length === 0 ? 0 : minWrites,
     virtualMsPerSeedMin: seeds.length === 0 ? 0 : minVirtualMs,
     firstFailure,
