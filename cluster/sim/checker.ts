@@ -2,8 +2,7 @@
 // check is incremental (constant work per entry written or committed), so the
 // simulator can afford to run them all the time.
 
-import type { Entry, NodeId } from '../core/index.js';
-import { votersChanged } from '../core/membership.js';
+import { votersChanged, type Entry, type NodeId } from '../core/index.js';
 
 export type Invariant =
   | 'election-safety' // at most one leader per term
