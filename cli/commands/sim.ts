@@ -133,6 +133,7 @@ function jsonReport(report: SimReport): object {
     writes: report.writes,
     elections: report.elections,
     snapshots: report.snapshots,
+    membershipChanges: report.membershipChanges,
     perSeed: { writesMin: report.minWritesPerSeed, virtualMsMin: Math.round(report.virtualMsPerSeedMin) },
     options: report.options,
   };
@@ -159,6 +160,7 @@ function humanReport(report: SimReport): string {
   if (options.faults.includes('compaction')) {
     lines.push(`snapshots: ${report.snapshots.taken} taken, ${report.snapshots.installed} installed by followers (InstallSnapshot)`);
   }
+  if (options.faults.includes('membership')) lines.push(`membership changes committed: ${report.membershipChanges}`);
   lines.push(`speed: ${report.seedsPerSecond.toFixed(1)} seeds/s (${(report.elapsedMs / 1000).toFixed(1)} s on one core)`);
   if (report.violations.length > 0) {
     lines.push('');

@@ -6,6 +6,7 @@
 
 import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax } from './constants.js';
 import { entryBytes, RaftLog, type LogStorage } from './log.js';
+import { applyChange, ConfigHistory, encodeMembership, members, membershipProblem, voterMajority } from './membership.js';
 import { Prng, mixSeed } from './prng.js';
 import { Progress } from './progress.js';
 import { ackReached, laggingNodes, majority, quorumIndex, replicationProblem, type AckRule, type AckView } from './quorum.js';
@@ -15,6 +16,7 @@ import {
   type CoreConfig,
   type CoreEvent,
   type CoreStatus,
+  type ConfChange,
   type Entry,
   type EntryKind,
   type InitialState,
@@ -82,6 +84,12 @@ export class RaftCore {
   private readonly config: CoreConfig;
   private readonly prng: Prng;
   private readonly log: RaftLog;
+  /** The configurations of the log; the latest is in force (membership.ts). */
+  private readonly configs: ConfigHistory;
+  /** Leader only: the membership change waiting to commit, and the host's token for its ack. */
+  private pendingConf: { readonly id: number; readonly index: number } | null = null;
+  /** Leader only: the highest config index whose commit was reported. */
+  private confReported = 0;
   private replication: ReplicationConfig;
 
   private role: Role = 'follower';
@@ -134,16 +142,23 @@ export class RaftCore {
 
   /** `storage` serves entries that dropped out of memory; without it the whole log stays in memory. */
   constructor(config: CoreConfig, initial: InitialState, storage: LogStorage | null = null) {
-    if (!config.peers.includes(config.id)) throw new CoreConfigError(`peers must include this node (${config.id})`);
-    if (new Set(config.peers).size !== config.peers.length) throw new CoreConfigError('peers must be distinct');
+    // No check that this node is among the peers: a node added later (or removed)
+    // restarts with the host's initial peers, and its log says what it is now.
+    const initialMembership: Membership = { voters: config.peers, learners: config.learners ?? [] };
+    const membershipError = membershipProblem(initialMembership);
+    if (membershipError !== null) throw new CoreConfigError(`peers and learners: ${membershipError}`);
     const timing = timingProblem(config.electionTicks, config.heartbeatTicks);
     if (timing !== null) throw new CoreConfigError(timing);
-    const problem = replicationProblem(config.replication, config.peers);
+    // Membership-dependent checks wait for setReplication: the log may hold another configuration.
+    const problem = replicationProblem(config.replication, null);
     if (problem !== null) throw new CoreConfigError(problem);
     this.id = config.id;
     this.config = config;
     this.prng = new Prng(mixSeed(config.seed, config.id));
     this.log = new RaftLog(initial.entries, storage, initial.snapshot);
+    // The log's configurations start from the snapshot's (or, without one, from the host's peers).
+    this.configs = new ConfigHistory(initial.snapshot?.membership ?? initialMembership, initial.snapshot?.index ?? 0);
+    for (const entry of initial.entries) this.configs.appended(entry);
     this.log.compact(logEntriesInMemoryMax);
     this.replication = config.replication;
     this.term = initial.hardState.term;
@@ -155,9 +170,12 @@ export class RaftCore {
     // A snapshot holds committed entries only.
     this.commitIndex = initial.snapshot?.index ?? 0;
     const log = this.log;
+    const configs = this.configs;
     this.view = {
       leader: config.id,
-      peers: config.peers,
+      get peers() {
+        return configs.current().voters;
+      },
       get leaderFlushed() {
         return log.stableIndex;
       },
@@ -180,7 +198,9 @@ export class RaftCore {
   /** A message from another core, routed by the host. */
   step(m: Message): void {
     this.assertNotInReady();
-    if (m.to !== this.id || m.from === this.id || !this.config.peers.includes(m.from)) return;
+    // Any sender: a node outside our configuration (a leader adding us, a voter we have not
+    // heard of yet, a removed node) is handled by the term rules like anyone else.
+    if (m.to !== this.id || m.from === this.id) return;
     if (m.term > this.term) {
       if (!this.onHigherTerm(m)) return;
     } else if (m.term < this.term) {
@@ -207,7 +227,7 @@ export class RaftCore {
         if (this.role === 'leader') this.handleHeartbeatResp(m);
         return;
       case 'timeout-now':
-        if (this.role !== 'leader') this.campaign(false, true);
+        if (this.role !== 'leader' && this.isVoter()) this.campaign(false, true);
         return;
       case 'snapshot':
         if (this.acceptLeader(m.from)) this.handleSnapshot(m);
@@ -224,11 +244,41 @@ export class RaftCore {
     if (this.transferTarget !== null) return { ok: false, error: 'transfer-in-progress', leader: this.id };
     if (this.pendingWrites.size >= pendingWritesMax) return { ok: false, error: 'busy', leader: this.id };
     if (proposal.replication !== undefined) {
-      const problem = replicationProblem({ ...this.replication, ...proposal.replication }, this.config.peers);
+      const problem = replicationProblem({ ...this.replication, ...proposal.replication }, this.voters());
       if (problem !== null) throw new CoreConfigError(problem);
     }
     const entry = this.appendEntry(proposal.kind ?? 'sql', proposal.data, proposal.client, proposal.request);
     this.pendingWrites.set(entry.index, { id: proposal.id, override: proposal.replication, tick: this.tickCount });
+    this.broadcastDue = true;
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * A single-server membership change (thesis §4.1). Appends a config entry
+   * holding the whole new membership; it takes effect at once, on this node and
+   * on each follower as it receives it. One change at a time: refused while a
+   * config entry is uncommitted, and until this leader has committed an entry
+   * of its own term (Ongaro's 2015 correction: otherwise a change from an
+   * earlier term that is about to be lost and this one can form two majorities
+   * that do not overlap). The ack comes back as a WriteAck once it commits.
+   */
+  proposeConfChange(id: number, change: ConfChange): ProposeResult {
+    this.assertNotInReady();
+    if (this.role !== 'leader') return { ok: false, error: 'not-leader', leader: this.leader };
+    if (this.transferTarget !== null) return { ok: false, error: 'transfer-in-progress', leader: this.id };
+    if (this.pendingConf !== null || this.configs.currentIndex() > this.commitIndex || this.log.term(this.commitIndex) !== this.term) {
+      return { ok: false, error: 'change-in-progress', leader: this.id };
+    }
+    if (this.pendingWrites.size >= pendingWritesMax) return { ok: false, error: 'busy', leader: this.id };
+    const before = this.configs.current();
+    const next = applyChange(before, change);
+    if (typeof next === 'string') return { ok: false, error: 'bad-change', leader: this.id };
+    const entry = this.appendEntry('config', encodeMembership(next), undefined, undefined);
+    this.pendingConf = { id, index: entry.index };
+    this.emit({
+      type: 'membership-changed', node: this.id, index: entry.index, membership: next,
+      majorityBefore: voterMajority(before), majorityAfter: voterMajority(next), committed: false,
+    });
     this.broadcastDue = true;
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -244,7 +294,7 @@ export class RaftCore {
       this.reads.push({ id, ok: false, error: 'busy', leader: this.id });
       return;
     }
-    const read: PendingRead = { id, index: -1, context: 0, acks: new Set([this.id]), confirmed: this.config.peers.length === 1 };
+    const read: PendingRead = { id, index: -1, context: 0, acks: new Set([this.id]), confirmed: this.soleVoter() };
     // A new leader does not know the commit index until an entry of its own term commits.
     if (this.log.term(this.commitIndex) === this.term) this.startReadRound(read);
     this.pendingReads.push(read);
@@ -256,7 +306,8 @@ export class RaftCore {
     if (this.role !== 'leader') return 'not-leader';
     if (target === this.id) return null;
     const progress = this.progress.get(target);
-    if (progress === undefined) return 'unknown-node';
+    // Only a voter can lead: a learner is as unknown here as a stranger.
+    if (progress === undefined || !this.voters().includes(target)) return 'unknown-node';
     if (this.transferTarget !== null) return 'transfer-in-progress';
     this.transferTarget = target;
     this.electionElapsed = 0;
@@ -274,7 +325,8 @@ export class RaftCore {
    */
   promote(): void {
     this.assertNotInReady();
-    if (this.role === 'leader') return;
+    // A learner or a removed node never leads; the host refuses it with a reason first.
+    if (this.role === 'leader' || !this.isVoter()) return;
     if (this.config.failover === 'raft') {
       this.campaign(false, true);
       return;
@@ -291,7 +343,7 @@ export class RaftCore {
   setReplication(change: Partial<ReplicationConfig>): string | null {
     this.assertNotInReady();
     const next: ReplicationConfig = { ...this.replication, ...change };
-    const problem = replicationProblem(next, this.config.peers);
+    const problem = replicationProblem(next, this.voters());
     if (problem !== null) return problem;
     this.replication = next;
     this.degraded = false;
@@ -365,11 +417,6 @@ export class RaftCore {
     else this.appendDue.add(to);
   }
 
-  /** The configuration in force at `index` (the membership change replaces this). */
-  private membershipAt(_index: number): Membership {
-    return { voters: this.config.peers, learners: [] };
-  }
-
   // -------------------------------------------------------------------------
   // Output
 
@@ -388,6 +435,7 @@ export class RaftCore {
       this.appendDue.size > 0 ||
       (this.reportDue && this.canReport()) ||
       this.applyLimit() > this.appliedIndex ||
+      this.confDue(Math.max(this.appliedIndex, this.applyLimit())) ||
       this.pendingReads.some((read) => this.readServable(read, this.appliedIndex))
     );
   }
@@ -408,6 +456,7 @@ export class RaftCore {
         this.pendingWrites.delete(entry.index);
       }
       this.serveReads(applyTo);
+      this.finishConfChange(applyTo);
     }
     if (this.eventsDropped > 0) {
       this.events.push({ type: 'events-dropped', node: this.id, count: this.eventsDropped });
@@ -477,6 +526,7 @@ export class RaftCore {
       degraded: this.degraded,
       transferTarget: this.transferTarget,
       progress,
+      membership: this.configs.current(),
     };
   }
 
@@ -517,6 +567,101 @@ export class RaftCore {
 
   termAt(index: number): number {
     return this.log.term(index);
+  }
+
+  /** The configuration in force: the latest in this node's log. */
+  membership(): Membership {
+    return this.configs.current();
+  }
+
+  /** The configuration in force at `index` (for a snapshot of the state at `index`). */
+  membershipAt(index: number): Membership {
+    return this.configs.at(index);
+  }
+
+  // -------------------------------------------------------------------------
+  // Membership
+
+  private voters(): readonly NodeId[] {
+    return this.configs.current().voters;
+  }
+
+  private isVoter(): boolean {
+    return this.configs.current().voters.includes(this.id);
+  }
+
+  /** This node alone decides: it is the only voter. */
+  private soleVoter(): boolean {
+    const voters = this.voters();
+    return voters.length === 1 && voters[0] === this.id;
+  }
+
+  /** The configuration changed (a config entry appended, truncated away, or committed). */
+  private onConfigChanged(): void {
+    if (this.role !== 'leader') return;
+    // Replicate to every member, and to the nodes a pending change removes until it commits.
+    const keep = new Set(members(this.configs.current()));
+    if (this.configs.currentIndex() > this.commitIndex) for (const id of members(this.configs.previous())) keep.add(id);
+    keep.delete(this.id);
+    for (const id of [...this.progress.keys()]) {
+      if (keep.has(id)) continue;
+      this.progress.delete(id);
+      this.appendDue.delete(id);
+      if (this.transferTarget === id) {
+        this.emit({ type: 'transfer-aborted', node: this.id, target: id, term: this.term });
+        this.transferTarget = null;
+      }
+    }
+    for (const id of keep) {
+      if (this.progress.has(id)) continue;
+      this.progress.set(id, new Progress(this.log.lastIndex() + 1));
+      this.appendDue.add(id);
+    }
+  }
+
+  /** Leader: config entries that just committed are reported once each. */
+  private reportCommittedConfigs(): void {
+    const reported = this.confReported;
+    for (const { index, membership } of this.configs.since(this.confReported)) {
+      if (index > this.commitIndex) break;
+      this.confReported = index;
+      const before = this.configs.before(index);
+      this.emit({
+        type: 'membership-changed', node: this.id, index, membership,
+        majorityBefore: voterMajority(before), majorityAfter: voterMajority(membership), committed: true,
+      });
+    }
+    if (this.confReported === reported) return;
+    this.configs.committed(this.commitIndex);
+    this.onConfigChanged(); // nodes the committed change removed get nothing more
+  }
+
+  /** True when a change's ack, or a removed leader's step-down, is due once `applyTo` is applied. */
+  private confDue(applyTo: number): boolean {
+    if (this.role !== 'leader') return false;
+    const conf = this.pendingConf;
+    if (conf !== null && conf.index <= this.commitIndex && conf.index <= applyTo) return true;
+    const index = this.configs.currentIndex();
+    return !this.isVoter() && index <= this.commitIndex && index <= applyTo;
+  }
+
+  /**
+   * Acknowledges a committed change and, when it removed this leader, steps
+   * down: it kept replicating until the change committed (thesis §4.2.2), and
+   * hands over with TimeoutNow to the first voter that holds its whole log, so
+   * nobody waits for an election timeout.
+   */
+  private finishConfChange(applyTo: number): void {
+    const conf = this.pendingConf;
+    if (conf !== null && conf.index <= this.commitIndex && conf.index <= applyTo) {
+      this.acks.push({ id: conf.id, ok: true, index: conf.index, term: this.log.term(conf.index) });
+      this.pendingConf = null;
+    }
+    if (!this.confDue(applyTo)) return;
+    const last = this.log.lastIndex();
+    const successor = this.voters().find((id) => (this.progress.get(id)?.flushed ?? 0) >= last);
+    if (successor !== undefined) this.send({ type: 'timeout-now', from: this.id, to: successor, term: this.term });
+    this.becomeFollower(this.term, null, 'removed');
   }
 
   // -------------------------------------------------------------------------
@@ -604,6 +749,11 @@ export class RaftCore {
     this.pendingWrites.clear();
     for (const read of this.pendingReads) this.reads.push({ id: read.id, ok: false, error: 'leadership-lost', leader: newLeader });
     this.pendingReads = [];
+    if (this.pendingConf !== null) {
+      const { id, index } = this.pendingConf;
+      this.acks.push({ id, ok: false, error: 'leadership-lost', leader: newLeader, index, indeterminate: true });
+      this.pendingConf = null;
+    }
     this.progress.clear();
     this.appendDue.clear();
     this.broadcastDue = false;
@@ -618,9 +768,9 @@ export class RaftCore {
     this.transferTarget = null;
     this.degraded = false;
     this.progress.clear();
-    for (const peer of this.config.peers) {
-      if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1));
-    }
+    this.pendingConf = null;
+    this.confReported = this.commitIndex;
+    this.onConfigChanged();
     this.releasedIndex = this.appliedIndex;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
@@ -647,12 +797,12 @@ export class RaftCore {
     this.votes.set(this.id, true);
     const voteTerm = pre ? this.term + 1 : this.term;
     this.emit({ type: 'election-started', node: this.id, term: voteTerm, pre, transfer });
-    if (this.config.peers.length === 1) {
+    if (this.soleVoter()) {
       if (pre) this.campaign(false, transfer);
       else this.becomeLeader([this.id]);
       return;
     }
-    for (const peer of this.config.peers) {
+    for (const peer of this.voters()) {
       if (peer === this.id) continue;
       this.send({ type: 'vote', from: this.id, to: peer, term: voteTerm, pre, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer });
     }
@@ -677,17 +827,19 @@ export class RaftCore {
   }
 
   private handleVoteResp(m: Extract<Message, { type: 'vote-resp' }>): void {
-    if (this.votes.has(m.from)) return;
+    // Only voters of our configuration count: a learner's (or a stranger's) answer is no vote.
+    const voters = this.voters();
+    if (this.votes.has(m.from) || !voters.includes(m.from)) return;
     this.votes.set(m.from, m.granted);
-    const granted = [...this.votes].filter(([, yes]) => yes).map(([id]) => id);
-    const needed = majority(this.config.peers.length);
+    const granted = [...this.votes].filter(([id, yes]) => yes && voters.includes(id)).map(([id]) => id);
+    const needed = majority(voters.length);
     if (granted.length >= needed) {
       if (this.role === 'pre-candidate') this.campaign(false, false);
       else this.becomeLeader(granted);
       return;
     }
     const denials = [...this.votes].filter(([, yes]) => !yes).map(([id]) => id);
-    if (this.config.peers.length - denials.length < needed) {
+    if (voters.length - denials.length < needed) {
       this.emit({ type: 'election-lost', node: this.id, term: m.pre ? this.term + 1 : this.term, pre: m.pre, denials });
       this.becomeFollower(this.term, null, 'higher-term');
     }
@@ -704,6 +856,9 @@ export class RaftCore {
   private tickElection(): void {
     this.electionElapsed++;
     if (this.config.failover !== 'raft' || this.electionElapsed < this.electionTimeout) return;
+    // A learner, a removed node and a new node that knows no configuration yet never
+    // campaign; their clock runs on, so they stop treating a silent leader as alive.
+    if (!this.isVoter()) return;
     this.electionElapsed = 0;
     this.campaign(this.config.preVote, false);
   }
@@ -731,10 +886,12 @@ export class RaftCore {
     this.checkSyncTimeout();
   }
 
+  /** CheckQuorum: a majority of the voters (this leader among them, unless it is removing itself) heard from lately. */
   private quorumActive(): boolean {
-    let active = 1;
-    for (const progress of this.progress.values()) if (progress.recentActive) active++;
-    return active >= majority(this.config.peers.length);
+    const voters = this.voters();
+    let active = 0;
+    for (const id of voters) if (id === this.id || this.progress.get(id)?.recentActive === true) active++;
+    return active >= majority(voters.length);
   }
 
   // -------------------------------------------------------------------------
@@ -751,7 +908,10 @@ export class RaftCore {
           ? { index, term, lsn, kind, data, client }
           : { index, term, lsn, kind, data, client, request };
     this.log.append(entry);
-    if (this.config.peers.length === 1) this.maybeCommit();
+    if (this.configs.appended(entry)) {
+      this.onConfigChanged();
+      this.maybeCommit(); // the new voters may already hold a majority (removing a laggard)
+    } else if (this.soleVoter()) this.maybeCommit();
     return entry;
   }
 
@@ -786,6 +946,7 @@ export class RaftCore {
         this.truncate(entry.index);
       }
       this.log.append(entry);
+      this.configs.appended(entry);
     }
     const matched = m.prevIndex + m.entries.length;
     this.verifiedIndex = Math.max(this.verifiedIndex, matched);
@@ -807,6 +968,8 @@ export class RaftCore {
     }
     this.emit({ type: 'entries-truncated', node: this.id, fromIndex: index, count: this.log.lastIndex() - index + 1 });
     this.log.truncateFrom(index);
+    // A configuration whose entry is gone no longer holds: back to the one before it.
+    this.configs.truncatedFrom(index);
   }
 
   /** InstallSnapshot: the host holds the data for m.meta; take it unless our log already covers it. */
@@ -843,6 +1006,9 @@ export class RaftCore {
     // The snapshot replaces the state machine: nothing is left to undo entry by entry.
     this.rollback = [];
     this.log.restore(meta, matched);
+    // The configurations of the dropped entries go with them; the snapshot's is the new base.
+    if (!matched) this.configs.truncatedFrom(1);
+    this.configs.restore(meta.index, meta.membership);
     this.commitIndex = matched ? Math.max(this.commitIndex, meta.index) : meta.index;
     this.appliedIndex = meta.index;
     this.verifiedIndex = matched ? Math.max(this.verifiedIndex, meta.index) : meta.index;
@@ -941,8 +1107,10 @@ export class RaftCore {
 
   /** Raft's commit: a majority has the entry durably, and it is of the current term. */
   private maybeCommit(): void {
-    const flushed = this.config.peers.map((id) => (id === this.id ? this.log.stableIndex : (this.progress.get(id)?.flushed ?? 0)));
-    const candidate = quorumIndex(flushed, majority(this.config.peers.length));
+    // The configuration in force counts, committed or not; a leader removing itself is not in it.
+    const voters = this.voters();
+    const flushed = voters.map((id) => (id === this.id ? this.log.stableIndex : (this.progress.get(id)?.flushed ?? 0)));
+    const candidate = quorumIndex(flushed, majority(voters.length));
     if (candidate <= this.commitIndex) return;
     const currentTerm = this.log.term(candidate) === this.term;
     if (!currentTerm && this.config.unsafe?.commitPreviousTermByCount !== true) return;
@@ -951,6 +1119,7 @@ export class RaftCore {
     if (currentTerm) {
       for (const read of this.pendingReads) if (read.index < 0) this.startReadRound(read);
     }
+    if (this.configs.currentIndex() > this.confReported) this.reportCommittedConfigs();
   }
 
   /** Moves the leader's visibility frontier as far as the replication rule allows. */
@@ -1032,11 +1201,16 @@ export class RaftCore {
   }
 
   private confirmReads(from: NodeId, context: number): void {
-    const needed = majority(this.config.peers.length);
+    // Only voters confirm leadership: a learner's answer proves nothing about a majority.
+    const voters = this.voters();
+    if (!voters.includes(from)) return;
+    const needed = majority(voters.length);
     for (const read of this.pendingReads) {
       if (read.confirmed || read.index < 0 || read.context > context) continue;
       read.acks.add(from);
-      if (read.acks.size >= needed) read.confirmed = true;
+      let count = 0;
+      for (const id of read.acks) if (voters.includes(id)) count++;
+      if (count >= needed) read.confirmed = true;
     }
   }
 

@@ -6,6 +6,20 @@ export type NodeId = string;
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
+/** Who is in the cluster. A config entry's data is the whole new Membership as JSON. */
+export interface Membership {
+  /** In priority order. */
+  readonly voters: readonly NodeId[];
+  /** Receive the log, never vote, never count for commit, quorum or sync acks. */
+  readonly learners: readonly NodeId[];
+}
+
+/** One single-server membership change, proposed at the leader. */
+export interface ConfChange {
+  readonly type: 'add-learner' | 'add-voter' | 'promote-learner' | 'remove';
+  readonly node: NodeId;
+}
+
 export type EntryKind = 'sql' | 'noop' | 'config';
 
 export interface Entry {
@@ -19,14 +33,6 @@ export interface Entry {
   /** Client id and request id: the state machine applies a duplicate request once. */
   readonly client?: string;
   readonly request?: number;
-}
-
-/** A cluster configuration: who votes and who only receives the log. */
-export interface Membership {
-  /** In priority order. */
-  readonly voters: readonly NodeId[];
-  /** Receive the log, never vote, never count for commit, quorum or sync. */
-  readonly learners: readonly NodeId[];
 }
 
 /** What a snapshot of the state machine holds: everything up to `index`, all of it committed. */
@@ -153,7 +159,7 @@ export type MessageType = Message['type'];
 // ---------------------------------------------------------------------------
 // Events: every state change a learner would want to see.
 
-export type StepDownReason = 'higher-term' | 'check-quorum' | 'same-term-leader';
+export type StepDownReason = 'higher-term' | 'check-quorum' | 'same-term-leader' | 'removed';
 
 export type CoreEvent =
   | { readonly type: 'election-started'; readonly node: NodeId; readonly term: number; readonly pre: boolean; readonly transfer: boolean }
@@ -208,6 +214,16 @@ export type CoreEvent =
       readonly seen: number;
       readonly from: NodeId;
     }
+  | {
+      /** Emitted by the leader when it appends a config entry (committed: false) and when that entry commits. */
+      readonly type: 'membership-changed';
+      readonly node: NodeId;
+      readonly index: number;
+      readonly membership: Membership;
+      readonly majorityBefore: number;
+      readonly majorityAfter: number;
+      readonly committed: boolean;
+    }
   | { readonly type: 'events-dropped'; readonly node: NodeId; readonly count: number }
   /** A follower installed a leader's snapshot (Ready.snapshot). */
   | { readonly type: 'snapshot-restored'; readonly node: NodeId; readonly index: number; readonly term: number };
@@ -221,7 +237,9 @@ export type WriteError =
   | 'not-leader' // this node does not lead; `leader` names who does, if known
   | 'transfer-in-progress' // leadership is being handed over; retry at the new leader
   | 'busy' // too many writes pending on this leader
-  | 'leadership-lost'; // the leader stepped down before the write was acknowledged
+  | 'leadership-lost' // the leader stepped down before the write was acknowledged
+  | 'change-in-progress' // a membership change is uncommitted, or this leader has not committed an entry of its term yet
+  | 'bad-change'; // the membership change names an unknown or duplicate node, removes the last voter, ...
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number }
@@ -289,8 +307,14 @@ export interface Ready {
 
 export interface CoreConfig {
   readonly id: NodeId;
-  /** Every voter, this node included, in priority order. */
+  /**
+   * The initial voters, in priority order, used while the log holds no config
+   * entry. A brand-new node joining a running cluster starts with [] (and
+   * learns its configuration from the leader's log).
+   */
   readonly peers: readonly NodeId[];
+  /** The initial learners (default none). */
+  readonly learners?: readonly NodeId[];
   /** The election timeout is drawn at random from [min, max] ticks each time it is reset. */
   readonly electionTicks: readonly [number, number];
   readonly heartbeatTicks: number;
@@ -353,6 +377,8 @@ export interface CoreStatus {
   readonly transferTarget: NodeId | null;
   /** On a leader: one row per follower. */
   readonly progress: readonly ProgressStatus[];
+  /** The configuration in force: the latest in this node's log. */
+  readonly membership: Membership;
 }
 
 /** Raised when an invariant of the core breaks: a bug, never user input. */

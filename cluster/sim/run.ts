@@ -2,11 +2,11 @@
 // then healing, a liveness bound, and the final checks. Every failure carries
 // the command that replays it exactly.
 
-import { mixSeed, Prng, type AckLevel, type NodeId, type ReplicationMode } from '../core/index.js';
+import { mixSeed, Prng, type AckLevel, type ConfChange, type NodeId, type ReplicationMode } from '../core/index.js';
 import { invariants, type Invariant, type Violation } from './checker.js';
 import { Simulation, type LostWrite } from './simulation.js';
 
-export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay', 'compaction'] as const;
+export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay', 'compaction', 'membership'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export interface SeedRunOptions {
@@ -35,6 +35,8 @@ export interface SeedResult {
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly elections: number;
   readonly snapshots: { readonly taken: number; readonly installed: number };
+  /** Membership changes committed. */
+  readonly membershipChanges: number;
   readonly messages: number;
   readonly virtualMs: number;
   /** The run's last trace lines; kept only when it broke an invariant. */
@@ -49,6 +51,8 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
   const sim = new Simulation({
     seed,
     nodes: options.nodes,
+    // Membership changes draw from n1..n9: the nodes beyond the initial voters start as empty spares.
+    spares: options.faults.includes('membership') ? 9 - options.nodes : 0,
     replication: { mode: options.mode, ackLevel: options.ackLevel },
     ...(options.unsafe === undefined ? {} : { unsafe: unsafeConfig(options.unsafe) }),
   });
@@ -71,6 +75,7 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
     writes: { invoked: sim.writes.length, ok: count('ok'), fail: count('fail'), info: count('info') + count('pending') },
     elections: sim.events.filter((e) => e.event.type === 'leader-elected').length,
     snapshots: { taken: sim.snapshotsTaken, installed: sim.snapshotsInstalled },
+    membershipChanges: sim.membershipChanges,
     messages: sim.messagesDelivered,
     virtualMs: sim.now,
     trace: violations.length > 0 ? sim.traceLines() : [],
@@ -179,7 +184,36 @@ function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId,
       round();
       return;
     }
+    case 'membership': {
+      const change = randomChange(sim, prng);
+      if (change !== null) sim.changeMembership(change);
+      return;
+    }
   }
+}
+
+/**
+ * A single-server change the leader's configuration allows: add a node as a
+ * learner or a voter, promote a learner, or remove a member, keeping at least
+ * one voter. The leader may still refuse it (one change at a time).
+ */
+function randomChange(sim: Simulation, prng: Prng): ConfChange | null {
+  const membership = sim.membership();
+  if (membership === null) {
+    sim.log('membership change skipped: no leader');
+    return null;
+  }
+  const { voters, learners } = membership;
+  const outside = sim.ids.filter((id) => !voters.includes(id) && !learners.includes(id));
+  const removable = voters.length > 1 ? [...voters, ...learners] : [...learners];
+  const choices: (() => ConfChange)[] = [];
+  if (outside.length > 0) {
+    choices.push(() => ({ type: 'add-learner', node: prng.pick(outside) }));
+    choices.push(() => ({ type: 'add-voter', node: prng.pick(outside) }));
+  }
+  if (learners.length > 0) choices.push(() => ({ type: 'promote-learner', node: prng.pick(learners) }));
+  if (removable.length > 0) choices.push(() => ({ type: 'remove', node: prng.pick(removable) }));
+  return choices.length === 0 ? null : prng.pick(choices)();
 }
 
 function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
@@ -204,6 +238,8 @@ function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
       return;
     case 'compaction':
       return;
+    case 'membership':
+      return; // a membership change stays: the next one may undo it
   }
 }
 
@@ -221,6 +257,7 @@ export interface SimReport {
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly elections: number;
   readonly snapshots: { readonly taken: number; readonly installed: number };
+  readonly membershipChanges: number;
   readonly minWritesPerSeed: number;
   readonly virtualMsPerSeedMin: number;
   /** The trace of the first failing seed. */
@@ -245,6 +282,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
   const writes = { invoked: 0, ok: 0, fail: 0, info: 0 };
   let elections = 0;
   const snapshots = { taken: 0, installed: 0 };
+  let membershipChanges = 0;
   let minWrites = Infinity;
   let minVirtualMs = Infinity;
   let firstFailure: SimReport['firstFailure'] = null;
@@ -266,6 +304,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     elections += result.elections;
     snapshots.taken += result.snapshots.taken;
     snapshots.installed += result.snapshots.installed;
+    membershipChanges += result.membershipChanges;
     minWrites = Math.min(minWrites, result.writes.invoked);
     minVirtualMs = Math.min(minVirtualMs, result.virtualMs);
     onSeed?.(result, i + 1);
@@ -282,6 +321,7 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     writes,
     elections,
     snapshots,
+    membershipChanges,
     minWritesPerSeed: seeds.length === 0 ? 0 : minWrites,
     virtualMsPerSeedMin: seeds.length === 0 ? 0 : minVirtualMs,
     firstFailure,

@@ -10,6 +10,7 @@ import {
   majority,
   mixSeed,
   type AckLevel,
+  type ConfChange,
   type CoreConfig,
   type CoreEvent,
   type Message,
@@ -37,7 +38,13 @@ export interface SimReplication {
 
 export interface SimulationOptions {
   readonly seed: number;
+  /** The initial voters, n1..n<nodes>. */
   readonly nodes: number;
+  /**
+   * Extra nodes n<nodes+1>.. that run from the start but belong to no
+   * configuration (peers []), for membership changes to add; nodes + spares <= 9.
+   */
+  readonly spares?: number;
   readonly replication: SimReplication;
   readonly tickMs?: number;
   readonly electionTimeoutMs?: readonly [number, number];
@@ -72,6 +79,8 @@ export interface LostWrite {
 
 interface SimNode {
   readonly id: NodeId;
+  /** The host's initial voters for this node: the cluster's, or none for a spare. */
+  readonly peers: readonly NodeId[];
   core: RaftCore | null;
   readonly storage: SimStorage;
   /** The state machine, durable across crashes like SQLite: the term of each applied index. */
@@ -130,10 +139,16 @@ export class Simulation {
   /** Snapshots nodes took, and snapshots followers installed from a leader. */
   snapshotsTaken = 0;
   snapshotsInstalled = 0;
+  /** Config entries committed, counted at the leader that committed them. */
+  membershipChanges = 0;
 
   constructor(options: SimulationOptions) {
     if (!(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= 9)) {
       throw new RangeError(`nodes must be a whole number from 1 to 9, got ${options.nodes}`);
+    }
+    const spares = options.spares ?? 0;
+    if (!(Number.isInteger(spares) && spares >= 0 && options.nodes + spares <= 9)) {
+      throw new RangeError(`spares must be a whole number with nodes + spares at most 9, got ${spares}`);
     }
     this.options = options;
     this.prng = new Prng(mixSeed(options.seed, 'simulation'));
@@ -149,9 +164,10 @@ export class Simulation {
       syncTimeoutTicks: options.replication.syncTimeoutMs == null ? null : ticks(options.replication.syncTimeoutMs),
       syncFallback: options.replication.syncFallback ?? 'block',
     };
-    this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.ids = Array.from({ length: options.nodes + spares }, (_, i) => `n${i + 1}`);
+    const voters = this.ids.slice(0, options.nodes);
     this.coreConfig = {
-      peers: this.ids,
+      peers: voters,
       electionTicks: [ticks(electionMin), ticks(electionMax)],
       heartbeatTicks: ticks(options.heartbeatMs ?? 50),
       failover: 'raft',
@@ -164,6 +180,7 @@ export class Simulation {
     for (const id of this.ids) {
       const node: SimNode = {
         id,
+        peers: voters.includes(id) ? voters : [],
         core: null,
         storage: new SimStorage(),
         appliedTerms: [],
@@ -285,6 +302,7 @@ export class Simulation {
       core.advance();
     }
     const commit = core.getCommitIndex();
+    if (commit > node.checkedCommit && core.getRole() === 'leader') this.checker.configUsed(node.id, core.getTerm(), core.membership().voters, `committing index ${commit}`);
     if (commit > node.checkedCommit) {
       this.checker.commitAdvanced(node.id, core.getTerm(), node.checkedCommit, commit, (lo, hi) => core.entries(lo, hi));
       node.checkedCommit = commit;
@@ -343,6 +361,7 @@ export class Simulation {
     switch (event.type) {
       case 'leader-elected':
         this.checker.leaderElected(node.id, event.term, (index) => this.termAt(node, core, index));
+        this.checker.configUsed(node.id, event.term, core.membership().voters, 'winning the election');
         this.log(`${node.id} elected leader of term ${event.term} with votes ${event.votes.join(',')}`);
         return;
       case 'stepped-down':
@@ -371,6 +390,13 @@ export class Simulation {
       case 'events-dropped':
         this.log(`${node.id} ${event.type} ${JSON.stringify(event)}`);
         return;
+      case 'membership-changed': {
+        const { voters, learners } = event.membership;
+        this.log(`${node.id} ${event.committed ? 'committed' : 'appended'} config ${event.index}: voters ${voters.join(',')} learners ${learners.join(',') || '-'}`);
+        if (event.committed) this.membershipChanges++;
+        else this.checker.configAppended(node.id, event.index, core.membershipAt(event.index - 1).voters, voters);
+        return;
+      }
       case 'vote-granted':
       case 'vote-denied':
       case 'election-lost':
@@ -605,6 +631,28 @@ export class Simulation {
   }
 
   // -------------------------------------------------------------------------
+  // Membership
+
+  /** Proposes a membership change at the live leader; the result says whether it was taken. */
+  changeMembership(change: ConfChange): string {
+    const leader = this.leader();
+    if (leader === null) return 'no leader';
+    let outcome = 'refused';
+    this.withCore(this.node(leader), (core) => {
+      const result = core.proposeConfChange(this.nextWriteId++, change);
+      outcome = result.ok ? `appended at ${result.index}` : result.error;
+    });
+    this.log(`${leader}: ${change.type} ${change.node}: ${outcome}`);
+    return outcome;
+  }
+
+  /** The configuration the live leader holds (null without one). */
+  membership(): { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] } | null {
+    const leader = this.leader();
+    return leader === null ? null : this.node(leader).core!.membership();
+  }
+
+  // -------------------------------------------------------------------------
   // Faults
 
   crash(id: NodeId): void {
@@ -721,13 +769,19 @@ export class Simulation {
     this.checker.report(invariant, detail);
   }
 
-  /** True when every node is up and holds the same log, fully committed and applied. */
+  /** Nodes in the leader's configuration: the ones that must hold its log (a removed or spare node need not). */
+  private members(reference: RaftCore): SimNode[] {
+    const { voters, learners } = reference.membership();
+    return [...this.nodes.values()].filter((node) => voters.includes(node.id) || learners.includes(node.id));
+  }
+
+  /** True when every member is up and holds the same log, fully committed and applied. */
   converged(): boolean {
     const leader = this.leader();
     if (leader === null) return false;
     const reference = this.node(leader).core!;
     const last = reference.getLastIndex();
-    for (const node of this.nodes.values()) {
+    for (const node of this.members(reference)) {
       const core = node.core;
       if (core === null || node.paused) return false;
       if (core.getLastIndex() !== last || core.getCommitIndex() !== last || core.getAppliedIndex() !== last) return false;
@@ -741,7 +795,7 @@ export class Simulation {
     const leader = this.leader();
     if (leader === null) return;
     const reference = this.fullLog(this.node(leader));
-    for (const node of this.nodes.values()) {
+    for (const node of this.members(this.node(leader).core!)) {
       const log = this.fullLog(node);
       const differs =
         log.terms.length !== reference.terms.length ||
@@ -791,7 +845,7 @@ export class Simulation {
       applied.push(...(snapshot?.terms ?? []));
     }
     node.checkedCommit = base;
-    const config: CoreConfig = { ...this.coreConfig, id: node.id, seed: mixSeed(this.options.seed, `${node.id}#${node.incarnation}`) };
+    const config: CoreConfig = { ...this.coreConfig, id: node.id, peers: node.peers, seed: mixSeed(this.options.seed, `${node.id}#${node.incarnation}`) };
     node.core = new RaftCore(config, { hardState: node.storage.hardState, snapshot: snapshot?.meta ?? null, entries, appliedIndex: applied.length });
     // Each node's clock starts at its own phase, as real timers do.
     const phase = this.prng.next() * this.tickMs;

@@ -4,7 +4,7 @@
 // reported collected for assertions. No timers, no randomness of its own.
 
 import { entryBytes, RaftCore, type CoreConfig, type CoreEvent, type CoreEventType, type Entry, type HardState } from '../../cluster/core/index.js';
-import type { Message, NodeId, ProposeResult, Ready, ReadResult, ReplicationConfig, SnapshotMeta, WriteAck, WriteReplication } from '../../cluster/core/index.js';
+import type { ConfChange, Message, NodeId, ProposeResult, Ready, ReadResult, ReplicationConfig, SnapshotMeta, WriteAck, WriteReplication } from '../../cluster/core/index.js';
 
 /** A snapshot as a host holds it: the meta and the state machine (the applied entries) up to its index. */
 export interface HostSnapshot {
@@ -93,13 +93,35 @@ export class Network {
       const log = makeLog(options.logs?.[id] ?? []);
       const hardState = { term: options.terms?.[id] ?? log.at(-1)?.term ?? 0, vote: null };
       const config: CoreConfig = {
-        id, peers: this.ids, electionTicks: [10, 20], heartbeatTicks: 2, failover: 'raft', fencing: true, preVote: true,
+        id, peers: [...this.ids], electionTicks: [10, 20], heartbeatTicks: 2, failover: 'raft', fencing: true, preVote: true,
         checkQuorum: true, seed: 1, ...options.config, replication: { ...replicationDefaults, ...options.replication },
       };
       this.configs.set(id, config);
       const core = new RaftCore(config, { hardState, snapshot: null, entries: log, appliedIndex: log.length });
       this.hosts.set(id, new Host(core, log, log, hardState, !options.manualFlush?.includes(id)));
     }
+  }
+
+  /**
+   * Starts a brand-new, empty node that knows no configuration (peers []): it
+   * learns one from the leader's log once a membership change names it.
+   */
+  addNode(id: NodeId): Host {
+    if (this.hosts.has(id)) throw new Error(`node ${id} exists`);
+    const base = this.configs.get(this.ids[0]!) as CoreConfig;
+    const config: CoreConfig = { ...base, id, peers: [] };
+    this.configs.set(id, config);
+    const hardState = { term: 0, vote: null };
+    const host = new Host(new RaftCore(config, { hardState, snapshot: null, entries: [], appliedIndex: 0 }), [], [], hardState, true);
+    this.hosts.set(id, host);
+    this.ids.push(id);
+    return host;
+  }
+
+  /** A membership change at `leader`, with the host's token for its ack. */
+  confChange(leader: NodeId, change: ConfChange): ProposeResult & { id: number } {
+    const writeId = ++this.writeId;
+    return { ...this.core(leader).proposeConfChange(writeId, change), id: writeId };
   }
 
   host(id: NodeId): Host {
@@ -217,7 +239,8 @@ export class Network {
     let delivered = 0;
     for (const m of batch) {
       if (!filter(m)) this.queue.push(m);
-      else if (this.cuts.has(`${m.from}>${m.to}`) || this.drop?.(m) === true) {
+      // A node never started is as good as dead.
+      else if (!this.hosts.has(m.to) || this.cuts.has(`${m.from}>${m.to}`) || this.drop?.(m) === true) {
         this.dropped++;
         if (m.type === 'snapshot' && this.snapshotReports === 'auto') this.reportSnapshot(m.from, m.to, false);
       } else {

@@ -210,6 +210,12 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       };
     case 'higher-term-ignored':
       return say(`SPLIT BRAIN: ${event.node} ignores term ${event.seen} from ${event.from} and keeps leading term ${event.term} (fencing off)`, 'error');
+    case 'membership-changed': {
+      const { voters, learners } = event.membership;
+      const members = `voters ${voters.join(' ')}${learners.length > 0 ? `, learners ${learners.join(' ')}` : ''}`;
+      const majority = `majority ${event.majorityBefore} -> ${event.majorityAfter}`;
+      return say(`${event.node} ${event.committed ? 'committed' : 'proposed'} membership at index ${event.index}: ${members} (${majority})`, 'notice');
+    }
     case 'events-dropped':
       return say(`${event.node} dropped ${event.count} events (too many to report)`, 'warn');
     case 'snapshot-restored':
@@ -279,6 +285,8 @@ function stepDown(reason: string): string {
       return 'lost contact with a majority';
     case 'same-term-leader':
       return 'another leader in its term';
+    case 'removed':
+      return 'the membership change that removes it committed';
     default:
       return reason;
   }
