@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSnapshots, SnapshotError, snapshotsDir, takeSnapshot } from '../../cluster/snapshot/index.js';
+import { refuseLinksInNodeDir } from '../../cluster/supervisor/files.js';
 import { metaAt, rowEntries, rows, useNodeDirs } from './helpers.js';
 
 const nodes = useNodeDirs();
@@ -135,6 +136,14 @@ describe('openSnapshots', () => {
     const again = openSnapshots(dir, () => {});
     expect(again.snapshots).toEqual([]);
     expect(again.removed[0]).toMatch(/holds 4096 bytes, not \d+: truncated or damaged/);
+  });
+
+  it('a symbolic link planted among a node dir snapshots stops the node before it starts', async () => {
+    const { dir } = nodeWith(3);
+    await takeSnapshot({ nodeDir: dir, fsync: false, metaFor: metaAt });
+    expect(() => refuseLinksInNodeDir(dir)).not.toThrow();
+    symlinkSync('/etc/passwd', join(snapshotsDir(dir), 'snapshot-00000000000000000009-1.db'));
+    expect(() => refuseLinksInNodeDir(dir)).toThrow(/symbolic link/);
   });
 
   it('refuses a snapshots path that is not a directory', () => {

@@ -141,6 +141,21 @@ describe('compact', () => {
     expect(capped.retainedBytes).toBeLessThanOrEqual(3_000);
   });
 
+  it('with fsync on and a flush in flight, the deleted segments are never synced again and the log reopens', async () => {
+    const log = longLog(200);
+    const { wal } = open({ fsync: true });
+    wal.write(1, log.slice(0, 150));
+    const inFlight = wal.flush();
+    wal.write(151, log.slice(150));
+    const result = wal.compact({ snapshotIndex: 140, retainEntries: 10, retainBytes: Number.POSITIVE_INFINITY });
+    expect(result.removedSegments).toBeGreaterThan(0);
+    expect(await inFlight).toEqual({ index: 150, term: log[149]!.term });
+    expect(await wal.flush()).toEqual({ index: 200, term: log[199]!.term });
+    const { wal: again, entries } = await reopen(wal, { fsync: true });
+    expect(entries).toEqual(log.slice(result.firstIndex - 1));
+    expect(again.retainedBytes()).toBe(result.retainedBytes);
+  });
+
   it('does nothing when nothing is below the snapshot, and refuses a snapshot past the log', () => {
     const log = longLog(50);
     const { wal } = open();
