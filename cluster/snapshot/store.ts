@@ -25,8 +25,8 @@ export const keepSnapshotsDefault = 2;
 export const metaFormat = 'replica-lab snapshot 1';
 
 const snapshotName = /^snapshot-(\d{20})-(\d{1,15})\.(db|json)$/;
-/** Files a write in progress leaves: never a snapshot, removed on open. */
-const temporaryName = /^\.(partial|receiving)-[0-9a-f]{12}\.(db|json)$/;
+/** Files a write in progress leaves (and the journal SQLite's backup keeps beside its target): never a snapshot, removed on open. */
+const temporaryName = /^\.(partial|receiving)-[0-9a-f]{12}\.(db|json)(-journal)?$/;
 
 export function snapshotsDir(nodeDir: string): string {
   return join(nodeDir, snapshotsDirName);

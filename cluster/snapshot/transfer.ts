@@ -230,6 +230,8 @@ interface Incoming {
 /** Receives snapshots from the leader, one transfer at a time (a new one replaces an unfinished one). */
 export class SnapshotReceiver {
   private current: Incoming | null = null;
+  /** The last transfer completed: its sender may not have heard snap-done (a lost frame) and resend. */
+  private lastDone: string | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Frames that failed their check or broke the protocol, counted like the node's malformedMessages. */
@@ -278,6 +280,10 @@ export class SnapshotReceiver {
 
   private begin(frame: Extract<SnapshotFrame, { type: 'snap-begin' }>): void {
     const current = this.current;
+    if (frame.transfer === this.lastDone) {
+      this.options.send({ type: 'snap-done', transfer: frame.transfer });
+      return;
+    }
     if (current?.transfer === frame.transfer) {
       // The sender timed out before our ack reached it: say again where we are.
       this.ack(current, false);
@@ -306,6 +312,10 @@ export class SnapshotReceiver {
 
   private chunk(frame: Extract<SnapshotFrame, { type: 'snap-chunk' }>): void {
     const current = this.current;
+    if (frame.transfer === this.lastDone) {
+      this.options.send({ type: 'snap-done', transfer: frame.transfer });
+      return;
+    }
     if (current === null || current.transfer !== frame.transfer) {
       // A chunk of a transfer this node does not hold (dropped, or never begun): stop its sender.
       this.malformed++;
@@ -342,6 +352,7 @@ export class SnapshotReceiver {
       return;
     }
     this.current = null;
+    this.lastDone = current.transfer;
     this.clearIdle();
     this.options.send({ type: 'snap-done', transfer: current.transfer });
     this.options.onReceived({ transfer: current.transfer, file: current.file, meta: current.meta, bytes: current.bytes, sha256, durationMs: performance.now() - current.started });

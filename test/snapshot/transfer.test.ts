@@ -141,6 +141,32 @@ describe('flow control and faults', () => {
     expect(receiver.busy).toBe(false);
   });
 
+  it('a lost snap-done: the sender resends, the receiver says done again, and the sender succeeds', async () => {
+    const { snapshot } = await leaderSnapshot(500);
+    const follower = nodes.dir();
+    const received: ReceivedSnapshot[] = [];
+    let lost = false;
+    let sender: SnapshotSender | null = null;
+    const receiver = new SnapshotReceiver({
+      nodeDir: follower,
+      fsync: false,
+      onReceived: (r) => received.push(r),
+      // The receiver's replies: the first snap-done is lost on the way back.
+      send: (frame) => {
+        if (frame.type === 'snap-done' && !lost) {
+          lost = true;
+          return;
+        }
+        setImmediate(() => sender!.onFrame(frame));
+      },
+    });
+    sender = new SnapshotSender({ snapshot, ackTimeoutMs: 50, send: (frame) => void setImmediate(() => receiver.onFrame(JSON.parse(JSON.stringify(frame)))) });
+    const result = await sender.start();
+    expect(lost).toBe(true);
+    expect(result.rewinds).toBeGreaterThanOrEqual(1);
+    expect(received).toHaveLength(1);
+  });
+
   it('bytes that do not match the announced sha256 are refused: the file is removed and the sender told', async () => {
     const { snapshot } = await leaderSnapshot(1_000);
     const follower = nodes.dir();
