@@ -118,6 +118,20 @@ function finishInstall(nodeDir: string, intent: Intent, options: { fsync: boolea
   return saved;
 }
 
+/**
+ * Puts one of the node's own snapshots back as its state.db, through the same
+ * crash-safe install: for a store that must go back to a snapshot and replay
+ * the log after it (its state.db is behind a WAL compacted past it, or
+ * entries above the snapshot are rolled back), now that the log no longer
+ * starts at index 1. The store must be closed.
+ */
+export function restoreSnapshot(options: { nodeDir: string; snapshot: SavedSnapshot; fsync: boolean; keep?: number; step?: (step: InstallStep) => void }): Installed {
+  const { nodeDir, snapshot, fsync } = options;
+  const file = temporaryPath(snapshotsDir(nodeDir), 'receiving', 'db');
+  copyFileSync(snapshot.path, file, constants.COPYFILE_EXCL);
+  return installSnapshot({ nodeDir, file, meta: snapshot.meta, bytes: snapshot.bytes, sha256: snapshot.sha256, fsync, keep: options.keep, step: options.step });
+}
+
 export type Recovered = { readonly action: 'none' } | { readonly action: 'completed'; readonly meta: SnapshotMeta };
 
 /**

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alignLog, installSnapshot, installSteps, openSnapshots, recoverInstall, SnapshotError, snapshotsDir, takeSnapshot, type InstallStep, type SnapshotMeta } from '../../cluster/snapshot/index.js';
+import { alignLog, installSnapshot, installSteps, openSnapshots, recoverInstall, restoreSnapshot, SnapshotError, snapshotsDir, takeSnapshot, type InstallStep, type SnapshotMeta } from '../../cluster/snapshot/index.js';
 import { temporaryPath } from '../../cluster/snapshot/store.js';
 import { openWal } from '../../cluster/wal/index.js';
 import { makeEntries } from '../wal/helpers.js';
@@ -121,6 +121,27 @@ describe('installSnapshot', () => {
     expect(() => recoverInstall(follower, () => {}, { fsync: false })).toThrow(/neither .* nor state.db holds it/);
     writeFileSync(join(snapshotsDir(follower), 'install.json'), '{"format":"replica-lab snapshot install 1"');
     expect(() => recoverInstall(follower, () => {}, { fsync: false })).toThrow(/install.json is damaged/);
+  });
+});
+
+describe('restoreSnapshot', () => {
+  it('puts the node own snapshot back as its state, to replay the log after it', async () => {
+    const dir = nodes.dir();
+    const store = nodes.open(dir);
+    store.applyBatch(rowEntries(1, 20));
+    const atTwenty = { checksum: store.checksum(), rows: rows(store) };
+    const { saved } = await takeSnapshot({ nodeDir: dir, fsync: false, metaFor: metaAt });
+    store.applyBatch(rowEntries(21, 30));
+    nodes.close(store);
+    const restored = restoreSnapshot({ nodeDir: dir, snapshot: saved, fsync: false });
+    expect(restored.bytes).toBe(saved.bytes);
+    const { store: again, opened } = restart(dir);
+    expect(again.appliedIndex()).toBe(20);
+    expect(again.checksum()).toBe(atTwenty.checksum);
+    expect(rows(again)).toEqual(atTwenty.rows);
+    expect(opened.snapshots.map((s) => s.sha256)).toEqual([saved.sha256]);
+    again.applyBatch(rowEntries(21, 30));
+    expect(again.appliedIndex()).toBe(30);
   });
 });
 
