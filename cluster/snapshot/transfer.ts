@@ -79,8 +79,16 @@ export class SnapshotSender {
     if (this.settle !== null || this.finished) throw new SnapshotError('a sender sends once');
     const { snapshot } = this.options;
     // The descriptor keeps the bytes readable even if a newer snapshot prunes this one meanwhile.
-    this.fd = openRegular(snapshot.path);
-    if (this.fd === null) return Promise.reject(new SnapshotError(`snapshot ${snapshot.path} is gone`));
+    try {
+      this.fd = openRegular(snapshot.path);
+    } catch (error) {
+      this.finished = true;
+      return Promise.reject(error);
+    }
+    if (this.fd === null) {
+      this.finished = true;
+      return Promise.reject(new SnapshotError(`snapshot ${snapshot.path} is gone`));
+    }
     this.started = performance.now();
     const done = new Promise<SendResult>((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -95,19 +103,20 @@ export class SnapshotSender {
     switch (frame.type) {
       case 'snap-ack':
         if (frame.offset > this.options.snapshot.bytes) return this.fail(`the receiver acknowledged ${frame.offset} bytes of ${this.options.snapshot.bytes}`, true);
-        this.begun = true;
-        if (frame.offset > this.acked) {
+        // Only progress (or the first answer) restarts the clock: repeated acks of one offset are no progress.
+        if (frame.offset > this.acked || !this.begun) {
+          this.begun = true;
           this.acked = frame.offset;
           this.retries = 0;
           this.rewoundTo = -1;
           if (this.next < this.acked) this.next = this.acked;
+          this.armTimer();
         }
         if (frame.resend && this.next > frame.offset && this.rewoundTo !== frame.offset) {
           this.rewoundTo = frame.offset;
           this.next = frame.offset;
           this.rewinds++;
         }
-        this.armTimer();
         this.pump();
         return;
       case 'snap-done':

@@ -177,6 +177,12 @@ describe('flow control and faults', () => {
     expect(receivedFiles(follower)).toEqual([]);
   });
 
+  it('a snapshot whose file is gone is refused at once', async () => {
+    const { snapshot } = await leaderSnapshot(10);
+    const sender = new SnapshotSender({ snapshot: { ...snapshot, path: `${snapshot.path}.missing` }, send: () => true });
+    await expect(sender.start()).rejects.toThrow(/is gone/);
+  });
+
   it('a receiver that never answers makes the sender give up after its retries', async () => {
     const { snapshot } = await leaderSnapshot(100);
     const sent: SnapshotFrame[] = [];
