@@ -22,7 +22,7 @@
 // The applied index lives inside state.db (_replica_state), so it moves with
 // the state; the Raft log is aligned afterwards by `alignLog`.
 
-import { copyFileSync, constants, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, constants, existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Invalid } from '../protocol.js';
 import type { Wal } from '../wal/index.js';
@@ -100,7 +100,8 @@ function finishInstall(nodeDir: string, intent: Intent, options: { fsync: boolea
   const { fsync, step } = options;
   const dir = snapshotsDir(nodeDir);
   const received = join(dir, intent.file);
-  const swapped = hashFile(received) === null;
+  // Still there: the swap has not happened (recoverInstall checked its sha256 before calling this).
+  const swapped = !existsSync(received);
   step('keep');
   const source = swapped ? join(nodeDir, 'state.db') : received;
   const copy = temporaryPath(dir, 'partial', 'db');
