@@ -21,6 +21,7 @@ import type {
   WriteReplication,
 } from './core/index.js';
 import { isWellFormed, peerPositionMax } from './limits.js';
+import type { ElectionTimer, MessageReport } from './message-report.js';
 import { clientBytesMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
 
 /** A statement parameter: JSON scalars only, so every replica binds the same value. */
@@ -223,6 +224,10 @@ export interface NodeTelemetry {
   readonly wal: WalTelemetry;
   readonly network: NetworkTelemetry;
   readonly atMs: number;
+  /** How far this node's election timer has run (cluster/message-report.ts). */
+  readonly election: ElectionTimer;
+  /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
+  readonly messages?: MessageReport;
 }
 
 /** This node's side of the network since it started: its egress, and connections it refused. */

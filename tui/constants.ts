@@ -15,6 +15,8 @@ export const chartSamplesMax = chartHistoryMs / chartSampleMs;
 
 /** Event log lines kept (the screen shows the newest that fit). */
 export const eventLogLinesMax = 500;
+/** Space freezes the event log and the message pane with this much history to scroll back through. */
+export const frozenHistoryMs = 60_000;
 /** Events read per update; a flood beyond this is counted, not drawn. */
 export const eventsPerUpdateMax = 2_000;
 

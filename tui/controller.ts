@@ -7,6 +7,7 @@ import type {
   ExecuteOptions,
   ExecuteResult,
   LinkOptions,
+  MessagesView,
   NodeId,
   NodeStatus,
   Param,
@@ -56,6 +57,8 @@ export interface ClusterController {
   leader(): NodeId | null;
   replicationSettings(): ReplicationSettings;
   lostWrites(): readonly unknown[];
+  /** The Raft messages of the last 60 s, as the nodes reported them (the message pane); optional for stand-ins. */
+  messages?(): MessagesView;
   execute(sql: string, params?: readonly Param[], options?: ExecuteOptions): Promise<ExecuteResult>;
   query(sql: string, params?: readonly Param[], options?: QueryOptions): Promise<QueryResult>;
   kill(id: NodeId): Promise<void>;

@@ -11,6 +11,7 @@ import { Footer, dashboardKeys, type KeyHint } from './components/footer.js';
 import { Header } from './components/header.js';
 import { HelpOverlay, helpScrollMax, type LabHelp } from './components/help-overlay.js';
 import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './components/lab-panel.js';
+import { MessagePane, messageScrollMax } from './components/message-pane.js';
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
 import { SegmentLine } from './components/segments.js';
@@ -26,6 +27,7 @@ import type { LabController, LabSessionState } from './lab-controller.js';
 import { computeLayout, labRowsMax, statusRowsFor } from './layout.js';
 import { dashboardReducer, initialDashboardState, type DashboardAction } from './state/dashboard-state.js';
 import { divergentNodes } from './state/divergence.js';
+import { messageRows } from './state/message-rows.js';
 
 export interface DashboardProps {
   readonly controller: ClusterController;
@@ -104,6 +106,13 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   }
   const layout = computeLayout({ columns, rows }, nodeCount, labRows, statusRows);
   const labHelp: LabHelp | null = labState?.step == null ? null : { step: `step ${labState.step.number}/${labState.steps.length}: ${labState.step.title}`, hint: labState.step.hint };
+  // The event log's slot: the log or the message pane (v), live or as Space froze them.
+  const frozen = state.frozen;
+  const messagesView = frozen !== null ? frozen.messages : (snapshot?.messages ?? null);
+  const messagesAtMs = frozen !== null ? frozen.atMs : (snapshot?.atMs ?? 0);
+  const paneRows = useMemo(() => (state.pane !== 'messages' || messagesView === null ? [] : messageRows(messagesView, messagesAtMs)), [state.pane, messagesView, messagesAtMs]);
+  const logLines = frozen !== null ? frozen.log : state.log.toArray();
+  const paneScrollMax = state.pane === 'messages' ? messageScrollMax(paneRows.length, layout.logRows) : Math.max(0, logLines.length - layout.logRows);
   const handlers: KeyHandlers = {
     state,
     ids,
@@ -113,13 +122,15 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     tooSmall: layout.tooSmall,
     helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp),
     helpPage: Math.max(1, layout.bodyRows - 2),
+    paneScrollMax,
+    panePage: Math.max(1, layout.logRows - 2),
     ...(lab === undefined ? {} : { labKey: (input: string, key: Key) => labKey(lab, input, key, { dispatch, scroll: state.labScroll, scrollMax: debriefScrollMax(lab.state, layout.columns, layout.bodyRows), page: Math.max(1, layout.bodyRows - 2) }) }),
   };
   useKeys(handlers);
 
   const divergent = useMemo(() => new Set(divergentNodes(state.divergence)), [state.divergence]);
   const samples = state.samples.toArray();
-  const logLines = state.log.toArray();
+  const paneScroll = frozen === null ? 0 : Math.min(state.paneScroll, paneScrollMax);
 
   if (layout.tooSmall) return <TooSmall columns={columns} rows={rows} />;
 
@@ -150,7 +161,11 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
           color={color}
           {...(onChartDrawn === undefined ? {} : { onDrawn: onChartDrawn })}
         />
-        <EventLog lines={logLines} width={width} rows={layout.logRows} color={color} />
+        {state.pane === 'messages' ? (
+          <MessagePane rows={paneRows} ids={ids} nodes={frozen?.nodes ?? nodes} width={width} height={layout.logRows} scroll={paneScroll} frozenAtMs={frozen?.atMs ?? null} color={color} />
+        ) : (
+          <EventLog lines={paneScroll === 0 ? logLines : logLines.slice(0, logLines.length - paneScroll)} width={width} rows={layout.logRows} color={color} />
+        )}
         {labState === null ? null : <LabPanel state={labState} width={width} rows={layout.labRows} color={color} />}
       </Box>
     );
@@ -163,11 +178,11 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <SegmentLine segments={[{ text: overlay.hint, dim: true }]} width={width} color={color} />
       )
     ) : (
-      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : dashboardKeys} width={width} color={color} />
+      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? frozenKeys : dashboardKeys} width={width} color={color} />
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>
-      <Header snapshot={snapshot} failover={failover} uptimeMs={snapshot === null || state.startedAtMs === null ? 0 : snapshot.atMs - state.startedAtMs} width={width} color={color} />
+      <Header frozen={frozen !== null} snapshot={snapshot} failover={failover} uptimeMs={snapshot === null || state.startedAtMs === null ? 0 : snapshot.atMs - state.startedAtMs} width={width} color={color} />
       <Box height={layout.tableRows}>
         <NodeTable nodes={nodes} leader={snapshot?.leader ?? null} selected={state.selected} crashed={state.crashed} divergent={divergent} width={width} wide={layout.wide} color={color} />
       </Box>
@@ -177,6 +192,17 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     </Box>
   );
 }
+
+/** While Space holds the log and the message pane still. */
+const frozenKeys: readonly KeyHint[] = [
+  { key: '↑↓', label: 'scroll', priority: 9 },
+  { key: 'PgUp PgDn', label: 'page', priority: 7 },
+  { key: 'Space', label: 'resume', priority: 10 },
+  { key: 'v', label: 'events/messages', priority: 6 },
+  { key: ':', label: 'cmd', priority: 3 },
+  { key: '?', label: 'help', priority: 5 },
+  { key: 'q', label: 'quit', priority: 10 },
+];
 
 const finishedLabKeys: readonly KeyHint[] = [
   { key: '↑↓', label: 'scroll', priority: 7 },

@@ -525,6 +525,8 @@ export class RaftCore {
       replication: this.replication,
       degraded: this.degraded,
       transferTarget: this.transferTarget,
+      electionElapsed: this.electionElapsed,
+      electionTimeout: this.electionTimeout,
       progress,
       membership: this.configs.current(),
     };

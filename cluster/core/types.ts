@@ -375,6 +375,9 @@ export interface CoreStatus {
   readonly replication: ReplicationConfig;
   readonly degraded: boolean;
   readonly transferTarget: NodeId | null;
+  /** Ticks since the election timer was last reset, and the (randomized) ticks at which it fires; on a leader, elapsed counts towards CheckQuorum. */
+  readonly electionElapsed: number;
+  readonly electionTimeout: number;
   /** On a leader: one row per follower. */
   readonly progress: readonly ProgressStatus[];
   /** The configuration in force: the latest in this node's log. */

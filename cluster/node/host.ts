@@ -629,6 +629,7 @@ export class NodeHost {
       wal: this.walTelemetry(),
       network: this.io.network(),
       atMs: this.io.wallMs(),
+      election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
   }
 

@@ -8,6 +8,7 @@ import { mixSeed, Prng } from '../core/index.js';
 import { NodeHost } from './host.js';
 import { nodeConfigVariable, parseNodeConfig } from './config.js';
 import { Peers } from './peers.js';
+import { MessageLog } from './message-log.js';
 
 async function main(): Promise<void> {
   if (typeof process.send !== 'function') {
@@ -22,13 +23,18 @@ async function main(): Promise<void> {
   delete process.env[nodeConfigVariable];
   const send = process.send.bind(process);
   let host: NodeHost | null = null;
+  // The Raft messages this node sends and receives, for the dashboard's message pane (shipped with telemetry).
+  const messageLog = new MessageLog();
   const peers = new Peers({
     id: config.id,
     peers: config.peers,
     socketDir: config.socketDir,
     secret: config.secret,
     prng: new Prng(mixSeed(config.seed, 'links')),
-    onRaft: (messages) => host?.receiveRaft(messages),
+    onRaft: (messages) => {
+      messageLog.received(messages, Date.now());
+      host?.receiveRaft(messages);
+    },
     onClientFrame: (connection, frame) => host?.receive(frame, 'client', { send: (message) => connection.send(message) }),
     onMalformed: (reason) => host?.countMalformed(reason),
     onRefused: (reason) => host?.connectionRefused(reason),
@@ -37,7 +43,10 @@ async function main(): Promise<void> {
     send: (message) => {
       if (process.connected) send(message);
     },
-    sendRaft: (messages) => peers.send(messages),
+    sendRaft: (messages) => {
+      messageLog.sent(messages, Date.now());
+      peers.send(messages);
+    },
     setLinks: (rules) => peers.setRules(rules),
     network: () => peers.telemetry(),
     nowMs: () => performance.now(),
@@ -62,7 +71,7 @@ async function main(): Promise<void> {
   setInterval(() => {
     // A checksum hashes the whole state: once a second is plenty.
     const withChecksum = beats++ % Math.max(1, Math.round(1000 / config.telemetryMs)) === 0;
-    if (process.connected && !running.isClosed) send({ type: 'telemetry', telemetry: running.telemetry(withChecksum) });
+    if (process.connected && !running.isClosed) send({ type: 'telemetry', telemetry: { ...running.telemetry(withChecksum), messages: messageLog.take() } });
   }, config.telemetryMs);
 }
 

@@ -33,6 +33,8 @@ import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from 
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
+import { MessageJournal, type MessagesView } from './message-journal.js';
+import { InvalidReport, parseMessageReport } from '../message-report.js';
 import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
@@ -86,6 +88,8 @@ export class Cluster extends EventEmitter {
   private readonly leaderWatch = new LeaderWatch();
   private readonly recentEvents = new Ring<ClusterEvent>(eventsKeptMax);
   private readonly lost = new LostWrites();
+  /** The Raft messages the nodes reported, for the last 60 s (the dashboard's message pane). */
+  private readonly messageJournal = new MessageJournal();
   /** The newest leader any node reported, by term; leader() also requires it to be running. */
   private knownLeader: { id: NodeId; term: number } | null = null;
   private stopping: Promise<void> | null = null;
@@ -246,6 +250,7 @@ export class Cluster extends EventEmitter {
         const slot = this.slot(id);
         slot.telemetry = message.telemetry;
         slot.telemetryAtMs = performance.now();
+        this.noteMessages(id, message.telemetry.messages);
         this.noteLeader(id, message.telemetry.role === 'leader', message.telemetry.term);
         return;
       }
@@ -256,6 +261,14 @@ export class Cluster extends EventEmitter {
         // Unpacked in onNodeMessage; a batch never reaches here.
         return;
     }
+  }
+
+  /** A node's report of the Raft messages it sent and received: kept if it checks out, else dropped and said. */
+  private noteMessages(id: NodeId, raw: unknown): void {
+    if (raw === undefined) return;
+    const report = parseMessageReport(raw, id);
+    if (report instanceof InvalidReport) this.record({ type: 'malformed-from-node', node: id, reason: report.reason });
+    else this.messageJournal.add(id, report, Date.now());
   }
 
   private onNodeEvent(id: NodeId, atMs: number, event: NodeEvent): void {
@@ -538,6 +551,15 @@ export class Cluster extends EventEmitter {
   /** The last events (bounded), oldest first. */
   events(): readonly ClusterEvent[] {
     return this.recentEvents.toArray();
+  }
+
+  /**
+   * The Raft messages of the last 60 s, as the nodes reported them: every
+   * vote, pre-vote and answer, timeout-now and rejected append one by one;
+   * appends and heartbeats counted per link.
+   */
+  messages(): MessagesView {
+    return this.messageJournal.view(Date.now());
   }
 
   /** Acknowledged writes that a node later rolled back (bounded). */

@@ -2,6 +2,7 @@
 // measured for it (pg_stat_replication's view), merged into one row per node.
 
 import type { NodeId } from '../core/index.js';
+import { parseElectionTimer } from '../message-report.js';
 import type { NodeTelemetry } from '../protocol.js';
 import type { NodeStatus } from './types.js';
 
@@ -47,5 +48,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     wal: t?.wal ?? null,
     network: t?.network ?? null,
     reportAgeMs: t === null ? null : node.reportAgeMs,
+    election: node.up && t !== null ? parseElectionTimer(t.election) : null,
   };
 }

@@ -2,6 +2,7 @@
 // events it emits. Plain data, so the TUI can render recorded ones.
 
 import type { Failover, NodeId, Role } from '../core/index.js';
+import type { ElectionTimer } from '../message-report.js';
 import type { NetworkTelemetry, NodeEvent, ReplicationSettings, RolledBackWrite, WalTelemetry } from '../protocol.js';
 
 export type { ExecuteOptions, ExecuteResult, QueryOptions, QueryResult } from './requests.js';
@@ -60,6 +61,8 @@ export interface NodeStatus {
   readonly network: NetworkTelemetry | null;
   /** How old the node's last report is; large for a paused or dead node. */
   readonly reportAgeMs: number | null;
+  /** The node's election timer at its last report (elapsed and timeout, in ticks and ms); null when it is down or has not reported. */
+  readonly election: ElectionTimer | null;
 }
 
 export type SupervisorEvent =

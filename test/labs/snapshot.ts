@@ -44,6 +44,7 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     wal: { bytes: 0, fsyncs: 0, fsyncMs: 0 },
     network: null,
     reportAgeMs: 10,
+    election: null,
     ...change,
   };
 }

@@ -54,7 +54,7 @@ describe('the dashboard', () => {
     const chartTitle = rows.findIndex((row) => row.startsWith('replay lag'));
     const eventsTitle = rows.findIndex((row) => row.startsWith('events'));
     expect(eventsTitle - chartTitle).toBe(18 + 2);
-    expect(rows.at(-1)).toBe('↑↓ select  k kill  r restart  p pause  i isolate  h heal  m mode  a ack  +- rate  t transfer  P promote  : cmd  ? help  q quit');
+    expect(rows.at(-1)).toBe('↑↓ select  k kill  r restart  p pause  i isolate  h heal  m mode  a ack  +- rate  t transfer  P promote  v messages  Space freeze  : cmd  ? help  q quit');
   });
 
   it('says the terminal is too small below 80×24, and still quits on q', async () => {
@@ -235,14 +235,14 @@ describe('keys', () => {
 
   it('? opens the help overlay with every key and command; Esc closes it', async () => {
     // Tall enough for the keys, the node table's words, the charts and the first commands.
-    const rendered = renderDashboard(steady(), { columns: 100, rows: 52 });
+    const rendered = renderDashboard(steady(), { columns: 100, rows: 56 });
     await waitForText(rendered, '▸ n1');
     await press(rendered, '?');
     const help = await waitForText(rendered, 'commands (after :)');
     expect(help).toContain('kill (SIGKILL) / restart the selected node');
     expect(help).toContain('partition n1 | n2 n3');
     expect(help).not.toMatch(/^replay lag, last 60 s/m);
-    expect(lines(help)).toHaveLength(51);
+    expect(lines(help)).toHaveLength(55);
     await press(rendered, 'k');
     expect(rendered.lastFrame()).toContain('commands (after :)');
     await press(rendered, keys.escape);

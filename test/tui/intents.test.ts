@@ -56,3 +56,35 @@ describe('what keys mean', () => {
     ]);
   });
 });
+
+describe('the message pane and freezing', () => {
+  const pane = { frozen: false, scrollMax: 30, page: 5 };
+  const live: KeyContext = { ...context, pane };
+  const frozen: KeyContext = { ...context, pane: { ...pane, frozen: true } };
+
+  it('v switches the log and the message pane; Space freezes, and Space or Esc resumes', () => {
+    expect(dashboardIntent('v', noKey, live)).toEqual({ kind: 'action', action: { type: 'toggle-pane' } });
+    expect(dashboardIntent('v', noKey, frozen)).toEqual({ kind: 'action', action: { type: 'toggle-pane' } });
+    expect(dashboardIntent(' ', noKey, live)).toEqual({ kind: 'action', action: { type: 'freeze' } });
+    expect(dashboardIntent(' ', noKey, frozen)).toEqual({ kind: 'action', action: { type: 'unfreeze' } });
+    expect(dashboardIntent('', { ...noKey, escape: true }, frozen)).toEqual({ kind: 'action', action: { type: 'unfreeze' } });
+    expect(dashboardIntent('', { ...noKey, escape: true }, live)).toEqual({ kind: 'action', action: { type: 'message', message: null } });
+  });
+
+  it('while frozen ↑↓ PgUp PgDn scroll (↑ is older) instead of selecting; digits still select', () => {
+    expect(dashboardIntent('', { ...noKey, upArrow: true }, frozen)).toEqual({ kind: 'action', action: { type: 'scroll-pane', step: 1, max: 30 } });
+    expect(dashboardIntent('', { ...noKey, downArrow: true }, frozen)).toEqual({ kind: 'action', action: { type: 'scroll-pane', step: -1, max: 30 } });
+    expect(dashboardIntent('', { ...noKey, pageUp: true }, frozen)).toEqual({ kind: 'action', action: { type: 'scroll-pane', step: 5, max: 30 } });
+    expect(dashboardIntent('', { ...noKey, pageDown: true }, frozen)).toEqual({ kind: 'action', action: { type: 'scroll-pane', step: -5, max: 30 } });
+    expect(dashboardIntent('2', noKey, frozen)).toEqual({ kind: 'action', action: { type: 'select', index: 1 } });
+    expect(dashboardIntent('', { ...noKey, upArrow: true }, live)).toEqual({ kind: 'action', action: { type: 'select-step', step: -1 } });
+    expect(dashboardIntent('', { ...noKey, pageUp: true }, live)).toBeNull();
+  });
+
+  it('reads "v " in one chunk as both keys', () => {
+    expect(dashboardIntents('v ', noKey, live)).toEqual([
+      { kind: 'action', action: { type: 'toggle-pane' } },
+      { kind: 'action', action: { type: 'freeze' } },
+    ]);
+  });
+});

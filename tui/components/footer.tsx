@@ -21,6 +21,8 @@ export const dashboardKeys: readonly KeyHint[] = [
   { key: '+-', label: 'rate', priority: 3 },
   { key: 't', label: 'transfer', priority: 2 },
   { key: 'P', label: 'promote', priority: 1 },
+  { key: 'v', label: 'messages', priority: 2 },
+  { key: 'Space', label: 'freeze', priority: 2 },
   { key: ':', label: 'cmd', priority: 9 },
   { key: '?', label: 'help', priority: 10 },
   { key: 'q', label: 'quit', priority: 10 },

@@ -11,6 +11,8 @@ export interface HeaderProps {
   readonly uptimeMs: number;
   readonly width: number;
   readonly color: boolean;
+  /** Space froze the log and the message pane (the cluster keeps running). */
+  readonly frozen?: boolean;
 }
 
 interface Part {
@@ -19,7 +21,7 @@ interface Part {
   readonly priority: number;
 }
 
-export function Header({ snapshot, failover, uptimeMs, width, color }: HeaderProps) {
+export function Header({ snapshot, failover, uptimeMs, width, color, frozen = false }: HeaderProps) {
   const separator: Segment = { text: ' │ ', dim: true };
   let parts: Part[] = [{ segments: [{ text: 'replica-lab', bold: true, color: 'cyan' }], priority: 1 }];
   if (snapshot === null) {
@@ -50,6 +52,7 @@ export function Header({ snapshot, failover, uptimeMs, width, color }: HeaderPro
     }
   }
   parts.push({ segments: [{ text: `up ${formatUptime(uptimeMs)}` }], priority: 2 });
+  if (frozen) parts.push({ segments: [{ text: 'FROZEN', bold: true, inverse: true, color: 'yellow' }], priority: 10 });
   const length = (list: readonly Part[]) => list.flatMap((p) => p.segments).reduce((sum, s) => sum + s.text.length, 0) + (list.length - 1) * separator.text.length;
   while (length(parts) > width && parts.length > 1) {
     const lowest = parts.reduce((low, part) => (part.priority < low.priority ? part : low));

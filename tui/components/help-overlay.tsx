@@ -30,6 +30,8 @@ const keyLines: readonly (readonly [string, string])[] = [
   ['t / P', 'transfer leadership to / promote the selected node'],
   ['m / a', 'cycle replication mode / ack level'],
   ['+ / -', 'raise / lower the workload rate'],
+  ['v', 'switch the event log and the message pane: the Raft messages between nodes (votes and answers, rejected appends; appends and heartbeats summed per link) and each election timer'],
+  ['Space', 'freeze the log and the message pane (the cluster keeps running): ↑↓ PgUp PgDn scroll back 60 s; Space or Esc resumes'],
   [':', 'command line (Tab completes, ↑ recalls)'],
   ['Esc ?', 'close this overlay (↑↓ scroll it)'],
   ['q Ctrl-C', 'quit: stop every node and leave'],

@@ -13,6 +13,7 @@ export function takeSnapshot(controller: ClusterController, atMs: number): Snaps
     replication: controller.replicationSettings(),
     workload: controller.workload.stats(),
     lostWrites: controller.lostWrites().length,
+    messages: controller.messages?.() ?? null,
   };
 }
 

@@ -23,6 +23,9 @@ export interface KeyHandlers {
   readonly helpScrollMax: number;
   /** Lines the help overlay shows at once (a page for PgUp/PgDn). */
   readonly helpPage: number;
+  /** How far the frozen log or message pane can scroll back, and a page of it. */
+  readonly paneScrollMax?: number;
+  readonly panePage?: number;
   /** In a lab: sees each dashboard key first (n, A, the debrief's scrolling); true when it took the key. */
   readonly labKey?: (input: string, key: Key) => boolean;
 }
@@ -97,6 +100,7 @@ function handleDashboardKey(handlers: KeyHandlers, input: string, key: Key): voi
     leader: snapshot?.leader ?? null,
     replication: snapshot?.replication ?? null,
     rate: snapshot?.workload?.running !== true ? 'off' : (snapshot.workload.options.rate ?? 'closed'),
+    pane: { frozen: state.frozen !== null, scrollMax: handlers.paneScrollMax ?? 0, page: handlers.panePage ?? 1 },
   };
   for (const intent of dashboardIntents(input, key, context)) perform(intent, handlers);
 }

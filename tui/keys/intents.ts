@@ -22,6 +22,15 @@ export interface KeyContext {
   readonly replication: ReplicationSettings | null;
   /** The workload's open-loop rate, 'closed' for a closed loop, 'off' when it is not running. */
   readonly rate: number | 'closed' | 'off';
+  /** The event log or message pane: whether Space froze it, and how far it can scroll back. */
+  readonly pane?: PaneContext;
+}
+
+export interface PaneContext {
+  readonly frozen: boolean;
+  readonly scrollMax: number;
+  /** Rows a PgUp or PgDn moves. */
+  readonly page: number;
 }
 
 export function isQuitKey(input: string, key: Key): boolean {
@@ -31,8 +40,16 @@ export function isQuitKey(input: string, key: Key): boolean {
 /** The dashboard's one-letter keys. */
 export function dashboardIntent(input: string, key: Key, context: KeyContext): Intent | null {
   if (isQuitKey(input, key)) return { kind: 'quit' };
-  if (key.escape) return { kind: 'action', action: { type: 'message', message: null } };
+  const frozen = context.pane?.frozen === true;
+  if (key.escape) return { kind: 'action', action: frozen ? { type: 'unfreeze' } : { type: 'message', message: null } };
   if (key.ctrl || key.meta) return null;
+  if (frozen && context.pane !== undefined) {
+    // While frozen, ↑↓ PgUp PgDn scroll back (↑ is older); the digits still select a node.
+    const { scrollMax, page } = context.pane;
+    const step = key.upArrow ? 1 : key.downArrow ? -1 : key.pageUp ? page : key.pageDown ? -page : 0;
+    if (step !== 0) return { kind: 'action', action: { type: 'scroll-pane', step, max: scrollMax } };
+  }
+  if (input === ' ') return { kind: 'action', action: frozen ? { type: 'unfreeze' } : { type: 'freeze' } };
   if (key.upArrow || (key.shift && key.tab)) return { kind: 'action', action: { type: 'select-step', step: -1 } };
   if (key.downArrow || key.tab) return { kind: 'action', action: { type: 'select-step', step: 1 } };
   if (/^[1-9]$/.test(input)) {
@@ -47,6 +64,8 @@ export function dashboardIntent(input: string, key: Key, context: KeyContext): I
       return { kind: 'action', action: { type: 'open-help' } };
     case ':':
       return { kind: 'action', action: { type: 'open-command', text: '' } };
+    case 'v':
+      return { kind: 'action', action: { type: 'toggle-pane' } };
     case 'k':
       return onSelected('kill');
     case 'r':

@@ -2,8 +2,8 @@
 // updates (a status() snapshot plus the events since the last one) and user
 // intents arrive as actions; everything drawn is derived from this state.
 
-import type { ClusterEvent, NodeId, NodeStatus, ReplicationSettings } from '../../cluster/index.js';
-import { chartSampleMs, chartSamplesMax, commandHistoryMax, eventLogLinesMax, eventsPerUpdateMax } from '../constants.js';
+import type { ClusterEvent, MessagesView, NodeId, NodeStatus, ReplicationSettings } from '../../cluster/index.js';
+import { chartSampleMs, chartSamplesMax, commandHistoryMax, eventLogLinesMax, eventsPerUpdateMax, frozenHistoryMs } from '../constants.js';
 import type { WorkloadView } from '../controller.js';
 import { divergentNodes, forgetNode, initialDivergence, trackChecksums, type DivergenceTracker } from './divergence.js';
 import { describeEvents, initialElections, type ElectionTracker, type LogLevel, type LogLine } from './event-log.js';
@@ -18,6 +18,17 @@ export interface Snapshot {
   readonly workload: WorkloadView | null;
   /** Acknowledged writes later rolled back, counted since the start (cluster.lostWrites()). */
   readonly lostWrites: number;
+  /** The Raft messages of the last 60 s (cluster.messages()); absent when the controller does not report them. */
+  readonly messages?: MessagesView | null;
+}
+
+/** What Space froze: the event log and the messages as they were, for scrolling back while the cluster runs on. */
+export interface Frozen {
+  readonly atMs: number;
+  /** Event lines of the last 60 s before atMs. */
+  readonly log: readonly LogLine[];
+  readonly messages: MessagesView | null;
+  readonly nodes: readonly NodeStatus[];
 }
 
 /** One point of every chart line. */
@@ -72,6 +83,12 @@ export interface DashboardState {
   readonly quitting: boolean;
   /** The first debrief line shown once a lab is finished. */
   readonly labScroll: number;
+  /** What takes the event log's place: the log, or the message pane (v). */
+  readonly pane: 'events' | 'messages';
+  /** Set while Space holds the log and the message pane still. */
+  readonly frozen: Frozen | null;
+  /** Rows scrolled back from the newest in the frozen log or pane. */
+  readonly paneScroll: number;
 }
 
 export type DashboardAction =
@@ -88,6 +105,11 @@ export type DashboardAction =
   | { readonly type: 'close-overlay' }
   | { readonly type: 'message'; readonly message: Message | null }
   | { readonly type: 'scroll-lab'; readonly to: number }
+  | { readonly type: 'toggle-pane' }
+  | { readonly type: 'freeze' }
+  | { readonly type: 'unfreeze' }
+  /** Relative, so keys that arrive before the next render each count: `step` rows back (negative: forward), clamped to [0, max]. */
+  | { readonly type: 'scroll-pane'; readonly step: number; readonly max: number }
   | { readonly type: 'quitting' };
 
 export function initialDashboardState(): DashboardState {
@@ -107,6 +129,9 @@ export function initialDashboardState(): DashboardState {
     commandHistory: [],
     quitting: false,
     labScroll: 0,
+    pane: 'events',
+    frozen: null,
+    paneScroll: 0,
   };
 }
 
@@ -156,6 +181,16 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
       return { ...state, message: action.message };
     case 'scroll-lab':
       return { ...state, labScroll: Math.max(0, action.to) };
+    case 'toggle-pane':
+      return { ...state, pane: state.pane === 'events' ? 'messages' : 'events', paneScroll: 0 };
+    case 'freeze':
+      return freeze(state);
+    case 'unfreeze':
+      if (state.frozen === null) return state;
+      return { ...state, frozen: null, paneScroll: 0, message: null };
+    case 'scroll-pane':
+      if (state.frozen === null) return state;
+      return { ...state, paneScroll: Math.max(0, Math.min(action.max, state.paneScroll + action.step)) };
     case 'quitting':
       return { ...state, quitting: true, overlay: { kind: 'none' }, message: { text: 'stopping every node…', level: 'busy' } };
     default:
@@ -165,6 +200,23 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 function assertNever(action: never): never {
   throw new Error(`unknown dashboard action ${JSON.stringify(action)}`);
+}
+
+/**
+ * Holds the log and the messages as they are now: the cluster keeps running
+ * and the live state keeps updating underneath, but what is drawn stays put
+ * so a person can scroll back through the last 60 s.
+ */
+function freeze(state: DashboardState): DashboardState {
+  if (state.frozen !== null || state.snapshot === null) return state;
+  const atMs = state.snapshot.atMs;
+  const frozen: Frozen = {
+    atMs,
+    log: state.log.toArray().filter((line) => line.atMs >= atMs - frozenHistoryMs),
+    messages: state.snapshot.messages ?? null,
+    nodes: state.snapshot.nodes,
+  };
+  return { ...state, frozen, paneScroll: 0, message: { text: 'FROZEN: the cluster keeps running · ↑↓ PgUp PgDn scroll back 60 s · Space or Esc resumes', level: 'info' } };
 }
 
 function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readonly ClusterEvent[], eventsDropped: number): DashboardState {
