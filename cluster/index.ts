@@ -1,6 +1,6 @@
 // The package's main entry: `import { Cluster } from 'replica-lab'`.
 export * from './supervisor/index.js';
-export type { Consistency, HostEvent, NodeEvent, NodeTelemetry, Param, ReplicationSettings, RolledBackWrite } from './protocol.js';
+export type { Consistency, HostEvent, NodeEvent, NodeFaults, NodeTelemetry, Param, ReplicationSettings, RolledBackWrite } from './protocol.js';
 export type { AckLevel, CoreEvent, Failover, NodeId, ReplicationMode, Role, SyncFallback } from './core/index.js';
 export * as core from './core/index.js';
 export * as sim from './sim/index.js';

@@ -138,6 +138,19 @@ export interface LinkRule {
   readonly duplicate: number;
 }
 
+/**
+ * Node-level faults, as the supervisor pushes them to one node: its WAL's
+ * fsync takes `diskSlowMs` longer, each entry it applies `applySlowMs`
+ * longer. 0 is normal.
+ */
+export interface NodeFaults {
+  readonly diskSlowMs: number;
+  readonly applySlowMs: number;
+}
+
+/** The most a node-level fault may add, in ms: past that a node is simply down. */
+export const nodeFaultMsMax = 10_000;
+
 /** The first frame on every socket connection: who connects, and the cluster's secret. */
 export interface Hello {
   readonly type: 'hello';
@@ -175,6 +188,8 @@ export type ToNode =
   | { readonly type: 'checksum'; readonly id: number }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
+  /** This node's own faults (slow disk, slow apply), the whole set each time. */
+  | ({ readonly type: 'node-faults' } & NodeFaults)
   | { readonly type: 'stop' }
   /** Everything for one node from one turn of the supervisor's event loop, in order. */
   | { readonly type: 'batch'; readonly messages: readonly ToNode[] };
@@ -587,9 +602,11 @@ export function parseToNode(value: unknown): ToNode | Invalid {
   }
 }
 
+const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= nodeFaultMsMax ? v : fail(p, `a number of ms from 0 to ${nodeFaultMsMax}`));
+
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -625,6 +642,8 @@ function toNode(value: unknown): ToNode {
       return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
     case 'links':
       return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
+    case 'node-faults':
+      return { type, diskSlowMs: faultMs(field(value, 'diskSlowMs'), 'diskSlowMs'), applySlowMs: faultMs(field(value, 'applySlowMs'), 'applySlowMs') };
     case 'stop':
       return { type };
   }

@@ -9,6 +9,10 @@ export const journalRowsMax = 100;
 /** Workload history records kept per cluster for checks (the workload's own ring holds 1,000). */
 export const historyKeptMax = 100_000;
 
+/** Lag samples kept per cluster (one per follower per observation, at most every lagSampleEveryMs). */
+export const lagSamplesKeptMax = 50_000;
+export const lagSampleEveryMs = 50;
+
 /** Rollback files read per cluster, and entries kept per file. */
 export const rollbackFilesMax = 100;
 export const rollbackEntriesMax = 10_000;

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import type { HistoryRecord } from '../cluster/check/index.js';
 import type { Cluster } from '../cluster/index.js';
-import { historyKeptMax, rollbackEntriesMax, rollbackFilesMax } from './constants.js';
+import { historyKeptMax, lagSampleEveryMs, lagSamplesKeptMax, rollbackEntriesMax, rollbackFilesMax } from './constants.js';
 import type { Journal } from './journal.js';
-import type { Baseline, Observation, RollbackFile, RolledBackEntry } from './types.js';
+import type { Baseline, LagSample, Observation, RollbackFile, RolledBackEntry } from './types.js';
 
 /** Keeps every workload history record seen, reading the workload's ring as often as it is observed. */
 export class HistoryTap {
@@ -37,6 +37,34 @@ export class HistoryTap {
     this.missed += fresh - taken;
     for (const record of ring.slice(ring.length - taken)) this.kept.push(record);
     if (this.kept.length > historyKeptMax) this.kept.splice(0, this.kept.length - historyKeptMax);
+  }
+}
+
+/**
+ * Keeps the followers' lag as the leader reports it, read at every
+ * observation (at most every lagSampleEveryMs): status() shows only the
+ * latest figures, a check on how a fault moved them needs a series.
+ */
+export class LagTap {
+  private readonly kept: LagSample[] = [];
+  private lastMono = -Infinity;
+
+  constructor(private readonly cluster: Cluster) {}
+
+  samples(): readonly LagSample[] {
+    const mono = performance.now();
+    if (mono - this.lastMono >= lagSampleEveryMs) {
+      this.lastMono = mono;
+      const leader = this.cluster.leader();
+      if (leader !== null) {
+        for (const node of this.cluster.status()) {
+          if (node.id === leader || node.lag === null || !node.up) continue;
+          this.kept.push({ mono, node: node.id, leader, writeLagMs: node.lag.writeLagMs, flushLagMs: node.lag.flushLagMs, replayLagMs: node.lag.replayLagMs });
+        }
+      }
+      if (this.kept.length > lagSamplesKeptMax) this.kept.splice(0, this.kept.length - lagSamplesKeptMax);
+    }
+    return this.kept;
   }
 }
 
@@ -88,6 +116,7 @@ export interface ObservationSources {
   readonly journal: Journal;
   readonly tap: HistoryTap;
   readonly rollbacks: RollbackReader;
+  readonly lags: LagTap;
   readonly tickMs: number;
   /** Only journal entries from this one on belong to the current cluster. */
   readonly firstAction: number;
@@ -109,6 +138,7 @@ export function observe(sources: ObservationSources): Observation {
     workload: cluster.workload.stats(),
     lostWrites: [...cluster.lostWrites()],
     rollbackFiles: sources.rollbacks.read(),
+    lagSamples: sources.lags.samples(),
   };
 }
 

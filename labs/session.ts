@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Cluster } from '../cluster/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
 import { Journal, recordingCluster } from './journal.js';
-import { baselineOf, HistoryTap, observe, RollbackReader } from './observe.js';
+import { baselineOf, HistoryTap, LagTap, observe, RollbackReader } from './observe.js';
 import type { ProgressStore } from './progress.js';
 import type { AnyLab, AutopilotContext, Baseline, CheckResult, LabSetup, LiveText, Observation, RunSummary } from './types.js';
 
@@ -96,6 +96,7 @@ export class LabSession {
   private readonly journal = new Journal();
   private tap!: HistoryTap;
   private rollbacks!: RollbackReader;
+  private lags!: LagTap;
   private firstAction = 1;
   private tickMs = 10;
   private generation = 0;
@@ -156,7 +157,7 @@ export class LabSession {
 
   /** A fresh observation of the live cluster (what the checks see). */
   observe(): Observation {
-    return observe({ cluster: this.raw, journal: this.journal, tap: this.tap, rollbacks: this.rollbacks, tickMs: this.tickMs, firstAction: this.firstAction });
+    return observe({ cluster: this.raw, journal: this.journal, tap: this.tap, rollbacks: this.rollbacks, lags: this.lags, tickMs: this.tickMs, firstAction: this.firstAction });
   }
 
   /** Re-evaluates the current step's check now. */
@@ -312,6 +313,7 @@ export class LabSession {
       this.proxy = recordingCluster(cluster, this.journal);
       this.tap = new HistoryTap(cluster);
       this.rollbacks = new RollbackReader(cluster);
+      this.lags = new LagTap(cluster);
       this.firstAction = this.journal.count() + 1;
       this.generation++;
       cluster.on('event', this.onEvent);

@@ -143,6 +143,19 @@ export interface Observation {
   readonly lostWrites: readonly (RolledBackWrite & { readonly node: NodeId })[];
   /** The rollback files the nodes wrote, read once each. */
   readonly rollbackFiles: readonly RollbackFile[];
+  /** Each follower's write/flush/replay lag as its leader measured it, sampled at observations, oldest first (bounded). */
+  readonly lagSamples: readonly LagSample[];
+}
+
+/** One follower's lag at one observation (pg_stat_replication's write_lag, flush_lag, replay_lag, as live figures). */
+export interface LagSample {
+  /** performance.now() when it was read. */
+  readonly mono: number;
+  readonly node: NodeId;
+  readonly leader: NodeId;
+  readonly writeLagMs: number;
+  readonly flushLagMs: number;
+  readonly replayLagMs: number;
 }
 
 /** The cluster when a step began: what its check compares against. */

@@ -8,6 +8,7 @@ import type {
   ExecuteResult,
   LinkOptions,
   MessagesView,
+  NodeFaults,
   NodeId,
   NodeStatus,
   Param,
@@ -70,6 +71,8 @@ export interface ClusterController {
   cut(from: NodeId, to: NodeId): void;
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
   heal(): void;
+  /** Node-level faults (slow disk, slow apply); a field left out keeps its value. */
+  setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults;
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
   promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;

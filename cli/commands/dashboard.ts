@@ -4,7 +4,7 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import { Cluster } from '../../cluster/index.js';
+import { Cluster, unsafeOptions } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { choiceFlag, wholeFlag } from '../flags.js';
 
@@ -15,6 +15,7 @@ export interface DashboardFlags {
   readonly failover: string;
   readonly dataDir?: string;
   readonly workload: boolean;
+  readonly unsafe?: string;
 }
 
 /** The root program's options: they configure the cluster the dashboard starts. */
@@ -25,7 +26,8 @@ export function addDashboardOptions(program: Command): void {
     .option('--ack <level>', 'dashboard: ack level: received | flushed | applied', 'flushed')
     .option('--failover <kind>', 'dashboard: raft | manual', 'raft')
     .option('--data-dir <dir>', 'dashboard: keep node data here (default: a temporary dir, removed on quit)')
-    .option('--no-workload', 'dashboard: start no client workload');
+    .option('--no-workload', 'dashboard: start no client workload')
+    .option('--unsafe <rule>', `dashboard: switch a safety rule off to see what it prevents: ${unsafeOptions.join(' | ')} (random() and datetime('now') are replicated as statements: replicas diverge)`);
 }
 
 export const noTerminalMessage = `the dashboard needs an interactive terminal (stdin and stdout must be a TTY); for scripts and pipes use '${cliName} start --headless'`;
@@ -35,6 +37,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const mode = choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, undefined);
   const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, undefined);
   const failover = choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, undefined);
+  const unsafe = flags.unsafe === undefined ? [] : [choiceFlag('--unsafe', flags.unsafe, unsafeOptions, undefined)];
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(noTerminalMessage, { seeHelp: false });
   // Ink draws nothing until exit when it believes it runs in CI (it reads CI at import);
   // a person at a terminal asked for the dashboard, so let it draw.
@@ -44,7 +47,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
   const timings = process.env['REPLICA_LAB_PERF'] === '1' ? new Timings() : null;
 
-  const cluster = await Cluster.start({ nodes, failover, replication: { mode, ackLevel }, ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
+  const cluster = await Cluster.start({ nodes, failover, unsafe, replication: { mode, ackLevel }, ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
   const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
   let close = (): void => {};
   const onSignal = (): void => close();

@@ -98,6 +98,8 @@ export class RaftCore {
   private leader: NodeId | null = null;
   private commitIndex = 0;
   private appliedIndex: number;
+  /** The host's limit on applying (setApplyCap); null: none. */
+  private applyCap: number | null = null;
   /** Leader only: the highest index it has made visible (acknowledged or, for old entries, committed). */
   private releasedIndex = 0;
   /** Highest index known to match the current leader's log. */
@@ -1155,8 +1157,24 @@ export class RaftCore {
    * deposed leader never exposes writes it had held back unacknowledged.
    */
   private applyLimit(): number {
+    const limit = this.applicableIndex();
+    return this.applyCap === null ? limit : Math.max(this.appliedIndex, Math.min(limit, this.applyCap));
+  }
+
+  /** How far this node may apply now, before the host's cap (setApplyCap). */
+  applicableIndex(): number {
     if (this.role === 'leader') return this.releasedIndex;
     return Math.max(this.appliedIndex, Math.min(this.log.stableIndex, this.verifiedIndex));
+  }
+
+  /**
+   * The host's own limit on applying: ready() hands out no entry past `index`
+   * (null: no limit). A host that paces its applies (a slowed-apply fault)
+   * raises it one entry at a time; what it reports as applied stays true.
+   */
+  setApplyCap(index: number | null): void {
+    assert(index === null || (Number.isSafeInteger(index) && index >= 0), 'an apply cap is an index or null');
+    this.applyCap = index;
   }
 
   private checkSyncTimeout(): void {

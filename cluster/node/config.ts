@@ -25,6 +25,8 @@ export interface NodeConfig {
   readonly socketDir: string;
   /** The cluster's secret: every connection to a node's socket starts with it. */
   readonly secret: string;
+  /** The unsafe option: random() and clock reads are replicated as statements, so replicas diverge (absent: refused). */
+  readonly allowNondeterministic?: boolean;
 }
 
 export const nodeConfigVariable = 'REPLICA_LAB_NODE';
@@ -49,6 +51,7 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
   need(typeof value.telemetryMs === 'number' && value.telemetryMs >= 10, 'telemetryMs >= 10');
   need(typeof value.socketDir === 'string' && value.socketDir.length > 0, 'socketDir');
   need(typeof value.secret === 'string' && value.secret.length >= 16, 'secret of 16 characters or more');
+  need(value.allowNondeterministic === undefined || typeof value.allowNondeterministic === 'boolean', 'allowNondeterministic a boolean');
   if (problems.length > 0) throw new Error(`bad node config: expected ${problems.join(', ')}`);
   return value as NodeConfig;
 }

@@ -42,6 +42,7 @@ import { clientIdProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
+import { ApplyPacer } from './apply-pacer.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
 export interface ReplyChannel {
@@ -125,6 +126,8 @@ export class NodeHost {
   private checksumGeneration = 0;
   private wasLeader = false;
   private closed = false;
+  /** The slow-apply fault (node-faults); idle when it is off. */
+  private readonly pacer: ApplyPacer;
 
   get isClosed(): boolean {
     return this.closed;
@@ -138,7 +141,7 @@ export class NodeHost {
     this.replication = config.replication;
     const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
     this.wal = wal;
-    this.store = Store.open({ dir: config.dataDir });
+    this.store = Store.open({ dir: config.dataDir, allowNondeterministic: config.allowNondeterministic === true });
     this.emit({
       type: 'wal-recovered',
       node: this.id,
@@ -150,6 +153,14 @@ export class NodeHost {
     const appliedIndex = this.reconcileStore(entries);
     // The core keeps recent entries in memory and reads older ones back from the WAL.
     this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), snapshot: null, entries, appliedIndex }, wal);
+    this.pacer = new ApplyPacer({
+      appliedIndex: () => this.core.getAppliedIndex(),
+      applicableIndex: () => this.core.applicableIndex(),
+      setApplyCap: (index) => this.core.setApplyCap(index),
+      drain: () => {
+        if (!this.closed) this.drain();
+      },
+    });
     this.drain();
   }
 
@@ -302,6 +313,10 @@ export class NodeHost {
       case 'links':
         this.io.setLinks(message.rules);
         return;
+      case 'node-faults':
+        this.wal.setSyncDelay(message.diskSlowMs);
+        this.pacer.set(message.applySlowMs);
+        return;
       case 'batch':
         // Unpacked in receive(); a batch never reaches here.
         return;
@@ -316,7 +331,7 @@ export class NodeHost {
     const problem =
       statementLimitProblem(message.sql, message.params) ??
       (message.client === null ? null : clientIdProblem(message.client)) ??
-      validateStatement(message.sql, message.params);
+      validateStatement(message.sql, message.params, { allowNondeterministic: this.config.allowNondeterministic === true });
     if (problem !== null) {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
@@ -433,6 +448,7 @@ export class NodeHost {
       this.core.advance();
     }
     if (this.waiting.length > 0) this.expireReads();
+    this.pacer.schedule();
     this.flushOutput();
   }
 
@@ -642,6 +658,7 @@ export class NodeHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.pacer.cancel();
     this.flushOutput();
     this.store.close();
     await this.wal.close();
@@ -680,6 +697,7 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'set-replication':
     case 'checksum':
     case 'links':
+    case 'node-faults':
     case 'stop':
     case 'batch':
       return origin === 'supervisor';

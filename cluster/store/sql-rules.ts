@@ -173,8 +173,22 @@ function clockProblem(tokens: readonly Token[], at: number, params: readonly Sql
   return null;
 }
 
+/**
+ * What a cluster started with `unsafe: ['allow-nondeterministic']` lets
+ * through: random() and randomblob(), and reading the clock (datetime('now'),
+ * CURRENT_TIMESTAMP, …). Each node then evaluates them itself when it
+ * applies the entry, and the replicas diverge: the statement-divergence lab.
+ */
+export interface RuleOptions {
+  readonly allowNondeterministic?: boolean;
+}
+
+/** The non-deterministic functions the unsafe option lets through; the rest (connection state, the SQLite build, files) stay refused. */
+const unsafeAllowed: ReadonlySet<string> = new Set(['RANDOM', 'RANDOMBLOB']);
+
 /** Checks one statement's tokens; see checkStatementText. */
-function statementProblem(tokens: readonly Token[], params: readonly SqlParam[]): StatementError | null {
+function statementProblem(tokens: readonly Token[], params: readonly SqlParam[], rules: RuleOptions = {}): StatementError | null {
+  const allowUnsafe = rules.allowNondeterministic === true;
   const verb = mainVerb(tokens);
   if (transactionVerbs.has(verb)) {
     return new StatementError('forbidden', `${verb} is transaction control: every replicated statement already runs in its own transaction, committed together with its log index; send the statements one by one`);
@@ -196,7 +210,7 @@ function statementProblem(tokens: readonly Token[], params: readonly SqlParam[])
     }
     const temporary = (at === 1 && word(tokens[0], 'CREATE') && (word(token, 'TEMP') || word(token, 'TEMPORARY'))) || (isIdentifierLike(token) && token.value.toLowerCase() === 'temp' && symbol(tokens[at + 1], '.'));
     if (temporary) return new StatementError('forbidden', "temporary objects live only in one node's connection and vanish on restart; create an ordinary one");
-    if (token.type === 'word' && clockKeywords.has(token.value)) {
+    if (token.type === 'word' && clockKeywords.has(token.value) && !allowUnsafe) {
       return new StatementError('non-deterministic', `${token.value} reads each node's clock when it applies the statement (in a DEFAULT too), so nodes would store different times; ${replicated}. Pass the time as a ? parameter instead`);
     }
     if (!isIdentifierLike(token)) continue;
@@ -213,9 +227,9 @@ function statementProblem(tokens: readonly Token[], params: readonly SqlParam[])
         );
       }
     }
-    const reason = nonDeterministicFunctions.get(name);
+    const reason = allowUnsafe && unsafeAllowed.has(name) ? undefined : nonDeterministicFunctions.get(name);
     if (reason !== undefined) return new StatementError('non-deterministic', `${reason}; ${replicated}`);
-    const clock = clockFunctions.has(name) ? clockProblem(tokens, at, params, (t) => placeholders.indexOf(t) + 1) : null;
+    const clock = clockFunctions.has(name) && !allowUnsafe ? clockProblem(tokens, at, params, (t) => placeholders.indexOf(t) + 1) : null;
     if (clock !== null) return new StatementError('non-deterministic', `${clock}; ${replicated}. Pass the time as a ? parameter instead`);
   }
   if (placeholders.length !== params.length) {
@@ -240,7 +254,7 @@ const statementsOf = memoizeText((sql: string): Token[][] | StatementError => {
   }
 }, statementCacheMax);
 
-export function checkStatementText(sql: string, params: readonly SqlParam[]): StatementError | null {
+export function checkStatementText(sql: string, params: readonly SqlParam[], rules: RuleOptions = {}): StatementError | null {
   if (Buffer.byteLength(sql, 'utf8') > statementBytesMax) {
     return new StatementError('too-large', `the statement is longer than ${statementBytesMax} bytes; split it or pass large values as ? parameters`);
   }
@@ -251,6 +265,8 @@ export function checkStatementText(sql: string, params: readonly SqlParam[]): St
   if (statements.length > 1) {
     return new StatementError('multiple-statements', `found ${statements.length} statements; send one statement per call (each one is a separate log entry)`);
   }
+  // The unsafe option is for one lab's clusters: its verdicts are not cached.
+  if (rules.allowNondeterministic === true) return statementProblem(statement, params, rules);
   return cachedStatementProblem(statement, params);
 }
 

@@ -13,7 +13,7 @@ import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, writeRollbackFile } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
-import { checkStatementText, statementTraits } from './sql-rules.js';
+import { checkStatementText, statementTraits, type RuleOptions } from './sql-rules.js';
 import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
@@ -52,7 +52,7 @@ export class Store {
       assert(mode === 'wal', `journal_mode is ${String(mode)}, not wal`);
       db.pragma('synchronous = NORMAL');
       initialize(db);
-      return new Store(options.dir, db, new Database(db.name, { readonly: true, fileMustExist: true }));
+      return new Store(options.dir, db, new Database(db.name, { readonly: true, fileMustExist: true }), { allowNondeterministic: options.allowNondeterministic === true });
     } catch (error) {
       db.close();
       throw error;
@@ -88,6 +88,8 @@ export class Store {
     private readonly db: Database.Database,
     /** A read-only connection for query(): SQLite itself refuses a write there. */
     private readonly reader: Database.Database,
+    /** The statement rules applied entries follow (the unsafe option). */
+    private readonly rules: RuleOptions = {},
   ) {
     registerLogIndex(db, () => this.applyingIndex);
     registerLogIndex(reader, () => null);
@@ -326,7 +328,7 @@ export class Store {
       if (error instanceof MalformedEntryError) return failure('malformed-entry', error.message);
       throw error;
     }
-    const problem = checkStatementText(statement.sql, statement.params) ?? unboundedProblem(statement.sql, statement.params);
+    const problem = checkStatementText(statement.sql, statement.params, this.rules) ?? unboundedProblem(statement.sql, statement.params);
     if (problem !== null) return failure(problem.problem, problem.message);
     this.applyingIndex = entry.index;
     const traits = statementTraits(statement.sql);

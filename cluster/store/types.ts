@@ -6,6 +6,8 @@ import type { Entry } from '../core/index.js';
 export interface StoreOptions {
   /** The node's data dir; the database is `<dir>/state.db`, rollback files go to `<dir>/rollback/`. */
   readonly dir: string;
+  /** Apply random() and clock reads as each node evaluates them (the unsafe option; see sql-rules.ts RuleOptions). */
+  readonly allowNondeterministic?: boolean;
 }
 
 /** What applying one entry did, for the leader to tell the client. Plain data: it crosses IPC. */

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { StatementError } from './errors.js';
 import { internalTablesSql, kvTableSql, registerLogIndex } from './schema.js';
-import { checkStatementText } from './sql-rules.js';
+import { checkStatementText, type RuleOptions } from './sql-rules.js';
 import { unboundedProblem } from './bounds.js';
 import { normalizeParams } from './statement.js';
 import { statementCacheMax } from './constants.js';
@@ -64,14 +64,14 @@ function scratchParseProblem(sql: string): StatementError | null {
  * message tells a person what to change. Pure: it depends on its arguments
  * only, never on a store's schema or data.
  */
-export function findStatementProblem(sql: string, params: readonly unknown[] = []): StatementError | null {
+export function findStatementProblem(sql: string, params: readonly unknown[] = [], rules: RuleOptions = {}): StatementError | null {
   if (typeof sql !== 'string') return new StatementError('syntax', 'the statement must be a string of SQL');
   const normalized = normalizeParams(params);
   if (normalized instanceof StatementError) return normalized;
-  return checkStatementText(sql, normalized) ?? unboundedProblem(sql, normalized) ?? parseProblem(sql);
+  return checkStatementText(sql, normalized, rules) ?? unboundedProblem(sql, normalized) ?? parseProblem(sql);
 }
 
 /** The leader's check before it proposes a write: null, or a message a person can act on. */
-export function validateStatement(sql: string, params: readonly unknown[] = []): string | null {
-  return findStatementProblem(sql, params)?.message ?? null;
+export function validateStatement(sql: string, params: readonly unknown[] = [], rules: RuleOptions = {}): string | null {
+  return findStatementProblem(sql, params, rules)?.message ?? null;
 }

@@ -15,11 +15,13 @@ import type { NodeConfig } from '../node/config.js';
 import { socketPath } from '../node/peers.js';
 import {
   Invalid,
+  nodeFaultMsMax,
   parseFromNode,
   unbatch,
   type FromNode,
   type NetworkTelemetry,
   type NodeEvent,
+  type NodeFaults,
   type NodeTelemetry,
   type Param,
   type ReplicationSettings,
@@ -75,6 +77,8 @@ export class Cluster extends EventEmitter {
   readonly lockTakenOverFrom: number | null;
   private readonly slots = new Map<NodeId, Slot>();
   private readonly links = new LinkTable();
+  /** Node-level faults by node (slow disk, slow apply); a node without one runs normally. Kept across restarts, as a slow disk would be. */
+  private readonly faults = new Map<NodeId, NodeFaults>();
   private readonly guardian: Guardian;
   /** Every connection to a node's socket starts with this. */
   private readonly secret = randomBytes(24).toString('hex');
@@ -184,6 +188,7 @@ export class Cluster extends EventEmitter {
       telemetryMs: this.options.telemetryMs,
       socketDir: this.socketDir,
       secret: this.secret,
+      ...(this.options.unsafe.includes('allow-nondeterministic') ? { allowNondeterministic: true } : {}),
     };
     // The log is opened here (0600, never through a symbolic link) and handed to the node as its stdout and stderr.
     const logFd = openForAppend(join(dir, 'node.log'));
@@ -199,6 +204,8 @@ export class Cluster extends EventEmitter {
     slot.client = new NodeClient(id, socketPath(this.socketDir, id), this.secret);
     // The link rules in force, before anything else reaches the node.
     child.send({ type: 'links', rules: this.links.rules() });
+    const faults = this.faults.get(id);
+    if (faults !== undefined) child.send({ type: 'node-faults', ...faults });
     this.guardian.watch(child.pid);
     this.record({ type: 'node-started', node: id, pid: child.pid, incarnation: slot.incarnation });
     this.topologyChanged();
@@ -507,6 +514,35 @@ export class Cluster extends EventEmitter {
     this.record({ type: 'fault', fault: 'heal', detail: 'every link restored' });
   }
 
+  /**
+   * Node-level faults: `diskSlowMs`, the node's WAL fsync takes that much
+   * longer; `applySlowMs`, every entry it applies takes that much longer. A
+   * field left out keeps its value; 0 is normal. Pushed to the node at once
+   * (a paused node gets it when it resumes) and again whenever it restarts.
+   */
+  setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults {
+    this.checkRunning();
+    this.slot(id);
+    for (const [name, value] of Object.entries(change)) {
+      if (name !== 'diskSlowMs' && name !== 'applySlowMs') throw new BadRequestError(`${name}: a node fault is diskSlowMs or applySlowMs`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > nodeFaultMsMax) throw new BadRequestError(`${name} must be from 0 to ${nodeFaultMsMax} ms`);
+    }
+    const next: NodeFaults = { ...this.nodeFaults(id), ...change };
+    if (next.diskSlowMs === 0 && next.applySlowMs === 0) this.faults.delete(id);
+    else this.faults.set(id, next);
+    this.deliver(id, { type: 'node-faults', ...next });
+    const said = (ms: number): string => (ms === 0 ? 'normal' : `${ms} ms slower`);
+    if (change.diskSlowMs !== undefined) this.record({ type: 'fault', fault: 'disk', detail: `${id} disk: fsync ${said(next.diskSlowMs)}` });
+    if (change.applySlowMs !== undefined) this.record({ type: 'fault', fault: 'apply', detail: `${id} apply: each entry ${said(next.applySlowMs)}` });
+    return next;
+  }
+
+  /** A node's node-level faults (zeros when it has none). */
+  nodeFaults(id: NodeId): NodeFaults {
+    this.slot(id);
+    return this.faults.get(id) ?? { diskSlowMs: 0, applySlowMs: 0 };
+  }
+
   // -------------------------------------------------------------------------
   // Looking in
 
@@ -524,6 +560,7 @@ export class Cluster extends EventEmitter {
         isolated: this.links.isIsolated(id, this.ids),
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
+        faults: this.nodeFaults(id),
       };
       return nodeStatus(view, leaderTelemetry);
     });

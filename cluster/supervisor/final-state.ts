@@ -28,6 +28,7 @@ export interface SettleResult {
 export async function undoAllFaults(cluster: Cluster): Promise<void> {
   cluster.heal();
   for (const node of cluster.status()) {
+    if (node.faults.diskSlowMs > 0 || node.faults.applySlowMs > 0) cluster.setNodeFault(node.id, { diskSlowMs: 0, applySlowMs: 0 });
     if (node.paused) cluster.resume(node.id);
     if (!node.up) await cluster.restart(node.id);
   }

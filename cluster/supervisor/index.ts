@@ -2,6 +2,7 @@
 export { Cluster, type ClusterOptions, type ClusterEvent, type ExecuteOptions, type ExecuteResult, type NodeStatus, type Position, type QueryOptions, type QueryResult, type SupervisorEvent } from './cluster.js';
 export { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError, type ClusterErrorKind } from './errors.js';
 export type { LinkOptions } from './network.js';
+export { unsafeOptions, type UnsafeOption } from './types.js';
 export { Workload, defaultWorkload, classifyWriteError, workloadWriteSql, type ReadTarget, type SessionGuarantee, type WorkloadOptions, type WorkloadStats } from './workload.js';
 export { HistoryRecorder, type HistoryStats } from './history.js';
 export { runNemesis, nemesisFaults, nemesisWorkload, type NemesisFault, type NemesisOptions, type NemesisProgress, type NemesisResult, type FaultLogEntry } from './nemesis.js';

@@ -1,6 +1,6 @@
 // A nemesis run: a real cluster, the built-in clients recording a history, and
 // seeded random faults through the Cluster API (kill/restart, pause/resume,
-// partition/heal, slow or lossy links), then heal, settle, record the final
+// partition/heal, slow or lossy links, a slow disk or apply), then heal, settle, record the final
 // state, and check the history. Everything lands in one run directory:
 // history.jsonl, report.md and each node's data dir with its node.log.
 //
@@ -18,8 +18,8 @@ import { makePrivateDir, openFreshName } from './files.js';
 import { recordFinalState, settle, type FinalStateSummary, type SettleResult } from './final-state.js';
 import type { WorkloadOptions } from './workload.js';
 
-export type NemesisFault = 'kill' | 'pause' | 'partition' | 'delay' | 'loss';
-export const nemesisFaults: readonly NemesisFault[] = ['kill', 'pause', 'partition', 'delay', 'loss'];
+export type NemesisFault = 'kill' | 'pause' | 'partition' | 'delay' | 'loss' | 'disk';
+export const nemesisFaults: readonly NemesisFault[] = ['kill', 'pause', 'partition', 'delay', 'loss', 'disk'];
 
 export interface NemesisOptions {
   readonly nodes: number;
@@ -212,6 +212,19 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
       }
       const detail = fault === 'delay' ? `links of ${node} delayed ${link.delayMs}±${link.jitterMs} ms` : `links of ${node} lose ${Math.round((link.loss ?? 0) * 100)}%`;
       return { fault, detail, undo: async () => (cluster.heal(), 'links restored') };
+    }
+    case 'disk': {
+      // A slow fsync (the node acknowledges late: flush lag) or a slow apply (it serves old data longer: replay lag).
+      const node = victim(cluster, prng);
+      if (node === null) return none;
+      if (prng.chance(0.5)) {
+        const diskSlowMs = prng.int(10, 100);
+        cluster.setNodeFault(node, { diskSlowMs });
+        return { fault, detail: `${node} fsync ${diskSlowMs} ms slower`, undo: async () => (cluster.setNodeFault(node, { diskSlowMs: 0 }), `${node} disk normal`) };
+      }
+      const applySlowMs = prng.int(2, 20);
+      cluster.setNodeFault(node, { applySlowMs });
+      return { fault, detail: `${node} each apply ${applySlowMs} ms slower`, undo: async () => (cluster.setNodeFault(node, { applySlowMs: 0 }), `${node} apply normal`) };
     }
   }
 }

@@ -7,7 +7,7 @@ import { replicationProblem, timingProblem, type Failover, type NodeId } from '.
 import type { ReplicationSettings } from '../protocol.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import { BadRequestError } from './errors.js';
-import type { ClusterOptions } from './types.js';
+import { unsafeOptions, type ClusterOptions, type UnsafeOption } from './types.js';
 
 export interface ResolvedOptions {
   readonly nodes: number;
@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   readonly tickMs: number;
   readonly fsync: boolean;
   readonly seed: number;
+  readonly unsafe: readonly UnsafeOption[];
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly telemetryMs: number;
@@ -56,6 +57,10 @@ export function resolveOptions(options: ClusterOptions): ResolvedOptions {
   if (!finiteAtLeast(telemetryMs, 10)) throw new BadRequestError(`telemetryMs must be at least 10, got ${String(telemetryMs)}`);
   const failover = options.failover ?? 'raft';
   if (failover !== 'raft' && failover !== 'manual') throw new BadRequestError(`failover must be raft or manual, got ${String(failover)}`);
+  const unsafe = options.unsafe ?? [];
+  if (!Array.isArray(unsafe) || unsafe.some((option) => !(unsafeOptions as readonly unknown[]).includes(option))) {
+    throw new BadRequestError(`unsafe must be a list of ${unsafeOptions.join(', ')}; got ${JSON.stringify(unsafe)}`);
+  }
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isSafeInteger(seed)) throw new BadRequestError(`seed must be a whole number, got ${String(seed)}`);
   return {
@@ -70,6 +75,7 @@ export function resolveOptions(options: ClusterOptions): ResolvedOptions {
     preVote: options.preVote ?? true,
     checkQuorum: options.checkQuorum ?? true,
     telemetryMs,
+    unsafe: [...new Set(unsafe)],
   };
 }
 

@@ -3,7 +3,7 @@
 
 import type { NodeId } from '../core/index.js';
 import { parseElectionTimer } from '../message-report.js';
-import type { NodeTelemetry } from '../protocol.js';
+import type { NodeFaults, NodeTelemetry } from '../protocol.js';
 import type { NodeStatus } from './types.js';
 
 export interface NodeView {
@@ -15,6 +15,8 @@ export interface NodeView {
   readonly telemetry: NodeTelemetry | null;
   /** How old the telemetry is, in ms. */
   readonly reportAgeMs: number;
+  /** Node-level faults the supervisor set on it. */
+  readonly faults: NodeFaults;
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
@@ -49,5 +51,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     network: t?.network ?? null,
     reportAgeMs: t === null ? null : node.reportAgeMs,
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
+    faults: node.faults,
   };
 }

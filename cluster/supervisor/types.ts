@@ -3,7 +3,7 @@
 
 import type { Failover, NodeId, Role } from '../core/index.js';
 import type { ElectionTimer } from '../message-report.js';
-import type { NetworkTelemetry, NodeEvent, ReplicationSettings, RolledBackWrite, WalTelemetry } from '../protocol.js';
+import type { NetworkTelemetry, NodeEvent, NodeFaults, ReplicationSettings, RolledBackWrite, WalTelemetry } from '../protocol.js';
 
 export type { ExecuteOptions, ExecuteResult, QueryOptions, QueryResult } from './requests.js';
 
@@ -23,7 +23,17 @@ export interface ClusterOptions {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly telemetryMs?: number;
+  /**
+   * Safety rules to switch off, for a lab to show what they prevent.
+   * `allow-nondeterministic`: writes may call random(), randomblob() and read
+   * the clock (datetime('now'), CURRENT_TIMESTAMP); each node evaluates them
+   * when it applies the entry, so replicas diverge. Default: none.
+   */
+  readonly unsafe?: readonly UnsafeOption[];
 }
+
+export const unsafeOptions = ['allow-nondeterministic'] as const;
+export type UnsafeOption = (typeof unsafeOptions)[number];
 
 export interface Position {
   readonly index: number;
@@ -63,12 +73,14 @@ export interface NodeStatus {
   readonly reportAgeMs: number | null;
   /** The node's election timer at its last report (elapsed and timeout, in ticks and ms); null when it is down or has not reported. */
   readonly election: ElectionTimer | null;
+  /** Node-level faults set on it (Cluster.setNodeFault): its fsync and each apply take this much longer; zeros when normal. */
+  readonly faults: NodeFaults;
 }
 
 export type SupervisorEvent =
   | { readonly type: 'node-started'; readonly node: NodeId; readonly pid: number; readonly incarnation: number }
   | { readonly type: 'node-exited'; readonly node: NodeId; readonly code: number | null; readonly signal: string | null; readonly expected: boolean; readonly logTail: string }
-  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal'; readonly detail: string }
+  | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
   | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };

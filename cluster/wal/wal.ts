@@ -5,6 +5,7 @@
 
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { assert, type Entry, type HardState } from '../core/types.js';
 import { recordBytesMax, recordHeaderBytes, segmentBytesMaxDefault, segmentPreallocatedBytesMax, writeChunkBytesMax } from './constants.js';
 import { writeBase } from './base.js';
@@ -86,6 +87,8 @@ export class Wal {
   private closed = false;
   private readonly groupCommit: GroupCommit<LogPosition | null>;
   private counters = { bytesWritten: 0, flushes: 0, fsyncs: 0, fsyncMs: 0 };
+  /** A slow-disk fault: every flush round takes this much longer (its fsync, as the node sees it). */
+  private syncDelayMs = 0;
 
   /** Use `openWal`. */
   constructor(init: {
@@ -276,6 +279,16 @@ export class Wal {
     return this.groupCommit.request();
   }
 
+  /**
+   * A slow-disk fault: from the next round on, each flush waits `ms` more
+   * after its fsync, without blocking the event loop, and counts it in
+   * fsyncMs, so the node sees exactly an fsync that takes `ms` longer.
+   */
+  setSyncDelay(ms: number): void {
+    assert(Number.isFinite(ms) && ms >= 0, 'a sync delay is a number of ms >= 0');
+    this.syncDelayMs = ms;
+  }
+
   /** Counters for telemetry and tests. */
   stats(): WalStats {
     return { segments: this.segments.count(), ...this.counters, ...this.segments.fillCounts() };
@@ -439,9 +452,11 @@ export class Wal {
           this.counters.fsyncs++;
           await syncAsync(this.fs, this.directoryFd, { data: false });
         }
+        if (this.syncDelayMs > 0) await sleep(this.syncDelayMs);
         this.counters.fsyncMs += performance.now() - startedMs;
       } else {
         await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.syncDelayMs > 0) await sleep(this.syncDelayMs);
       }
     } catch (error) {
       // After a failed fsync the page cache can no longer be trusted (PostgreSQL's fsyncgate).

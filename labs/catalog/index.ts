@@ -6,13 +6,15 @@ import { ackLevels } from './ack-levels.js';
 import { asyncLostWrites } from './async-lost-writes.js';
 import { firstSteps } from './first-steps.js';
 import { lagAnomalies } from './lag-anomalies.js';
+import { lagCauses } from './lag-causes.js';
 import { partition } from './partition.js';
 import { quorumCommit } from './quorum-commit.js';
 import { raftElection } from './raft-election.js';
 import { splitBrain } from './split-brain.js';
+import { statementDivergence } from './statement-divergence.js';
 import { syncCost } from './sync-cost.js';
 
-export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels];
+export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence];
 
 export function findLab(id: string): AnyLab | undefined {
   return labs.find((lab) => lab.id === id);

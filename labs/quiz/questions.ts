@@ -69,6 +69,69 @@ export const questions: readonly Question[] = [
     explanation: 'pg_stat_replication reports positions (sent_lsn, write_lsn, flush_lsn, replay_lsn) and three times: write_lag, flush_lag and replay_lag, each measured from the primary\'s local flush of recent WAL to the standby\'s report of having written, flushed, or replayed it. Bytes behind are computed from the LSNs (pg_wal_lsn_diff); PostgreSQL reports no count of transactions or entries.',
     source: 'PostgreSQL 16 docs, Monitoring: pg_stat_replication view',
   },
+  // lag-causes: each stage of a follower's lag has its own cause
+  {
+    id: 'lag-cause-slow-disk',
+    topic: 'operations',
+    lab: 'lag-causes',
+    kind: 'choice',
+    prompt: 'On the primary, pg_stat_replication shows one standby with flush_lag and replay_lag around 25 ms while its write_lag stays near 0. Where is the time going?',
+    choices: [
+      'The network between them: WAL reaches the standby late, and write_lag is only reset when the standby reconnects',
+      'The standby\'s replay: its startup process applies WAL slowly, and a slow replay holds back the flush as well',
+      'The standby\'s disk: WAL arrives and is written at once, but its fsync is slow, and replay waits for it too',
+      'The primary\'s disk: its own WAL flush is slow, so every standby\'s flush and replay are measured late',
+    ],
+    answer: 2,
+    explanation:
+      'Each lag runs from the primary\'s local flush of recent WAL until the standby reports having written it (write_lag), written and flushed it (flush_lag), or written, flushed and applied it (replay_lag). A write_lag near 0 clears the network; a flush_lag that jumps says the standby\'s flush is slow, and replay_lag includes it. A slow replay would raise replay_lag alone; a slow primary disk delays the start of the measurement, not the lags. The lag-causes lab makes a follower\'s fsync 20 ms slower and shows exactly this.',
+    source: 'PostgreSQL 16 docs, Monitoring Database Activity, pg_stat_replication view (write_lag, flush_lag, replay_lag)',
+  },
+  {
+    id: 'lag-cause-slow-apply',
+    topic: 'operations',
+    lab: 'lag-causes',
+    kind: 'choice',
+    prompt: 'A standby\'s replay_lag climbs by a second a minute while its write_lag and flush_lag stay at a few milliseconds. What does that mean?',
+    choices: [
+      'Its copy of the WAL is incomplete: write_lag and flush_lag only cover what it has asked for, so a failover to it now would lose the missing WAL',
+      'It has the WAL durable but applies it slowly: queries on it see older data, and remote_apply commits would wait for it',
+      'Its disk is slow: a flush completes but takes long to reach the data files, so it applies entries later than it flushes them',
+      'The network between them drops messages: the primary keeps resending WAL, and each resend counts as replay time',
+    ],
+    answer: 1,
+    explanation:
+      'write_lag and flush_lag near 0 say the WAL reaches the standby and its disk on time; only replay is behind. Nothing is lost (the WAL is durable there), but reads on the standby are as stale as replay_lag, and synchronous_commit = remote_apply would make commits wait for replay. Typical causes: replay conflicts with long queries, one large transaction, single-threaded replay outpaced by a busy primary. The lag-causes lab slows each apply by 5 ms and shows replay lag growing alone.',
+    source: 'PostgreSQL 16 docs, Monitoring Database Activity, pg_stat_replication view; §20.5.1 synchronous_commit (remote_apply)',
+  },
+  {
+    id: 'lag-cause-network',
+    topic: 'operations',
+    lab: 'lag-causes',
+    kind: 'choice',
+    prompt: 'You add 20 ms of latency on the link between a primary and one standby. Which of pg_stat_replication\'s lag columns for that standby grow?',
+    choices: [
+      'write_lag only: flush and replay happen on the standby after the WAL has arrived, so network latency cannot show in them',
+      'None of them: lags are measured on the standby\'s own clock, from receipt to flush and replay, so the network is outside',
+      'flush_lag and replay_lag only: write_lag is the time to hand WAL to the network, which the latency comes after',
+      'All three, by about the round trip: each is timed from the primary\'s flush to the standby\'s report, so the network is in each',
+    ],
+    answer: 3,
+    explanation:
+      'All three lags start at the primary\'s local flush and end when the primary hears the standby\'s report, so WAL travelling late and the report travelling back both count in each of them. That is why a slow link raises every column and a slow disk or replay raises only the stages from it on. The lag-causes lab shows all three growing under :delay.',
+    source: 'PostgreSQL 16 docs, Monitoring Database Activity, pg_stat_replication view and the paragraph on lag times after it',
+  },
+  {
+    id: 'lag-stages-nested',
+    topic: 'operations',
+    lab: 'lag-causes',
+    kind: 'short',
+    prompt: 'For the same WAL, why is replay_lag never smaller than flush_lag, nor flush_lag smaller than write_lag?',
+    answer: 'They share a start, the primary\'s local flush of the WAL, and end at successive reports from the standby: written, then written and flushed, then written, flushed and applied. The standby applies WAL only after it has it, and each later stage includes the earlier ones, so the intervals are nested.',
+    points: ['All three start at the same point: the primary flushing the WAL locally', 'They end at successive reports: written; written and flushed; written, flushed and applied', 'Each later stage includes the earlier ones, so its interval contains theirs', 'So the column that moves first tells which stage is slow'],
+    explanation: 'The manual defines each lag as the time from the primary\'s local flush until the standby reports one more stage done. A fault at one stage therefore raises that lag and every later one, never an earlier one: a slow disk moves flush and replay, a slow replay only replay, a slow network all three.',
+    source: 'PostgreSQL 16 docs, Monitoring Database Activity, pg_stat_replication view (write_lag, flush_lag, replay_lag)',
+  },
   {
     id: 'majority-size',
     topic: 'basics',
@@ -100,7 +163,7 @@ export const questions: readonly Question[] = [
   {
     id: 'replica-lab-random',
     topic: 'basics',
-    lab: 'first-steps',
+    lab: 'statement-divergence',
     kind: 'choice',
     prompt: 'replica-lab replicates SQL statements, and its leader refuses INSERT INTO kv(k, v) VALUES (\'x\', random()). Why?',
     choices: [
@@ -1472,7 +1535,7 @@ export const questions: readonly Question[] = [
   {
     id: 'statement-vs-row',
     topic: 'replication-logs',
-    lab: 'first-steps',
+    lab: 'statement-divergence',
     kind: 'choice',
     prompt: 'What is the difference between statement-based and row-based replication?',
     choices: [
@@ -1503,6 +1566,7 @@ export const questions: readonly Question[] = [
   {
     id: 'binlog-mixed',
     topic: 'replication-logs',
+    lab: 'statement-divergence',
     kind: 'choice',
     prompt: 'What does MySQL\'s binlog_format=MIXED do?',
     choices: [
@@ -1518,6 +1582,7 @@ export const questions: readonly Question[] = [
   {
     id: 'now-in-binlog',
     topic: 'replication-logs',
+    lab: 'statement-divergence',
     kind: 'choice',
     prompt: 'MySQL, binlog_format=STATEMENT: INSERT INTO t VALUES (NOW()). Does the replica store the source\'s time?',
     choices: [
@@ -1529,6 +1594,35 @@ export const questions: readonly Question[] = [
     answer: 0,
     explanation: 'NOW() is safe in statement-based replication because the binlog carries the timestamp (set the same time zone on both servers). SYSDATE() is not: it returns the time it executes, unaffected by the logged timestamp, unless the server runs with --sysdate-is-now.',
     source: 'MySQL 8.0 Reference Manual, 19.5.1.14 Replication and System Functions',
+  },
+  // statement-divergence: what a statement log lets diverge, and how it shows
+  {
+    id: 'divergence-checksums',
+    topic: 'replication-logs',
+    lab: 'statement-divergence',
+    kind: 'choice',
+    prompt: 'Replicas of a statement-based log may have diverged without any error. How do you find out, and why must the comparison be at one log position?',
+    choices: [
+      'Compare their row counts table by table: a diverged replica always has a different number of rows, and counts do not depend on the log position',
+      'Compare checksums of their data at the same applied position: two states at one position must be equal, while at different positions they differ anyway',
+      'Watch the replicas\' apply errors: a statement that gives a different result on a replica fails there, so an error-free replica has not diverged',
+      'Compare the replicas\' logs byte for byte: diverged data means a different log, so equal logs at any position prove equal data',
+    ],
+    answer: 1,
+    explanation:
+      'Divergence from a non-deterministic statement raises no error: each replica ran the logged statement successfully, and the logs are identical; only the data differs, often in values, not in row counts. So compare the data, as a checksum, at one position: replica-lab\'s nodes report a checksum with the applied index it is for (the D line compares them); Percona\'s pt-table-checksum runs checksum queries on the source that replicate as statements, so each replica computes its own checksum of the same rows for comparison.',
+    source: 'Percona Toolkit docs, pt-table-checksum; replica-lab cluster/store README (checksums)',
+  },
+  {
+    id: 'unsafe-statement-fix',
+    topic: 'replication-logs',
+    lab: 'statement-divergence',
+    kind: 'short',
+    prompt: 'Your system replicates SQL statements. A developer needs INSERT INTO tokens(id, created) VALUES (random(), datetime(\'now\')). How do you make it replicate safely, and why does that work?',
+    answer: 'Generate the random value and the time once, in the client (or on the leader before the entry is logged), and pass them as parameters: INSERT INTO tokens(id, created) VALUES (?, ?). The values are then part of the logged entry, so every replica stores the same ones; re-executing the statement no longer computes anything node-specific.',
+    points: ['Compute the values once, before the write enters the log (client or leader)', 'Pass them as parameters, so they are in the log entry', 'Every replica then stores the same values: nothing node-specific is evaluated at apply', 'This is what a row-based log does for every statement'],
+    explanation: 'A statement log replicates the instruction, not the result, so every input the result depends on must be in the log. MySQL\'s binary log carries some inputs itself: the statement\'s timestamp, so NOW() gives the source\'s time on a replica. Functions with no such input, RAND(), UUID() and SYSDATE(), are flagged unsafe. replica-lab carries only the statement and its parameters, so it refuses random() and clock reads and asks for parameters.',
+    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; DDIA ch. 5 "Statement-based replication"',
   },
   {
     id: 'physical-vs-logical',

@@ -135,5 +135,5 @@ export const figure8Lab: ReplayLab = {
     );
     return lines;
   },
-  quiz: ['figure-8', 'noop-on-election'],
+  quiz: ['figure-8', 'previous-term-commit', 'noop-on-election'],
 };

@@ -8,8 +8,8 @@ const labIds = new Set(catalog.map((lab) => lab.id));
 const questionIds = new Set(questions.map((q) => q.id));
 
 describe('labs', () => {
-  it('are the nine the issue names, with unique ids', () => {
-    expect(labs.map((lab) => lab.id).sort()).toEqual(['ack-levels', 'async-lost-writes', 'first-steps', 'lag-anomalies', 'partition', 'quorum-commit', 'raft-election', 'split-brain', 'sync-cost']);
+  it('are the ones the issues name, with unique ids', () => {
+    expect(labs.map((lab) => lab.id).sort()).toEqual(['ack-levels', 'async-lost-writes', 'first-steps', 'lag-anomalies', 'lag-causes', 'partition', 'quorum-commit', 'raft-election', 'split-brain', 'statement-divergence', 'sync-cost']);
     expect(replayLabs.map((lab) => lab.id)).toEqual(['figure-8']);
     expect(labIds.size).toBe(labs.length + replayLabs.length);
   });
@@ -18,6 +18,7 @@ describe('labs', () => {
     expect(lab.minutes).toBeGreaterThanOrEqual(5);
     expect(lab.concepts.length).toBeGreaterThan(0);
     for (const step of lab.steps) for (const text of [step.title, step.rule, step.instruction, step.hint]) expect(text.trim().length).toBeGreaterThan(0);
+    expect(lab.quiz.length).toBeGreaterThanOrEqual(3);
     for (const id of lab.quiz) expect(questionIds.has(id), id).toBe(true);
   });
 

@@ -45,6 +45,7 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     network: null,
     reportAgeMs: 10,
     election: null,
+    faults: { diskSlowMs: 0, applySlowMs: 0 },
     ...change,
   };
 }
@@ -64,6 +65,7 @@ export function observation(change: Partial<Observation> = {}): Observation {
     workload: null,
     lostWrites: [],
     rollbackFiles: [],
+    lagSamples: [],
     ...change,
   };
 }

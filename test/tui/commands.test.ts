@@ -136,7 +136,7 @@ describe('the command line parser', () => {
   });
 
   it('parses the usage example of every command it documents', () => {
-    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes' };
+    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes', disk: 'disk n2 slow 20ms', apply: 'apply n2 normal' };
     for (const spec of commandSpecs) {
       const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
       expect(parseCommand(example, ids), example).toMatchObject({ ok: true });

@@ -3,6 +3,7 @@
 
 import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
 import { commandLengthMax } from '../constants.js';
+import { nodeFaultMsMax } from '../../cluster/protocol.js';
 import { ackLevels, commandSpecs, findSpec, rateCommand, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
 import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
@@ -72,6 +73,22 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     case 'delay':
     case 'loss':
       return linkCommand(name, args, ids, usage);
+    case 'disk':
+    case 'apply': {
+      // `disk n2 slow 20ms`, `apply n2 slow 5ms`; `normal` or `off` clears it.
+      if (args.length < 2) fail(usage);
+      const id = nodeArg(args[0]!, ids);
+      const how = args[1]!.toLowerCase();
+      if (how === 'normal' || how === 'off') {
+        exactly(2);
+        return { kind: 'node-fault', node: id, fault: name, ms: 0 };
+      }
+      if (how !== 'slow' || args.length !== 3) fail(usage);
+      const ms = milliseconds(args[2]!, name);
+      if (ms > nodeFaultMsMax) fail(`${name} slow must be at most ${nodeFaultMsMax}ms; got '${args[2]}'`);
+      if (ms === 0) fail(`${name} slow 0ms changes nothing; ${name} ${id} normal clears the fault`);
+      return { kind: 'node-fault', node: id, fault: name, ms };
+    }
     case 'mode':
       exactly(1);
       return { kind: 'replication', change: { mode: oneOf(args[0]!, replicationModes, 'mode') } };

@@ -93,6 +93,11 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'heal':
       controller.heal();
       return ok('every link restored');
+    case 'node-fault': {
+      controller.setNodeFault(command.node, command.fault === 'disk' ? { diskSlowMs: command.ms } : { applySlowMs: command.ms });
+      if (command.ms === 0) return ok(`${command.node} ${command.fault} back to normal`);
+      return ok(command.fault === 'disk' ? `${command.node}: every WAL fsync takes ${command.ms}ms longer; :disk ${command.node} normal clears it` : `${command.node}: every entry it applies takes ${command.ms}ms longer; :apply ${command.node} normal clears it`);
+    }
     case 'replication': {
       const settings = await controller.setReplication(command.change);
       const quorum = settings.mode === 'quorum' ? ` (quorum ${settings.quorum ?? 'majority'})` : '';

@@ -20,6 +20,8 @@ export type Command =
   | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote'; readonly node: NodeId }
   | { readonly kind: 'select'; readonly node: NodeId }
   | { readonly kind: 'heal' }
+  /** A node-level fault: `disk`, its fsync takes `ms` longer; `apply`, each entry it applies does. 0 is normal. */
+  | { readonly kind: 'node-fault'; readonly node: NodeId; readonly fault: 'disk' | 'apply'; readonly ms: number }
   | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
   | { readonly kind: 'cut'; readonly from: NodeId; readonly to: NodeId }
   | { readonly kind: 'link'; readonly links: readonly (readonly [NodeId, NodeId])[]; readonly options: LinkOptions; readonly description: string }
@@ -75,6 +77,8 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'delay', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<ms>')], usage: 'delay <node> [node] <ms> [jitter <ms>]', summary: 'slow the links between two nodes (or all of one node), both ways', group: 'faults' },
   { name: 'loss', args: [node, { kind: 'choice', choices: [], nodesToo: true }, free('<percent>')], usage: 'loss <node> [node] <percent>', summary: 'drop that share of messages on those links, e.g. loss n3 20%', group: 'faults' },
   { name: 'heal', args: [], usage: 'heal', summary: 'restore every link (partitions, cuts, delay, loss)', group: 'faults' },
+  { name: 'disk', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'disk <node> slow <ms> | normal', summary: "the node's WAL fsync takes that much longer (normal or off clears it)", group: 'faults' },
+  { name: 'apply', args: [node, choice('slow', 'normal', 'off'), free('<ms>')], usage: 'apply <node> slow <ms> | normal', summary: 'each entry the node applies takes that much longer (normal or off clears it)', group: 'faults' },
   { name: 'mode', args: [choice(...replicationModes)], usage: 'mode async|sync|quorum', summary: 'when a write is acknowledged', group: 'settings' },
   { name: 'ack', args: [choice(...ackLevels)], usage: 'ack received|flushed|applied', summary: 'what a follower must have done to count', group: 'settings' },
   { name: 'quorum', args: [free('<k>|majority')], usage: 'quorum <k>|majority', summary: 'nodes (leader included) that must ack in quorum mode', group: 'settings' },

@@ -40,6 +40,10 @@ export function nodeStates(
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
   if (isCatchingUp(node, context.leader)) states.push({ glyph: '↻', word: 'catching up', color: 'yellow' });
+  // Node-level faults (:disk, :apply): absent from status recorded before they existed.
+  const faults = node.faults as NodeStatus['faults'] | undefined;
+  if ((faults?.diskSlowMs ?? 0) > 0) states.push({ glyph: '◔', word: `disk +${formatMs(faults!.diskSlowMs)}`, color: 'yellow' });
+  if ((faults?.applySlowMs ?? 0) > 0) states.push({ glyph: '◔', word: `apply +${formatMs(faults!.applySlowMs)}`, color: 'yellow' });
   const ageMs = context.aged?.get(node.id);
   if (ageMs !== undefined) states.push({ glyph: '◷', word: `${formatMs(ageMs)} ago`, color: 'gray' });
   if (states.length === 0) states.push({ glyph: '●', word: 'up', color: 'green' });

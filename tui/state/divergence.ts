@@ -12,6 +12,8 @@ interface Report {
   readonly value: string;
   /** The reporting node's term: the newest term's state is the reference. */
   readonly term: number;
+  /** It led that term when it reported: its state breaks a tie. */
+  readonly leads?: boolean;
 }
 
 export interface DivergenceTracker {
@@ -33,7 +35,7 @@ export function trackChecksums(tracker: DivergenceTracker, nodes: readonly NodeS
     const previous = byIndex.get(index)?.get(node.id);
     if (previous !== undefined && previous.value === value) continue;
     const atIndex = new Map(byIndex.get(index) ?? []);
-    atIndex.set(node.id, { value, term: node.term });
+    atIndex.set(node.id, { value, term: node.term, leads: node.role === 'leader' });
     byIndex.delete(index);
     byIndex.set(index, atIndex);
     touched.add(index);
@@ -57,15 +59,20 @@ export function trackChecksums(tracker: DivergenceTracker, nodes: readonly NodeS
 
 /**
  * The state the newest term holds at this index: Raft's log matching makes
- * every node of the newest term agree, so the value most of them report
- * (null when they split evenly: no verdict yet).
+ * every node of the newest term agree, so the value most of them report.
+ * When they split evenly (every replica ran a non-deterministic statement its
+ * own way, say), the leader's state is the one the newest term holds; without
+ * a report from the leader there is no verdict yet (null).
  */
 function referenceValue(atIndex: ReadonlyMap<NodeId, Report>): string | null {
   const newest = Math.max(...[...atIndex.values()].map((report) => report.term));
   const counts = new Map<string, number>();
   for (const report of atIndex.values()) if (report.term === newest) counts.set(report.value, (counts.get(report.value) ?? 0) + 1);
   const ranked = [...counts].sort((a, b) => b[1] - a[1]);
-  if (ranked.length > 1 && ranked[0]![1] === ranked[1]![1]) return null;
+  if (ranked.length > 1 && ranked[0]![1] === ranked[1]![1]) {
+    const leader = [...atIndex.values()].find((report) => report.term === newest && report.leads === true);
+    return leader?.value ?? null;
+  }
   return ranked[0]![0];
 }
 
