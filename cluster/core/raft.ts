@@ -322,8 +322,9 @@ export class RaftCore {
    * committed: it waits for the commit index first).
    */
   snapshotAt(index: number): SnapshotMeta {
+    const committed = index <= this.commitIndex || this.config.unsafe?.snapshotUncommitted === true;
     assert(
-      index >= this.log.baseIndex() && index <= this.appliedIndex && index <= this.commitIndex,
+      index >= this.log.baseIndex() && index <= this.appliedIndex && committed,
       `snapshot index ${index} is applied (${this.appliedIndex}), committed (${this.commitIndex}) and still in the log (from ${this.log.baseIndex()})`,
     );
     if (this.snapshot !== null && this.snapshot.index === index) return this.snapshot;
@@ -334,7 +335,8 @@ export class RaftCore {
   snapshotTaken(meta: SnapshotMeta): void {
     this.assertNotInReady();
     if (this.snapshot !== null && meta.index <= this.snapshot.index) return;
-    assert(meta.index <= this.commitIndex && this.log.term(meta.index) === meta.term, `snapshot ${meta.index} (term ${meta.term}) is a committed entry of this log`);
+    const committed = meta.index <= this.commitIndex || this.config.unsafe?.snapshotUncommitted === true;
+    assert(committed && this.log.term(meta.index) === meta.term, `snapshot ${meta.index} (term ${meta.term}) is a committed entry of this log`);
     this.snapshot = meta;
   }
 
