@@ -10,6 +10,7 @@ import type { ClusterController } from './controller.js';
 import { Dashboard } from './dashboard.js';
 import type { LabController, LabSessionState } from './lab-controller.js';
 import { LabDashboard } from './lab-dashboard.js';
+import { ReplayLabView, type ReplayController } from './replay-lab.js';
 
 export interface RunDashboardOptions {
   readonly controller: ClusterController;
@@ -63,6 +64,15 @@ export function runLabDashboard(options: RunLabDashboardOptions): RunningDashboa
     />,
     options,
   );
+}
+
+export interface RunReplayLabOptions extends Pick<RunDashboardOptions, 'color' | 'stdin' | 'stdout'> {
+  readonly session: ReplayController;
+}
+
+/** The replay lab's screen (figure-8): no cluster; `done` resolves once the person quit. */
+export function runReplayLab(options: RunReplayLabOptions): RunningDashboard {
+  return mount(<ReplayLabView session={options.session} color={options.color} />, options);
 }
 
 function mount(element: ReactElement, options: Pick<RunDashboardOptions, 'stdin' | 'stdout' | 'onTiming'>): RunningDashboard {

@@ -3,7 +3,7 @@
 // dashboard drives session.cluster, and quitting stops the session.
 
 import type { Failover } from '../../cluster/index.js';
-import { describeEvidence, LabSession, ProgressStore, type AnyLab, type LabSessionState } from '../../labs/index.js';
+import { describeEvidence, LabSession, ProgressStore, ReplaySession, type AnyLab, type LabSessionState, type ReplayLab } from '../../labs/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { importTui } from './dashboard.js';
 
@@ -35,6 +35,30 @@ export async function runInteractiveLab(lab: AnyLab, dataDir?: string): Promise<
   }
   process.stderr.write(`${cliName}: every node stopped; ${finished ? `lab '${lab.id}' done and recorded` : `lab '${lab.id}' left unfinished; '${cliName} lab ${lab.id}' starts it again`}\n`);
   process.stderr.write(`${describeEvidence(session.evidence(), `${cliName} lab ${lab.id}`).join('\n')}\n`);
+}
+
+/** `replica-lab lab figure-8` on a terminal: the replay screen; no cluster, so nothing to stop but the screen. */
+export async function runInteractiveReplay(lab: ReplayLab): Promise<void> {
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(labNoTerminalMessage(lab.id), { seeHelp: false });
+  delete process.env['CI'];
+  delete process.env['CONTINUOUS_INTEGRATION'];
+  const { runReplayLab } = await importTui();
+  const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
+  const session = new ReplaySession(lab, { mode: 'interactive', progress: new ProgressStore() });
+  const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+  let close = (): void => {};
+  const onSignal = (): void => close();
+  for (const signal of signals) process.on(signal, onSignal);
+  try {
+    const screen = runReplayLab({ session, color });
+    close = () => screen.close();
+    await screen.done;
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+    session.stop();
+  }
+  const finished = session.getState().phase === 'finished';
+  process.stderr.write(`${cliName}: ${finished ? `lab '${lab.id}' done and recorded` : `lab '${lab.id}' left unfinished; '${cliName} lab ${lab.id}' starts it again`}\n`);
 }
 
 /** How the cluster of the current step was started: the last fresh cluster up to it, else the lab's own. */

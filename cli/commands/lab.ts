@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { describeEvidence, findLab, labIds, ProgressStore, runLabAuto, type AutoStepResult, type LabSession } from '../../labs/index.js';
+import { describeEvidence, findLab, findReplayLab, labIds, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabSession, type ReplayLab } from '../../labs/index.js';
 import { cliName, UsageError } from '../errors.js';
 
 interface LabFlags {
@@ -37,6 +37,8 @@ export function registerLab(program: Command): void {
     .option('--data-dir <dir>', 'keep the nodes\' data, the workload history and the rollback files in this new or empty dir (default: a temporary dir, removed at the end)')
     .addHelpText('after', `\nExit status: 0 when every step's check passed, 1 when one did not.\nList the labs with '${cliName} labs'.`)
     .action(async (id: string, flags: LabFlags) => {
+      const replay = findReplayLab(id);
+      if (replay !== undefined) return runReplay(replay, flags);
       const lab = findLab(id);
       if (lab === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
       const dataDir = labDataDir(flags.dataDir);
@@ -77,6 +79,27 @@ export function registerLab(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** A replay lab (figure-8) runs in the simulator: no cluster, no data dir, no process. */
+async function runReplay(lab: ReplayLab, flags: LabFlags): Promise<void> {
+  if (flags.dataDir !== undefined) throw new UsageError(`lab ${lab.id} replays the simulator and keeps no data: --data-dir does not apply`, { seeHelp: false });
+  if (flags.auto !== true) {
+    const { runInteractiveReplay } = await import('./lab-interactive.js');
+    return runInteractiveReplay(lab);
+  }
+  const json = flags.json === true;
+  if (!json) process.stdout.write(`${lab.title} (${lab.id}, ${lab.level}, about ${lab.minutes} min)\n${lab.summary}\n\n`);
+  const result = runReplayAuto(lab, new ProgressStore());
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ id: lab.id, passed: result.passed, steps: result.steps })}\n`);
+  } else {
+    result.steps.forEach((step, index) => process.stdout.write(`${step.passed ? '✓' : '✗'} ${index + 1}/${result.steps.length} ${step.title}: ${step.detail}\n`));
+    process.stdout.write(`\nDebrief\n${result.debrief.map((line) => `  ${line}`).join('\n')}\n\n`);
+    const passed = result.steps.filter((s) => s.passed).length;
+    process.stdout.write(`${result.passed ? 'passed' : 'FAILED'}: ${passed} of ${result.steps.length} checks passed (a replay in the simulator: no process was started)\n`);
+  }
+  process.exitCode = result.passed ? 0 : 1;
 }
 
 function stepLine(index: number, count: number, step: AutoStepResult): string {

@@ -4,7 +4,7 @@
 // by hand first and at its autopilot second.
 
 import type { Command } from 'commander';
-import { labs, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
+import { catalog, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
 import { cliName } from '../errors.js';
 
 interface LabsFlags {
@@ -21,7 +21,7 @@ export function registerLabs(program: Command): void {
       const store = new ProgressStore();
       const progress = readOrWarn(store);
       if (flags.json === true) {
-        const list = labs.map((lab) => ({ id: lab.id, title: lab.title, minutes: lab.minutes, concepts: [...lab.concepts], done: progress.labs[lab.id]?.done === true }));
+        const list = catalog.map((lab) => ({ id: lab.id, title: lab.title, minutes: lab.minutes, concepts: [...lab.concepts], done: progress.labs[lab.id]?.done === true }));
         process.stdout.write(`${JSON.stringify(list)}\n`);
         return;
       }
@@ -69,7 +69,7 @@ const runs = (count: number): string => `${count} run${count === 1 ? '' : 's'}`;
 const steps = (run: LabRun): string => `${run.stepsPassed}/${run.steps} steps${run.stepsByAutopilot > 0 ? ` (${run.stepsByAutopilot} by A)` : ''}`;
 
 function table(progress: Progress): string {
-  const rows = labs.map((lab) => {
+  const rows = catalog.map((lab) => {
     const entry = progress.labs[lab.id];
     return [lab.id, lab.title, lab.level, `${lab.minutes}`, byHand(entry), byAutopilot(entry)];
   });

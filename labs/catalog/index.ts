@@ -1,5 +1,6 @@
 // Every lab, in the order `replica-lab labs` lists them (roughly easiest first).
 
+import { figure8Lab, type ReplayLab } from '../replay/figure-8.js';
 import type { AnyLab } from '../types.js';
 import { ackLevels } from './ack-levels.js';
 import { asyncLostWrites } from './async-lost-writes.js';
@@ -17,4 +18,14 @@ export function findLab(id: string): AnyLab | undefined {
   return labs.find((lab) => lab.id === id);
 }
 
-export const labIds: readonly string[] = labs.map((lab) => lab.id);
+/** Labs that replay a scripted scenario in the simulator instead of running a cluster. */
+export const replayLabs: readonly ReplayLab[] = [figure8Lab];
+
+export function findReplayLab(id: string): ReplayLab | undefined {
+  return replayLabs.find((lab) => lab.id === id);
+}
+
+/** Every lab, as `replica-lab labs` lists them: the cluster labs, then the replays. */
+export const catalog: readonly (AnyLab | ReplayLab)[] = [...labs, ...replayLabs];
+
+export const labIds: readonly string[] = catalog.map((lab) => lab.id);

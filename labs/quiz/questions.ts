@@ -1404,6 +1404,7 @@ export const questions: readonly Question[] = [
   {
     id: 'figure-8',
     topic: 'raft',
+    lab: 'figure-8',
     kind: 'choice',
     prompt: 'In the Raft paper\'s Figure 8, S1, leader again in term 4, has copied its entry from term 2 to a majority (S1, S2, S3), then crashes before any entry of term 4 is committed. What can happen to that term-2 entry?',
     choices: [
@@ -1414,6 +1415,23 @@ export const questions: readonly Question[] = [
     ],
     answer: 0,
     explanation: 'S5\'s last log term (3) is higher than the majority\'s (2), so they vote for it, and it overwrites the term-2 entry with its own. This is why a leader commits only by counting replicas of entries from its own term: once S1 had committed an entry of term 4 on a majority, S5 could no longer win.',
+    source: 'Raft paper §5.4.2 Committing entries from previous terms, Figure 8',
+  },
+  {
+    id: 'previous-term-commit',
+    topic: 'raft',
+    lab: 'figure-8',
+    kind: 'choice',
+    prompt: 'A Raft leader of term 4 sees that an entry of term 2 at index 2 is now stored on a majority of the servers. When may it count index 2 as committed?',
+    choices: [
+      'Once an entry of term 4 after it is stored on a majority',
+      'At once: an entry on a majority is committed, whatever its term',
+      'Once it has been on a majority for a whole election timeout',
+      'Never: a new leader discards entries from earlier terms',
+    ],
+    answer: 0,
+    explanation:
+      'Raft §5.4.2: a leader never commits entries from previous terms by counting replicas. Once an entry of its current term is committed that way, every entry before it is committed indirectly (the Log Matching Property). Time on a majority proves nothing: in Figure 8 a server whose last entry is of term 3 can still win votes and replace it. And a leader does not discard earlier entries: it keeps them and commits them along with its own.',
     source: 'Raft paper §5.4.2 Committing entries from previous terms, Figure 8',
   },
   {

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from './run-cli.js';
 import { temporaryStateHome } from '../labs/helpers.js';
 
-const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels'];
+const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels', 'figure-8'];
 
 let home: { dir: string; remove: () => void };
 beforeAll(() => assertBuilt());
@@ -83,6 +83,24 @@ describe('replica-lab lab', () => {
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe("replica-lab: the interactive lab needs a terminal (stdin and stdout must be a TTY); run 'replica-lab lab first-steps --auto' to watch its autopilot do it\n");
+  });
+});
+
+describe('replica-lab lab figure-8 (a replay: no cluster)', () => {
+  it('--auto replays the figure three ways and checks each, in well under a second of work', () => {
+    const result = run(['lab', 'figure-8', '--auto']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^✓ 2\/3 With --unsafe commit-previous-term: n1 counted index 2 of term 2 as committed, n5 overwrote it, and the checker reported: leader-completeness/m);
+    expect(result.stdout).toMatch(/\npassed: 3 of 3 checks passed \(a replay in the simulator: no process was started\)\n$/);
+  });
+
+  it('refuses --data-dir, which has nothing to keep, and needs a terminal without --auto', () => {
+    const withDir = run(['lab', 'figure-8', '--data-dir', '/tmp/x']);
+    expect(withDir.status).toBe(2);
+    expect(withDir.stderr).toBe('replica-lab: lab figure-8 replays the simulator and keeps no data: --data-dir does not apply\n');
+    const noTty = run(['lab', 'figure-8']);
+    expect(noTty.status).toBe(2);
+    expect(noTty.stderr).toMatch(/the interactive lab needs a terminal/);
   });
 });
 

@@ -1,16 +1,24 @@
 // The lab catalog and the quiz bank are content: these checks keep them whole.
 
 import { describe, expect, it } from 'vitest';
-import { labs } from '../../labs/index.js';
+import { catalog, labs, replayLabs } from '../../labs/index.js';
 import { designPrompts, questions, quizTopics } from '../../labs/quiz/index.js';
 
-const labIds = new Set(labs.map((lab) => lab.id));
+const labIds = new Set(catalog.map((lab) => lab.id));
 const questionIds = new Set(questions.map((q) => q.id));
 
 describe('labs', () => {
   it('are the nine the issue names, with unique ids', () => {
     expect(labs.map((lab) => lab.id).sort()).toEqual(['ack-levels', 'async-lost-writes', 'first-steps', 'lag-anomalies', 'partition', 'quorum-commit', 'raft-election', 'split-brain', 'sync-cost']);
-    expect(labIds.size).toBe(labs.length);
+    expect(replayLabs.map((lab) => lab.id)).toEqual(['figure-8']);
+    expect(labIds.size).toBe(labs.length + replayLabs.length);
+  });
+
+  it.each(replayLabs.map((lab) => [lab.id, lab] as const))('replay %s is complete: minutes, concepts, steps with text, quiz ids that exist', (_, lab) => {
+    expect(lab.minutes).toBeGreaterThanOrEqual(5);
+    expect(lab.concepts.length).toBeGreaterThan(0);
+    for (const step of lab.steps) for (const text of [step.title, step.rule, step.instruction, step.hint]) expect(text.trim().length).toBeGreaterThan(0);
+    for (const id of lab.quiz) expect(questionIds.has(id), id).toBe(true);
   });
 
   it.each(labs.map((lab) => [lab.id, lab] as const))('%s is complete: 5–15 minutes, concepts, steps with text, quiz ids that exist', (_, lab) => {
