@@ -376,8 +376,9 @@ export class RaftCore {
    * committed: it waits for the commit index first).
    */
   snapshotAt(index: number): SnapshotMeta {
+    const committed = index <= this.commitIndex || this.config.unsafe?.snapshotUncommitted === true;
     assert(
-      index >= this.log.baseIndex() && index <= this.appliedIndex && index <= this.commitIndex,
+      index >= this.log.baseIndex() && index <= this.appliedIndex && committed,
       `snapshot index ${index} is applied (${this.appliedIndex}), committed (${this.commitIndex}) and still in the log (from ${this.log.baseIndex()})`,
     );
     if (this.snapshot !== null && this.snapshot.index === index) return this.snapshot;
@@ -388,7 +389,8 @@ export class RaftCore {
   snapshotTaken(meta: SnapshotMeta): void {
     this.assertNotInReady();
     if (this.snapshot !== null && meta.index <= this.snapshot.index) return;
-    assert(meta.index <= this.commitIndex && this.log.term(meta.index) === meta.term, `snapshot ${meta.index} (term ${meta.term}) is a committed entry of this log`);
+    const committed = meta.index <= this.commitIndex || this.config.unsafe?.snapshotUncommitted === true;
+    assert(committed && this.log.term(meta.index) === meta.term, `snapshot ${meta.index} (term ${meta.term}) is a committed entry of this log`);
     this.snapshot = meta;
   }
 
@@ -412,11 +414,11 @@ export class RaftCore {
     const progress = this.progress.get(to);
     if (progress === undefined || progress.state !== 'snapshot') return;
     // On success the follower holds the snapshot: probe right after it. On failure probe from what it
-    // has; the next append finds it still behind the log and sends the snapshot again.
+    // has, which finds it still behind the log and sends the snapshot again. Either way wait for the
+    // follower's answer or the next heartbeat's first (etcd's MsgSnapStatus), so a failing transfer
+    // is retried once a heartbeat interval, not in a loop.
     progress.becomeProbe(ok ? Math.max(progress.flushed, progress.pendingSnapshot) + 1 : progress.flushed + 1);
-    // Wait for the follower's answer (or the next heartbeat's) before probing.
-    if (ok) progress.probeSent = true;
-    else this.appendDue.add(to);
+    progress.probeSent = true;
   }
 
   // -------------------------------------------------------------------------
@@ -1089,9 +1091,12 @@ export class RaftCore {
     this.onFollowerProgress(m.from, progress);
   }
 
-  /** A follower in state snapshot that now holds everything up to the log's start goes back to probing. */
+  /**
+   * A follower in state snapshot that now holds everything up to the log's start goes back to probing,
+   * whichever snapshot brought it there (as etcd: the log can serve it now).
+   */
   private maybeSnapshotDone(progress: Progress): void {
-    if (progress.state === 'snapshot' && progress.received >= Math.max(progress.pendingSnapshot, this.log.baseIndex())) {
+    if (progress.state === 'snapshot' && progress.received >= this.log.baseIndex()) {
       progress.becomeProbe(progress.received + 1);
     }
   }

@@ -331,6 +331,8 @@ export interface CoreConfig {
     readonly commitPreviousTermByCount?: boolean;
     /** Grant votes without the log up-to-date check, so a leader may lack committed entries. */
     readonly skipVoteLogCheck?: boolean;
+    /** Let a snapshot hold applied entries not yet known committed (a follower applies before it knows). */
+    readonly snapshotUncommitted?: boolean;
   };
 }
 

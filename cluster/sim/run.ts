@@ -25,7 +25,7 @@ export interface SeedRunOptions {
   readonly unsafe?: UnsafeSwitch;
 }
 
-export const unsafeSwitches = ['commit-previous-term', 'skip-vote-log-check'] as const;
+export const unsafeSwitches = ['commit-previous-term', 'skip-vote-log-check', 'snapshot-uncommitted'] as const;
 export type UnsafeSwitch = (typeof unsafeSwitches)[number];
 
 export interface SeedResult {
@@ -82,12 +82,14 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
   };
 }
 
-function unsafeConfig(name: UnsafeSwitch): { commitPreviousTermByCount?: boolean; skipVoteLogCheck?: boolean } {
+function unsafeConfig(name: UnsafeSwitch): { commitPreviousTermByCount?: boolean; skipVoteLogCheck?: boolean; snapshotUncommitted?: boolean } {
   switch (name) {
     case 'commit-previous-term':
       return { commitPreviousTermByCount: true };
     case 'skip-vote-log-check':
       return { skipVoteLogCheck: true };
+    case 'snapshot-uncommitted':
+      return { snapshotUncommitted: true };
   }
 }
 

@@ -428,7 +428,8 @@ export class Simulation {
     if (node.core === null || node.paused) return null;
     let taken: number | null = null;
     this.withCore(node, (core) => {
-      const limit = Math.min(core.getAppliedIndex(), core.getCommitIndex(), node.appliedTerms.length);
+      const committed = this.options.unsafe?.snapshotUncommitted === true ? Infinity : core.getCommitIndex();
+      const limit = Math.min(core.getAppliedIndex(), committed, node.appliedTerms.length);
       const floor = node.storage.snapshot?.meta.index ?? 0;
       if (limit <= floor) return;
       const meta = core.snapshotAt(pick(Math.max(floor + 1, Math.floor(limit / 2)), limit));

@@ -52,4 +52,12 @@ describe('snapshots in the simulator', () => {
     expect(report.snapshots.taken).toBeGreaterThan(0);
     expect(report.snapshots.installed).toBeGreaterThan(0);
   });
+
+  it('catches nodes that snapshot applied entries not yet known committed', () => {
+    // In async a follower applies what it flushed before it hears the commit index.
+    const seeds = Array.from({ length: 20 }, (_, i) => i + 1);
+    const report = runSeeds(seeds, { nodes: 5, mode: 'async', ackLevel: 'flushed', faults: ['crash', 'partition', 'compaction'], unsafe: 'snapshot-uncommitted' });
+    expect(report.invariants['snapshot-uncommitted'].violations).toBeGreaterThan(0);
+    expect(report.violations.find((v) => v.invariant === 'snapshot-uncommitted')?.detail).toMatch(/snapshot/);
+  });
 });
