@@ -222,7 +222,7 @@ export class NodeSnapshots {
   /** Who the frames being handled came from: the receiver's answers go back there. */
   private replyTo: NodeId | null = null;
   /** A complete, verified file from the leader, kept until Ready.snapshot names its meta. */
-  private received: (ReceivedSnapshot & { from: NodeId }) | null = null;
+  private received: (ReceivedSnapshot & { from: NodeId; stepped: boolean }) | null = null;
   private receivingFrom: NodeId | null = null;
   private closed = false;
 
@@ -404,6 +404,11 @@ export class NodeSnapshots {
 
   /** After each Ready loop: a node that no longer leads stops its transfers. */
   afterReady(): void {
+    // The core took the message without installing (its log or snapshot already covered it): the file is not needed.
+    if (this.received?.stepped === true) {
+      removeQuietly(this.received.file);
+      this.received = null;
+    }
     if (this.senders.size === 0) return;
     if (this.options.hooks.core().getRole() === 'leader') return;
     for (const { sender } of [...this.senders.values()]) sender.abandon('this node no longer leads');
@@ -443,7 +448,7 @@ export class NodeSnapshots {
     if (from === null) return;
     // One file kept at most: a newer one replaces it.
     if (this.received !== null && this.received.file !== received.file) removeQuietly(this.received.file);
-    this.received = { ...received, from };
+    this.received = { ...received, from, stepped: false };
   }
 
   /**
@@ -454,7 +459,9 @@ export class NodeSnapshots {
    */
   accepts(message: Extract<Message, { type: 'snapshot' }>): boolean {
     const r = this.received;
-    return r !== null && r.from === message.from && sameMeta(r.meta, message.meta) && existsSync(r.file);
+    const ok = r !== null && r.from === message.from && sameMeta(r.meta, message.meta) && existsSync(r.file);
+    if (ok) r.stepped = true;
+    return ok;
   }
 
   /**
