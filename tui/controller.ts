@@ -76,6 +76,8 @@ export interface ClusterController {
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
   promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;
+  /** A snapshot of the node's state now, its WAL compacted after it (Cluster.snapshot); optional for stand-ins. */
+  snapshot?(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }>;
   /** Stops every node; a temporary data dir is removed. Safe to call twice. */
   stop(): Promise<void>;
 }
