@@ -50,7 +50,7 @@ describe('the dashboard', () => {
     const rows = lines(screen);
     for (const row of rows) expect(row.length).toBeLessThanOrEqual(200);
     expect(rows[0]).toMatch(/^replica-lab │ quorum\/flushed │ failover raft │ term 1 │ leader n2 │ writes 24\/s reads 26\/s │ load 50\/s │ up 0:00$/);
-    expect(rows[1]).toMatch(/pid\s+term.*checksum@index\s+rss\s+seen\s+state/);
+    expect(rows[1]).toMatch(/pid\s+term.*checksum@index\s+snap\s+wal\s+rss\s+seen\s+state/);
     const chartTitle = rows.findIndex((row) => row.startsWith('replay lag'));
     const eventsTitle = rows.findIndex((row) => row.startsWith('events'));
     expect(eventsTitle - chartTitle).toBe(18 + 2);
