@@ -208,6 +208,8 @@ describe('restarting from a snapshot', () => {
     for (const name of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(join(cluster.nodeDir(follower), name), { force: true });
     const from = events.length;
     await cluster.restart(follower);
+    // A follower applies only entries it has verified against the leader's log, which takes an append: a write.
+    await write(cluster, 100, 9_000);
     expect(await converged(cluster, 15_000), statusLine(cluster)).toBe(true);
     const rebuilt = events.slice(from).find((e) => e.event.type === 'state-rebuilt' && e.event.node === follower)?.event;
     expect(rebuilt?.type === 'state-rebuilt' ? rebuilt.reason : '').toMatch(/state\.db had applied index 0, behind the snapshot at \d+: restored the snapshot/);
