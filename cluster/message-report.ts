@@ -105,7 +105,7 @@ export class InvalidReport {
   constructor(readonly reason: string) {}
 }
 
-const messageTypes: readonly MessageType[] = ['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now'];
+const messageTypes: readonly MessageType[] = ['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now', 'snapshot'];
 const voteDenials: readonly VoteDenial[] = ['stale-term', 'already-voted', 'log-behind', 'leader-alive'];
 
 type Rec = Record<string, unknown>;

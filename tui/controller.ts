@@ -82,6 +82,8 @@ export interface ClusterController {
   transferLeadership(id: NodeId): Promise<void>;
   /** One write traced through every process (`:trace`); a stand-in without it cannot trace. */
   trace?(sql: string, params?: readonly Param[], options?: TraceOptions): Promise<WriteTrace>;
+  /** A snapshot of the node's state now, its WAL compacted after it (Cluster.snapshot); optional for stand-ins. */
+  snapshot?(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }>;
   /** Stops every node; a temporary data dir is removed. Safe to call twice. */
   stop(): Promise<void>;
 }

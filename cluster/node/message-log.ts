@@ -96,6 +96,9 @@ function recordOf(m: Message, dir: 'out' | 'in', atMs: number, first: boolean): 
       return { ...base, entries: m.entries.length, commit: m.commit };
     case 'heartbeat':
       return { ...base, commit: m.commit };
+    case 'snapshot':
+      // The snapshot's last index, where the follower's log will begin.
+      return { ...base, index: m.meta.index, lastTerm: m.meta.term };
     case 'heartbeat-resp':
     case 'timeout-now':
       return base;

@@ -85,5 +85,7 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
     faults: node.faults,
     wedged,
+    snapshotIndex: t?.snapshot?.index ?? 0,
+    walBytesRetained: t?.snapshot?.walBytesRetained ?? null,
   };
 }

@@ -15,10 +15,11 @@
 
 import { assert, type Entry } from '../core/types.js';
 import { recordBytesMax, recordHeaderBytes } from './constants.js';
+import { readBase } from './base.js';
 import { listSegments, syncDirectory, writeZeros } from './files.js';
 import { SegmentReader } from './reader.js';
 import { decodeRecord } from './record.js';
-import type { Recovery, RecoveryProblem, RecoveryProblemReason, WalFs } from './types.js';
+import type { LogBase, Recovery, RecoveryProblem, RecoveryProblemReason, WalFs } from './types.js';
 
 export interface RecoveredSegment {
   readonly firstIndex: number;
@@ -29,8 +30,11 @@ export interface RecoveredSegment {
 }
 
 export interface RecoveredLog {
-  /** Contiguous from index 1, lsn recomputed as the running sum of record sizes. */
+  /** Contiguous from base.index + 1, lsn recomputed as the running sum of record sizes from base.lsn. */
   readonly entries: Entry[];
+  readonly base: LogBase;
+  /** Segment files at or below the base (an interrupted compaction's), deleted. */
+  readonly removedBelowBase: string[];
   readonly segments: RecoveredSegment[];
   readonly recovery: Recovery;
 }
@@ -48,7 +52,14 @@ interface SegmentEnd {
  */
 export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean; preallocatedBytes: number }): RecoveredLog {
   const { fs, walDir } = options;
-  const files = listSegments(fs, walDir);
+  const base = readBase(fs, walDir);
+  const all = listSegments(fs, walDir);
+  // Named for an index at or below the base: a compaction (or a restart after a
+  // snapshot) wrote the base and was cut short before deleting them.
+  const leftovers = all.filter((file) => file.firstIndex <= base.index);
+  for (const gone of leftovers) fs.unlinkSync(gone.path);
+  if (leftovers.length > 0 && options.fsync) syncDirectory(fs, walDir);
+  const files = all.filter((file) => file.firstIndex > base.index);
   const entries: Entry[] = [];
   const segments: RecoveredSegment[] = [];
   let truncatedBytes = 0;
@@ -59,8 +70,8 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
     const fd = fs.openSync(file.path, 'r+');
     try {
       const reader = new SegmentReader(fs, fd, fs.fstatSync(fd).size);
-      const continues = file.firstIndex === entries.length + 1;
-      const end = continues ? readSegment(reader, entries) : { bytes: 0, problem: 'index-gap' as const };
+      const continues = file.firstIndex === base.index + entries.length + 1;
+      const end = continues ? readSegment(reader, entries, base) : { bytes: 0, problem: 'index-gap' as const };
       if (end.problem === null) {
         segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: end.bytes });
         continue;
@@ -74,7 +85,7 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
       const contentEnd = preallocated ? reader.contentEnd(end.bytes) : reader.size;
       assert(contentEnd >= end.bytes, 'a cut segment has content past the cut');
       truncatedBytes += contentEnd - end.bytes;
-      problem = { segment: file.name, offset: end.bytes, index: entries.length + 1, reason: end.problem, removedSegments: later.map((f) => f.name) };
+      problem = { segment: file.name, offset: end.bytes, index: base.index + entries.length + 1, reason: end.problem, removedSegments: later.map((f) => f.name) };
       if (continues) {
         // Zeros keep a preallocated file allocated, so its next fdatasync is as cheap as before.
         if (preallocated) writeZeros(fs, fd, end.bytes, contentEnd);
@@ -90,8 +101,8 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
       fs.closeSync(fd);
     }
   }
-  const recovery: Recovery = { segments: segments.length, records: entries.length, lastIndex: entries.length, truncatedBytes, problem };
-  return { entries, segments, recovery };
+  const recovery: Recovery = { segments: segments.length, records: entries.length, lastIndex: base.index + entries.length, truncatedBytes, problem };
+  return { entries, base, removedBelowBase: leftovers.map((file) => file.name), segments, recovery };
 }
 
 /** Bytes of a segment about to be deleted, its zero padding left out when it is preallocated. */
@@ -106,7 +117,7 @@ function contentBytes(fs: WalFs, file: string, preallocatedBytes: number): numbe
 }
 
 /** Appends the segment's valid records to `entries`; returns where they end and what, if anything, is wrong after them. */
-function readSegment(reader: SegmentReader, entries: Entry[]): SegmentEnd {
+function readSegment(reader: SegmentReader, entries: Entry[], base: LogBase): SegmentEnd {
   let offset = 0;
   while (offset < reader.size) {
     const remaining = reader.size - offset;
@@ -119,10 +130,10 @@ function readSegment(reader: SegmentReader, entries: Entry[]): SegmentEnd {
     if (length < recordHeaderBytes || length > recordBytesMax) return { bytes: offset, problem: 'bad-length' };
     if (length > remaining) return { bytes: offset, problem: 'torn-record' };
     const previous = entries[entries.length - 1];
-    const previousTerm = previous?.term ?? 0;
-    const decoded = decodeRecord(reader.read(offset, length), { previousTerm, lsnBefore: previous?.lsn ?? 0 });
+    const previousTerm = previous?.term ?? base.term;
+    const decoded = decodeRecord(reader.read(offset, length), { previousTerm, lsnBefore: previous?.lsn ?? base.lsn });
     if (!decoded.ok) return { bytes: offset, problem: decoded.reason };
-    if (decoded.entry.index !== entries.length + 1) return { bytes: offset, problem: 'index-gap' };
+    if (decoded.entry.index !== base.index + entries.length + 1) return { bytes: offset, problem: 'index-gap' };
     if (decoded.entry.term < previousTerm) return { bytes: offset, problem: 'term-decrease' };
     entries.push(decoded.entry);
     offset += length;

@@ -5,7 +5,7 @@
 
 import type { ClusterEvent, NodeId, SupervisorEvent } from '../../cluster/index.js';
 import type { NodeEvent } from '../../cluster/index.js';
-import { formatMs } from '../format.js';
+import { formatBytes, formatMs } from '../format.js';
 import { denialText } from './message-rows.js';
 
 export type LogLevel = 'info' | 'notice' | 'warn' | 'error';
@@ -211,8 +211,30 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       };
     case 'higher-term-ignored':
       return say(`SPLIT BRAIN: ${event.node} ignores term ${event.seen} from ${event.from} and keeps leading term ${event.term} (fencing off)`, 'error');
+    case 'membership-changed': {
+      const { voters, learners } = event.membership;
+      const members = `voters ${voters.join(' ')}${learners.length > 0 ? `, learners ${learners.join(' ')}` : ''}`;
+      const majority = `majority ${event.majorityBefore} -> ${event.majorityAfter}`;
+      return say(`${event.node} ${event.committed ? 'committed' : 'proposed'} membership at index ${event.index}: ${members} (${majority})`, 'notice');
+    }
     case 'events-dropped':
       return say(`${event.node} dropped ${event.count} events (too many to report)`, 'warn');
+    case 'snapshot-restored':
+      return say(`${event.node} installed the leader's snapshot at index ${event.index} (term ${event.term})`, 'notice');
+    case 'snapshot-taken':
+      return say(
+        `${event.node} took a snapshot at index ${event.index} (${formatBytes(event.bytes)}, ${formatMs(event.durationMs)}); WAL kept ${formatBytes(event.walBytesRetained)}${event.walBytesRemoved > 0 ? `, ${formatBytes(event.walBytesRemoved)} compacted away` : ''}`,
+        'info',
+      );
+    case 'snapshot-sent':
+      return say(`${event.node} sent its snapshot at index ${event.index} to ${event.to}: ${formatBytes(event.bytes)} in ${formatMs(event.durationMs)}${event.rewinds > 0 ? ` (${event.rewinds} resends)` : ''}`, 'notice');
+    case 'snapshot-installed':
+      return say(
+        `${event.node} installed ${event.from}'s snapshot at index ${event.index}: ${formatBytes(event.bytes)} in ${formatMs(event.durationMs)} (install ${formatMs(event.installMs)}), log ${event.log === 'kept' ? 'kept after it' : 'restarted after it'}`,
+        'notice',
+      );
+    case 'snapshot-failed':
+      return say(`${event.node} could not send its snapshot at index ${event.index} to ${event.to} (retried): ${event.reason}`, 'warn');
     case 'wal-recovered': {
       const torn = event.truncatedBytes > 0 ? `, cut a torn tail of ${event.truncatedBytes} bytes` : '';
       const problem = event.problem === null ? '' : ` (${event.problem})`;
@@ -266,6 +288,8 @@ function stepDown(reason: string): string {
       return 'lost contact with a majority';
     case 'same-term-leader':
       return 'another leader in its term';
+    case 'removed':
+      return 'the membership change that removes it committed';
     default:
       return reason;
   }
