@@ -240,8 +240,12 @@ function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId,
       return;
     }
     case 'membership': {
-      const change = randomChange(sim, prng);
-      if (change !== null) sim.changeMembership(change);
+      // Sometimes two at once: the leader must refuse the second while the first is uncommitted.
+      const burst = prng.chance(0.3) ? 2 : 1;
+      for (let i = 0; i < burst; i++) {
+        const change = randomChange(sim, prng);
+        if (change !== null) sim.changeMembership(change);
+      }
       return;
     }
   }

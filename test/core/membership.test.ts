@@ -213,6 +213,16 @@ describe('learners', () => {
     expect(net.events('leader-elected', 'n2')).toEqual([]);
   });
 
+  it('do not keep a leader alive under CheckQuorum', () => {
+    const net = cluster({ size: 3 });
+    addLearner(net, 'n1', 'n4');
+    net.cut('n1', 'n2');
+    net.cut('n1', 'n3');
+    net.tick(['n1', 'n4'], 25); // the learner answers every heartbeat
+    expect(net.core('n1').status().role).toBe('follower');
+    expect(net.events('stepped-down', 'n1').at(-1)).toMatchObject({ reason: 'check-quorum' });
+  });
+
   it('a sync write waits for the voting followers only, not for a learner', () => {
     const net = cluster({ replication: { mode: 'sync' } });
     addLearner(net, 'n1', 'n4');
