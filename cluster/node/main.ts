@@ -48,6 +48,7 @@ async function main(): Promise<void> {
       peers.send(messages);
     },
     setLinks: (rules) => peers.setRules(rules),
+    setPeers: (nodes) => peers.setPeers(nodes),
     network: () => peers.telemetry(),
     nowMs: () => performance.now(),
     wallMs: () => Date.now(),

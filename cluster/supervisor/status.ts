@@ -17,6 +17,8 @@ export interface NodeView {
   readonly reportAgeMs: number;
   /** Node-level faults the supervisor set on it. */
   readonly faults: NodeFaults;
+  /** Voter or learner in the cluster's configuration (Cluster.membership()); null when not in it. */
+  readonly member: 'voter' | 'learner' | null;
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
@@ -52,5 +54,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     reportAgeMs: t === null ? null : node.reportAgeMs,
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
     faults: node.faults,
+    member: node.member,
   };
 }
