@@ -264,7 +264,7 @@ function startMembershipChanges(
   let stopped = false;
   const loop = (async () => {
     while (!stopped && remaining() > 0) {
-      await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (1 + prng.next()))));
+      await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (1.5 + prng.next()))));
       if (stopped || remaining() <= 0) break;
       const what = pickChange(cluster, prng, options.nodes);
       if (what === null) continue;
