@@ -601,14 +601,12 @@ export class Cluster extends EventEmitter {
     let mayHaveCommitted = false;
     for (;;) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0) {
-        throw new TimeoutError(
-          mayHaveCommitted
-            ? `${change.type} ${change.node}: the leader stepped down before it committed, and no leader confirmed it within ${timeoutMs} ms; it may still commit (membership() says)`
-            : `${change.type} ${change.node} did not commit within ${timeoutMs} ms`,
-        );
+      const leader = remaining <= 0 ? null : await this.leaderWatch.elected(performance.now() + remaining);
+      if (leader === null) {
+        // Every refusal so far said nothing was proposed: the change never reached a log.
+        if (!mayHaveCommitted) throw new UnavailableError(`no leader took ${change.type} ${change.node} within ${timeoutMs} ms; nothing was proposed`, null, 'no-leader');
+        throw new TimeoutError(`${change.type} ${change.node}: the leader stepped down before it committed, and no leader confirmed it within ${timeoutMs} ms; it may still commit (membership() says)`);
       }
-      const leader = await this.waitForLeader({ timeoutMs: remaining });
       const reply = await this.request(leader, (requestId) => ({ type: 'conf-change', id: requestId, change }), Math.max(1, deadline - performance.now()));
       if (reply.ok) {
         const after = replyMembership(reply.result) ?? { voters: [], learners: [] };
@@ -616,7 +614,7 @@ export class Cluster extends EventEmitter {
         return after;
       }
       const error = reply.error!;
-      if (error.reason === 'stepped-down') mayHaveCommitted = true;
+      if (error.reason === 'stepped-down' || error.reason === 'timeout' || error.reason === 'node-died') mayHaveCommitted = true;
       else if (error.reason === 'refused' && mayHaveCommitted) {
         // Refused as a change that makes no sense now, with no change uncommitted: if the leader's
         // configuration is the one asked for, the earlier proposal committed under a later leader.
