@@ -78,7 +78,6 @@ interface Slot {
 const socketPathBytesMax = 107;
 /** Refusals of a membership change that are worth proposing again shortly: nothing was proposed, and a leader may take it soon. */
 const changeRetryReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['not-leader', 'no-leader', 'change-in-progress', 'transfer-in-progress', 'leadership-lost', 'busy', 'down']);
-/** Failures after which a change may have reached a log (and so may still commit). */
 /** Whether `membership` is what `change` asks for. */
 function changeHolds(change: ConfChange, membership: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] }): boolean {
   switch (change.type) {
@@ -91,6 +90,7 @@ function changeHolds(change: ConfChange, membership: { readonly voters: readonly
       return !membership.voters.includes(change.node) && !membership.learners.includes(change.node);
   }
 }
+/** Failures after which a change may have reached a log (and so may still commit). */
 const reachedLogReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['timeout', 'stepped-down', 'node-died']);
 const eventsKeptMax = 10_000;
 
@@ -100,7 +100,7 @@ export class Cluster extends EventEmitter {
   get ids(): readonly NodeId[] {
     return this.members;
   }
-  private members: NodeId[];
+  private members: readonly NodeId[];
   /** The nodes the cluster started with: their logs start from this configuration. */
   private readonly founders: readonly NodeId[];
   /** Every id this cluster has used, removed nodes included: an id is never given twice (membership.ts). */
@@ -489,7 +489,8 @@ export class Cluster extends EventEmitter {
     return this.oneChangeAtATime(`adding ${id}`, async () => {
       this.usedIds.add(id);
       this.addSlot(id);
-      this.members.push(id);
+      // Replaced, never changed in place: a caller holding `ids` keeps the list it read.
+      this.members = [...this.members, id];
       this.pushPeers();
       this.spawn(id);
       const change: ConfChange = { type: as === 'voter' ? 'add-voter' : 'add-learner', node: id };
