@@ -23,6 +23,8 @@ export interface NodeView {
   readonly silentMs: number;
   /** A running, unpaused node silent this long is wedged (wedgedAfterMs). */
   readonly wedgedAfterMs: number;
+  /** Voter or learner in the cluster's configuration (Cluster.membership()); null when not in it. */
+  readonly member: 'voter' | 'learner' | null;
 }
 
 /**
@@ -87,5 +89,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     wedged,
     snapshotIndex: t?.snapshot?.index ?? 0,
     walBytesRetained: t?.snapshot?.walBytesRetained ?? null,
+    member: node.member,
   };
 }

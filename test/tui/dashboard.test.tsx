@@ -235,14 +235,14 @@ describe('keys', () => {
 
   it('? opens the help overlay with every key and command; Esc closes it', async () => {
     // Tall enough for the keys, the node table's words, the charts and the first commands.
-    const rendered = renderDashboard(steady(), { columns: 100, rows: 62 });
+    const rendered = renderDashboard(steady(), { columns: 100, rows: 63 });
     await waitForText(rendered, '▸ n1');
     await press(rendered, '?');
     const help = await waitForText(rendered, 'commands (after :)');
     expect(help).toContain('kill (SIGKILL) / restart the selected node');
     expect(help).toContain('partition n1 | n2 n3');
     expect(help).not.toMatch(/^replay lag, last 60 s/m);
-    expect(lines(help)).toHaveLength(61);
+    expect(lines(help)).toHaveLength(62);
     await press(rendered, 'k');
     expect(rendered.lastFrame()).toContain('commands (after :)');
     await press(rendered, keys.escape);
@@ -256,7 +256,7 @@ describe('keys', () => {
     const first = await waitForText(rendered, 'keys');
     expect(first).toMatch(/— lines 1–15 of \d+; ↑↓ PgUp PgDn scroll, Esc closes —/);
     expect(lines(first)).toHaveLength(23);
-    await press(rendered, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown);
+    await press(rendered, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown);
     const last = await waitForText(rendered, 'quit');
     expect(last).toMatch(/stop every node and leave/);
     expect(last).not.toMatch(/^keys/m);
