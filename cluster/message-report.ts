@@ -42,6 +42,26 @@ export interface MessageRecord {
   readonly first: boolean;
 }
 
+/** A record whose type-specific fields are empty, with what `fields` sets: the one place that lists every field's empty value. */
+export function messageRecord(fields: Pick<MessageRecord, 'atMs' | 'dir' | 'from' | 'to' | 'type' | 'term'> & Partial<MessageRecord>): MessageRecord {
+  return {
+    pre: false,
+    transfer: false,
+    lastIndex: null,
+    lastTerm: null,
+    granted: null,
+    reason: null,
+    reject: null,
+    index: null,
+    hintIndex: null,
+    hintTerm: null,
+    entries: null,
+    commit: null,
+    first: false,
+    ...fields,
+  };
+}
+
 /** Appends and heartbeats on one directed link, counted over [fromMs, toMs] by the sender (`out`) or the receiver (`in`). */
 export interface LinkCount {
   readonly dir: 'out' | 'in';
@@ -85,7 +105,7 @@ export class InvalidReport {
   constructor(readonly reason: string) {}
 }
 
-const messageTypes: readonly MessageType[] = ['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now'];
+const messageTypes: readonly MessageType[] = ['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now', 'snapshot'];
 const voteDenials: readonly VoteDenial[] = ['stale-term', 'already-voted', 'log-behind', 'leader-alive'];
 
 type Rec = Record<string, unknown>;

@@ -8,6 +8,8 @@
 
 import type {
   AckLevel,
+  ConfChange,
+  Membership,
   CoreEvent,
   Entry,
   EntryKind,
@@ -16,10 +18,12 @@ import type {
   Positions,
   ReplicationMode,
   Role,
+  SnapshotMeta,
   SyncFallback,
   VoteDenial,
   WriteReplication,
 } from './core/index.js';
+import { clockRateMax, clockRateMin, nodeFaultMsMax } from './fault-limits.js';
 import { isWellFormed, peerPositionMax } from './limits.js';
 import type { ElectionTimer, MessageReport } from './message-report.js';
 import { clientBytesMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
@@ -39,9 +43,7 @@ export interface ReplicationSettings {
 
 /** `local`: the node as it is; `linearizable`: ReadIndex on the leader; `lease`: on the leader's lease (no round trip), ReadIndex when it has none. */
 export type Consistency = 'local' | 'linearizable' | 'lease';
-/** Clock rates the clock fault accepts: a node's timers run this many times real speed. */
-export const clockRateMin = 0.05;
-export const clockRateMax = 20;
+export { clockRateMin, clockRateMax, nodeFaultMsMax };
 
 export type TraceAction = 'arm' | 'report' | 'disarm';
 
@@ -83,6 +85,8 @@ export const errorReasons = [
   'refused',
   /** A reply that did not parse. */
   'malformed-reply',
+  /** A membership change was refused for now: another is uncommitted, or the leader has not committed an entry of its term yet. Nothing was proposed. */
+  'change-in-progress',
 ] as const;
 export type ErrorReason = (typeof errorReasons)[number];
 
@@ -107,6 +111,7 @@ export function errorKind(reason: ErrorReason): ErrorKind {
     case 'read-unavailable':
     case 'refused':
     case 'malformed-reply':
+    case 'change-in-progress':
       return 'unavailable';
   }
 }
@@ -154,8 +159,6 @@ export interface NodeFaults {
   readonly applySlowMs: number;
 }
 
-/** The most a node-level fault may add, in ms: past that a node is simply down. */
-export const nodeFaultMsMax = 10_000;
 
 /** The first frame on every socket connection: who connects, and the cluster's secret. */
 export interface Hello {
@@ -194,6 +197,12 @@ export type ToNode =
   | { readonly type: 'checksum'; readonly id: number }
   /** `trace`: arm a tag before the traced write (it travels as the write's client id), report what was stamped, disarm. */
   | { readonly type: 'trace'; readonly id: number; readonly action: TraceAction; readonly tag: string }
+  /** Take a snapshot now (Cluster.snapshot): the reply says its index and size, or why not. */
+  | { readonly type: 'snapshot'; readonly id: number }
+  /** A single-server membership change, proposed at the leader; answered once it commits. */
+  | { readonly type: 'conf-change'; readonly id: number; readonly change: ConfChange }
+  /** Every node of the cluster whose socket this node may connect to and accept (membership changes add and remove them). */
+  | { readonly type: 'peers'; readonly nodes: readonly NodeId[] }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   /** The clock fault: the node's tick timer runs at `rate` times real speed (1 restores it). */
@@ -217,7 +226,7 @@ export interface FollowerTelemetry {
   readonly replayLagMs: number;
   readonly lagEntries: number;
   readonly lagBytes: number;
-  readonly state: 'probe' | 'replicate';
+  readonly state: 'probe' | 'replicate' | 'snapshot';
   readonly inflight: number;
   readonly active: boolean;
 }
@@ -259,8 +268,26 @@ export interface NodeTelemetry {
   readonly atMs: number;
   /** How far this node's election timer has run (cluster/message-report.ts). */
   readonly election: ElectionTimer;
+  /** The configuration in force on this node: the latest in its log (voters and learners). */
+  readonly membership: Membership;
   /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
   readonly messages?: MessageReport;
+  /** Snapshots and compaction (cluster/node/snapshots.ts); absent from nodes of an older build. */
+  readonly snapshot?: SnapshotTelemetry;
+}
+
+/** A node's snapshot and the WAL it keeps (issue 14). */
+export interface SnapshotTelemetry {
+  /** Index of its newest snapshot (taken or installed); 0 when it has none. */
+  readonly index: number;
+  /** Bytes of WAL records it keeps on disk (compaction lowers it, as PostgreSQL's retained WAL). */
+  readonly walBytesRetained: number;
+  /** First index its WAL still holds. */
+  readonly walFirstIndex: number;
+  /** Whether a snapshot is being taken right now. */
+  readonly taking: boolean;
+  /** Transfers to followers in progress (leader). */
+  readonly sending: number;
 }
 
 /**
@@ -322,6 +349,14 @@ export type HostEvent =
   | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number }
   | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number }
   | { readonly type: 'node-wedged'; readonly node: NodeId; readonly reason: string; readonly statement: string | null }
+  /** A snapshot of this node's state was taken and its WAL compacted (walBytesRetained after it). */
+  | { readonly type: 'snapshot-taken'; readonly node: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly durationMs: number; readonly walBytesRetained: number; readonly walBytesRemoved: number }
+  /** The leader streamed its snapshot to a follower that needed compacted entries. */
+  | { readonly type: 'snapshot-sent'; readonly node: NodeId; readonly to: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly durationMs: number; readonly rewinds: number }
+  /** A leader's snapshot became this follower's state (durationMs: transfer and install; installMs: the install). */
+  | { readonly type: 'snapshot-installed'; readonly node: NodeId; readonly from: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly durationMs: number; readonly installMs: number; readonly log: 'kept' | 'restarted' }
+  /** A snapshot transfer to a follower failed (it is retried). */
+  | { readonly type: 'snapshot-failed'; readonly node: NodeId; readonly to: NodeId; readonly index: number; readonly reason: string }
   /** The node's WAL is damaged mid-log (a bad record, valid ones after it): it refused to start and exits with corruptExitCode. */
   | { readonly type: 'node-corrupt'; readonly node: NodeId; readonly segment: string; readonly offset: number; readonly index: number; readonly reason: string; readonly message: string }
   /** A rebuilt node's log reached the last position its old log held: it votes and campaigns again. */
@@ -546,7 +581,7 @@ function checkAppendedEntries(entries: readonly Entry[], at: { prevIndex: number
 export const raftMessage: Check<Message> = (v, p) => {
   if (!isRecord(v)) fail(p, 'a raft message');
   const base = { from: nodeId(field(v, 'from'), `${p}.from`), to: nodeId(field(v, 'to'), `${p}.to`), term: position(field(v, 'term'), `${p}.term`) };
-  const type = oneOf(['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now'] as const)(field(v, 'type'), `${p}.type`);
+  const type = oneOf(['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now', 'snapshot'] as const)(field(v, 'type'), `${p}.type`);
   switch (type) {
     case 'vote':
       return {
@@ -589,8 +624,37 @@ export const raftMessage: Check<Message> = (v, p) => {
       return { ...base, type, context: count(field(v, 'context'), `${p}.context`), positions: positions(field(v, 'positions'), `${p}.positions`) };
     case 'timeout-now':
       return { ...base, type };
+    case 'snapshot':
+      return { ...base, type, meta: snapshotMessageMeta(field(v, 'meta'), base.term, `${p}.meta`) };
   }
 };
+
+/** Members a snapshot's configuration may name: every node id n1..n99 once. */
+const snapshotMembersMax = 99;
+
+/**
+ * The meta of an InstallSnapshot message: index and term from 1 (a snapshot
+ * holds at least one entry), the term not above the message's (the leader's),
+ * an lsn of at least a record header an entry, and a configuration with at
+ * least one voter naming each node once.
+ */
+function snapshotMessageMeta(v: unknown, term: number, p: string): SnapshotMeta {
+  if (!isRecord(v)) fail(p, 'a snapshot meta { index, term, lsn, membership }');
+  const index = position(field(v, 'index'), `${p}.index`);
+  const metaTerm = position(field(v, 'term'), `${p}.term`);
+  if (index < 1) fail(`${p}.index`, 'an index >= 1');
+  if (metaTerm < 1 || metaTerm > term) fail(`${p}.term`, `a term from 1 to the message's term ${term}`);
+  const lsn = count(field(v, 'lsn'), `${p}.lsn`);
+  if (lsn < index * recordHeaderBytes) fail(`${p}.lsn`, `an lsn of at least ${recordHeaderBytes} bytes an entry (${index * recordHeaderBytes})`);
+  const membership = field(v, 'membership');
+  if (!isRecord(membership)) fail(`${p}.membership`, 'a membership { voters, learners }');
+  const voters = arrayOf(nodeId, snapshotMembersMax)(field(membership, 'voters'), `${p}.membership.voters`);
+  const learners = arrayOf(nodeId, snapshotMembersMax)(field(membership, 'learners'), `${p}.membership.learners`);
+  if (voters.length === 0) fail(`${p}.membership.voters`, 'at least one voter');
+  const all = [...voters, ...learners];
+  if (new Set(all).size !== all.length) fail(`${p}.membership`, 'each node once, as a voter or a learner');
+  return { index, term: metaTerm, lsn, membership: { voters, learners } };
+}
 
 const param: Check<Param> = (v, p) => {
   if (v === null || typeof v === 'string') return v;
@@ -640,11 +704,19 @@ export function parseToNode(value: unknown): ToNode | Invalid {
   }
 }
 
+/** Nodes a 'peers' message may name: n1..n99 at most (a configuration holds at most 9 at a time). */
+const peersMax = 99;
+const confChangeTypes = ['add-learner', 'add-voter', 'promote-learner', 'remove'] as const;
+const confChange: Check<ConfChange> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'a membership change');
+  return { type: oneOf(confChangeTypes)(field(v, 'type'), `${p}.type`), node: nodeId(field(v, 'node'), `${p}.node`) };
+};
+
 const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= nodeFaultMsMax ? v : fail(p, `a number of ms from 0 to ${nodeFaultMsMax}`));
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'node-faults', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'snapshot', 'conf-change', 'peers', 'links', 'node-faults', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -673,6 +745,7 @@ function toNode(value: unknown): ToNode {
       };
     case 'promote':
     case 'checksum':
+    case 'snapshot':
       return { type, id: count(field(value, 'id'), 'id') };
     case 'transfer':
       return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };
@@ -690,6 +763,10 @@ function toNode(value: unknown): ToNode {
       if (!(rate >= clockRateMin && rate <= clockRateMax)) fail('rate', `a clock rate from ${clockRateMin} to ${clockRateMax}`);
       return { type, rate };
     }
+    case 'conf-change':
+      return { type, id: count(field(value, 'id'), 'id'), change: confChange(field(value, 'change'), 'change') };
+    case 'peers':
+      return { type, nodes: arrayOf(nodeId, peersMax)(field(value, 'nodes'), 'nodes') };
     case 'node-faults':
       return { type, diskSlowMs: faultMs(field(value, 'diskSlowMs'), 'diskSlowMs'), applySlowMs: faultMs(field(value, 'applySlowMs'), 'applySlowMs') };
     case 'stop':

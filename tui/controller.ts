@@ -83,6 +83,14 @@ export interface ClusterController {
   transferLeadership(id: NodeId): Promise<void>;
   /** One write traced through every process (`:trace`); a stand-in without it cannot trace. */
   trace?(sql: string, params?: readonly Param[], options?: TraceOptions): Promise<WriteTrace>;
+  /** A snapshot of the node's state now, its WAL compacted after it (Cluster.snapshot); optional for stand-ins. */
+  snapshot?(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }>;
+  /** Membership change: a new node as a learner or a voter (resolves to its id once the change commits). */
+  addNode(options?: { readonly as?: 'learner' | 'voter' }): Promise<NodeId>;
+  /** A learner becomes a voter, once it has caught up (refused with the reason before). */
+  promoteLearner(id: NodeId): Promise<void>;
+  /** The node leaves the cluster once the change commits; its process stops. */
+  removeNode(id: NodeId): Promise<void>;
   /** Stops every node; a temporary data dir is removed. Safe to call twice. */
   stop(): Promise<void>;
 }

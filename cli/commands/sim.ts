@@ -144,6 +144,8 @@ function jsonReport(report: SimReport): object {
     writes: report.writes,
     reads: report.reads,
     elections: report.elections,
+    snapshots: report.snapshots,
+    membershipChanges: report.membershipChanges,
     perSeed: { writesMin: report.minWritesPerSeed, virtualMsMin: Math.round(report.virtualMsPerSeedMin) },
     options: report.options,
   };
@@ -169,6 +171,10 @@ function humanReport(report: SimReport): string {
   lines.push(`client writes: ${writes.invoked} (acknowledged ${writes.ok}, refused ${writes.fail}, indeterminate ${writes.info}); leader elections: ${report.elections}`);
   const { reads } = report;
   lines.push(`client reads: ${reads.invoked} (on the lease ${reads.onLease}, lease lapsed so ReadIndex ${reads.leaseFellBack}, ReadIndex ${reads.readIndex}, failed or timed out ${reads.failed})`);
+  if (options.faults.includes('compaction')) {
+    lines.push(`snapshots: ${report.snapshots.taken} taken, ${report.snapshots.installed} installed by followers (InstallSnapshot)`);
+  }
+  if (options.faults.includes('membership')) lines.push(`membership changes committed: ${report.membershipChanges}`);
   lines.push(`speed: ${report.seedsPerSecond.toFixed(1)} seeds/s (${(report.elapsedMs / 1000).toFixed(1)} s on one core)`);
   if (report.violations.length > 0) {
     lines.push('');

@@ -1,11 +1,12 @@
-// The in-memory Raft log of one core. Indexes start at 1; ranges are half-open
-// [lo, hi). The host owns durability: entries written since the last `ready()`
+// The in-memory Raft log of one core. Indexes start at 1, or after the index
+// of a snapshot once the log was compacted (the snapshot's term and lsn stay
+// known, nothing below them); ranges are half-open [lo, hi). The host owns durability: entries written since the last `ready()`
 // are handed out once, and `markPersisted` moves the stable mark when the host
 // reports that a write reached disk.
 
 import { entryHeaderBytes } from './constants.js';
 import { TermRuns } from './log-positions.js';
-import { assert, type Entry, type EntryKind } from './types.js';
+import { assert, type Entry, type EntryKind, type SnapshotMeta } from './types.js';
 
 /** Bytes a string takes in UTF-8, without allocating. */
 export function utf8Length(text: string): number {
@@ -44,6 +45,8 @@ export class RaftLog {
   private windowStart = 1;
   /** The lsn of index windowStart - 1, where the window's first entry starts (0 from index 1). */
   private lsnBeforeWindow = 0;
+  /** The lsn of the base index (the snapshot's), where the log's first entry starts. */
+  private baseLsn = 0;
   /** Highest index known to be durable on this node. */
   stableIndex: number;
   /** Lowest index written since the last `takeUnwritten`, or null when nothing is. */
@@ -53,14 +56,32 @@ export class RaftLog {
   constructor(
     durable: readonly Entry[],
     private readonly storage: LogStorage | null = null,
+    snapshot: Pick<SnapshotMeta, 'index' | 'term' | 'lsn'> | null = null,
   ) {
+    const base = snapshot?.index ?? 0;
+    if (snapshot !== null) {
+      this.terms.reset(snapshot.index, snapshot.term);
+      this.baseLsn = snapshot.lsn;
+      this.lsnBeforeWindow = snapshot.lsn;
+      this.windowStart = base + 1;
+    }
     durable.forEach((entry, i) => {
-      assert(entry.index === i + 1, `durable log is contiguous from 1 (found ${entry.index} at ${i + 1})`);
-      assert(i === 0 || durable[i - 1]!.term <= entry.term, 'terms never decrease along the log');
+      assert(entry.index === base + i + 1, `durable log is contiguous from ${base + 1} (found ${entry.index} at ${base + i + 1})`);
+      assert(entry.term >= this.lastTerm(), 'terms never decrease along the log');
       this.terms.push(entry.term);
       this.window.push(entry);
     });
-    this.stableIndex = durable.length;
+    this.stableIndex = base + durable.length;
+  }
+
+  /** The first index still in the log (the snapshot's index + 1 once compacted). */
+  firstIndex(): number {
+    return this.terms.baseIndex + 1;
+  }
+
+  /** The index the log starts after: the compaction point (0 when nothing was compacted). */
+  baseIndex(): number {
+    return this.terms.baseIndex;
   }
 
   lastIndex(): number {
@@ -71,22 +92,22 @@ export class RaftLog {
     return this.terms.term(this.terms.lastIndex);
   }
 
-  /** The term at `index`; 0 for index 0; -1 beyond the end. */
+  /** The term at `index`; 0 for index 0; the snapshot's at the base index; -1 beyond the end or below the base. */
   term(index: number): number {
     return this.terms.term(index);
   }
 
   /** The lsn of `index` (0 for index 0): from memory, or from storage for an index older than the window. */
   lsn(index: number): number {
-    assert(index >= 0 && index <= this.lastIndex(), `lsn of index ${index} within 0..${this.lastIndex()}`);
+    assert(index >= this.baseIndex() && index <= this.lastIndex(), `lsn of index ${index} within ${this.baseIndex()}..${this.lastIndex()}`);
     if (index >= this.windowStart) return this.window[index - this.windowStart]!.lsn;
     if (index === this.windowStart - 1) return this.lsnBeforeWindow;
-    if (index === 0) return 0;
+    if (index === this.baseIndex()) return this.baseLsn;
     return this.fromStorage(index, index + 1)[0]!.lsn;
   }
 
   entry(index: number): Entry {
-    assert(index >= 1 && index <= this.lastIndex(), `entry ${index} is in the log (last ${this.lastIndex()})`);
+    assert(index > this.baseIndex() && index <= this.lastIndex(), `entry ${index} is in the log (${this.firstIndex()}..${this.lastIndex()})`);
     const entry = index >= this.windowStart ? this.window[index - this.windowStart] : this.fromStorage(index, index + 1)[0];
     assert(entry !== undefined && entry.index === index, `entry ${index} found`);
     return entry;
@@ -96,6 +117,7 @@ export class RaftLog {
   slice(lo: number, hi: number): Entry[] {
     const end = Math.min(hi, this.lastIndex() + 1);
     if (lo >= end) return [];
+    assert(lo > this.baseIndex(), `entries from ${lo} are in the log (first ${this.firstIndex()})`);
     if (lo >= this.windowStart) return this.window.slice(lo - this.windowStart, end - this.windowStart);
     const old = this.fromStorage(lo, Math.min(end, this.windowStart));
     return end <= this.windowStart ? old : old.concat(this.window.slice(0, end - this.windowStart));
@@ -128,7 +150,7 @@ export class RaftLog {
 
   /** Drops every entry at or after `index`; what was durable there is no longer ours. */
   truncateFrom(index: number): void {
-    assert(index >= 1 && index <= this.lastIndex(), `truncate from ${index} within 1..${this.lastIndex()}`);
+    assert(index > this.baseIndex() && index <= this.lastIndex(), `truncate from ${index} within ${this.firstIndex()}..${this.lastIndex()}`);
     if (index >= this.windowStart) this.window.length = index - this.windowStart;
     else {
       this.lsnBeforeWindow = this.lsn(index - 1);
@@ -154,6 +176,54 @@ export class RaftLog {
     this.lsnBeforeWindow = this.window[drop - 1]!.lsn;
     this.window.splice(0, drop);
     this.windowStart = keepFrom;
+  }
+
+  /**
+   * Forgets every entry up to `upTo`: a snapshot holds them and the host may
+   * delete them from its storage (after this call: their lsn is read first).
+   * Only durable, written entries are compacted.
+   */
+  compactTo(upTo: number): void {
+    const base = this.baseIndex();
+    if (upTo <= base) return;
+    const durableEnd = Math.min(this.stableIndex, (this.unwrittenFrom ?? Infinity) - 1);
+    assert(upTo <= durableEnd, `compact to ${upTo}: entries up to ${durableEnd} are durable`);
+    this.baseLsn = this.lsn(upTo);
+    if (upTo >= this.windowStart) {
+      this.window.splice(0, upTo + 1 - this.windowStart);
+      this.windowStart = upTo + 1;
+      this.lsnBeforeWindow = this.baseLsn;
+    }
+    this.terms.compact(upTo);
+  }
+
+  /**
+   * Installs a snapshot: entries up to its index are gone. With `keepSuffix`
+   * (the log held the snapshot's index and term) the entries after it stay;
+   * otherwise the log is empty after it. Entries kept but not yet written, or
+   * a dropped suffix, make the host (re)write the log from index + 1.
+   */
+  restore(snapshot: Pick<SnapshotMeta, 'index' | 'term' | 'lsn'>, keepSuffix: boolean): void {
+    const { index, term, lsn } = snapshot;
+    if (keepSuffix) {
+      assert(this.term(index) === term && index > this.baseIndex(), `the log holds snapshot entry ${index} of term ${term}`);
+      if (index >= this.windowStart) {
+        this.window.splice(0, index + 1 - this.windowStart);
+        this.windowStart = index + 1;
+        this.lsnBeforeWindow = lsn;
+      }
+      this.terms.compact(index);
+      this.stableIndex = Math.max(this.stableIndex, index);
+      if (this.unwrittenFrom !== null && this.unwrittenFrom <= index) this.unwrittenFrom = index + 1;
+    } else {
+      this.terms.reset(index, term);
+      this.window = [];
+      this.windowStart = index + 1;
+      this.lsnBeforeWindow = lsn;
+      this.stableIndex = index;
+      this.unwrittenFrom = index + 1;
+    }
+    this.baseLsn = lsn;
   }
 
   /** Entries in memory now (for telemetry and tests). */
@@ -184,10 +254,15 @@ export class RaftLog {
     return { writeFrom: from, entries: this.window.slice(from - this.windowStart) };
   }
 
-  /** Largest index <= `index` whose term is <= `term` (etcd's findConflictByTerm). */
+  /**
+   * Largest index <= `index` whose term is <= `term` (etcd's findConflictByTerm);
+   * below the base index (compacted) it answers base - 1: only a snapshot can say more.
+   */
   lastIndexAtOrBefore(index: number, term: number): number {
+    const base = this.baseIndex();
     let i = Math.min(index, this.lastIndex());
-    while (i > 0 && this.term(i) > term) i--;
+    if (i < base) return i;
+    while (i > 0 && i >= base && this.term(i) > term) i--;
     return i;
   }
 

@@ -13,8 +13,10 @@ export class Progress {
   /** Raft's matchIndex: only durable entries count towards commit. */
   flushed = 0;
   applied = 0;
-  /** probe: one append at a time until the logs agree; replicate: stream within the window. */
-  state: 'probe' | 'replicate' = 'probe';
+  /** probe: one append at a time until the logs agree; replicate: stream within the window; snapshot: an InstallSnapshot is in flight. */
+  state: 'probe' | 'replicate' | 'snapshot' = 'probe';
+  /** In state snapshot: the index of the snapshot being sent. */
+  pendingSnapshot = 0;
   probeSent = false;
   /** Last index of each append in flight, ascending. */
   private readonly inflight: number[] = [];
@@ -58,7 +60,16 @@ export class Progress {
 
   becomeProbe(next: number): void {
     this.state = 'probe';
+    this.pendingSnapshot = 0;
     this.next = Math.max(next, this.flushed + 1);
+    this.probeSent = false;
+    this.inflight.length = 0;
+  }
+
+  /** The follower needs entries the log no longer holds: it gets the snapshot at `index`, and no appends meanwhile. */
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.pendingSnapshot = index;
     this.probeSent = false;
     this.inflight.length = 0;
   }

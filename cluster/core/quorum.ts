@@ -27,16 +27,33 @@ export interface AckRule {
 /** The leader's view of its followers, enough to decide an ack. */
 export interface AckView {
   readonly leader: NodeId;
+  /** The voters of the configuration in force (the leader among them unless it is removing itself). */
   readonly peers: readonly NodeId[];
   /** The leader's own durable index: it always counts as flushed to itself. */
   readonly leaderFlushed: number;
   readonly progress: ReadonlyMap<NodeId, Progress>;
 }
 
-/** The followers a sync write waits for: the named standbys, or every follower. */
+/**
+ * The followers a sync write waits for: the named standbys, or every voting
+ * follower. Only voters are standbys: a named node that is a learner or was
+ * removed is skipped, and when no named node is a voter any more the set falls
+ * back to every voting follower (a membership change never leaves sync writes
+ * with nobody, or with a node that cannot answer, to wait for).
+ */
 export function syncSet(rule: AckRule, view: AckView): NodeId[] {
-  const standbys = rule.syncStandbys ?? view.peers;
+  const named = rule.syncStandbys?.filter((id) => view.peers.includes(id)) ?? [];
+  const standbys = named.length > 0 ? named : view.peers;
   return standbys.filter((id) => id !== view.leader && view.progress.has(id));
+}
+
+/**
+ * Nodes a quorum write needs: the configured quorum (a majority of the voters
+ * by default), at most every voter: after a membership change shrank the
+ * voters below an explicit quorum, every voter must acknowledge.
+ */
+export function quorumSize(quorum: number | null, voters: number): number {
+  return Math.min(quorum ?? majority(voters), voters);
 }
 
 function followerReached(id: NodeId, index: number, level: AckLevel, view: AckView): boolean {
@@ -57,7 +74,7 @@ export function laggingNodes(index: number, rule: AckRule, view: AckView): NodeI
     }
     case 'quorum': {
       // The leader is one member like any other: it counts once its own flush is done.
-      const needed = rule.quorum ?? majority(view.peers.length);
+      const needed = quorumSize(rule.quorum, view.peers.length);
       const behind = view.peers.filter((id) => (id === view.leader ? !leaderFlushed : !followerReached(id, index, rule.ackLevel, view)));
       return view.peers.length - behind.length >= needed ? [] : behind;
     }
@@ -69,15 +86,21 @@ export function ackReached(index: number, rule: AckRule, view: AckView): boolean
 }
 
 /** A person-readable reason why a replication setting cannot be used, or null when it can. */
-export function replicationProblem(config: ReplicationConfig, peers: readonly NodeId[]): string | null {
+/**
+ * With `peers` null only what holds whatever the membership is gets checked
+ * (a core starting from a log whose configuration may differ from the host's peers).
+ */
+export function replicationProblem(config: ReplicationConfig, peers: readonly NodeId[] | null): string | null {
   if (config.quorum !== null) {
-    if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > peers.length) {
-      return `quorum must be a whole number from 1 to ${peers.length} (the number of nodes), got ${config.quorum}`;
+    if (peers === null) {
+      if (!Number.isInteger(config.quorum) || config.quorum < 1) return `quorum must be a whole number of at least 1, got ${config.quorum}`;
+    } else if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > peers.length) {
+      return `quorum must be a whole number from 1 to ${peers.length} (the number of voters), got ${config.quorum}`;
     }
   }
-  if (config.syncStandbys !== null) {
+  if (config.syncStandbys !== null && peers !== null) {
     const unknown = config.syncStandbys.filter((id) => !peers.includes(id));
-    if (unknown.length > 0) return `sync standbys name unknown nodes: ${unknown.join(', ')} (nodes are ${peers.join(', ')})`;
+    if (unknown.length > 0) return `sync standbys name unknown nodes: ${unknown.join(', ')} (only voters are standbys: ${peers.join(', ')})`;
   }
   if (config.syncTimeoutTicks !== null && !(config.syncTimeoutTicks >= 1)) {
     return `the sync timeout must be at least one tick, got ${config.syncTimeoutTicks}`;

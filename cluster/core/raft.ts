@@ -6,6 +6,7 @@
 
 import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax } from './constants.js';
 import { entryBytes, RaftLog, type LogStorage } from './log.js';
+import { applyChange, ConfigHistory, encodeMembership, members, membershipProblem, voterMajority } from './membership.js';
 import { Prng, mixSeed } from './prng.js';
 import { Progress } from './progress.js';
 import { ackReached, laggingNodes, majority, quorumIndex, replicationProblem, type AckRule, type AckView } from './quorum.js';
@@ -15,9 +16,11 @@ import {
   type CoreConfig,
   type CoreEvent,
   type CoreStatus,
+  type ConfChange,
   type Entry,
   type EntryKind,
   type InitialState,
+  type Membership,
   type Message,
   type NodeId,
   type Positions,
@@ -26,6 +29,7 @@ import {
   type Ready,
   type ReplicationConfig,
   type Role,
+  type SnapshotMeta,
   type StepDownReason,
   type TransferError,
   type WriteAck,
@@ -101,6 +105,12 @@ export class RaftCore {
   private readonly config: CoreConfig;
   private readonly prng: Prng;
   private readonly log: RaftLog;
+  /** The configurations of the log; the latest is in force (membership.ts). */
+  private readonly configs: ConfigHistory;
+  /** Leader only: the membership change waiting to commit, and the host's token for its ack. */
+  private pendingConf: { readonly id: number; readonly index: number } | null = null;
+  /** Leader only: the highest config index whose commit was reported. */
+  private confReported = 0;
   private replication: ReplicationConfig;
 
   private role: Role = 'follower';
@@ -149,29 +159,47 @@ export class RaftCore {
   private readonly appendDue = new Set<NodeId>();
   private reportDue = false;
   private inReady: { applyTo: number } | null = null;
+  /** The latest snapshot this node holds durably (taken or installed): what a leader sends. */
+  private snapshot: SnapshotMeta | null;
+  /** Follower: a snapshot to hand to the host in the next Ready. */
+  private snapshotToInstall: SnapshotMeta | null = null;
 
   /** `storage` serves entries that dropped out of memory; without it the whole log stays in memory. */
   constructor(config: CoreConfig, initial: InitialState, storage: LogStorage | null = null) {
-    if (!config.peers.includes(config.id)) throw new CoreConfigError(`peers must include this node (${config.id})`);
-    if (new Set(config.peers).size !== config.peers.length) throw new CoreConfigError('peers must be distinct');
+    // No check that this node is among the peers: a node added later (or removed)
+    // restarts with the host's initial peers, and its log says what it is now.
+    const initialMembership: Membership = { voters: config.peers, learners: config.learners ?? [] };
+    const membershipError = membershipProblem(initialMembership);
+    if (membershipError !== null) throw new CoreConfigError(`peers and learners: ${membershipError}`);
     const timing = timingProblem(config.electionTicks, config.heartbeatTicks);
     if (timing !== null) throw new CoreConfigError(timing);
-    const problem = replicationProblem(config.replication, config.peers);
+    // Membership-dependent checks wait for setReplication: the log may hold another configuration.
+    const problem = replicationProblem(config.replication, null);
     if (problem !== null) throw new CoreConfigError(problem);
     this.id = config.id;
     this.config = config;
     this.prng = new Prng(mixSeed(config.seed, config.id));
-    this.log = new RaftLog(initial.entries, storage);
+    this.log = new RaftLog(initial.entries, storage, initial.snapshot);
+    // The log's configurations start from the snapshot's (or, without one, from the host's peers).
+    this.configs = new ConfigHistory(initial.snapshot?.membership ?? initialMembership, initial.snapshot?.index ?? 0);
+    for (const entry of initial.entries) this.configs.appended(entry);
     this.log.compact(logEntriesInMemoryMax);
     this.replication = config.replication;
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
     assert(initial.appliedIndex <= this.log.lastIndex(), 'the state machine never applied past the durable log');
+    this.snapshot = initial.snapshot;
+    assert(initial.appliedIndex >= (initial.snapshot?.index ?? 0), 'the state machine holds at least its snapshot');
     this.appliedIndex = initial.appliedIndex;
+    // A snapshot holds committed entries only.
+    this.commitIndex = initial.snapshot?.index ?? 0;
     const log = this.log;
+    const configs = this.configs;
     this.view = {
       leader: config.id,
-      peers: config.peers,
+      get peers() {
+        return configs.current().voters;
+      },
       get leaderFlushed() {
         return log.stableIndex;
       },
@@ -194,7 +222,9 @@ export class RaftCore {
   /** A message from another core, routed by the host. */
   step(m: Message): void {
     this.assertNotInReady();
-    if (m.to !== this.id || m.from === this.id || !this.config.peers.includes(m.from)) return;
+    // Any sender: a node outside our configuration (a leader adding us, a voter we have not
+    // heard of yet, a removed node) is handled by the term rules like anyone else.
+    if (m.to !== this.id || m.from === this.id) return;
     if (m.term > this.term) {
       if (!this.onHigherTerm(m)) return;
     } else if (m.term < this.term) {
@@ -221,7 +251,10 @@ export class RaftCore {
         if (this.role === 'leader') this.handleHeartbeatResp(m);
         return;
       case 'timeout-now':
-        if (this.role !== 'leader') this.campaign(false, true);
+        if (this.role !== 'leader' && this.isVoter()) this.campaign(false, true);
+        return;
+      case 'snapshot':
+        if (this.acceptLeader(m.from)) this.handleSnapshot(m);
         return;
       default:
         unreachable(m);
@@ -235,11 +268,41 @@ export class RaftCore {
     if (this.transferTarget !== null) return { ok: false, error: 'transfer-in-progress', leader: this.id };
     if (this.pendingWrites.size >= pendingWritesMax) return { ok: false, error: 'busy', leader: this.id };
     if (proposal.replication !== undefined) {
-      const problem = replicationProblem({ ...this.replication, ...proposal.replication }, this.config.peers);
+      const problem = replicationProblem({ ...this.replication, ...proposal.replication }, this.voters());
       if (problem !== null) throw new CoreConfigError(problem);
     }
     const entry = this.appendEntry(proposal.kind ?? 'sql', proposal.data, proposal.client, proposal.request);
     this.pendingWrites.set(entry.index, { id: proposal.id, override: proposal.replication, tick: this.tickCount });
+    this.broadcastDue = true;
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * A single-server membership change (thesis §4.1). Appends a config entry
+   * holding the whole new membership; it takes effect at once, on this node and
+   * on each follower as it receives it. One change at a time: refused while a
+   * config entry is uncommitted, and until this leader has committed an entry
+   * of its own term (Ongaro's 2015 correction: otherwise a change from an
+   * earlier term that is about to be lost and this one can form two majorities
+   * that do not overlap). The ack comes back as a WriteAck once it commits.
+   */
+  proposeConfChange(id: number, change: ConfChange): ProposeResult {
+    this.assertNotInReady();
+    if (this.role !== 'leader') return { ok: false, error: 'not-leader', leader: this.leader };
+    if (this.transferTarget !== null) return { ok: false, error: 'transfer-in-progress', leader: this.id };
+    if (this.pendingConf !== null || this.configs.currentIndex() > this.commitIndex || this.log.term(this.commitIndex) !== this.term) {
+      return { ok: false, error: 'change-in-progress', leader: this.id };
+    }
+    if (this.pendingWrites.size >= pendingWritesMax) return { ok: false, error: 'busy', leader: this.id };
+    const before = this.configs.current();
+    const next = applyChange(before, change);
+    if (typeof next === 'string') return { ok: false, error: 'bad-change', leader: this.id };
+    const entry = this.appendEntry('config', encodeMembership(next), undefined, undefined);
+    this.pendingConf = { id, index: entry.index };
+    this.emit({
+      type: 'membership-changed', node: this.id, index: entry.index, membership: next,
+      majorityBefore: voterMajority(before), majorityAfter: voterMajority(next), committed: false,
+    });
     this.broadcastDue = true;
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -255,7 +318,7 @@ export class RaftCore {
       this.reads.push({ id, ok: false, error: 'busy', leader: this.id });
       return;
     }
-    const read: PendingRead = { id, index: -1, context: 0, acks: new Set([this.id]), confirmed: this.config.peers.length === 1 };
+    const read: PendingRead = { id, index: -1, context: 0, acks: new Set([this.id]), confirmed: this.soleVoter() };
     // A new leader does not know the commit index until an entry of its own term commits.
     if (this.log.term(this.commitIndex) === this.term) this.startReadRound(read);
     this.pendingReads.push(read);
@@ -267,7 +330,8 @@ export class RaftCore {
     if (this.role !== 'leader') return 'not-leader';
     if (target === this.id) return null;
     const progress = this.progress.get(target);
-    if (progress === undefined) return 'unknown-node';
+    // Only a voter can lead: a learner is as unknown here as a stranger.
+    if (progress === undefined || !this.voters().includes(target)) return 'unknown-node';
     if (this.transferTarget !== null) return 'transfer-in-progress';
     this.transferTarget = target;
     // Its target's campaign bypasses the followers' leases: no lease read in this term any more.
@@ -287,7 +351,8 @@ export class RaftCore {
    */
   promote(): void {
     this.assertNotInReady();
-    if (this.role === 'leader') return;
+    // A learner or a removed node never leads; the host refuses it with a reason first.
+    if (this.role === 'leader' || !this.isVoter()) return;
     if (this.config.failover === 'raft') {
       this.campaign(false, true);
       return;
@@ -304,7 +369,7 @@ export class RaftCore {
   setReplication(change: Partial<ReplicationConfig>): string | null {
     this.assertNotInReady();
     const next: ReplicationConfig = { ...this.replication, ...change };
-    const problem = replicationProblem(next, this.config.peers);
+    const problem = replicationProblem(next, this.voters());
     if (problem !== null) return problem;
     this.replication = next;
     this.degraded = false;
@@ -326,10 +391,66 @@ export class RaftCore {
   }
 
   // -------------------------------------------------------------------------
+  // Snapshots and compaction
+
+  /**
+   * The meta for a snapshot the host takes of its state at `index`: its term,
+   * lsn and configuration. A snapshot holds committed entries only, so `index`
+   * must be applied and committed (a follower may apply past what it knows is
+   * committed: it waits for the commit index first).
+   */
+  snapshotAt(index: number): SnapshotMeta {
+    const committed = index <= this.commitIndex || this.config.unsafe?.snapshotUncommitted === true;
+    assert(
+      index >= this.log.baseIndex() && index <= this.appliedIndex && committed,
+      `snapshot index ${index} is applied (${this.appliedIndex}), committed (${this.commitIndex}) and still in the log (from ${this.log.baseIndex()})`,
+    );
+    if (this.snapshot !== null && this.snapshot.index === index) return this.snapshot;
+    return { index, term: this.log.term(index), lsn: this.log.lsn(index), membership: this.membershipAt(index) };
+  }
+
+  /** The host holds a durable snapshot for `meta`: a leader sends it to followers that need compacted entries. */
+  snapshotTaken(meta: SnapshotMeta): void {
+    this.assertNotInReady();
+    if (this.snapshot !== null && meta.index <= this.snapshot.index) return;
+    const committed = meta.index <= this.commitIndex || this.config.unsafe?.snapshotUncommitted === true;
+    assert(committed && this.log.term(meta.index) === meta.term, `snapshot ${meta.index} (term ${meta.term}) is a committed entry of this log`);
+    this.snapshot = meta;
+  }
+
+  /** The host deleted (or is about to delete) its log entries up to `upTo`; call before deleting, at most up to the latest snapshot. */
+  compact(upTo: number): void {
+    this.assertNotInReady();
+    const snapshotIndex = this.snapshot?.index ?? 0;
+    assert(upTo <= snapshotIndex, `compact to ${upTo}: the latest snapshot is at ${snapshotIndex}`);
+    this.log.compactTo(upTo);
+  }
+
+  /** First index still in the log (snapshot index + 1 once compacted). */
+  firstIndex(): number {
+    return this.log.firstIndex();
+  }
+
+  /** Leader host: the snapshot transfer to `to` finished (ok) or failed; either way the leader probes again. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    this.assertNotInReady();
+    if (this.role !== 'leader') return;
+    const progress = this.progress.get(to);
+    if (progress === undefined || progress.state !== 'snapshot') return;
+    // On success the follower holds the snapshot: probe right after it. On failure probe from what it
+    // has, which finds it still behind the log and sends the snapshot again. Either way wait for the
+    // follower's answer or the next heartbeat's first (etcd's MsgSnapStatus), so a failing transfer
+    // is retried once a heartbeat interval, not in a loop.
+    progress.becomeProbe(ok ? Math.max(progress.flushed, progress.pendingSnapshot) + 1 : progress.flushed + 1);
+    progress.probeSent = true;
+  }
+
+  // -------------------------------------------------------------------------
   // Output
 
   hasReady(): boolean {
     return (
+      this.snapshotToInstall !== null ||
       this.hardStateDirty ||
       this.log.hasUnwritten() ||
       this.messages.length > 0 ||
@@ -342,6 +463,7 @@ export class RaftCore {
       this.appendDue.size > 0 ||
       (this.reportDue && this.canReport()) ||
       this.applyLimit() > this.appliedIndex ||
+      this.confDue(Math.max(this.appliedIndex, this.applyLimit())) ||
       this.pendingReads.some((read) => this.readServable(read, this.appliedIndex))
     );
   }
@@ -362,12 +484,14 @@ export class RaftCore {
         this.pendingWrites.delete(entry.index);
       }
       this.serveReads(applyTo);
+      this.finishConfChange(applyTo);
     }
     if (this.eventsDropped > 0) {
       this.events.push({ type: 'events-dropped', node: this.id, count: this.eventsDropped });
       this.eventsDropped = 0;
     }
     const ready: Ready = {
+      snapshot: this.snapshotToInstall,
       hardState: this.hardStateDirty ? { term: this.term, vote: this.vote } : null,
       writeFrom,
       entries,
@@ -378,6 +502,7 @@ export class RaftCore {
       reads: this.reads,
       events: this.events,
     };
+    this.snapshotToInstall = null;
     this.hardStateDirty = false;
     this.rollback = [];
     this.messages = [];
@@ -421,6 +546,8 @@ export class RaftCore {
       lastTerm: this.log.lastTerm(),
       lastLsn: this.log.lsn(this.log.lastIndex()),
       stableIndex: this.log.stableIndex,
+      snapshotIndex: this.snapshot?.index ?? 0,
+      firstIndex: this.log.firstIndex(),
       commitIndex: this.commitIndex,
       appliedIndex: this.appliedIndex,
       replication: this.replication,
@@ -429,6 +556,7 @@ export class RaftCore {
       electionElapsed: this.electionElapsed,
       electionTimeout: this.electionTimeout,
       progress,
+      membership: this.configs.current(),
     };
   }
 
@@ -457,9 +585,9 @@ export class RaftCore {
     return this.log.stableIndex;
   }
 
-  /** The lsn (byte position in the log stream) at `index` (clamped to the log). */
+  /** The lsn (byte position in the log stream) at `index` (clamped to the log, from the compaction point on). */
   lsnAt(index: number): number {
-    return this.log.lsn(Math.max(0, Math.min(index, this.log.lastIndex())));
+    return this.log.lsn(Math.max(this.log.baseIndex(), Math.min(index, this.log.lastIndex())));
   }
 
   /** Entries [lo, hi) of this node's log, for hosts and checkers. */
@@ -469,6 +597,101 @@ export class RaftCore {
 
   termAt(index: number): number {
     return this.log.term(index);
+  }
+
+  /** The configuration in force: the latest in this node's log. */
+  membership(): Membership {
+    return this.configs.current();
+  }
+
+  /** The configuration in force at `index` (for a snapshot of the state at `index`). */
+  membershipAt(index: number): Membership {
+    return this.configs.at(index);
+  }
+
+  // -------------------------------------------------------------------------
+  // Membership
+
+  private voters(): readonly NodeId[] {
+    return this.configs.current().voters;
+  }
+
+  private isVoter(): boolean {
+    return this.configs.current().voters.includes(this.id);
+  }
+
+  /** This node alone decides: it is the only voter. */
+  private soleVoter(): boolean {
+    const voters = this.voters();
+    return voters.length === 1 && voters[0] === this.id;
+  }
+
+  /** The configuration changed (a config entry appended, truncated away, or committed). */
+  private onConfigChanged(): void {
+    if (this.role !== 'leader') return;
+    // Replicate to every member, and to the nodes a pending change removes until it commits.
+    const keep = new Set(members(this.configs.current()));
+    if (this.configs.currentIndex() > this.commitIndex) for (const id of members(this.configs.previous())) keep.add(id);
+    keep.delete(this.id);
+    for (const id of [...this.progress.keys()]) {
+      if (keep.has(id)) continue;
+      this.progress.delete(id);
+      this.appendDue.delete(id);
+      if (this.transferTarget === id) {
+        this.emit({ type: 'transfer-aborted', node: this.id, target: id, term: this.term });
+        this.transferTarget = null;
+      }
+    }
+    for (const id of keep) {
+      if (this.progress.has(id)) continue;
+      this.progress.set(id, new Progress(this.log.lastIndex() + 1));
+      this.appendDue.add(id);
+    }
+  }
+
+  /** Leader: config entries that just committed are reported once each. */
+  private reportCommittedConfigs(): void {
+    const reported = this.confReported;
+    for (const { index, membership } of this.configs.since(this.confReported)) {
+      if (index > this.commitIndex) break;
+      this.confReported = index;
+      const before = this.configs.before(index);
+      this.emit({
+        type: 'membership-changed', node: this.id, index, membership,
+        majorityBefore: voterMajority(before), majorityAfter: voterMajority(membership), committed: true,
+      });
+    }
+    if (this.confReported === reported) return;
+    this.configs.committed(this.commitIndex);
+    this.onConfigChanged(); // nodes the committed change removed get nothing more
+  }
+
+  /** True when a change's ack, or a removed leader's step-down, is due once `applyTo` is applied. */
+  private confDue(applyTo: number): boolean {
+    if (this.role !== 'leader') return false;
+    const conf = this.pendingConf;
+    if (conf !== null && conf.index <= this.commitIndex && conf.index <= applyTo) return true;
+    const index = this.configs.currentIndex();
+    return !this.isVoter() && index <= this.commitIndex && index <= applyTo;
+  }
+
+  /**
+   * Acknowledges a committed change and, when it removed this leader, steps
+   * down: it kept replicating until the change committed (thesis §4.2.2), and
+   * hands over with TimeoutNow to the first voter that holds its whole log, so
+   * nobody waits for an election timeout.
+   */
+  private finishConfChange(applyTo: number): void {
+    const conf = this.pendingConf;
+    if (conf !== null && conf.index <= this.commitIndex && conf.index <= applyTo) {
+      this.acks.push({ id: conf.id, ok: true, index: conf.index, term: this.log.term(conf.index) });
+      this.pendingConf = null;
+    }
+    if (!this.confDue(applyTo)) return;
+    const last = this.log.lastIndex();
+    const successor = this.voters().find((id) => (this.progress.get(id)?.flushed ?? 0) >= last);
+    if (successor !== undefined) this.send({ type: 'timeout-now', from: this.id, to: successor, term: this.term });
+    this.becomeFollower(this.term, null, 'removed');
   }
 
   // -------------------------------------------------------------------------
@@ -493,13 +716,13 @@ export class RaftCore {
       return true;
     }
     if (m.type === 'vote-resp' && m.pre && m.granted) return true;
-    const leader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeout-now' ? m.from : null;
+    const leader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeout-now' || m.type === 'snapshot' ? m.from : null;
     this.becomeFollower(m.term, leader, 'higher-term');
     return true;
   }
 
   private onLowerTerm(m: Message): void {
-    if ((m.type === 'append' || m.type === 'heartbeat') && (this.config.checkQuorum || this.config.preVote)) {
+    if ((m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') && (this.config.checkQuorum || this.config.preVote)) {
       // Tell a stale leader our term so it steps down instead of disrupting us forever.
       this.send({ type: 'append-resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hintIndex: 0, hintTerm: 0, positions: this.positions() });
     } else if (m.type === 'vote') {
@@ -556,6 +779,11 @@ export class RaftCore {
     this.pendingWrites.clear();
     for (const read of this.pendingReads) this.reads.push({ id: read.id, ok: false, error: 'leadership-lost', leader: newLeader });
     this.pendingReads = [];
+    if (this.pendingConf !== null) {
+      const { id, index } = this.pendingConf;
+      this.acks.push({ id, ok: false, error: 'leadership-lost', leader: newLeader, index, indeterminate: true });
+      this.pendingConf = null;
+    }
     this.progress.clear();
     this.appendDue.clear();
     this.broadcastDue = false;
@@ -570,9 +798,9 @@ export class RaftCore {
     this.transferTarget = null;
     this.degraded = false;
     this.progress.clear();
-    for (const peer of this.config.peers) {
-      if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1));
-    }
+    this.pendingConf = null;
+    this.confReported = this.commitIndex;
+    this.onConfigChanged();
     this.releasedIndex = this.appliedIndex;
     this.lease.reset();
     this.electionElapsed = 0;
@@ -600,12 +828,12 @@ export class RaftCore {
     this.votes.set(this.id, true);
     const voteTerm = pre ? this.term + 1 : this.term;
     this.emit({ type: 'election-started', node: this.id, term: voteTerm, pre, transfer });
-    if (this.config.peers.length === 1) {
+    if (this.soleVoter()) {
       if (pre) this.campaign(false, transfer);
       else this.becomeLeader([this.id]);
       return;
     }
-    for (const peer of this.config.peers) {
+    for (const peer of this.voters()) {
       if (peer === this.id) continue;
       this.send({ type: 'vote', from: this.id, to: peer, term: voteTerm, pre, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer });
     }
@@ -630,17 +858,19 @@ export class RaftCore {
   }
 
   private handleVoteResp(m: Extract<Message, { type: 'vote-resp' }>): void {
-    if (this.votes.has(m.from)) return;
+    // Only voters of our configuration count: a learner's (or a stranger's) answer is no vote.
+    const voters = this.voters();
+    if (this.votes.has(m.from) || !voters.includes(m.from)) return;
     this.votes.set(m.from, m.granted);
-    const granted = [...this.votes].filter(([, yes]) => yes).map(([id]) => id);
-    const needed = majority(this.config.peers.length);
+    const granted = [...this.votes].filter(([id, yes]) => yes && voters.includes(id)).map(([id]) => id);
+    const needed = majority(voters.length);
     if (granted.length >= needed) {
       if (this.role === 'pre-candidate') this.campaign(false, false);
       else this.becomeLeader(granted);
       return;
     }
     const denials = [...this.votes].filter(([, yes]) => !yes).map(([id]) => id);
-    if (this.config.peers.length - denials.length < needed) {
+    if (voters.length - denials.length < needed) {
       this.emit({ type: 'election-lost', node: this.id, term: m.pre ? this.term + 1 : this.term, pre: m.pre, denials });
       this.becomeFollower(this.term, null, 'higher-term');
     }
@@ -657,6 +887,9 @@ export class RaftCore {
   private tickElection(): void {
     this.electionElapsed++;
     if (this.config.failover !== 'raft' || this.electionElapsed < this.electionTimeout) return;
+    // A learner, a removed node and a new node that knows no configuration yet never
+    // campaign; their clock runs on, so they stop treating a silent leader as alive.
+    if (!this.isVoter()) return;
     this.electionElapsed = 0;
     this.campaign(this.config.preVote, false);
   }
@@ -684,10 +917,12 @@ export class RaftCore {
     this.checkSyncTimeout();
   }
 
+  /** CheckQuorum: a majority of the voters (this leader among them, unless it is removing itself) heard from lately. */
   private quorumActive(): boolean {
-    let active = 1;
-    for (const progress of this.progress.values()) if (progress.recentActive) active++;
-    return active >= majority(this.config.peers.length);
+    const voters = this.voters();
+    let active = 0;
+    for (const id of voters) if (id === this.id || this.progress.get(id)?.recentActive === true) active++;
+    return active >= majority(voters.length);
   }
 
   // -------------------------------------------------------------------------
@@ -704,11 +939,23 @@ export class RaftCore {
           ? { index, term, lsn, kind, data, client }
           : { index, term, lsn, kind, data, client, request };
     this.log.append(entry);
-    if (this.config.peers.length === 1) this.maybeCommit();
+    if (this.configs.appended(entry)) {
+      this.onConfigChanged();
+      this.maybeCommit(); // the new voters may already hold a majority (removing a laggard)
+    } else if (this.soleVoter()) this.maybeCommit();
     return entry;
   }
 
-  private handleAppend(m: Extract<Message, { type: 'append' }>): void {
+  private handleAppend(message: Extract<Message, { type: 'append' }>): void {
+    let m = message;
+    const base = this.log.baseIndex();
+    if (m.prevIndex < base) {
+      // Our snapshot holds every entry up to the base, all committed: skip what the leader resends of them.
+      const atBase = m.entries.find((entry) => entry.index === base);
+      if (atBase === undefined || atBase.term === this.log.term(base)) {
+        m = { ...m, prevIndex: base, prevTerm: this.log.term(base), entries: m.entries.filter((entry) => entry.index > base) };
+      }
+    }
     if (m.prevIndex > this.log.lastIndex() || this.log.term(m.prevIndex) !== m.prevTerm) {
       const hintIndex = this.log.lastIndexAtOrBefore(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
       this.send({
@@ -730,6 +977,7 @@ export class RaftCore {
         this.truncate(entry.index);
       }
       this.log.append(entry);
+      this.configs.appended(entry);
     }
     const matched = m.prevIndex + m.entries.length;
     this.verifiedIndex = Math.max(this.verifiedIndex, matched);
@@ -751,6 +999,54 @@ export class RaftCore {
     }
     this.emit({ type: 'entries-truncated', node: this.id, fromIndex: index, count: this.log.lastIndex() - index + 1 });
     this.log.truncateFrom(index);
+    // A configuration whose entry is gone no longer holds: back to the one before it.
+    this.configs.truncatedFrom(index);
+  }
+
+  /** InstallSnapshot: the host holds the data for m.meta; take it unless our log already covers it. */
+  private handleSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
+    const { meta } = m;
+    const base = this.log.baseIndex();
+    const matched = meta.index >= base && this.log.term(meta.index) === meta.term;
+    // Already covered: by our own snapshot (committed entries match every later leader's log), or by
+    // applied entries of a matching log. Installing would only take the state back.
+    if (this.snapshotToInstall !== null || meta.index <= base || (matched && this.appliedIndex >= meta.index)) {
+      if (this.snapshotToInstall === null) {
+        this.verifiedIndex = Math.max(this.verifiedIndex, Math.min(meta.index, this.log.lastIndex()), base);
+        this.advanceCommit(Math.min(meta.index, this.log.lastIndex()));
+        this.reportDue = true;
+      }
+      return;
+    }
+    // The entries known to equal the leader's: up to meta.index when the log matches there; otherwise
+    // the last one of meta.term before it (log matching), and under Raft everything committed.
+    let same = meta.index;
+    if (!matched) {
+      const atTerm = this.log.lastIndexAtOrBefore(Math.min(meta.index, this.log.lastIndex()), meta.term);
+      same = this.log.term(atTerm) === meta.term ? atTerm : base;
+      if (this.config.failover === 'raft') same = Math.max(same, Math.min(this.commitIndex, meta.index));
+      if (this.commitIndex > same) {
+        assert(this.config.failover === 'manual', `committed entry ${same + 1} (commit ${this.commitIndex}) is never overwritten`);
+        this.emit({ type: 'committed-entries-lost', node: this.id, fromIndex: same + 1, commitIndex: this.commitIndex });
+      }
+      if (this.log.lastIndex() > same) this.emit({ type: 'entries-truncated', node: this.id, fromIndex: same + 1, count: this.log.lastIndex() - same });
+    }
+    if (this.appliedIndex > same) {
+      this.emit({ type: 'entries-rolled-back', node: this.id, fromIndex: same + 1, toIndex: this.appliedIndex, leader: this.leader });
+    }
+    // The snapshot replaces the state machine: nothing is left to undo entry by entry.
+    this.rollback = [];
+    this.log.restore(meta, matched);
+    // The configurations of the dropped entries go with them; the snapshot's is the new base.
+    if (!matched) this.configs.truncatedFrom(1);
+    this.configs.restore(meta.index, meta.membership);
+    this.commitIndex = matched ? Math.max(this.commitIndex, meta.index) : meta.index;
+    this.appliedIndex = meta.index;
+    this.verifiedIndex = matched ? Math.max(this.verifiedIndex, meta.index) : meta.index;
+    this.snapshot = meta;
+    this.snapshotToInstall = meta;
+    this.emit({ type: 'snapshot-restored', node: this.id, index: meta.index, term: meta.term });
+    this.reportDue = true;
   }
 
   private handleHeartbeat(m: Extract<Message, { type: 'heartbeat' }>): void {
@@ -781,6 +1077,7 @@ export class RaftCore {
     if (progress === undefined) return;
     progress.recentActive = true;
     if (m.reject) {
+      if (progress.state === 'snapshot') return; // stale: an answer to an append sent before the snapshot
       if (progress.state === 'replicate') {
         if (m.index <= progress.flushed) return; // stale: an answer to an append sent before the last probe
         progress.becomeProbe(progress.flushed + 1);
@@ -796,6 +1093,7 @@ export class RaftCore {
       return;
     }
     progress.update(m.positions, this.tickCount);
+    this.maybeSnapshotDone(progress);
     if (progress.state === 'probe') {
       progress.next = Math.max(progress.next, m.index + 1);
       progress.becomeReplicate();
@@ -811,13 +1109,24 @@ export class RaftCore {
     const forgot = m.positions.received < progress.received;
     if (forgot) progress.received = progress.flushed;
     progress.update(m.positions, this.tickCount);
-    if (forgot || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    if ((forgot && progress.state !== 'snapshot') || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    this.maybeSnapshotDone(progress);
     progress.probeSent = false;
     if (m.context > 0) {
       this.confirmReads(m.from, m.context);
       this.noteLeaseAck(m.from, m.context);
     }
     this.onFollowerProgress(m.from, progress);
+  }
+
+  /**
+   * A follower in state snapshot that now holds everything up to the log's start goes back to probing,
+   * whichever snapshot brought it there (as etcd: the log can serve it now).
+   */
+  private maybeSnapshotDone(progress: Progress): void {
+    if (progress.state === 'snapshot' && progress.received >= this.log.baseIndex()) {
+      progress.becomeProbe(progress.received + 1);
+    }
   }
 
   private onFollowerProgress(id: NodeId, progress: Progress): void {
@@ -835,8 +1144,10 @@ export class RaftCore {
 
   /** Raft's commit: a majority has the entry durably, and it is of the current term. */
   private maybeCommit(): void {
-    const flushed = this.config.peers.map((id) => (id === this.id ? this.log.stableIndex : (this.progress.get(id)?.flushed ?? 0)));
-    const candidate = quorumIndex(flushed, majority(this.config.peers.length));
+    // The configuration in force counts, committed or not; a leader removing itself is not in it.
+    const voters = this.voters();
+    const flushed = voters.map((id) => (id === this.id ? this.log.stableIndex : (this.progress.get(id)?.flushed ?? 0)));
+    const candidate = quorumIndex(flushed, majority(voters.length));
     if (candidate <= this.commitIndex) return;
     const currentTerm = this.log.term(candidate) === this.term;
     if (!currentTerm && this.config.unsafe?.commitPreviousTermByCount !== true) return;
@@ -845,6 +1156,7 @@ export class RaftCore {
     if (currentTerm) {
       for (const read of this.pendingReads) if (read.index < 0) this.startReadRound(read);
     }
+    if (this.configs.currentIndex() > this.confReported) this.reportCommittedConfigs();
   }
 
   /** Moves the leader's visibility frontier as far as the replication rule allows. */
@@ -942,11 +1254,16 @@ export class RaftCore {
   }
 
   private confirmReads(from: NodeId, context: number): void {
-    const needed = majority(this.config.peers.length);
+    // Only voters confirm leadership: a learner's answer proves nothing about a majority.
+    const voters = this.voters();
+    if (!voters.includes(from)) return;
+    const needed = majority(voters.length);
     for (const read of this.pendingReads) {
       if (read.confirmed || read.index < 0 || read.context > context) continue;
       read.acks.add(from);
-      if (read.acks.size >= needed) read.confirmed = true;
+      let count = 0;
+      for (const id of read.acks) if (voters.includes(id)) count++;
+      if (count >= needed) read.confirmed = true;
     }
   }
 
@@ -995,6 +1312,15 @@ export class RaftCore {
 
   private sendAppend(to: NodeId, progress: Progress): void {
     const last = this.log.lastIndex();
+    if (progress.state === 'snapshot') return; // heartbeats go on; appends wait for the snapshot
+    if (progress.next <= this.log.baseIndex()) {
+      // The follower needs entries compacted into the snapshot: its host streams the snapshot instead.
+      const snapshot = this.snapshot;
+      assert(snapshot !== null && snapshot.index >= this.log.baseIndex(), `a snapshot covers the compacted log up to ${this.log.baseIndex()}`);
+      this.send({ type: 'snapshot', from: this.id, to, term: this.term, meta: snapshot });
+      progress.becomeSnapshot(snapshot.index);
+      return;
+    }
     for (;;) {
       if (progress.state === 'probe' ? progress.probeSent : progress.windowFull()) return;
       const entries = this.log.batch(progress.next, batchEntriesMax, batchBytesMax);

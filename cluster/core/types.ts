@@ -6,6 +6,20 @@ export type NodeId = string;
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
+/** Who is in the cluster. A config entry's data is the whole new Membership as JSON. */
+export interface Membership {
+  /** In priority order. */
+  readonly voters: readonly NodeId[];
+  /** Receive the log, never vote, never count for commit, quorum or sync acks. */
+  readonly learners: readonly NodeId[];
+}
+
+/** One single-server membership change, proposed at the leader. */
+export interface ConfChange {
+  readonly type: 'add-learner' | 'add-voter' | 'promote-learner' | 'remove';
+  readonly node: NodeId;
+}
+
 export type EntryKind = 'sql' | 'noop' | 'config';
 
 export interface Entry {
@@ -19,6 +33,18 @@ export interface Entry {
   /** Client id and request id: the state machine applies a duplicate request once. */
   readonly client?: string;
   readonly request?: number;
+}
+
+/** What a snapshot of the state machine holds: everything up to `index`, all of it committed. */
+export interface SnapshotMeta {
+  /** Last index the snapshot's state includes (applied). */
+  readonly index: number;
+  /** Term of that entry. */
+  readonly term: number;
+  /** Lsn of that entry, so the log after it keeps its lsn chain. */
+  readonly lsn: number;
+  /** The configuration in force at `index`. */
+  readonly membership: Membership;
 }
 
 /** What must be durable before any message that depends on it is sent. */
@@ -117,14 +143,23 @@ export type Message =
       readonly context: number;
       readonly positions: Positions;
     })
-  | (MessageBase & { readonly type: 'timeout-now' });
+  | (MessageBase & { readonly type: 'timeout-now' })
+  | (MessageBase & {
+      /**
+       * InstallSnapshot: the leader's host streamed the snapshot's data for
+       * `meta` to the follower's host before handing over this message. The
+       * follower answers with an `append-resp` (success, index = meta.index).
+       */
+      readonly type: 'snapshot';
+      readonly meta: SnapshotMeta;
+    });
 
 export type MessageType = Message['type'];
 
 // ---------------------------------------------------------------------------
 // Events: every state change a learner would want to see.
 
-export type StepDownReason = 'higher-term' | 'check-quorum' | 'same-term-leader';
+export type StepDownReason = 'higher-term' | 'check-quorum' | 'same-term-leader' | 'removed';
 
 export type CoreEvent =
   | { readonly type: 'election-started'; readonly node: NodeId; readonly term: number; readonly pre: boolean; readonly transfer: boolean }
@@ -179,7 +214,19 @@ export type CoreEvent =
       readonly seen: number;
       readonly from: NodeId;
     }
-  | { readonly type: 'events-dropped'; readonly node: NodeId; readonly count: number };
+  | {
+      /** Emitted by the leader when it appends a config entry (committed: false) and when that entry commits. */
+      readonly type: 'membership-changed';
+      readonly node: NodeId;
+      readonly index: number;
+      readonly membership: Membership;
+      readonly majorityBefore: number;
+      readonly majorityAfter: number;
+      readonly committed: boolean;
+    }
+  | { readonly type: 'events-dropped'; readonly node: NodeId; readonly count: number }
+  /** A follower installed a leader's snapshot (Ready.snapshot). */
+  | { readonly type: 'snapshot-restored'; readonly node: NodeId; readonly index: number; readonly term: number };
 
 export type CoreEventType = CoreEvent['type'];
 
@@ -190,7 +237,9 @@ export type WriteError =
   | 'not-leader' // this node does not lead; `leader` names who does, if known
   | 'transfer-in-progress' // leadership is being handed over; retry at the new leader
   | 'busy' // too many writes pending on this leader
-  | 'leadership-lost'; // the leader stepped down before the write was acknowledged
+  | 'leadership-lost' // the leader stepped down before the write was acknowledged
+  | 'change-in-progress' // a membership change is uncommitted, or this leader has not committed an entry of its term yet
+  | 'bad-change'; // the membership change names an unknown or duplicate node, removes the last voter, ...
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number }
@@ -224,6 +273,7 @@ export type TransferError = 'not-leader' | 'unknown-node' | 'transfer-in-progres
 
 // ---------------------------------------------------------------------------
 // Ready: everything the host must do, in this order:
+//   0. install `snapshot`, if any (see Ready.snapshot);
 //   1. persist `hardState` durably (before sending anything);
 //   2. write `entries` to the log (replacing the log from `writeFrom` on) and
 //      start flushing; report completion later with `persisted(index, term)`;
@@ -235,6 +285,17 @@ export type TransferError = 'not-leader' | 'unknown-node' | 'transfer-in-progres
 //   6. call `advance()`.
 
 export interface Ready {
+  /**
+   * Follower only: install the snapshot data received for this meta, before
+   * anything else in this Ready: the state machine becomes the snapshot's
+   * state (appliedIndex and commitIndex are meta.index); the log now starts
+   * after meta.index. The entries after it stay when the host's log holds
+   * meta.index with meta.term, and are dropped otherwise, in the same atomic
+   * step. `writeFrom` (meta.index + 1 when the core dropped its suffix) then
+   * rewrites what follows. Applied entries the snapshot replaced are reported
+   * by `entries-rolled-back` only: they are not in `rollback`.
+   */
+  readonly snapshot: SnapshotMeta | null;
   readonly hardState: HardState | null;
   /** First index written by `entries`; the host drops any log entries at or after it first. */
   readonly writeFrom: number | null;
@@ -252,8 +313,14 @@ export interface Ready {
 
 export interface CoreConfig {
   readonly id: NodeId;
-  /** Every voter, this node included, in priority order. */
+  /**
+   * The initial voters, in priority order, used while the log holds no config
+   * entry. A brand-new node joining a running cluster starts with [] (and
+   * learns its configuration from the leader's log).
+   */
   readonly peers: readonly NodeId[];
+  /** The initial learners (default none). */
+  readonly learners?: readonly NodeId[];
   /** The election timeout is drawn at random from [min, max] ticks each time it is reset. */
   readonly electionTicks: readonly [number, number];
   readonly heartbeatTicks: number;
@@ -270,14 +337,18 @@ export interface CoreConfig {
     readonly commitPreviousTermByCount?: boolean;
     /** Grant votes without the log up-to-date check, so a leader may lack committed entries. */
     readonly skipVoteLogCheck?: boolean;
+    /** Let a snapshot hold applied entries not yet known committed (a follower applies before it knows). */
+    readonly snapshotUncommitted?: boolean;
   };
 }
 
 export interface InitialState {
   readonly hardState: HardState;
-  /** The durable log, contiguous from index 1. */
+  /** The latest durable snapshot; entries then start at snapshot.index + 1 (or 1 when null). */
+  readonly snapshot: SnapshotMeta | null;
+  /** The durable log, contiguous from snapshot.index + 1 (index 1 without a snapshot). */
   readonly entries: readonly Entry[];
-  /** Highest index the state machine had applied before this start. */
+  /** Highest index the state machine had applied before this start (at least the snapshot's). */
   readonly appliedIndex: number;
 }
 
@@ -287,7 +358,8 @@ export interface ProgressStatus {
   readonly received: number;
   readonly flushed: number;
   readonly applied: number;
-  readonly state: 'probe' | 'replicate';
+  /** snapshot: an InstallSnapshot is in flight; no appends until it is done. */
+  readonly state: 'probe' | 'replicate' | 'snapshot';
   readonly inflight: number;
   readonly active: boolean;
 }
@@ -302,6 +374,10 @@ export interface CoreStatus {
   readonly lastTerm: number;
   readonly lastLsn: number;
   readonly stableIndex: number;
+  /** Index of the latest snapshot this node holds (taken or installed); 0 when none. */
+  readonly snapshotIndex: number;
+  /** First index still in the log (snapshot index + 1 once compacted). */
+  readonly firstIndex: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly replication: ReplicationConfig;
@@ -312,6 +388,8 @@ export interface CoreStatus {
   readonly electionTimeout: number;
   /** On a leader: one row per follower. */
   readonly progress: readonly ProgressStatus[];
+  /** The configuration in force: the latest in this node's log. */
+  readonly membership: Membership;
 }
 
 /** Raised when an invariant of the core breaks: a bug, never user input. */

@@ -3,10 +3,17 @@
 
 import type { Failover, NodeId } from '../core/index.js';
 import type { ReplicationSettings } from '../protocol.js';
+import { snapshotPolicyProblem, type SnapshotPolicy } from './snapshots.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
-  /** Every voter, this node included. */
+  /**
+   * The voters at the start of the log (index 0): the cluster's founding
+   * nodes, or [] for a node added later, which learns its configuration from
+   * the leader's log. The configuration in force is always the log's (its
+   * config entries, or a snapshot's membership) on top of this, so a
+   * restarted node never goes back to it.
+   */
   readonly peers: readonly NodeId[];
   /** This node's own data dir: wal/, state.db, meta, rollback/. */
   readonly dataDir: string;
@@ -27,6 +34,8 @@ export interface NodeConfig {
   readonly secret: string;
   /** The unsafe option: random() and clock reads are replicated as statements, so replicas diverge (absent: refused). */
   readonly allowNondeterministic?: boolean;
+  /** When to snapshot and how much WAL to keep (snapshots.ts); absent: the defaults. */
+  readonly snapshot?: SnapshotPolicy;
 }
 
 export const nodeConfigVariable = 'REPLICA_LAB_NODE';
@@ -40,7 +49,7 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
     if (!ok) problems.push(what);
   };
   need(typeof value.id === 'string' && /^n[1-9][0-9]?$/.test(value.id), 'id like n1');
-  need(Array.isArray(value.peers) && value.peers.includes(value.id ?? ''), 'peers including id');
+  need(Array.isArray(value.peers) && (value.peers.length === 0 || value.peers.includes(value.id ?? '')), 'peers including id (or [] for a node added later)');
   need(typeof value.dataDir === 'string' && value.dataDir.length > 0, 'dataDir');
   need(typeof value.tickMs === 'number' && value.tickMs >= 1, 'tickMs >= 1');
   need(Array.isArray(value.electionTimeoutMs) && value.electionTimeoutMs.length === 2, 'electionTimeoutMs [min, max]');
@@ -52,6 +61,10 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
   need(typeof value.socketDir === 'string' && value.socketDir.length > 0, 'socketDir');
   need(typeof value.secret === 'string' && value.secret.length >= 16, 'secret of 16 characters or more');
   need(value.allowNondeterministic === undefined || typeof value.allowNondeterministic === 'boolean', 'allowNondeterministic a boolean');
+  if (value.snapshot !== undefined) {
+    const problem = snapshotPolicyProblem(value.snapshot);
+    if (problem !== null) problems.push(`a valid snapshot policy (${problem})`);
+  }
   if (problems.length > 0) throw new Error(`bad node config: expected ${problems.join(', ')}`);
   return value as NodeConfig;
 }

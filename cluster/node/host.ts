@@ -5,8 +5,10 @@
 // fake channels.
 
 import {
+  applyChange,
   entryBytes,
   RaftCore,
+  type ConfChange,
   type CoreConfig,
   type CoreEvent,
   type Entry,
@@ -37,7 +39,8 @@ import {
   type Wedged,
 } from '../protocol.js';
 import { decodeStatement, encodeStatement, EnvironmentError, Store, validateStatement, type RollbackRecord } from '../store/index.js';
-import { openWal, WalError, type Wal } from '../wal/index.js';
+import { WalError, type Wal } from '../wal/index.js';
+import type { SnapshotFrame } from '../snapshot/index.js';
 import { recordBytesMax } from '../wal/constants.js';
 import { clientIdProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
@@ -46,6 +49,7 @@ import { LagTracker } from './lag.js';
 import { TraceRecorder, traceTagProblem } from './trace.js';
 import { ApplyPacer } from './apply-pacer.js';
 import { atLeastAsUpToDate, clearRebuildFloor, readRebuildFloor, type LogPoint } from './rebuild.js';
+import { NodeSnapshots, openNodeState, snapshotPolicyDefault } from './snapshots.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
 export interface ReplyChannel {
@@ -60,8 +64,12 @@ export interface HostIo {
   send(message: FromNode): void;
   /** Raft messages to peers, over the direct links. */
   sendRaft(messages: readonly Message[]): void;
+  /** A snapshot transfer's frame to a peer, as a frame of its own on the direct link; false when dropped. */
+  sendSnapshotFrame(to: NodeId, frame: SnapshotFrame): boolean;
   /** The supervisor's link rules, for the direct links to apply. */
   setLinks(rules: readonly LinkRule[]): void;
+  /** Every node of the cluster now (membership changes add and remove them): the direct links follow. Absent in hosts without links (tests). */
+  setPeers?(nodes: readonly NodeId[]): void;
   network(): NetworkTelemetry;
   /** Monotonic milliseconds, for lag and timeouts. */
   nowMs(): number;
@@ -84,6 +92,8 @@ export type RollbackStep = 'recorded' | 'truncated' | 'undone';
 /** Reads waiting for this node to apply far enough (read-your-writes); bounded. */
 const waitingReadsMax = 10_000;
 const eventsBufferedMax = 10_000;
+/** Membership changes waiting to commit at once; the core takes one at a time, so more is a bug of the caller. */
+const confChangesWaitingMax = 16;
 /** Ready rounds in one drain; more means the core never settles, a bug to crash on. */
 const drainRoundsMax = 10_000;
 
@@ -108,8 +118,10 @@ export class NodeHost {
   private readonly config: NodeConfig;
   private readonly io: HostIo;
   private readonly wal: Wal;
-  private readonly store: Store;
+  private store: Store;
   private readonly core: RaftCore;
+  /** Snapshots, compaction and InstallSnapshot (snapshots.ts). */
+  private readonly snapshots: NodeSnapshots;
   private readonly lag = new LagTracker();
   private replication: ReplicationSettings;
 
@@ -119,6 +131,8 @@ export class NodeHost {
   private events: { atMs: number; event: NodeEvent }[] = [];
   /** Client writes proposed here, by log index. */
   private readonly executes = new Map<number, PendingExecute>();
+  /** Membership changes proposed here, by log index, until they commit (the core takes one at a time). */
+  private readonly confChanges = new Map<number, PendingExecute>();
   /** Apply results of entries with a waiting client, until the ack goes out. */
   private readonly applyErrors = new Map<number, string>();
   /** Linearizable reads waiting for ReadIndex, by read id. */
@@ -167,9 +181,14 @@ export class NodeHost {
     this.supervisor = { send: (message) => io.send(message) };
     this.replication = config.replication;
     this.trace = new TraceRecorder(config.id, io.pid, config.fsync);
-    const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
+    const policy = config.snapshot ?? snapshotPolicyDefault;
+    const log = (line: string): void => {
+      process.stderr.write(`${config.id}: ${line}\n`);
+    };
+    const opened = openNodeState({ id: config.id, dataDir: config.dataDir, fsync: config.fsync, allowNondeterministic: config.allowNondeterministic === true, policy, log });
+    const { wal, recovery, entries } = opened;
     this.wal = wal;
-    this.store = Store.open({ dir: config.dataDir, allowNondeterministic: config.allowNondeterministic === true });
+    this.store = opened.store;
     this.emit({
       type: 'wal-recovered',
       node: this.id,
@@ -178,9 +197,29 @@ export class NodeHost {
       truncatedBytes: recovery.truncatedBytes,
       problem: recovery.problem === null ? null : `${recovery.problem.reason} in ${recovery.problem.segment} at byte ${recovery.problem.offset}`,
     });
-    const appliedIndex = this.reconcileStore(entries);
+    for (const event of opened.events) this.emit(event);
     // The core keeps recent entries in memory and reads older ones back from the WAL.
-    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), entries, appliedIndex }, wal);
+    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), snapshot: opened.snapshot?.meta ?? null, entries, appliedIndex: opened.appliedIndex }, wal);
+    this.snapshots = new NodeSnapshots({
+      id: config.id,
+      nodeDir: config.dataDir,
+      fsync: config.fsync,
+      policy,
+      latest: opened.snapshot,
+      hooks: {
+        core: () => this.core,
+        wal,
+        swapStore: (fn) => this.swapStore(fn),
+        sendFrame: (to, frame) => io.sendSnapshotFrame(to, frame),
+        sendRaft: (messages) => io.sendRaft(messages),
+        emit: (event) => this.emit(event),
+        log,
+        drain: () => {
+          if (!this.closed) this.drain();
+        },
+        isClosed: () => this.closed,
+      },
+    });
     this.pacer = new ApplyPacer({
       appliedIndex: () => this.core.getAppliedIndex(),
       applicableIndex: () => this.core.applicableIndex(),
@@ -198,6 +237,7 @@ export class NodeHost {
     this.rebuildFloor = readRebuildFloor(this.config.dataDir);
     if (this.rebuildFloor !== null) {
       process.stderr.write(`${this.id}: rebuilding: no campaign, and votes only for a log at least as up to date as term ${this.rebuildFloor.term}, index ${this.rebuildFloor.index} (where its old log ended), until its own log gets there\n`);
+      // The durable log's end: after a compaction or a snapshot install, an empty log ends at its base (the snapshot's index and term).
       this.checkRebuilt(this.wal.lastIndex() === 0 ? null : { index: this.wal.lastIndex(), term: this.wal.lastTerm() });
     }
   }
@@ -223,24 +263,6 @@ export class NodeHost {
     if (floor === null) return false;
     if (message.type === 'timeout-now') return true;
     return message.type === 'vote' && !atLeastAsUpToDate({ index: message.lastIndex, term: message.lastTerm }, floor);
-  }
-
-  /** The state machine may have applied entries a repaired WAL no longer holds: rebuild it from the log. */
-  private reconcileStore(entries: readonly Entry[]): number {
-    const resumed = this.store.finishInterruptedRollback(entries);
-    if (resumed !== null) {
-      const reason = `a crash interrupted the rollback recorded in ${resumed.path}; completed it`;
-      this.emit({ type: 'state-rebuilt', node: this.id, reason, appliedIndex: this.store.appliedIndex() });
-    }
-    const applied = this.store.appliedIndex();
-    const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === this.store.appliedTerm());
-    if (inLog) return applied;
-    const keep = Math.min(applied, entries.length);
-    let kept = keep;
-    while (kept > 0 && entries[kept - 1]!.term > this.store.appliedTerm()) kept--;
-    this.store.rebuild(entries.slice(0, kept));
-    this.emit({ type: 'state-rebuilt', node: this.id, reason: `state.db had applied index ${applied}, the log holds ${entries.length} entries`, appliedIndex: kept });
-    return kept;
   }
 
   private coreConfig(): CoreConfig {
@@ -311,11 +333,42 @@ export class NodeHost {
     if (this.trace.armed) this.trace.raftIn(messages);
     for (const message of messages) {
       const problem = peerMessageProblem(message, this.core);
-      if (this.heldBackWhileRebuilding(message)) continue;
-      if (problem === null) this.core.step(message);
-      else this.countMalformed(`${message.from}: ${problem}`);
+      if (problem !== null) this.countMalformed(`${message.from}: ${problem}`);
+      else if (this.heldBackWhileRebuilding(message)) continue;
+      // InstallSnapshot only with its data here: without it the leader finds this node behind and sends it again.
+      else if (message.type === 'snapshot' && !this.snapshots.accepts(message)) continue;
+      else this.core.step(message);
     }
     this.drain();
+  }
+
+  /** A snapshot transfer's frame from a peer's direct link (checked by the snapshot code). */
+  receiveSnapshotFrame(from: NodeId, frame: unknown): void {
+    if (this.closed) return;
+    this.snapshots.onFrame(from, frame);
+    this.flushOutput();
+  }
+
+  /** Closes the store, lets `fn` replace state.db (a snapshot install or restore), reopens it. */
+  private swapStore<T>(fn: () => T): T {
+    this.store.close();
+    try {
+      return fn();
+    } finally {
+      this.store = Store.open({ dir: this.config.dataDir, allowNondeterministic: this.config.allowNondeterministic === true });
+      this.checksumCache = null;
+      this.checksumGeneration++;
+    }
+  }
+
+  /** Cluster.snapshot: answered once the snapshot is durable (or refused, with why). */
+  private snapshotNow(channel: ReplyChannel, id: number): void {
+    void this.snapshots.takeNow().then((result) => {
+      if (this.closed) return;
+      if (result.ok) this.reply(channel, id, { index: result.index, term: result.term, bytes: result.bytes, durationMs: result.durationMs, walBytesRetained: result.walBytesRetained });
+      else this.fail(channel, id, result.reason, result.message, null);
+      this.flushOutput();
+    });
   }
 
   private refusedConnections = 0;
@@ -395,12 +448,21 @@ export class NodeHost {
       case 'trace':
         this.traceControl(message, channel);
         return;
+      case 'snapshot':
+        this.snapshotNow(channel, message.id);
+        return;
       case 'links':
         this.io.setLinks(message.rules);
         return;
       case 'clock':
         this.rate = message.rate;
         this.lastTickMs = null;
+        return;
+      case 'conf-change':
+        this.confChange(message.id, message.change, channel);
+        return;
+      case 'peers':
+        this.io.setPeers?.(message.nodes);
         return;
       case 'node-faults':
         this.wal.setSyncDelay(message.diskSlowMs);
@@ -457,6 +519,43 @@ export class NodeHost {
         return;
       case 'leadership-lost':
         this.fail(channel, message.id, 'leadership-lost', `${this.id} lost leadership`, null);
+        return;
+    }
+  }
+
+  /** A membership change (supervisor only): proposed at once, answered when it commits, or refused with the reason. */
+  private confChange(id: number, change: ConfChange, channel: ReplyChannel): void {
+    if (this.confChanges.size >= confChangesWaitingMax) {
+      this.fail(channel, id, 'busy', `${this.id} already has ${this.confChanges.size} membership changes waiting to commit`, null);
+      return;
+    }
+    const proposal = this.nextProposal++;
+    const result = this.core.proposeConfChange(proposal, change);
+    if (result.ok) {
+      this.confChanges.set(result.index, { channel, id, proposal, startedMs: this.io.nowMs() });
+      return;
+    }
+    const what = `${change.type} ${change.node}`;
+    switch (result.error) {
+      case 'not-leader':
+        this.fail(channel, id, 'not-leader', notLeaderMessage(this.id, result.leader), null, result.leader);
+        return;
+      case 'change-in-progress':
+        this.fail(channel, id, 'change-in-progress', `${this.id} refused ${what} for now: a membership change is still uncommitted, or it has not yet committed an entry of its own term`, null);
+        return;
+      case 'bad-change': {
+        const reason = applyChange(this.core.membership(), change);
+        this.fail(channel, id, 'refused', `${this.id} refused ${what}: ${typeof reason === 'string' ? reason : 'the change is not a single-server change'}`, null);
+        return;
+      }
+      case 'transfer-in-progress':
+        this.fail(channel, id, 'transfer-in-progress', `${this.id} is handing leadership over; retry at the new leader`, null);
+        return;
+      case 'busy':
+        this.fail(channel, id, 'busy', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
+        return;
+      case 'leadership-lost':
+        this.fail(channel, id, 'leadership-lost', `${this.id} lost leadership`, null);
         return;
     }
   }
@@ -564,6 +663,12 @@ export class NodeHost {
       if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
       if (this.trace.armed) this.trace.commitIndex(this.core.getCommitIndex());
       const ready = this.core.ready();
+      // Before anything else in this Ready: the received snapshot becomes the state, the log agrees with it.
+      if (ready.snapshot !== null) {
+        this.snapshots.install(ready.snapshot);
+        // A rebuilt node may catch up by the snapshot alone: it is durable, and the log now begins after it.
+        this.checkRebuilt({ index: ready.snapshot.index, term: ready.snapshot.term });
+      }
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
       // The rollback file is durable before the truncation that forgets its entries (a crash in between loses no record).
       const rollback = ready.rollback.length > 0 ? this.store.recordRollback(ready.rollback) : null;
@@ -578,8 +683,12 @@ export class NodeHost {
       if (rollback !== null) this.io.rollbackStep?.('truncated');
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
       if (ready.messages.length > 0) {
-        if (this.trace.armed) this.trace.raftOut(ready.messages);
-        this.io.sendRaft(ready.messages);
+        // A 'snapshot' message waits for its data to reach the follower (snapshots.ts).
+        const messages = this.snapshots.outgoing(ready.messages);
+        if (messages.length > 0) {
+          if (this.trace.armed) this.trace.raftOut(messages);
+          this.io.sendRaft(messages);
+        }
       }
       if (rollback !== null) this.rollBack(ready.rollback, rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
@@ -589,6 +698,8 @@ export class NodeHost {
       this.core.advance();
     }
     if (this.waiting.length > 0) this.expireReads();
+    this.snapshots.afterReady();
+    this.snapshots.maybeTake();
     this.pacer.schedule();
     this.flushOutput();
   }
@@ -607,7 +718,12 @@ export class NodeHost {
 
   private rollBack(undone: readonly Entry[], record: RollbackRecord): void {
     const keepTo = undone[undone.length - 1]!.index - 1;
-    this.store.completeRollback(record, this.core.entries(1, keepTo + 1));
+    // Once compacted, the log no longer replays from index 1: back to the snapshot, then the log after it.
+    if (this.core.firstIndex() > 1) {
+      this.snapshots.rollBack(keepTo, (store, entries) => store.applyBatch(entries), () => this.store);
+    } else {
+      this.store.completeRollback(record, this.core.entries(1, keepTo + 1));
+    }
     this.io.rollbackStep?.('undone');
     const { path } = record;
     const writes: RolledBackWrite[] = [...undone].reverse().map((entry) => ({
@@ -654,6 +770,13 @@ export class NodeHost {
   }
 
   private answerWrite(ack: WriteAck): void {
+    const conf = this.confChanges.get(ack.index);
+    if (conf !== undefined && conf.proposal === ack.id) {
+      this.confChanges.delete(ack.index);
+      if (ack.ok) this.reply(conf.channel, conf.id, { index: ack.index, term: ack.term, leader: this.id, membership: this.core.membership() });
+      else this.fail(conf.channel, conf.id, 'stepped-down', `${this.id} stepped down before the membership change at index ${ack.index} committed; it may still commit`, ack.index, ack.leader);
+      return;
+    }
     const pending = this.executes.get(ack.index);
     if (pending === undefined || pending.proposal !== ack.id) return;
     this.executes.delete(ack.index);
@@ -826,6 +949,8 @@ export class NodeHost {
       clockRate: this.rate,
       leaseMs: this.core.leaseRemainingTicks() * this.config.tickMs,
       atMs: this.io.wallMs(),
+      snapshot: this.snapshots.telemetry(),
+      membership: status.membership,
       election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
   }
@@ -848,6 +973,7 @@ export class NodeHost {
     if (this.closed) return;
     this.closed = true;
     this.pacer.cancel();
+    this.snapshots.close();
     this.flushOutput();
     this.store.close();
     await this.wal.close();
@@ -911,8 +1037,11 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'set-replication':
     case 'checksum':
     case 'trace':
+    case 'snapshot':
     case 'links':
     case 'clock':
+    case 'conf-change':
+    case 'peers':
     case 'node-faults':
     case 'stop':
     case 'batch':

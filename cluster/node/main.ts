@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       messageLog.received(messages, Date.now());
       host?.receiveRaft(messages);
     },
+    onSnapshotFrame: (from, frame) => host?.receiveSnapshotFrame(from, frame),
     onClientFrame: (connection, frame) => host?.receive(frame, 'client', { send: (message) => connection.send(message) }),
     onMalformed: (reason) => host?.countMalformed(reason),
     onRefused: (reason) => host?.connectionRefused(reason),
@@ -50,7 +51,9 @@ async function main(): Promise<void> {
       messageLog.sent(messages, Date.now());
       peers.send(messages);
     },
+    sendSnapshotFrame: (to, frame) => peers.sendFrame(to, frame),
     setLinks: (rules) => peers.setRules(rules),
+    setPeers: (nodes) => peers.setPeers(nodes),
     network: () => peers.telemetry(),
     nowMs: () => performance.now(),
     wallMs: () => Date.now(),

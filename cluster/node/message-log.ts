@@ -5,7 +5,7 @@
 // report (more are counted as dropped) and one count per link and direction.
 
 import type { Message } from '../core/index.js';
-import { messageRecordsPerReportMax, type LinkCount, type MessageRecord, type MessageReport } from '../message-report.js';
+import { messageRecord, messageRecordsPerReportMax, type LinkCount, type MessageRecord, type MessageReport } from '../message-report.js';
 
 type Counts = { -readonly [K in keyof LinkCount]: LinkCount[K] };
 
@@ -84,27 +84,7 @@ export class MessageLog {
 }
 
 function recordOf(m: Message, dir: 'out' | 'in', atMs: number, first: boolean): MessageRecord {
-  const base: MessageRecord = {
-    atMs,
-    dir,
-    from: m.from,
-    to: m.to,
-    type: m.type,
-    term: m.term,
-    pre: false,
-    transfer: false,
-    lastIndex: null,
-    lastTerm: null,
-    granted: null,
-    reason: null,
-    reject: null,
-    index: null,
-    hintIndex: null,
-    hintTerm: null,
-    entries: null,
-    commit: null,
-    first,
-  };
+  const base = messageRecord({ atMs, dir, from: m.from, to: m.to, type: m.type, term: m.term, first });
   switch (m.type) {
     case 'vote':
       return { ...base, pre: m.pre, transfer: m.transfer, lastIndex: m.lastIndex, lastTerm: m.lastTerm };
@@ -116,6 +96,9 @@ function recordOf(m: Message, dir: 'out' | 'in', atMs: number, first: boolean): 
       return { ...base, entries: m.entries.length, commit: m.commit };
     case 'heartbeat':
       return { ...base, commit: m.commit };
+    case 'snapshot':
+      // The snapshot's last index, where the follower's log will begin.
+      return { ...base, index: m.meta.index, lastTerm: m.meta.term };
     case 'heartbeat-resp':
     case 'timeout-now':
       return base;

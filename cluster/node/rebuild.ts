@@ -79,16 +79,21 @@ export function wipeForRebuild(dir: string, now: Date = new Date()): LogPoint | 
   }
   const rollback = join(dir, 'rollback');
   if (fs.existsSync(rollback)) fs.renameSync(rollback, join(dir, `rollback-before-rebuild-${now.toISOString().replace(/[:.]/g, '-')}`));
-  for (const name of ['wal', 'snapshots', 'state.db', 'state.db-wal', 'state.db-shm']) fs.rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of ['wal', 'snapshots', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal']) fs.rmSync(join(dir, name), { recursive: true, force: true });
   syncDir(dir);
   return floor;
 }
 
-/** True when the node dir holds a log to copy from: WAL segments, and no floor (it is not awaiting a rebuild itself). */
+/**
+ * True when the node dir holds a log to copy from: WAL segments, or a
+ * compacted log's base (after a snapshot install its log may hold no segment
+ * yet, the snapshot being its state), and no floor (it is not awaiting a
+ * rebuild itself).
+ */
 export function holdsData(dir: string): boolean {
   if (fs.existsSync(join(dir, rebuildFloorFile))) return false;
   try {
-    return fs.readdirSync(join(dir, 'wal')).some((name) => name.endsWith('.seg'));
+    return fs.readdirSync(join(dir, 'wal')).some((name) => name.endsWith('.seg') || name === 'base');
   } catch {
     return false;
   }

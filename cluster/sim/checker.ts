@@ -2,17 +2,20 @@
 // check is incremental (constant work per entry written or committed), so the
 // simulator can afford to run them all the time.
 
-import type { Entry, NodeId } from '../core/index.js';
+import { votersChanged, type Entry, type NodeId } from '../core/index.js';
 
 export type Invariant =
   | 'election-safety' // at most one leader per term
   | 'log-matching' // same index and term => same entry and same predecessor
   | 'leader-completeness' // a new leader holds every committed entry
   | 'committed-prefix' // the committed prefix is identical on every node
+  | 'config-majorities' // no two majorities of configurations more than one voter apart in one term
   | 'state-machine' // nodes apply and roll back exactly the entries of their log
   | 'acknowledged-write-lost' // an acknowledged write is absent from the final committed log
   | 'liveness' // after healing, a leader and every write committed within a bound
   | 'convergence' // after settling, every node holds the same log
+  | 'snapshot-uncommitted' // a snapshot holds an entry that is not the committed one
+  | 'snapshot-state' // a state installed from a snapshot differs from the state by replay
   | 'core-assertion' // the core itself caught a broken invariant
   | 'stale-lease-read' // a lease read missed a write acknowledged before it was invoked
   | 'stale-read-index'; // a ReadIndex read missed a write acknowledged before it was invoked
@@ -22,10 +25,13 @@ export const invariants: readonly Invariant[] = [
   'log-matching',
   'leader-completeness',
   'committed-prefix',
+  'config-majorities',
   'state-machine',
   'acknowledged-write-lost',
   'liveness',
   'convergence',
+  'snapshot-uncommitted',
+  'snapshot-state',
   'core-assertion',
   'stale-lease-read',
   'stale-read-index',
@@ -43,6 +49,8 @@ function entryKey(index: number, term: number): number {
 }
 
 const violationsKeptMax = 20;
+/** Terms whose last-used configuration is remembered. */
+const termConfigsMax = 4096;
 
 export class SafetyChecker {
   private readonly leaders = new Map<number, NodeId>();
@@ -53,6 +61,9 @@ export class SafetyChecker {
   private readonly commitTerms: number[] = [];
   readonly violations: Violation[] = [];
   now = 0;
+
+  /** Per term: the voters last used to decide something (winning an election, committing). */
+  private readonly termConfigs = new Map<number, { readonly node: NodeId; readonly voters: readonly NodeId[]; readonly what: string }>();
 
   report(invariant: Invariant, detail: string): void {
     if (this.violations.length < violationsKeptMax) this.violations.push({ invariant, atMs: this.now, detail });
@@ -76,6 +87,35 @@ export class SafetyChecker {
         this.report('leader-completeness', `${node} became leader of term ${term} without committed entry ${entry.index} (term ${entry.term})`);
         return;
       }
+    }
+  }
+
+  /**
+   * No two majorities of different configurations in one term. Within a term
+   * each decision (a won election, a commit) counts a majority of some
+   * configuration; two configurations that differ by at most one voter have
+   * majorities that always share a node, so at most one side can decide. A
+   * term's leader moves on to a configuration two voters away only through a
+   * committed one in between (one change at a time), so each decision is
+   * checked against the one before it in the same term. Terms are few and
+   * each keeps one entry; old terms are dropped to bound memory.
+   */
+  configUsed(node: NodeId, term: number, voters: readonly NodeId[], what: string): void {
+    const previous = this.termConfigs.get(term);
+    if (previous !== undefined && votersChanged(previous.voters, voters) > 1) {
+      this.report(
+        'config-majorities',
+        `in term ${term} ${previous.node} used voters ${previous.voters.join(',')} (${previous.what}) and ${node} voters ${voters.join(',')} (${what})`,
+      );
+    }
+    this.termConfigs.set(term, { node, voters: [...voters], what });
+    if (this.termConfigs.size > termConfigsMax) this.termConfigs.delete(this.termConfigs.keys().next().value!);
+  }
+
+  /** A leader appended a config entry: a single-server change moves at most one voter. */
+  configAppended(node: NodeId, index: number, before: readonly NodeId[], after: readonly NodeId[]): void {
+    if (votersChanged(before, after) > 1) {
+      this.report('config-majorities', `${node} appended config ${index} with voters ${after.join(',')}, more than one voter from ${before.join(',')}`);
     }
   }
 

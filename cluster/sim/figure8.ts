@@ -351,7 +351,7 @@ export class Figure8Replay {
   private boot(id: NodeId): void {
     const host = this.hosts.get(id)!;
     host.log = host.log.slice(0, host.durable);
-    host.core = new RaftCore(coreConfig(id, this.variant), { hardState: host.hardState, entries: host.log, appliedIndex: host.applied.length });
+    host.core = new RaftCore(coreConfig(id, this.variant), { hardState: host.hardState, snapshot: null, entries: host.log, appliedIndex: host.applied.length });
     host.lastCommit = 0;
   }
 

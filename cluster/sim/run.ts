@@ -2,12 +2,12 @@
 // then healing, a liveness bound, and the final checks. Every failure carries
 // the command that replays it exactly.
 
-import { mixSeed, Prng, type AckLevel, type NodeId, type ReplicationMode } from '../core/index.js';
+import { mixSeed, Prng, type AckLevel, type ConfChange, type NodeId, type ReplicationMode } from '../core/index.js';
 import { invariants, type Invariant, type Violation } from './checker.js';
 import { Simulation, type LostWrite } from './simulation.js';
 
 /** The faults `--faults all` means: every safety invariant must hold under any mix of them. */
-export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay'] as const;
+export const faultKinds = ['crash', 'pause', 'partition', 'oneway', 'loss', 'duplicate', 'reorder', 'delay', 'compaction', 'membership'] as const;
 /**
  * Every fault, `clock` included: a node's clock runs slow or fast. It is not
  * in `all` because it breaks by design what rests on clocks (lease reads),
@@ -34,7 +34,7 @@ export interface SeedRunOptions {
   readonly unsafe?: UnsafeSwitch;
 }
 
-export const unsafeSwitches = ['commit-previous-term', 'skip-vote-log-check'] as const;
+export const unsafeSwitches = ['commit-previous-term', 'skip-vote-log-check', 'snapshot-uncommitted'] as const;
 export type UnsafeSwitch = (typeof unsafeSwitches)[number];
 
 export interface SeedResult {
@@ -44,6 +44,9 @@ export interface SeedResult {
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly reads: ReadCounts;
   readonly elections: number;
+  readonly snapshots: { readonly taken: number; readonly installed: number };
+  /** Membership changes committed. */
+  readonly membershipChanges: number;
   readonly messages: number;
   readonly virtualMs: number;
   /** The run's last trace lines; kept only when it broke an invariant. */
@@ -67,6 +70,8 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
   const sim = new Simulation({
     seed,
     nodes: options.nodes,
+    // Membership changes draw from n1..n9: the nodes beyond the initial voters start as empty spares.
+    spares: options.faults.includes('membership') ? 9 - options.nodes : 0,
     replication: { mode: options.mode, ackLevel: options.ackLevel },
     ...(options.unsafe === undefined ? {} : { unsafe: unsafeConfig(options.unsafe) }),
   });
@@ -98,18 +103,22 @@ export function runSeed(seed: number, options: SeedRunOptions): SeedResult {
     writes: { invoked: sim.writes.length, ok: count('ok'), fail: count('fail'), info: count('info') + count('pending') },
     reads,
     elections: sim.events.filter((e) => e.event.type === 'leader-elected').length,
+    snapshots: { taken: sim.snapshotsTaken, installed: sim.snapshotsInstalled },
+    membershipChanges: sim.membershipChanges,
     messages: sim.messagesDelivered,
     virtualMs: sim.now,
     trace: violations.length > 0 ? sim.traceLines() : [],
   };
 }
 
-function unsafeConfig(name: UnsafeSwitch): { commitPreviousTermByCount?: boolean; skipVoteLogCheck?: boolean } {
+function unsafeConfig(name: UnsafeSwitch): { commitPreviousTermByCount?: boolean; skipVoteLogCheck?: boolean; snapshotUncommitted?: boolean } {
   switch (name) {
     case 'commit-previous-term':
       return { commitPreviousTermByCount: true };
     case 'skip-vote-log-check':
       return { skipVoteLogCheck: true };
+    case 'snapshot-uncommitted':
+      return { snapshotUncommitted: true };
   }
 }
 
@@ -170,12 +179,12 @@ function scheduleFaults(sim: Simulation, prng: Prng, durationMs: number, faults:
     const node = prng.pick(sim.ids);
     const other = prng.pick(sim.ids.filter((id) => id !== node));
     const until = Math.min(durationMs, at + lastsMs);
-    sim.at(at, () => injectFault(sim, prng, kind, node, other));
+    sim.at(at, () => injectFault(sim, prng, kind, node, other, until));
     sim.at(until, () => undoFault(sim, kind, node));
   }
 }
 
-function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId, other: NodeId): void {
+function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId, other: NodeId, until: number): void {
   switch (kind) {
     case 'crash':
       sim.crash(node);
@@ -218,11 +227,56 @@ function injectFault(sim: Simulation, prng: Prng, kind: FaultKind, node: NodeId,
       if (prng.next() < 0.5) sim.isolate(target);
       return;
     }
+    case 'compaction': {
+      // Until the fault ends, every running node now and then snapshots at an index it applied and
+      // knows committed and keeps a small log behind it, so followers that lag or restart need InstallSnapshot.
+      const round = (): void => {
+        for (const id of sim.ids) sim.snapshotAndCompact(id, prng.int(0, 20), (lo, hi) => prng.int(lo, hi));
+        const next = sim.now + prng.int(50, 300);
+        if (next < until) sim.at(next, round);
+      };
+      sim.log('compaction on every node');
+      round();
+      return;
+    }
+    case 'membership': {
+      // Sometimes two at once: the leader must refuse the second while the first is uncommitted.
+      const burst = prng.chance(0.3) ? 2 : 1;
+      for (let i = 0; i < burst; i++) {
+        const change = randomChange(sim, prng);
+        if (change !== null) sim.changeMembership(change);
+      }
+      return;
+    }
   }
 }
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/**
+ * A single-server change the leader's configuration allows: add a node as a
+ * learner or a voter, promote a learner, or remove a member, keeping at least
+ * one voter. The leader may still refuse it (one change at a time).
+ */
+function randomChange(sim: Simulation, prng: Prng): ConfChange | null {
+  const membership = sim.membership();
+  if (membership === null) {
+    sim.log('membership change skipped: no leader');
+    return null;
+  }
+  const { voters, learners } = membership;
+  const outside = sim.ids.filter((id) => !voters.includes(id) && !learners.includes(id));
+  const removable = voters.length > 1 ? [...voters, ...learners] : [...learners];
+  const choices: (() => ConfChange)[] = [];
+  if (outside.length > 0) {
+    choices.push(() => ({ type: 'add-learner', node: prng.pick(outside) }));
+    choices.push(() => ({ type: 'add-voter', node: prng.pick(outside) }));
+  }
+  if (learners.length > 0) choices.push(() => ({ type: 'promote-learner', node: prng.pick(learners) }));
+  if (removable.length > 0) choices.push(() => ({ type: 'remove', node: prng.pick(removable) }));
+  return choices.length === 0 ? null : prng.pick(choices)();
 }
 
 function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
@@ -249,6 +303,10 @@ function undoFault(sim: Simulation, kind: FaultKind, node: NodeId): void {
       for (const id of sim.ids) sim.setClockRate(id, 1);
       sim.network.healPartitions();
       return;
+    case 'compaction':
+      return;
+    case 'membership':
+      return; // a membership change stays: the next one may undo it
   }
 }
 
@@ -266,6 +324,8 @@ export interface SimReport {
   readonly writes: { readonly invoked: number; readonly ok: number; readonly fail: number; readonly info: number };
   readonly reads: ReadCounts;
   readonly elections: number;
+  readonly snapshots: { readonly taken: number; readonly installed: number };
+  readonly membershipChanges: number;
   readonly minWritesPerSeed: number;
   readonly virtualMsPerSeedMin: number;
   /** The trace of the first failing seed. */
@@ -290,6 +350,8 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
   const writes = { invoked: 0, ok: 0, fail: 0, info: 0 };
   const reads = { invoked: 0, onLease: 0, leaseFellBack: 0, readIndex: 0, failed: 0 };
   let elections = 0;
+  const snapshots = { taken: 0, installed: 0 };
+  let membershipChanges = 0;
   let minWrites = Infinity;
   let minVirtualMs = Infinity;
   let firstFailure: SimReport['firstFailure'] = null;
@@ -310,6 +372,9 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     writes.info += result.writes.info;
     for (const key of Object.keys(reads) as (keyof ReadCounts)[]) reads[key] += result.reads[key];
     elections += result.elections;
+    snapshots.taken += result.snapshots.taken;
+    snapshots.installed += result.snapshots.installed;
+    membershipChanges += result.membershipChanges;
     minWrites = Math.min(minWrites, result.writes.invoked);
     minVirtualMs = Math.min(minVirtualMs, result.virtualMs);
     onSeed?.(result, i + 1);
@@ -326,6 +391,8 @@ export function runSeeds(seeds: readonly number[], options: SeedRunOptions, onSe
     writes,
     reads,
     elections,
+    snapshots,
+    membershipChanges,
     minWritesPerSeed: seeds.length === 0 ? 0 : minWrites,
     virtualMsPerSeedMin: seeds.length === 0 ? 0 : minVirtualMs,
     firstFailure,

@@ -10,6 +10,7 @@ import {
   majority,
   mixSeed,
   type AckLevel,
+  type ConfChange,
   type CoreConfig,
   type CoreEvent,
   type Message,
@@ -19,13 +20,14 @@ import {
   type ReplicationConfig,
   type ReplicationMode,
   type Role,
+  type SnapshotMeta,
   type SyncFallback,
   type WriteAck,
 } from '../core/index.js';
 import { SafetyChecker, type Invariant, type Violation } from './checker.js';
 import { TimedHeap } from './heap.js';
 import { defaultLink, SimNetwork, type LinkSettings } from './network.js';
-import { SimStorage } from './storage.js';
+import { SimStorage, type SimSnapshot } from './storage.js';
 
 export interface SimReplication {
   readonly mode: ReplicationMode;
@@ -37,7 +39,13 @@ export interface SimReplication {
 
 export interface SimulationOptions {
   readonly seed: number;
+  /** The initial voters, n1..n<nodes>. */
   readonly nodes: number;
+  /**
+   * Extra nodes n<nodes+1>.. that run from the start but belong to no
+   * configuration (peers []), for membership changes to add; nodes + spares <= 9.
+   */
+  readonly spares?: number;
   readonly replication: SimReplication;
   readonly tickMs?: number;
   readonly electionTimeoutMs?: readonly [number, number];
@@ -87,6 +95,8 @@ export interface LostWrite {
 
 interface SimNode {
   readonly id: NodeId;
+  /** The host's initial voters for this node: the cluster's, or none for a spare. */
+  readonly peers: readonly NodeId[];
   core: RaftCore | null;
   readonly storage: SimStorage;
   /** The state machine, durable across crashes like SQLite: the term of each applied index. */
@@ -98,15 +108,28 @@ interface SimNode {
   checkedCommit: number;
   /** How fast this node's clock runs: its ticks come every tickMs / clockRate (the clock fault). */
   clockRate: number;
+  /** The snapshot data received for the message being stepped (the transfer came with it). */
+  incoming: SimSnapshot | null;
 }
 
 type SimEvent =
-  | { readonly at: number; readonly seq: number; readonly kind: 'deliver'; readonly message: Message }
+  | {
+      readonly at: number;
+      readonly seq: number;
+      readonly kind: 'deliver';
+      readonly message: Message;
+      /** InstallSnapshot only: the data, the sender's incarnation and the transfer's number. */
+      readonly transfer?: { readonly snapshot: SimSnapshot; readonly incarnation: number; readonly id: number };
+    }
   | { readonly at: number; readonly seq: number; readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'flush'; readonly node: NodeId; readonly incarnation: number }
   | { readonly at: number; readonly seq: number; readonly kind: 'call'; readonly run: () => void };
 
 const deferredMax = 100_000;
+/** How long a leader's host takes to notice a snapshot transfer that failed at once (the follower is down or unreachable). */
+const snapshotTransferFailMs = 200;
+/** How long a leader's host waits for a transfer to finish before it gives up (a paused follower, say). */
+const snapshotTransferTimeoutMs = 1_000;
 const drainIterationsMax = 1_000;
 
 export class Simulation {
@@ -131,12 +154,24 @@ export class Simulation {
   private seq = 0;
   private nextWriteId = 1;
   private eventsKeptMax = 10_000;
+  /** The snapshot transfer under way from a leader to a follower ("n1>n3"), by number: reports of older ones are stale. */
+  private readonly transfers = new Map<string, number>();
+  private transferIds = 0;
   now = 0;
   messagesDelivered = 0;
+  /** Snapshots nodes took, and snapshots followers installed from a leader. */
+  snapshotsTaken = 0;
+  snapshotsInstalled = 0;
+  /** Config entries committed, counted at the leader that committed them. */
+  membershipChanges = 0;
 
   constructor(options: SimulationOptions) {
     if (!(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= 9)) {
       throw new RangeError(`nodes must be a whole number from 1 to 9, got ${options.nodes}`);
+    }
+    const spares = options.spares ?? 0;
+    if (!(Number.isInteger(spares) && spares >= 0 && options.nodes + spares <= 9)) {
+      throw new RangeError(`spares must be a whole number with nodes + spares at most 9, got ${spares}`);
     }
     this.options = options;
     this.prng = new Prng(mixSeed(options.seed, 'simulation'));
@@ -152,9 +187,10 @@ export class Simulation {
       syncTimeoutTicks: options.replication.syncTimeoutMs == null ? null : ticks(options.replication.syncTimeoutMs),
       syncFallback: options.replication.syncFallback ?? 'block',
     };
-    this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.ids = Array.from({ length: options.nodes + spares }, (_, i) => `n${i + 1}`);
+    const voters = this.ids.slice(0, options.nodes);
     this.coreConfig = {
-      peers: this.ids,
+      peers: voters,
       electionTicks: [ticks(electionMin), ticks(electionMax)],
       heartbeatTicks: ticks(options.heartbeatMs ?? 50),
       failover: 'raft',
@@ -167,6 +203,7 @@ export class Simulation {
     for (const id of this.ids) {
       const node: SimNode = {
         id,
+        peers: voters.includes(id) ? voters : [],
         core: null,
         storage: new SimStorage(),
         appliedTerms: [],
@@ -175,6 +212,7 @@ export class Simulation {
         deferred: [],
         checkedCommit: 0,
         clockRate: 1,
+        incoming: null,
       };
       this.nodes.set(id, node);
       this.pendingByNode.set(id, new Map());
@@ -224,6 +262,11 @@ export class Simulation {
     switch (event.kind) {
       case 'deliver': {
         const node = this.node(event.message.to);
+        if (event.message.type === 'snapshot') {
+          if (event.transfer === undefined) throw new Error('a snapshot message travels with its data');
+          this.deliverSnapshot(node, event.message, event.transfer);
+          return;
+        }
         this.whenRunning(node, null, () => {
           this.messagesDelivered++;
           this.withCore(node, (core) => core.step(event.message));
@@ -284,6 +327,7 @@ export class Simulation {
       core.advance();
     }
     const commit = core.getCommitIndex();
+    if (commit > node.checkedCommit && core.getRole() === 'leader') this.checker.configUsed(node.id, core.getTerm(), core.membership().voters, `committing index ${commit}`);
     if (commit > node.checkedCommit) {
       this.checker.commitAdvanced(node.id, core.getTerm(), node.checkedCommit, commit, (lo, hi) => core.entries(lo, hi));
       node.checkedCommit = commit;
@@ -292,9 +336,10 @@ export class Simulation {
   }
 
   private handleReady(node: SimNode, core: RaftCore, ready: Ready): void {
+    if (ready.snapshot !== null) this.installSnapshot(node, ready.snapshot);
     if (ready.hardState !== null) node.storage.hardState = ready.hardState;
     if (ready.writeFrom !== null) {
-      this.checker.entriesWritten(node.id, ready.entries, (index) => core.termAt(index));
+      this.checker.entriesWritten(node.id, ready.entries, (index) => this.termAt(node, core, index));
       node.storage.write(ready.writeFrom, ready.entries);
       this.beginFlush(node);
     }
@@ -311,6 +356,10 @@ export class Simulation {
       node.appliedTerms[entry.index - 1] = entry.term;
     }
     for (const message of ready.messages) {
+      if (message.type === 'snapshot') {
+        this.sendSnapshot(node, message);
+        continue;
+      }
       for (const delay of this.network.delays(message.from, message.to)) {
         this.queue.push({ at: this.now + delay, seq: this.seq++, kind: 'deliver', message });
       }
@@ -337,7 +386,8 @@ export class Simulation {
     if (this.events.length < this.eventsKeptMax) this.events.push({ atMs: this.now, event });
     switch (event.type) {
       case 'leader-elected':
-        this.checker.leaderElected(node.id, event.term, (index) => core.termAt(index));
+        this.checker.leaderElected(node.id, event.term, (index) => this.termAt(node, core, index));
+        this.checker.configUsed(node.id, event.term, core.membership().voters, 'winning the election');
         this.log(`${node.id} elected leader of term ${event.term} with votes ${event.votes.join(',')}`);
         return;
       case 'stepped-down':
@@ -352,6 +402,9 @@ export class Simulation {
       case 'entries-truncated':
         this.log(`${node.id} truncated ${event.count} entries from ${event.fromIndex}`);
         return;
+      case 'snapshot-restored':
+        this.log(`${node.id} installed a snapshot at index ${event.index} (term ${event.term})`);
+        return;
       case 'sync-degraded':
       case 'sync-restored':
       case 'sync-waiting':
@@ -363,6 +416,13 @@ export class Simulation {
       case 'events-dropped':
         this.log(`${node.id} ${event.type} ${JSON.stringify(event)}`);
         return;
+      case 'membership-changed': {
+        const { voters, learners } = event.membership;
+        this.log(`${node.id} ${event.committed ? 'committed' : 'appended'} config ${event.index}: voters ${voters.join(',')} learners ${learners.join(',') || '-'}`);
+        if (event.committed) this.membershipChanges++;
+        else this.checker.configAppended(node.id, event.index, core.membershipAt(event.index - 1).voters, voters);
+        return;
+      }
       case 'vote-granted':
       case 'vote-denied':
       case 'election-lost':
@@ -370,6 +430,124 @@ export class Simulation {
       case 'replication-changed':
         return;
     }
+  }
+
+  // -------------------------------------------------------------------------
+  // Snapshots: the state machine (the applied terms) up to an index, taken by
+  // a node, sent by a leader with its InstallSnapshot message, installed by a follower.
+
+  /** The term at `index` as the node holds it: from its snapshot at or below the snapshot's index, else its log. */
+  private termAt(node: SimNode, core: RaftCore, index: number): number {
+    const snapshot = node.storage.snapshot;
+    if (snapshot !== null && index <= snapshot.meta.index) return index === 0 ? 0 : (snapshot.terms[index - 1] ?? -1);
+    return core.termAt(index);
+  }
+
+  /**
+   * `id` snapshots its state at an index it has applied and knows committed
+   * (at random between half of that and all of it), then deletes its log up
+   * to `retain` entries before the snapshot (never past what is durable).
+   * Returns the snapshot's index, or null when the node is down or paused.
+   */
+  snapshotAndCompact(id: NodeId, retain: number, pick: (lo: number, hi: number) => number = (_, hi) => hi): number | null {
+    const node = this.node(id);
+    if (node.core === null || node.paused) return null;
+    let taken: number | null = null;
+    this.withCore(node, (core) => {
+      const committed = this.options.unsafe?.snapshotUncommitted === true ? Infinity : core.getCommitIndex();
+      const limit = Math.min(core.getAppliedIndex(), committed, node.appliedTerms.length);
+      const floor = node.storage.snapshot?.meta.index ?? 0;
+      if (limit <= floor) return;
+      const meta = core.snapshotAt(pick(Math.max(floor + 1, Math.floor(limit / 2)), limit));
+      const terms = node.appliedTerms.slice(0, meta.index);
+      this.checkSnapshotCommitted(node.id, 'took', meta.index, terms);
+      node.storage.takeSnapshot({ meta, terms });
+      core.snapshotTaken(meta);
+      const upTo = Math.min(meta.index - retain, core.getStableIndex());
+      if (upTo >= core.firstIndex()) {
+        core.compact(upTo);
+        node.storage.compact(upTo);
+      }
+      taken = meta.index;
+      this.snapshotsTaken++;
+      this.log(`${id} snapshot at ${meta.index}, log from ${core.firstIndex()}`);
+    });
+    return taken;
+  }
+
+  /** Invariant: every entry a snapshot holds is committed, as the cluster committed it. */
+  private checkSnapshotCommitted(id: NodeId, verb: string, index: number, terms: readonly number[]): void {
+    const committed = this.checker.committed;
+    if (index > committed.length) {
+      this.checker.report('snapshot-uncommitted', `${id} ${verb} a snapshot at ${index} but only ${committed.length} entries are committed`);
+      return;
+    }
+    for (let i = 0; i < index; i++) {
+      if (terms[i] !== committed[i]!.term) {
+        this.checker.report('snapshot-uncommitted', `${id} ${verb} a snapshot whose entry ${i + 1} has term ${terms[i]}, the committed one term ${committed[i]!.term}`);
+        return;
+      }
+    }
+  }
+
+  /** The leader's host streams its snapshot with the message; the network's delay and loss apply to both. */
+  private sendSnapshot(node: SimNode, message: Extract<Message, { type: 'snapshot' }>): void {
+    const snapshot = node.storage.snapshot;
+    if (snapshot === null || snapshot.meta.index !== message.meta.index) {
+      throw new CoreAssertionError(`${node.id} sends snapshot ${message.meta.index} but holds ${snapshot?.meta.index ?? 'none'}`);
+    }
+    const transfer = { snapshot, incarnation: node.incarnation, id: ++this.transferIds };
+    this.transfers.set(`${message.from}>${message.to}`, transfer.id);
+    const delays = this.network.delays(message.from, message.to);
+    if (delays.length === 0) this.reportSnapshot(message, transfer, false, snapshotTransferFailMs);
+    else this.reportSnapshot(message, transfer, false, snapshotTransferTimeoutMs);
+    for (const delay of delays) this.queue.push({ at: this.now + delay, seq: this.seq++, kind: 'deliver', message, transfer });
+  }
+
+  private deliverSnapshot(node: SimNode, message: Extract<Message, { type: 'snapshot' }>, transfer: { readonly snapshot: SimSnapshot; readonly incarnation: number; readonly id: number }): void {
+    if (node.core === null) {
+      this.reportSnapshot(message, transfer, false, snapshotTransferFailMs);
+      return;
+    }
+    this.whenRunning(node, null, () => {
+      this.messagesDelivered++;
+      node.incoming = transfer.snapshot;
+      this.withCore(node, (core) => core.step(message));
+      node.incoming = null;
+      this.reportSnapshot(message, transfer, true, this.network.delays(node.id, message.from)[0] ?? snapshotTransferFailMs);
+    });
+  }
+
+  /** The leader's host learns how the transfer went: the first report of a transfer counts, later ones are stale. */
+  private reportSnapshot(message: Message, transfer: { readonly incarnation: number; readonly id: number }, ok: boolean, afterMs: number): void {
+    const key = `${message.from}>${message.to}`;
+    this.at(this.now + afterMs, () => {
+      if (this.transfers.get(key) !== transfer.id) return;
+      this.transfers.delete(key);
+      const node = this.node(message.from);
+      this.whenRunning(node, transfer.incarnation, () => this.withCore(node, (core) => core.reportSnapshot(message.to, ok)));
+    });
+  }
+
+  /** Ready.snapshot: the state machine becomes the snapshot's, and so does the start of the log. */
+  private installSnapshot(node: SimNode, meta: SnapshotMeta): void {
+    const snapshot = node.incoming;
+    if (snapshot === null || snapshot.meta.index !== meta.index || snapshot.meta.term !== meta.term) {
+      throw new CoreAssertionError(`${node.id} installs snapshot ${meta.index} without its data`);
+    }
+    // Invariant: the installed state equals the state by replay of the committed log.
+    this.checkSnapshotCommitted(node.id, 'installed', meta.index, snapshot.terms);
+    for (let i = 0; i < Math.min(snapshot.terms.length, node.appliedTerms.length, node.checkedCommit); i++) {
+      if (snapshot.terms[i] !== node.appliedTerms[i]) {
+        this.checker.report('snapshot-state', `${node.id} had applied term ${node.appliedTerms[i]} at committed index ${i + 1}, the snapshot holds term ${snapshot.terms[i]}`);
+        break;
+      }
+    }
+    node.appliedTerms.length = 0;
+    node.appliedTerms.push(...snapshot.terms);
+    node.storage.installSnapshot(snapshot);
+    node.checkedCommit = Math.max(node.checkedCommit, meta.index);
+    this.snapshotsInstalled++;
   }
 
   // -------------------------------------------------------------------------
@@ -531,6 +709,28 @@ export class Simulation {
   }
 
   // -------------------------------------------------------------------------
+  // Membership
+
+  /** Proposes a membership change at the live leader; the result says whether it was taken. */
+  changeMembership(change: ConfChange): string {
+    const leader = this.leader();
+    if (leader === null) return 'no leader';
+    let outcome = 'refused';
+    this.withCore(this.node(leader), (core) => {
+      const result = core.proposeConfChange(this.nextWriteId++, change);
+      outcome = result.ok ? `appended at ${result.index}` : result.error;
+    });
+    this.log(`${leader}: ${change.type} ${change.node}: ${outcome}`);
+    return outcome;
+  }
+
+  /** The configuration the live leader holds (null without one). */
+  membership(): { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] } | null {
+    const leader = this.leader();
+    return leader === null ? null : this.node(leader).core!.membership();
+  }
+
+  // -------------------------------------------------------------------------
   // Faults
 
   crash(id: NodeId): void {
@@ -665,13 +865,19 @@ export class Simulation {
     this.checker.report(invariant, detail);
   }
 
-  /** True when every node is up and holds the same log, fully committed and applied. */
+  /** Nodes in the leader's configuration: the ones that must hold its log (a removed or spare node need not). */
+  private members(reference: RaftCore): SimNode[] {
+    const { voters, learners } = reference.membership();
+    return [...this.nodes.values()].filter((node) => voters.includes(node.id) || learners.includes(node.id));
+  }
+
+  /** True when every member is up and holds the same log, fully committed and applied. */
   converged(): boolean {
     const leader = this.leader();
     if (leader === null) return false;
     const reference = this.node(leader).core!;
     const last = reference.getLastIndex();
-    for (const node of this.nodes.values()) {
+    for (const node of this.members(reference)) {
       const core = node.core;
       if (core === null || node.paused) return false;
       if (core.getLastIndex() !== last || core.getCommitIndex() !== last || core.getAppliedIndex() !== last) return false;
@@ -684,16 +890,37 @@ export class Simulation {
   checkConvergedLogs(): void {
     const leader = this.leader();
     if (leader === null) return;
-    const reference = this.node(leader).core!.entries(1, this.node(leader).core!.getLastIndex() + 1);
-    for (const node of this.nodes.values()) {
-      const entries = node.core?.entries(1, reference.length + 1) ?? [];
-      const differs = entries.length !== reference.length || entries.some((entry, i) => entry.term !== reference[i]!.term || entry.data !== reference[i]!.data);
+    const reference = this.fullLog(this.node(leader));
+    for (const node of this.members(this.node(leader).core!)) {
+      const log = this.fullLog(node);
+      const differs =
+        log.terms.length !== reference.terms.length ||
+        log.terms.some((term, i) => term !== reference.terms[i] || (log.data[i] !== undefined && reference.data[i] !== undefined && log.data[i] !== reference.data[i]));
       if (differs) this.report('convergence', `${node.id}'s log differs from leader ${leader}'s after settling`);
       const applied = node.appliedTerms;
-      if (applied.length !== reference.length || applied.some((term, i) => term !== reference[i]!.term)) {
+      if (applied.length !== reference.terms.length || applied.some((term, i) => term !== reference.terms[i])) {
         this.report('convergence', `${node.id}'s state machine does not match its log after settling`);
       }
     }
+  }
+
+  /** A node's log from index 1: its snapshot's terms (no data), then its log's entries. */
+  private fullLog(node: SimNode): { terms: number[]; data: (string | undefined)[] } {
+    const core = node.core;
+    if (core === null) return { terms: [], data: [] };
+    const first = core.firstIndex();
+    const snapshotTerms = node.storage.snapshot?.terms ?? [];
+    const terms: number[] = [];
+    const data: (string | undefined)[] = [];
+    for (let index = 1; index < first; index++) {
+      terms.push(snapshotTerms[index - 1] ?? -1);
+      data.push(undefined);
+    }
+    for (const entry of core.entries(first, core.getLastIndex() + 1)) {
+      terms.push(entry.term);
+      data.push(entry.data);
+    }
+    return { terms, data };
   }
 
   private node(id: NodeId): SimNode {
@@ -703,14 +930,19 @@ export class Simulation {
   }
 
   private boot(node: SimNode): void {
+    const snapshot = node.storage.snapshot;
+    const base = snapshot?.meta.index ?? 0;
     const entries = node.storage.durableEntries();
     const applied = node.appliedTerms;
-    if (applied.length > entries.length || applied.some((term, i) => entries[i]!.term !== term)) {
-      this.checker.report('state-machine', `${node.id} had applied entries its durable log does not hold`);
+    const termOf = (index: number): number | undefined => (index <= base ? snapshot?.terms[index - 1] : entries[index - base - 1]?.term);
+    if (applied.length < base || applied.length > base + entries.length || applied.some((term, i) => termOf(i + 1) !== term)) {
+      this.checker.report('state-machine', `${node.id} had applied entries its durable log and snapshot do not hold`);
       applied.length = 0;
+      applied.push(...(snapshot?.terms ?? []));
     }
-    const config: CoreConfig = { ...this.coreConfig, id: node.id, seed: mixSeed(this.options.seed, `${node.id}#${node.incarnation}`) };
-    node.core = new RaftCore(config, { hardState: node.storage.hardState, entries, appliedIndex: applied.length });
+    node.checkedCommit = base;
+    const config: CoreConfig = { ...this.coreConfig, id: node.id, peers: node.peers, seed: mixSeed(this.options.seed, `${node.id}#${node.incarnation}`) };
+    node.core = new RaftCore(config, { hardState: node.storage.hardState, snapshot: snapshot?.meta ?? null, entries, appliedIndex: applied.length });
     // Each node's clock starts at its own phase, as real timers do.
     const phase = this.prng.next() * this.tickMs;
     this.queue.push({ at: this.now + phase, seq: this.seq++, kind: 'tick', node: node.id, incarnation: node.incarnation });

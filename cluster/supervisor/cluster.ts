@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mixSeed, type NodeId } from '../core/index.js';
+import { mixSeed, voterMajority, type ConfChange, type Membership, type NodeId } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
 import { socketPath } from '../node/peers.js';
 import {
@@ -30,11 +30,12 @@ import {
   type ReplicationSettings,
   type RolledBackWrite,
   type ToNode,
+  type ErrorReason,
 } from '../protocol.js';
 import { NodeClient, type ReplyBody } from '../wire/client.js';
 import { encodeFrame } from '../wire/frames.js';
 import { ControlRequests } from './control.js';
-import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
+import { BadRequestError, ClusterError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
@@ -45,14 +46,26 @@ import { checkReplication, defaultReplication, resolveOptions, type ResolvedOpti
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { holdsData, wipeForRebuild } from '../node/rebuild.js';
-import { checksumResult } from './replies.js';
+import { checksumResult, snapshotResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus, wedgedAfterMs } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
 import { Workload } from './workload.js';
 import { runTrace, type TraceOptions } from './trace.js';
 import type { WriteTrace } from '../trace/types.js';
+import {
+  learnerCaughtUpEntries,
+  membershipBefore,
+  membershipOf,
+  membershipTimeoutMsDefault,
+  nextNodeId,
+  promoteProblem,
+  replyMembership,
+  type ClusterMembership,
+  type JoinAs,
+} from './membership.js';
 
+export type { ClusterMembership, JoinAs } from './membership.js';
 export type { ClusterEvent, ClusterOptions, ExecuteOptions, ExecuteResult, NodeStatus, Position, QueryOptions, QueryResult, SupervisorEvent } from './types.js';
 
 interface Slot {
@@ -82,11 +95,43 @@ export interface CorruptState {
 
 /** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
 const socketPathBytesMax = 107;
+/** Refusals of a membership change that are worth proposing again shortly: nothing was proposed, and a leader may take it soon. */
+const changeRetryReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['not-leader', 'no-leader', 'change-in-progress', 'transfer-in-progress', 'leadership-lost', 'busy', 'down']);
+/** Whether `membership` is what `change` asks for. */
+function changeHolds(change: ConfChange, membership: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] }): boolean {
+  switch (change.type) {
+    case 'add-learner':
+      return membership.learners.includes(change.node);
+    case 'add-voter':
+    case 'promote-learner':
+      return membership.voters.includes(change.node);
+    case 'remove':
+      return !membership.voters.includes(change.node) && !membership.learners.includes(change.node);
+  }
+}
+/** Failures after which a change may have reached a log (and so may still commit). */
+const reachedLogReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['timeout', 'stepped-down', 'node-died']);
 const eventsKeptMax = 10_000;
+/** A snapshot copies the whole state.db: longer than a request's default deadline on a large state and a busy disk. */
+const snapshotTimeoutMs = 60_000;
 
 export class Cluster extends EventEmitter {
   readonly dataDir: string;
-  readonly ids: readonly NodeId[];
+  /** The nodes of the cluster now, in the order they joined (membership changes add and remove them). */
+  get ids(): readonly NodeId[] {
+    return this.members;
+  }
+  private members: readonly NodeId[];
+  /** The nodes the cluster started with: their logs start from this configuration. */
+  private readonly founders: readonly NodeId[];
+  /** Every id this cluster has used, removed nodes included: an id is never given twice (membership.ts). */
+  private readonly usedIds = new Set<NodeId>();
+  /** Nodes removed from the cluster; their data dirs stay (rollback files for the final state). */
+  private readonly removed: NodeId[] = [];
+  /** A membership change in progress (one at a time), for a clear refusal of a second. */
+  private changing: string | null = null;
+  /** The configuration the last committed change (through this API) produced, and when: newer than a report sent before it. */
+  private lastChange: { membership: Membership; atMs: number; from: NodeId } | null = null;
   /** Built-in clients: cluster.workload.start/update/stop. */
   readonly workload: Workload;
   private readonly removeDataDir: boolean;
@@ -137,7 +182,9 @@ export class Cluster extends EventEmitter {
     super();
     // The whole configuration is checked before anything is created or spawned.
     this.options = resolveOptions(options);
-    this.ids = Array.from({ length: this.options.nodes }, (_, i) => `n${i + 1}`);
+    this.founders = Array.from({ length: this.options.nodes }, (_, i) => `n${i + 1}`);
+    this.members = [...this.founders];
+    for (const id of this.founders) this.usedIds.add(id);
     this.replication = checkReplication({ ...defaultReplication, ...options.replication }, this.ids, this.options.tickMs);
     if (options.dataDir === undefined) {
       this.dataDir = mkdtempSync(join(tmpdir(), 'replica-lab-'));
@@ -158,7 +205,7 @@ export class Cluster extends EventEmitter {
     }
     this.removeSocketDir = this.socketDir !== join(this.dataDir, 'run');
     this.requests = new Requests({
-      client: (id) => this.slot(id).client,
+      client: (id) => this.slots.get(id)?.client ?? null,
       leader: this.leaderWatch,
       acknowledged: (index, term) => this.lost.acknowledged(writeKey(index, term)),
     });
@@ -167,9 +214,7 @@ export class Cluster extends EventEmitter {
     // Only dirs this supervisor made with mkdtemp: if it dies, the guardian removes them.
     if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
     if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
-    for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false, clockRate: 1, corrupt: null });
-    }
+    for (const id of this.ids) this.addSlot(id);
   }
 
   /** <dataDir>/run (0700), or a short private temporary dir when that path would be too long for a socket. */
@@ -192,7 +237,9 @@ export class Cluster extends EventEmitter {
     refuseLinksInNodeDir(dir);
     const config: NodeConfig = {
       id,
-      peers: this.ids,
+      // The configuration at the start of the log: the founders', or none for a node added later.
+      // What the node is now comes from its log's config entries (or its snapshot), not from here.
+      peers: this.founders.includes(id) ? this.founders : [],
       dataDir: dir,
       tickMs: this.options.tickMs,
       electionTimeoutMs: this.options.electionTimeoutMs,
@@ -208,6 +255,7 @@ export class Cluster extends EventEmitter {
       socketDir: this.socketDir,
       secret: this.secret,
       ...(this.options.unsafe.includes('allow-nondeterministic') ? { allowNondeterministic: true } : {}),
+      snapshot: this.options.snapshot,
     };
     // The log is opened here (0600, never through a symbolic link) and handed to the node as its stdout and stderr.
     const logFd = openForAppend(join(dir, 'node.log'));
@@ -224,6 +272,7 @@ export class Cluster extends EventEmitter {
     // The link rules in force, before anything else reaches the node.
     child.send({ type: 'links', rules: this.links.rules() });
     if (slot.clockRate !== 1) child.send({ type: 'clock', rate: slot.clockRate });
+    child.send({ type: 'peers', nodes: this.ids });
     const faults = this.faults.get(id);
     if (faults !== undefined) child.send({ type: 'node-faults', ...faults });
     this.guardian.watch(child.pid);
@@ -234,8 +283,8 @@ export class Cluster extends EventEmitter {
 
   private onExit(id: NodeId, child: NodeProcess, exit: ExitInfo): void {
     this.guardian.forget(child.pid);
-    const slot = this.slot(id);
-    if (slot.process !== child) return;
+    const slot = this.slots.get(id);
+    if (slot === undefined || slot.process !== child) return;
     slot.process = null;
     slot.paused = false;
     slot.client?.close(`${id} exited before answering`);
@@ -255,7 +304,9 @@ export class Cluster extends EventEmitter {
 
   /** A node's own report of a corrupt WAL; a later incarnation that reports telemetry has started, so it is no longer shown corrupt. */
   private noteCorrupt(id: NodeId, event: NodeEvent | null): void {
-    const slot = this.slot(id);
+    // A node removed from the cluster has no slot left to mark.
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
     if (event === null) slot.corrupt = null;
     else if (event.type === 'node-corrupt') slot.corrupt = { message: event.message, segment: event.segment, offset: event.offset };
   }
@@ -289,7 +340,8 @@ export class Cluster extends EventEmitter {
         this.control.answer(id, message);
         return;
       case 'telemetry': {
-        const slot = this.slot(id);
+        const slot = this.slots.get(id);
+        if (slot === undefined) return;
         slot.telemetry = message.telemetry;
         slot.telemetryAtMs = performance.now();
         if (slot.corrupt !== null) this.noteCorrupt(id, null);
@@ -453,8 +505,8 @@ export class Cluster extends EventEmitter {
   leader(): NodeId | null {
     const known = this.knownLeader;
     if (known === null) return null;
-    const slot = this.slot(known.id);
-    return slot.process !== null && !slot.paused ? known.id : null;
+    const slot = this.slots.get(known.id);
+    return slot !== undefined && slot.process !== null && !slot.paused ? known.id : null;
   }
 
   async promote(id: NodeId): Promise<void> {
@@ -490,6 +542,218 @@ export class Cluster extends EventEmitter {
   }
 
   // -------------------------------------------------------------------------
+  // Membership (membership.ts): single-server changes, one at a time, proposed at the leader
+
+  /**
+   * Adds a node: spawns it with an empty data dir and no configuration (it
+   * learns it from the leader's log), tells every node its socket, then
+   * proposes it at the leader as a learner (default) or a voter, and resolves
+   * with its id once the change has committed. Adding a voter commits only
+   * once the new node holds the config entry, and from then on the majority
+   * counts it: with a node down, writes wait until the new one catches up.
+   */
+  async addNode(options: { readonly as?: JoinAs; readonly timeoutMs?: number } = {}): Promise<NodeId> {
+    this.checkRunning();
+    const as = options.as ?? 'learner';
+    if (as !== 'learner' && as !== 'voter') throw new BadRequestError(`as must be learner or voter, got ${String(as)}`);
+    const timeoutMs = this.changeTimeout(options.timeoutMs);
+    const id = nextNodeId(this.usedIds, this.members.length);
+    return this.oneChangeAtATime(`adding ${id}`, async () => {
+      this.usedIds.add(id);
+      this.addSlot(id);
+      // Replaced, never changed in place: a caller holding `ids` keeps the list it read.
+      this.members = [...this.members, id];
+      this.pushPeers();
+      this.spawn(id);
+      const change: ConfChange = { type: as === 'voter' ? 'add-voter' : 'add-learner', node: id };
+      try {
+        await this.proposeChange(change, timeoutMs, false);
+      } catch (error) {
+        // Refused before anything reached a log: the node was never a member, so it goes, id and all.
+        // Otherwise (a timeout, a leader that stepped down) the change may still commit: the node stays.
+        if (error instanceof ClusterError && (error.reason === null || !reachedLogReasons.has(error.reason))) {
+          await this.retire(id);
+          this.usedIds.delete(id);
+          rmSync(this.nodeDir(id), { recursive: true, force: true });
+        }
+        throw error;
+      }
+      return id;
+    });
+  }
+
+  /**
+   * Makes a learner a voter, once it has caught up: within
+   * learnerCaughtUpEntries of the leader's commit index, as the leader's last
+   * report says. Refused (UnavailableError) before that, saying how far it is.
+   */
+  async promoteLearner(id: NodeId, options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    this.checkRunning();
+    this.slot(id);
+    const timeoutMs = this.changeTimeout(options.timeoutMs);
+    const leader = this.leader();
+    const telemetry = leader === null ? null : this.slot(leader).telemetry;
+    if (leader === null || telemetry === null) throw new UnavailableError(`there is no leader to promote ${id}; a learner is promoted once it is within ${learnerCaughtUpEntries} entries of the leader's commit index`, null, 'no-leader');
+    const membership = this.membership() ?? membershipOf(telemetry);
+    const problem = promoteProblem(id, telemetry, membership);
+    if (problem !== null) {
+      if (!membership.learners.includes(id)) throw new BadRequestError(problem);
+      throw new UnavailableError(problem, null, 'refused');
+    }
+    await this.oneChangeAtATime(`promoting ${id}`, () => this.proposeChange({ type: 'promote-learner', node: id }, timeoutMs, true));
+  }
+
+  /**
+   * Removes a node: proposes it at the leader and, once the change has
+   * committed, stops its process and drops it from the cluster (its data dir
+   * stays). Removing the leader works the same: it leads until the change
+   * commits, then steps down and hands over to an up-to-date voter.
+   */
+  async removeNode(id: NodeId, options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    this.checkRunning();
+    this.slot(id);
+    const timeoutMs = this.changeTimeout(options.timeoutMs);
+    await this.oneChangeAtATime(`removing ${id}`, async () => {
+      await this.proposeChange({ type: 'remove', node: id }, timeoutMs, true);
+      await this.retire(id);
+      this.removed.push(id);
+    });
+  }
+
+  /** The configuration as the leader reports it (or, with no leader, the running node with the highest term); null before any report. */
+  membership(): ClusterMembership | null {
+    const leader = this.leader();
+    let best: Slot | null = leader === null ? null : this.slot(leader);
+    if (best?.telemetry === null) best = null;
+    if (best === null) {
+      for (const id of this.ids) {
+        const slot = this.slot(id);
+        if (slot.process === null || slot.telemetry === null) continue;
+        if (best === null || slot.telemetry.term > best.telemetry!.term) best = slot;
+      }
+    }
+    // A change that committed after the report was sent is newer than the report.
+    const change = this.lastChange;
+    if (change !== null && (best === null || best.telemetryAtMs < change.atMs)) {
+      return { voters: change.membership.voters, learners: change.membership.learners, quorum: voterMajority(change.membership), from: change.from };
+    }
+    return best === null ? null : membershipOf(best.telemetry!);
+  }
+
+  /** Nodes removed from the cluster (membership change); their data dirs stay. */
+  removedNodes(): readonly NodeId[] {
+    return [...this.removed];
+  }
+
+  private changeTimeout(timeoutMs: number | undefined): number {
+    const value = timeoutMs ?? membershipTimeoutMsDefault;
+    if (!Number.isFinite(value) || value <= 0 || value > 3_600_000) throw new BadRequestError(`timeoutMs must be from 1 to 3600000, got ${String(timeoutMs)}`);
+    return value;
+  }
+
+  private async oneChangeAtATime<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.changing !== null) throw new BadRequestError(`one membership change at a time: ${this.changing} is still in progress`);
+    this.changing = what;
+    try {
+      return await run();
+    } finally {
+      this.changing = null;
+    }
+  }
+
+  /**
+   * Proposes `change` at the leader until it commits or `timeoutMs` passes:
+   * a change refused for now (no leader yet, a new leader that has not
+   * committed an entry of its term, a transfer) is proposed again. Records
+   * the `membership` event once it has committed.
+   */
+  private async proposeChange(change: ConfChange, timeoutMs: number, existing: boolean): Promise<Membership> {
+    const deadline = performance.now() + timeoutMs;
+    const wasVoter = existing && this.membership()?.voters.includes(change.node) === true;
+    // Set once a leader took the change and stepped down before it committed: it may have committed anyway.
+    let mayHaveCommitted = false;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      const leader = remaining <= 0 ? null : await this.leaderWatch.elected(performance.now() + remaining);
+      if (leader === null) {
+        // Every refusal so far said nothing was proposed: the change never reached a log.
+        if (!mayHaveCommitted) throw new UnavailableError(`no leader took ${change.type} ${change.node} within ${timeoutMs} ms; nothing was proposed`, null, 'no-leader');
+        throw new TimeoutError(`${change.type} ${change.node}: the leader stepped down before it committed, and no leader confirmed it within ${timeoutMs} ms; it may still commit (membership() says)`);
+      }
+      const reply = await this.request(leader, (requestId) => ({ type: 'conf-change', id: requestId, change }), Math.max(1, deadline - performance.now()));
+      if (reply.ok) {
+        const after = replyMembership(reply.result) ?? { voters: [], learners: [] };
+        this.changeCommitted(change, after, leader, wasVoter, typeof reply.result?.['index'] === 'number' ? reply.result['index'] : null);
+        return after;
+      }
+      const error = reply.error!;
+      if (error.reason === 'stepped-down' || error.reason === 'timeout' || error.reason === 'node-died') mayHaveCommitted = true;
+      else if (error.reason === 'refused' && mayHaveCommitted) {
+        // Refused as a change that makes no sense now, with no change uncommitted: if the leader's
+        // configuration is the one asked for, the earlier proposal committed under a later leader.
+        await new Promise((resolve) => setTimeout(resolve, 2 * this.options.telemetryMs));
+        const now = this.membership();
+        if (now !== null && changeHolds(change, now)) {
+          const after = { voters: now.voters, learners: now.learners };
+          this.changeCommitted(change, after, now.from, wasVoter, null);
+          return after;
+        }
+        throw toClusterError(error, leader);
+      } else if (!changeRetryReasons.has(error.reason)) throw toClusterError(error, leader);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** A change committed: membership() says so at once, and the `membership` event says who joined or left and the majorities. */
+  private changeCommitted(change: ConfChange, after: Membership, leader: NodeId, wasVoter: boolean, index: number | null): void {
+    this.lastChange = { membership: after, atMs: performance.now(), from: leader };
+    const before = membershipBefore(after, change, wasVoter);
+    this.record({
+      type: 'membership',
+      change: change.type === 'remove' ? 'left' : change.type === 'promote-learner' ? 'promoted' : 'joined',
+      node: change.node,
+      as: change.type === 'add-voter' || change.type === 'promote-learner' ? 'voter' : change.type === 'add-learner' ? 'learner' : null,
+      voters: after.voters,
+      learners: after.learners,
+      majorityBefore: voterMajority(before),
+      majorityAfter: voterMajority(after),
+      index,
+    });
+  }
+
+  /** Takes a node out of the supervisor: stops its process (gracefully, SIGKILL after 1 s), drops its links and slot, and tells the others. */
+  private async retire(id: NodeId): Promise<void> {
+    const slot = this.slot(id);
+    this.members = this.members.filter((member) => member !== id);
+    if (this.knownLeader?.id === id) this.knownLeader = null;
+    this.links.forget(id);
+    this.pushLinks();
+    this.pushPeers();
+    const child = slot.process;
+    if (child !== null) {
+      slot.expectingExit = true;
+      if (slot.paused) child.signal('SIGCONT');
+      child.send({ type: 'stop' });
+      const forced = setTimeout(() => child.signal('SIGKILL'), 1_000);
+      await child.exited.finally(() => clearTimeout(forced));
+    }
+    slot.client?.close(`${id} was removed from the cluster`);
+    this.slots.delete(id);
+    this.faults.delete(id);
+    this.topologyChanged();
+  }
+
+  private addSlot(id: NodeId): void {
+    this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, resumedAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false, clockRate: 1, corrupt: null });
+  }
+
+  /** Tells every running node which nodes the cluster has now: their direct links follow. */
+  private pushPeers(): void {
+    const message: ToNode = { type: 'peers', nodes: [...this.ids] };
+    for (const id of this.ids) this.deliver(id, message);
+  }
+
+  // -------------------------------------------------------------------------
   // Faults
 
   /** SIGKILL: the process dies at once, with whatever it had not flushed. */
@@ -510,6 +774,9 @@ export class Cluster extends EventEmitter {
    */
   async restart(id: NodeId, options: { rebuild?: boolean } = {}): Promise<void> {
     this.checkRunning();
+    if (options.rebuild === true && this.removed.includes(id)) {
+      throw new BadRequestError(`${id} was removed from the cluster (membership change): it is not rebuilt, since no configuration holds it; add a node instead (addNode)`);
+    }
     const slot = this.slot(id);
     if (options.rebuild === true) return this.rebuildNode(id);
     if (slot.process !== null && this.status().find((n) => n.id === id)?.wedged != null) await this.kill(id);
@@ -530,7 +797,11 @@ export class Cluster extends EventEmitter {
    * date, so it cannot help elect a leader without entries it had acknowledged.
    * Refused for a single-node cluster, and when no other node holds a log to
    * copy from (each other node is empty or awaiting a rebuild itself): that
-   * would leave the cluster with no copy of what it committed.
+   * would leave the cluster with no copy of what it committed. A node removed
+   * from the configuration (removeNode) is refused in restart: it has no slot,
+   * and rebuilding it would bring back a node no configuration holds.
+   * With snapshots the leader may copy it by InstallSnapshot instead of the
+   * whole log; the floor is then met by the snapshot's (term, index).
    */
   private async rebuildNode(id: NodeId): Promise<void> {
     const slot = this.slot(id);
@@ -673,6 +944,9 @@ export class Cluster extends EventEmitter {
     const now = performance.now();
     const leaderId = this.leader();
     const leaderTelemetry = leaderId === null ? null : this.slot(leaderId).telemetry;
+    const membership = this.membership();
+    const memberOf = (id: NodeId): 'voter' | 'learner' | null =>
+      membership === null ? null : membership.voters.includes(id) ? 'voter' : membership.learners.includes(id) ? 'learner' : null;
     return this.ids.map((id) => {
       const slot = this.slot(id);
       const view = {
@@ -688,6 +962,7 @@ export class Cluster extends EventEmitter {
         silentMs: now - Math.max(slot.telemetryAtMs, slot.resumedAtMs),
         wedgedAfterMs: wedgedAfterMs(this.options.heartbeatMs, this.options.telemetryMs),
         corrupt: slot.corrupt,
+        member: memberOf(id),
       };
       return nodeStatus(view, leaderTelemetry);
     });
@@ -709,6 +984,24 @@ export class Cluster extends EventEmitter {
     if (!reply.ok) throw toClusterError(reply.error!, id);
     const result = checksumResult(reply.result);
     if (result === null) throw new UnavailableError(`${id} sent a checksum reply that does not parse`, null, 'malformed-reply');
+    return result;
+  }
+
+  /**
+   * Takes a snapshot of a node's state now (`:snapshot n2`), compacting its
+   * WAL after it. Resolves once the snapshot is durable with its index, term,
+   * size, how long it took and the WAL the node keeps; rejects with a
+   * ClusterError: 'down', 'busy' (a follower that has applied past what it
+   * knows committed, or is receiving a snapshot), 'refused' (nothing applied
+   * since its last snapshot, or the copy failed: the message says why).
+   */
+  async snapshot(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }> {
+    this.checkRunning();
+    this.slot(id);
+    const reply = await this.request(id, (requestId) => ({ type: 'snapshot', id: requestId }), snapshotTimeoutMs);
+    if (!reply.ok) throw toClusterError(reply.error!, id);
+    const result = snapshotResult(reply.result);
+    if (result === null) throw new UnavailableError(`${id} sent a snapshot reply that does not parse`, null, 'malformed-reply');
     return result;
   }
 

@@ -25,6 +25,8 @@ export interface NodeView {
   readonly wedgedAfterMs: number;
   /** Set when the node refused to start on a corrupt WAL (see NodeStatus.corrupt). */
   readonly corrupt?: NodeStatus['corrupt'];
+  /** Voter or learner in the cluster's configuration (Cluster.membership()); null when not in it. */
+  readonly member: 'voter' | 'learner' | null;
 }
 
 /**
@@ -88,5 +90,8 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     faults: node.faults,
     wedged,
     corrupt: node.corrupt ?? null,
+    snapshotIndex: t?.snapshot?.index ?? 0,
+    walBytesRetained: t?.snapshot?.walBytesRetained ?? null,
+    member: node.member,
   };
 }

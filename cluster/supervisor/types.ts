@@ -4,6 +4,9 @@
 import type { Failover, NodeId, Role } from '../core/index.js';
 import type { ElectionTimer } from '../message-report.js';
 import type { NetworkTelemetry, NodeEvent, NodeFaults, ReplicationSettings, RolledBackWrite, WalTelemetry } from '../protocol.js';
+import type { SnapshotPolicy } from '../node/snapshots.js';
+
+export type { SnapshotPolicy };
 
 export type { ExecuteOptions, ExecuteResult, QueryOptions, QueryResult } from './requests.js';
 
@@ -30,6 +33,14 @@ export interface ClusterOptions {
    * when it applies the entry, so replicas diverge. Default: none.
    */
   readonly unsafe?: readonly UnsafeOption[];
+  /**
+   * When each node snapshots its state and how much WAL it keeps (README,
+   * "Snapshots and log compaction"): `everyEntries` (0: only on request),
+   * `retainEntries` (the margin below the snapshot), `retainBytes` (the cap,
+   * like PostgreSQL's max_slot_wal_keep_size; null for none), `segmentBytes`
+   * (the WAL segment size: compaction deletes whole segments).
+   */
+  readonly snapshot?: Partial<SnapshotPolicy>;
 }
 
 export const unsafeOptions = ['allow-nondeterministic'] as const;
@@ -94,6 +105,12 @@ export interface NodeStatus {
    * Absent in status recorded before it existed.
    */
   readonly corrupt?: { readonly message: string; readonly segment: string | null; readonly offset: number | null } | null;
+  /** Index of the node's newest snapshot (taken or installed); 0 when it has none or has not reported. */
+  readonly snapshotIndex: number;
+  /** Bytes of WAL the node keeps on disk (compaction lowers it); null before its first report. */
+  readonly walBytesRetained: number | null;
+  /** Voter or learner in the configuration the leader (or, with none, the highest-term node) reports; null when not in it (yet) or before any report. */
+  readonly member: 'voter' | 'learner' | null;
 }
 
 export type SupervisorEvent =
@@ -102,7 +119,21 @@ export type SupervisorEvent =
   | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply' | 'clock' | 'rebuild'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
-  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };
+  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings }
+  | {
+      /** A membership change committed: who joined (as what), was promoted or left, and the majority of the voters before and after. */
+      readonly type: 'membership';
+      readonly change: 'joined' | 'promoted' | 'left';
+      readonly node: NodeId;
+      /** What the node is now; null once it left. */
+      readonly as: 'voter' | 'learner' | null;
+      readonly voters: readonly NodeId[];
+      readonly learners: readonly NodeId[];
+      readonly majorityBefore: number;
+      readonly majorityAfter: number;
+      /** The config entry's log index. */
+      readonly index: number | null;
+    };
 
 export interface ClusterEvent {
   readonly atMs: number;

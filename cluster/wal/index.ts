@@ -2,5 +2,5 @@
 export { openWal, Wal, type WalStats } from './wal.js';
 export { corruptionMessage, WalError } from './types.js';
 export { lastRecordPosition } from './scan.js';
-export type { LogPosition, Recovery, RecoveryProblem, RecoveryProblemReason, WalCorruption, WalErrorCode, WalFs, WalOptions } from './types.js';
+export type { CompactOptions, Compaction, LogBase, LogPosition, Recovery, RecoveryProblem, RecoveryProblemReason, WalCorruption, WalErrorCode, WalFs, WalOptions } from './types.js';
 export * as walLimits from './constants.js';

@@ -15,11 +15,12 @@
 
 import { assert, type Entry } from '../core/types.js';
 import { corruptionScanBytesMax, recordBytesMax, recordHeaderBytes } from './constants.js';
+import { readBase } from './base.js';
 import { listSegments, syncDirectory, writeZeros } from './files.js';
 import { SegmentReader } from './reader.js';
 import { decodeRecord } from './record.js';
 import { findValidRecordAfter } from './scan.js';
-import { corruptionMessage, WalError, type Recovery, type RecoveryProblem, type RecoveryProblemReason, type WalCorruption, type WalFs } from './types.js';
+import { corruptionMessage, WalError, type LogBase, type Recovery, type RecoveryProblem, type RecoveryProblemReason, type WalCorruption, type WalFs } from './types.js';
 
 export interface RecoveredSegment {
   readonly firstIndex: number;
@@ -30,8 +31,11 @@ export interface RecoveredSegment {
 }
 
 export interface RecoveredLog {
-  /** Contiguous from index 1, lsn recomputed as the running sum of record sizes. */
+  /** Contiguous from base.index + 1, lsn recomputed as the running sum of record sizes from base.lsn. */
   readonly entries: Entry[];
+  readonly base: LogBase;
+  /** Segment files at or below the base (an interrupted compaction's), deleted. */
+  readonly removedBelowBase: string[];
   readonly segments: RecoveredSegment[];
   readonly recovery: Recovery;
 }
@@ -49,7 +53,14 @@ interface SegmentEnd {
  */
 export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean; preallocatedBytes: number }): RecoveredLog {
   const { fs, walDir } = options;
-  const files = listSegments(fs, walDir);
+  const base = readBase(fs, walDir);
+  const all = listSegments(fs, walDir);
+  // Named for an index at or below the base: a compaction (or a restart after a
+  // snapshot) wrote the base and was cut short before deleting them.
+  const leftovers = all.filter((file) => file.firstIndex <= base.index);
+  for (const gone of leftovers) fs.unlinkSync(gone.path);
+  if (leftovers.length > 0 && options.fsync) syncDirectory(fs, walDir);
+  const files = all.filter((file) => file.firstIndex > base.index);
   const entries: Entry[] = [];
   const segments: RecoveredSegment[] = [];
   let truncatedBytes = 0;
@@ -60,14 +71,14 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
     const fd = fs.openSync(file.path, 'r+');
     try {
       const reader = new SegmentReader(fs, fd, fs.fstatSync(fd).size);
-      const continues = file.firstIndex === entries.length + 1;
-      const end = continues ? readSegment(reader, entries) : { bytes: 0, problem: 'index-gap' as const };
+      const continues = file.firstIndex === base.index + entries.length + 1;
+      const end = continues ? readSegment(reader, entries, base) : { bytes: 0, problem: 'index-gap' as const };
       if (end.problem === null) {
         segments.push({ firstIndex: file.firstIndex, name: file.name, path: file.path, bytes: end.bytes });
         continue;
       }
       // Valid records after the bad one mean damage, not a torn tail: refuse, touching nothing.
-      refuseCorruption({ fs, files, at: i, offset: end.bytes, continues, reason: end.problem, entries });
+      refuseCorruption({ fs, files, at: i, offset: end.bytes, continues, reason: end.problem, entries, base });
       const later = files.slice(i + 1);
       for (const gone of later) {
         truncatedBytes += contentBytes(fs, gone.path, options.preallocatedBytes);
@@ -77,7 +88,7 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
       const contentEnd = preallocated ? reader.contentEnd(end.bytes) : reader.size;
       assert(contentEnd >= end.bytes, 'a cut segment has content past the cut');
       truncatedBytes += contentEnd - end.bytes;
-      problem = { segment: file.name, offset: end.bytes, index: entries.length + 1, reason: end.problem, removedSegments: later.map((f) => f.name) };
+      problem = { segment: file.name, offset: end.bytes, index: base.index + entries.length + 1, reason: end.problem, removedSegments: later.map((f) => f.name) };
       if (continues) {
         // Zeros keep a preallocated file allocated, so its next fdatasync is as cheap as before.
         if (preallocated) writeZeros(fs, fd, end.bytes, contentEnd);
@@ -93,8 +104,8 @@ export function recoverLog(options: { fs: WalFs; walDir: string; fsync: boolean;
       fs.closeSync(fd);
     }
   }
-  const recovery: Recovery = { segments: segments.length, records: entries.length, lastIndex: entries.length, truncatedBytes, problem };
-  return { entries, segments, recovery };
+  const recovery: Recovery = { segments: segments.length, records: entries.length, lastIndex: base.index + entries.length, truncatedBytes, problem };
+  return { entries, base, removedBelowBase: leftovers.map((file) => file.name), segments, recovery };
 }
 
 /**
@@ -114,10 +125,12 @@ function refuseCorruption(options: {
   continues: boolean;
   reason: RecoveryProblemReason;
   entries: readonly Entry[];
+  /** Where the log begins (a compacted log starts after it): the first record expected is base.index + 1, chained to base.term. */
+  base: LogBase;
 }): void {
-  const { entries } = options;
-  const badIndex = entries.length + 1;
-  const termMin = entries[entries.length - 1]?.term ?? 0;
+  const { entries, base } = options;
+  const badIndex = base.index + entries.length + 1;
+  const termMin = entries[entries.length - 1]?.term ?? base.term;
   // In a segment that continues the log, the bad record holds index badIndex: what counts comes after it.
   // A segment that does not continue it (a gap) counts from badIndex: its records are entries the log lacks.
   const scan = findValidRecordAfter({
@@ -153,7 +166,7 @@ function contentBytes(fs: WalFs, file: string, preallocatedBytes: number): numbe
 }
 
 /** Appends the segment's valid records to `entries`; returns where they end and what, if anything, is wrong after them. */
-function readSegment(reader: SegmentReader, entries: Entry[]): SegmentEnd {
+function readSegment(reader: SegmentReader, entries: Entry[], base: LogBase): SegmentEnd {
   let offset = 0;
   while (offset < reader.size) {
     const remaining = reader.size - offset;
@@ -166,10 +179,10 @@ function readSegment(reader: SegmentReader, entries: Entry[]): SegmentEnd {
     if (length < recordHeaderBytes || length > recordBytesMax) return { bytes: offset, problem: 'bad-length' };
     if (length > remaining) return { bytes: offset, problem: 'torn-record' };
     const previous = entries[entries.length - 1];
-    const previousTerm = previous?.term ?? 0;
-    const decoded = decodeRecord(reader.read(offset, length), { previousTerm, lsnBefore: previous?.lsn ?? 0 });
+    const previousTerm = previous?.term ?? base.term;
+    const decoded = decodeRecord(reader.read(offset, length), { previousTerm, lsnBefore: previous?.lsn ?? base.lsn });
     if (!decoded.ok) return { bytes: offset, problem: decoded.reason };
-    if (decoded.entry.index !== entries.length + 1) return { bytes: offset, problem: 'index-gap' };
+    if (decoded.entry.index !== base.index + entries.length + 1) return { bytes: offset, problem: 'index-gap' };
     if (decoded.entry.term < previousTerm) return { bytes: offset, problem: 'term-decrease' };
     entries.push(decoded.entry);
     offset += length;

@@ -12,7 +12,8 @@ import { positionMax, readChunkBytes, recordBytesMax, recordHeaderBytes } from '
 import { isZero, listSegments } from './files.js';
 import { SegmentReader } from './reader.js';
 import { decodeRecord } from './record.js';
-import type { WalFs } from './types.js';
+import { emptyBase, readBase } from './base.js';
+import { WalError, type LogBase, type WalFs } from './types.js';
 
 /** A valid record found by a scan. */
 export interface FoundRecord {
@@ -72,12 +73,17 @@ export function findValidRecordAfter(options: {
 }
 
 /**
- * The last record the log in `walDir` holds, read past any damage: the
- * highest (term, index) of every valid record in every segment. Null when
- * there is none. It reads every segment once, a window at a time.
+ * The last position the log in `walDir` holds, read past any damage: the
+ * highest (term, index) of every valid record in every segment after the
+ * log's base, or the base itself (`wal/base`, where a compacted log begins:
+ * the snapshot it was compacted to, or installed) when it is higher or no
+ * record is left. Segments at or below the base (a compaction cut short) are
+ * not read. A base that cannot be read is ignored and every segment is read
+ * (the floor may then only be lower than the base, never above what the log
+ * held). Null when there is nothing. It reads every segment once, a window at
+ * a time.
  */
 export function lastRecordPosition(fs: WalFs, walDir: string): { index: number; term: number } | null {
-  let last: { index: number; term: number } | null = null;
   let files: SegmentRef[];
   try {
     files = listSegments(fs, walDir);
@@ -85,9 +91,17 @@ export function lastRecordPosition(fs: WalFs, walDir: string): { index: number; 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
+  let base: LogBase = emptyBase;
+  try {
+    base = readBase(fs, walDir);
+  } catch (error) {
+    if (!(error instanceof WalError)) throw error;
+  }
+  let last: { index: number; term: number } | null = base.index === 0 ? null : { index: base.index, term: base.term };
   for (const file of files) {
+    if (file.firstIndex <= base.index) continue;
     withReader(fs, file.path, (reader) => {
-      scanSegment(reader, file, 0, { indexMin: 1, termMin: 0 }, 0, { left: Number.POSITIVE_INFINITY }, (record) => {
+      scanSegment(reader, file, 0, { indexMin: base.index + 1, termMin: base.term }, base.term, { left: Number.POSITIVE_INFINITY }, (record) => {
         if (last === null || record.term > last.term || (record.term === last.term && record.index > last.index)) last = { index: record.index, term: record.term };
         return true;
       });

@@ -173,6 +173,35 @@ export class SegmentSet {
     current.dirty = true;
   }
 
+  /**
+   * Deletes the oldest segments, those whose first index is below
+   * `firstKept` (which must be a segment's first index, or the index just past
+   * the log when `firstKept` drops every segment). Returns the record bytes
+   * they held. The directory entry removals are made durable by the next
+   * flush; recovery deletes any file that reappears below the log's base.
+   */
+  dropBefore(firstKept: number): { segments: number; bytes: number } {
+    const count = this.files.findIndex((file) => file.firstIndex >= firstKept);
+    const gone = this.files.splice(0, count === -1 ? this.files.length : count);
+    let bytes = 0;
+    for (const file of gone) {
+      if (this.current?.file === file) {
+        this.retired.push({ fd: this.current.fd, path: file.path, dirty: false });
+        this.current = null;
+      }
+      for (const retired of this.retired) if (retired.path === file.path) retired.dirty = false;
+      this.fs.unlinkSync(file.path);
+      bytes += file.bytes;
+    }
+    if (gone.length > 0) this.directoryDirty = true;
+    return { segments: gone.length, bytes };
+  }
+
+  /** Bytes of records in every segment: the WAL the log retains. */
+  totalRecordBytes(): number {
+    return this.files.reduce((sum, file) => sum + file.bytes, 0);
+  }
+
   /** Hands a flush every file written since the last one, and the directory if files came or went. */
   takeSyncWork(): SyncWork {
     const files = this.retired.filter((r) => r.dirty).map((r) => r.fd);

@@ -41,6 +41,41 @@ export interface LogPosition {
   readonly term: number;
 }
 
+/**
+ * The position just before the first record the log holds: the last entry
+ * compaction deleted (or the snapshot a restarted log follows). `{0, 0, 0}`
+ * for a log that begins at index 1.
+ */
+export interface LogBase {
+  readonly index: number;
+  readonly term: number;
+  readonly lsn: number;
+}
+
+/** What `Wal.compact` deleted and what the log keeps. */
+export interface Compaction {
+  /** The first index the log holds now (lastIndex + 1 when it holds none). */
+  readonly firstIndex: number;
+  /** Segment files deleted by this call. */
+  readonly removedSegments: number;
+  /** Bytes of records in them. */
+  readonly removedBytes: number;
+  /** Bytes of records the log keeps: the WAL retained. */
+  readonly retainedBytes: number;
+}
+
+/** What may be deleted: see `Wal.compact` and README.md. */
+export interface CompactOptions {
+  /** The index of the newest durable snapshot: nothing at or above it is ever deleted. */
+  readonly snapshotIndex: number;
+  /** Entries up to the snapshot index to keep (a margin for followers slightly behind), like etcd's catch-up entries. */
+  readonly retainEntries: number;
+  /** The most WAL (record bytes, counted back from the log's end) that the margin and `needed` may keep, like PostgreSQL's max_slot_wal_keep_size; Infinity for no cap. */
+  readonly retainBytes: number;
+  /** The lowest index a follower still needs (its next index), kept too when it fits under retainBytes, like a replication slot. */
+  readonly needed?: number;
+}
+
 export type RecoveryProblemReason =
   | 'torn-header' // fewer bytes left in the segment than a record header
   | 'torn-record' // the header promises more bytes than the segment holds
@@ -68,7 +103,7 @@ export interface RecoveryProblem {
 export interface Recovery {
   /** Segment files left after recovery. */
   readonly segments: number;
-  /** Records recovered, i.e. entries in the log. */
+  /** Records recovered, i.e. entries in the log (from the base on; see `openWal`'s `base`). */
   readonly records: number;
   readonly lastIndex: number;
   /** Bytes removed from the tail (the cut segment's rest plus every deleted segment), a preallocated file's zero padding not counted. */
@@ -79,8 +114,9 @@ export interface Recovery {
 export type WalErrorCode =
   | 'record-too-large' // an entry does not fit in one record (recordBytesMax, kind or client length)
   | 'malformed-text' // a string is not well-formed UTF-16, so its UTF-8 size differs from the core's count
-  | 'corrupt-meta' // the hard-state file exists but cannot be read back
+  | 'corrupt-meta' // the hard-state or base file exists but cannot be read back
   | 'corrupt' // a bad record with valid records after it: damage in the middle of the log, not a torn tail (see WalCorruption)
+  | 'compacted' // entries asked for or rewritten below the first index the log holds
   | 'failed' // an earlier write or fsync failed; the node must restart and recover
   | 'closed'; // the log was closed
 

@@ -8,14 +8,15 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assert, type Entry, type HardState } from '../core/types.js';
 import { recordBytesMax, recordHeaderBytes, segmentBytesMaxDefault, segmentPreallocatedBytesMax, writeChunkBytesMax } from './constants.js';
+import { writeBase } from './base.js';
 import { openDirectory, syncAsync, syncDirectory } from './files.js';
 import { GroupCommit } from './group-commit.js';
 import { readHardState, writeHardState } from './hard-state.js';
 import { decodeRecord, encodeRecord, recordBytes } from './record.js';
-import { LogPositions } from '../core/log-positions.js';
+import { BasedPositions } from './positions.js';
 import { recoverLog } from './recovery.js';
 import { SegmentSet } from './segments.js';
-import { WalError, type LogPosition, type Recovery, type WalFs, type WalOptions } from './types.js';
+import { WalError, type CompactOptions, type Compaction, type LogBase, type LogPosition, type Recovery, type WalFs, type WalOptions } from './types.js';
 
 export interface WalStats {
   readonly segments: number;
@@ -34,7 +35,12 @@ export interface WalStats {
 
 /** Opens (creating if needed) the log in `options.dir`, repairing a torn or corrupt tail first. */
 /** `entries` is the recovered log, handed over once for the node's start; the Wal keeps only positions. */
-export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery; entries: Entry[] } {
+/**
+ * `base` is where the log begins (`<dir>/wal/base`; { 0, 0, 0 } before any
+ * compaction): `entries` are base.index + 1 on. `removedBelowBase` names
+ * segment files an interrupted compaction left below it, which open deleted.
+ */
+export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery; entries: Entry[]; base: LogBase; removedBelowBase: string[] } {
   const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
   assert(Number.isSafeInteger(segmentBytesMax) && segmentBytesMax > 0, `segmentBytesMax ${segmentBytesMax} is a positive integer`);
   const fs = options.fs ?? nodeFs;
@@ -56,8 +62,8 @@ export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery; en
       if (parent === path.dirname(firstCreated) || parent === path.dirname(parent)) break;
     }
   }
-  const wal = new Wal({ fs, options, walDir, entries: recovered.entries, segments, hardState });
-  return { wal, recovery: recovered.recovery, entries: recovered.entries };
+  const wal = new Wal({ fs, options, walDir, base: recovered.base, entries: recovered.entries, segments, hardState });
+  return { wal, recovery: recovered.recovery, entries: recovered.entries, base: recovered.base, removedBelowBase: recovered.removedBelowBase };
 }
 
 /** One node's open log; see README.md for the contract of each method. */
@@ -68,8 +74,8 @@ export class Wal {
   private readonly segmentBytesMax: number;
   private readonly walDir: string;
   private readonly directoryFd: number | null;
-  /** Terms, the last lsn and an lsn every 32 entries; the entries (and every other lsn) live only in the segment files. */
-  private readonly log = new LogPositions();
+  /** Terms, the last lsn and an lsn every 32 entries, from the log's base; the entries (and every other lsn) live only in the segment files. */
+  private log: BasedPositions;
   /** The lsn before each segment's first record, by the segment's first index. */
   private readonly segmentStarts = new Map<number, number>();
   private readonly segments: SegmentSet;
@@ -89,6 +95,7 @@ export class Wal {
     fs: WalFs;
     options: WalOptions;
     walDir: string;
+    base: LogBase;
     entries: Entry[];
     segments: SegmentSet;
     hardState: HardState;
@@ -98,11 +105,14 @@ export class Wal {
     this.fsync = init.options.fsync;
     this.segmentBytesMax = init.options.segmentBytesMax ?? segmentBytesMaxDefault;
     this.walDir = init.walDir;
+    const base = init.base;
+    this.log = new BasedPositions(base);
     for (const entry of init.entries) this.log.push(entry.term, entry.lsn);
     this.segments = init.segments;
     for (const firstIndex of this.segments.firstIndexes()) {
-      assert(firstIndex >= 1 && firstIndex <= init.entries.length + 1, `segment from ${firstIndex} continues a log of ${init.entries.length}`);
-      this.segmentStarts.set(firstIndex, firstIndex === 1 ? 0 : init.entries[firstIndex - 2]!.lsn);
+      const at = firstIndex - base.index;
+      assert(at >= 1 && at <= init.entries.length + 1, `segment from ${firstIndex} continues a log of ${init.entries.length} after ${base.index}`);
+      this.segmentStarts.set(firstIndex, at === 1 ? base.lsn : init.entries[at - 2]!.lsn);
     }
     this.hard = init.hardState;
     this.directoryFd = this.fsync ? openDirectory(this.fs, this.walDir) : null;
@@ -121,9 +131,12 @@ export class Wal {
    * segment files (written entries are readable before they are flushed).
    * This is the core's LogStorage: it asks for entries it no longer keeps.
    */
-  entries(lo = 1, hi = this.log.lastIndex + 1): Entry[] {
+  entries(lo = this.firstIndex(), hi = this.log.lastIndex + 1): Entry[] {
     this.checkUsable();
     const end = Math.min(hi, this.log.lastIndex + 1);
+    if (Math.max(1, lo) < this.firstIndex() && Math.max(1, lo) < end) {
+      throw new WalError('compacted', `entries from ${lo} were asked for, but the log begins at ${this.firstIndex()} (compacted into a snapshot)`);
+    }
     const out: Entry[] = [];
     for (const segment of this.segments.covering(Math.max(1, lo), end)) {
       const first = Math.max(lo, segment.firstIndex);
@@ -147,6 +160,92 @@ export class Wal {
 
   lastIndex(): number {
     return this.log.lastIndex;
+  }
+
+  /** The first index the log holds; lastIndex + 1 when it holds none (a new log, or one restarted after a snapshot). */
+  firstIndex(): number {
+    return this.segments.firstIndexes()[0] ?? this.log.lastIndex + 1;
+  }
+
+  /** Bytes of records in the segments: the WAL this node retains (compaction lowers it). */
+  retainedBytes(): number {
+    return this.segments.totalRecordBytes();
+  }
+
+  /** The term at `index` (firstIndex - 1 .. lastIndex); -1 for an index the log does not know. */
+  termAt(index: number): number {
+    if (index < this.firstIndex() - 1 || index > this.log.lastIndex) return -1;
+    return this.log.term(index);
+  }
+
+  /**
+   * Deletes the oldest segment files that hold only entries the snapshot at
+   * `snapshotIndex` covers, keeping a margin (see `CompactOptions` and
+   * README.md). `<dir>/wal/base` is rewritten first, durably, so recovery
+   * knows where the log begins; a crash before the files are gone leaves files
+   * recovery deletes. Never deletes a segment holding `snapshotIndex` or later.
+   */
+  compact(options: CompactOptions): Compaction {
+    this.checkUsable();
+    const { firstKept, retained } = this.plan(options);
+    if (firstKept === (this.segments.firstIndexes()[0] ?? firstKept)) {
+      return { firstIndex: this.firstIndex(), removedSegments: 0, removedBytes: 0, retainedBytes: retained };
+    }
+    writeBase({ fs: this.fs, walDir: this.walDir, fsync: this.fsync, base: { index: firstKept - 1, term: this.log.term(firstKept - 1), lsn: this.segmentStart(firstKept) } });
+    const removed = this.segments.dropBefore(firstKept);
+    for (const firstIndex of [...this.segmentStarts.keys()]) if (firstIndex < firstKept) this.segmentStarts.delete(firstIndex);
+    return { firstIndex: firstKept, removedSegments: removed.segments, removedBytes: removed.bytes, retainedBytes: this.segments.totalRecordBytes() };
+  }
+
+  /**
+   * The first index `compact(options)` would keep, deleting nothing: a host
+   * tells its core to forget the entries below it before they are deleted.
+   */
+  compactionPoint(options: CompactOptions): number {
+    this.checkUsable();
+    return this.plan(options).firstKept;
+  }
+
+  private plan(options: CompactOptions): { firstKept: number; retained: number } {
+    const { snapshotIndex, retainEntries, retainBytes } = options;
+    const needed = options.needed ?? Number.POSITIVE_INFINITY;
+    assert(Number.isSafeInteger(snapshotIndex) && snapshotIndex >= 0 && snapshotIndex <= this.log.lastIndex, `snapshot index ${snapshotIndex} within 0..${this.log.lastIndex}`);
+    assert(Number.isSafeInteger(retainEntries) && retainEntries >= 0, `retainEntries ${retainEntries} is a whole number`);
+    assert(retainBytes >= 0 && (Number.isSafeInteger(retainBytes) || retainBytes === Number.POSITIVE_INFINITY), `retainBytes ${retainBytes} is a whole number or Infinity`);
+    assert(needed >= 0 && (Number.isSafeInteger(needed) || needed === Number.POSITIVE_INFINITY), `needed ${needed} is an index or Infinity`);
+    // The lowest index the margin and the followers want kept.
+    const wanted = Math.min(snapshotIndex + 1 - retainEntries, needed);
+    const firstIndexes = this.segments.firstIndexes();
+    let retained = this.segments.totalRecordBytes();
+    let firstKept = firstIndexes[0] ?? this.log.lastIndex + 1;
+    for (let i = 0; i + 1 < firstIndexes.length; i++) {
+      const endIndex = firstIndexes[i + 1]!;
+      // Wholly below the snapshot: its last entry, endIndex - 1, is below snapshotIndex.
+      if (endIndex > snapshotIndex) break;
+      if (endIndex > wanted && retained <= retainBytes) break;
+      retained -= this.segmentStart(endIndex) - this.segmentStart(firstIndexes[i]!);
+      firstKept = endIndex;
+    }
+    return { firstKept, retained };
+  }
+
+  /**
+   * Empties the log and makes it begin after `base`: for a follower that
+   * installed a snapshot at base.index that its log does not match (Raft
+   * §7: discard the entire log). The base is saved durably before any segment
+   * is deleted; a crash in between leaves segments that recovery deletes (at
+   * or below the base) or cuts (the chained checksum of a record after the
+   * base fails unless its log matched there). The next write is at
+   * base.index + 1.
+   */
+  restartAfter(base: LogBase): void {
+    this.checkUsable();
+    writeBase({ fs: this.fs, walDir: this.walDir, fsync: this.fsync, base });
+    this.segments.dropBefore(Number.POSITIVE_INFINITY);
+    this.segmentStarts.clear();
+    this.log = new BasedPositions({ index: base.index, term: base.term, lsn: base.lsn });
+    this.writtenSinceFlush = true;
+    if (this.covering !== null) this.covering.position = base.index === 0 ? null : { index: base.index, term: base.term };
   }
 
   /** The term of the last entry; 0 for an empty log. */
@@ -239,7 +338,8 @@ export class Wal {
   /** Checks the whole write before touching the disk; returns each record's size. */
   private validate(writeFrom: number, entries: readonly Entry[]): number[] {
     const last = this.log.lastIndex;
-    assert(Number.isSafeInteger(writeFrom) && writeFrom >= 1 && writeFrom <= last + 1, `write from ${writeFrom} within 1..${last + 1}`);
+    if (writeFrom < this.firstIndex()) throw new WalError('compacted', `a write from ${writeFrom}, but the log begins at ${this.firstIndex()}: compacted entries are never rewritten`);
+    assert(Number.isSafeInteger(writeFrom) && writeFrom <= last + 1, `write from ${writeFrom} within ${this.firstIndex()}..${last + 1}`);
     let term = this.log.term(writeFrom - 1);
     let lsn = this.lsnOf(writeFrom - 1);
     return entries.map((entry, i) => {
@@ -278,7 +378,10 @@ export class Wal {
   private lsnOf(index: number, segment?: { firstIndex: number; path: string }): number {
     if (index === 0) return 0;
     if (index === this.log.lastIndex) return this.log.lastLsn;
-    assert(index >= 1 && index < this.log.lastIndex, `lsn of index ${index} within 0..${this.log.lastIndex}`);
+    if (index === this.log.base.index) return this.log.base.lsn;
+    const before = this.segmentStarts.get(index + 1);
+    if (before !== undefined) return before;
+    assert(index >= this.firstIndex() && index < this.log.lastIndex, `lsn of index ${index} within ${this.firstIndex()}..${this.log.lastIndex}`);
     const holder = segment !== undefined && segment.firstIndex <= index ? segment : this.segments.covering(index, index + 1).at(-1);
     assert(holder !== undefined && holder.firstIndex <= index, `a segment holds index ${index}`);
     const base = this.segmentStart(holder.firstIndex);

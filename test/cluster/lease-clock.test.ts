@@ -13,11 +13,12 @@ const upsert = (value: string): string => `INSERT OR REPLACE INTO kv(k, v) VALUE
 
 describe('lease reads and the clock fault', () => {
   it('a slow, cut-off leader serves a stale lease read; ReadIndex to it fails', async () => {
-    const cluster = await startCluster({ nodes: 3, seed: 31, electionTimeoutMs: [1_000, 1_500], heartbeatMs: 50 });
+    const cluster = await startCluster({ nodes: 3, seed: 31, tickMs: 25, electionTimeoutMs: [1_000, 1_500], heartbeatMs: 50 });
     const old = await cluster.waitForLeader();
     await cluster.execute(upsert('yellow'));
     await cluster.query(readSql, [], { node: old, consistency: 'lease' });
     // The first read starts the lease; a later one is answered on it (a late timer on a loaded machine may drop it once).
+    // Ticks of 25 ms: a tick must come 50 ms late by the node's clock (500 ms at a tenth of real speed) to drop the lease.
     expect(await eventually(async () => (await cluster.query(readSql, [], { node: old, consistency: 'lease' })).lease === true, 5_000, 100)).toBe(true);
     expect(() => cluster.setClockRate(old, 0)).toThrow(BadRequestError);
     cluster.setClockRate(old, 0.1);

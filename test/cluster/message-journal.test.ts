@@ -2,31 +2,11 @@
 // bounded in count, link counts merged into runs of at most a second.
 
 import { describe, expect, it } from 'vitest';
-import type { LinkCount, MessageRecord } from '../../cluster/message-report.js';
+import { messageRecord, type LinkCount, type MessageRecord } from '../../cluster/message-report.js';
 import { linkCountsMax, MessageJournal, messageRecordsMax, messageWindowMs } from '../../cluster/supervisor/message-journal.js';
 
-const record = (atMs: number, change: Partial<MessageRecord> = {}): MessageRecord => ({
-  atMs,
-  dir: 'out',
-  from: 'n1',
-  to: 'n2',
-  type: 'vote',
-  term: 2,
-  pre: false,
-  transfer: false,
-  lastIndex: 0,
-  lastTerm: 0,
-  granted: null,
-  reason: null,
-  reject: null,
-  index: null,
-  hintIndex: null,
-  hintTerm: null,
-  entries: null,
-  commit: null,
-  first: false,
-  ...change,
-});
+const record = (atMs: number, change: Partial<MessageRecord> = {}): MessageRecord =>
+  messageRecord({ atMs, dir: 'out', from: 'n1', to: 'n2', type: 'vote', term: 2, lastIndex: 0, lastTerm: 0, ...change });
 const count = (fromMs: number, toMs: number, change: Partial<LinkCount> = {}): LinkCount => ({
   dir: 'out',
   from: 'n1',

@@ -20,6 +20,7 @@ const view = (fields: Partial<NodeView> = {}): NodeView => ({
   wedgedAfterMs: wedgedAfterMs(50, 100),
   faults: { diskSlowMs: 0, applySlowMs: 0 },
   clockRate: 1,
+  member: 'voter',
   ...fields,
 });
 

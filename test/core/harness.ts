@@ -4,7 +4,13 @@
 // reported collected for assertions. No timers, no randomness of its own.
 
 import { entryBytes, RaftCore, type CoreConfig, type CoreEvent, type CoreEventType, type Entry, type HardState } from '../../cluster/core/index.js';
-import type { Message, NodeId, ProposeResult, Ready, ReadResult, ReplicationConfig, WriteAck, WriteReplication } from '../../cluster/core/index.js';
+import type { ConfChange, Message, NodeId, ProposeResult, Ready, ReadResult, ReplicationConfig, SnapshotMeta, WriteAck, WriteReplication } from '../../cluster/core/index.js';
+
+/** A snapshot as a host holds it: the meta and the state machine (the applied entries) up to its index. */
+export interface HostSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly applied: readonly Entry[];
+}
 
 export const replicationDefaults: ReplicationConfig = {
   mode: 'quorum', ackLevel: 'flushed', quorum: null, syncStandbys: null, syncTimeoutTicks: null, syncFallback: 'block',
@@ -20,6 +26,8 @@ export interface NetworkOptions {
   readonly terms?: Readonly<Record<NodeId, number>>;
   /** Nodes whose host reports a write durable only when the test calls `flush`. */
   readonly manualFlush?: readonly NodeId[];
+  /** With 'manual' the test calls `reportSnapshot`; by default a delivered snapshot is reported done, a dropped one failed. */
+  readonly snapshotReports?: 'auto' | 'manual';
 }
 
 /** A log of `sql` entries with the given terms, lsn as the core computes it. */
@@ -48,6 +56,13 @@ export class Host {
   readonly unflushed: { index: number; term: number }[] = [];
   /** How much of `log` a crash keeps. */
   durableIndex: number;
+  /**
+   * The latest snapshot this host holds (durable at once). `log` still has an
+   * entry for every index: those up to the snapshot's are the snapshot's state.
+   */
+  snapshot: HostSnapshot | null = null;
+  /** The snapshot data received for the message being stepped (the transfer came first). */
+  incoming: HostSnapshot | null = null;
 
   constructor(readonly core: RaftCore, log: readonly Entry[], applied: readonly Entry[], hardState: HardState, public autoFlush: boolean) {
     this.log = [...log];
@@ -69,20 +84,44 @@ export class Network {
   private readonly cuts = new Set<string>();
   private writeId = 0;
   private readonly configs = new Map<NodeId, CoreConfig>();
+  private readonly snapshotReports: 'auto' | 'manual';
 
   constructor(options: NetworkOptions = {}) {
     this.ids = Array.from({ length: options.size ?? 3 }, (_, i) => `n${i + 1}`);
+    this.snapshotReports = options.snapshotReports ?? 'auto';
     for (const id of this.ids) {
       const log = makeLog(options.logs?.[id] ?? []);
       const hardState = { term: options.terms?.[id] ?? log.at(-1)?.term ?? 0, vote: null };
       const config: CoreConfig = {
-        id, peers: this.ids, electionTicks: [10, 20], heartbeatTicks: 2, failover: 'raft', fencing: true, preVote: true,
+        id, peers: [...this.ids], electionTicks: [10, 20], heartbeatTicks: 2, failover: 'raft', fencing: true, preVote: true,
         checkQuorum: true, seed: 1, ...options.config, replication: { ...replicationDefaults, ...options.replication },
       };
       this.configs.set(id, config);
-      const core = new RaftCore(config, { hardState, entries: log, appliedIndex: log.length });
+      const core = new RaftCore(config, { hardState, snapshot: null, entries: log, appliedIndex: log.length });
       this.hosts.set(id, new Host(core, log, log, hardState, !options.manualFlush?.includes(id)));
     }
+  }
+
+  /**
+   * Starts a brand-new, empty node that knows no configuration (peers []): it
+   * learns one from the leader's log once a membership change names it.
+   */
+  addNode(id: NodeId): Host {
+    if (this.hosts.has(id)) throw new Error(`node ${id} exists`);
+    const base = this.configs.get(this.ids[0]!) as CoreConfig;
+    const config: CoreConfig = { ...base, id, peers: [] };
+    this.configs.set(id, config);
+    const hardState = { term: 0, vote: null };
+    const host = new Host(new RaftCore(config, { hardState, snapshot: null, entries: [], appliedIndex: 0 }), [], [], hardState, true);
+    this.hosts.set(id, host);
+    this.ids.push(id);
+    return host;
+  }
+
+  /** A membership change at `leader`, with the host's token for its ack. */
+  confChange(leader: NodeId, change: ConfChange): ProposeResult & { id: number } {
+    const writeId = ++this.writeId;
+    return { ...this.core(leader).proposeConfChange(writeId, change), id: writeId };
   }
 
   host(id: NodeId): Host {
@@ -101,6 +140,7 @@ export class Network {
     if (!host.core.hasReady()) return false;
     const rd = host.core.ready();
     host.readies.push(rd);
+    if (rd.snapshot !== null) this.install(id, rd.snapshot);
     if (rd.hardState !== null) host.hardState = rd.hardState;
     if (rd.writeFrom !== null) {
       host.log.length = rd.writeFrom - 1;
@@ -128,6 +168,41 @@ export class Network {
     return true;
   }
 
+  /** Ready.snapshot: the state becomes the snapshot's; the log keeps its suffix only if it matched. */
+  private install(id: NodeId, meta: SnapshotMeta): void {
+    const host = this.host(id);
+    const data = host.incoming;
+    if (data === null || data.meta.index !== meta.index || data.meta.term !== meta.term) throw new Error(`${id} installs snapshot ${meta.index} without its data`);
+    const keep = host.log[meta.index - 1]?.term === meta.term;
+    host.applied.length = 0;
+    host.applied.push(...data.applied);
+    if (keep) host.log.splice(0, meta.index, ...data.applied);
+    else host.log.splice(0, host.log.length, ...data.applied);
+    host.durableIndex = keep ? Math.max(host.durableIndex, meta.index) : meta.index;
+    host.snapshot = data;
+  }
+
+  /** `id` snapshots its state at `index` (default: its applied index) and tells its core. */
+  takeSnapshot(id: NodeId, index?: number): SnapshotMeta {
+    const host = this.host(id);
+    const at = index ?? host.core.status().appliedIndex;
+    const meta = host.core.snapshotAt(at);
+    host.snapshot = { meta, applied: host.applied.slice(0, at) };
+    host.core.snapshotTaken(meta);
+    return meta;
+  }
+
+  /** `id`'s host deletes its log up to `upTo` (the core forgets it first). */
+  compact(id: NodeId, upTo: number): void {
+    this.host(id).core.compact(upTo);
+  }
+
+  /** The leader's host reports the snapshot transfer to `to` done or failed. */
+  reportSnapshot(leader: NodeId, to: NodeId, ok: boolean): void {
+    this.core(leader).reportSnapshot(to, ok);
+    while (this.process(leader));
+  }
+
   /** Reports every outstanding write of `id` durable (the fsync finished). */
   flush(id: NodeId): void {
     const host = this.host(id);
@@ -139,11 +214,14 @@ export class Network {
 
   /** Crashes `id` and starts a new core from what survives: hard state, durable log, state machine. */
   restart(id: NodeId): void {
-    const { hardState, log, applied, durableIndex, autoFlush } = this.host(id);
-    const entries = log.slice(0, durableIndex);
+    const { hardState, log, applied, durableIndex, autoFlush, snapshot } = this.host(id);
+    const kept = log.slice(0, durableIndex);
     const state = applied.slice(0, durableIndex);
-    const core = new RaftCore(this.configs.get(id) as CoreConfig, { hardState, entries, appliedIndex: state.length });
-    this.hosts.set(id, new Host(core, entries, state, hardState, autoFlush));
+    const base = snapshot?.meta.index ?? 0;
+    const core = new RaftCore(this.configs.get(id) as CoreConfig, { hardState, snapshot: snapshot?.meta ?? null, entries: kept.slice(base), appliedIndex: state.length });
+    const host = new Host(core, kept, state, hardState, autoFlush);
+    host.snapshot = snapshot;
+    this.hosts.set(id, host);
   }
 
   /** Runs every host loop until no core has anything ready. */
@@ -161,11 +239,23 @@ export class Network {
     let delivered = 0;
     for (const m of batch) {
       if (!filter(m)) this.queue.push(m);
-      else if (this.cuts.has(`${m.from}>${m.to}`) || this.drop?.(m) === true) this.dropped++;
-      else {
+      // A node never started is as good as dead.
+      else if (!this.hosts.has(m.to) || this.cuts.has(`${m.from}>${m.to}`) || this.drop?.(m) === true) {
+        this.dropped++;
+        if (m.type === 'snapshot' && this.snapshotReports === 'auto') this.reportSnapshot(m.from, m.to, false);
+      } else {
         delivered++;
-        this.core(m.to).step(m);
+        const receiver = this.host(m.to);
+        if (m.type === 'snapshot') {
+          // The transfer: the sender's host streamed its snapshot's data before the message.
+          const data = this.host(m.from).snapshot;
+          if (data?.meta.index !== m.meta.index) throw new Error(`${m.from} sent snapshot ${m.meta.index} but holds ${data?.meta.index}`);
+          receiver.incoming = data;
+        }
+        receiver.core.step(m);
         while (this.process(m.to));
+        receiver.incoming = null;
+        if (m.type === 'snapshot' && this.snapshotReports === 'auto') this.reportSnapshot(m.from, m.to, true);
       }
     }
     return delivered;

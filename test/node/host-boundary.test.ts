@@ -30,7 +30,7 @@ function log(): Entry[] {
 }
 
 function core(failover: 'raft' | 'manual' = 'raft'): RaftCore {
-  return new RaftCore(config(failover), { hardState: { term: 2, vote: null }, entries: log(), appliedIndex: 0 });
+  return new RaftCore(config(failover), { hardState: { term: 2, vote: null }, snapshot: null, entries: log(), appliedIndex: 0 });
 }
 
 const noop = (index: number, term: number, lsn: number): Entry => ({ index, term, lsn, kind: 'noop', data: '' });

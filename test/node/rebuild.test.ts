@@ -53,6 +53,7 @@ function start(dataDir: string): { host: NodeHost; sent: Message[]; events: { ty
       if (message.type === 'events') events.push(...message.events.map((e) => e.event));
     },
     sendRaft: (messages) => sent.push(...messages),
+    sendSnapshotFrame: () => true,
     setLinks: () => {},
     network: () => ({ delivered: 0, dropped: 0, delayed: 0 }) as unknown as ReturnType<HostIo['network']>,
     nowMs: () => performance.now(),

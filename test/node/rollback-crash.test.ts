@@ -63,6 +63,7 @@ function start(dataDir: string, crashAt: RollbackStep | null): Started {
       if (message.type === 'events') events.push(...message.events.map((e) => e.event));
     },
     sendRaft: () => {},
+    sendSnapshotFrame: () => true,
     setLinks: () => {},
     network: () => ({ delivered: 0, dropped: 0, delayed: 0 }) as unknown as ReturnType<HostIo['network']>,
     nowMs: () => performance.now(),

@@ -5,6 +5,7 @@
 import { cleanup } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageRecord, MessagesView } from '../../cluster/index.js';
+import { messageRecord } from '../../cluster/message-report.js';
 import { frame, recording, RecordedController } from './fixtures/recorded-controller.js';
 import { keys, press, renderDashboard, waitForFrame, waitForText } from './helpers.js';
 
@@ -19,27 +20,8 @@ class MessagesController extends RecordedController {
   }
 }
 
-const vote = (atMs: number, from: string, to: string, term: number, dir: 'out' | 'in' = 'out'): MessageRecord => ({
-  atMs,
-  dir,
-  from,
-  to,
-  type: 'vote',
-  term,
-  pre: false,
-  transfer: false,
-  lastIndex: 9,
-  lastTerm: term - 1,
-  granted: null,
-  reason: null,
-  reject: null,
-  index: null,
-  hintIndex: null,
-  hintTerm: null,
-  entries: null,
-  commit: null,
-  first: false,
-});
+const vote = (atMs: number, from: string, to: string, term: number, dir: 'out' | 'in' = 'out'): MessageRecord =>
+  messageRecord({ atMs, dir, from, to, type: 'vote', term, lastIndex: 9, lastTerm: term - 1 });
 
 function controller(): MessagesController {
   const c = new MessagesController({ frame: frame('steady'), backlog: recording.events.slice(0, 19) });

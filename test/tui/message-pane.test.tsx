@@ -4,33 +4,13 @@
 
 import { describe, expect, it } from 'vitest';
 import type { LinkCount, MessageRecord, MessagesView, NodeStatus } from '../../cluster/index.js';
+import { messageRecord } from '../../cluster/message-report.js';
 import { MessagePane, laneColumns, messageScrollMax } from '../../tui/components/message-pane.js';
 import { messageRows, notReceivedAfterMs } from '../../tui/state/message-rows.js';
 import { frame } from './fixtures/recorded-controller.js';
 import { renderAt } from './helpers.js';
 
-const record = (atMs: number, change: Partial<MessageRecord>): MessageRecord => ({
-  atMs,
-  dir: 'out',
-  from: 'n1',
-  to: 'n2',
-  type: 'vote',
-  term: 2,
-  pre: false,
-  transfer: false,
-  lastIndex: null,
-  lastTerm: null,
-  granted: null,
-  reason: null,
-  reject: null,
-  index: null,
-  hintIndex: null,
-  hintTerm: null,
-  entries: null,
-  commit: null,
-  first: false,
-  ...change,
-});
+const record = (atMs: number, change: Partial<MessageRecord>): MessageRecord => messageRecord({ atMs, dir: 'out', from: 'n1', to: 'n2', type: 'vote', term: 2, ...change });
 const count = (fromMs: number, toMs: number, change: Partial<LinkCount>): LinkCount => ({
   dir: 'out',
   from: 'n1',

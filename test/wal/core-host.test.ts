@@ -42,7 +42,7 @@ async function drain(core: RaftCore, wal: Wal): Promise<void> {
 }
 
 function start(wal: Wal): RaftCore {
-  const initial: InitialState = { hardState: wal.hardState(), entries: wal.entries(), appliedIndex: 0 };
+  const initial: InitialState = { hardState: wal.hardState(), snapshot: null, entries: wal.entries(), appliedIndex: 0 };
   return new RaftCore(config, initial);
 }
 

@@ -312,7 +312,7 @@ describe('records that do not continue the log', () => {
     expect(segmentFiles(dir)).toEqual([files[0], ...files.slice(2)]);
   });
 
-  it('a log whose first segment is not index 1 is corruption (there is no compaction yet)', async () => {
+  it('a log whose first segment is not index 1, with no wal/base saying it was compacted, is corruption', async () => {
     writeRaw('00000000000000000005.seg', makeEntries({ from: 5, lsnBefore: 100, specs: [{ term: 1 }] }), 1);
     expect(openError().corruption).toMatchObject({ reason: 'index-gap', index: 1, segment: '00000000000000000005.seg', validAfter: { index: 5 } });
     expect(segmentFiles(dir)).toHaveLength(1);

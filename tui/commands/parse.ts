@@ -1,9 +1,9 @@
 // Reads one line of the `:` command line into a Command, or says in one line
 // what is wrong with it. Nothing here touches the cluster.
 
-import { clockRateMax, clockRateMin, type NodeId, type ReplicationSettings } from '../../cluster/index.js';
+import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
+import { clockRateMax, clockRateMin, nodeFaultMsMax } from '../../cluster/fault-limits.js';
 import { commandLengthMax } from '../constants.js';
-import { nodeFaultMsMax } from '../../cluster/protocol.js';
 import { ackLevels, commandSpecs, findSpec, rateCommand, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
 import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
@@ -46,8 +46,19 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     case 'isolate':
     case 'transfer':
     case 'promote':
+    case 'snapshot':
       exactly(1);
       return { kind: name, node: nodeArg(args[0]!, ids) };
+    case 'add': {
+      exactly(1);
+      return { kind: 'add-node', as: oneOf(args[0]!, ['learner', 'voter'] as const, 'add') };
+    }
+    case 'promote-learner':
+      exactly(1);
+      return { kind: 'promote-learner', node: nodeArg(args[0]!, ids) };
+    case 'remove':
+      exactly(1);
+      return { kind: 'remove-node', node: nodeArg(args[0]!, ids) };
     case 'select': {
       // `select * from kv` is a query typed without sql, not a node that does not exist.
       const body = text.slice(word.length).trim();

@@ -49,10 +49,12 @@ const keyLines: readonly (readonly [string, string])[] = [
 const tableLines: readonly (readonly [string, string])[] = [
   ['pre-cand', 'a pre-candidate (PreVote): it asks the others whether it could win before it raises its term, so a node cut off from the leader keeps its term and does not force an election when it is back'],
   ['candidate', 'has raised its term and asks for votes'],
+  ['learner', 'gets the log, never votes (:add learner, then :promote-learner)'],
   ['⊘ isolated', 'every link to and from it is cut (i; h heals): its lag only grows'],
   ['↻ catching up', 'a follower still hearing from the leader, over 500 ms of replay lag behind (a cut-off node is not: its lag only grows)'],
   ['✕ wedged', 'running but stuck: a disk, lock or WAL error, or a blocked event loop; why is at the top here; r restarts it'],
   ['✕ corrupt', 'WAL damaged mid-log: it will not start; :rebuild <node> copies it again'],
+  ['snap / wal', "wide: the node's newest snapshot index (– none) and the WAL it keeps; compaction deletes what a snapshot covers"],
   ['◷ 420ms ago', "each row is its node's last report, and nodes report one by one, so rows are different moments: a row that is far older than the others, or a leader that looks behind a follower that reported after it, says how old it is"],
 ];
 

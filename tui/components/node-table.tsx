@@ -67,7 +67,15 @@ function isCatchingUp(node: NodeStatus, leader: NodeId | null): boolean {
   return node.id !== leader && !node.paused && !node.isolated && node.role === 'follower' && node.leader === leader;
 }
 
-function roleText(node: NodeStatus): { text: string; color: InkColor | undefined } {
+/**
+ * The role, and whether the node votes: a learner (it gets the log, never votes) says so instead
+ * of "follower", and a running node the configuration does not hold yet says "joining". Status
+ * recorded before membership change has no `member`: every node then voted.
+ */
+function roleText(node: NodeStatus, membershipKnown: boolean): { text: string; color: InkColor | undefined } {
+  const member = node.member as NodeStatus['member'] | undefined;
+  if (node.up && node.role === 'follower' && member === 'learner') return { text: 'learner', color: 'cyan' };
+  if (node.up && node.role === 'follower' && member === null && membershipKnown) return { text: 'joining', color: 'cyan' };
   switch (node.role) {
     case 'leader':
       return { text: 'leader', color: 'green' };
@@ -101,7 +109,7 @@ const lagCell =
 
 const columns: readonly Column[] = [
   { title: 'node', width: 5, align: 'left', wideOnly: false, cell: (n) => n.id },
-  { title: 'pid', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.pid === null ? '–' : String(n.pid)) },
+  { title: 'pid', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.pid === null ? '–' : String(n.pid)) },
   { title: 'term', width: 5, align: 'right', wideOnly: false, cell: (n) => String(n.term) },
   { title: 'last', width: 7, align: 'right', wideOnly: false, cell: (n) => String(n.lastIndex) },
   { title: 'commit', width: 7, align: 'right', wideOnly: false, cell: (n) => String(n.commitIndex) },
@@ -109,12 +117,25 @@ const columns: readonly Column[] = [
   { title: 'write', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.writeLagMs) },
   { title: 'flush', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.flushLagMs) },
   { title: 'replay', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.replayLagMs) },
-  { title: 'behind', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : String(n.lag.entries)) },
-  { title: 'bytes', width: 9, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) },
-  { title: 'checksum@index', width: 17, align: 'right', wideOnly: true, cell: (n) => (n.checksum === null ? '–' : `${n.checksum.value.slice(0, 6)}@${n.checksum.index}`) },
-  { title: 'rss', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.rssBytes > 0 ? formatBytes(n.rssBytes) : '–') },
-  { title: 'seen', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
+  { title: 'behind', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : String(n.lag.entries)) },
+  { title: 'bytes', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) },
+  { title: 'checksum@index', width: 15, align: 'right', wideOnly: true, cell: (n) => (n.checksum === null ? '–' : `${n.checksum.value.slice(0, 6)}@${n.checksum.index}`) },
+  // The newest snapshot's index and the WAL kept on disk (issue 14); absent from status recorded before them.
+  { title: 'snap', width: 7, align: 'right', wideOnly: true, cell: (n) => snapshotCell(n) },
+  { title: 'wal', width: 7, align: 'right', wideOnly: true, cell: (n) => walCell(n) },
+  { title: 'rss', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.rssBytes > 0 ? formatBytes(n.rssBytes) : '–') },
+  { title: 'seen', width: 6, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
 ];
+
+function snapshotCell(node: NodeStatus): string {
+  const index = (node.snapshotIndex as number | undefined) ?? 0;
+  return node.up && index > 0 ? String(index) : '–';
+}
+
+function walCell(node: NodeStatus): string {
+  const bytes = node.walBytesRetained as number | null | undefined;
+  return node.up && typeof bytes === 'number' ? formatBytes(bytes) : '–';
+}
 
 const markWidth = 2;
 const roleWidth = 10;
@@ -124,6 +145,8 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
   const align = (column: Column, text: string) => (column.align === 'left' ? padRight(text, column.width) : padLeft(text, column.width));
   const [first, ...rest] = shown;
   const aged = agedRows(nodes, leader);
+  // Before any report (and in recordings older than membership change) no row says voter.
+  const membershipKnown = nodes.some((node) => (node.member as NodeStatus['member'] | undefined) === 'voter');
   const headerText =
     ' '.repeat(markWidth) + align(first!, first!.title) + padRight(' role', roleWidth) + rest.map((column) => align(column, column.title)).join('') + '  state';
   return (
@@ -131,7 +154,7 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
       <SegmentLine segments={[{ text: headerText, dim: true, bold: true }]} width={width} color={color} />
       {nodes.map((node, i) => {
         const isSelected = i === selected;
-        const role = roleText(node);
+        const role = roleText(node, membershipKnown);
         const states = nodeStates(node, { leader, crashed, divergent, aged });
         const segments: Segment[] = [
           { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },

@@ -3,7 +3,8 @@
 
 import { Box } from 'ink';
 import { useMemo } from 'react';
-import { formatTrace, type WriteTrace } from '../../cluster/index.js';
+import type { WriteTrace } from '../../cluster/index.js';
+import { formatTrace } from '../../cluster/trace/format.js';
 import { SegmentLine } from './segments.js';
 
 export interface TraceOverlayProps {

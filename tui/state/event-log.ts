@@ -5,7 +5,8 @@
 
 import type { ClusterEvent, NodeId, SupervisorEvent } from '../../cluster/index.js';
 import type { NodeEvent } from '../../cluster/index.js';
-import { formatMs } from '../format.js';
+import { formatBytes, formatMs } from '../format.js';
+import { denialText } from './message-rows.js';
 
 export type LogLevel = 'info' | 'notice' | 'warn' | 'error';
 
@@ -91,6 +92,7 @@ const supervisorEventTypes: ReadonlySet<string> = new Set<SupervisorEvent['type'
   'writes-lost',
   'malformed-from-node',
   'replication-set',
+  'membership',
 ]);
 
 function isSupervisorEvent(event: NodeEvent | SupervisorEvent): event is SupervisorEvent {
@@ -128,9 +130,18 @@ function describeSupervisorEvent(event: SupervisorEvent, atMs: number, elections
       const quorum = r.mode === 'quorum' && r.quorum !== null ? ` k=${r.quorum}` : '';
       return say(`replication set to ${r.mode}${quorum}, ack ${r.ackLevel}${r.syncTimeoutMs === null ? '' : `, sync timeout ${r.syncTimeoutMs}ms then ${r.syncFallback}`}`, 'notice');
     }
+    case 'membership':
+      return say(membershipText(event), 'notice');
     default:
       return unknownEvent(event, elections);
   }
+}
+
+/** "n4 joined as a learner: voters n1 n2 n3, learners n4; majority 2 -> 2 (index 41)". */
+export function membershipText(event: Extract<SupervisorEvent, { type: 'membership' }>): string {
+  const what = event.change === 'joined' ? `joined as a ${event.as ?? 'member'}` : event.change === 'promoted' ? 'promoted from learner to voter' : 'left the cluster';
+  const members = `voters ${event.voters.join(' ')}${event.learners.length > 0 ? `, learners ${event.learners.join(' ')}` : ''}`;
+  return `${event.node} ${what}: ${members}; majority ${event.majorityBefore} -> ${event.majorityAfter}${event.index === null ? '' : ` (index ${event.index})`}`;
 }
 
 /** Whether a fault took the leader away: paused, or partitioned into a smaller group than another. */
@@ -163,7 +174,7 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return quiet;
     case 'vote-denied':
       if (event.pre) return quiet;
-      return say(`${event.node} denies ${event.candidate} its vote in term ${event.term}: ${denial(event.reason)}`);
+      return say(`${event.node} denies ${event.candidate} its vote in term ${event.term}: ${denialText(event.reason)}`);
     case 'leader-elected': {
       const campaign = elections.campaignSinceMs !== null && atMs - elections.campaignSinceMs <= campaignRelevantMs ? elections.campaignSinceMs : null;
       const since = elections.leaderlessSinceMs ?? campaign;
@@ -210,8 +221,30 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       };
     case 'higher-term-ignored':
       return say(`SPLIT BRAIN: ${event.node} ignores term ${event.seen} from ${event.from} and keeps leading term ${event.term} (fencing off)`, 'error');
+    case 'membership-changed': {
+      const { voters, learners } = event.membership;
+      const members = `voters ${voters.join(' ')}${learners.length > 0 ? `, learners ${learners.join(' ')}` : ''}`;
+      const majority = `majority ${event.majorityBefore} -> ${event.majorityAfter}`;
+      return say(`${event.node} ${event.committed ? 'committed' : 'proposed'} membership at index ${event.index}: ${members} (${majority})`, 'notice');
+    }
     case 'events-dropped':
       return say(`${event.node} dropped ${event.count} events (too many to report)`, 'warn');
+    case 'snapshot-restored':
+      return say(`${event.node} installed the leader's snapshot at index ${event.index} (term ${event.term})`, 'notice');
+    case 'snapshot-taken':
+      return say(
+        `${event.node} took a snapshot at index ${event.index} (${formatBytes(event.bytes)}, ${formatMs(event.durationMs)}); WAL kept ${formatBytes(event.walBytesRetained)}${event.walBytesRemoved > 0 ? `, ${formatBytes(event.walBytesRemoved)} compacted away` : ''}`,
+        'info',
+      );
+    case 'snapshot-sent':
+      return say(`${event.node} sent its snapshot at index ${event.index} to ${event.to}: ${formatBytes(event.bytes)} in ${formatMs(event.durationMs)}${event.rewinds > 0 ? ` (${event.rewinds} resends)` : ''}`, 'notice');
+    case 'snapshot-installed':
+      return say(
+        `${event.node} installed ${event.from}'s snapshot at index ${event.index}: ${formatBytes(event.bytes)} in ${formatMs(event.durationMs)} (install ${formatMs(event.installMs)}), log ${event.log === 'kept' ? 'kept after it' : 'restarted after it'}`,
+        'notice',
+      );
+    case 'snapshot-failed':
+      return say(`${event.node} could not send its snapshot at index ${event.index} to ${event.to} (retried): ${event.reason}`, 'warn');
     case 'wal-recovered': {
       const torn = event.truncatedBytes > 0 ? `, cut a torn tail of ${event.truncatedBytes} bytes` : '';
       const problem = event.problem === null ? '' : ` (${event.problem})`;
@@ -260,20 +293,6 @@ function linkText(detail: string): string {
   }
 }
 
-function denial(reason: string): string {
-  switch (reason) {
-    case 'stale-term':
-      return 'its term is stale';
-    case 'already-voted':
-      return 'already voted';
-    case 'log-behind':
-      return 'its log is behind';
-    case 'leader-alive':
-      return 'a leader is alive';
-    default:
-      return reason;
-  }
-}
 
 function stepDown(reason: string): string {
   switch (reason) {
@@ -283,6 +302,8 @@ function stepDown(reason: string): string {
       return 'lost contact with a majority';
     case 'same-term-leader':
       return 'another leader in its term';
+    case 'removed':
+      return 'the membership change that removes it committed';
     default:
       return reason;
   }

@@ -206,6 +206,8 @@ function messageRow(r: MessageRecord, fate: Fate): MessageRow {
       return r.granted === true ? row(`${vote} t${r.term} ✓ granted`, 'ok') : row(`${vote} t${r.term} ✗ denied: ${denialText(r.reason)}`, 'warn');
     case 'timeout-now':
       return row(`timeout-now t${r.term}: campaign now (transfer)`, 'info');
+    case 'snapshot':
+      return row(`snapshot t${r.term} · state up to ${r.index ?? '?'}@t${r.lastTerm ?? '?'} (InstallSnapshot)`, 'info');
     case 'append-resp':
       return r.reject === true
         ? row(`append t${r.term} ✗ rejected at ${r.index ?? '?'}, hint ${r.hintIndex ?? '?'}@t${r.hintTerm ?? '?'}`, 'warn')
