@@ -9,6 +9,7 @@ import { registerNemesis } from './commands/nemesis.js';
 import { registerQuiz } from './commands/quiz.js';
 import { registerSim } from './commands/sim.js';
 import { registerStart } from './commands/start.js';
+import { registerTrace } from './commands/trace.js';
 import { configureOverview } from './commands/overview.js';
 import { runMain } from './errors.js';
 import { readPackageInfo } from './package-info.js';
@@ -21,7 +22,7 @@ type RegisterCommand = (program: Command) => void;
  * cli/commands/<name>.ts exporting `register<Name>(program)` and list it here,
  * above `registerHelp` so that `help` stays last in the list.
  */
-const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerNemesis, registerCheck, registerLabs, registerLab, registerQuiz, registerHelp];
+const commandRegistrations: readonly RegisterCommand[] = [registerStart, registerSim, registerBench, registerNemesis, registerTrace, registerCheck, registerLabs, registerLab, registerQuiz, registerHelp];
 
 /** Builds the whole command line: shared settings first, so every subcommand inherits them. */
 function buildProgram(): Command {

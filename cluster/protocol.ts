@@ -39,6 +39,8 @@ export interface ReplicationSettings {
 
 export type Consistency = 'local' | 'linearizable';
 
+export type TraceAction = 'arm' | 'report' | 'disarm';
+
 export type ErrorKind = 'not-leader' | 'timeout' | 'unavailable' | 'bad-statement';
 
 /**
@@ -186,6 +188,8 @@ export type ToNode =
   | { readonly type: 'transfer'; readonly id: number; readonly target: NodeId }
   | { readonly type: 'set-replication'; readonly id: number; readonly replication: Partial<ReplicationSettings> }
   | { readonly type: 'checksum'; readonly id: number }
+  /** `trace`: arm a tag before the traced write (it travels as the write's client id), report what was stamped, disarm. */
+  | { readonly type: 'trace'; readonly id: number; readonly action: TraceAction; readonly tag: string }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   /** This node's own faults (slow disk, slow apply), the whole set each time. */
@@ -606,7 +610,7 @@ const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFini
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -640,6 +644,11 @@ function toNode(value: unknown): ToNode {
       return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };
     case 'set-replication':
       return { type, id: count(field(value, 'id'), 'id'), replication: replicationChange(field(value, 'replication'), 'replication') };
+    case 'trace': {
+      const tag = str(field(value, 'tag'), 'tag');
+      if (tag.length > 64) fail('tag', 'at most 64 characters');
+      return { type, id: count(field(value, 'id'), 'id'), action: oneOf(['arm', 'report', 'disarm'] as const)(field(value, 'action'), 'action'), tag };
+    }
     case 'links':
       return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
     case 'node-faults':

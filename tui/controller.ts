@@ -15,7 +15,9 @@ import type {
   QueryOptions,
   QueryResult,
   ReplicationSettings,
+  TraceOptions,
   WorkloadOptions,
+  WriteTrace,
 } from '../cluster/index.js';
 
 /** The workload figures the header and charts show. */
@@ -76,6 +78,8 @@ export interface ClusterController {
   setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
   promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;
+  /** One write traced through every process (`:trace`); a stand-in without it cannot trace. */
+  trace?(sql: string, params?: readonly Param[], options?: TraceOptions): Promise<WriteTrace>;
   /** Stops every node; a temporary data dir is removed. Safe to call twice. */
   stop(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './compone
 import { MessagePane, messageScrollMax } from './components/message-pane.js';
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
+import { TraceOverlay, traceLines } from './components/trace-overlay.js';
 import { SegmentLine } from './components/segments.js';
 import { CommandLine, StatusLine, statusLines } from './components/status-line.js';
 import { TooSmall } from './components/too-small.js';
@@ -122,6 +123,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     tooSmall: layout.tooSmall,
     helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp),
     helpPage: Math.max(1, layout.bodyRows - 2),
+    traceScrollMax: state.overlay.kind === 'trace' ? Math.max(0, traceLines(state.overlay.trace, layout.columns).length - (layout.bodyRows - 1)) : 0,
     paneScrollMax,
     panePage: Math.max(1, layout.logRows - 2),
     ...(lab === undefined ? {} : { labKey: (input: string, key: Key) => labKey(lab, input, key, { dispatch, scroll: state.labScroll, scrollMax: debriefScrollMax(lab.state, layout.columns, layout.bodyRows), page: Math.max(1, layout.bodyRows - 2) }) }),
@@ -138,6 +140,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const width = layout.columns;
   let body;
   if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} />;
+  else if (overlay.kind === 'trace') body = <TraceOverlay trace={overlay.trace} width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} />;
   else if (overlay.kind === 'result') {
     // In a lab the panel stays under the result, so its ✓ shows at once.
     const panel = labState !== null && !finished ? layout.labRows : 0;

@@ -42,6 +42,7 @@ import { clientIdProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
+import { TraceRecorder, traceTagProblem } from './trace.js';
 import { ApplyPacer } from './apply-pacer.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
@@ -126,6 +127,8 @@ export class NodeHost {
   private checksumGeneration = 0;
   private wasLeader = false;
   private closed = false;
+  /** Stamps of traced writes (`trace`): idle unless the supervisor armed a tag. */
+  private readonly trace: TraceRecorder;
   /** The slow-apply fault (node-faults); idle when it is off. */
   private readonly pacer: ApplyPacer;
 
@@ -139,6 +142,7 @@ export class NodeHost {
     this.io = io;
     this.supervisor = { send: (message) => io.send(message) };
     this.replication = config.replication;
+    this.trace = new TraceRecorder(config.id, io.pid, config.fsync);
     const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
     this.wal = wal;
     this.store = Store.open({ dir: config.dataDir, allowNondeterministic: config.allowNondeterministic === true });
@@ -208,6 +212,7 @@ export class NodeHost {
    */
   receive(raw: unknown, origin: Origin = 'supervisor', channel: ReplyChannel = this.supervisor): void {
     if (this.closed) return;
+    if (origin === 'client' && this.trace.armed) this.trace.clientFrame();
     for (const part of unbatch(raw)) {
       const message = parseToNode(part);
       if (message instanceof Invalid) {
@@ -239,6 +244,7 @@ export class NodeHost {
    */
   receiveRaft(messages: readonly Message[]): void {
     if (this.closed) return;
+    if (this.trace.armed) this.trace.raftIn(messages);
     for (const message of messages) {
       const problem = peerMessageProblem(message, this.core);
       if (problem === null) this.core.step(message);
@@ -310,6 +316,9 @@ export class NodeHost {
       case 'checksum':
         this.reply(channel, message.id, this.checksum());
         return;
+      case 'trace':
+        this.traceControl(message, channel);
+        return;
       case 'links':
         this.io.setLinks(message.rules);
         return;
@@ -327,6 +336,7 @@ export class NodeHost {
   }
 
   private execute(message: Extract<ToNode, { type: 'execute' }>, channel: ReplyChannel): void {
+    const traced = this.trace.armed && this.trace.executing(message.client);
     // The limits first (a raw client bypasses the Cluster API's check): nothing proposed here may make a record the WAL refuses.
     const problem =
       statementLimitProblem(message.sql, message.params) ??
@@ -336,6 +346,7 @@ export class NodeHost {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
     }
+    if (traced) this.trace.validated(message.client!);
     const data = encodeStatement(message.sql, message.params);
     const bytes = entryBytes('sql', data, message.client ?? undefined);
     if (bytes > recordBytesMax) {
@@ -350,6 +361,7 @@ export class NodeHost {
     if (message.replication !== null) proposal.replication = message.replication;
     const result = this.core.propose(proposal);
     if (result.ok) {
+      if (traced) this.trace.proposed(message.client!, result.index, result.term);
       this.executes.set(result.index, { channel, id: message.id, proposal: proposal.id, startedMs: this.io.nowMs() });
       return;
     }
@@ -431,15 +443,21 @@ export class NodeHost {
   private drain(): void {
     for (let round = 0; this.core.hasReady(); round++) {
       if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
+      if (this.trace.armed) this.trace.commitIndex(this.core.getCommitIndex());
       const ready = this.core.ready();
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
       if (ready.writeFrom !== null) {
+        if (this.trace.armed) this.trace.beforeWrite(ready.entries);
         this.wal.write(ready.writeFrom, ready.entries);
+        if (this.trace.armed) this.trace.afterWrite();
         // The fsync starts on the thread pool now, while this thread sends and applies.
         this.startFlush();
       }
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
-      if (ready.messages.length > 0) this.io.sendRaft(ready.messages);
+      if (ready.messages.length > 0) {
+        if (this.trace.armed) this.trace.raftOut(ready.messages);
+        this.io.sendRaft(ready.messages);
+      }
       if (ready.rollback.length > 0) this.rollBack(ready.rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
       for (const ack of ready.acks) this.answerWrite(ack);
@@ -454,7 +472,9 @@ export class NodeHost {
 
   /** One SQLite transaction for the whole batch: the WAL, not state.db, is what makes a write durable. */
   private apply(entries: readonly Entry[]): void {
+    if (this.trace.armed) this.trace.beforeApply(entries);
     const results = this.store.applyBatch(entries);
+    if (this.trace.armed) this.trace.afterApply();
     results.forEach((result, i) => {
       const index = entries[i]!.index;
       if (!result.ok && this.executes.has(index)) this.applyErrors.set(index, result.error);
@@ -478,14 +498,17 @@ export class NodeHost {
   private startFlush(): void {
     if (this.flushing) {
       this.flushAgain = true;
+      if (this.trace.armed) this.trace.flushQueued();
       return;
     }
     this.flushing = true;
+    if (this.trace.armed) this.trace.flushStarted(this.wal.lastIndex());
     this.wal.flush().then(
       (durable) => {
         this.flushing = false;
         if (this.closed) return;
         if (durable !== null) {
+          if (this.trace.armed) this.trace.flushed(durable.index);
           this.core.persisted(durable.index, durable.term);
           if (this.core.getRole() === 'leader') this.lag.flushed(this.core.getStableIndex(), this.io.nowMs());
         }
@@ -509,6 +532,7 @@ export class NodeHost {
     this.executes.delete(ack.index);
     const applyError = this.applyErrors.get(ack.index);
     this.applyErrors.delete(ack.index);
+    if (this.trace.armed) this.trace.replied(ack.index);
     if (ack.ok && applyError === undefined) {
       this.reply(pending.channel, pending.id, { index: ack.index, term: ack.term, leader: this.id });
     } else if (ack.ok) {
@@ -564,6 +588,31 @@ export class NodeHost {
     const replies = this.replies;
     this.replies = new Map();
     for (const [channel, out] of replies) channel.send(out.length === 1 ? out[0]! : { type: 'batch', messages: out });
+    if (this.trace.armed) this.trace.outputFlushed();
+  }
+
+  /** `trace` over IPC: arm a tag before the traced write, report its stamps, disarm (see trace.ts). */
+  private traceControl(message: Extract<ToNode, { type: 'trace' }>, channel: ReplyChannel): void {
+    const problem = traceTagProblem(message.tag);
+    if (problem !== null) {
+      this.fail(channel, message.id, 'refused', problem, null);
+      return;
+    }
+    switch (message.action) {
+      case 'arm': {
+        const refused = this.trace.arm(message.tag);
+        if (refused === null) this.reply(channel, message.id, { armed: message.tag });
+        else this.fail(channel, message.id, 'busy', refused, null);
+        return;
+      }
+      case 'report':
+        this.reply(channel, message.id, { record: this.trace.report(message.tag) });
+        return;
+      case 'disarm':
+        this.trace.disarm(message.tag);
+        this.reply(channel, message.id, { disarmed: message.tag });
+        return;
+    }
   }
 
   /** The checksum at the applied index now, computed on the spot (for a 'checksum' request). */
@@ -696,6 +745,7 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'transfer':
     case 'set-replication':
     case 'checksum':
+    case 'trace':
     case 'links':
     case 'node-faults':
     case 'stop':

@@ -79,6 +79,10 @@ export interface Figure8Facts {
   readonly finalTermAtIndex2: number | null;
   /** The term n5 led in the end, or null when it never won again. */
   readonly n5LedTerm: number | null;
+  /** The last term n1 led (term 4 in the figure), or null. */
+  readonly n1LedTerm: number | null;
+  /** Each node's last log entry's term when the replay ended (0: an empty log). */
+  readonly lastLogTerms: Readonly<Record<NodeId, number>>;
   /** n5's last election: who refused it and why ("n2: log-behind"). */
   readonly n5Denials: readonly string[];
   readonly violations: readonly Violation[];
@@ -168,6 +172,7 @@ export class Figure8Replay {
   private term2HoldersMax: NodeId[] = [];
   private term2CommittedBy: NodeId | null = null;
   private n5LedTerm: number | null = null;
+  private n1LedTerm: number | null = null;
   private n5Denials: { term: number; denials: string[] } = { term: 0, denials: [] };
 
   constructor(variant: Figure8Variant) {
@@ -205,7 +210,7 @@ export class Figure8Replay {
       },
       {
         title: slowDisks
-          ? '(c) n5 crashes; n1 restarts, wins term 4 and sends index 2 to n2 and n3: index 2 is on a majority (n1, n2, n3)'
+          ? '(c) n5 crashes; n1 restarts, wins term 4 and copies index 2 to n3 (n2 has had it since (a)): index 2 is on a majority (n1, n2, n3)'
           : '(e) as (c), but the disks of n2 and n3 are fast: the term-4 entry reaches a majority too',
         actions: [
           { text: 'n5 crashes', run: (r) => r.crash('n5') },
@@ -309,6 +314,8 @@ export class Figure8Replay {
       term2CommittedBy: this.term2CommittedBy,
       finalTermAtIndex2: finalTerm,
       n5LedTerm: this.n5LedTerm,
+      n1LedTerm: this.n1LedTerm,
+      lastLogTerms: Object.fromEntries(figure8Nodes.map((id) => [id, this.hosts.get(id)!.log.at(-1)?.term ?? 0])),
       n5Denials: [...this.n5Denials.denials],
       violations: [...this.checker.violations],
     };
@@ -374,6 +381,7 @@ export class Figure8Replay {
         if (event.type === 'leader-elected') {
           this.checker.leaderElected(event.node, event.term, (i) => core.termAt(i));
           if (event.node === 'n5' && event.term > 3) this.n5LedTerm = event.term;
+          if (event.node === 'n1') this.n1LedTerm = event.term;
         } else if (event.type === 'vote-denied' && event.candidate === 'n5' && !event.pre) {
           if (event.term > this.n5Denials.term) this.n5Denials = { term: event.term, denials: [] };
           if (event.term === this.n5Denials.term) this.n5Denials.denials.push(`${event.node}: ${event.reason}`);

@@ -10,7 +10,7 @@ import { isIdentifier, matchingParen, tokenize, TokenizeError, type Token } from
 import type { SqlParam } from './statement.js';
 
 const replicated =
-  'statements are replicated: every node runs the statement itself, so it must give the same result on every node (rqlite has the same rule)';
+  'statements are replicated: every node runs the statement itself, so it must give the same result on every node (rqlite, which replicates statements too, meets this by rewriting random() into a value before logging it)';
 
 const nonDeterministicFunctions: ReadonlyMap<string, string> = new Map([
   ['RANDOM', 'random() returns a different number on every node; generate the value in the client and pass it as a ? parameter'],

@@ -46,6 +46,8 @@ import { Ring } from './ring.js';
 import { nodeStatus } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
 import { Workload } from './workload.js';
+import { runTrace, type TraceOptions } from './trace.js';
+import type { WriteTrace } from '../trace/types.js';
 
 export type { ClusterEvent, ClusterOptions, ExecuteOptions, ExecuteResult, NodeStatus, Position, QueryOptions, QueryResult, SupervisorEvent } from './types.js';
 
@@ -368,6 +370,36 @@ export class Cluster extends EventEmitter {
     checkStatement(sql, params);
     if (options.node !== undefined) this.slot(options.node);
     return this.requests.query(sql, params, options);
+  }
+
+  /**
+   * One write, traced through every process it touches: the timeline of its
+   * stages on each node's monotonic clock, the critical path from the client's
+   * send to its receive, and where the time went (see cluster/trace/).
+   */
+  async trace(sql: string, params: readonly Param[] = [], options: TraceOptions = {}): Promise<WriteTrace> {
+    this.checkRunning();
+    checkStatement(sql, params);
+    const override = {
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+      ...(options.ackLevel === undefined ? {} : { ackLevel: options.ackLevel }),
+      ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
+    };
+    checkReplication({ ...this.replication, ...override }, this.ids, this.options.tickMs);
+    return runTrace(
+      {
+        ids: this.ids,
+        reachable: () => this.reachableNodes(),
+        waitForLeader: (timeoutMs) => this.waitForLeader({ timeoutMs }),
+        control: (id, message, timeoutMs) => this.request(id, message, timeoutMs),
+        // Checked above: straight to the request, so the client's stamps are taken right around it.
+        execute: (statement, values, write) => this.requests.execute(statement, values, write, Object.keys(override).length === 0 ? null : override),
+        replication: () => this.replication,
+      },
+      sql,
+      params,
+      options,
+    );
   }
 
   // -------------------------------------------------------------------------

@@ -7,5 +7,8 @@ export { Workload, defaultWorkload, classifyWriteError, workloadWriteSql, type R
 export { HistoryRecorder, type HistoryStats } from './history.js';
 export { runNemesis, nemesisFaults, nemesisWorkload, type NemesisFault, type NemesisOptions, type NemesisProgress, type NemesisResult, type FaultLogEntry } from './nemesis.js';
 export { settle, undoAllFaults, recordFinalState, readCommittedWrites, readRolledBackWrites, type SettleResult, type FinalStateSummary } from './final-state.js';
+export { type TraceOptions } from './trace.js';
+export type { WriteTrace, TraceSpan, TraceLane, TraceMark, TraceSummary, TraceRule, NodeTraceRecord } from '../trace/types.js';
+export { formatTrace } from '../trace/format.js';
 export type { MessagesView } from './message-journal.js';
 export type { ElectionTimer, LinkCount, MessageRecord, MessageReport } from '../message-report.js';

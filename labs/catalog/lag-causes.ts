@@ -161,7 +161,7 @@ export const lagCauses = defineLab<Facts>({
     {
       title: 'Its apply back, its link slow',
       instruction: (o) => `Put the apply back and slow the link instead: :apply ${someFollower(o)} normal, then :delay ${leaderName(o)} ${someFollower(o)} ${linkMs}.`,
-      hint: 'A delay on the link comes before every stage: the entries arrive late, so they are written, flushed and applied late. All three lags grow, by about the delay.',
+      hint: 'A delay on the link comes before every stage: the entries arrive late, so they are written, flushed and applied late. All three lags grow, by about the round trip (twice the delay: :delay slows both ways), because the leader times each lag until the follower\'s report reaches it, as pg_stat_replication does.',
       check: (o) => {
         const r = causeCheck('link', o, 'a slow link');
         if (!r.passed) return { passed: false, detail: r.detail };
@@ -178,7 +178,7 @@ export const lagCauses = defineLab<Facts>({
   ],
   debrief: (f, run) => {
     const lines: string[] = [];
-    if (f.baseline !== undefined) lines.push(`With nothing wrong, ${f.baseline.node}'s lag averaged ${describeLags(f.baseline)} (${f.baseline.samples} samples): each is the age of the oldest entry the leader has flushed and the follower has not yet written, flushed or applied.`);
+    if (f.baseline !== undefined) lines.push(`With nothing wrong, ${f.baseline.node}'s lag averaged ${describeLags(f.baseline)} (${f.baseline.samples} samples): each is the age of the oldest entry the leader has flushed and the follower has not yet reported written, flushed or applied.`);
     if (f.disk !== undefined) {
       lines.push(
         `With ${f.disk.node}'s fsync ${f.disk.faultMs} ms slower, its flush lag averaged ${ms(f.disk.flushMs)} and its replay lag ${ms(f.disk.replayMs)}, while its write lag stayed at ${ms(f.disk.writeMs)}: the entries reached it on time and waited for its disk. Replay lag moved too because a follower here applies only what it has made durable, and replay_lag, in PostgreSQL's definition, runs until the standby has written, flushed and applied the WAL.`,

@@ -96,12 +96,12 @@ export const questions: readonly Question[] = [
     choices: [
       'Its copy of the WAL is incomplete: write_lag and flush_lag only cover what it has asked for, so a failover to it now would lose the missing WAL',
       'It has the WAL durable but applies it slowly: queries on it see older data, and remote_apply commits would wait for it',
-      'Its disk is slow: a flush completes but takes long to reach the data files, so it applies entries later than it flushes them',
+      'Its disk hides a slow flush: flush_lag counts only the write to the OS cache, so the WAL is not durable yet and replay waits for the real fsync',
       'The network between them drops messages: the primary keeps resending WAL, and each resend counts as replay time',
     ],
     answer: 1,
     explanation:
-      'write_lag and flush_lag near 0 say the WAL reaches the standby and its disk on time; only replay is behind. Nothing is lost (the WAL is durable there), but reads on the standby are as stale as replay_lag, and synchronous_commit = remote_apply would make commits wait for replay. Typical causes: replay conflicts with long queries, one large transaction, single-threaded replay outpaced by a busy primary. The lag-causes lab slows each apply by 5 ms and shows replay lag growing alone.',
+      'write_lag and flush_lag near 0 say the WAL reaches the standby and its disk on time; only replay is behind. Nothing is lost: flush_lag ends when the standby reports the WAL written and flushed, so it is durable there, but reads on the standby are as stale as replay_lag, and synchronous_commit = remote_apply would make commits wait for replay. Typical causes: replay conflicts with long queries, one large transaction, single-threaded replay outpaced by a busy primary, a disk slow to read the pages replay changes. The lag-causes lab slows each apply by 5 ms and shows replay lag growing alone.',
     source: 'PostgreSQL 16 docs, Monitoring Database Activity, pg_stat_replication view; §20.5.1 synchronous_commit (remote_apply)',
   },
   {
@@ -157,8 +157,8 @@ export const questions: readonly Question[] = [
     ],
     answer: 0,
     explanation:
-      'A statement is re-executed on every replica, so it must give the same result there. NOW() does: the binary log carries the source\'s timestamp, and the replica uses it. UUID(), RAND(), USER() and SYSDATE() do not, so MySQL marks such statements unsafe: with binlog_format=STATEMENT it logs them anyway with a warning; with MIXED it logs them in row format. replica-lab replicates statements too, and its leader refuses random() for the same reason (it rewrites nothing).',
-    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; 19.5.1.14 Replication and System Functions',
+      'A statement is re-executed on every replica, so it must give the same result there. NOW() does: the binary log carries the source\'s timestamp, and the replica uses it. UUID(), USER() and SYSDATE() do not, and RAND() only in part (its seeds are logged, but a statement that calls it once per row can meet the rows in another order on a replica), so MySQL marks such statements unsafe: with binlog_format=STATEMENT it logs them anyway with a warning; with MIXED it logs them in row format. replica-lab replicates statements too, and its leader refuses random() for the same reason (it rewrites nothing).',
+    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; 19.5.1.14 Replication and System Functions; 5.1.8 Server System Variables (rand_seed1)',
   },
   {
     id: 'replica-lab-random',
@@ -1477,7 +1477,7 @@ export const questions: readonly Question[] = [
       'It is dropped from every log at the next election, because an entry of an old term is never kept by a new leader',
     ],
     answer: 0,
-    explanation: 'S5\'s last log term (3) is higher than the majority\'s (2), so they vote for it, and it overwrites the term-2 entry with its own. This is why a leader commits only by counting replicas of entries from its own term: once S1 had committed an entry of term 4 on a majority, S5 could no longer win.',
+    explanation: 'S5\'s last log term (3) is higher than those of S2, S3 and S4 (2, 2 and 1), so they vote for it, and it overwrites the term-2 entry with its own. This is why a leader commits only by counting replicas of entries from its own term: once S1 had committed an entry of term 4 on a majority, S5 could no longer win.',
     source: 'Raft paper §5.4.2 Committing entries from previous terms, Figure 8',
   },
   {
@@ -1604,7 +1604,7 @@ export const questions: readonly Question[] = [
     prompt: 'Replicas of a statement-based log may have diverged without any error. How do you find out, and why must the comparison be at one log position?',
     choices: [
       'Compare their row counts table by table: a diverged replica always has a different number of rows, and counts do not depend on the log position',
-      'Compare checksums of their data at the same applied position: two states at one position must be equal, while at different positions they differ anyway',
+      'Compare checksums of their data at the same applied position: at one position the states must match, at different ones they may differ anyway',
       'Watch the replicas\' apply errors: a statement that gives a different result on a replica fails there, so an error-free replica has not diverged',
       'Compare the replicas\' logs byte for byte: diverged data means a different log, so equal logs at any position prove equal data',
     ],
@@ -1621,8 +1621,8 @@ export const questions: readonly Question[] = [
     prompt: 'Your system replicates SQL statements. A developer needs INSERT INTO tokens(id, created) VALUES (random(), datetime(\'now\')). How do you make it replicate safely, and why does that work?',
     answer: 'Generate the random value and the time once, in the client (or on the leader before the entry is logged), and pass them as parameters: INSERT INTO tokens(id, created) VALUES (?, ?). The values are then part of the logged entry, so every replica stores the same ones; re-executing the statement no longer computes anything node-specific.',
     points: ['Compute the values once, before the write enters the log (client or leader)', 'Pass them as parameters, so they are in the log entry', 'Every replica then stores the same values: nothing node-specific is evaluated at apply', 'This is what a row-based log does for every statement'],
-    explanation: 'A statement log replicates the instruction, not the result, so every input the result depends on must be in the log. MySQL\'s binary log carries some inputs itself: the statement\'s timestamp, so NOW() gives the source\'s time on a replica. Functions with no such input, RAND(), UUID() and SYSDATE(), are flagged unsafe. replica-lab carries only the statement and its parameters, so it refuses random() and clock reads and asks for parameters.',
-    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; DDIA ch. 5 "Statement-based replication"',
+    explanation: 'A statement log replicates the instruction, not the result, so every input the result depends on must be in the log. MySQL\'s binary log carries some inputs itself: the statement\'s timestamp, so NOW() gives the source\'s time on a replica, and RAND()\'s seeds. Functions with no such input, UUID() and SYSDATE(), are flagged unsafe, and so is RAND(), because a statement that calls it once per row can meet the rows in another order on a replica. replica-lab carries only the statement and its parameters, so it refuses random() and clock reads and asks for parameters.',
+    source: 'MySQL 8.0 Reference Manual, 19.2.1.3 Determination of Safe and Unsafe Statements in Binary Logging; 5.1.8 Server System Variables (rand_seed1); DDIA ch. 5 "Statement-based replication"',
   },
   {
     id: 'physical-vs-logical',

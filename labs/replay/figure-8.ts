@@ -9,7 +9,7 @@
 // it, and the checker names the violation); and the paper's panel (e), where
 // an entry of n1's own term reaches a majority first and n5 can no longer win.
 
-import { figure8Index, type Figure8Facts, type Figure8Variant } from '../../cluster/sim/figure8.js';
+import { figure8Index, figure8Nodes, type Figure8Facts, type Figure8Variant } from '../../cluster/sim/figure8.js';
 import type { LabLevel } from '../types.js';
 
 export interface ReplayStepDef {
@@ -39,6 +39,12 @@ export interface ReplayLab {
 
 const list = (ids: readonly string[]): string => (ids.length <= 1 ? ids.join('') : `${ids.slice(0, -1).join(', ')} and ${ids.at(-1)!}`);
 
+/** The last log terms of the nodes that refused n5 for its log, and n5's own: "n2's of term 4, n3's of term 4, n5's of term 3". */
+function denierTerms(facts: Figure8Facts): string {
+  const deniers = facts.n5Denials.filter((d) => d.endsWith('log-behind')).map((d) => d.slice(0, d.indexOf(':')));
+  return [...deniers, 'n5'].map((id) => `${id}'s of term ${facts.lastLogTerms[id] ?? '?'}`).join(', ');
+}
+
 function notFinished(facts: Figure8Facts): { passed: false; detail: string } | null {
   return facts.done ? null : { passed: false, detail: `the replay is at step ${facts.steps}: keep pressing Space (or f) until it ends` };
 }
@@ -46,7 +52,7 @@ function notFinished(facts: Figure8Facts): { passed: false; detail: string } | n
 export const figure8Lab: ReplayLab = {
   kind: 'replay',
   id: 'figure-8',
-  title: "Figure 8: why a leader commits only its own term's entries",
+  title: "Figure 8: why a leader counts replicas only for its own term's entries",
   level: 'advanced',
   minutes: 10,
   concepts: ['commit rule', 'leader completeness', 'election restriction', 'Raft §5.4.2'],
@@ -58,7 +64,7 @@ export const figure8Lab: ReplayLab = {
       variant: 'safe',
       rule: 'commit only entries of the current term by counting replicas (Raft §5.4.2)',
       instruction:
-        'Press Space to deliver one message at a time (f: to the end of the scene) and watch index 2. In (c) n1, leader of term 4, gets its term-2 entry onto n2 and n3: a majority. Does it commit it? Follow it to the end of (d).',
+        'Press Space to deliver one message at a time (f: to the end of the scene) and watch index 2. In (c) n1, leader of term 4, copies its term-2 entry to n3; with n2, which has held it since (a), that is a majority. Does it commit it? Follow it to the end of (d).',
       hint: "n1's commit index stays below 2: its own term-4 entry (index 3) is on n1's disk only. Then n5, whose last entry is of term 3, wins term 5 with n2, n3 and n4 and replaces index 2.",
       check: (facts) => {
         const pending = notFinished(facts);
@@ -68,7 +74,7 @@ export const figure8Lab: ReplayLab = {
         return {
           passed,
           detail: passed
-            ? `index 2 of term 2 was on ${list(facts.term2Holders)}'s disks, never counted as committed, and n5 (term ${facts.n5LedTerm ?? '?'}) replaced it with its term-3 entry: 0 violations`
+            ? `index 2 of term 2 was on ${list(facts.term2Holders)}'s disks, never counted as committed, and n5 (term ${facts.n5LedTerm ?? '?'}) replaced it with its term-${facts.finalTermAtIndex2} entry: ${facts.violations.length} violations`
             : `the replay ended otherwise than the figure: holders ${list(facts.term2Holders)}, committed by ${facts.term2CommittedBy ?? 'nobody'}, ${facts.violations.length} violations`,
         };
       },
@@ -106,7 +112,7 @@ export const figure8Lab: ReplayLab = {
         return {
           passed,
           detail: passed
-            ? `n1 committed index 3 of term 4 and index 2 with it; n5 campaigned and lost (denied by ${facts.n5Denials.join(', ')}); 0 violations`
+            ? `n1 committed its own term-${facts.n1LedTerm ?? '?'} entry and index ${figure8Index} with it; n5 campaigned and lost (denied by ${facts.n5Denials.join(', ')}); ${facts.violations.length} violations`
             : `the replay ended otherwise: committed by ${facts.term2CommittedBy ?? 'nobody'}, n5 led ${facts.n5LedTerm ?? 'no term'}, ${facts.violations.length} violations`,
         };
       },
@@ -117,7 +123,7 @@ export const figure8Lab: ReplayLab = {
     const lines: string[] = [];
     if (safe !== undefined) {
       lines.push(
-        `With the paper's rule, index ${figure8Index} of term 2 reached the disks of ${list(safe.term2Holders)}, a majority of 5, yet n1 (leader of term 4) never counted it as committed; n5 won term ${safe.n5LedTerm ?? '?'} with a term-3 log and replaced it (${safe.steps} steps, 0 violations). Being on a majority is not being committed.`,
+        `With the paper's rule, index ${figure8Index} of term 2 reached the disks of ${list(safe.term2Holders)}, a majority of ${figure8Nodes.length}, yet n1 (leader of term ${safe.n1LedTerm ?? '?'}) never counted it as committed; n5 won term ${safe.n5LedTerm ?? '?'} with a term-${safe.finalTermAtIndex2 ?? '?'} entry at index ${figure8Index} and replaced it (${safe.steps} steps, ${safe.violations.length} violations). Being on a majority is not being committed.`,
       );
     }
     if (unsafe !== undefined && unsafe.violations.length > 0) {
@@ -127,7 +133,7 @@ export const figure8Lab: ReplayLab = {
     }
     if (current !== undefined) {
       lines.push(
-        `In (e) n1's own term-4 entry reached a majority first: it committed, index ${figure8Index} with it, and n5 could not win (its votes were denied: ${current.n5Denials.join(', ')}; log-behind means the voter's last entry, of term 4, is newer than n5's, of term 3). That is the rule of §5.4.2: count replicas only for entries of the current term; earlier entries commit indirectly.`,
+        `In (e) n1's own term-${current.n1LedTerm ?? '?'} entry reached a majority first: it committed, index ${figure8Index} with it, and n5 could not win (its votes were denied: ${current.n5Denials.join(', ')}; log-behind means the voter's last entry is newer than n5's: ${denierTerms(current)}). That is the rule of §5.4.2: count replicas only for entries of the current term; earlier entries commit indirectly.`,
       );
     }
     lines.push(

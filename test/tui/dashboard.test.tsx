@@ -256,7 +256,7 @@ describe('keys', () => {
     const first = await waitForText(rendered, 'keys');
     expect(first).toMatch(/— lines 1–15 of \d+; ↑↓ PgUp PgDn scroll, Esc closes —/);
     expect(lines(first)).toHaveLength(23);
-    await press(rendered, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown);
+    await press(rendered, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown, keys.pageDown);
     const last = await waitForText(rendered, 'quit');
     expect(last).toMatch(/stop every node and leave/);
     expect(last).not.toMatch(/^keys/m);

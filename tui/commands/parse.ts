@@ -152,6 +152,10 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       const sql = text.slice(word.length).trim().slice(args[0]!.length).trim();
       return { kind: 'write', node: id, sql };
     }
+    case 'trace': {
+      const sql = text.slice(word.length).trim();
+      return { kind: 'trace', sql: sql === '' ? null : sql };
+    }
     case 'sessions': {
       exactly(1);
       const sessions = oneOf(args[0]!, sessionGuarantees, 'sessions');

@@ -2,7 +2,7 @@
 // (or a result pane for SQL). Every failure, typed or not, becomes a message:
 // a mistyped or refused command never takes the dashboard down.
 
-import type { NodeId, QueryResult } from '../../cluster/index.js';
+import type { NodeId, QueryResult, WriteTrace } from '../../cluster/index.js';
 import { resultRowsMax } from '../constants.js';
 import type { ClusterController } from '../controller.js';
 import { formatMs } from '../format.js';
@@ -11,7 +11,8 @@ import type { ClusterCommand } from './spec.js';
 
 export type Outcome =
   | { readonly kind: 'message'; readonly text: string; readonly level: 'ok' | 'info' | 'error' }
-  | { readonly kind: 'result'; readonly result: ResultView };
+  | { readonly kind: 'result'; readonly result: ResultView }
+  | { readonly kind: 'trace'; readonly trace: WriteTrace; readonly summary: string };
 
 const ok = (text: string): Outcome => ({ kind: 'message', text, level: 'ok' });
 const info = (text: string): Outcome => ({ kind: 'message', text, level: 'info' });
@@ -35,6 +36,8 @@ export function busyText(command: ClusterCommand): string {
       return 'running the statement…';
     case 'write':
       return `sending the write to ${command.node}…`;
+    case 'trace':
+      return 'tracing one write through every process…';
     default:
       return 'working…';
   }
@@ -145,6 +148,12 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       }
       return { kind: 'result', result: writeView(command.sql, result) };
     }
+    case 'trace': {
+      if (controller.trace === undefined) return info('this cluster cannot trace writes');
+      const trace = await controller.trace(command.sql ?? traceStatement);
+      const summary = `traced index ${trace.index}: ${Math.round(trace.clientLatencyUs)} µs, decided by ${trace.decidedBy === 'leader-fsync' ? `${trace.leader}'s fdatasync` : `${trace.decidedBy}'s ack`} · ↑↓ scroll, Esc closes`;
+      return { kind: 'trace', trace, summary };
+    }
     default:
       return assertNever(command);
   }
@@ -176,6 +185,9 @@ function linearizableRefusal(id: NodeId, error: unknown): string {
   }
   return `linearizable read on ${id} failed: ${errorText(error)}`;
 }
+
+/** What `:trace` writes when given no statement. */
+export const traceStatement = "INSERT OR REPLACE INTO kv (k, v) VALUES ('trace', 'traced write')";
 
 function assertNever(command: never): never {
   throw new Error(`unhandled command ${JSON.stringify(command)}`);

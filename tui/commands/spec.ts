@@ -32,6 +32,8 @@ export type Command =
   /** `local`: the node's SQLite as it is; `linearizable`: the node must lead and confirm it with a majority first (ReadIndex). */
   | { readonly kind: 'read'; readonly node: NodeId; readonly consistency: ReadConsistency; readonly sql: string }
   | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string }
+  /** One write traced through every process; null: the default upsert. */
+  | { readonly kind: 'trace'; readonly sql: string | null }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' };
 
@@ -102,6 +104,7 @@ export const commandSpecs: readonly CommandSpec[] = [
     group: 'data',
   },
   { name: 'write', args: [node, free('<statement>')], usage: 'write <node> <statement>', summary: 'send a write straight to one node (a follower refuses and names the leader)', group: 'data' },
+  { name: 'trace', args: [free('[statement]')], usage: 'trace [statement]', summary: "trace one write through every process: each stage's µs, the critical path, where the time went", group: 'data' },
   { name: 'select', args: [node], usage: 'select <node>', summary: 'select a node in the table', group: 'dashboard' },
   { name: 'help', args: [], usage: 'help', summary: 'the keys and commands', group: 'dashboard' },
   { name: 'quit', args: [], usage: 'quit', summary: 'stop every node and leave', group: 'dashboard' },

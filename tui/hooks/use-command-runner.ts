@@ -23,6 +23,11 @@ export function useCommandRunner(controller: ClusterController, dispatch: Dispat
           dispatch({ type: 'message', message: { text: outcome.text, level: outcome.level } });
           return;
         }
+        if (outcome.kind === 'trace') {
+          dispatch({ type: 'show-trace', trace: outcome.trace });
+          dispatch({ type: 'message', message: { text: outcome.summary, level: 'ok' } });
+          return;
+        }
         dispatch({ type: 'show-result', result: outcome.result });
         dispatch({ type: 'message', message: { text: outcome.result.title, level: 'ok' } });
       });

@@ -23,6 +23,8 @@ export interface KeyHandlers {
   readonly helpScrollMax: number;
   /** Lines the help overlay shows at once (a page for PgUp/PgDn). */
   readonly helpPage: number;
+  /** How far the `:trace` overlay can scroll at the current size. */
+  readonly traceScrollMax?: number;
   /** How far the frozen log or message pane can scroll back, and a page of it. */
   readonly paneScrollMax?: number;
   readonly panePage?: number;
@@ -86,6 +88,7 @@ function routeKey(handlers: KeyHandlers, input: string, key: Key): void {
       return handleCommandLineKey(handlers, input, key);
     case 'help':
     case 'result':
+    case 'trace':
       return handleOverlayKey(handlers, input, key);
   }
 }
@@ -147,6 +150,10 @@ function handleOverlayKey(handlers: KeyHandlers, input: string, key: Key): void 
   if (state.overlay.kind === 'help') {
     const step = key.downArrow ? 1 : key.upArrow ? -1 : key.pageDown || input === ' ' ? handlers.helpPage : key.pageUp ? -handlers.helpPage : 0;
     if (step !== 0) return dispatch({ type: 'scroll-help', to: Math.max(0, Math.min(handlers.helpScrollMax, state.overlay.scroll + step)) });
+  }
+  if (state.overlay.kind === 'trace') {
+    const step = key.downArrow ? 1 : key.upArrow ? -1 : key.pageDown || input === ' ' ? handlers.helpPage : key.pageUp ? -handlers.helpPage : 0;
+    if (step !== 0) return dispatch({ type: 'scroll-trace', to: Math.max(0, Math.min(handlers.traceScrollMax ?? 0, state.overlay.scroll + step)) });
   }
   // In a lab, n and A work on a result too (the panel stays under it): the result closes.
   if (state.overlay.kind === 'result' && (input === 'n' || input === 'A') && handlers.labKey !== undefined) {

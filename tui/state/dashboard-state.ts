@@ -2,7 +2,7 @@
 // updates (a status() snapshot plus the events since the last one) and user
 // intents arrive as actions; everything drawn is derived from this state.
 
-import type { ClusterEvent, MessagesView, NodeId, NodeStatus, ReplicationSettings } from '../../cluster/index.js';
+import type { ClusterEvent, MessagesView, NodeId, NodeStatus, ReplicationSettings, WriteTrace } from '../../cluster/index.js';
 import { chartSampleMs, chartSamplesMax, commandHistoryMax, eventLogLinesMax, eventsPerUpdateMax, frozenHistoryMs } from '../constants.js';
 import type { WorkloadView } from '../controller.js';
 import { divergentNodes, forgetNode, initialDivergence, trackChecksums, type DivergenceTracker } from './divergence.js';
@@ -56,7 +56,9 @@ export type Overlay =
   | { readonly kind: 'none' }
   | { readonly kind: 'help'; readonly scroll: number }
   | { readonly kind: 'command'; readonly text: string; readonly hint: string | null; readonly historyIndex: number | null }
-  | { readonly kind: 'result'; readonly result: ResultView };
+  | { readonly kind: 'result'; readonly result: ResultView }
+  /** `:trace`: the timeline of one write, scrolled by ↑↓. */
+  | { readonly kind: 'trace'; readonly trace: WriteTrace; readonly scroll: number };
 
 export type MessageLevel = 'info' | 'ok' | 'busy' | 'error';
 
@@ -102,6 +104,8 @@ export type DashboardAction =
   | { readonly type: 'recall-command'; readonly step: 1 | -1 }
   | { readonly type: 'submit-command'; readonly text: string }
   | { readonly type: 'show-result'; readonly result: ResultView }
+  | { readonly type: 'show-trace'; readonly trace: WriteTrace }
+  | { readonly type: 'scroll-trace'; readonly to: number }
   | { readonly type: 'close-overlay' }
   | { readonly type: 'message'; readonly message: Message | null }
   | { readonly type: 'scroll-lab'; readonly to: number }
@@ -175,6 +179,11 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
     }
     case 'show-result':
       return { ...state, overlay: { kind: 'result', result: action.result } };
+    case 'show-trace':
+      return { ...state, overlay: { kind: 'trace', trace: action.trace, scroll: 0 } };
+    case 'scroll-trace':
+      if (state.overlay.kind !== 'trace') return state;
+      return { ...state, overlay: { ...state.overlay, scroll: Math.max(0, action.to) } };
     case 'close-overlay':
       return { ...state, overlay: { kind: 'none' } };
     case 'message':
