@@ -16,6 +16,7 @@ import type {
   Positions,
   ReplicationMode,
   Role,
+  SnapshotMeta,
   SyncFallback,
   VoteDenial,
   WriteReplication,
@@ -190,6 +191,8 @@ export type ToNode =
   | { readonly type: 'checksum'; readonly id: number }
   /** `trace`: arm a tag before the traced write (it travels as the write's client id), report what was stamped, disarm. */
   | { readonly type: 'trace'; readonly id: number; readonly action: TraceAction; readonly tag: string }
+  /** Take a snapshot now (Cluster.snapshot): the reply says its index and size, or why not. */
+  | { readonly type: 'snapshot'; readonly id: number }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   /** This node's own faults (slow disk, slow apply), the whole set each time. */
@@ -247,6 +250,22 @@ export interface NodeTelemetry {
   readonly election: ElectionTimer;
   /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
   readonly messages?: MessageReport;
+  /** Snapshots and compaction (cluster/node/snapshots.ts); absent from nodes of an older build. */
+  readonly snapshot?: SnapshotTelemetry;
+}
+
+/** A node's snapshot and the WAL it keeps (issue 14). */
+export interface SnapshotTelemetry {
+  /** Index of its newest snapshot (taken or installed); 0 when it has none. */
+  readonly index: number;
+  /** Bytes of WAL records it keeps on disk (compaction lowers it, as PostgreSQL's retained WAL). */
+  readonly walBytesRetained: number;
+  /** First index its WAL still holds. */
+  readonly walFirstIndex: number;
+  /** Whether a snapshot is being taken right now. */
+  readonly taking: boolean;
+  /** Transfers to followers in progress (leader). */
+  readonly sending: number;
 }
 
 /** This node's side of the network since it started: its egress, and connections it refused. */
@@ -294,7 +313,15 @@ export type HostEvent =
       readonly writes: readonly RolledBackWrite[];
     }
   | { readonly type: 'malformed-message'; readonly node: NodeId; readonly reason: string; readonly count: number }
-  | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number };
+  | { readonly type: 'connection-refused'; readonly node: NodeId; readonly reason: string; readonly count: number }
+  /** A snapshot of this node's state was taken and its WAL compacted (walBytesRetained after it). */
+  | { readonly type: 'snapshot-taken'; readonly node: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly durationMs: number; readonly walBytesRetained: number; readonly walBytesRemoved: number }
+  /** The leader streamed its snapshot to a follower that needed compacted entries. */
+  | { readonly type: 'snapshot-sent'; readonly node: NodeId; readonly to: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly durationMs: number; readonly rewinds: number }
+  /** A leader's snapshot became this follower's state (durationMs: transfer and install; installMs: the install). */
+  | { readonly type: 'snapshot-installed'; readonly node: NodeId; readonly from: NodeId; readonly index: number; readonly term: number; readonly bytes: number; readonly durationMs: number; readonly installMs: number; readonly log: 'kept' | 'restarted' }
+  /** A snapshot transfer to a follower failed (it is retried). */
+  | { readonly type: 'snapshot-failed'; readonly node: NodeId; readonly to: NodeId; readonly index: number; readonly reason: string };
 
 export type NodeEvent = CoreEvent | HostEvent;
 
@@ -512,7 +539,7 @@ function checkAppendedEntries(entries: readonly Entry[], at: { prevIndex: number
 export const raftMessage: Check<Message> = (v, p) => {
   if (!isRecord(v)) fail(p, 'a raft message');
   const base = { from: nodeId(field(v, 'from'), `${p}.from`), to: nodeId(field(v, 'to'), `${p}.to`), term: position(field(v, 'term'), `${p}.term`) };
-  const type = oneOf(['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now'] as const)(field(v, 'type'), `${p}.type`);
+  const type = oneOf(['vote', 'vote-resp', 'append', 'append-resp', 'heartbeat', 'heartbeat-resp', 'timeout-now', 'snapshot'] as const)(field(v, 'type'), `${p}.type`);
   switch (type) {
     case 'vote':
       return {
@@ -555,8 +582,37 @@ export const raftMessage: Check<Message> = (v, p) => {
       return { ...base, type, context: count(field(v, 'context'), `${p}.context`), positions: positions(field(v, 'positions'), `${p}.positions`) };
     case 'timeout-now':
       return { ...base, type };
+    case 'snapshot':
+      return { ...base, type, meta: snapshotMessageMeta(field(v, 'meta'), base.term, `${p}.meta`) };
   }
 };
+
+/** Members a snapshot's configuration may name: every node id n1..n99 once. */
+const snapshotMembersMax = 99;
+
+/**
+ * The meta of an InstallSnapshot message: index and term from 1 (a snapshot
+ * holds at least one entry), the term not above the message's (the leader's),
+ * an lsn of at least a record header an entry, and a configuration with at
+ * least one voter naming each node once.
+ */
+function snapshotMessageMeta(v: unknown, term: number, p: string): SnapshotMeta {
+  if (!isRecord(v)) fail(p, 'a snapshot meta { index, term, lsn, membership }');
+  const index = position(field(v, 'index'), `${p}.index`);
+  const metaTerm = position(field(v, 'term'), `${p}.term`);
+  if (index < 1) fail(`${p}.index`, 'an index >= 1');
+  if (metaTerm < 1 || metaTerm > term) fail(`${p}.term`, `a term from 1 to the message's term ${term}`);
+  const lsn = count(field(v, 'lsn'), `${p}.lsn`);
+  if (lsn < index * recordHeaderBytes) fail(`${p}.lsn`, `an lsn of at least ${recordHeaderBytes} bytes an entry (${index * recordHeaderBytes})`);
+  const membership = field(v, 'membership');
+  if (!isRecord(membership)) fail(`${p}.membership`, 'a membership { voters, learners }');
+  const voters = arrayOf(nodeId, snapshotMembersMax)(field(membership, 'voters'), `${p}.membership.voters`);
+  const learners = arrayOf(nodeId, snapshotMembersMax)(field(membership, 'learners'), `${p}.membership.learners`);
+  if (voters.length === 0) fail(`${p}.membership.voters`, 'at least one voter');
+  const all = [...voters, ...learners];
+  if (new Set(all).size !== all.length) fail(`${p}.membership`, 'each node once, as a voter or a learner');
+  return { index, term: metaTerm, lsn, membership: { voters, learners } };
+}
 
 const param: Check<Param> = (v, p) => {
   if (v === null || typeof v === 'string') return v;
@@ -610,7 +666,7 @@ const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFini
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'snapshot', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -639,6 +695,7 @@ function toNode(value: unknown): ToNode {
       };
     case 'promote':
     case 'checksum':
+    case 'snapshot':
       return { type, id: count(field(value, 'id'), 'id') };
     case 'transfer':
       return { type, id: count(field(value, 'id'), 'id'), target: nodeId(field(value, 'target'), 'target') };

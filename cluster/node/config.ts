@@ -3,6 +3,7 @@
 
 import type { Failover, NodeId } from '../core/index.js';
 import type { ReplicationSettings } from '../protocol.js';
+import { snapshotPolicyProblem, type SnapshotPolicy } from './snapshots.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -27,6 +28,8 @@ export interface NodeConfig {
   readonly secret: string;
   /** The unsafe option: random() and clock reads are replicated as statements, so replicas diverge (absent: refused). */
   readonly allowNondeterministic?: boolean;
+  /** When to snapshot and how much WAL to keep (snapshots.ts); absent: the defaults. */
+  readonly snapshot?: SnapshotPolicy;
 }
 
 export const nodeConfigVariable = 'REPLICA_LAB_NODE';
@@ -52,6 +55,10 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
   need(typeof value.socketDir === 'string' && value.socketDir.length > 0, 'socketDir');
   need(typeof value.secret === 'string' && value.secret.length >= 16, 'secret of 16 characters or more');
   need(value.allowNondeterministic === undefined || typeof value.allowNondeterministic === 'boolean', 'allowNondeterministic a boolean');
+  if (value.snapshot !== undefined) {
+    const problem = snapshotPolicyProblem(value.snapshot);
+    if (problem !== null) problems.push(`a valid snapshot policy (${problem})`);
+  }
   if (problems.length > 0) throw new Error(`bad node config: expected ${problems.join(', ')}`);
   return value as NodeConfig;
 }

@@ -36,7 +36,8 @@ import {
   type WalTelemetry,
 } from '../protocol.js';
 import { decodeStatement, encodeStatement, Store, validateStatement } from '../store/index.js';
-import { openWal, type Wal } from '../wal/index.js';
+import type { Wal } from '../wal/index.js';
+import type { SnapshotFrame } from '../snapshot/index.js';
 import { recordBytesMax } from '../wal/constants.js';
 import { clientIdProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
@@ -44,6 +45,7 @@ import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
 import { TraceRecorder, traceTagProblem } from './trace.js';
 import { ApplyPacer } from './apply-pacer.js';
+import { NodeSnapshots, openNodeState, snapshotPolicyDefault } from './snapshots.js';
 
 /** Where the answers to a request go: the supervisor's IPC channel, or a client's connection. */
 export interface ReplyChannel {
@@ -58,6 +60,8 @@ export interface HostIo {
   send(message: FromNode): void;
   /** Raft messages to peers, over the direct links. */
   sendRaft(messages: readonly Message[]): void;
+  /** A snapshot transfer's frame to a peer, as a frame of its own on the direct link; false when dropped. */
+  sendSnapshotFrame(to: NodeId, frame: SnapshotFrame): boolean;
   /** The supervisor's link rules, for the direct links to apply. */
   setLinks(rules: readonly LinkRule[]): void;
   network(): NetworkTelemetry;
@@ -98,8 +102,10 @@ export class NodeHost {
   private readonly config: NodeConfig;
   private readonly io: HostIo;
   private readonly wal: Wal;
-  private readonly store: Store;
+  private store: Store;
   private readonly core: RaftCore;
+  /** Snapshots, compaction and InstallSnapshot (snapshots.ts). */
+  private readonly snapshots: NodeSnapshots;
   private readonly lag = new LagTracker();
   private replication: ReplicationSettings;
 
@@ -143,9 +149,14 @@ export class NodeHost {
     this.supervisor = { send: (message) => io.send(message) };
     this.replication = config.replication;
     this.trace = new TraceRecorder(config.id, io.pid, config.fsync);
-    const { wal, recovery, entries } = openWal({ dir: config.dataDir, fsync: config.fsync });
+    const policy = config.snapshot ?? snapshotPolicyDefault;
+    const log = (line: string): void => {
+      process.stderr.write(`${config.id}: ${line}\n`);
+    };
+    const opened = openNodeState({ id: config.id, dataDir: config.dataDir, fsync: config.fsync, allowNondeterministic: config.allowNondeterministic === true, policy, log });
+    const { wal, recovery, entries } = opened;
     this.wal = wal;
-    this.store = Store.open({ dir: config.dataDir, allowNondeterministic: config.allowNondeterministic === true });
+    this.store = opened.store;
     this.emit({
       type: 'wal-recovered',
       node: this.id,
@@ -154,9 +165,29 @@ export class NodeHost {
       truncatedBytes: recovery.truncatedBytes,
       problem: recovery.problem === null ? null : `${recovery.problem.reason} in ${recovery.problem.segment} at byte ${recovery.problem.offset}`,
     });
-    const appliedIndex = this.reconcileStore(entries);
+    for (const event of opened.events) this.emit(event);
     // The core keeps recent entries in memory and reads older ones back from the WAL.
-    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), snapshot: null, entries, appliedIndex }, wal);
+    this.core = new RaftCore(this.coreConfig(), { hardState: wal.hardState(), snapshot: opened.snapshot?.meta ?? null, entries, appliedIndex: opened.appliedIndex }, wal);
+    this.snapshots = new NodeSnapshots({
+      id: config.id,
+      nodeDir: config.dataDir,
+      fsync: config.fsync,
+      policy,
+      latest: opened.snapshot,
+      hooks: {
+        core: () => this.core,
+        wal,
+        swapStore: (fn) => this.swapStore(fn),
+        sendFrame: (to, frame) => io.sendSnapshotFrame(to, frame),
+        sendRaft: (messages) => io.sendRaft(messages),
+        emit: (event) => this.emit(event),
+        log,
+        drain: () => {
+          if (!this.closed) this.drain();
+        },
+        isClosed: () => this.closed,
+      },
+    });
     this.pacer = new ApplyPacer({
       appliedIndex: () => this.core.getAppliedIndex(),
       applicableIndex: () => this.core.applicableIndex(),
@@ -166,19 +197,6 @@ export class NodeHost {
       },
     });
     this.drain();
-  }
-
-  /** The state machine may have applied entries a repaired WAL no longer holds: rebuild it from the log. */
-  private reconcileStore(entries: readonly Entry[]): number {
-    const applied = this.store.appliedIndex();
-    const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === this.store.appliedTerm());
-    if (inLog) return applied;
-    const keep = Math.min(applied, entries.length);
-    let kept = keep;
-    while (kept > 0 && entries[kept - 1]!.term > this.store.appliedTerm()) kept--;
-    this.store.rebuild(entries.slice(0, kept));
-    this.emit({ type: 'state-rebuilt', node: this.id, reason: `state.db had applied index ${applied}, the log holds ${entries.length} entries`, appliedIndex: kept });
-    return kept;
   }
 
   private coreConfig(): CoreConfig {
@@ -247,10 +265,41 @@ export class NodeHost {
     if (this.trace.armed) this.trace.raftIn(messages);
     for (const message of messages) {
       const problem = peerMessageProblem(message, this.core);
-      if (problem === null) this.core.step(message);
-      else this.countMalformed(`${message.from}: ${problem}`);
+      if (problem !== null) this.countMalformed(`${message.from}: ${problem}`);
+      // InstallSnapshot only with its data here: without it the leader finds this node behind and sends it again.
+      else if (message.type === 'snapshot' && !this.snapshots.accepts(message)) continue;
+      else this.core.step(message);
     }
     this.drain();
+  }
+
+  /** A snapshot transfer's frame from a peer's direct link (checked by the snapshot code). */
+  receiveSnapshotFrame(from: NodeId, frame: unknown): void {
+    if (this.closed) return;
+    this.snapshots.onFrame(from, frame);
+    this.flushOutput();
+  }
+
+  /** Closes the store, lets `fn` replace state.db (a snapshot install or restore), reopens it. */
+  private swapStore<T>(fn: () => T): T {
+    this.store.close();
+    try {
+      return fn();
+    } finally {
+      this.store = Store.open({ dir: this.config.dataDir, allowNondeterministic: this.config.allowNondeterministic === true });
+      this.checksumCache = null;
+      this.checksumGeneration++;
+    }
+  }
+
+  /** Cluster.snapshot: answered once the snapshot is durable (or refused, with why). */
+  private snapshotNow(channel: ReplyChannel, id: number): void {
+    void this.snapshots.takeNow().then((result) => {
+      if (this.closed) return;
+      if (result.ok) this.reply(channel, id, { index: result.index, term: result.term, bytes: result.bytes, durationMs: result.durationMs, walBytesRetained: result.walBytesRetained });
+      else this.fail(channel, id, result.reason, result.message, null);
+      this.flushOutput();
+    });
   }
 
   private refusedConnections = 0;
@@ -318,6 +367,9 @@ export class NodeHost {
         return;
       case 'trace':
         this.traceControl(message, channel);
+        return;
+      case 'snapshot':
+        this.snapshotNow(channel, message.id);
         return;
       case 'links':
         this.io.setLinks(message.rules);
@@ -445,6 +497,8 @@ export class NodeHost {
       if (round >= drainRoundsMax) throw new Error(`assertion failed: ${this.id} produced Ready without end (${JSON.stringify(this.core.status()).slice(0, 500)})`);
       if (this.trace.armed) this.trace.commitIndex(this.core.getCommitIndex());
       const ready = this.core.ready();
+      // Before anything else in this Ready: the received snapshot becomes the state, the log agrees with it.
+      if (ready.snapshot !== null) this.snapshots.install(ready.snapshot);
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
       if (ready.writeFrom !== null) {
         if (this.trace.armed) this.trace.beforeWrite(ready.entries);
@@ -456,7 +510,9 @@ export class NodeHost {
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
       if (ready.messages.length > 0) {
         if (this.trace.armed) this.trace.raftOut(ready.messages);
-        this.io.sendRaft(ready.messages);
+        // A 'snapshot' message waits for its data to reach the follower (snapshots.ts).
+        const messages = this.snapshots.outgoing(ready.messages);
+        if (messages.length > 0) this.io.sendRaft(messages);
       }
       if (ready.rollback.length > 0) this.rollBack(ready.rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
@@ -466,6 +522,8 @@ export class NodeHost {
       this.core.advance();
     }
     if (this.waiting.length > 0) this.expireReads();
+    this.snapshots.afterReady();
+    this.snapshots.maybeTake();
     this.pacer.schedule();
     this.flushOutput();
   }
@@ -483,7 +541,11 @@ export class NodeHost {
 
   private rollBack(undone: readonly Entry[]): void {
     const keepTo = undone[undone.length - 1]!.index - 1;
-    const path = this.store.rollbackAndRebuild({ undone, log: this.core.entries(1, keepTo + 1) });
+    // Once compacted, the log no longer replays from index 1: back to the snapshot, then the log after it.
+    const path =
+      this.core.firstIndex() > 1
+        ? this.snapshots.rollBack(undone, keepTo, (store, entries) => store.applyBatch(entries), () => this.store)
+        : this.store.rollbackAndRebuild({ undone, log: this.core.entries(1, keepTo + 1) });
     const writes: RolledBackWrite[] = [...undone].reverse().map((entry) => ({
       index: entry.index,
       term: entry.term,
@@ -694,6 +756,7 @@ export class NodeHost {
       wal: this.walTelemetry(),
       network: this.io.network(),
       atMs: this.io.wallMs(),
+      snapshot: this.snapshots.telemetry(),
       election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
   }
@@ -708,6 +771,7 @@ export class NodeHost {
     if (this.closed) return;
     this.closed = true;
     this.pacer.cancel();
+    this.snapshots.close();
     this.flushOutput();
     this.store.close();
     await this.wal.close();
@@ -746,6 +810,7 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'set-replication':
     case 'checksum':
     case 'trace':
+    case 'snapshot':
     case 'links':
     case 'node-faults':
     case 'stop':

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       messageLog.received(messages, Date.now());
       host?.receiveRaft(messages);
     },
+    onSnapshotFrame: (from, frame) => host?.receiveSnapshotFrame(from, frame),
     onClientFrame: (connection, frame) => host?.receive(frame, 'client', { send: (message) => connection.send(message) }),
     onMalformed: (reason) => host?.countMalformed(reason),
     onRefused: (reason) => host?.connectionRefused(reason),
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       messageLog.sent(messages, Date.now());
       peers.send(messages);
     },
+    sendSnapshotFrame: (to, frame) => peers.sendFrame(to, frame),
     setLinks: (rules) => peers.setRules(rules),
     network: () => peers.telemetry(),
     nowMs: () => performance.now(),

@@ -12,6 +12,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { Message, NodeId, Prng } from '../core/index.js';
 import { Invalid, ipcLimits, parseHello, raftMessage, unbatch, type LinkRule, type NetworkTelemetry } from '../protocol.js';
 import { encodeFrame, FrameDecoder, frameBytesMax, helloBytesMax, readFrames } from '../wire/frames.js';
+import { isSnapshotFrameType } from '../snapshot/frames.js';
 
 /** Bytes a peer connection may hold unsent before messages to it are dropped. */
 export const outboxBytesMax = 8 * 1024 * 1024;
@@ -44,6 +45,8 @@ export interface PeersOptions {
   readonly prng: Prng;
   /** Raft messages from a peer, checked and past the ingress rules. */
   onRaft(messages: Message[]): void;
+  /** A snapshot transfer's frame from a peer, past the ingress rules, unchecked (the snapshot code checks it). */
+  onSnapshotFrame(from: NodeId, frame: unknown): void;
   /** A frame from a client connection, unchecked (the host checks it). */
   onClientFrame(connection: ClientConnection, frame: unknown): void;
   /** A peer frame that failed its check. */
@@ -130,6 +133,49 @@ export class Peers {
     for (const socket of this.accepted) socket.destroy();
     this.server.close();
     rmSync(socketPath(this.options.socketDir, this.options.id), { force: true });
+  }
+
+  /**
+   * A snapshot transfer's frame (cluster/snapshot/frames.ts), written as a
+   * frame of its own rather than in the per-turn raft batch. The link's rule
+   * applies as to a message: cut or lost frames are dropped (the transfer's
+   * flow control resends), delayed ones held; not duplicated (the transfer
+   * gains nothing from it). False when it was dropped.
+   */
+  sendFrame(to: NodeId, frame: object): boolean {
+    const rule = this.egress.get(to) ?? noRule;
+    if (rule.cut || (rule.loss > 0 && this.options.prng.next() < rule.loss)) {
+      this.stats.dropped++;
+      return false;
+    }
+    const delayMs = rule === noRule ? 0 : rule.delayMs + this.options.prng.next() * rule.jitterMs;
+    if (delayMs <= 0) return this.writeFrame(to, frame);
+    const held = this.delayedOnLink.get(to) ?? 0;
+    if (held >= delayedPerLinkMax) {
+      this.stats.dropped++;
+      return false;
+    }
+    this.delayedOnLink.set(to, held + 1);
+    this.stats.delayed++;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.delayedOnLink.set(to, (this.delayedOnLink.get(to) ?? 1) - 1);
+      if (this.egress.get(to)?.cut === true) this.stats.dropped++;
+      else this.writeFrame(to, frame);
+    }, delayMs);
+    this.timers.add(timer);
+    return true;
+  }
+
+  private writeFrame(to: NodeId, frame: object): boolean {
+    const link = this.links.get(to);
+    if (link === undefined || this.closed) {
+      this.stats.dropped++;
+      return false;
+    }
+    if (link.write(encodeFrame(frame))) return true;
+    this.stats.dropped++;
+    return false;
   }
 
   private delay(message: Message, delayMs: number): void {
@@ -254,6 +300,11 @@ export class Peers {
   }
 
   private fromPeer(peer: NodeId, frame: unknown): void {
+    if (isSnapshotFrameType(frame)) {
+      if (this.ingressCut.has(peer)) this.stats.dropped++;
+      else this.options.onSnapshotFrame(peer, frame);
+      return;
+    }
     if (typeof frame !== 'object' || frame === null || (frame as { type?: unknown }).type !== 'raft' || !Array.isArray((frame as { messages?: unknown }).messages)) {
       this.options.onMalformed(`${peer}: a frame that is not a batch of raft messages`);
       return;

@@ -1,25 +1,10 @@
-// The vocabulary of snapshots. `Membership` and `SnapshotMeta` have exactly the
-// shape issue 14's core contract gives them (cluster/core/types.ts will export
-// both); they are declared here until that core lands, and are then to be
-// imported from there instead.
+// The vocabulary of snapshots on disk. `Membership` and `SnapshotMeta` are the
+// core's (cluster/core/types.ts): the contract between the core, which decides
+// when, and these modules, which do the files and the bytes.
 
-import type { NodeId } from '../core/index.js';
+import type { Membership, SnapshotMeta } from '../core/index.js';
 
-export interface Membership {
-  readonly voters: readonly NodeId[];
-  readonly learners: readonly NodeId[];
-}
-
-export interface SnapshotMeta {
-  /** The last index the snapshot's state includes (applied). */
-  readonly index: number;
-  /** The term of that entry. */
-  readonly term: number;
-  /** The lsn of that entry, so the log after it keeps its lsn chain. */
-  readonly lsn: number;
-  /** The configuration in force at `index`. */
-  readonly membership: Membership;
-}
+export type { Membership, SnapshotMeta };
 
 /** A snapshot on disk: its meta, and the state.db copy with its size and sha256. */
 export interface SavedSnapshot {

@@ -41,7 +41,7 @@ import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type 
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
-import { checksumResult } from './replies.js';
+import { checksumResult, snapshotResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus } from './status.js';
 import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from './types.js';
@@ -66,6 +66,8 @@ interface Slot {
 /** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
 const socketPathBytesMax = 107;
 const eventsKeptMax = 10_000;
+/** A snapshot copies the whole state.db: longer than a request's default deadline on a large state and a busy disk. */
+const snapshotTimeoutMs = 60_000;
 
 export class Cluster extends EventEmitter {
   readonly dataDir: string;
@@ -191,6 +193,7 @@ export class Cluster extends EventEmitter {
       socketDir: this.socketDir,
       secret: this.secret,
       ...(this.options.unsafe.includes('allow-nondeterministic') ? { allowNondeterministic: true } : {}),
+      snapshot: this.options.snapshot,
     };
     // The log is opened here (0600, never through a symbolic link) and handed to the node as its stdout and stderr.
     const logFd = openForAppend(join(dir, 'node.log'));
@@ -614,6 +617,24 @@ export class Cluster extends EventEmitter {
     if (!reply.ok) throw toClusterError(reply.error!, id);
     const result = checksumResult(reply.result);
     if (result === null) throw new UnavailableError(`${id} sent a checksum reply that does not parse`, null, 'malformed-reply');
+    return result;
+  }
+
+  /**
+   * Takes a snapshot of a node's state now (`:snapshot n2`), compacting its
+   * WAL after it. Resolves once the snapshot is durable with its index, term,
+   * size, how long it took and the WAL the node keeps; rejects with a
+   * ClusterError: 'down', 'busy' (a follower that has applied past what it
+   * knows committed, or is receiving a snapshot), 'refused' (nothing applied
+   * since its last snapshot, or the copy failed: the message says why).
+   */
+  async snapshot(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }> {
+    this.checkRunning();
+    this.slot(id);
+    const reply = await this.request(id, (requestId) => ({ type: 'snapshot', id: requestId }), snapshotTimeoutMs);
+    if (!reply.ok) throw toClusterError(reply.error!, id);
+    const result = snapshotResult(reply.result);
+    if (result === null) throw new UnavailableError(`${id} sent a snapshot reply that does not parse`, null, 'malformed-reply');
     return result;
   }
 

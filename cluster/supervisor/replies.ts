@@ -20,6 +20,14 @@ export function queryResult(result: Record<string, unknown> | null): { columns: 
   return { columns: columns as string[], rows: rows as unknown[][], truncated, index };
 }
 
+/** A snapshot's result (Cluster.snapshot). */
+export function snapshotResult(result: Record<string, unknown> | null): { index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number } | null {
+  if (result === null || !isCount(result['index']) || !isCount(result['term']) || !isCount(result['bytes']) || !isCount(result['walBytesRetained'])) return null;
+  const durationMs = result['durationMs'];
+  if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) return null;
+  return { index: result['index'], term: result['term'], bytes: result['bytes'], durationMs, walBytesRetained: result['walBytesRetained'] };
+}
+
 /** A checksum's result. */
 export function checksumResult(result: Record<string, unknown> | null): { index: number; value: string } | null {
   if (result === null || !isCount(result['index']) || typeof result['value'] !== 'string') return null;

@@ -8,6 +8,7 @@ import type { ReplicationSettings } from '../protocol.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import { BadRequestError } from './errors.js';
 import { unsafeOptions, type ClusterOptions, type UnsafeOption } from './types.js';
+import { snapshotPolicyDefault, snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
 
 export interface ResolvedOptions {
   readonly nodes: number;
@@ -22,6 +23,7 @@ export interface ResolvedOptions {
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly telemetryMs: number;
+  readonly snapshot: SnapshotPolicy;
 }
 
 export const defaultReplication: ReplicationSettings = {
@@ -61,6 +63,8 @@ export function resolveOptions(options: ClusterOptions): ResolvedOptions {
   if (!Array.isArray(unsafe) || unsafe.some((option) => !(unsafeOptions as readonly unknown[]).includes(option))) {
     throw new BadRequestError(`unsafe must be a list of ${unsafeOptions.join(', ')}; got ${JSON.stringify(unsafe)}`);
   }
+  const snapshotProblem = options.snapshot === undefined ? null : snapshotPolicyProblem(options.snapshot);
+  if (snapshotProblem !== null) throw new BadRequestError(snapshotProblem);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isSafeInteger(seed)) throw new BadRequestError(`seed must be a whole number, got ${String(seed)}`);
   return {
@@ -76,6 +80,7 @@ export function resolveOptions(options: ClusterOptions): ResolvedOptions {
     checkQuorum: options.checkQuorum ?? true,
     telemetryMs,
     unsafe: [...new Set(unsafe)],
+    snapshot: { ...snapshotPolicyDefault, ...options.snapshot },
   };
 }
 

@@ -44,6 +44,16 @@ function nodeArguments(): string[] {
   return ['--max-semi-space-size=2', '--heap-growing-percent=1', ...extra];
 }
 
+/**
+ * Test hooks a node reads from its environment, passed through when the
+ * supervisor has them: `REPLICA_LAB_TEST_CRASH_INSTALL=<node>:<step>` kills
+ * that node before a step of a snapshot install (cluster/node/snapshots.ts).
+ */
+function testHooks(): Record<string, string> {
+  const crash = process.env['REPLICA_LAB_TEST_CRASH_INSTALL'];
+  return crash === undefined ? {} : { REPLICA_LAB_TEST_CRASH_INSTALL: crash };
+}
+
 /** A running node process: send it messages, hear its messages, see it exit. */
 export class NodeProcess {
   readonly id: NodeId;
@@ -57,7 +67,7 @@ export class NodeProcess {
     this.subprocess = execa(process.execPath, [...nodeArguments(), compiledScript('../node/main.js')], {
       ipc: true,
       serialization: 'json',
-      env: { [nodeConfigVariable]: JSON.stringify(options.config) },
+      env: { [nodeConfigVariable]: JSON.stringify(options.config), ...testHooks() },
       stdin: 'ignore',
       // The node's log, opened by the supervisor (execa's types take only literal descriptors; any works).
       stdout: options.logFd as 3,

@@ -52,5 +52,7 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     reportAgeMs: t === null ? null : node.reportAgeMs,
     election: node.up && t !== null ? parseElectionTimer(t.election) : null,
     faults: node.faults,
+    snapshotIndex: t?.snapshot?.index ?? 0,
+    walBytesRetained: t?.snapshot?.walBytesRetained ?? null,
   };
 }

@@ -4,6 +4,9 @@
 import type { Failover, NodeId, Role } from '../core/index.js';
 import type { ElectionTimer } from '../message-report.js';
 import type { NetworkTelemetry, NodeEvent, NodeFaults, ReplicationSettings, RolledBackWrite, WalTelemetry } from '../protocol.js';
+import type { SnapshotPolicy } from '../node/snapshots.js';
+
+export type { SnapshotPolicy };
 
 export type { ExecuteOptions, ExecuteResult, QueryOptions, QueryResult } from './requests.js';
 
@@ -30,6 +33,14 @@ export interface ClusterOptions {
    * when it applies the entry, so replicas diverge. Default: none.
    */
   readonly unsafe?: readonly UnsafeOption[];
+  /**
+   * When each node snapshots its state and how much WAL it keeps (README,
+   * "Snapshots and log compaction"): `everyEntries` (0: only on request),
+   * `retainEntries` (the margin below the snapshot), `retainBytes` (the cap,
+   * like PostgreSQL's max_slot_wal_keep_size; null for none), `segmentBytes`
+   * (the WAL segment size: compaction deletes whole segments).
+   */
+  readonly snapshot?: Partial<SnapshotPolicy>;
 }
 
 export const unsafeOptions = ['allow-nondeterministic'] as const;
@@ -75,6 +86,10 @@ export interface NodeStatus {
   readonly election: ElectionTimer | null;
   /** Node-level faults set on it (Cluster.setNodeFault): its fsync and each apply take this much longer; zeros when normal. */
   readonly faults: NodeFaults;
+  /** Index of the node's newest snapshot (taken or installed); 0 when it has none or has not reported. */
+  readonly snapshotIndex: number;
+  /** Bytes of WAL the node keeps on disk (compaction lowers it); null before its first report. */
+  readonly walBytesRetained: number | null;
 }
 
 export type SupervisorEvent =

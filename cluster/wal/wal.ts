@@ -187,6 +187,26 @@ export class Wal {
    */
   compact(options: CompactOptions): Compaction {
     this.checkUsable();
+    const { firstKept, retained } = this.plan(options);
+    if (firstKept === (this.segments.firstIndexes()[0] ?? firstKept)) {
+      return { firstIndex: this.firstIndex(), removedSegments: 0, removedBytes: 0, retainedBytes: retained };
+    }
+    writeBase({ fs: this.fs, walDir: this.walDir, fsync: this.fsync, base: { index: firstKept - 1, term: this.log.term(firstKept - 1), lsn: this.segmentStart(firstKept) } });
+    const removed = this.segments.dropBefore(firstKept);
+    for (const firstIndex of [...this.segmentStarts.keys()]) if (firstIndex < firstKept) this.segmentStarts.delete(firstIndex);
+    return { firstIndex: firstKept, removedSegments: removed.segments, removedBytes: removed.bytes, retainedBytes: this.segments.totalRecordBytes() };
+  }
+
+  /**
+   * The first index `compact(options)` would keep, deleting nothing: a host
+   * tells its core to forget the entries below it before they are deleted.
+   */
+  compactionPoint(options: CompactOptions): number {
+    this.checkUsable();
+    return this.plan(options).firstKept;
+  }
+
+  private plan(options: CompactOptions): { firstKept: number; retained: number } {
     const { snapshotIndex, retainEntries, retainBytes } = options;
     const needed = options.needed ?? Number.POSITIVE_INFINITY;
     assert(Number.isSafeInteger(snapshotIndex) && snapshotIndex >= 0 && snapshotIndex <= this.log.lastIndex, `snapshot index ${snapshotIndex} within 0..${this.log.lastIndex}`);
@@ -206,13 +226,7 @@ export class Wal {
       retained -= this.segmentStart(endIndex) - this.segmentStart(firstIndexes[i]!);
       firstKept = endIndex;
     }
-    if (firstKept === (firstIndexes[0] ?? firstKept)) {
-      return { firstIndex: this.firstIndex(), removedSegments: 0, removedBytes: 0, retainedBytes: retained };
-    }
-    writeBase({ fs: this.fs, walDir: this.walDir, fsync: this.fsync, base: { index: firstKept - 1, term: this.log.term(firstKept - 1), lsn: this.segmentStart(firstKept) } });
-    const removed = this.segments.dropBefore(firstKept);
-    for (const firstIndex of [...this.segmentStarts.keys()]) if (firstIndex < firstKept) this.segmentStarts.delete(firstIndex);
-    return { firstIndex: firstKept, removedSegments: removed.segments, removedBytes: removed.bytes, retainedBytes: this.segments.totalRecordBytes() };
+    return { firstKept, retained };
   }
 
   /**

@@ -46,6 +46,8 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     reportAgeMs: 10,
     election: null,
     faults: { diskSlowMs: 0, applySlowMs: 0 },
+    snapshotIndex: 0,
+    walBytesRetained: 0,
     ...change,
   };
 }

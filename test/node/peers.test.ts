@@ -30,6 +30,7 @@ function setup(onRaft: (messages: Message[]) => void = () => {}): { dir: string;
     secret,
     prng: new Prng(1),
     onRaft,
+    onSnapshotFrame: () => {},
     onClientFrame: () => {},
     onMalformed: (reason) => malformed.push(reason),
     onRefused: () => {},

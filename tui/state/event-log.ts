@@ -5,7 +5,7 @@
 
 import type { ClusterEvent, NodeId, SupervisorEvent } from '../../cluster/index.js';
 import type { NodeEvent } from '../../cluster/index.js';
-import { formatMs } from '../format.js';
+import { formatBytes, formatMs } from '../format.js';
 
 export type LogLevel = 'info' | 'notice' | 'warn' | 'error';
 
@@ -220,6 +220,20 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       return say(`${event.node} dropped ${event.count} events (too many to report)`, 'warn');
     case 'snapshot-restored':
       return say(`${event.node} installed the leader's snapshot at index ${event.index} (term ${event.term})`, 'notice');
+    case 'snapshot-taken':
+      return say(
+        `${event.node} took a snapshot at index ${event.index} (${formatBytes(event.bytes)}, ${formatMs(event.durationMs)}); WAL kept ${formatBytes(event.walBytesRetained)}${event.walBytesRemoved > 0 ? `, ${formatBytes(event.walBytesRemoved)} compacted away` : ''}`,
+        'info',
+      );
+    case 'snapshot-sent':
+      return say(`${event.node} sent its snapshot at index ${event.index} to ${event.to}: ${formatBytes(event.bytes)} in ${formatMs(event.durationMs)}${event.rewinds > 0 ? ` (${event.rewinds} resends)` : ''}`, 'notice');
+    case 'snapshot-installed':
+      return say(
+        `${event.node} installed ${event.from}'s snapshot at index ${event.index}: ${formatBytes(event.bytes)} in ${formatMs(event.durationMs)} (install ${formatMs(event.installMs)}), log ${event.log === 'kept' ? 'kept after it' : 'restarted after it'}`,
+        'notice',
+      );
+    case 'snapshot-failed':
+      return say(`${event.node} could not send its snapshot at index ${event.index} to ${event.to} (retried): ${event.reason}`, 'warn');
     case 'wal-recovered': {
       const torn = event.truncatedBytes > 0 ? `, cut a torn tail of ${event.truncatedBytes} bytes` : '';
       const problem = event.problem === null ? '' : ` (${event.problem})`;
