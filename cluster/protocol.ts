@@ -8,6 +8,8 @@
 
 import type {
   AckLevel,
+  ConfChange,
+  Membership,
   CoreEvent,
   Entry,
   EntryKind,
@@ -80,6 +82,8 @@ export const errorReasons = [
   'refused',
   /** A reply that did not parse. */
   'malformed-reply',
+  /** A membership change was refused for now: another is uncommitted, or the leader has not committed an entry of its term yet. Nothing was proposed. */
+  'change-in-progress',
 ] as const;
 export type ErrorReason = (typeof errorReasons)[number];
 
@@ -104,6 +108,7 @@ export function errorKind(reason: ErrorReason): ErrorKind {
     case 'read-unavailable':
     case 'refused':
     case 'malformed-reply':
+    case 'change-in-progress':
       return 'unavailable';
   }
 }
@@ -193,6 +198,10 @@ export type ToNode =
   | { readonly type: 'trace'; readonly id: number; readonly action: TraceAction; readonly tag: string }
   /** Take a snapshot now (Cluster.snapshot): the reply says its index and size, or why not. */
   | { readonly type: 'snapshot'; readonly id: number }
+  /** A single-server membership change, proposed at the leader; answered once it commits. */
+  | { readonly type: 'conf-change'; readonly id: number; readonly change: ConfChange }
+  /** Every node of the cluster whose socket this node may connect to and accept (membership changes add and remove them). */
+  | { readonly type: 'peers'; readonly nodes: readonly NodeId[] }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   /** This node's own faults (slow disk, slow apply), the whole set each time. */
@@ -248,6 +257,8 @@ export interface NodeTelemetry {
   readonly atMs: number;
   /** How far this node's election timer has run (cluster/message-report.ts). */
   readonly election: ElectionTimer;
+  /** The configuration in force on this node: the latest in its log (voters and learners). */
+  readonly membership: Membership;
   /** The Raft messages it sent and received since its last report; set by the node process, not the host. */
   readonly messages?: MessageReport;
   /** Snapshots and compaction (cluster/node/snapshots.ts); absent from nodes of an older build. */
@@ -662,11 +673,19 @@ export function parseToNode(value: unknown): ToNode | Invalid {
   }
 }
 
+/** Nodes a 'peers' message may name: n1..n99 at most (a configuration holds at most 9 at a time). */
+const peersMax = 99;
+const confChangeTypes = ['add-learner', 'add-voter', 'promote-learner', 'remove'] as const;
+const confChange: Check<ConfChange> = (v, p) => {
+  if (!isRecord(v)) fail(p, 'a membership change');
+  return { type: oneOf(confChangeTypes)(field(v, 'type'), `${p}.type`), node: nodeId(field(v, 'node'), `${p}.node`) };
+};
+
 const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= nodeFaultMsMax ? v : fail(p, `a number of ms from 0 to ${nodeFaultMsMax}`));
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'snapshot', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'snapshot', 'conf-change', 'peers', 'links', 'node-faults', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -708,6 +727,10 @@ function toNode(value: unknown): ToNode {
     }
     case 'links':
       return { type, rules: arrayOf(linkRule, 100)(field(value, 'rules'), 'rules') };
+    case 'conf-change':
+      return { type, id: count(field(value, 'id'), 'id'), change: confChange(field(value, 'change'), 'change') };
+    case 'peers':
+      return { type, nodes: arrayOf(nodeId, peersMax)(field(value, 'nodes'), 'nodes') };
     case 'node-faults':
       return { type, diskSlowMs: faultMs(field(value, 'diskSlowMs'), 'diskSlowMs'), applySlowMs: faultMs(field(value, 'applySlowMs'), 'applySlowMs') };
     case 'stop':

@@ -7,7 +7,13 @@ import { snapshotPolicyProblem, type SnapshotPolicy } from './snapshots.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
-  /** Every voter, this node included. */
+  /**
+   * The voters at the start of the log (index 0): the cluster's founding
+   * nodes, or [] for a node added later, which learns its configuration from
+   * the leader's log. The configuration in force is always the log's (its
+   * config entries, or a snapshot's membership) on top of this, so a
+   * restarted node never goes back to it.
+   */
   readonly peers: readonly NodeId[];
   /** This node's own data dir: wal/, state.db, meta, rollback/. */
   readonly dataDir: string;
@@ -43,7 +49,7 @@ export function parseNodeConfig(text: string | undefined): NodeConfig {
     if (!ok) problems.push(what);
   };
   need(typeof value.id === 'string' && /^n[1-9][0-9]?$/.test(value.id), 'id like n1');
-  need(Array.isArray(value.peers) && value.peers.includes(value.id ?? ''), 'peers including id');
+  need(Array.isArray(value.peers) && (value.peers.length === 0 || value.peers.includes(value.id ?? '')), 'peers including id (or [] for a node added later)');
   need(typeof value.dataDir === 'string' && value.dataDir.length > 0, 'dataDir');
   need(typeof value.tickMs === 'number' && value.tickMs >= 1, 'tickMs >= 1');
   need(Array.isArray(value.electionTimeoutMs) && value.electionTimeoutMs.length === 2, 'electionTimeoutMs [min, max]');

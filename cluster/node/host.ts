@@ -5,8 +5,10 @@
 // fake channels.
 
 import {
+  applyChange,
   entryBytes,
   RaftCore,
+  type ConfChange,
   type CoreConfig,
   type CoreEvent,
   type Entry,
@@ -64,6 +66,8 @@ export interface HostIo {
   sendSnapshotFrame(to: NodeId, frame: SnapshotFrame): boolean;
   /** The supervisor's link rules, for the direct links to apply. */
   setLinks(rules: readonly LinkRule[]): void;
+  /** Every node of the cluster now (membership changes add and remove them): the direct links follow. Absent in hosts without links (tests). */
+  setPeers?(nodes: readonly NodeId[]): void;
   network(): NetworkTelemetry;
   /** Monotonic milliseconds, for lag and timeouts. */
   nowMs(): number;
@@ -78,6 +82,8 @@ export interface HostIo {
 /** Reads waiting for this node to apply far enough (read-your-writes); bounded. */
 const waitingReadsMax = 10_000;
 const eventsBufferedMax = 10_000;
+/** Membership changes waiting to commit at once; the core takes one at a time, so more is a bug of the caller. */
+const confChangesWaitingMax = 16;
 /** Ready rounds in one drain; more means the core never settles, a bug to crash on. */
 const drainRoundsMax = 10_000;
 
@@ -115,6 +121,8 @@ export class NodeHost {
   private events: { atMs: number; event: NodeEvent }[] = [];
   /** Client writes proposed here, by log index. */
   private readonly executes = new Map<number, PendingExecute>();
+  /** Membership changes proposed here, by log index, until they commit (the core takes one at a time). */
+  private readonly confChanges = new Map<number, PendingExecute>();
   /** Apply results of entries with a waiting client, until the ack goes out. */
   private readonly applyErrors = new Map<number, string>();
   /** Linearizable reads waiting for ReadIndex, by read id. */
@@ -374,6 +382,12 @@ export class NodeHost {
       case 'links':
         this.io.setLinks(message.rules);
         return;
+      case 'conf-change':
+        this.confChange(message.id, message.change, channel);
+        return;
+      case 'peers':
+        this.io.setPeers?.(message.nodes);
+        return;
       case 'node-faults':
         this.wal.setSyncDelay(message.diskSlowMs);
         this.pacer.set(message.applySlowMs);
@@ -429,6 +443,43 @@ export class NodeHost {
         return;
       case 'leadership-lost':
         this.fail(channel, message.id, 'leadership-lost', `${this.id} lost leadership`, null);
+        return;
+    }
+  }
+
+  /** A membership change (supervisor only): proposed at once, answered when it commits, or refused with the reason. */
+  private confChange(id: number, change: ConfChange, channel: ReplyChannel): void {
+    if (this.confChanges.size >= confChangesWaitingMax) {
+      this.fail(channel, id, 'busy', `${this.id} already has ${this.confChanges.size} membership changes waiting to commit`, null);
+      return;
+    }
+    const proposal = this.nextProposal++;
+    const result = this.core.proposeConfChange(proposal, change);
+    if (result.ok) {
+      this.confChanges.set(result.index, { channel, id, proposal, startedMs: this.io.nowMs() });
+      return;
+    }
+    const what = `${change.type} ${change.node}`;
+    switch (result.error) {
+      case 'not-leader':
+        this.fail(channel, id, 'not-leader', notLeaderMessage(this.id, result.leader), null, result.leader);
+        return;
+      case 'change-in-progress':
+        this.fail(channel, id, 'change-in-progress', `${this.id} refused ${what} for now: a membership change is still uncommitted, or it has not yet committed an entry of its own term`, null);
+        return;
+      case 'bad-change': {
+        const reason = applyChange(this.core.membership(), change);
+        this.fail(channel, id, 'refused', `${this.id} refused ${what}: ${typeof reason === 'string' ? reason : 'the change is not a single-server change'}`, null);
+        return;
+      }
+      case 'transfer-in-progress':
+        this.fail(channel, id, 'transfer-in-progress', `${this.id} is handing leadership over; retry at the new leader`, null);
+        return;
+      case 'busy':
+        this.fail(channel, id, 'busy', `${this.id} has too many writes waiting for acknowledgement; retry shortly`, null);
+        return;
+      case 'leadership-lost':
+        this.fail(channel, id, 'leadership-lost', `${this.id} lost leadership`, null);
         return;
     }
   }
@@ -589,6 +640,13 @@ export class NodeHost {
   }
 
   private answerWrite(ack: WriteAck): void {
+    const conf = this.confChanges.get(ack.index);
+    if (conf !== undefined && conf.proposal === ack.id) {
+      this.confChanges.delete(ack.index);
+      if (ack.ok) this.reply(conf.channel, conf.id, { index: ack.index, term: ack.term, leader: this.id, membership: this.core.membership() });
+      else this.fail(conf.channel, conf.id, 'stepped-down', `${this.id} stepped down before the membership change at index ${ack.index} committed; it may still commit`, ack.index, ack.leader);
+      return;
+    }
     const pending = this.executes.get(ack.index);
     if (pending === undefined || pending.proposal !== ack.id) return;
     this.executes.delete(ack.index);
@@ -757,6 +815,7 @@ export class NodeHost {
       network: this.io.network(),
       atMs: this.io.wallMs(),
       snapshot: this.snapshots.telemetry(),
+      membership: status.membership,
       election: { elapsedTicks: status.electionElapsed, timeoutTicks: status.electionTimeout, elapsedMs: status.electionElapsed * this.config.tickMs, timeoutMs: status.electionTimeout * this.config.tickMs },
     };
   }
@@ -812,6 +871,8 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'trace':
     case 'snapshot':
     case 'links':
+    case 'conf-change':
+    case 'peers':
     case 'node-faults':
     case 'stop':
     case 'batch':

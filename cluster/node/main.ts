@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     },
     sendSnapshotFrame: (to, frame) => peers.sendFrame(to, frame),
     setLinks: (rules) => peers.setRules(rules),
+    setPeers: (nodes) => peers.setPeers(nodes),
     network: () => peers.telemetry(),
     nowMs: () => performance.now(),
     wallMs: () => Date.now(),

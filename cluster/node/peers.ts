@@ -69,13 +69,12 @@ export class Peers {
   private readonly accepted = new Set<Socket>();
   private flushScheduled = false;
   private closed = false;
+  private listening = false;
   readonly stats = { delivered: 0, dropped: 0, delayed: 0, refused: 0 };
 
   constructor(options: PeersOptions) {
     this.options = options;
-    for (const peer of options.peers) {
-      if (peer !== options.id) this.links.set(peer, new PeerLink(socketPath(options.socketDir, peer), encodeFrame({ type: 'hello', secret: options.secret, from: options.id })));
-    }
+    for (const peer of options.peers) this.addLink(peer);
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -88,10 +87,37 @@ export class Peers {
       this.server.listen(path, () => {
         this.server.off('error', reject);
         chmodSync(path, 0o600);
+        this.listening = true;
         for (const link of this.links.values()) link.open();
         resolve();
       });
     });
+  }
+
+  /**
+   * The nodes of the cluster now (a membership change added or removed one):
+   * a link opens to each new node, and the link to a node no longer named
+   * closes, its unsent messages dropped. Only named nodes may say hello.
+   */
+  setPeers(nodes: readonly NodeId[]): void {
+    if (this.closed) return;
+    const wanted = new Set(nodes.filter((node) => node !== this.options.id));
+    for (const [peer, link] of this.links) {
+      if (wanted.has(peer)) continue;
+      this.stats.dropped += link.batch.length;
+      link.close();
+      this.links.delete(peer);
+    }
+    for (const peer of wanted) if (!this.links.has(peer)) this.addLink(peer)?.open();
+  }
+
+  /** A link to `peer` (opened once this node listens); null for itself or one it has. */
+  private addLink(peer: NodeId): PeerLink | null {
+    if (peer === this.options.id || this.links.has(peer)) return null;
+    const link = new PeerLink(socketPath(this.options.socketDir, peer), encodeFrame({ type: 'hello', secret: this.options.secret, from: this.options.id }));
+    this.links.set(peer, link);
+    if (!this.listening) return null;
+    return link;
   }
 
   setRules(rules: readonly LinkRule[]): void {
@@ -314,7 +340,8 @@ export class Peers {
       this.options.onMalformed(`${peer}: a frame of ${raw.length} raft messages, over the limit of ${ipcLimits.messagesPerEnvelope}`);
       return;
     }
-    if (this.ingressCut.has(peer)) {
+    // A node the supervisor no longer names (removed from the cluster) is not heard any more.
+    if (this.ingressCut.has(peer) || !this.links.has(peer)) {
       this.stats.dropped += raw.length;
       return;
     }

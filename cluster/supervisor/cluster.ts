@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mixSeed, type NodeId } from '../core/index.js';
+import { mixSeed, voterMajority, type ConfChange, type Membership, type NodeId } from '../core/index.js';
 import type { NodeConfig } from '../node/config.js';
 import { socketPath } from '../node/peers.js';
 import {
@@ -27,11 +27,12 @@ import {
   type ReplicationSettings,
   type RolledBackWrite,
   type ToNode,
+  type ErrorReason,
 } from '../protocol.js';
 import { NodeClient, type ReplyBody } from '../wire/client.js';
 import { encodeFrame } from '../wire/frames.js';
 import { ControlRequests } from './control.js';
-import { BadRequestError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
+import { BadRequestError, ClusterError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
@@ -48,7 +49,19 @@ import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from '
 import { Workload } from './workload.js';
 import { runTrace, type TraceOptions } from './trace.js';
 import type { WriteTrace } from '../trace/types.js';
+import {
+  learnerCaughtUpEntries,
+  membershipBefore,
+  membershipOf,
+  membershipTimeoutMsDefault,
+  nextNodeId,
+  promoteProblem,
+  replyMembership,
+  type ClusterMembership,
+  type JoinAs,
+} from './membership.js';
 
+export type { ClusterMembership, JoinAs } from './membership.js';
 export type { ClusterEvent, ClusterOptions, ExecuteOptions, ExecuteResult, NodeStatus, Position, QueryOptions, QueryResult, SupervisorEvent } from './types.js';
 
 interface Slot {
@@ -65,13 +78,43 @@ interface Slot {
 
 /** Longest socket path Linux takes (sun_path is 108 bytes, with its NUL). */
 const socketPathBytesMax = 107;
+/** Refusals of a membership change that are worth proposing again shortly: nothing was proposed, and a leader may take it soon. */
+const changeRetryReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['not-leader', 'no-leader', 'change-in-progress', 'transfer-in-progress', 'leadership-lost', 'busy', 'down']);
+/** Failures after which a change may have reached a log (and so may still commit). */
+/** Whether `membership` is what `change` asks for. */
+function changeHolds(change: ConfChange, membership: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] }): boolean {
+  switch (change.type) {
+    case 'add-learner':
+      return membership.learners.includes(change.node);
+    case 'add-voter':
+    case 'promote-learner':
+      return membership.voters.includes(change.node);
+    case 'remove':
+      return !membership.voters.includes(change.node) && !membership.learners.includes(change.node);
+  }
+}
+const reachedLogReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['timeout', 'stepped-down', 'node-died']);
 const eventsKeptMax = 10_000;
 /** A snapshot copies the whole state.db: longer than a request's default deadline on a large state and a busy disk. */
 const snapshotTimeoutMs = 60_000;
 
 export class Cluster extends EventEmitter {
   readonly dataDir: string;
-  readonly ids: readonly NodeId[];
+  /** The nodes of the cluster now, in the order they joined (membership changes add and remove them). */
+  get ids(): readonly NodeId[] {
+    return this.members;
+  }
+  private members: NodeId[];
+  /** The nodes the cluster started with: their logs start from this configuration. */
+  private readonly founders: readonly NodeId[];
+  /** Every id this cluster has used, removed nodes included: an id is never given twice (membership.ts). */
+  private readonly usedIds = new Set<NodeId>();
+  /** Nodes removed from the cluster; their data dirs stay (rollback files for the final state). */
+  private readonly removed: NodeId[] = [];
+  /** A membership change in progress (one at a time), for a clear refusal of a second. */
+  private changing: string | null = null;
+  /** The configuration the last committed change (through this API) produced, and when: newer than a report sent before it. */
+  private lastChange: { membership: Membership; atMs: number; from: NodeId } | null = null;
   /** Built-in clients: cluster.workload.start/update/stop. */
   readonly workload: Workload;
   private readonly removeDataDir: boolean;
@@ -122,7 +165,9 @@ export class Cluster extends EventEmitter {
     super();
     // The whole configuration is checked before anything is created or spawned.
     this.options = resolveOptions(options);
-    this.ids = Array.from({ length: this.options.nodes }, (_, i) => `n${i + 1}`);
+    this.founders = Array.from({ length: this.options.nodes }, (_, i) => `n${i + 1}`);
+    this.members = [...this.founders];
+    for (const id of this.founders) this.usedIds.add(id);
     this.replication = checkReplication({ ...defaultReplication, ...options.replication }, this.ids, this.options.tickMs);
     if (options.dataDir === undefined) {
       this.dataDir = mkdtempSync(join(tmpdir(), 'replica-lab-'));
@@ -143,7 +188,7 @@ export class Cluster extends EventEmitter {
     }
     this.removeSocketDir = this.socketDir !== join(this.dataDir, 'run');
     this.requests = new Requests({
-      client: (id) => this.slot(id).client,
+      client: (id) => this.slots.get(id)?.client ?? null,
       leader: this.leaderWatch,
       acknowledged: (index, term) => this.lost.acknowledged(writeKey(index, term)),
     });
@@ -152,9 +197,7 @@ export class Cluster extends EventEmitter {
     // Only dirs this supervisor made with mkdtemp: if it dies, the guardian removes them.
     if (this.removeDataDir) this.guardian.removeOnExit(this.dataDir);
     if (this.removeSocketDir) this.guardian.removeOnExit(this.socketDir);
-    for (const id of this.ids) {
-      this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
-    }
+    for (const id of this.ids) this.addSlot(id);
   }
 
   /** <dataDir>/run (0700), or a short private temporary dir when that path would be too long for a socket. */
@@ -177,7 +220,9 @@ export class Cluster extends EventEmitter {
     refuseLinksInNodeDir(dir);
     const config: NodeConfig = {
       id,
-      peers: this.ids,
+      // The configuration at the start of the log: the founders', or none for a node added later.
+      // What the node is now comes from its log's config entries (or its snapshot), not from here.
+      peers: this.founders.includes(id) ? this.founders : [],
       dataDir: dir,
       tickMs: this.options.tickMs,
       electionTimeoutMs: this.options.electionTimeoutMs,
@@ -209,6 +254,7 @@ export class Cluster extends EventEmitter {
     slot.client = new NodeClient(id, socketPath(this.socketDir, id), this.secret);
     // The link rules in force, before anything else reaches the node.
     child.send({ type: 'links', rules: this.links.rules() });
+    child.send({ type: 'peers', nodes: this.ids });
     const faults = this.faults.get(id);
     if (faults !== undefined) child.send({ type: 'node-faults', ...faults });
     this.guardian.watch(child.pid);
@@ -219,8 +265,8 @@ export class Cluster extends EventEmitter {
 
   private onExit(id: NodeId, child: NodeProcess, exit: ExitInfo): void {
     this.guardian.forget(child.pid);
-    const slot = this.slot(id);
-    if (slot.process !== child) return;
+    const slot = this.slots.get(id);
+    if (slot === undefined || slot.process !== child) return;
     slot.process = null;
     slot.paused = false;
     slot.client?.close(`${id} exited before answering`);
@@ -259,7 +305,8 @@ export class Cluster extends EventEmitter {
         this.control.answer(id, message);
         return;
       case 'telemetry': {
-        const slot = this.slot(id);
+        const slot = this.slots.get(id);
+        if (slot === undefined) return;
         slot.telemetry = message.telemetry;
         slot.telemetryAtMs = performance.now();
         this.noteMessages(id, message.telemetry.messages);
@@ -421,8 +468,8 @@ export class Cluster extends EventEmitter {
   leader(): NodeId | null {
     const known = this.knownLeader;
     if (known === null) return null;
-    const slot = this.slot(known.id);
-    return slot.process !== null && !slot.paused ? known.id : null;
+    const slot = this.slots.get(known.id);
+    return slot !== undefined && slot.process !== null && !slot.paused ? known.id : null;
   }
 
   async promote(id: NodeId): Promise<void> {
@@ -455,6 +502,219 @@ export class Cluster extends EventEmitter {
       running.filter((id) => !this.slot(id).paused).map((id) => this.request(id, (requestId) => ({ type: 'set-replication', id: requestId, replication: next }))),
     );
     return next;
+  }
+
+  // -------------------------------------------------------------------------
+  // Membership (membership.ts): single-server changes, one at a time, proposed at the leader
+
+  /**
+   * Adds a node: spawns it with an empty data dir and no configuration (it
+   * learns it from the leader's log), tells every node its socket, then
+   * proposes it at the leader as a learner (default) or a voter, and resolves
+   * with its id once the change has committed. Adding a voter commits only
+   * once the new node holds the config entry, and from then on the majority
+   * counts it: with a node down, writes wait until the new one catches up.
+   */
+  async addNode(options: { readonly as?: JoinAs; readonly timeoutMs?: number } = {}): Promise<NodeId> {
+    this.checkRunning();
+    const as = options.as ?? 'learner';
+    if (as !== 'learner' && as !== 'voter') throw new BadRequestError(`as must be learner or voter, got ${String(as)}`);
+    const timeoutMs = this.changeTimeout(options.timeoutMs);
+    const id = nextNodeId(this.usedIds, this.members.length);
+    return this.oneChangeAtATime(`adding ${id}`, async () => {
+      this.usedIds.add(id);
+      this.addSlot(id);
+      this.members.push(id);
+      this.pushPeers();
+      this.spawn(id);
+      const change: ConfChange = { type: as === 'voter' ? 'add-voter' : 'add-learner', node: id };
+      try {
+        await this.proposeChange(change, timeoutMs, false);
+      } catch (error) {
+        // Refused before anything reached a log: the node was never a member, so it goes, id and all.
+        // Otherwise (a timeout, a leader that stepped down) the change may still commit: the node stays.
+        if (error instanceof ClusterError && (error.reason === null || !reachedLogReasons.has(error.reason))) {
+          await this.retire(id);
+          this.usedIds.delete(id);
+          rmSync(this.nodeDir(id), { recursive: true, force: true });
+        }
+        throw error;
+      }
+      return id;
+    });
+  }
+
+  /**
+   * Makes a learner a voter, once it has caught up: within
+   * learnerCaughtUpEntries of the leader's commit index, as the leader's last
+   * report says. Refused (UnavailableError) before that, saying how far it is.
+   */
+  async promoteLearner(id: NodeId, options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    this.checkRunning();
+    this.slot(id);
+    const timeoutMs = this.changeTimeout(options.timeoutMs);
+    const leader = this.leader();
+    const telemetry = leader === null ? null : this.slot(leader).telemetry;
+    if (leader === null || telemetry === null) throw new UnavailableError(`there is no leader to promote ${id}; a learner is promoted once it is within ${learnerCaughtUpEntries} entries of the leader's commit index`, null, 'no-leader');
+    const membership = this.membership() ?? membershipOf(telemetry);
+    const problem = promoteProblem(id, telemetry, membership);
+    if (problem !== null) {
+      if (!membership.learners.includes(id)) throw new BadRequestError(problem);
+      throw new UnavailableError(problem, null, 'refused');
+    }
+    await this.oneChangeAtATime(`promoting ${id}`, () => this.proposeChange({ type: 'promote-learner', node: id }, timeoutMs, true));
+  }
+
+  /**
+   * Removes a node: proposes it at the leader and, once the change has
+   * committed, stops its process and drops it from the cluster (its data dir
+   * stays). Removing the leader works the same: it leads until the change
+   * commits, then steps down and hands over to an up-to-date voter.
+   */
+  async removeNode(id: NodeId, options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    this.checkRunning();
+    this.slot(id);
+    const timeoutMs = this.changeTimeout(options.timeoutMs);
+    await this.oneChangeAtATime(`removing ${id}`, async () => {
+      await this.proposeChange({ type: 'remove', node: id }, timeoutMs, true);
+      await this.retire(id);
+      this.removed.push(id);
+    });
+  }
+
+  /** The configuration as the leader reports it (or, with no leader, the running node with the highest term); null before any report. */
+  membership(): ClusterMembership | null {
+    const leader = this.leader();
+    let best: Slot | null = leader === null ? null : this.slot(leader);
+    if (best?.telemetry === null) best = null;
+    if (best === null) {
+      for (const id of this.ids) {
+        const slot = this.slot(id);
+        if (slot.process === null || slot.telemetry === null) continue;
+        if (best === null || slot.telemetry.term > best.telemetry!.term) best = slot;
+      }
+    }
+    // A change that committed after the report was sent is newer than the report.
+    const change = this.lastChange;
+    if (change !== null && (best === null || best.telemetryAtMs < change.atMs)) {
+      return { voters: change.membership.voters, learners: change.membership.learners, quorum: voterMajority(change.membership), from: change.from };
+    }
+    return best === null ? null : membershipOf(best.telemetry!);
+  }
+
+  /** Nodes removed from the cluster (membership change); their data dirs stay. */
+  removedNodes(): readonly NodeId[] {
+    return [...this.removed];
+  }
+
+  private changeTimeout(timeoutMs: number | undefined): number {
+    const value = timeoutMs ?? membershipTimeoutMsDefault;
+    if (!Number.isFinite(value) || value <= 0 || value > 3_600_000) throw new BadRequestError(`timeoutMs must be from 1 to 3600000, got ${String(timeoutMs)}`);
+    return value;
+  }
+
+  private async oneChangeAtATime<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.changing !== null) throw new BadRequestError(`one membership change at a time: ${this.changing} is still in progress`);
+    this.changing = what;
+    try {
+      return await run();
+    } finally {
+      this.changing = null;
+    }
+  }
+
+  /**
+   * Proposes `change` at the leader until it commits or `timeoutMs` passes:
+   * a change refused for now (no leader yet, a new leader that has not
+   * committed an entry of its term, a transfer) is proposed again. Records
+   * the `membership` event once it has committed.
+   */
+  private async proposeChange(change: ConfChange, timeoutMs: number, existing: boolean): Promise<Membership> {
+    const deadline = performance.now() + timeoutMs;
+    const wasVoter = existing && this.membership()?.voters.includes(change.node) === true;
+    // Set once a leader took the change and stepped down before it committed: it may have committed anyway.
+    let mayHaveCommitted = false;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        throw new TimeoutError(
+          mayHaveCommitted
+            ? `${change.type} ${change.node}: the leader stepped down before it committed, and no leader confirmed it within ${timeoutMs} ms; it may still commit (membership() says)`
+            : `${change.type} ${change.node} did not commit within ${timeoutMs} ms`,
+        );
+      }
+      const leader = await this.waitForLeader({ timeoutMs: remaining });
+      const reply = await this.request(leader, (requestId) => ({ type: 'conf-change', id: requestId, change }), Math.max(1, deadline - performance.now()));
+      if (reply.ok) {
+        const after = replyMembership(reply.result) ?? { voters: [], learners: [] };
+        this.changeCommitted(change, after, leader, wasVoter, typeof reply.result?.['index'] === 'number' ? reply.result['index'] : null);
+        return after;
+      }
+      const error = reply.error!;
+      if (error.reason === 'stepped-down') mayHaveCommitted = true;
+      else if (error.reason === 'refused' && mayHaveCommitted) {
+        // Refused as a change that makes no sense now, with no change uncommitted: if the leader's
+        // configuration is the one asked for, the earlier proposal committed under a later leader.
+        await new Promise((resolve) => setTimeout(resolve, 2 * this.options.telemetryMs));
+        const now = this.membership();
+        if (now !== null && changeHolds(change, now)) {
+          const after = { voters: now.voters, learners: now.learners };
+          this.changeCommitted(change, after, now.from, wasVoter, null);
+          return after;
+        }
+        throw toClusterError(error, leader);
+      } else if (!changeRetryReasons.has(error.reason)) throw toClusterError(error, leader);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** A change committed: membership() says so at once, and the `membership` event says who joined or left and the majorities. */
+  private changeCommitted(change: ConfChange, after: Membership, leader: NodeId, wasVoter: boolean, index: number | null): void {
+    this.lastChange = { membership: after, atMs: performance.now(), from: leader };
+    const before = membershipBefore(after, change, wasVoter);
+    this.record({
+      type: 'membership',
+      change: change.type === 'remove' ? 'left' : change.type === 'promote-learner' ? 'promoted' : 'joined',
+      node: change.node,
+      as: change.type === 'add-voter' || change.type === 'promote-learner' ? 'voter' : change.type === 'add-learner' ? 'learner' : null,
+      voters: after.voters,
+      learners: after.learners,
+      majorityBefore: voterMajority(before),
+      majorityAfter: voterMajority(after),
+      index,
+    });
+  }
+
+  /** Takes a node out of the supervisor: stops its process (gracefully, SIGKILL after 1 s), drops its links and slot, and tells the others. */
+  private async retire(id: NodeId): Promise<void> {
+    const slot = this.slot(id);
+    this.members = this.members.filter((member) => member !== id);
+    if (this.knownLeader?.id === id) this.knownLeader = null;
+    this.links.forget(id);
+    this.pushLinks();
+    this.pushPeers();
+    const child = slot.process;
+    if (child !== null) {
+      slot.expectingExit = true;
+      if (slot.paused) child.signal('SIGCONT');
+      child.send({ type: 'stop' });
+      const forced = setTimeout(() => child.signal('SIGKILL'), 1_000);
+      await child.exited.finally(() => clearTimeout(forced));
+    }
+    slot.client?.close(`${id} was removed from the cluster`);
+    this.slots.delete(id);
+    this.faults.delete(id);
+    this.topologyChanged();
+  }
+
+  private addSlot(id: NodeId): void {
+    this.slots.set(id, { id, process: null, telemetry: null, telemetryAtMs: 0, paused: false, incarnation: 0, client: null, expectingExit: false });
+  }
+
+  /** Tells every running node which nodes the cluster has now: their direct links follow. */
+  private pushPeers(): void {
+    const message: ToNode = { type: 'peers', nodes: [...this.ids] };
+    for (const id of this.ids) this.deliver(id, message);
   }
 
   // -------------------------------------------------------------------------
@@ -585,6 +845,9 @@ export class Cluster extends EventEmitter {
     const now = performance.now();
     const leaderId = this.leader();
     const leaderTelemetry = leaderId === null ? null : this.slot(leaderId).telemetry;
+    const membership = this.membership();
+    const memberOf = (id: NodeId): 'voter' | 'learner' | null =>
+      membership === null ? null : membership.voters.includes(id) ? 'voter' : membership.learners.includes(id) ? 'learner' : null;
     return this.ids.map((id) => {
       const slot = this.slot(id);
       const view = {
@@ -596,6 +859,7 @@ export class Cluster extends EventEmitter {
         telemetry: slot.telemetry,
         reportAgeMs: now - slot.telemetryAtMs,
         faults: this.nodeFaults(id),
+        member: memberOf(id),
       };
       return nodeStatus(view, leaderTelemetry);
     });

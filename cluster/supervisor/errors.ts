@@ -112,6 +112,7 @@ export function classifyWriteError(error: unknown): WriteErrorVerdict {
     case 'busy':
     case 'transfer-in-progress':
     case 'leadership-lost':
+    case 'change-in-progress':
       return refused(true);
     case 'no-leader':
     case 'stopped':

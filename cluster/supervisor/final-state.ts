@@ -119,7 +119,8 @@ export async function recordFinalState(cluster: Cluster, historyPath: string): P
     records.push(log, ...committed);
     committedWrites = committed.length;
   }
-  const rolledBack = cluster.ids.flatMap((id) => readRolledBackWrites(id, cluster.nodeDir(id)));
+  // Removed nodes too: a node rolled back writes before it left, and its data dir stays.
+  const rolledBack = [...cluster.ids, ...cluster.removedNodes()].flatMap((id) => readRolledBackWrites(id, cluster.nodeDir(id)));
   records.push(...rolledBack);
   appendToFile(historyPath, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
   return { finals, log, committedWrites, rolledBackWrites: rolledBack.length };

@@ -52,6 +52,12 @@ export class LinkTable {
     return others.length > 0 && others.every((other) => this.cuts.has(linkKey(id, other)) && this.cuts.has(linkKey(other, id)));
   }
 
+  /** Drops every rule of `id`'s links (the node left the cluster). */
+  forget(id: NodeId): void {
+    for (const key of [...this.shaping.keys()]) if (key.split('>').includes(id)) this.shaping.delete(key);
+    for (const key of [...this.cuts]) if (key.split('>').includes(id)) this.cuts.delete(key);
+  }
+
   heal(): void {
     this.cuts.clear();
     this.shaping.clear();

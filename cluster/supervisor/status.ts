@@ -17,6 +17,8 @@ export interface NodeView {
   readonly reportAgeMs: number;
   /** Node-level faults the supervisor set on it. */
   readonly faults: NodeFaults;
+  /** Voter or learner in the cluster's configuration (Cluster.membership()); null when not in it. */
+  readonly member: 'voter' | 'learner' | null;
 }
 
 export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeStatus {
@@ -54,5 +56,6 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     faults: node.faults,
     snapshotIndex: t?.snapshot?.index ?? 0,
     walBytesRetained: t?.snapshot?.walBytesRetained ?? null,
+    member: node.member,
   };
 }

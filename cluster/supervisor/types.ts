@@ -90,6 +90,8 @@ export interface NodeStatus {
   readonly snapshotIndex: number;
   /** Bytes of WAL the node keeps on disk (compaction lowers it); null before its first report. */
   readonly walBytesRetained: number | null;
+  /** Voter or learner in the configuration the leader (or, with none, the highest-term node) reports; null when not in it (yet) or before any report. */
+  readonly member: 'voter' | 'learner' | null;
 }
 
 export type SupervisorEvent =
@@ -98,7 +100,21 @@ export type SupervisorEvent =
   | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
-  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings };
+  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings }
+  | {
+      /** A membership change committed: who joined (as what), was promoted or left, and the majority of the voters before and after. */
+      readonly type: 'membership';
+      readonly change: 'joined' | 'promoted' | 'left';
+      readonly node: NodeId;
+      /** What the node is now; null once it left. */
+      readonly as: 'voter' | 'learner' | null;
+      readonly voters: readonly NodeId[];
+      readonly learners: readonly NodeId[];
+      readonly majorityBefore: number;
+      readonly majorityAfter: number;
+      /** The config entry's log index. */
+      readonly index: number | null;
+    };
 
 export interface ClusterEvent {
   readonly atMs: number;

@@ -59,6 +59,15 @@ function main(): void {
   const setup = workerData as WorkerSetup;
   const offset = performance.timeOrigin - setup.timeOrigin;
   const clients = new Map<NodeId, NodeClient>(setup.ids.map((id) => [id, new NodeClient(id, socketPath(setup.socketDir, id), setup.secret)]));
+  // A node added later (membership change) gets its client when it first runs; ids are n1..n9, so this stays small.
+  const clientOf = (id: NodeId): NodeClient => {
+    let client = clients.get(id);
+    if (client === undefined) {
+      client = new NodeClient(id, socketPath(setup.socketDir, id), setup.secret);
+      clients.set(id, client);
+    }
+    return client;
+  };
   const leader = new LeaderWatch();
   leader.set(setup.leader);
   let topology = setup.topology;
@@ -66,7 +75,7 @@ function main(): void {
   let records: HistoryRecord[] = [];
   let acknowledged: string[] = [];
   const requests = new Requests({
-    client: (id) => (topology.up.includes(id) ? (clients.get(id) ?? null) : null),
+    client: (id) => (topology.up.includes(id) ? clientOf(id) : null),
     leader,
     acknowledged: (index, term) => {
       if (acknowledged.length < acknowledgedPerReportMax) acknowledged.push(writeKey(index, term));

@@ -48,6 +48,7 @@ export function nodeStatus(id: string, change: Partial<NodeStatus> = {}): NodeSt
     faults: { diskSlowMs: 0, applySlowMs: 0 },
     snapshotIndex: 0,
     walBytesRetained: 0,
+    member: 'voter',
     ...change,
   };
 }

@@ -91,6 +91,7 @@ const supervisorEventTypes: ReadonlySet<string> = new Set<SupervisorEvent['type'
   'writes-lost',
   'malformed-from-node',
   'replication-set',
+  'membership',
 ]);
 
 function isSupervisorEvent(event: NodeEvent | SupervisorEvent): event is SupervisorEvent {
@@ -128,9 +129,18 @@ function describeSupervisorEvent(event: SupervisorEvent, atMs: number, elections
       const quorum = r.mode === 'quorum' && r.quorum !== null ? ` k=${r.quorum}` : '';
       return say(`replication set to ${r.mode}${quorum}, ack ${r.ackLevel}${r.syncTimeoutMs === null ? '' : `, sync timeout ${r.syncTimeoutMs}ms then ${r.syncFallback}`}`, 'notice');
     }
+    case 'membership':
+      return say(membershipText(event), 'notice');
     default:
       return unknownEvent(event, elections);
   }
+}
+
+/** "n4 joined as a learner: voters n1 n2 n3, learners n4; majority 2 -> 2 (index 41)". */
+export function membershipText(event: Extract<SupervisorEvent, { type: 'membership' }>): string {
+  const what = event.change === 'joined' ? `joined as a ${event.as ?? 'member'}` : event.change === 'promoted' ? 'promoted from learner to voter' : 'left the cluster';
+  const members = `voters ${event.voters.join(' ')}${event.learners.length > 0 ? `, learners ${event.learners.join(' ')}` : ''}`;
+  return `${event.node} ${what}: ${members}; majority ${event.majorityBefore} -> ${event.majorityAfter}${event.index === null ? '' : ` (index ${event.index})`}`;
 }
 
 /** Whether a fault took the leader away: paused, or partitioned into a smaller group than another. */
