@@ -244,6 +244,20 @@ export class NodeSnapshots {
     return this.options.policy;
   }
 
+  /**
+   * A new policy from the supervisor (Cluster.setSnapshotPolicy; the segment
+   * size stays). A lower cap compacts at once, as a reload of PostgreSQL's
+   * max_slot_wal_keep_size takes effect at the next checkpoint. Returns what
+   * is wrong with it, or null.
+   */
+  setPolicy(change: Omit<SnapshotPolicy, 'segmentBytes'>): string | null {
+    const problem = snapshotPolicyProblem(change);
+    if (problem !== null) return problem;
+    this.options.policy = { ...change, segmentBytes: this.options.policy.segmentBytes };
+    if (this.taking === null && !this.closed) this.compact();
+    return null;
+  }
+
   telemetry(): SnapshotTelemetry {
     const { wal } = this.options.hooks;
     return { index: this.latest?.meta.index ?? 0, walBytesRetained: wal.retainedBytes(), walFirstIndex: wal.firstIndex(), taking: this.taking !== null, sending: this.senders.size };
