@@ -89,6 +89,7 @@ export class NodeTap {
           mono,
           node: n.id,
           up: n.up,
+          reporting: n.up && n.reportAgeMs !== null,
           role: n.role,
           lastIndex: n.lastIndex,
           lastLsn: n.lastLsn,

@@ -167,6 +167,8 @@ export interface NodeSample {
   readonly mono: number;
   readonly node: NodeId;
   readonly up: boolean;
+  /** It has reported since its process started (a restarted node is up at once, reporting once it has opened its WAL and state). */
+  readonly reporting: boolean;
   readonly role: NodeStatus['role'];
   readonly lastIndex: number;
   /** Byte position of its last entry in its WAL (the lsn). */

@@ -6,7 +6,7 @@
 // nodes report.
 
 import type { NodeId } from '../../cluster/index.js';
-import { actionsOf, actionsSince, eventsOf, formatMs, listing, plural, writesInvoked, type ActionOf, type TimedEvent } from '../analysis.js';
+import { actionsOf, actionsSince, eventsOf, formatMs, listing, plural, writesAcked, writesInvoked, type TimedEvent } from '../analysis.js';
 import type { AutopilotContext, Baseline, Observation } from '../types.js';
 import { defineLab } from '../types.js';
 import { leaderAndFollowers } from './common.js';
@@ -29,11 +29,14 @@ interface WriteWindow {
   ended: number;
   /** From the request to the first acknowledgement of a write started after it. */
   firstAckMs: number | null;
+  /** The longest time without any acknowledgement, from the request until the first one after the change committed. */
+  longestPauseMs: number | null;
 }
 
 interface Facts {
   dead: string;
-  voterJoin: Change & WriteWindow;
+  /** configIndex: the config entry's index; waited: writes acknowledged at an index past it, started before the change committed. */
+  voterJoin: Change & WriteWindow & { configIndex: number; waited: number; before: number };
   removed: Change;
   learnerJoin: Change & { promoteAfterMs: number; refusedPromotions: number };
   learnerWrites: WriteWindow;
@@ -46,6 +49,8 @@ const waitedMin = 3;
 const acksWithLearnerMin = 5;
 /** Writes acknowledged after the leader left. */
 const acksAfterHandoffMin = 3;
+/** The log the autopilot lets grow before it starts: a new node then has something to copy (a person takes longer than this anyway). */
+const logEntriesMin = 2_000;
 
 function monoOf(o: Observation, atMs: number): number {
   return o.mono - (o.wall - atMs);
@@ -81,7 +86,35 @@ function writeWindow(o: Observation, fromMono: number, splitMono: number, untilM
     else ackedAfter++;
     firstAck = Math.min(firstAck, w.end.mono);
   }
-  return { started: writes.length, ackedBefore, ackedAfter, ended, firstAckMs: firstAck === Infinity ? null : firstAck - fromMono };
+  return { started: writes.length, ackedBefore, ackedAfter, ended, firstAckMs: firstAck === Infinity ? null : firstAck - fromMono, longestPauseMs: longestPause(o, fromMono, splitMono) };
+}
+
+/** The longest time without an acknowledged write from `fromMono` until the first acknowledgement at or after `untilMono` (null before that one). */
+function longestPause(o: Observation, fromMono: number, untilMono: number): number | null {
+  const acks = writesAcked(o.history, fromMono).map((r) => r.mono).sort((a, b) => a - b);
+  const end = acks.findIndex((mono) => mono >= untilMono);
+  if (end < 0) return null;
+  let longest = 0;
+  let previous = fromMono;
+  for (const mono of acks.slice(0, end + 1)) {
+    longest = Math.max(longest, mono - previous);
+    previous = mono;
+  }
+  return longest;
+}
+
+/** Writes acknowledged at a log index past `configIndex` (each needed the new configuration's majority) that started before `untilMono`, and those acknowledged below it after `fromMono`. */
+function acksAround(o: Observation, configIndex: number, fromMono: number, untilMono: number): { waited: number; before: number } {
+  let waited = 0;
+  let before = 0;
+  for (const w of writesInvoked(o.history, fromMono)) {
+    if (w.end?.type !== 'ok' || w.mono > untilMono) continue;
+    const index = (w.end as { index?: unknown }).index;
+    if (typeof index !== 'number') continue;
+    if (index > configIndex) waited++;
+    else before++;
+  }
+  return { waited, before };
 }
 
 function quorumText(o: Observation): string {
@@ -107,7 +140,7 @@ export const membership = defineLab<Facts>({
     'With one node of three dead, add a fourth straight as a voter: writes stop, because the majority of 4 is 3 and the third is the new, empty node. Remove it and redo it the careful way: a learner that copies the log without voting, promoted once it is current: writes never stop. Then remove the leader and watch it hand over. Single-server changes, as Raft\'s thesis §4 describes and etcd does with member add --learner and member promote.',
   setup: {
     cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 151, telemetryMs: 100 },
-    workload: { rate: 100, concurrency: 16, readFraction: 0, keys: 20, timeoutMs: 5_000, seed: 151 },
+    workload: { rate: 200, concurrency: 16, readFraction: 0, keys: 20, timeoutMs: 5_000, seed: 151 },
   },
   steps: [
     {
@@ -128,17 +161,23 @@ export const membership = defineLab<Facts>({
         const joined = membershipEvents(o, before).find((e) => e.event.change === 'joined' && e.event.as === 'voter' && monoOf(o, e.atMs) >= add.mono);
         if (joined === undefined) return { passed: false, detail: add.error !== null ? `the add failed: ${add.error}` : `adding a voter: the change has not committed yet; ${quorumText(o)}` };
         const change = changeOf(o, joined, add.mono);
-        const writes = writeWindow(o, add.mono, monoOf(o, joined.atMs));
-        const waited = writes.ackedAfter + (writes.ended - writes.ackedBefore - writes.ackedAfter);
+        const joinedMono = monoOf(o, joined.atMs);
+        // The config entry's index: from the event, else from the leader's membership-changed (it appended the entry).
+        const appended = eventsOf(o, 'membership-changed').find((e) => monoOf(o, e.atMs) >= add.mono && e.event.membership.voters.includes(change.node));
+        const configIndex = joined.event.index ?? appended?.event.index ?? null;
+        if (configIndex === null) return { passed: false, detail: `${change.node} joined; waiting for the config entry's index` };
         if (o.membership === null || o.membership.quorum !== change.majorityAfter) return { passed: false, detail: `${change.node} joined; waiting for the nodes to report the new quorum (${quorumText(o)})` };
-        if (waited < waitedMin) return { passed: false, detail: `${change.node} joined as a voter; ${writes.started} writes started since the add, ${writes.ackedBefore} acknowledged before it caught up; waiting for writes that waited for it (${waited}/${waitedMin})` };
+        const writes = writeWindow(o, add.mono, joinedMono);
+        const around = acksAround(o, configIndex, add.mono, joinedMono);
+        if (around.waited < waitedMin) return { passed: false, detail: `${change.node} joined as a voter at index ${configIndex}; counting writes started before it caught up that committed past that index (${around.waited}/${waitedMin})` };
         return {
           passed: true,
-          detail: `${change.node} joined as a voter after ${formatMs(change.commitMs)}: majority ${change.majorityBefore} → ${change.majorityAfter}; of ${writes.started} writes started since the add, ${writes.ackedBefore} were acknowledged before ${change.node} caught up and ${waited} waited for it`,
-          facts: { dead: kill.node, voterJoin: { ...change, ...writes } },
+          detail: `${change.node} joined as a voter ${formatMs(change.commitMs)} after the request: majority ${change.majorityBefore} → ${change.majorityAfter}; ${around.waited} writes started before it had caught up committed past the config entry (index ${configIndex}) only once it had; longest pause between acknowledgements ${formatMs(writes.longestPauseMs)}`,
+          facts: { dead: kill.node, voterJoin: { ...change, ...writes, configIndex, ...around } },
         };
       },
       autopilot: async (context) => {
+        await context.waitFor(`a log of ${logEntriesMin} entries`, (o) => (o.status.find((n) => n.id === o.leader)?.commitIndex ?? 0) >= logEntriesMin, 60_000);
         const { followers } = await leaderAndFollowers(context);
         await context.cluster.kill(followers[followers.length - 1]!);
         await context.cluster.addNode({ as: 'voter', timeoutMs: 60_000 });
@@ -159,8 +198,10 @@ export const membership = defineLab<Facts>({
           const failed = removals.find((a) => a.error !== null);
           return { passed: false, detail: failed !== undefined ? `the removal failed: ${failed.error}` : `${quorumText(o)}; :remove the node you added` };
         }
-        const request = removals.find((a) => a.node === left.event.node) ?? null;
-        const change = changeOf(o, left, request?.mono ?? monoOf(o, left.atMs));
+        const request = removals.find((a) => a.node === left.event.node && a.error === null);
+        // The removal is journaled once it returns (the node has stopped).
+        if (request === undefined) return { passed: false, detail: `${left.event.node} left; waiting for its process to stop` };
+        const change = changeOf(o, left, request.mono);
         if (o.membership === null || o.membership.quorum !== change.majorityAfter || o.membership.voters.includes(change.node)) return { passed: false, detail: `${change.node} left; waiting for the nodes to report it (${quorumText(o)})` };
         return { passed: true, detail: `${change.node} left: majority ${change.majorityBefore} → ${change.majorityAfter} (${quorumText(o)})`, facts: { removed: change } };
       },
@@ -179,7 +220,7 @@ export const membership = defineLab<Facts>({
         const learner = o.membership?.learners[0];
         return learner === undefined
           ? 'Add the fourth node as a learner: :add learner. It receives the log but does not vote, so the quorum stays 2. Watch it catch up in the node table.'
-          : `${learner} is a learner. Once it has caught up, make it a voter: :promote-learner ${learner} (refused, saying how far behind it is, until it is current).`;
+          : `${learner} is a learner. Once it has caught up (its applied index in the node table close to the leader's), make it a voter: :promote-learner ${learner} (refused, saying how far behind it is, until it is current).`;
       },
       hint: 'A learner copies the log without counting toward any majority, so the slow part (copying) happens while the old majority still decides. Promoted once current, it acknowledges the new configuration at once: the quorum becomes 3 without a pause. This is etcd\'s member add --learner, then member promote, which etcd refuses while the learner is not in sync with the leader.',
       check: (o, before) => {
@@ -210,6 +251,12 @@ export const membership = defineLab<Facts>({
       },
       autopilot: async (context) => {
         const id = await context.cluster.addNode({ as: 'learner', timeoutMs: 60_000 });
+        // As a person would: promote once the node table shows it has applied what the leader has.
+        await context.waitFor(`${id} to catch up`, (o) => {
+          const leader = o.status.find((n) => n.id === o.leader);
+          const learner = o.status.find((n) => n.id === id);
+          return leader !== undefined && learner !== undefined && learner.up && learner.appliedIndex >= leader.commitIndex - 10;
+        }, 60_000);
         const deadline = performance.now() + 60_000;
         for (;;) {
           try {
@@ -259,7 +306,7 @@ export const membership = defineLab<Facts>({
     if (f.voterJoin !== undefined) {
       const v = f.voterJoin;
       lines.push(
-        `With ${f.dead ?? 'a node'} dead, ${v.node} joined straight as a voter: the majority went from ${v.majorityBefore} to ${v.majorityAfter}, and with one voter dead the third vote had to be ${v.node}, which started empty. The change committed ${formatMs(v.commitMs)} after the request; of the ${v.started} writes started meanwhile, ${v.ackedBefore} were acknowledged before ${v.node} caught up and ${v.ackedAfter + (v.ended - v.ackedBefore - v.ackedAfter)} waited for it.`,
+        `With ${f.dead ?? 'a node'} dead, ${v.node} joined straight as a voter: the majority went from ${v.majorityBefore} to ${v.majorityAfter}, and with one voter dead the third vote had to be ${v.node}, which started empty. The change (index ${v.configIndex}) committed ${formatMs(v.commitMs)} after the request; ${v.waited} writes started meanwhile committed past it, each only once ${v.node} had caught up that far, and ${v.before} below it, under the old majority. The longest time without any acknowledged write was ${formatMs(v.longestPauseMs)}.`,
       );
       lines.push('A majority of 4 is 3, so 4 voters survive one failure, as 3 do: the fourth voter adds no fault tolerance, only one more node every decision may have to wait for.');
     }
@@ -268,7 +315,7 @@ export const membership = defineLab<Facts>({
       const l = f.learnerJoin;
       const w = f.learnerWrites;
       lines.push(
-        `${l.node} joined as a learner (majority unchanged) and was promoted ${formatMs(l.promoteAfterMs)} after the add${l.refusedPromotions > 0 ? `, after ${plural(l.refusedPromotions, 'promotion')} refused while it was behind` : ''}; the majority became ${l.majorityAfter}. All ${w.ended} writes started in between that ended were acknowledged: the copying happened while the old majority still decided (thesis §4.2.1: new servers join as non-voting members until they are caught up).`,
+        `${l.node} joined as a learner (majority unchanged) and was promoted ${formatMs(l.promoteAfterMs)} after the add${l.refusedPromotions > 0 ? `, after ${plural(l.refusedPromotions, 'promotion')} refused while it was behind` : ''}; the majority became ${l.majorityAfter}. All ${w.ended} writes started in between that ended were acknowledged, the longest time without an acknowledged write ${formatMs(w.longestPauseMs)}${f.voterJoin !== undefined ? ` (${formatMs(f.voterJoin.longestPauseMs)} when the voter joined empty)` : ''}: the copying happened while the old majority still decided (thesis §4.2.1: new servers join as non-voting members until they are caught up).`,
       );
     }
     if (f.leaderRemoval !== undefined) {

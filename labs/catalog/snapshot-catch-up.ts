@@ -31,7 +31,9 @@ interface CatchUp {
   /** Entries and bytes of log between the follower's last entry and the leader's at the restart. */
   entries: number;
   logBytes: number;
-  /** From the restart until its applied index reached the leader's last index at the restart (process start included). */
+  /** From the restart until the restarted process first reported (it opened its WAL and state). */
+  startMs: number;
+  /** From that first report until its applied index reached the leader's last index at the restart. */
   catchUpMs: number;
 }
 
@@ -128,12 +130,19 @@ function catchUp(o: Observation, before: Pick<Baseline, 'actionCount'>): { resta
   const leaderThen = leader === null ? undefined : sampleAt(o, leader, restart.mono);
   if (leader === null || stopped === undefined || leaderThen === undefined) return { restart, result: null, detail: `${node} is back; no leader was known at its restart to measure against` };
   const target = leaderThen.lastIndex;
-  const reached = o.nodeSamples.find((s) => s.node === node && s.mono >= restart.mono && s.up && s.appliedIndex >= target);
+  const started = o.nodeSamples.find((s) => s.node === node && s.mono >= restart.mono && s.reporting);
+  const reached = o.nodeSamples.find((s) => s.node === node && s.mono >= restart.mono && s.reporting && s.appliedIndex >= target);
   const now = o.status.find((n) => n.id === node);
-  if (reached === undefined) return { restart, result: null, detail: `${node} is back and catching up: applied ${now?.appliedIndex ?? '?'} of ${target}` };
+  if (started === undefined || reached === undefined) return { restart, result: null, detail: `${node} is back and catching up: applied ${now?.appliedIndex ?? '?'} of ${target}` };
   return {
     restart,
-    result: { node, entries: Math.max(0, target - stopped.lastIndex), logBytes: Math.max(0, leaderThen.lastLsn - stopped.lastLsn), catchUpMs: reached.mono - restart.mono },
+    result: {
+      node,
+      entries: Math.max(0, target - stopped.lastIndex),
+      logBytes: Math.max(0, leaderThen.lastLsn - stopped.lastLsn),
+      startMs: started.mono - restart.mono,
+      catchUpMs: reached.mono - started.mono,
+    },
     detail: '',
   };
 }
@@ -283,7 +292,7 @@ export const snapshotCatchUp = defineLab<Facts>({
         `While ${x.node} was down, ${x.leader} took ${plural(x.snapshotsTaken, 'snapshot')} and its retained WAL still grew from ${bytes(x.retainedAtStop)} to ${bytes(x.retainedNow)}: a leader compacts only what every follower has, so it kept everything after ${x.node}'s index ${x.fromIndex}. A PostgreSQL replication slot does the same for its standby, and with max_slot_wal_keep_size = -1 (the default) without limit: a standby that never returns fills the primary's disk.`,
       );
     }
-    if (f.replay !== undefined) lines.push(`Back, ${f.replay.node} replayed the log: ${describeCatchUp(f.replay)} from its restart (process start included), ${bytes(perSecond(f.replay.logBytes, f.replay.catchUpMs))}/s of log.`);
+    if (f.replay !== undefined) lines.push(`Back, ${f.replay.node} replayed the log: ${describeCatchUp(f.replay)}, ${bytes(perSecond(f.replay.logBytes, f.replay.catchUpMs))}/s of log, counted from its first report (its process took ${formatMs(f.replay.startMs)} to start and open its WAL and state).`);
     if (f.secondOutage !== undefined && f.capBytes !== undefined) {
       const x = f.secondOutage;
       lines.push(`With the cap at ${bytes(f.capBytes)}, ${x.leader} kept ${bytes(x.retainedNow)} while ${x.node} needed ${bytes(x.logBytesSince)}: it deleted segments ${x.node} still needed. In PostgreSQL that slot's wal_status becomes "lost", and the standby can no longer catch up from WAL.`);
