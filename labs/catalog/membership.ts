@@ -169,6 +169,7 @@ export const membership = defineLab<Facts>({
         if (o.membership === null || o.membership.quorum !== change.majorityAfter) return { passed: false, detail: `${change.node} joined; waiting for the nodes to report the new quorum (${quorumText(o)})` };
         const writes = writeWindow(o, add.mono, joinedMono);
         const around = acksAround(o, configIndex, add.mono, joinedMono);
+        if (writes.longestPauseMs === null) return { passed: false, detail: `${change.node} joined as a voter; waiting for a write acknowledged after the change committed` };
         if (around.waited < waitedMin) return { passed: false, detail: `${change.node} joined as a voter at index ${configIndex}; counting writes started before it caught up that committed past that index (${around.waited}/${waitedMin})` };
         return {
           passed: true,
@@ -238,6 +239,7 @@ export const membership = defineLab<Facts>({
         const failed = writes.ended - writes.ackedBefore - writes.ackedAfter;
         if (o.membership === null || o.membership.quorum !== promoted.event.majorityAfter) return { passed: false, detail: `${node} was promoted; waiting for the nodes to report the new quorum (${quorumText(o)})` };
         if (failed > 0) return { passed: false, detail: `${node} was promoted, but ${plural(failed, 'write')} started meanwhile failed or timed out` };
+        if (writes.longestPauseMs === null) return { passed: false, detail: `${node} was promoted; waiting for a write acknowledged after it` };
         if (writes.ackedBefore < acksWithLearnerMin) return { passed: false, detail: `${node} was promoted; only ${writes.ackedBefore} writes were acknowledged from the add to the promotion (${acksWithLearnerMin} needed to show they flowed)` };
         const change = changeOf(o, promoted, add.mono);
         return {
