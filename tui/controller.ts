@@ -80,6 +80,8 @@ export interface ClusterController {
   transferLeadership(id: NodeId): Promise<void>;
   /** One write traced through every process (`:trace`); a stand-in without it cannot trace. */
   trace?(sql: string, params?: readonly Param[], options?: TraceOptions): Promise<WriteTrace>;
+  /** A snapshot of the node's state now, its WAL compacted after it (Cluster.snapshot); optional for stand-ins. */
+  snapshot?(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }>;
   /** The snapshot policy's retention (`:retain`); a stand-in without it cannot change it. */
   setSnapshotPolicy?(change: { readonly retainBytes?: number | null }): { readonly retainBytes: number | null };
   /** Stops every node; a temporary data dir is removed. Safe to call twice. */

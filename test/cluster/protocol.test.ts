@@ -98,6 +98,25 @@ describe("raftMessage: every field of a peer's message within bounds", () => {
     const data = 'x'.repeat(recordBytesMax);
     expect(reason(append({}, [{ ...entries[0], data, lsn: recordBytesMax * 2 }]))).toContain('(recordBytesMax)');
   });
+
+  it("takes an InstallSnapshot message with a sound meta, and names each field of one that is not", () => {
+    const meta = { index: 4711, term: 3, lsn: 4711 * 90, membership: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } };
+    const snapshot = (change: Record<string, unknown> = {}, metaChange: Record<string, unknown> = {}): unknown =>
+      at('', { type: 'snapshot', from: 'n1', to: 'n2', term: 3, meta: { ...meta, ...metaChange }, ...change });
+    const parsed = parseToNode(snapshot());
+    expect(parsed).toEqual({ type: 'raft', messages: [{ type: 'snapshot', from: 'n1', to: 'n2', term: 3, meta }] });
+    expect(reason(snapshot({}, { index: 0 }))).toContain('messages[0].meta.index: expected an index >= 1');
+    expect(reason(snapshot({}, { index: 2 ** 41 }))).toContain('messages[0].meta.index: expected a whole number from 0');
+    expect(reason(snapshot({}, { term: 4 }))).toContain("messages[0].meta.term: expected a term from 1 to the message's term 3");
+    expect(reason(snapshot({}, { term: 0 }))).toContain('messages[0].meta.term');
+    expect(reason(snapshot({}, { lsn: 4711 }))).toContain('messages[0].meta.lsn: expected an lsn of at least 32 bytes an entry');
+    expect(reason(snapshot({}, { lsn: -1 }))).toContain('messages[0].meta.lsn');
+    expect(reason(snapshot({}, { membership: { voters: [], learners: [] } }))).toContain('messages[0].meta.membership.voters: expected at least one voter');
+    expect(reason(snapshot({}, { membership: { voters: ['n1', 'n1'], learners: [] } }))).toContain('each node once');
+    expect(reason(snapshot({}, { membership: { voters: ['n1'], learners: ['x'] } }))).toContain('messages[0].meta.membership.learners[0]');
+    expect(reason(snapshot({}, { membership: { voters: Array.from({ length: 100 }, (_, i) => `n${(i % 99) + 1}`), learners: [] } }))).toContain('at most 99 items');
+    expect(reason(snapshot({ meta: null }))).toContain('messages[0].meta: expected a snapshot meta');
+  });
 });
 
 describe('parseToNode and parseFromNode: other messages', () => {

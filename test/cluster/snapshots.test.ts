@@ -4,7 +4,7 @@
 // the middle of the transfer or the install recovers; a restarted node starts
 // from its snapshot and a shorter WAL.
 
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, type Cluster, type ClusterEvent, type NodeEvent } from '../../cluster/index.js';
@@ -192,6 +192,27 @@ describe('restarting from a snapshot', () => {
       await write(cluster, 200, 20_000 + from);
     }
     expect(await converged(cluster, 10_000), statusLine(cluster)).toBe(true);
+    await sameChecksums(cluster);
+  });
+
+  it('a node whose state.db is gone, with its WAL compacted, restores its snapshot and replays the log after it', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 25, snapshot: compacting });
+    const events: ClusterEvent[] = [];
+    cluster.on('event', (e: ClusterEvent) => events.push(e));
+    const leader = await cluster.waitForLeader({ timeoutMs: 5_000 });
+    await write(cluster, 8_000);
+    expect(await converged(cluster, 10_000), statusLine(cluster)).toBe(true);
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    expect(await eventually(() => cluster.status().find((n) => n.id === follower)!.snapshotIndex >= 5_000, 10_000), statusLine(cluster)).toBe(true);
+    await cluster.kill(follower);
+    for (const name of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(join(cluster.nodeDir(follower), name), { force: true });
+    const from = events.length;
+    await cluster.restart(follower);
+    // A follower applies only entries it has verified against the leader's log, which takes an append: a write.
+    await write(cluster, 100, 9_000);
+    expect(await converged(cluster, 15_000), statusLine(cluster)).toBe(true);
+    const rebuilt = events.slice(from).find((e) => e.event.type === 'state-rebuilt' && e.event.node === follower)?.event;
+    expect(rebuilt?.type === 'state-rebuilt' ? rebuilt.reason : '').toMatch(/state\.db had applied index 0, behind the snapshot at \d+: restored the snapshot/);
     await sameChecksums(cluster);
   });
 

@@ -20,7 +20,7 @@ afterEach(() => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function setup(onRaft: (messages: Message[]) => void = () => {}): { dir: string; peers: Peers; malformed: string[] } {
+function setup(onRaft: (messages: Message[]) => void = () => {}, onSnapshotFrame: (from: string, frame: unknown) => void = () => {}): { dir: string; peers: Peers; malformed: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'rl-peers-'));
   const malformed: string[] = [];
   const peers = new Peers({
@@ -30,7 +30,7 @@ function setup(onRaft: (messages: Message[]) => void = () => {}): { dir: string;
     secret,
     prng: new Prng(1),
     onRaft,
-    onSnapshotFrame: () => {},
+    onSnapshotFrame,
     onClientFrame: () => {},
     onMalformed: (reason) => malformed.push(reason),
     onRefused: () => {},
@@ -121,5 +121,35 @@ describe('Peers', () => {
     expect(received.map((m) => (m as { commit: number }).commit)).toEqual([1]);
     expect(malformed).toHaveLength(3);
     expect(peers.telemetry().dropped).toBe(1);
+  });
+
+  it('hands snapshot transfer frames to the host with who sent them, not across an ingress cut, and sends them through the link rule', async () => {
+    const got: [string, unknown][] = [];
+    const { dir, peers, malformed } = setup(() => {}, (from, frame) => got.push([from, frame]));
+    const { frames } = await fakePeer(dir, true);
+    await peers.listen();
+    const socket = await new Promise<Socket>((resolve) => {
+      const s = createConnection(socketPath(dir, 'n1'), () => resolve(s));
+    });
+    cleanups.push(() => socket.destroy());
+    socket.write(encodeFrame({ type: 'hello', secret, from: 'n2' }));
+    socket.write(encodeFrame({ type: 'snap-ack', transfer: 't1', offset: 0, resend: false }));
+    await sleep(100);
+    peers.setRules([rule({ from: 'n2', to: 'n1', cut: true })]);
+    socket.write(encodeFrame({ type: 'snap-ack', transfer: 't1', offset: 5, resend: false }));
+    await sleep(100);
+    expect(got).toEqual([['n2', { type: 'snap-ack', transfer: 't1', offset: 0, resend: false }]]);
+    expect(malformed).toEqual([]);
+    // Egress: a frame of its own (not in a raft batch); a cut link drops it and says so.
+    expect(peers.sendFrame('n2', { type: 'snap-done', transfer: 't1' })).toBe(true);
+    peers.setRules([rule({ cut: true })]);
+    expect(peers.sendFrame('n2', { type: 'snap-done', transfer: 't2' })).toBe(false);
+    peers.setRules([rule({ delayMs: 50 })]);
+    expect(peers.sendFrame('n2', { type: 'snap-done', transfer: 't3' })).toBe(true);
+    await sleep(250);
+    expect(frames.slice(1)).toEqual([
+      { type: 'snap-done', transfer: 't1' },
+      { type: 'snap-done', transfer: 't3' },
+    ]);
   });
 });

@@ -165,6 +165,27 @@ describe('link faults', () => {
   });
 });
 
+describe(':snapshot', () => {
+  it('takes a snapshot of one node and says its index, size, time and the WAL kept', async () => {
+    expect(command('snapshot n2')).toEqual({ kind: 'snapshot', node: 'n2' });
+    expect(command(':snapshot 3')).toEqual({ kind: 'snapshot', node: 'n3' });
+    expect(error('snapshot')).toContain('usage: snapshot <node>');
+    expect(error('snapshot n9')).toContain('n9');
+    const controller = new RecordedController();
+    // A stand-in without snapshots says so instead of failing.
+    expect(await runCommand(controller, command('snapshot n2') as ClusterCommand)).toEqual({ kind: 'message', level: 'info', text: 'this dashboard cannot take snapshots' });
+    const asked: string[] = [];
+    const withSnapshots = Object.assign(controller, {
+      snapshot: async (id: string) => {
+        asked.push(id);
+        return { index: 48_201, term: 3, bytes: 3_460_000, durationMs: 42, walBytesRetained: 1_153_434 };
+      },
+    });
+    expect(await runCommand(withSnapshots, command('snapshot n2') as ClusterCommand)).toEqual({ kind: 'message', level: 'ok', text: 'n2 snapshot at index 48201 (3.3MiB, 42ms); WAL kept 1.1MiB' });
+    expect(asked).toEqual(['n2']);
+  });
+});
+
 describe('completion', () => {
   it('completes command names, node ids and choices', () => {
     expect(complete('ki', ids)).toEqual({ text: 'kill ', hint: 'kill <node>' });

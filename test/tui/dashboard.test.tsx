@@ -50,7 +50,7 @@ describe('the dashboard', () => {
     const rows = lines(screen);
     for (const row of rows) expect(row.length).toBeLessThanOrEqual(200);
     expect(rows[0]).toMatch(/^replica-lab │ quorum\/flushed │ failover raft │ term 1 │ leader n2 │ writes 24\/s reads 26\/s │ load 50\/s │ up 0:00$/);
-    expect(rows[1]).toMatch(/pid\s+term.*checksum@index\s+rss\s+seen\s+state/);
+    expect(rows[1]).toMatch(/pid\s+term.*checksum@index\s+snap\s+wal\s+rss\s+seen\s+state/);
     const chartTitle = rows.findIndex((row) => row.startsWith('replay lag'));
     const eventsTitle = rows.findIndex((row) => row.startsWith('events'));
     expect(eventsTitle - chartTitle).toBe(18 + 2);
@@ -235,14 +235,14 @@ describe('keys', () => {
 
   it('? opens the help overlay with every key and command; Esc closes it', async () => {
     // Tall enough for the keys, the node table's words, the charts and the first commands.
-    const rendered = renderDashboard(steady(), { columns: 100, rows: 56 });
+    const rendered = renderDashboard(steady(), { columns: 100, rows: 60 });
     await waitForText(rendered, '▸ n1');
     await press(rendered, '?');
     const help = await waitForText(rendered, 'commands (after :)');
     expect(help).toContain('kill (SIGKILL) / restart the selected node');
     expect(help).toContain('partition n1 | n2 n3');
     expect(help).not.toMatch(/^replay lag, last 60 s/m);
-    expect(lines(help)).toHaveLength(55);
+    expect(lines(help)).toHaveLength(59);
     await press(rendered, 'k');
     expect(rendered.lastFrame()).toContain('commands (after :)');
     await press(rendered, keys.escape);

@@ -73,6 +73,23 @@ describe('event log lines (recorded events)', () => {
     ]);
   });
 
+  it('says what a snapshot took, sent and installed, with sizes and times', () => {
+    const at = (event: ClusterEvent['event']): ClusterEvent => ({ atMs: 1, event });
+    expect(
+      texts([
+        at({ type: 'snapshot-taken', node: 'n1', index: 40_000, term: 2, bytes: 3_460_000, durationMs: 42, walBytesRetained: 1_153_434, walBytesRemoved: 4_194_304 }),
+        at({ type: 'snapshot-sent', node: 'n1', to: 'n3', index: 40_000, term: 2, bytes: 3_460_000, durationMs: 310, rewinds: 0 }),
+        at({ type: 'snapshot-installed', node: 'n3', from: 'n1', index: 40_000, term: 2, bytes: 3_460_000, durationMs: 350, installMs: 40, log: 'restarted' }),
+        at({ type: 'snapshot-failed', node: 'n1', to: 'n2', index: 40_000, reason: 'no progress for 6 timeouts of 2000 ms' }),
+      ]),
+    ).toEqual([
+      'n1 took a snapshot at index 40000 (3.3MiB, 42ms); WAL kept 1.1MiB, 4.0MiB compacted away',
+      'n1 sent its snapshot at index 40000 to n3: 3.3MiB in 310ms',
+      "n3 installed n1's snapshot at index 40000: 3.3MiB in 350ms (install 40ms), log restarted after it",
+      'n1 could not send its snapshot at index 40000 to n2 (retried): no progress for 6 timeouts of 2000 ms',
+    ]);
+  });
+
   it('shows an event kind it does not know rather than hiding it', () => {
     const unknown = { atMs: 1, event: { type: 'brand-new', node: 'n1' } } as unknown as ClusterEvent;
     expect(texts([unknown])).toEqual(['event brand-new: {"type":"brand-new","node":"n1"}']);

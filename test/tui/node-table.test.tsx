@@ -102,8 +102,22 @@ describe('node table (recorded status() snapshots)', () => {
     const steady = frame('steady');
     const rendered = renderAt(<NodeTable nodes={steady.nodes} leader={steady.leader} selected={0} crashed={none} divergent={none} width={200} wide color={false} />, 200);
     const text = rendered.lastFrame()!;
-    expect(text).toMatch(/pid\s+term.*behind\s+bytes\s+checksum@index\s+rss\s+seen/);
+    expect(text).toMatch(/pid\s+term.*behind\s+bytes\s+checksum@index\s+snap\s+wal\s+rss\s+seen/);
     expect(text).toContain(String(steady.nodes[0]!.pid));
     expect(text).toContain(`${steady.nodes[0]!.checksum!.value.slice(0, 6)}@${steady.nodes[0]!.checksum!.index}`);
+  });
+
+  it("shows each node's snapshot index and WAL kept at 140 columns, with its state still in the row", () => {
+    const steady = frame('steady');
+    const nodes = steady.nodes.map((node, i) => ({ ...node, snapshotIndex: i === 0 ? 48_201 : 0, walBytesRetained: i === 0 ? 1_153_434 : 65_536 }));
+    const text = renderAt(<NodeTable nodes={nodes} leader={steady.leader} selected={0} crashed={none} divergent={none} width={140} wide color={false} />, 140).lastFrame()!;
+    const [header, first, second] = rows(text);
+    expect(header).toMatch(/checksum@index\s+snap\s+wal\s+rss\s+seen\s+state/);
+    expect(first).toMatch(/48201\s+1\.1MiB/);
+    expect(second).toMatch(/–\s+64KiB/);
+    // Recorded status from before snapshots has neither field: shown as –, not as a crash.
+    const old = steady.nodes.map(({ snapshotIndex: _s, walBytesRetained: _w, ...rest }) => rest) as unknown as typeof steady.nodes;
+    expect(renderAt(<NodeTable nodes={old} leader={steady.leader} selected={0} crashed={none} divergent={none} width={140} wide color={false} />, 140).lastFrame()).toContain('state');
+    for (const row of [first, second]) expect(row).toMatch(/ (up|catching up|\d+ms ago)|◷|●/);
   });
 });

@@ -129,6 +129,20 @@ describe('compact', () => {
     expect(uncapped.removedSegments).toBe(0);
   });
 
+  it('compactionPoint says where compact will cut, deleting nothing, so a host can tell its core first', () => {
+    const log = longLog(300);
+    const { wal } = open();
+    wal.write(1, log);
+    const options = { snapshotIndex: 290, retainEntries: 0, retainBytes: 3_000, needed: 120 };
+    const before = segmentStarts();
+    const point = wal.compactionPoint(options);
+    expect(segmentStarts()).toEqual(before);
+    expect(wal.firstIndex()).toBe(1);
+    expect(point).toBeGreaterThan(120);
+    expect(wal.compact(options).firstIndex).toBe(point);
+    expect(wal.compactionPoint(options)).toBe(point);
+  });
+
   it('keeps what a follower still needs (a slot) unless that passes the byte cap', async () => {
     const log = longLog(300);
     const { wal } = open();

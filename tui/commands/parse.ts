@@ -48,6 +48,7 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     case 'isolate':
     case 'transfer':
     case 'promote':
+    case 'snapshot':
       exactly(1);
       return { kind: name, node: nodeArg(args[0]!, ids) };
     case 'select': {

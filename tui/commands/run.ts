@@ -28,6 +28,8 @@ export function busyText(command: ClusterCommand): string {
       return `handing leadership to ${command.node}…`;
     case 'promote':
       return `promoting ${command.node}…`;
+    case 'snapshot':
+      return `${command.node} is taking a snapshot…`;
     case 'replication':
       return 'changing replication on every node…';
     case 'read':
@@ -125,6 +127,12 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'promote':
       await controller.promote(command.node);
       return ok(`${command.node} promoted`);
+    case 'snapshot': {
+      if (controller.snapshot === undefined) return info('this dashboard cannot take snapshots');
+      if (node(command.node)?.up === false) return info(`${command.node} is down; r restarts it`);
+      const taken = await controller.snapshot(command.node);
+      return ok(`${command.node} snapshot at index ${taken.index} (${formatBytes(taken.bytes)}, ${formatMs(taken.durationMs)}); WAL kept ${formatBytes(taken.walBytesRetained)}`);
+    }
     case 'sql':
       if (isRead(command.sql)) return { kind: 'result', result: queryView(await controller.query(command.sql, [], { consistency: 'linearizable' }), 'linearizable read through the leader') };
       return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql)) };

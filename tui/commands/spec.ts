@@ -17,7 +17,7 @@ export function rateCommand(rate: number): Extract<Command, { kind: 'workload' }
 
 /** What one command asks of the cluster (or of the dashboard itself). */
 export type Command =
-  | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote'; readonly node: NodeId }
+  | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote' | 'snapshot'; readonly node: NodeId }
   | { readonly kind: 'select'; readonly node: NodeId }
   | { readonly kind: 'heal' }
   /** A node-level fault: `disk`, its fsync takes `ms` longer; `apply`, each entry it applies does. 0 is normal. */
@@ -90,6 +90,7 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'fallback', args: [choice('block', 'async')], usage: 'fallback block|async', summary: 'after the sync timeout: keep waiting, or degrade to async', group: 'settings' },
   { name: 'transfer', args: [node], usage: 'transfer <node>', summary: 'hand leadership to the node', group: 'settings' },
   { name: 'promote', args: [node], usage: 'promote <node>', summary: 'make the node leader (manual failover)', group: 'settings' },
+  { name: 'snapshot', args: [node], usage: 'snapshot <node>', summary: "snapshot the node's state now and compact its WAL (the policy's retention applies)", group: 'settings' },
   { name: 'rate', args: [free('<ops/s>')], usage: 'rate <ops/s>', summary: 'workload operations per second, reads and writes together', group: 'workload' },
   { name: 'workload', args: [choice('on', 'off')], usage: 'workload on|off', summary: 'start or stop the built-in clients', group: 'workload' },
   { name: 'reads', args: [free('<percent>')], usage: 'reads <percent>', summary: 'share of workload operations that are reads', group: 'workload' },

@@ -95,7 +95,7 @@ const lagCell =
 
 const columns: readonly Column[] = [
   { title: 'node', width: 5, align: 'left', wideOnly: false, cell: (n) => n.id },
-  { title: 'pid', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.pid === null ? '–' : String(n.pid)) },
+  { title: 'pid', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.pid === null ? '–' : String(n.pid)) },
   { title: 'term', width: 5, align: 'right', wideOnly: false, cell: (n) => String(n.term) },
   { title: 'last', width: 7, align: 'right', wideOnly: false, cell: (n) => String(n.lastIndex) },
   { title: 'commit', width: 7, align: 'right', wideOnly: false, cell: (n) => String(n.commitIndex) },
@@ -103,12 +103,25 @@ const columns: readonly Column[] = [
   { title: 'write', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.writeLagMs) },
   { title: 'flush', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.flushLagMs) },
   { title: 'replay', width: 7, align: 'right', wideOnly: false, cell: lagCell((lag) => lag.replayLagMs) },
-  { title: 'behind', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : String(n.lag.entries)) },
-  { title: 'bytes', width: 9, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) },
-  { title: 'checksum@index', width: 17, align: 'right', wideOnly: true, cell: (n) => (n.checksum === null ? '–' : `${n.checksum.value.slice(0, 6)}@${n.checksum.index}`) },
-  { title: 'rss', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.rssBytes > 0 ? formatBytes(n.rssBytes) : '–') },
-  { title: 'seen', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
+  { title: 'behind', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : String(n.lag.entries)) },
+  { title: 'bytes', width: 8, align: 'right', wideOnly: true, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) },
+  { title: 'checksum@index', width: 15, align: 'right', wideOnly: true, cell: (n) => (n.checksum === null ? '–' : `${n.checksum.value.slice(0, 6)}@${n.checksum.index}`) },
+  // The newest snapshot's index and the WAL kept on disk (issue 14); absent from status recorded before them.
+  { title: 'snap', width: 7, align: 'right', wideOnly: true, cell: (n) => snapshotCell(n) },
+  { title: 'wal', width: 7, align: 'right', wideOnly: true, cell: (n) => walCell(n) },
+  { title: 'rss', width: 7, align: 'right', wideOnly: true, cell: (n) => (n.rssBytes > 0 ? formatBytes(n.rssBytes) : '–') },
+  { title: 'seen', width: 6, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
 ];
+
+function snapshotCell(node: NodeStatus): string {
+  const index = (node.snapshotIndex as number | undefined) ?? 0;
+  return node.up && index > 0 ? String(index) : '–';
+}
+
+function walCell(node: NodeStatus): string {
+  const bytes = node.walBytesRetained as number | null | undefined;
+  return node.up && typeof bytes === 'number' ? formatBytes(bytes) : '–';
+}
 
 const markWidth = 2;
 const roleWidth = 10;
