@@ -84,6 +84,12 @@ export interface ClusterController {
   snapshot?(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }>;
   /** The snapshot policy's retention (`:retain`); a stand-in without it cannot change it. */
   setSnapshotPolicy?(change: { readonly retainBytes?: number | null }): { readonly retainBytes: number | null };
+  /** Membership change: a new node as a learner or a voter (resolves to its id once the change commits). */
+  addNode(options?: { readonly as?: 'learner' | 'voter' }): Promise<NodeId>;
+  /** A learner becomes a voter, once it has caught up (refused with the reason before). */
+  promoteLearner(id: NodeId): Promise<void>;
+  /** The node leaves the cluster once the change commits; its process stops. */
+  removeNode(id: NodeId): Promise<void>;
   /** Stops every node; a temporary data dir is removed. Safe to call twice. */
   stop(): Promise<void>;
 }

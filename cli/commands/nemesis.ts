@@ -57,8 +57,15 @@ committed log from the leader's WAL and every rollback file, and checks the
 history (see 'replica-lab check --help'). The run directory keeps
 history.jsonl, report.md and each node's data dir with its node.log.
 
+The membership fault runs alongside the others, on its own schedule: it adds
+a node (n6, n7, … as a learner or straight as a voter; an id is never used
+twice), promotes a learner once it has caught up, or removes a node (the
+leader half the time), keeping at least 3 voters and at most 2 nodes more
+than --nodes. Removed nodes' data dirs stay in the run directory.
+
 Examples:
   replica-lab nemesis --nodes 5 --mode quorum --ack flushed --faults kill,pause,partition --duration 60 --seed 7
+  replica-lab nemesis --faults kill,pause,partition,membership --duration 60 --seed 1
   replica-lab nemesis --mode async --faults partition,kill --duration 20        # lost writes, confirmed
   replica-lab nemesis --read-consistency local --read-target follower --faults none   # stale reads`,
     )

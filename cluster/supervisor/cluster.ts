@@ -81,7 +81,6 @@ interface Slot {
 const socketPathBytesMax = 107;
 /** Refusals of a membership change that are worth proposing again shortly: nothing was proposed, and a leader may take it soon. */
 const changeRetryReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['not-leader', 'no-leader', 'change-in-progress', 'transfer-in-progress', 'leadership-lost', 'busy', 'down']);
-/** Failures after which a change may have reached a log (and so may still commit). */
 /** Whether `membership` is what `change` asks for. */
 function changeHolds(change: ConfChange, membership: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] }): boolean {
   switch (change.type) {
@@ -94,6 +93,7 @@ function changeHolds(change: ConfChange, membership: { readonly voters: readonly
       return !membership.voters.includes(change.node) && !membership.learners.includes(change.node);
   }
 }
+/** Failures after which a change may have reached a log (and so may still commit). */
 const reachedLogReasons: ReadonlySet<ErrorReason> = new Set<ErrorReason>(['timeout', 'stepped-down', 'node-died']);
 const eventsKeptMax = 10_000;
 /** A snapshot copies the whole state.db: longer than a request's default deadline on a large state and a busy disk. */
@@ -105,7 +105,7 @@ export class Cluster extends EventEmitter {
   get ids(): readonly NodeId[] {
     return this.members;
   }
-  private members: NodeId[];
+  private members: readonly NodeId[];
   /** The nodes the cluster started with: their logs start from this configuration. */
   private readonly founders: readonly NodeId[];
   /** Every id this cluster has used, removed nodes included: an id is never given twice (membership.ts). */
@@ -528,7 +528,8 @@ export class Cluster extends EventEmitter {
     return this.oneChangeAtATime(`adding ${id}`, async () => {
       this.usedIds.add(id);
       this.addSlot(id);
-      this.members.push(id);
+      // Replaced, never changed in place: a caller holding `ids` keeps the list it read.
+      this.members = [...this.members, id];
       this.pushPeers();
       this.spawn(id);
       const change: ConfChange = { type: as === 'voter' ? 'add-voter' : 'add-learner', node: id };
@@ -640,14 +641,12 @@ export class Cluster extends EventEmitter {
     let mayHaveCommitted = false;
     for (;;) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0) {
-        throw new TimeoutError(
-          mayHaveCommitted
-            ? `${change.type} ${change.node}: the leader stepped down before it committed, and no leader confirmed it within ${timeoutMs} ms; it may still commit (membership() says)`
-            : `${change.type} ${change.node} did not commit within ${timeoutMs} ms`,
-        );
+      const leader = remaining <= 0 ? null : await this.leaderWatch.elected(performance.now() + remaining);
+      if (leader === null) {
+        // Every refusal so far said nothing was proposed: the change never reached a log.
+        if (!mayHaveCommitted) throw new UnavailableError(`no leader took ${change.type} ${change.node} within ${timeoutMs} ms; nothing was proposed`, null, 'no-leader');
+        throw new TimeoutError(`${change.type} ${change.node}: the leader stepped down before it committed, and no leader confirmed it within ${timeoutMs} ms; it may still commit (membership() says)`);
       }
-      const leader = await this.waitForLeader({ timeoutMs: remaining });
       const reply = await this.request(leader, (requestId) => ({ type: 'conf-change', id: requestId, change }), Math.max(1, deadline - performance.now()));
       if (reply.ok) {
         const after = replyMembership(reply.result) ?? { voters: [], learners: [] };
@@ -655,7 +654,7 @@ export class Cluster extends EventEmitter {
         return after;
       }
       const error = reply.error!;
-      if (error.reason === 'stepped-down') mayHaveCommitted = true;
+      if (error.reason === 'stepped-down' || error.reason === 'timeout' || error.reason === 'node-died') mayHaveCommitted = true;
       else if (error.reason === 'refused' && mayHaveCommitted) {
         // Refused as a change that makes no sense now, with no change uncommitted: if the leader's
         // configuration is the one asked for, the earlier proposal committed under a later leader.

@@ -52,7 +52,8 @@ function unsettled(nodes: readonly NodeStatus[], startedMs: number): string | nu
   const leader = leaders.reduce<NodeStatus | null>((best, n) => (best === null || n.term > best.term ? n : best), null);
   if (leader === null) return 'no leader';
   if (leader.commitIndex !== leader.lastIndex) return `${leader.id} has committed ${leader.commitIndex} of ${leader.lastIndex}`;
-  const behind = nodes.filter((n) => n.lastIndex !== leader.lastIndex || n.appliedIndex !== leader.lastIndex || n.term !== leader.term);
+  // A node the configuration does not hold (an add that never committed) gets no log: it is not waited for.
+  const behind = nodes.filter((n) => n.member !== null && (n.lastIndex !== leader.lastIndex || n.appliedIndex !== leader.lastIndex || n.term !== leader.term));
   if (behind.length > 0) return `behind ${leader.id} (index ${leader.lastIndex}): ${behind.map((n) => `${n.id} ${n.appliedIndex}/${n.lastIndex}`).join(', ')}`;
   return null;
 }
@@ -99,7 +100,8 @@ export interface FinalStateSummary {
 export async function recordFinalState(cluster: Cluster, historyPath: string): Promise<FinalStateSummary> {
   const finals: FinalRecord[] = [];
   for (const node of cluster.status()) {
-    if (!node.up || node.paused) continue;
+    // A node outside the configuration (an add that never committed) holds no replica to compare.
+    if (!node.up || node.paused || node.member === null) continue;
     try {
       const checksum = await cluster.checksum(node.id);
       finals.push({ type: 'final', node: node.id, appliedIndex: checksum.index, checksum: checksum.value, rows: await kvRows(cluster, node.id) });

@@ -18,8 +18,8 @@ import { makePrivateDir, openFreshName } from './files.js';
 import { recordFinalState, settle, type FinalStateSummary, type SettleResult } from './final-state.js';
 import type { WorkloadOptions } from './workload.js';
 
-export type NemesisFault = 'kill' | 'pause' | 'partition' | 'delay' | 'loss' | 'disk';
-export const nemesisFaults: readonly NemesisFault[] = ['kill', 'pause', 'partition', 'delay', 'loss', 'disk'];
+export type NemesisFault = 'kill' | 'pause' | 'partition' | 'delay' | 'loss' | 'disk' | 'membership';
+export const nemesisFaults: readonly NemesisFault[] = ['kill', 'pause', 'partition', 'delay', 'loss', 'disk', 'membership'];
 
 export interface NemesisOptions {
   readonly nodes: number;
@@ -129,11 +129,14 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     faultsStarted = performance.now();
     const remaining = (): number => options.durationMs - (performance.now() - faultsStarted);
     const operator = options.failover === 'manual' ? startOperator(cluster, log) : null;
+    // Membership changes run on their own schedule, alongside whichever other fault is active.
+    const changer = options.faults.includes('membership') ? startMembershipChanges(cluster, new Prng(mixSeed(options.seed, 'membership')), options, log, remaining) : null;
+    const others = options.faults.filter((fault) => fault !== 'membership');
     try {
       while (remaining() > 0) {
         await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (0.25 + prng.next() / 2))));
-        if (remaining() <= 0 || options.faults.length === 0) continue;
-        active = await inject(cluster, prng, prng.pick(options.faults));
+        if (remaining() <= 0 || others.length === 0) continue;
+        active = await inject(cluster, prng, prng.pick(others));
         log({ action: 'start', fault: active.fault, detail: active.detail });
         await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (0.5 + prng.next()))));
         const undone = await active.undo();
@@ -142,6 +145,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
       }
     } finally {
       operator?.stop();
+      await changer?.stop();
     }
     phase = 'settling';
     await cluster.workload.stop();
@@ -183,13 +187,13 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
       const node = victim(cluster, prng);
       if (node === null) return none;
       await cluster.kill(node);
-      return { fault, detail: `${node} killed`, undo: async () => (await cluster.restart(node), `${node} restarted`) };
+      return { fault, detail: `${node} killed`, undo: async () => (gone(cluster, node) ?? (await cluster.restart(node), `${node} restarted`)) };
     }
     case 'pause': {
       const node = victim(cluster, prng);
       if (node === null) return none;
       cluster.pause(node);
-      return { fault, detail: `${node} paused`, undo: async () => (cluster.resume(node), `${node} resumed`) };
+      return { fault, detail: `${node} paused`, undo: async () => gone(cluster, node) ?? (cluster.resume(node), `${node} resumed`) };
     }
     case 'partition': {
       const ids = shuffled(cluster.ids, prng);
@@ -220,13 +224,87 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
       if (prng.chance(0.5)) {
         const diskSlowMs = prng.int(10, 100);
         cluster.setNodeFault(node, { diskSlowMs });
-        return { fault, detail: `${node} fsync ${diskSlowMs} ms slower`, undo: async () => (cluster.setNodeFault(node, { diskSlowMs: 0 }), `${node} disk normal`) };
+        return { fault, detail: `${node} fsync ${diskSlowMs} ms slower`, undo: async () => gone(cluster, node) ?? (cluster.setNodeFault(node, { diskSlowMs: 0 }), `${node} disk normal`) };
       }
       const applySlowMs = prng.int(2, 20);
       cluster.setNodeFault(node, { applySlowMs });
-      return { fault, detail: `${node} each apply ${applySlowMs} ms slower`, undo: async () => (cluster.setNodeFault(node, { applySlowMs: 0 }), `${node} apply normal`) };
+      return { fault, detail: `${node} each apply ${applySlowMs} ms slower`, undo: async () => gone(cluster, node) ?? (cluster.setNodeFault(node, { applySlowMs: 0 }), `${node} apply normal`) };
     }
+    case 'membership':
+      // Runs on its own schedule (startMembershipChanges), never picked here.
+      return { fault, detail: 'skipped: membership changes run alongside', undo: async () => 'nothing to undo' };
   }
+}
+
+/** Said instead of undoing a fault on a node a membership change removed meanwhile; null while it is in the cluster. */
+function gone(cluster: Cluster, node: NodeId): string | null {
+  return cluster.ids.includes(node) ? null : `nothing to undo: ${node} was removed from the cluster`;
+}
+
+/** A membership change takes at most this long in a nemesis run; one that times out may still commit. */
+const membershipChangeTimeoutMs = 10_000;
+/** Voters a nemesis run always keeps: removing below this would make the faults take the majority away too easily. */
+const votersKeptMin = 3;
+
+/**
+ * Membership changes while the other faults run: every interval or so,
+ * promote a learner that has caught up, add a node (as a learner or straight
+ * as a voter), or remove one (the leader half the time), keeping at least
+ * three voters and at most two nodes more than the run started with. A change
+ * the cluster refuses (no leader, a learner still catching up, ids n1..n9 all
+ * used) is logged as such; nothing here throws.
+ */
+function startMembershipChanges(
+  cluster: Cluster,
+  prng: Prng,
+  options: NemesisOptions,
+  log: (entry: Omit<FaultLogEntry, 'mono'>) => void,
+  remaining: () => number,
+): { stop: () => Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped && remaining() > 0) {
+      await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (1.5 + prng.next()))));
+      if (stopped || remaining() <= 0) break;
+      const what = pickChange(cluster, prng, options.nodes);
+      if (what === null) continue;
+      log({ action: 'start', fault: 'membership', detail: what.detail });
+      let outcome: string;
+      try {
+        outcome = await what.run();
+      } catch (error) {
+        outcome = `${what.detail} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      }
+      log({ action: 'end', fault: 'membership', detail: outcome });
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+function pickChange(cluster: Cluster, prng: Prng, nodes: number): { detail: string; run: () => Promise<string> } | null {
+  const membership = cluster.membership();
+  if (membership === null) return null;
+  const timeoutMs = membershipChangeTimeoutMs;
+  const learner = membership.learners.find((id) => cluster.ids.includes(id));
+  if (learner !== undefined) {
+    return { detail: `promote learner ${learner}`, run: async () => (await cluster.promoteLearner(learner, { timeoutMs }), `${learner} promoted to voter`) };
+  }
+  const voters = membership.voters.filter((id) => cluster.ids.includes(id));
+  const canRemove = voters.length > votersKeptMin;
+  const canAdd = cluster.ids.length < Math.min(nodes + 2, 9) && cluster.ids.length < 9;
+  if (canRemove && (!canAdd || prng.chance(0.5))) {
+    const leader = cluster.leader();
+    const node = leader !== null && voters.includes(leader) && prng.chance(0.5) ? leader : prng.pick(voters);
+    return { detail: `remove ${node}${node === leader ? ' (the leader)' : ''}`, run: async () => (await cluster.removeNode(node, { timeoutMs }), `${node} removed`) };
+  }
+  if (!canAdd) return null;
+  const as = prng.chance(0.5) ? 'learner' : 'voter';
+  return { detail: `add a ${as}`, run: async () => `${await cluster.addNode({ as, timeoutMs })} added as a ${as}` };
 }
 
 /** Manual failover has no elections: after a second without a leader, promote the most up-to-date running node. */

@@ -471,6 +471,7 @@ export class WorkloadEngine {
       case 'fault':
       case 'node-started':
       case 'replication-set':
+      case 'membership':
         this.record({ type: 'event', wall, mono, event: { ...event } });
         return;
       case 'node-exited':

@@ -38,7 +38,7 @@ export interface WorkloadHost {
 }
 
 /** Events the history records as context; the rest never crosses to the worker. */
-const forwardedEvents = new Set(['fault', 'node-started', 'node-exited', 'replication-set', 'writes-lost', 'leader-elected']);
+const forwardedEvents = new Set(['fault', 'node-started', 'node-exited', 'replication-set', 'membership', 'writes-lost', 'leader-elected']);
 
 const idleStats = (options: WorkloadOptions): WorkloadStats => ({
   running: false,

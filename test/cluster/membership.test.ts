@@ -3,6 +3,7 @@
 // the leader removes itself, with no acknowledged write lost; and a voter
 // added to 3 nodes with one dead makes 3 of 4 the majority.
 
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, ClusterError, type Cluster, type ClusterEvent, type NodeTelemetry } from '../../cluster/index.js';
 import { learnerCaughtUpEntries, nextNodeId, promoteProblem } from '../../cluster/supervisor/membership.js';
@@ -154,7 +155,7 @@ describe('membership change on real processes', () => {
     expect(new Set(checksums.map((c) => `${c.index}:${c.value}`)).size).toBe(1);
   }, 30_000);
 
-  it('refuses what it cannot do with a clear error, and frees a node whose change was refused', async () => {
+  it('refuses what it cannot do with a clear error, takes one change at a time, and never gives an id twice', async () => {
     const cluster = await startCluster({ nodes: 3, seed: 16 });
     await cluster.waitForLeader({ timeoutMs: 5_000 });
     await expect(cluster.removeNode('n7')).rejects.toThrow(BadRequestError);
@@ -169,6 +170,24 @@ describe('membership change on real processes', () => {
     expect(cluster.ids).toEqual(['n1', 'n2', 'n3']);
     // n4 is never given again: the next node is n5.
     expect(await cluster.addNode()).toBe('n5');
+  }, 30_000);
+
+  it('stops a new node and frees its id when no leader takes the change (nothing was proposed)', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 17 });
+    const leader = await cluster.waitForLeader({ timeoutMs: 5_000 });
+    const followers = cluster.ids.filter((id) => id !== leader);
+    for (const id of followers) await cluster.kill(id);
+    // CheckQuorum: alone, the leader steps down within an election timeout.
+    expect(await eventually(() => cluster.leader() === null, 5_000)).toBe(true);
+    const refused = await cluster.addNode({ as: 'voter', timeoutMs: 1_000 }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ClusterError);
+    expect((refused as ClusterError).reason).toBe('no-leader');
+    expect((refused as Error).message).toMatch(/nothing was proposed/);
+    expect(cluster.ids).toEqual(['n1', 'n2', 'n3']);
+    expect(existsSync(cluster.nodeDir('n4'))).toBe(false);
+    for (const id of followers) await cluster.restart(id);
+    await cluster.waitForLeader({ timeoutMs: 5_000 });
+    expect(await cluster.addNode()).toBe('n4');
   }, 30_000);
 });
 

@@ -33,6 +33,10 @@ describe('the command line parser', () => {
     expect(command('cut 3->1')).toEqual({ kind: 'cut', from: 'n3', to: 'n1' });
     expect(error('cut n1 n2')).toContain('usage: cut <node> -> <node>');
     expect(error('cut n1 -> n1')).toContain('no link to itself');
+    expect(error('add witness')).toBe("add must be learner, voter; got 'witness'");
+    expect(error('add')).toBe('usage: add learner|voter');
+    expect(error('remove n7')).toBe("no node 'n7'; nodes are n1, n2, n3");
+    expect(error('promote-learner')).toBe('usage: promote-learner <node>');
     expect(error('cut n1 -> n9')).toContain('n9');
     expect(command('delay n1 n2 50ms')).toMatchObject({
       kind: 'link',
@@ -67,6 +71,11 @@ describe('the command line parser', () => {
     expect(command('fallback async')).toEqual({ kind: 'replication', change: { syncFallback: 'async' } });
     expect(command('transfer n3')).toEqual({ kind: 'transfer', node: 'n3' });
     expect(command('promote n2')).toEqual({ kind: 'promote', node: 'n2' });
+    // Membership change: promote keeps its meaning (manual failover); a learner is promoted with promote-learner.
+    expect(command('add learner')).toEqual({ kind: 'add-node', as: 'learner' });
+    expect(command(':add VOTER')).toEqual({ kind: 'add-node', as: 'voter' });
+    expect(command('promote-learner n3')).toEqual({ kind: 'promote-learner', node: 'n3' });
+    expect(command('remove 2')).toEqual({ kind: 'remove-node', node: 'n2' });
     expect(command('rate 200')).toMatchObject({ kind: 'workload', change: { rate: 200 } });
     // An open loop gets the clients to serve its rate at 10 ms an operation, never fewer than 16.
     expect(command('rate 200')).toMatchObject({ change: { rate: 200, concurrency: 16 }, description: 'workload rate 200 ops/s (16 clients)' });
@@ -205,8 +214,8 @@ describe('completion', () => {
   it('offers every candidate when a prefix is shared', () => {
     const both = complete('p', ids);
     expect(both.text).toBe('p');
-    expect(both.hint).toBe('pause  partition  promote');
-    expect(complete('re', ids).hint).toBe('restart  resume  reads  read-from  read-consistency  read');
+    expect(both.hint).toBe('pause  partition  promote  promote-learner');
+    expect(complete('re', ids).hint).toBe('restart  resume  remove  reads  read-from  read-consistency  read');
   });
 
   it('hints the usage while typing', () => {

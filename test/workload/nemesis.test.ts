@@ -40,6 +40,21 @@ describe('nemesis', () => {
     expect(checkHistory(readHistoryFile(result.historyPath)).counts).toEqual(result.report.counts);
   });
 
+  it('quorum/flushed with membership changes alongside pauses: nodes join and leave, the run stays valid', async () => {
+    const dir = runDir();
+    const result = await runNemesis(
+      { nodes: 3, mode: 'quorum', ackLevel: 'flushed', failover: 'raft', faults: ['membership', 'pause'], intervalMs: 600, durationMs: 4_000, seed: 2, dataDir: dir, fsync: false },
+      { startCluster },
+    );
+    expect(result.settle.settled, result.settle.detail).toBe(true);
+    const changes = result.faults.filter((f) => f.fault === 'membership' && f.action === 'end');
+    expect(changes.filter((f) => / (added as a (learner|voter)|promoted to voter|removed)$/.test(f.detail)).length, JSON.stringify(changes)).toBeGreaterThanOrEqual(1);
+    expect(result.summary).toMatchObject({ valid: true, anomalies: { lostWrites: 0, staleReads: 0, divergentReplicas: 0 } });
+    // Every node in the configuration at the end reported the same state.
+    expect(result.finalState.finals.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(result.finalState.finals.map((f) => f.checksum)).size).toBe(1);
+  });
+
   it('async: writes the partitioned leader acknowledged are lost after failover, and the checker names each one', async () => {
     const dir = runDir();
     const cluster = await startCluster({ nodes: 3, seed: 11, dataDir: dir, replication: { mode: 'async' } });

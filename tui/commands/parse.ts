@@ -51,6 +51,16 @@ function parse(line: string, ids: readonly NodeId[]): Command {
     case 'snapshot':
       exactly(1);
       return { kind: name, node: nodeArg(args[0]!, ids) };
+    case 'add': {
+      exactly(1);
+      return { kind: 'add-node', as: oneOf(args[0]!, ['learner', 'voter'] as const, 'add') };
+    }
+    case 'promote-learner':
+      exactly(1);
+      return { kind: 'promote-learner', node: nodeArg(args[0]!, ids) };
+    case 'remove':
+      exactly(1);
+      return { kind: 'remove-node', node: nodeArg(args[0]!, ids) };
     case 'select': {
       // `select * from kv` is a query typed without sql, not a node that does not exist.
       const body = text.slice(word.length).trim();

@@ -30,6 +30,12 @@ export function busyText(command: ClusterCommand): string {
       return `promoting ${command.node}…`;
     case 'snapshot':
       return `${command.node} is taking a snapshot…`;
+    case 'add-node':
+      return `starting a new node and adding it as a ${command.as}…`;
+    case 'promote-learner':
+      return `making ${command.node} a voter…`;
+    case 'remove-node':
+      return `removing ${command.node} from the cluster…`;
     case 'replication':
       return 'changing replication on every node…';
     case 'read':
@@ -133,6 +139,22 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       const taken = await controller.snapshot(command.node);
       return ok(`${command.node} snapshot at index ${taken.index} (${formatBytes(taken.bytes)}, ${formatMs(taken.durationMs)}); WAL kept ${formatBytes(taken.walBytesRetained)}`);
     }
+    case 'add-node': {
+      const id = await controller.addNode({ as: command.as });
+      return ok(
+        command.as === 'learner'
+          ? `${id} joined as a learner: it copies the log and never votes; :promote-learner ${id} once it has caught up`
+          : `${id} joined as a voter: ${quorumText(controller)}`,
+      );
+    }
+    case 'promote-learner':
+      await controller.promoteLearner(command.node);
+      return ok(`${command.node} is a voter now: ${quorumText(controller)}`);
+    case 'remove-node': {
+      const wasLeader = controller.leader() === command.node;
+      await controller.removeNode(command.node);
+      return ok(`${command.node} left the cluster${wasLeader ? ' and stepped down as leader' : ''}: ${quorumText(controller)}`);
+    }
     case 'sql':
       if (isRead(command.sql)) return { kind: 'result', result: queryView(await controller.query(command.sql, [], { consistency: 'linearizable' }), 'linearizable read through the leader') };
       return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql)) };
@@ -174,6 +196,12 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     default:
       return assertNever(command);
   }
+}
+
+/** "the majority is now 3 of 4 voters", from the status rows (the change's own event says before and after). */
+function quorumText(controller: ClusterController): string {
+  const voters = controller.status().filter((node) => node.member === 'voter').length;
+  return voters === 0 ? 'the event log shows the majority before and after' : `the majority is ${Math.floor(voters / 2) + 1} of ${voters} voters`;
 }
 
 /**

@@ -19,6 +19,9 @@ export function rateCommand(rate: number): Extract<Command, { kind: 'workload' }
 export type Command =
   | { readonly kind: 'kill' | 'restart' | 'pause' | 'resume' | 'isolate' | 'transfer' | 'promote' | 'snapshot'; readonly node: NodeId }
   | { readonly kind: 'select'; readonly node: NodeId }
+  /** Membership change: a new node, a learner made a voter, a node removed. */
+  | { readonly kind: 'add-node'; readonly as: 'learner' | 'voter' }
+  | { readonly kind: 'promote-learner' | 'remove-node'; readonly node: NodeId }
   | { readonly kind: 'heal' }
   /** A node-level fault: `disk`, its fsync takes `ms` longer; `apply`, each entry it applies does. 0 is normal. */
   | { readonly kind: 'node-fault'; readonly node: NodeId; readonly fault: 'disk' | 'apply'; readonly ms: number }
@@ -57,7 +60,7 @@ export interface CommandSpec {
   readonly usage: string;
   readonly summary: string;
   /** Where the help overlay lists it. */
-  readonly group: 'faults' | 'settings' | 'workload' | 'data' | 'dashboard';
+  readonly group: 'faults' | 'settings' | 'membership' | 'workload' | 'data' | 'dashboard';
 }
 
 const node: ArgKind = { kind: 'node' };
@@ -91,6 +94,9 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'transfer', args: [node], usage: 'transfer <node>', summary: 'hand leadership to the node', group: 'settings' },
   { name: 'promote', args: [node], usage: 'promote <node>', summary: 'make the node leader (manual failover)', group: 'settings' },
   { name: 'snapshot', args: [node], usage: 'snapshot <node>', summary: "snapshot the node's state now and compact its WAL (the policy's retention applies)", group: 'settings' },
+  { name: 'add', args: [choice('learner', 'voter')], usage: 'add learner|voter', summary: 'start a new node (n4 to n9) and add it: a learner gets the log but never votes; a voter counts for the majority at once', group: 'membership' },
+  { name: 'promote-learner', args: [node], usage: 'promote-learner <node>', summary: 'make a learner a voter, once it has caught up with the leader', group: 'membership' },
+  { name: 'remove', args: [node], usage: 'remove <node>', summary: 'take the node out of the cluster (the leader steps down once it commits); its process stops', group: 'membership' },
   { name: 'rate', args: [free('<ops/s>')], usage: 'rate <ops/s>', summary: 'workload operations per second, reads and writes together', group: 'workload' },
   { name: 'workload', args: [choice('on', 'off')], usage: 'workload on|off', summary: 'start or stop the built-in clients', group: 'workload' },
   { name: 'reads', args: [free('<percent>')], usage: 'reads <percent>', summary: 'share of workload operations that are reads', group: 'workload' },

@@ -1,6 +1,6 @@
 // The top line: how the cluster is set up and how it is doing, at a glance.
 
-import type { Failover } from '../../cluster/index.js';
+import type { Failover, NodeStatus } from '../../cluster/index.js';
 import { formatUptime } from '../format.js';
 import type { Snapshot } from '../state/dashboard-state.js';
 import { SegmentLine, type Segment } from './segments.js';
@@ -38,6 +38,9 @@ export function Header({ snapshot, failover, uptimeMs, width, color, frozen = fa
       priority: 9,
     });
     parts.push({ segments: [{ text: `failover ${failover}` }], priority: 5 });
+    // The quorum a decision needs: the majority of the voters (learners never count). Absent from status recorded before membership change.
+    const voters = snapshot.nodes.filter((node) => (node.member as NodeStatus['member'] | undefined) === 'voter').length;
+    if (voters > 0) parts.push({ segments: [{ text: `quorum ${Math.floor(voters / 2) + 1}/${voters}` }], priority: 7 });
     parts.push({ segments: [{ text: `term ${Math.max(0, ...snapshot.nodes.filter((n) => n.up).map((n) => n.term))}` }], priority: 6 });
     parts.push({
       segments: snapshot.leader === null ? [{ text: 'NO LEADER', color: 'red', bold: true }] : [{ text: 'leader ' }, { text: snapshot.leader, color: 'green', bold: true }],

@@ -41,6 +41,7 @@ const keyLines: readonly (readonly [string, string])[] = [
 const tableLines: readonly (readonly [string, string])[] = [
   ['pre-cand', 'a pre-candidate (PreVote): it asks the others whether it could win before it raises its term, so a node cut off from the leader keeps its term and does not force an election when it is back'],
   ['candidate', 'has raised its term and asks for votes'],
+  ['learner', 'gets the log, never votes (:add learner, then :promote-learner)'],
   ['⊘ isolated', 'every link to and from it is cut (i; h heals): its lag only grows'],
   ['↻ catching up', 'a follower still hearing from the leader, over 500 ms of replay lag behind (a cut-off node is not: its lag only grows)'],
   ['snap / wal', "wide: the node's newest snapshot index (– none) and the WAL it keeps; compaction deletes what a snapshot covers"],

@@ -61,7 +61,15 @@ function isCatchingUp(node: NodeStatus, leader: NodeId | null): boolean {
   return node.id !== leader && !node.paused && !node.isolated && node.role === 'follower' && node.leader === leader;
 }
 
-function roleText(node: NodeStatus): { text: string; color: InkColor | undefined } {
+/**
+ * The role, and whether the node votes: a learner (it gets the log, never votes) says so instead
+ * of "follower", and a running node the configuration does not hold yet says "joining". Status
+ * recorded before membership change has no `member`: every node then voted.
+ */
+function roleText(node: NodeStatus, membershipKnown: boolean): { text: string; color: InkColor | undefined } {
+  const member = node.member as NodeStatus['member'] | undefined;
+  if (node.up && node.role === 'follower' && member === 'learner') return { text: 'learner', color: 'cyan' };
+  if (node.up && node.role === 'follower' && member === null && membershipKnown) return { text: 'joining', color: 'cyan' };
   switch (node.role) {
     case 'leader':
       return { text: 'leader', color: 'green' };
@@ -131,6 +139,8 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
   const align = (column: Column, text: string) => (column.align === 'left' ? padRight(text, column.width) : padLeft(text, column.width));
   const [first, ...rest] = shown;
   const aged = agedRows(nodes, leader);
+  // Before any report (and in recordings older than membership change) no row says voter.
+  const membershipKnown = nodes.some((node) => (node.member as NodeStatus['member'] | undefined) === 'voter');
   const headerText =
     ' '.repeat(markWidth) + align(first!, first!.title) + padRight(' role', roleWidth) + rest.map((column) => align(column, column.title)).join('') + '  state';
   return (
@@ -138,7 +148,7 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
       <SegmentLine segments={[{ text: headerText, dim: true, bold: true }]} width={width} color={color} />
       {nodes.map((node, i) => {
         const isSelected = i === selected;
-        const role = roleText(node);
+        const role = roleText(node, membershipKnown);
         const states = nodeStates(node, { leader, crashed, divergent, aged });
         const segments: Segment[] = [
           { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },
