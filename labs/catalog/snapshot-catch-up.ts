@@ -272,7 +272,7 @@ export const snapshotCatchUp = defineLab<Facts>({
         const e = last.event;
         return {
           passed: true,
-          detail: `${node} installed ${e.from}'s snapshot at index ${e.index} (${bytes(e.bytes)} in ${formatMs(e.durationMs)}${sent.length > 0 ? `, sent by ${sent[sent.length - 1]!.event.node}` : ''}) and caught up ${describeCatchUp(c.result)}`,
+          detail: `${node} installed ${e.from}'s snapshot at index ${e.index} (${bytes(e.bytes)} in ${formatMs(e.durationMs)}${sent.length > 0 ? `, sent by ${sent[sent.length - 1]!.event.node}` : ''}) instead of ${bytes(c.result.logBytes)} of log, and caught up ${plural(c.result.entries, 'entry', 'entries')} in ${formatMs(c.result.catchUpMs)}`,
           facts: { snapshot: { ...c.result, snapshotIndex: e.index, snapshotBytes: e.bytes, transferMs: e.durationMs, installMs: e.installMs, log: e.log } },
         };
       },
@@ -300,7 +300,7 @@ export const snapshotCatchUp = defineLab<Facts>({
     if (f.snapshot !== undefined) {
       const s = f.snapshot;
       lines.push(
-        `Back again, ${s.node} received the leader's snapshot at index ${s.snapshotIndex}: ${bytes(s.snapshotBytes)} in ${formatMs(s.transferMs)} (${formatMs(s.installMs)} of it the install), its log ${s.log === 'kept' ? 'kept after it' : 'started again after it'}, then the entries after it from the log: ${describeCatchUp(s)} in all. The log alone would have been ${bytes(s.logBytes)}.`,
+        `Back again, ${s.node} received the leader's snapshot at index ${s.snapshotIndex}: ${bytes(s.snapshotBytes)} in ${formatMs(s.transferMs)} (${formatMs(s.installMs)} of it the install), its log ${s.log === 'kept' ? 'kept after it' : 'started again after it'}, then the entries after it from the log: ${plural(s.entries, 'entry', 'entries')} behind, caught up in ${formatMs(s.catchUpMs)} from its first report, ${perSecond(s.entries, s.catchUpMs)} entries/s. By the log alone that would have been ${bytes(s.logBytes)}.`,
       );
     }
     if (f.replay !== undefined && f.snapshot !== undefined) {
