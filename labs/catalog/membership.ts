@@ -36,7 +36,7 @@ interface WriteWindow {
 interface Facts {
   dead: string;
   /** configIndex: the config entry's index; waited: writes acknowledged at an index past it, started before the change committed. */
-  voterJoin: Change & WriteWindow & { configIndex: number; waited: number; before: number };
+  voterJoin: Change & WriteWindow & { configIndex: number; waited: number; before: number; checkQuorumStepDowns: number };
   removed: Change;
   learnerJoin: Change & { promoteAfterMs: number; refusedPromotions: number };
   learnerWrites: WriteWindow;
@@ -174,7 +174,7 @@ export const membership = defineLab<Facts>({
         return {
           passed: true,
           detail: `${change.node} joined as a voter ${formatMs(change.commitMs)} after the request: majority ${change.majorityBefore} → ${change.majorityAfter}; ${around.waited} writes started before it had caught up committed past the config entry (index ${configIndex}) only once it had; longest pause between acknowledgements ${formatMs(writes.longestPauseMs)}`,
-          facts: { dead: kill.node, voterJoin: { ...change, ...writes, configIndex, ...around } },
+          facts: { dead: kill.node, voterJoin: { ...change, ...writes, configIndex, ...around, checkQuorumStepDowns: eventsOf(o, 'stepped-down', add.wall).filter((e) => e.event.reason === 'check-quorum' && e.atMs <= joined.atMs).length } },
         };
       },
       autopilot: async (context) => {
@@ -308,7 +308,7 @@ export const membership = defineLab<Facts>({
     if (f.voterJoin !== undefined) {
       const v = f.voterJoin;
       lines.push(
-        `With ${f.dead ?? 'a node'} dead, ${v.node} joined straight as a voter: the majority went from ${v.majorityBefore} to ${v.majorityAfter}, and with one voter dead the third vote had to be ${v.node}, which started empty. The change (index ${v.configIndex}) committed ${formatMs(v.commitMs)} after the request; ${v.waited} writes started meanwhile committed past it, each only once ${v.node} had caught up that far, and ${v.before} below it, under the old majority. The longest time without any acknowledged write was ${formatMs(v.longestPauseMs)}.`,
+        `With ${f.dead ?? 'a node'} dead, ${v.node} joined straight as a voter: the majority went from ${v.majorityBefore} to ${v.majorityAfter}, and with one voter dead the third vote had to be ${v.node}, which started empty. The change (index ${v.configIndex}) committed ${formatMs(v.commitMs)} after the request; ${v.waited} writes started meanwhile committed past it, each only once ${v.node} had caught up that far, and ${v.before} below it, under the old majority. The longest time without any acknowledged write was ${formatMs(v.longestPauseMs)}.${v.checkQuorumStepDowns > 0 ? ` Meanwhile the leader stepped down ${plural(v.checkQuorumStepDowns, 'time')} by CheckQuorum: it must hear from a majority, 3 of the 4 voters itself included, which with ${f.dead ?? 'one'} dead needed ${v.node}; an election followed.` : ''}`,
       );
       lines.push('A majority of 4 is 3, so 4 voters survive one failure, as 3 do: the fourth voter adds no fault tolerance, only one more node every decision may have to wait for.');
     }
@@ -327,7 +327,7 @@ export const membership = defineLab<Facts>({
       );
     }
     lines.push(
-      'One change at a time: any majority of the old configuration and any majority of the new one share a node when they differ by one server, so two leaders cannot be elected by disjoint majorities. Changing several at once needs joint consensus (thesis §4.3); etcd, like this cluster, adds one member at a time and starts a new one as a learner.',
+      'One change at a time: any majority of the old configuration and any majority of the new one share a node when they differ by one server, so two leaders cannot be elected by disjoint majorities. Changing several at once needs joint consensus (thesis §4.3); etcd, like this cluster, changes one member at a time, and a new member can join as a learner (member add --learner) to be promoted once in sync.',
     );
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${plural(run.lostWrites, 'lost write')}.`);
     return lines;
