@@ -151,7 +151,7 @@ export function table(results: readonly Result[]): string {
     const how =
       r.snapshot === null
         ? `replayed ${mib(r.logBytes)} of log`
-        : `snapshot at index ${r.snapshot.index}, ${mib(r.snapshot.bytes)} in ${r.snapshot.durationMs} ms, instead of ${mib(r.logBytes)} of log`;
+        : `snapshot at index ${r.snapshot.index}, ${mib(r.snapshot.bytes)} in ${Math.round(r.snapshot.durationMs)} ms, instead of ${mib(r.logBytes)} of log`;
     lines.push(`catch-up by ${r.via}: ${r.entries} entries in ${r.catchUpMs} ms = ${r.entriesPerSecond} entries/s (${how}; process start ${r.startMs} ms of it)`);
   }
   return lines.join('\n');
