@@ -188,7 +188,8 @@ export const membership = defineLab<Facts>({
     {
       title: 'Remove it again',
       instruction: (o) => {
-        const added = o.membership?.voters.filter((id) => !['n1', 'n2', 'n3'].includes(id)).pop() ?? 'n4';
+        const joined = eventsOf(o, 'membership').filter((e) => e.event.change === 'joined' && e.event.as === 'voter');
+        const added = joined[joined.length - 1]?.event.node ?? '<the new voter>';
         return `Take the new voter out again, to redo the change the careful way: :remove ${added}. The quorum goes back to 2.`;
       },
       hint: 'Removing a voter is a single-server change too: the leader appends the new configuration, uses it at once, and the removed node stops once it has committed.',

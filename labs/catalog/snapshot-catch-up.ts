@@ -65,6 +65,11 @@ function perSecond(count: number, ms: number): number {
   return ms <= 0 ? 0 : Math.round((count * 1000) / ms);
 }
 
+/** A follower that is down now, or null. */
+function stoppedFollower(o: Observation): NodeId | null {
+  return o.status.find((n) => !n.up && n.id !== o.leader)?.id ?? null;
+}
+
 /** A node's sample at `mono`: the last one at or before it, else the first after it. */
 function sampleAt(o: Observation, node: NodeId, mono: number): NodeSample | undefined {
   let found: NodeSample | undefined;
@@ -192,7 +197,7 @@ export const snapshotCatchUp = defineLab<Facts>({
     {
       title: 'Stop a follower under load',
       instruction: (o) =>
-        `Select ${someFollower(o)} and press k. Watch the leader's retained WAL (the node table's WAL column, or ? on ${o.leader ?? 'the leader'}) and the snapshot-taken events: the snapshots come, the WAL does not shrink.`,
+        `${stoppedFollower(o) === null ? `Select ${someFollower(o)} and press k.` : `${stoppedFollower(o)} is down.`} Watch the leader's retained WAL (the node table's wal column, or ? on ${o.leader ?? 'the leader'}) and the snapshot-taken events: the snapshots come, the WAL does not shrink.`,
       hint: 'The leader compacts only what every follower has: the stopped follower still needs everything after its last entry, so the leader keeps it, like a replication slot. Without a cap (max_slot_wal_keep_size = -1, PostgreSQL\'s default) that lasts as long as the outage and can fill the disk.',
       check: (o, before) => {
         const r = stopCheck(o, before);
@@ -228,7 +233,8 @@ export const snapshotCatchUp = defineLab<Facts>({
     },
     {
       title: 'Cap the retained WAL, stop it again',
-      instruction: (o) => `Set a cap on the WAL a leader keeps for lagging followers: :retain ${capBytes / kib}KiB. Then stop ${someFollower(o)} again (select it, k).`,
+      instruction: (o) =>
+        `Set a cap on the WAL a leader keeps for lagging followers: :retain ${capBytes / kib}KiB. Then ${stoppedFollower(o) === null ? `stop ${someFollower(o)} again (select it, k)` : `keep ${stoppedFollower(o)} down`} and watch the leader's wal column stay under the cap.`,
       hint: 'retainBytes works like max_slot_wal_keep_size: past the cap, the leader deletes WAL segments below its snapshot even though a follower still needs them. The follower can then no longer catch up from the log alone.',
       check: (o, before) => {
         const policies = actionsOf(actionsSince(o, before), 'snapshot-policy').filter((a) => a.error === null);
