@@ -1247,7 +1247,7 @@ export const questions: readonly Question[] = [
     topic: 'raft',
     lab: 'snapshot-catch-up',
     kind: 'choice',
-    prompt: 'A leader takes a snapshot while one follower is stopped. Without a cap on retained log, what may it delete?',
+    prompt: 'In replica-lab, a leader keeps WAL for lagging followers like a replication slot. It takes a snapshot while one follower is stopped, with retainBytes null (no cap). What may it delete?',
     choices: [
       'Only entries every follower already has: the stopped one still needs everything after its last entry, so the log it missed stays, snapshots or not',
       'Every entry the snapshot covers, since the snapshot holds their effect and the stopped follower will catch up by InstallSnapshot anyway',
@@ -1255,7 +1255,7 @@ export const questions: readonly Question[] = [
       'Entries older than the retention margin, whatever the followers need, because the margin exists exactly to bound what the leader keeps',
     ],
     answer: 0,
-    explanation: 'Keeping what a lagging follower needs spares it a full snapshot, as a PostgreSQL replication slot keeps WAL for its standby. The price is disk that grows with the outage; a cap (max_slot_wal_keep_size, retainBytes here) bounds it, and past the cap the follower needs a snapshot (pg_basebackup). Raft itself allows compacting any committed, applied prefix: keeping more is a policy choice.',
+    explanation: 'Keeping what a lagging follower needs spares it a full snapshot, as a PostgreSQL replication slot keeps WAL for its standby. The price is disk that grows with the outage; a cap (max_slot_wal_keep_size, retainBytes here) bounds it, and past the cap the follower needs a snapshot (pg_basebackup). Raft itself allows compacting any committed, applied prefix (etcd compacts regardless of followers, keeping a fixed margin of catch-up entries): keeping what a follower needs is a policy choice.',
     source: 'Raft paper §7 Log compaction; PostgreSQL 16 docs, §27.2.6 Replication Slots and §20.6.1 max_slot_wal_keep_size',
   },
   {
