@@ -235,7 +235,7 @@ export const snapshotCatchUp = defineLab<Facts>({
       title: 'Cap the retained WAL, stop it again',
       instruction: (o) =>
         `Set a cap on the WAL a leader keeps for lagging followers: :retain ${capBytes / kib}KiB. Then ${stoppedFollower(o) === null ? `stop ${someFollower(o)} again (select it, k)` : `keep ${stoppedFollower(o)} down`} and watch the leader's wal column stay under the cap.`,
-      hint: 'retainBytes works like max_slot_wal_keep_size: past the cap, the leader deletes WAL segments below its snapshot even though a follower still needs them. The follower can then no longer catch up from the log alone.',
+      hint: 'retainBytes works like max_slot_wal_keep_size: past the cap, the leader deletes WAL segments below its snapshot even though a follower still needs them. The follower can then no longer catch up from the log alone. Leave it down about as long as the first time, so the two catch-ups compare like for like.',
       check: (o, before) => {
         const policies = actionsOf(actionsSince(o, before), 'snapshot-policy').filter((a) => a.error === null);
         const cap = policies[policies.length - 1]?.change.retainBytes;
@@ -285,6 +285,12 @@ export const snapshotCatchUp = defineLab<Facts>({
       autopilot: async (context) => {
         const down = context.observe().status.find((n) => !n.up);
         if (down === undefined) throw new Error('no stopped follower to restart');
+        // An outage about as long as the first (as much log missed), so the two catch-ups compare like for like.
+        await context.waitFor(`${bytes(growthBytesMin)} of log written since ${down.id} stopped`, (o) => {
+          const stopped = lastUpBefore(o, down.id, o.mono);
+          const leader = o.status.find((n) => n.id === o.leader);
+          return stopped !== undefined && leader !== undefined && leader.lastLsn - stopped.lastLsn >= growthBytesMin;
+        }, 60_000);
         await context.cluster.restart(down.id);
         await context.waitFor('the follower to install a snapshot and catch up', (o) => snapshotCatchUp.steps[3]!.check(o, context.before).passed, 90_000);
       },
@@ -315,6 +321,13 @@ export const snapshotCatchUp = defineLab<Facts>({
       lines.push(
         `Replay: ${perSecond(r.entries, r.catchUpMs)} entries/s over ${bytes(r.logBytes)} of log. Snapshot: ${perSecond(s.entries, s.catchUpMs)} entries/s, ${bytes(s.snapshotBytes)} of state for ${bytes(s.logBytes)} of log. The log grows with the outage (every write missed, ${r.entries > 0 ? `about ${Math.round(r.logBytes / r.entries)} bytes each here` : 'each with its bytes'}); a snapshot is the size of the state (${plural(workloadKeys, 'key')} rewritten over and over here), whatever the outage. A short outage over a large state favours the log, which is why the leader keeps a margin below each snapshot (retainEntries, etcd's catch-up entries); a long one favours the snapshot.`,
       );
+      const replayRate = perSecond(r.entries, r.catchUpMs);
+      const snapshotRate = perSecond(s.entries, s.catchUpMs);
+      if (snapshotRate < replayRate) {
+        lines.push(
+          `Here the snapshot path was the slower per entry (${snapshotRate} against ${replayRate} entries/s) and the cheaper in bytes (${bytes(s.snapshotBytes)} against ${bytes(s.logBytes)}): it has fixed costs (the leader finds the follower behind its compaction point, streams the file, the follower checks it, swaps state.db and reopens it, then takes the log after the snapshot) that an outage of ${plural(s.entries, 'entry', 'entries')} does not pay back. Over a longer outage the log grows and the snapshot does not: replica-lab bench catch-up --via log,snapshot measures both at any size.`,
+        );
+      }
     }
     lines.push(
       'What the cluster did by itself is what a PostgreSQL operator does by hand once a slot is lost: take a base backup of the primary with pg_basebackup, start the standby from it, and let it stream the WAL after it. etcd works like this lab: --snapshot-count sets how many applied entries trigger a snapshot, and a member too far behind receives the leader\'s snapshot.',
