@@ -235,14 +235,14 @@ describe('keys', () => {
 
   it('? opens the help overlay with every key and command; Esc closes it', async () => {
     // Tall enough for the keys, the node table's words, the charts and the first commands.
-    const rendered = renderDashboard(steady(), { columns: 100, rows: 63 });
+    const rendered = renderDashboard(steady(), { columns: 100, rows: 64 });
     await waitForText(rendered, '▸ n1');
     await press(rendered, '?');
     const help = await waitForText(rendered, 'commands (after :)');
     expect(help).toContain('kill (SIGKILL) / restart the selected node');
     expect(help).toContain('partition n1 | n2 n3');
     expect(help).not.toMatch(/^replay lag, last 60 s/m);
-    expect(lines(help)).toHaveLength(62);
+    expect(lines(help)).toHaveLength(63);
     await press(rendered, 'k');
     expect(rendered.lastFrame()).toContain('commands (after :)');
     await press(rendered, keys.escape);
