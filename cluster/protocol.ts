@@ -203,6 +203,8 @@ export type ToNode =
   | { readonly type: 'conf-change'; readonly id: number; readonly change: ConfChange }
   /** Every node of the cluster whose socket this node may connect to and accept (membership changes add and remove them). */
   | { readonly type: 'peers'; readonly nodes: readonly NodeId[] }
+  /** The snapshot policy now (Cluster.setSnapshotPolicy): when to snapshot and how much WAL to keep; the segment size stays what the node started with. */
+  | { readonly type: 'snapshot-policy'; readonly everyEntries: number; readonly retainEntries: number; readonly retainBytes: number | null }
   /** The whole rule table; each node keeps the rules of its own links. */
   | { readonly type: 'links'; readonly rules: readonly LinkRule[] }
   /** The clock fault: the node's tick timer runs at `rate` times real speed (1 restores it). */
@@ -716,7 +718,7 @@ const faultMs: Check<number> = (v, p) => (typeof v === 'number' && Number.isFini
 
 function toNode(value: unknown): ToNode {
   if (!isRecord(value)) fail('message', 'an object');
-  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'snapshot', 'conf-change', 'peers', 'links', 'node-faults', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
+  const type = oneOf(['raft', 'execute', 'query', 'promote', 'transfer', 'set-replication', 'checksum', 'trace', 'snapshot', 'snapshot-policy', 'conf-change', 'peers', 'links', 'node-faults', 'clock', 'stop', 'batch'] as const)(field(value, 'type'), 'type');
   switch (type) {
     case 'batch':
       // The receiver unpacks a batch and checks each message on its own (see unbatch).
@@ -762,6 +764,10 @@ function toNode(value: unknown): ToNode {
       const rate = finite(field(value, 'rate'), 'rate');
       if (!(rate >= clockRateMin && rate <= clockRateMax)) fail('rate', `a clock rate from ${clockRateMin} to ${clockRateMax}`);
       return { type, rate };
+    }
+    case 'snapshot-policy': {
+      const retainBytes = field(value, 'retainBytes');
+      return { type, everyEntries: count(field(value, 'everyEntries'), 'everyEntries'), retainEntries: count(field(value, 'retainEntries'), 'retainEntries'), retainBytes: retainBytes === null ? null : count(retainBytes, 'retainBytes') };
     }
     case 'conf-change':
       return { type, id: count(field(value, 'id'), 'id'), change: confChange(field(value, 'change'), 'change') };

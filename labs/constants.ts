@@ -13,6 +13,10 @@ export const historyKeptMax = 100_000;
 export const lagSamplesKeptMax = 50_000;
 export const lagSampleEveryMs = 50;
 
+/** Node samples kept per cluster (one per node per observation, at most every nodeSampleEveryMs). */
+export const nodeSamplesKeptMax = 50_000;
+export const nodeSampleEveryMs = 50;
+
 /** Rollback files read per cluster, and entries kept per file. */
 export const rollbackFilesMax = 100;
 export const rollbackEntriesMax = 10_000;

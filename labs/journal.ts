@@ -5,7 +5,7 @@
 // cluster event says. The dashboard drives this proxy, so the person's keys
 // land here; the autopilot drives it too.
 
-import type { Cluster, ExecuteOptions, LinkOptions, NodeId, Param, QueryOptions, ReplicationSettings } from '../cluster/index.js';
+import type { Cluster, ExecuteOptions, JoinAs, LinkOptions, NodeId, Param, QueryOptions, ReplicationSettings, SnapshotPolicy } from '../cluster/index.js';
 import { journalActionsMax, journalRowsMax } from './constants.js';
 import type { Action, ActionBase, ActionError, NodeActionKind } from './types.js';
 
@@ -72,6 +72,18 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
       },
     );
   };
+  const membershipAction =
+    (kind: 'promote-learner' | 'remove-node', run: (id: NodeId, options: { readonly timeoutMs?: number }) => Promise<void>) =>
+    async (id: NodeId, options: { readonly timeoutMs?: number } = {}) => {
+      const base = journal.base(cluster);
+      try {
+        await run(id, options);
+        journal.add(base, { kind, node: id, endMono: performance.now(), error: null });
+      } catch (error) {
+        journal.add(base, { kind, node: id, endMono: performance.now(), error: actionError(error).message });
+        throw error;
+      }
+    };
   const wrappers: Record<string, unknown> = {
     execute: async (sql: string, params: readonly Param[] = [], options: ExecuteOptions = {}) => {
       const base = journal.base(cluster);
@@ -134,6 +146,42 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
         journal.add(base, { kind: 'clock', node: id, rate, error: null });
       } catch (error) {
         journal.add(base, { kind: 'clock', node: id, rate, error: actionError(error).message });
+        throw error;
+      }
+    },
+    addNode: async (options: { readonly as?: JoinAs; readonly timeoutMs?: number } = {}) => {
+      const base = journal.base(cluster);
+      const as = options.as ?? 'learner';
+      try {
+        const node = await cluster.addNode(options);
+        journal.add(base, { kind: 'add-node', as, node, endMono: performance.now(), error: null });
+        return node;
+      } catch (error) {
+        journal.add(base, { kind: 'add-node', as, node: null, endMono: performance.now(), error: actionError(error).message });
+        throw error;
+      }
+    },
+    promoteLearner: membershipAction('promote-learner', (id, options) => cluster.promoteLearner(id, options)),
+    removeNode: membershipAction('remove-node', (id, options) => cluster.removeNode(id, options)),
+    setSnapshotPolicy: (change: Partial<Omit<SnapshotPolicy, 'segmentBytes'>>) => {
+      const base = journal.base(cluster);
+      try {
+        const policy = cluster.setSnapshotPolicy(change);
+        journal.add(base, { kind: 'snapshot-policy', change: { ...change }, error: null });
+        return policy;
+      } catch (error) {
+        journal.add(base, { kind: 'snapshot-policy', change: { ...change }, error: actionError(error).message });
+        throw error;
+      }
+    },
+    snapshot: async (id: NodeId) => {
+      const base = journal.base(cluster);
+      try {
+        const result = await cluster.snapshot(id);
+        journal.add(base, { kind: 'snapshot', node: id, error: null });
+        return result;
+      } catch (error) {
+        journal.add(base, { kind: 'snapshot', node: id, error: actionError(error).message });
         throw error;
       }
     },

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import type { HistoryRecord } from '../cluster/check/index.js';
 import type { Cluster } from '../cluster/index.js';
-import { historyKeptMax, lagSampleEveryMs, lagSamplesKeptMax, rollbackEntriesMax, rollbackFilesMax } from './constants.js';
+import { historyKeptMax, lagSampleEveryMs, lagSamplesKeptMax, nodeSampleEveryMs, nodeSamplesKeptMax, rollbackEntriesMax, rollbackFilesMax } from './constants.js';
 import type { Journal } from './journal.js';
-import type { Baseline, LagSample, Observation, RollbackFile, RolledBackEntry } from './types.js';
+import type { Baseline, LagSample, NodeSample, Observation, RollbackFile, RolledBackEntry } from './types.js';
 
 /** Keeps every workload history record seen, reading the workload's ring as often as it is observed. */
 export class HistoryTap {
@@ -68,6 +68,43 @@ export class LagTap {
   }
 }
 
+/**
+ * Keeps every node's positions, snapshot index and retained WAL, read at
+ * every observation (at most every nodeSampleEveryMs): status() shows only
+ * the latest, a check on when a node caught up or how the WAL grew needs a
+ * series.
+ */
+export class NodeTap {
+  private readonly kept: NodeSample[] = [];
+  private lastMono = -Infinity;
+
+  constructor(private readonly cluster: Cluster) {}
+
+  samples(): readonly NodeSample[] {
+    const mono = performance.now();
+    if (mono - this.lastMono >= nodeSampleEveryMs) {
+      this.lastMono = mono;
+      for (const n of this.cluster.status()) {
+        this.kept.push({
+          mono,
+          node: n.id,
+          up: n.up,
+          reporting: n.up && n.reportAgeMs !== null,
+          role: n.role,
+          lastIndex: n.lastIndex,
+          lastLsn: n.lastLsn,
+          commitIndex: n.commitIndex,
+          appliedIndex: n.appliedIndex,
+          snapshotIndex: n.snapshotIndex,
+          walBytesRetained: n.walBytesRetained,
+        });
+      }
+      if (this.kept.length > nodeSamplesKeptMax) this.kept.splice(0, this.kept.length - nodeSamplesKeptMax);
+    }
+    return this.kept;
+  }
+}
+
 /** Reads each rollback file a node reports writing, once. */
 export class RollbackReader {
   private readonly files = new Map<string, RollbackFile>();
@@ -117,6 +154,7 @@ export interface ObservationSources {
   readonly tap: HistoryTap;
   readonly rollbacks: RollbackReader;
   readonly lags: LagTap;
+  readonly nodes: NodeTap;
   readonly tickMs: number;
   /** Only journal entries from this one on belong to the current cluster. */
   readonly firstAction: number;
@@ -139,6 +177,8 @@ export function observe(sources: ObservationSources): Observation {
     lostWrites: [...cluster.lostWrites()],
     rollbackFiles: sources.rollbacks.read(),
     lagSamples: sources.lags.samples(),
+    nodeSamples: sources.nodes.samples(),
+    membership: cluster.membership(),
   };
 }
 

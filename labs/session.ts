@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Cluster } from '../cluster/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
 import { Journal, recordingCluster } from './journal.js';
-import { baselineOf, HistoryTap, LagTap, observe, RollbackReader } from './observe.js';
+import { baselineOf, HistoryTap, LagTap, NodeTap, observe, RollbackReader } from './observe.js';
 import type { ProgressStore } from './progress.js';
 import type { AnyLab, AutopilotContext, Baseline, CheckResult, LabSetup, LiveText, Observation, RunSummary } from './types.js';
 
@@ -97,6 +97,7 @@ export class LabSession {
   private tap!: HistoryTap;
   private rollbacks!: RollbackReader;
   private lags!: LagTap;
+  private nodes!: NodeTap;
   private firstAction = 1;
   private tickMs = 10;
   private generation = 0;
@@ -157,7 +158,7 @@ export class LabSession {
 
   /** A fresh observation of the live cluster (what the checks see). */
   observe(): Observation {
-    return observe({ cluster: this.raw, journal: this.journal, tap: this.tap, rollbacks: this.rollbacks, lags: this.lags, tickMs: this.tickMs, firstAction: this.firstAction });
+    return observe({ cluster: this.raw, journal: this.journal, tap: this.tap, rollbacks: this.rollbacks, lags: this.lags, nodes: this.nodes, tickMs: this.tickMs, firstAction: this.firstAction });
   }
 
   /** Re-evaluates the current step's check now. */
@@ -314,6 +315,7 @@ export class LabSession {
       this.tap = new HistoryTap(cluster);
       this.rollbacks = new RollbackReader(cluster);
       this.lags = new LagTap(cluster);
+      this.nodes = new NodeTap(cluster);
       this.firstAction = this.journal.count() + 1;
       this.generation++;
       cluster.on('event', this.onEvent);

@@ -8,6 +8,8 @@ import type { HistoryRecord } from '../cluster/check/index.js';
 import type {
   Cluster,
   ClusterEvent,
+  ClusterMembership,
+  JoinAs,
   ClusterOptions,
   Consistency,
   LinkOptions,
@@ -16,6 +18,7 @@ import type {
   Param,
   ReplicationSettings,
   RolledBackWrite,
+  SnapshotPolicy,
   WorkloadOptions,
   WorkloadStats,
 } from '../cluster/index.js';
@@ -99,7 +102,14 @@ export type Action =
   | (ActionBase & { readonly kind: 'link'; readonly from: NodeId; readonly to: NodeId; readonly options: LinkOptions })
   | (ActionBase & { readonly kind: 'heal' })
   | (ActionBase & { readonly kind: 'clock'; readonly node: NodeId; readonly rate: number; readonly error: string | null })
-  | (ActionBase & { readonly kind: 'replication'; readonly change: Partial<ReplicationSettings>; readonly error: string | null });
+  | (ActionBase & { readonly kind: 'replication'; readonly change: Partial<ReplicationSettings>; readonly error: string | null })
+  /** Cluster.addNode: the id it resolved to (null when refused), as what it was added. */
+  | (ActionBase & { readonly kind: 'add-node'; readonly as: JoinAs; readonly node: NodeId | null; readonly endMono: number; readonly error: string | null })
+  | (ActionBase & { readonly kind: 'promote-learner' | 'remove-node'; readonly node: NodeId; readonly endMono: number; readonly error: string | null })
+  /** Cluster.setSnapshotPolicy. */
+  | (ActionBase & { readonly kind: 'snapshot-policy'; readonly change: Partial<SnapshotPolicy>; readonly error: string | null })
+  /** Cluster.snapshot (`:snapshot n2`). */
+  | (ActionBase & { readonly kind: 'snapshot'; readonly node: NodeId; readonly error: string | null });
 
 export type ActionKind = Action['kind'];
 
@@ -148,6 +158,29 @@ export interface Observation {
   readonly rollbackFiles: readonly RollbackFile[];
   /** Each follower's write/flush/replay lag as its leader measured it, sampled at observations, oldest first (bounded). */
   readonly lagSamples: readonly LagSample[];
+  /** Every node's log positions, snapshot and retained WAL, sampled at observations, oldest first (bounded): when a node caught up, how the WAL grew. */
+  readonly nodeSamples: readonly NodeSample[];
+  /** The configuration (voters, learners, the quorum size) as the leader reports it; null before any report. */
+  readonly membership: ClusterMembership | null;
+}
+
+/** One node at one observation: how far its log and state are, its newest snapshot and the WAL it keeps. */
+export interface NodeSample {
+  /** performance.now() when it was read. */
+  readonly mono: number;
+  readonly node: NodeId;
+  readonly up: boolean;
+  /** It has reported since its process started (a restarted node is up at once, reporting once it has opened its WAL and state). */
+  readonly reporting: boolean;
+  readonly role: NodeStatus['role'];
+  readonly lastIndex: number;
+  /** Byte position of its last entry in its WAL (the lsn). */
+  readonly lastLsn: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly snapshotIndex: number;
+  /** null before its first report. */
+  readonly walBytesRetained: number | null;
 }
 
 /** One follower's lag at one observation (pg_stat_replication's write_lag, flush_lag, replay_lag, as live figures). */

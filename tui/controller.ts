@@ -85,6 +85,8 @@ export interface ClusterController {
   trace?(sql: string, params?: readonly Param[], options?: TraceOptions): Promise<WriteTrace>;
   /** A snapshot of the node's state now, its WAL compacted after it (Cluster.snapshot); optional for stand-ins. */
   snapshot?(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }>;
+  /** The snapshot policy's retention (`:retain`); a stand-in without it cannot change it. */
+  setSnapshotPolicy?(change: { readonly retainBytes?: number | null }): { readonly retainBytes: number | null };
   /** Membership change: a new node as a learner or a voter (resolves to its id once the change commits). */
   addNode(options?: { readonly as?: 'learner' | 'voter' }): Promise<NodeId>;
   /** A learner becomes a voter, once it has caught up (refused with the reason before). */

@@ -31,6 +31,7 @@ interface BenchFlags {
   readonly duration: string;
   readonly trials?: string;
   readonly entries: string;
+  readonly via: string;
   readonly electionTimeout: string;
   readonly nodes: string;
   readonly fsync: boolean;
@@ -49,6 +50,7 @@ export function registerBench(program: Command): void {
     .option('--duration <seconds>', 'throughput: measured seconds per run (after 1 s of warm-up)', '5')
     .option('--trials <n>', 'failover: kills of the leader (default 20); startup: cluster starts (default 5)')
     .option('--entries <n>', 'catch-up: entries committed while the follower is down', '100000')
+    .option('--via <list>', 'catch-up: how the follower catches up, comma-separated: log (replays every entry), snapshot (the leader compacted past it and sends its snapshot)', 'log,snapshot')
     .option('--election-timeout <min-max>', 'failover: election timeout range in ms', '150-300')
     .option('--nodes <n>', 'nodes per cluster (3-7)', '3')
     .option('--no-fsync', 'skip fsync (not durable; for comparison only)')
@@ -65,6 +67,7 @@ time, and writes per fsync of the leader: group commit). Nothing is simulated.
 Examples:
   replica-lab bench throughput --mode quorum,async --clients 1,4,64
   replica-lab bench failover --trials 20 --mode quorum,async
+  replica-lab bench catch-up --entries 50000 --via log,snapshot
   replica-lab bench all --json`,
     )
     .action(async (scenarioText: string, flags: BenchFlags) => {
@@ -74,6 +77,7 @@ Examples:
       const clients = flags.clients.split(',').map((text) => wholeFlag('--clients', text, 1, 4096, 'bench'));
       const durationS = wholeFlag('--duration', flags.duration, 1, 3600, 'bench');
       const entries = wholeFlag('--entries', flags.entries, 1, 10_000_000, 'bench');
+      const vias = choiceList('--via', flags.via, ['log', 'snapshot'] as const, 'bench');
       const nodes = wholeFlag('--nodes', flags.nodes, 3, 7, 'bench');
       const electionTimeoutMs = electionRange(flags.electionTimeout);
       const fsync = flags.fsync;
@@ -105,7 +109,7 @@ Examples:
         await run('startup', (p) => startup({ trials, nodes, fsync, mode: modes[0]!, ackLevel }, p));
       }
       if (all || scenario === 'catch-up') {
-        await run(`catch-up ${entries} entries`, (p) => catchUp({ entries, nodes, fsync, mode: modes[0]!, ackLevel }, p));
+        for (const via of vias) await run(`catch-up ${entries} entries by ${via}`, (p) => catchUp({ entries, nodes, fsync, mode: modes[0]!, ackLevel, via }, p));
       }
       if (flags.json === true) process.stdout.write(`${JSON.stringify({ scenario, machine: machine(), results })}\n`);
       else process.stdout.write(`${table(results)}\nresults appended to ${join(runDir, 'bench.jsonl')}\n`);
@@ -144,9 +148,17 @@ export function table(results: readonly Result[]): string {
     lines.push(`startup: ${r.startupMs} ms median to the first acknowledged write (${r.trials} trials, min ${r.startupMsAll.min}, max ${r.startupMsAll.max})`);
   }
   for (const r of results.filter((r): r is CatchUpResult => r.scenario === 'catch-up')) {
-    lines.push(`catch-up: ${r.entries} entries in ${r.catchUpMs} ms = ${r.entriesPerSecond} entries/s`);
+    const how =
+      r.snapshot === null
+        ? `replayed ${mib(r.logBytes)} of log`
+        : `snapshot at index ${r.snapshot.index}, ${mib(r.snapshot.bytes)} in ${Math.round(r.snapshot.durationMs)} ms, instead of ${mib(r.logBytes)} of log`;
+    lines.push(`catch-up by ${r.via}: ${r.entries} entries in ${r.catchUpMs} ms = ${r.entriesPerSecond} entries/s (${how}; process start ${r.startMs} ms of it)`);
   }
   return lines.join('\n');
+}
+
+function mib(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function row(cells: readonly (string | number)[]): string {

@@ -1378,10 +1378,13 @@ export class RaftCore {
   /** Ticks of this node's clock until its lease lapses; 0 without one. */
   leaseRemainingTicks(): number {
     if (this.role !== 'leader' || !this.leaseUsable() || this.log.term(this.commitIndex) !== this.term) return 0;
-    const needed = majority(this.config.peers.length) - 1;
+    // Only the voters in force promise anything (a learner's answer holds no vote back), and this
+    // node counts itself only while it is one of them.
+    const voters = this.voters();
+    const needed = majority(voters.length) - (voters.includes(this.id) ? 1 : 0);
     let start = this.tickCount;
     if (needed > 0) {
-      const sent = [...this.lease.acks.values()].sort((a, b) => b - a);
+      const sent = [...this.lease.acks].filter(([id]) => id !== this.id && voters.includes(id)).map(([, tick]) => tick).sort((a, b) => b - a);
       if (sent.length < needed) return 0;
       start = sent[needed - 1]!;
     }

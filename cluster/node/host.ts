@@ -451,6 +451,13 @@ export class NodeHost {
       case 'snapshot':
         this.snapshotNow(channel, message.id);
         return;
+      case 'snapshot-policy': {
+        const { type: _type, ...change } = message;
+        const problem = this.snapshots.setPolicy(change);
+        if (problem !== null) this.countMalformed(`supervisor: ${problem}`);
+        this.drain();
+        return;
+      }
       case 'links':
         this.io.setLinks(message.rules);
         return;
@@ -1038,6 +1045,7 @@ function allowedFrom(origin: Origin, message: ToNode): boolean {
     case 'checksum':
     case 'trace':
     case 'snapshot':
+    case 'snapshot-policy':
     case 'links':
     case 'clock':
     case 'conf-change':

@@ -34,6 +34,7 @@ import {
   type SnapshotFrame,
 } from '../snapshot/index.js';
 import { removeFile } from '../snapshot/files.js';
+import { snapshotPolicyLimits } from '../snapshot/policy-limits.js';
 
 /** When a node snapshots and how much WAL it keeps (Cluster.start's `snapshot` option). */
 export interface SnapshotPolicy {
@@ -58,14 +59,7 @@ export interface SnapshotPolicy {
  */
 export const snapshotPolicyDefault: SnapshotPolicy = { everyEntries: 2_000, retainEntries: 1_000, retainBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 };
 
-export const snapshotPolicyLimits = {
-  everyEntriesMax: 10_000_000,
-  retainEntriesMax: 10_000_000,
-  retainBytesMin: 64 * 1024,
-  retainBytesMax: 1024 ** 4,
-  segmentBytesMin: 64 * 1024,
-  segmentBytesMax: 256 * 1024 * 1024,
-} as const;
+export { snapshotPolicyLimits };
 
 /** What is wrong with a policy (whole or partial), or null. */
 export function snapshotPolicyProblem(value: unknown): string | null {
@@ -250,6 +244,20 @@ export class NodeSnapshots {
 
   get policy(): SnapshotPolicy {
     return this.options.policy;
+  }
+
+  /**
+   * A new policy from the supervisor (Cluster.setSnapshotPolicy; the segment
+   * size stays). A lower cap compacts at once, as a reload of PostgreSQL's
+   * max_slot_wal_keep_size takes effect at the next checkpoint. Returns what
+   * is wrong with it, or null.
+   */
+  setPolicy(change: Omit<SnapshotPolicy, 'segmentBytes'>): string | null {
+    const problem = snapshotPolicyProblem(change);
+    if (problem !== null) return problem;
+    this.options.policy = { ...change, segmentBytes: this.options.policy.segmentBytes };
+    if (this.taking === null && !this.closed) this.compact();
+    return null;
   }
 
   telemetry(): SnapshotTelemetry {

@@ -43,6 +43,7 @@ import { MessageJournal, type MessagesView } from './message-journal.js';
 import { InvalidReport, parseMessageReport } from '../message-report.js';
 import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
+import { snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { holdsData, wipeForRebuild } from '../node/rebuild.js';
@@ -150,6 +151,8 @@ export class Cluster extends EventEmitter {
   readonly socketDir: string;
   private readonly removeSocketDir: boolean;
   private readonly options: ResolvedOptions;
+  /** The snapshot policy in force: the start option, as setSnapshotPolicy changed it. */
+  private policy: SnapshotPolicy;
   private replication: ReplicationSettings;
   private readonly control = new ControlRequests();
   private readonly requests: Requests;
@@ -182,6 +185,7 @@ export class Cluster extends EventEmitter {
     super();
     // The whole configuration is checked before anything is created or spawned.
     this.options = resolveOptions(options);
+    this.policy = this.options.snapshot;
     this.founders = Array.from({ length: this.options.nodes }, (_, i) => `n${i + 1}`);
     this.members = [...this.founders];
     for (const id of this.founders) this.usedIds.add(id);
@@ -255,7 +259,7 @@ export class Cluster extends EventEmitter {
       socketDir: this.socketDir,
       secret: this.secret,
       ...(this.options.unsafe.includes('allow-nondeterministic') ? { allowNondeterministic: true } : {}),
-      snapshot: this.options.snapshot,
+      snapshot: this.policy,
     };
     // The log is opened here (0600, never through a symbolic link) and handed to the node as its stdout and stderr.
     const logFd = openForAppend(join(dir, 'node.log'));
@@ -995,6 +999,28 @@ export class Cluster extends EventEmitter {
    * knows committed, or is receiving a snapshot), 'refused' (nothing applied
    * since its last snapshot, or the copy failed: the message says why).
    */
+  /**
+   * Changes the snapshot policy of every node now and of every node started
+   * later (the WAL segment size stays what the cluster started with):
+   * `retainBytes` works like a reload of PostgreSQL's max_slot_wal_keep_size,
+   * a lower cap compacts at once. Returns the policy in force.
+   */
+  setSnapshotPolicy(change: Partial<Omit<SnapshotPolicy, 'segmentBytes'>>): SnapshotPolicy {
+    this.checkRunning();
+    if (typeof change !== 'object' || change === null || Object.hasOwn(change, 'segmentBytes')) throw new BadRequestError('snapshot policy: everyEntries, retainEntries and retainBytes may change; segmentBytes is fixed when the cluster starts');
+    const problem = snapshotPolicyProblem(change);
+    if (problem !== null) throw new BadRequestError(problem);
+    this.policy = { ...this.policy, ...change };
+    const { everyEntries, retainEntries, retainBytes } = this.policy;
+    for (const id of this.ids) this.deliver(id, { type: 'snapshot-policy', everyEntries, retainEntries, retainBytes });
+    return this.policy;
+  }
+
+  /** The snapshot policy in force (Cluster.start's `snapshot`, as setSnapshotPolicy last changed it). */
+  snapshotPolicy(): SnapshotPolicy {
+    return this.policy;
+  }
+
   async snapshot(id: NodeId): Promise<{ index: number; term: number; bytes: number; durationMs: number; walBytesRetained: number }> {
     this.checkRunning();
     this.slot(id);

@@ -3,7 +3,7 @@ export { Cluster, type ClusterOptions, type ClusterEvent, type ExecuteOptions, t
 export { learnerCaughtUpEntries, membershipTimeoutMsDefault } from './membership.js';
 export { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError, type ClusterErrorKind } from './errors.js';
 export type { LinkOptions } from './network.js';
-export { unsafeOptions, type UnsafeOption } from './types.js';
+export { unsafeOptions, type UnsafeOption, type SnapshotPolicy } from './types.js';
 export { Workload, defaultWorkload, classifyWriteError, workloadWriteSql, type ReadTarget, type SessionGuarantee, type WorkloadOptions, type WorkloadStats } from './workload.js';
 export { HistoryRecorder, type HistoryStats } from './history.js';
 export { runNemesis, nemesisFaults, nemesisWorkload, type NemesisFault, type NemesisOptions, type NemesisProgress, type NemesisResult, type FaultLogEntry } from './nemesis.js';

@@ -7,15 +7,17 @@ import { asyncLostWrites } from './async-lost-writes.js';
 import { firstSteps } from './first-steps.js';
 import { lagAnomalies } from './lag-anomalies.js';
 import { lagCauses } from './lag-causes.js';
+import { membership } from './membership.js';
 import { partition } from './partition.js';
 import { quorumCommit } from './quorum-commit.js';
 import { raftElection } from './raft-election.js';
+import { snapshotCatchUp } from './snapshot-catch-up.js';
 import { splitBrain } from './split-brain.js';
 import { statementDivergence } from './statement-divergence.js';
 import { staleLeader } from './stale-leader.js';
 import { syncCost } from './sync-cost.js';
 
-export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence, staleLeader];
+export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence, staleLeader, snapshotCatchUp, membership];
 
 export function findLab(id: string): AnyLab | undefined {
   return labs.find((lab) => lab.id === id);

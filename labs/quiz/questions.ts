@@ -1194,7 +1194,7 @@ export const questions: readonly Question[] = [
   {
     id: 'learner-nodes',
     topic: 'membership',
-    lab: 'quorum-commit',
+    lab: 'membership',
     kind: 'choice',
     prompt: 'Why does etcd add a new member as a learner (non-voting) first?',
     choices: [
@@ -1204,12 +1204,80 @@ export const questions: readonly Question[] = [
       'So the new member cannot become leader straight away: with an empty log and the newest term it would otherwise win the next election',
     ],
     answer: 0,
-    explanation: 'Adding a voter to a 3-node cluster makes the majority 3 of 4 at once; while the newcomer copies the log, one more failure stops writes. A learner copies first and is promoted once caught up (etcdctl member promote). quorum-commit shows what a majority needs.',
+    explanation: 'Adding a voter to a 3-node cluster makes the majority 3 of 4 at once; while the newcomer copies the log, one more failure stops writes. A learner copies first and is promoted once caught up (etcdctl member promote). The membership lab does both and counts the writes that wait.',
     source: 'etcd docs, Learner design; Ongaro\'s thesis §4.2.1 Catching up new servers',
   },
 
   // -------------------------------------------------------------------------
-  // raft — snapshots and log compaction (no lab: replica-lab keeps its whole log)
+  // issue 14's labs: snapshot catch-up and membership change
+  {
+    id: 'snapshot-vs-replay',
+    topic: 'raft',
+    lab: 'snapshot-catch-up',
+    kind: 'choice',
+    prompt: 'A follower comes back after an outage. When does catching up from a snapshot beat replaying the log?',
+    choices: [
+      'When the log it missed is large next to the state: the log grows with every write of the outage, a snapshot only with the size of the state',
+      'Always: a snapshot is compressed and the log is not, so sending the snapshot costs fewer bytes whatever the state and the outage',
+      'Never while the leader still holds the log: a snapshot is only a fallback, because installing it rewrites the whole state and is slower per byte',
+      'When the follower was down less than an election timeout, because after that the leader has given up its progress for it and must start over',
+    ],
+    answer: 0,
+    explanation: 'Replay costs what was written during the outage (every update of the same key again); a snapshot costs the state once, whatever the outage. With a small state rewritten often, as in snapshot-catch-up, the snapshot wins by far; with a large state and a short outage the log wins, which is why a leader keeps a margin of entries below each snapshot so that followers slightly behind still catch up from the log.',
+    source: 'Raft paper §7 Log compaction; etcd docs, Maintenance: Raft log retention (--snapshot-count)',
+  },
+  {
+    id: 'etcd-snapshot-count',
+    topic: 'raft',
+    lab: 'snapshot-catch-up',
+    kind: 'choice',
+    prompt: 'etcd: what does raising --snapshot-count change for a slow follower?',
+    choices: [
+      'The leader keeps more recent entries before compacting, so a slow follower has longer to catch up from the log before it needs a snapshot',
+      'Nothing for followers: --snapshot-count only sets how many snapshot files are kept on disk, and old entries are compacted on a timer instead',
+      'The follower takes snapshots less often, so when it restarts it replays more of its own log but never needs one from the leader',
+      'The leader sends snapshots in larger chunks, so a follower that needs one receives it in fewer round trips, at the price of more memory',
+    ],
+    answer: 0,
+    explanation: 'etcd snapshots after --snapshot-count applied entries and then truncates the older ones; a follower asking for entries before the compacted index gets the leader\'s snapshot. A higher count keeps more entries (in memory) longer, giving a slow follower more time to catch up from the log. retainEntries and everyEntries play those roles in this cluster.',
+    source: 'etcd docs, Maintenance: Raft log retention',
+  },
+  {
+    id: 'compaction-lagging-follower',
+    topic: 'raft',
+    lab: 'snapshot-catch-up',
+    kind: 'choice',
+    prompt: 'In replica-lab, a leader keeps WAL for lagging followers like a replication slot. It takes a snapshot while one follower is stopped, with retainBytes null (no cap). What may it delete?',
+    choices: [
+      'Only entries every follower already has: the stopped one still needs everything after its last entry, so the log it missed stays, snapshots or not',
+      'Every entry the snapshot covers, since the snapshot holds their effect and the stopped follower will catch up by InstallSnapshot anyway',
+      'Nothing until the stopped follower is removed from the configuration, since a leader may not compact while any voter is unreachable',
+      'Entries older than the retention margin, whatever the followers need, because the margin exists exactly to bound what the leader keeps',
+    ],
+    answer: 0,
+    explanation: 'Keeping what a lagging follower needs spares it a full snapshot, as a PostgreSQL replication slot keeps WAL for its standby. The price is disk that grows with the outage; a cap (max_slot_wal_keep_size, retainBytes here) bounds it, and past the cap the follower needs a snapshot (pg_basebackup). Raft itself allows compacting any committed, applied prefix (etcd compacts regardless of followers, keeping a fixed margin of catch-up entries): keeping what a follower needs is a policy choice.',
+    source: 'Raft paper §7 Log compaction; PostgreSQL 16 docs, §27.2.6 Replication Slots and §20.6.1 max_slot_wal_keep_size',
+  },
+  {
+    id: 'majority-of-four',
+    topic: 'membership',
+    lab: 'membership',
+    kind: 'choice',
+    prompt: 'Three voters, one dead. You add a fourth, empty node straight as a voter. What happens to writes?',
+    choices: [
+      'They stop until the new node has caught up: 4 voters need 3 acknowledgements, and with one dead the third must come from the empty node',
+      'They go on: the new node counts only once its configuration entry has committed, and until then the old majority of 2 decides',
+      'They go on faster: with four voters the leader waits for the fastest 3 of 4, and the dead node no longer matters at all',
+      'They stop for good: a configuration change cannot commit while a voter of the old configuration is dead, so the cluster waits for it',
+    ],
+    answer: 0,
+    explanation: 'The majority of 4 is 3. In single-server changes a server uses a configuration as soon as it is in its log, so the leader counts the new voter at once; the empty node must copy the log (or a snapshot) before any new entry reaches 3 nodes. Adding it as a learner first avoids the stall.',
+    source: 'Ongaro\'s thesis §4.1 (configurations take effect when appended) and §4.2.1 Catching up new servers',
+  },
+
+
+  // -------------------------------------------------------------------------
+  // raft — snapshots and log compaction (snapshot-catch-up makes a follower need one)
   {
     id: 'snapshot-why',
     topic: 'raft',
@@ -1228,6 +1296,7 @@ export const questions: readonly Question[] = [
   {
     id: 'install-snapshot',
     topic: 'raft',
+    lab: 'snapshot-catch-up',
     kind: 'choice',
     prompt: 'A follower was down long enough that the leader has discarded the log entries it needs next. What does the leader do?',
     choices: [
@@ -1282,7 +1351,7 @@ export const questions: readonly Question[] = [
   },
 
   // -------------------------------------------------------------------------
-  // membership — membership change (no lab changes membership; quorum-commit shows majorities)
+  // membership — membership change (the membership lab adds, promotes and removes nodes)
   {
     id: 'direct-config-switch',
     topic: 'membership',
@@ -1316,6 +1385,7 @@ export const questions: readonly Question[] = [
   {
     id: 'single-server-change',
     topic: 'membership',
+    lab: 'membership',
     kind: 'choice',
     prompt: 'Ongaro\'s thesis recommends changing membership one server at a time. Why is adding or removing a single server safe without a joint phase?',
     choices: [
@@ -1376,6 +1446,7 @@ export const questions: readonly Question[] = [
   {
     id: 'remove-leader',
     topic: 'membership',
+    lab: 'membership',
     kind: 'choice',
     prompt: 'A configuration change removes the current Raft leader from the cluster. What does the leader do?',
     choices: [
@@ -1690,6 +1761,7 @@ export const questions: readonly Question[] = [
   {
     id: 'slot-disk-full',
     topic: 'operations',
+    lab: 'snapshot-catch-up',
     kind: 'choice',
     prompt: 'A standby with a replication slot was decommissioned, but its slot was never dropped. What happens on the primary, with default settings?',
     choices: [
@@ -1705,6 +1777,7 @@ export const questions: readonly Question[] = [
   {
     id: 'max-slot-wal-keep-size',
     topic: 'operations',
+    lab: 'snapshot-catch-up',
     kind: 'choice',
     prompt: 'max_slot_wal_keep_size = 100GB, and a slot\'s standby falls more than 100 GB behind. What happens?',
     choices: [
@@ -2021,6 +2094,7 @@ export const questions: readonly Question[] = [
   {
     id: 'learner-promote',
     topic: 'membership',
+    lab: 'membership',
     kind: 'choice',
     prompt: 'etcd: you run etcdctl member promote on a learner that is still far behind the leader. What happens?',
     choices: [

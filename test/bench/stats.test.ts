@@ -121,4 +121,13 @@ describe('the bench table', () => {
     expect(text).toContain('median 230 ms');
     expect(text).toContain('lost acknowledged writes: 0');
   });
+
+  it('shows catch-up by log and by snapshot, each with what was sent', () => {
+    const text = table([
+      { scenario: 'catch-up', via: 'log', entries: 50000, catchUpMs: 4000, entriesPerSecond: 12500, startMs: 600, logBytes: 10 * 1024 * 1024, snapshot: null },
+      { scenario: 'catch-up', via: 'snapshot', entries: 50000, catchUpMs: 900, entriesPerSecond: 55556, startMs: 600, logBytes: 10 * 1024 * 1024, snapshot: { index: 49900, bytes: 24 * 1024, durationMs: 40 } },
+    ]);
+    expect(text).toContain('catch-up by log: 50000 entries in 4000 ms = 12500 entries/s (replayed 10.0 MiB of log; process start 600 ms of it)');
+    expect(text).toContain('catch-up by snapshot: 50000 entries in 900 ms = 55556 entries/s (snapshot at index 49900, 24 KiB in 40 ms, instead of 10.0 MiB of log; process start 600 ms of it)');
+  });
 });

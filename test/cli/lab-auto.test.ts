@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryStateHome } from '../labs/helpers.js';
 import { assertBuilt, builtMain, projectRoot } from './run-cli.js';
 
-const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels', 'lag-causes', 'statement-divergence', 'figure-8'];
+const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels', 'lag-causes', 'statement-divergence', 'stale-leader', 'snapshot-catch-up', 'membership', 'figure-8'];
 const runTimeoutMs = 120_000;
 
 const home = temporaryStateHome();

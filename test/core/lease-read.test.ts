@@ -18,6 +18,25 @@ function leaderWithLease(options: ConstructorParameters<typeof Network>[0] = {})
 }
 
 describe('lease reads', () => {
+  it('counts only the voters in force: learners answering heartbeats hold no lease for a cut-off leader', () => {
+    // n1, n2 and two learners on one side; n3, n4, n5 (a majority of the five voters) on the other.
+    const net = new Network({ size: 5 });
+    net.elect('n1');
+    for (const id of ['n6', 'n7']) {
+      net.addNode(id);
+      net.confChange('n1', { type: 'add-learner', node: id });
+      net.stabilize();
+    }
+    expect(net.core('n1').status().membership.learners).toEqual(['n6', 'n7']);
+    net.core('n1').leaseRead(100);
+    net.stabilize();
+    net.tick('n1', 2);
+    expect(net.core('n1').hasLease()).toBe(true);
+    net.partition(['n1', 'n2', 'n6', 'n7'], ['n3', 'n4', 'n5']);
+    net.tick('n1', 9); // past the lease: only n2 (a voter) and the learners answered since the cut
+    expect(net.core('n1').hasLease()).toBe(false);
+  });
+
   it('the first lease read of a term goes through ReadIndex; later ones are served on the lease without a message', () => {
     const net = leaderWithLease();
     expect(net.host('n1').reads[0]).toEqual({ id: 100, ok: true, index: 2 });

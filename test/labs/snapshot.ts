@@ -69,6 +69,8 @@ export function observation(change: Partial<Observation> = {}): Observation {
     lostWrites: [],
     rollbackFiles: [],
     lagSamples: [],
+    nodeSamples: [],
+    membership: { voters: ['n1', 'n2', 'n3'], learners: [], quorum: 2, from: 'n1' },
     ...change,
   };
 }

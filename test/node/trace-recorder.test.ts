@@ -44,7 +44,7 @@ function host(): { host: NodeHost; replies: FromNode[] } {
     {
       send: (message) => replies.push(message),
       sendRaft: () => {},
-    sendSnapshotFrame: () => true,
+      sendSnapshotFrame: () => true,
       setLinks: () => {},
       network: () => ({ delivered: 0, dropped: 0, delayed: 0, refused: 0 }),
       nowMs: () => performance.now(),

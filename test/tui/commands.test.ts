@@ -152,7 +152,7 @@ describe('the command line parser', () => {
   });
 
   it('parses the usage example of every command it documents', () => {
-    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes', disk: 'disk n2 slow 20ms', apply: 'apply n2 normal', clock: 'clock n1 0.5' };
+    const examples: Record<string, string> = { partition: 'partition n1 | n2 n3', cut: 'cut n1 -> n2', delay: 'delay n1 n2 50ms', loss: 'loss n3 20%', sql: 'sql SELECT 1', read: 'read n2 SELECT 1', write: 'write n2 DELETE FROM kv', sessions: 'sessions read-your-writes', disk: 'disk n2 slow 20ms', apply: 'apply n2 normal', clock: 'clock n1 0.5', retain: 'retain 256KiB' };
     for (const spec of commandSpecs) {
       const example = examples[spec.name] ?? spec.usage.replace(/<node>/g, 'n1').replace(/ \[.*\]/g, '').replace(/<k>\|majority/, '2').replace(/<ms>\|off/, '100').replace(/<ops\/s>/, '10').replace(/<percent>/, '50%').replace(/(\w+)\|[\w|<>]+/, '$1');
       expect(parseCommand(example, ids), example).toMatchObject({ ok: true });
@@ -166,6 +166,32 @@ describe('rebuild', () => {
     const outcome = await runCommand(controller, command('rebuild n2') as ClusterCommand);
     expect(outcome).toMatchObject({ kind: 'message', level: 'ok', text: expect.stringContaining('n2 wiped (term and vote kept) and restarted empty') });
     expect(controller.callsOf('restart')).toEqual([['n2', { rebuild: true }]]);
+  });
+});
+
+describe(':retain', () => {
+  it('takes a size in bytes, KiB, MiB (k, M as 1024s) or none, within the snapshot policy\'s limits', () => {
+    expect(parseCommand('retain 256KiB', ids)).toEqual({ ok: true, command: { kind: 'retain', bytes: 262_144 } });
+    expect(parseCommand('retain 1mb', ids)).toEqual({ ok: true, command: { kind: 'retain', bytes: 1_048_576 } });
+    expect(parseCommand('retain 65536', ids)).toEqual({ ok: true, command: { kind: 'retain', bytes: 65_536 } });
+    expect(parseCommand('retain none', ids)).toEqual({ ok: true, command: { kind: 'retain', bytes: null } });
+    expect(parseCommand('retain 1KiB', ids)).toMatchObject({ ok: false, error: expect.stringContaining('from 64KiB') });
+    expect(parseCommand('retain lots', ids)).toMatchObject({ ok: false, error: expect.stringContaining('256KiB') });
+    expect(parseCommand('retain', ids)).toMatchObject({ ok: false });
+  });
+
+  it('sets the cluster\'s retention, or says the stand-in cannot', async () => {
+    const calls: unknown[] = [];
+    const controller = Object.assign(new RecordedController(), {
+      setSnapshotPolicy: (change: { retainBytes?: number | null }) => {
+        calls.push(change);
+        return { retainBytes: change.retainBytes ?? null };
+      },
+    });
+    expect(await runCommand(controller, command('retain 256KiB') as ClusterCommand)).toMatchObject({ level: 'ok', text: expect.stringContaining('capped at 256KiB') });
+    expect(await runCommand(controller, command('retain none') as ClusterCommand)).toMatchObject({ level: 'ok', text: expect.stringContaining('no cap') });
+    expect(calls).toEqual([{ retainBytes: 262_144 }, { retainBytes: null }]);
+    expect(await runCommand(new RecordedController(), command('retain 256KiB') as ClusterCommand)).toMatchObject({ text: 'this cluster cannot change its snapshot policy' });
   });
 });
 
@@ -231,7 +257,7 @@ describe('completion', () => {
     const both = complete('p', ids);
     expect(both.text).toBe('p');
     expect(both.hint).toBe('pause  partition  promote  promote-learner');
-    expect(complete('re', ids).hint).toBe('restart  resume  rebuild  remove  reads  read-from  read-consistency  read');
+    expect(complete('re', ids).hint).toBe('restart  resume  rebuild  remove  reads  read-from  read-consistency  retain  read');
   });
 
   it('hints the usage while typing', () => {

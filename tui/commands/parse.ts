@@ -4,6 +4,9 @@
 import type { NodeId, ReplicationSettings } from '../../cluster/index.js';
 import { clockRateMax, clockRateMin, nodeFaultMsMax } from '../../cluster/fault-limits.js';
 import { commandLengthMax } from '../constants.js';
+import { snapshotPolicyLimits } from '../../cluster/snapshot/policy-limits.js';
+
+const { retainBytesMin, retainBytesMax } = snapshotPolicyLimits;
 import { ackLevels, commandSpecs, findSpec, rateCommand, readConsistencies, replicationModes, sessionGuarantees, type Command, type CommandSpec } from './spec.js';
 import { editDistance, looksLikeStatementBody, readAsSql } from './sql-like.js';
 
@@ -181,6 +184,15 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       const what = sessions === 'none' ? 'no session guarantee: a read answers as its node is' : sessions === 'read-your-writes' ? "read-your-writes sessions: a read waits until its node has the client's own writes" : "causal sessions: a read waits until its node has the client's writes and what it has read";
       return { kind: 'workload', change: { sessions }, description: `workload: ${what}` };
     }
+    case 'retain': {
+      exactly(1);
+      const token = args[0]!.toLowerCase();
+      if (token === 'none' || token === 'off') return { kind: 'retain', bytes: null };
+      const bytes = byteSize(token);
+      if (bytes === null) fail(`retain takes a size such as 256KiB, 1MiB or 65536 (bytes), or none; got '${args[0]}'`);
+      if (bytes! < retainBytesMin || bytes! > retainBytesMax) fail(`retain must be from ${retainBytesMin / 1024}KiB to ${retainBytesMax / 1024 ** 4}TiB; got '${args[0]}'`);
+      return { kind: 'retain', bytes: bytes! };
+    }
     case 'sticky': {
       exactly(1);
       const stickyReads = oneOf(args[0]!, ['on', 'off'] as const, 'sticky') === 'on';
@@ -241,6 +253,16 @@ function oneOf<T extends string>(token: string, allowed: readonly T[], what: str
 }
 
 /** 50, 50ms, 1.5s. */
+/** `256KiB`, `256kb`, `1MiB`, `1mb`, `65536`: bytes (k, M, G as powers of 1024, as PostgreSQL's memory units); null when it is none of these. */
+function byteSize(token: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?$/.exec(token);
+  if (match === null) return null;
+  const unit = (match[2] ?? 'b')[0]!;
+  const factor = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit as 'b' | 'k' | 'm' | 'g' | 't'];
+  const bytes = Math.round(Number(match[1]) * factor);
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
 function milliseconds(token: string, what: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/i.exec(token);
   if (match === null) fail(`${what} must be a duration like 50ms or 1.5s; got '${token}'`);

@@ -206,6 +206,15 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       const summary = `traced index ${trace.index}: ${Math.round(trace.clientLatencyUs)} µs, decided by ${trace.decidedBy === 'leader-fsync' ? `${trace.leader}'s fdatasync` : `${trace.decidedBy}'s ack`} · ↑↓ scroll, Esc closes`;
       return { kind: 'trace', trace, summary };
     }
+    case 'retain': {
+      if (controller.setSnapshotPolicy === undefined) return info('this cluster cannot change its snapshot policy');
+      const policy = controller.setSnapshotPolicy({ retainBytes: command.bytes });
+      return ok(
+        policy.retainBytes === null
+          ? 'no cap on retained WAL: a leader keeps every entry a lagging follower needs (max_slot_wal_keep_size = -1)'
+          : `retained WAL capped at ${formatBytes(policy.retainBytes)}: past it a leader compacts what lagging followers need, and they get a snapshot`,
+      );
+    }
     default:
       return assertNever(command);
   }

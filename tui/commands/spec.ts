@@ -40,6 +40,8 @@ export type Command =
   | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string }
   /** One write traced through every process; null: the default upsert. */
   | { readonly kind: 'trace'; readonly sql: string | null }
+  /** The most WAL a node keeps for lagging followers (the snapshot policy's retainBytes); null: no cap. */
+  | { readonly kind: 'retain'; readonly bytes: number | null }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' };
 
@@ -107,6 +109,7 @@ export const commandSpecs: readonly CommandSpec[] = [
   { name: 'sessions', args: [choice(...sessionGuarantees)], usage: 'sessions none|read-your-writes|causal', summary: "workload clients' session guarantee: a read waits until its node has the client's writes (causal: and what it saw)", group: 'workload' },
   { name: 'sticky', args: [choice('on', 'off')], usage: 'sticky on|off', summary: 'each workload client keeps reading from one node (monotonic reads)', group: 'workload' },
   { name: 'read-consistency', args: [choice(...readConsistencies)], usage: 'read-consistency local|linearizable|lease', summary: "workload reads: the node as it is, through the leader (ReadIndex), or on the leader's lease", group: 'workload' },
+  { name: 'retain', args: [free('<size>|none')], usage: 'retain <size>|none', summary: 'cap the WAL a node keeps for lagging followers, e.g. retain 256KiB (as max_slot_wal_keep_size); none: no cap', group: 'settings' },
   { name: 'sql', args: [free('<statement>')], usage: 'sql <statement>', summary: 'run SQL through the leader (a SELECT reads linearizably)', group: 'data' },
   {
     name: 'read',
