@@ -5,13 +5,42 @@
 // and exits by itself when the channel to its parent closes.
 
 import { mixSeed, Prng } from '../core/index.js';
-import { NodeHost, type HostIo } from './host.js';
+import { NodeHost, type HostIo, type RollbackStep } from './host.js';
 import { corruptExitCode, type NodeEvent } from '../protocol.js';
 import { WalError } from '../wal/index.js';
 import type { NodeConfig } from './config.js';
 import { nodeConfigVariable, parseNodeConfig } from './config.js';
 import { Peers } from './peers.js';
 import { MessageLog } from './message-log.js';
+
+/**
+ * Test hook: `REPLICA_LAB_TEST_CRASH_ROLLBACK=<node>:<step>` makes that node's
+ * process exit at once (SIGKILL: no close, no flush) right after that step of
+ * a rollback: `recorded` (the rollback file durable, the log not yet
+ * truncated), `truncated` (the log truncated, state.db not yet undone) or
+ * `undone`. Read once, at start; inert when unset.
+ */
+const rollbackCrash = parseRollbackCrash(process.env['REPLICA_LAB_TEST_CRASH_ROLLBACK']);
+
+function parseRollbackCrash(value: string | undefined): { node: string; step: RollbackStep } | null {
+  if (value === undefined) return null;
+  const match = /^(n[1-9][0-9]?):(recorded|truncated|undone)$/.exec(value);
+  if (match === null) {
+    process.stderr.write(`replica-lab node: REPLICA_LAB_TEST_CRASH_ROLLBACK=${JSON.stringify(value)} is not <node>:recorded|truncated|undone; ignored\n`);
+    return null;
+  }
+  return { node: match[1]!, step: match[2] as RollbackStep };
+}
+
+function rollbackStepHook(id: string): ((step: RollbackStep) => void) | undefined {
+  if (rollbackCrash === null || rollbackCrash.node !== id) return undefined;
+  const crashAt = rollbackCrash.step;
+  return (step) => {
+    if (step !== crashAt) return;
+    process.stderr.write(`${id}: REPLICA_LAB_TEST_CRASH_ROLLBACK: exiting after the rollback's ${step} step\n`);
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
 
 async function main(): Promise<void> {
   if (typeof process.send !== 'function') {
@@ -63,6 +92,7 @@ async function main(): Promise<void> {
       process.exit(code);
     },
     pid: process.pid,
+    rollbackStep: rollbackStepHook(config.id),
   }, () => {
     peers.close();
     process.exit(corruptExitCode);

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Entry, Message, NodeId, RaftCore, SnapshotMeta } from '../core/index.js';
 import { Invalid, type HostEvent, type SnapshotTelemetry } from '../protocol.js';
-import { Store } from '../store/index.js';
+import { recordedWrites, Store } from '../store/index.js';
 import { openWal, type Recovery, type Wal } from '../wal/index.js';
 import {
   alignLog,
@@ -177,6 +177,8 @@ function reconcileWithLog(store: Store, entries: readonly Entry[], id: NodeId, e
   const resumed = store.finishInterruptedRollback(entries);
   if (resumed !== null) {
     events.push({ type: 'state-rebuilt', node: id, reason: `a crash interrupted the rollback recorded in ${resumed.path}; completed it`, appliedIndex: store.appliedIndex() });
+    // The crash came before the rollback was reported: reported now, so the supervisor counts the lost writes among them.
+    events.push({ type: 'rollback-written', node: id, path: resumed.path, writes: recordedWrites(resumed) });
   }
   const applied = store.appliedIndex();
   const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === store.appliedTerm());

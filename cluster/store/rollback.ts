@@ -5,7 +5,7 @@
 import { closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { Entry } from '../core/index.js';
+import type { Entry, EntryKind } from '../core/index.js';
 import { quoteIdentifier } from './checksum.js';
 import { MalformedEntryError } from './errors.js';
 import { decodeStatement } from './statement.js';
@@ -99,6 +99,26 @@ function recordedEntries(path: string): { index: number; term: number }[] | null
     }
   }
   return entries;
+}
+
+/**
+ * The writes a rollback file records, lowest index first, as a node reports
+ * them in 'rollback-written': for a rollback that a start completes from its
+ * file (Store.finishInterruptedRollback). A line this code did not write
+ * gives a write of kind 'sql' without its statement.
+ */
+export function recordedWrites(record: RollbackRecord): { index: number; term: number; kind: EntryKind; sql: string | null }[] {
+  const lines = readFileSync(record.path, 'utf8').split('\n').filter((line) => line !== '');
+  return record.entries.map(({ index, term }, i) => {
+    let parsed: { kind?: unknown; sql?: unknown } = {};
+    try {
+      parsed = JSON.parse(lines[i] ?? '{}') as { kind?: unknown; sql?: unknown };
+    } catch {
+      // recordedEntries read this line already; a file changed since keeps its (index, term).
+    }
+    const kind: EntryKind = parsed.kind === 'noop' || parsed.kind === 'config' ? parsed.kind : 'sql';
+    return { index, term, kind, sql: kind === 'sql' && typeof parsed.sql === 'string' ? parsed.sql : null };
+  });
 }
 
 /**

@@ -47,11 +47,17 @@ function nodeArguments(): string[] {
 /**
  * Test hooks a node reads from its environment, passed through when the
  * supervisor has them: `REPLICA_LAB_TEST_CRASH_INSTALL=<node>:<step>` kills
- * that node before a step of a snapshot install (cluster/node/snapshots.ts).
+ * that node before a step of a snapshot install (cluster/node/snapshots.ts),
+ * `REPLICA_LAB_TEST_CRASH_ROLLBACK=<node>:<step>` after a step of a rollback
+ * (cluster/node/main.ts).
  */
 function testHooks(): Record<string, string> {
-  const crash = process.env['REPLICA_LAB_TEST_CRASH_INSTALL'];
-  return crash === undefined ? {} : { REPLICA_LAB_TEST_CRASH_INSTALL: crash };
+  const hooks: Record<string, string> = {};
+  for (const name of ['REPLICA_LAB_TEST_CRASH_INSTALL', 'REPLICA_LAB_TEST_CRASH_ROLLBACK']) {
+    const value = process.env[name];
+    if (value !== undefined) hooks[name] = value;
+  }
+  return hooks;
 }
 
 /** A running node process: send it messages, hear its messages, see it exit. */
