@@ -16,6 +16,7 @@ import { rebuildFloorFile, wipeForRebuild } from '../../cluster/node/rebuild.js'
 import type { FromNode } from '../../cluster/protocol.js';
 import { openWal } from '../../cluster/wal/index.js';
 import { eventually } from '../cluster/helpers.js';
+import { testHostIo, testNodeConfig } from './helpers.js';
 
 const dirs: string[] = [];
 const hosts: NodeHost[] = [];
@@ -24,44 +25,17 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function config(dataDir: string): NodeConfig {
-  return {
-    id: 'n2',
-    peers: ['n1', 'n2', 'n3'],
-    dataDir,
-    tickMs: 10,
-    electionTimeoutMs: [100, 200],
-    heartbeatMs: 20,
-    failover: 'raft',
-    fencing: true,
-    preVote: false,
-    checkQuorum: false,
-    replication: { mode: 'quorum', ackLevel: 'flushed', quorum: null, syncStandbys: null, syncTimeoutMs: null, syncFallback: 'block' },
-    fsync: false,
-    seed: 7,
-    telemetryMs: 100,
-    socketDir: dataDir,
-    secret: 'a-secret-of-sixteen-chars',
-  };
-}
+const config = (dataDir: string): NodeConfig => testNodeConfig(dataDir);
 
 function start(dataDir: string): { host: NodeHost; sent: Message[]; events: { type: string }[] } {
   const sent: Message[] = [];
   const events: { type: string }[] = [];
-  const io: HostIo = {
+  const io = testHostIo({
     send: (message: FromNode) => {
       if (message.type === 'events') events.push(...message.events.map((e) => e.event));
     },
     sendRaft: (messages) => sent.push(...messages),
-    sendSnapshotFrame: () => true,
-    setLinks: () => {},
-    network: () => ({ delivered: 0, dropped: 0, delayed: 0 }) as unknown as ReturnType<HostIo['network']>,
-    nowMs: () => performance.now(),
-    wallMs: () => Date.now(),
-    rssBytes: () => 0,
-    exit: () => {},
-    pid: process.pid,
-  };
+  });
   const host = new NodeHost(config(dataDir), io);
   hosts.push(host);
   return { host, sent, events };

@@ -13,6 +13,7 @@ import { NodeHost, type HostIo, type RollbackStep } from '../../cluster/node/hos
 import type { NodeConfig } from '../../cluster/node/config.js';
 import type { FromNode } from '../../cluster/protocol.js';
 import { encodeStatement, Store } from '../../cluster/store/index.js';
+import { testHostIo, testNodeConfig } from './helpers.js';
 
 const dirs: string[] = [];
 const open: { close(): unknown }[] = [];
@@ -29,27 +30,17 @@ function tempDir(): string {
 
 class Crash extends Error {}
 
-function config(dataDir: string): NodeConfig {
-  return {
-    id: 'n2',
-    peers: ['n1', 'n2', 'n3'],
-    dataDir,
-    tickMs: 10,
+// Manual failover with async replication is how applied entries get rolled back (a promoted standby lacks them).
+const config = (dataDir: string): NodeConfig =>
+  testNodeConfig(dataDir, {
     electionTimeoutMs: [300, 600],
     heartbeatMs: 50,
-    // Manual failover with async replication is how applied entries get rolled back (a promoted standby lacks them).
     failover: 'manual',
-    fencing: true,
     preVote: true,
-    checkQuorum: false,
     replication: { mode: 'async', ackLevel: 'flushed', quorum: null, syncStandbys: null, syncTimeoutMs: null, syncFallback: 'block' },
     fsync: true,
     seed: 1,
-    telemetryMs: 100,
-    socketDir: dataDir,
-    secret: 'a-secret-of-sixteen-chars',
-  };
-}
+  });
 
 interface Started {
   readonly host: NodeHost;
@@ -58,23 +49,14 @@ interface Started {
 
 function start(dataDir: string, crashAt: RollbackStep | null): Started {
   const events: unknown[] = [];
-  const io: HostIo = {
+  const io = testHostIo({
     send: (message: FromNode) => {
       if (message.type === 'events') events.push(...message.events.map((e) => e.event));
     },
-    sendRaft: () => {},
-    sendSnapshotFrame: () => true,
-    setLinks: () => {},
-    network: () => ({ delivered: 0, dropped: 0, delayed: 0 }) as unknown as ReturnType<HostIo['network']>,
-    nowMs: () => performance.now(),
-    wallMs: () => Date.now(),
-    rssBytes: () => 0,
-    exit: () => {},
-    pid: process.pid,
     rollbackStep: (step) => {
       if (step === crashAt) throw new Crash(`crashed after the rollback step '${step}'`);
     },
-  };
+  });
   const host = new NodeHost(config(dataDir), io);
   open.push(host);
   return { host, events };
