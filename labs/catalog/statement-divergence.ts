@@ -75,6 +75,9 @@ function readsOfKey(o: Observation, before: Pick<Baseline, 'actionCount'>, key: 
 }
 
 /** Two nodes' reads of the key the last matching write set, showing different values. */
+/** Clock writes the autopilot tries before it waits: each is a fresh chance for two nodes to apply in different milliseconds. */
+const clockAttemptsMax = 10;
+
 function divergentReads(o: Observation, before: Pick<Baseline, 'actionCount'>, matches: (sql: string) => boolean, what: string): { passed: boolean; detail: string; write?: OkExecute; reads?: string } {
   // The write may come from an earlier step (on this cluster: the journal's actions are this cluster's); the reads from this one.
   const write = lastWrite(o, { actionCount: 0 }, matches);
@@ -164,10 +167,15 @@ export const statementDivergence = defineLab<Facts>({
       },
       autopilot: async (context) => {
         const { leader, followers } = await leaderAndFollowers(context);
-        await context.cluster.execute(clockSql);
-        // A follower applies once it hears the commit; read after the leader's next heartbeat.
-        await context.pause(300);
-        for (const node of [leader, ...followers]) await context.cluster.query(readSql(clockKey), [], { node, consistency: 'local' });
+        // The clock has millisecond resolution: on an idle machine every node may apply within the
+        // same millisecond and store the same value. Write again (a person would) until two differ.
+        for (let attempt = 0; attempt < clockAttemptsMax; attempt++) {
+          await context.cluster.execute(clockSql);
+          // A follower applies once it hears the commit; read after the leader's next heartbeat.
+          await context.pause(300);
+          for (const node of [leader, ...followers]) await context.cluster.query(readSql(clockKey), [], { node, consistency: 'local' });
+          if (divergentReads(context.observe(), context.before, readsClock, 'a clock read').passed) break;
+        }
         await context.waitFor('clock reads that differ', (o) => divergentReads(o, context.before, readsClock, 'a clock read').passed);
       },
     },
