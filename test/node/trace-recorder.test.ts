@@ -10,6 +10,7 @@ import type { Entry, Message } from '../../cluster/core/index.js';
 import { NodeHost } from '../../cluster/node/host.js';
 import { armedMax, TraceRecorder } from '../../cluster/node/trace.js';
 import type { FromNode } from '../../cluster/protocol.js';
+import { testHostIo, testNodeConfig } from './helpers.js';
 
 const dirs: string[] = [];
 const hosts: NodeHost[] = [];
@@ -23,36 +24,8 @@ function host(): { host: NodeHost; replies: FromNode[] } {
   dirs.push(dir);
   const replies: FromNode[] = [];
   const h = new NodeHost(
-    {
-      id: 'n1',
-      peers: ['n1', 'n2', 'n3'],
-      dataDir: dir,
-      tickMs: 10,
-      electionTimeoutMs: [150, 300],
-      heartbeatMs: 50,
-      failover: 'raft',
-      fencing: true,
-      preVote: true,
-      checkQuorum: true,
-      replication: { mode: 'quorum', ackLevel: 'flushed', quorum: null, syncStandbys: null, syncTimeoutMs: null, syncFallback: 'block' },
-      fsync: false,
-      seed: 1,
-      telemetryMs: 100,
-      socketDir: dir,
-      secret: 's',
-    },
-    {
-      send: (message) => replies.push(message),
-      sendRaft: () => {},
-      sendSnapshotFrame: () => true,
-      setLinks: () => {},
-      network: () => ({ delivered: 0, dropped: 0, delayed: 0, refused: 0 }),
-      nowMs: () => performance.now(),
-      wallMs: () => Date.now(),
-      rssBytes: () => 0,
-      exit: () => {},
-      pid: 1,
-    },
+    testNodeConfig(dir, { id: 'n1', electionTimeoutMs: [150, 300], heartbeatMs: 50, preVote: true, checkQuorum: true, seed: 1, secret: 's' }),
+    testHostIo({ send: (message) => replies.push(message), pid: 1 }),
   );
   hosts.push(h);
   return { host: h, replies };
