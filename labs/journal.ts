@@ -163,7 +163,7 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
     },
     promoteLearner: membershipAction('promote-learner', (id, options) => cluster.promoteLearner(id, options)),
     removeNode: membershipAction('remove-node', (id, options) => cluster.removeNode(id, options)),
-    setSnapshotPolicy: (change: Partial<Omit<SnapshotPolicy, 'segmentBytes'>>) => {
+    setSnapshotPolicy: (change: Partial<Omit<SnapshotPolicy, 'segmentBytes' | 'intervalMsMin'>>) => {
       const base = journal.base(cluster);
       try {
         const policy = cluster.setSnapshotPolicy(change);

@@ -9,4 +9,5 @@ export const snapshotPolicyLimits = {
   retainBytesMax: 1024 ** 4,
   segmentBytesMin: 64 * 1024,
   segmentBytesMax: 256 * 1024 * 1024,
+  intervalMsMinMax: 3_600_000,
 } as const;

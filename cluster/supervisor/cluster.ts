@@ -1005,9 +1005,11 @@ export class Cluster extends EventEmitter {
    * `retainBytes` works like a reload of PostgreSQL's max_slot_wal_keep_size,
    * a lower cap compacts at once. Returns the policy in force.
    */
-  setSnapshotPolicy(change: Partial<Omit<SnapshotPolicy, 'segmentBytes'>>): SnapshotPolicy {
+  setSnapshotPolicy(change: Partial<Omit<SnapshotPolicy, 'segmentBytes' | 'intervalMsMin'>>): SnapshotPolicy {
     this.checkRunning();
-    if (typeof change !== 'object' || change === null || Object.hasOwn(change, 'segmentBytes')) throw new BadRequestError('snapshot policy: everyEntries, retainEntries and retainBytes may change; segmentBytes is fixed when the cluster starts');
+    if (typeof change !== 'object' || change === null || Object.hasOwn(change, 'segmentBytes') || Object.hasOwn(change, 'intervalMsMin')) {
+      throw new BadRequestError('snapshot policy: everyEntries, retainEntries and retainBytes may change; segmentBytes is fixed when the cluster starts, and so is intervalMsMin');
+    }
     const problem = snapshotPolicyProblem(change);
     if (problem !== null) throw new BadRequestError(problem);
     this.policy = { ...this.policy, ...change };

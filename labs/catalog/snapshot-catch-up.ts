@@ -189,7 +189,7 @@ export const snapshotCatchUp = defineLab<Facts>({
       seed: 141,
       telemetryMs: 100,
       // A snapshot every 1,000 entries, 200 kept below it, no cap on what a lagging follower holds back.
-      snapshot: { everyEntries: 1_000, retainEntries: 200, retainBytes: null, segmentBytes },
+      snapshot: { everyEntries: 1_000, retainEntries: 200, retainBytes: null, segmentBytes, intervalMsMin: 0 },
     },
     workload: { rate: 300, concurrency: 16, readFraction: 0, keys: workloadKeys, timeoutMs: 3_000, seed: 141 },
   },

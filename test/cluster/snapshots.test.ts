@@ -58,7 +58,7 @@ describe('snapshot options', () => {
 describe('snapshots on real processes', () => {
   it('a follower down while the leader compacts catches up by InstallSnapshot, and checksums are equal at the same index', async () => {
     // 64 KiB segments so compaction has whole segments to delete; a cap of 1 MiB of WAL for the dead follower (max_slot_wal_keep_size).
-    const cluster = await startCluster({ nodes: 3, seed: 14, snapshot: { everyEntries: 10_000, retainEntries: 10_000, retainBytes: 1024 * 1024, segmentBytes: 64 * 1024 } });
+    const cluster = await startCluster({ nodes: 3, seed: 14, snapshot: { everyEntries: 10_000, retainEntries: 10_000, retainBytes: 1024 * 1024, segmentBytes: 64 * 1024, intervalMsMin: 0 } });
     const events = collect(cluster);
     const leader = await cluster.waitForLeader({ timeoutMs: 5_000 });
     const follower = cluster.ids.find((id) => id !== leader)!;
@@ -106,7 +106,7 @@ async function leaveBehind(cluster: Cluster, count: number): Promise<{ leader: s
   return { leader, follower };
 }
 
-const compacting = { everyEntries: 5_000, retainEntries: 1_000, retainBytes: 256 * 1024, segmentBytes: 64 * 1024 };
+const compacting = { everyEntries: 5_000, retainEntries: 1_000, retainBytes: 256 * 1024, segmentBytes: 64 * 1024, intervalMsMin: 0 };
 
 describe('a crash during InstallSnapshot', () => {
   for (const step of ['intent', 'swap'] as const) {
