@@ -285,8 +285,10 @@ export class NodeSnapshots {
     if (core.getAppliedIndex() - (this.latest?.meta.index ?? 0) < every) return;
     if (performance.now() - this.lastAutomaticMs < this.options.policy.intervalMsMin) return;
     if (this.takeProblem(core) !== null) return;
-    this.lastAutomaticMs = performance.now();
-    void this.take();
+    // The floor counts from a snapshot that was taken: one that failed is tried again at the next loop.
+    void this.take().then((result) => {
+      if (result.ok) this.lastAutomaticMs = performance.now();
+    });
   }
 
   /** Cluster.snapshot: one now (or the one being taken). */
