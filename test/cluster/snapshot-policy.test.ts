@@ -31,12 +31,12 @@ describe('Cluster.setSnapshotPolicy', () => {
   });
 
   it('refuses bad values and the segment size, returns the policy in force, and a restarted node runs with it', { timeout: 20_000 }, async () => {
-    cluster = await startCluster({ nodes: 3, snapshot: { everyEntries: 0, retainBytes: null, segmentBytes: 64 * 1024 } });
+    cluster = await startCluster({ nodes: 3, snapshot: { everyEntries: 0, retainBytes: null, segmentBytes: 64 * 1024, intervalMsMin: 0 } });
     expect(() => cluster!.setSnapshotPolicy({ retainBytes: 1 })).toThrow(BadRequestError);
     expect(() => cluster!.setSnapshotPolicy({ segmentBytes: 128 * 1024 } as never)).toThrow(/segmentBytes is fixed/);
     expect(() => cluster!.setSnapshotPolicy({ everyEntries: -5 })).toThrow(/everyEntries/);
     expect(cluster.snapshotPolicy()).toMatchObject({ everyEntries: 0, retainBytes: null, segmentBytes: 64 * 1024 });
-    expect(cluster.setSnapshotPolicy({ retainBytes: 256 * 1024, everyEntries: 50 })).toEqual({ everyEntries: 50, retainEntries: 1_000, retainBytes: 256 * 1024, segmentBytes: 64 * 1024, intervalMsMin: 30_000 });
+    expect(cluster.setSnapshotPolicy({ retainBytes: 256 * 1024, everyEntries: 50 })).toEqual({ everyEntries: 50, retainEntries: 1_000, retainBytes: 256 * 1024, segmentBytes: 64 * 1024, intervalMsMin: 0 });
     // The nodes took it: with everyEntries 50 each one snapshots once 50 entries are applied.
     await cluster.waitForLeader({ timeoutMs: 10_000 });
     for (let i = 0; i < 60; i++) await cluster.execute('INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)', [`k${i % 5}`, String(i)]);
