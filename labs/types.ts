@@ -259,7 +259,8 @@ export interface RunSummary {
   readonly dataKept?: boolean;
 }
 
-export interface Lab<F = Record<string, unknown>> {
+/** What the catalog lists of any lab, a cluster lab or a replay. */
+export interface LabEntry {
   readonly id: string;
   readonly title: string;
   readonly level: LabLevel;
@@ -268,6 +269,9 @@ export interface Lab<F = Record<string, unknown>> {
   readonly concepts: readonly string[];
   /** One paragraph: what the lab shows. */
   readonly summary: string;
+}
+
+export interface Lab<F = Record<string, unknown>> extends LabEntry {
   readonly setup: LabSetup;
   readonly steps: readonly Step<F>[];
   /** Lines built from the run's own figures. */

@@ -10,7 +10,7 @@
 // an entry of n1's own term reaches a majority first and n5 can no longer win.
 
 import { figure8Index, figure8Nodes, type Figure8Facts, type Figure8Variant } from '../../cluster/sim/figure8.js';
-import type { LabLevel } from '../types.js';
+import type { LabEntry } from '../types.js';
 
 export interface ReplayStepDef {
   readonly title: string;
@@ -23,14 +23,8 @@ export interface ReplayStepDef {
 }
 
 /** A lab that replays a scripted scenario in the simulator instead of running a cluster. */
-export interface ReplayLab {
+export interface ReplayLab extends LabEntry {
   readonly kind: 'replay';
-  readonly id: string;
-  readonly title: string;
-  readonly level: LabLevel;
-  readonly minutes: number;
-  readonly concepts: readonly string[];
-  readonly summary: string;
   readonly steps: readonly ReplayStepDef[];
   /** Lines built from the replays' own figures, one fact set per passed step. */
   readonly debrief: (facts: readonly Figure8Facts[]) => readonly string[];
