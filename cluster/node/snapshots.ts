@@ -220,6 +220,8 @@ export type SnapshotNowResult = { ok: true; index: number; term: number; bytes: 
 
 /** Transfers in progress from a leader at most: one per follower. */
 const sendersMax = 99;
+/** How long Cluster.snapshot waits for a follower to learn that what it applied is committed: several heartbeats. */
+const COMMIT_WAIT_MS = 2_000;
 
 export class NodeSnapshots {
   /** The newest snapshot on disk (taken or installed). */
@@ -291,23 +293,32 @@ export class NodeSnapshots {
     });
   }
 
-  /** Cluster.snapshot: one now (or the one being taken). */
-  takeNow(): Promise<SnapshotNowResult> {
-    if (this.taking !== null) return this.taking;
-    const core = this.options.hooks.core();
-    const problem = this.takeProblem(core);
-    if (problem !== null) return Promise.resolve({ ok: false, reason: problem.reason, message: problem.message });
-    return this.take();
+  /**
+   * Cluster.snapshot: one now (or the one being taken). A follower learns
+   * that what it applied is committed from the leader's next append or
+   * heartbeat, so right after a burst of writes it waits for that (up to
+   * COMMIT_WAIT_MS) rather than refusing a request that works a moment later.
+   */
+  async takeNow(): Promise<SnapshotNowResult> {
+    const deadline = performance.now() + COMMIT_WAIT_MS;
+    for (;;) {
+      if (this.taking !== null) return this.taking;
+      const core = this.options.hooks.core();
+      const problem = this.takeProblem(core);
+      if (problem === null) return this.take();
+      if (!problem.commitLag || this.closed || performance.now() >= deadline) return { ok: false, reason: problem.reason, message: problem.message };
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Why a snapshot cannot be taken now, or null. */
-  private takeProblem(core: RaftCore): { reason: 'refused' | 'busy'; message: string } | null {
+  private takeProblem(core: RaftCore): { reason: 'refused' | 'busy'; message: string; commitLag?: true } | null {
     const { id } = this.options;
     const applied = core.getAppliedIndex();
     if (applied === 0) return { reason: 'refused', message: `${id} has applied nothing yet: there is no state to snapshot` };
     if (applied <= (this.latest?.meta.index ?? 0)) return { reason: 'refused', message: `${id} has applied nothing since its snapshot at index ${this.latest?.meta.index}` };
     // A follower applies entries it has flushed before it knows them committed: a snapshot holds committed entries only.
-    if (applied > core.getCommitIndex()) return { reason: 'busy', message: `${id} has applied up to ${applied} but knows entries committed only up to ${core.getCommitIndex()}; retry in a moment` };
+    if (applied > core.getCommitIndex()) return { reason: 'busy', message: `${id} has applied up to ${applied} but knows entries committed only up to ${core.getCommitIndex()}; retry in a moment`, commitLag: true };
     if (this.received !== null || this.receiver.busy) return { reason: 'busy', message: `${id} is receiving a snapshot from the leader` };
     return null;
   }
