@@ -1,0 +1,58 @@
+// The engine seam (issue 17): what the dashboard, the labs, the workload and
+// the checker may ask of a running cluster, whichever system runs it. Today's
+// `Cluster` is the `replica-lab` engine; `PostgresCluster` (cluster/postgres)
+// is the second. The shared part is exactly the members listed here, with the
+// `Cluster`'s own signatures, so an engine is checked against them by the
+// compiler; what only Raft has (elections you can watch, PreVote, Figure 8,
+// snapshots, membership, the write trace, clock and disk faults) stays on
+// `Cluster` and is reached after asking `capabilities`.
+import type { Cluster } from './supervisor/cluster.js';
+
+/** Which system runs the cluster. */
+export type EngineKind = 'replica-lab' | 'postgres';
+
+/** What an engine offers beyond the shared members; a consumer checks before it narrows. */
+export interface EngineCapabilities {
+  /** Raft: elections, terms, PreVote, leadership transfer, Figure 8. */
+  readonly raft: boolean;
+  /** Snapshots, log compaction, membership change. */
+  readonly snapshots: boolean;
+  readonly membership: boolean;
+  /** `trace`: the X-ray of one write. */
+  readonly trace: boolean;
+  /** Node faults: a slow disk or apply (`setNodeFault`), a fast or slow clock (`setClockRate`). */
+  readonly nodeFaults: boolean;
+  readonly clock: boolean;
+}
+
+/** The members every engine has, with the replica-lab `Cluster`'s signatures. */
+export type EngineMembers = Pick<
+  Cluster,
+  | 'ids'
+  | 'status'
+  | 'events'
+  | 'on'
+  | 'off'
+  | 'execute'
+  | 'query'
+  | 'leader'
+  | 'waitForLeader'
+  | 'kill'
+  | 'restart'
+  | 'pause'
+  | 'resume'
+  | 'partition'
+  | 'setLink'
+  | 'cut'
+  | 'heal'
+  | 'setReplication'
+  | 'replicationSettings'
+  | 'promote'
+  | 'lostWrites'
+  | 'stop'
+>;
+
+export interface ReplicationEngine extends EngineMembers {
+  readonly engine: EngineKind;
+  readonly capabilities: EngineCapabilities;
+}
