@@ -7,6 +7,7 @@
 // snapshots, membership, the write trace, clock and disk faults) stays on
 // `Cluster` and is reached after asking `capabilities`.
 import type { Cluster } from './supervisor/cluster.js';
+import type { Workload } from './supervisor/workload.js';
 
 /** Which system runs the cluster. */
 export type EngineKind = 'replica-lab' | 'postgres';
@@ -29,6 +30,7 @@ export interface EngineCapabilities {
 export type EngineMembers = Pick<
   Cluster,
   | 'ids'
+  | 'dataDir'
   | 'status'
   | 'events'
   | 'on'
@@ -52,7 +54,24 @@ export type EngineMembers = Pick<
   | 'stop'
 >;
 
+/**
+ * The built-in clients and their online checker (`cluster.workload`), with the
+ * replica-lab `Workload`'s signatures: the dashboard's charts, the labs and the
+ * nemesis read them on every engine.
+ */
+export type EngineWorkload = Pick<Workload, 'start' | 'update' | 'stop' | 'stats' | 'recent' | 'historyFile'>;
+
 export interface ReplicationEngine extends EngineMembers {
   readonly engine: EngineKind;
   readonly capabilities: EngineCapabilities;
+  readonly workload: EngineWorkload;
 }
+
+/** Every engine, in the order `--engine` lists them. */
+export const engineKinds: readonly EngineKind[] = ['replica-lab', 'postgres'];
+
+/** What a person reads for each engine (headers, messages). */
+export const engineNames: Readonly<Record<EngineKind, string>> = { 'replica-lab': 'replica-lab', postgres: 'PostgreSQL' };
+
+/** The replica-lab engine has every capability. */
+export const raftCapabilities: EngineCapabilities = { raft: true, snapshots: true, membership: true, trace: true, nodeFaults: true, clock: true };
