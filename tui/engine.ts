@@ -4,19 +4,19 @@
 
 import { engineNames, raftCapabilities, type EngineCapabilities, type EngineKind } from '../cluster/engine.js';
 import type { ClusterCommand } from './commands/spec.js';
-import type { ClusterController, RaftController } from './controller.js';
+import type { ClusterController, EngineController, RaftController } from './controller.js';
 
-export function engineOf(controller: Pick<ClusterController, 'engine'>): EngineKind {
+export function engineOf(controller: EngineController): EngineKind {
   return controller.engine ?? 'replica-lab';
 }
 
 /** "replica-lab" or "PostgreSQL". */
-export function engineName(controller: Pick<ClusterController, 'engine'>): string {
+export function engineName(controller: EngineController): string {
   return engineNames[engineOf(controller)];
 }
 
 /** A stand-in without `capabilities` is the replica-lab engine: it has them all. */
-export function hasCapability(controller: Pick<ClusterController, 'capabilities'>, capability: keyof EngineCapabilities): boolean {
+export function hasCapability(controller: EngineController, capability: keyof EngineCapabilities): boolean {
   return (controller.capabilities ?? raftCapabilities)[capability];
 }
 
@@ -34,7 +34,7 @@ const raftOnly: Partial<Record<ClusterCommand['kind'], { readonly name: string; 
 };
 
 /** One line when `command` needs what this engine lacks ("… needs the replica-lab engine: PostgreSQL has no …"); null when it may run. */
-export function engineRefusal(controller: Pick<ClusterController, 'engine' | 'capabilities'>, command: ClusterCommand): string | null {
+export function engineRefusal(controller: EngineController, command: ClusterCommand): string | null {
   const need = raftOnly[command.kind];
   if (need === undefined || hasCapability(controller, need.capability)) return null;
   const name = command.kind === 'node-fault' ? `:${command.fault}` : need.name;
