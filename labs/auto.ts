@@ -3,6 +3,7 @@
 // live cluster within a bound. Stops at the first step that does not pass;
 // every process is stopped however the run ends.
 
+import type { EngineKind } from '../cluster/index.js';
 import type { ProgressStore } from './progress.js';
 import { LabSession, type LabEvidence } from './session.js';
 import type { AnyLab, RunSummary } from './types.js';
@@ -35,10 +36,17 @@ export interface AutoRunOptions {
   readonly checkWaitMs?: number;
   /** Keep the clusters' data, history and rollback files here (LabSessionOptions.dataDir). */
   readonly dataDir?: string;
+  /** The engine to run on (LabSessionOptions.engine). */
+  readonly engine?: EngineKind;
 }
 
 export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<AutoRunResult> {
-  const session = await LabSession.start(lab, { mode: 'auto', progress: options.progress, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
+  const session = await LabSession.start(lab, {
+    mode: 'auto',
+    progress: options.progress,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
+  });
   options.onSession?.(session);
   const steps: AutoStepResult[] = [];
   let result: Omit<AutoRunResult, 'evidence'>;

@@ -5,7 +5,7 @@
 // cluster event says. The dashboard drives this proxy, so the person's keys
 // land here; the autopilot drives it too.
 
-import type { Cluster, ExecuteOptions, JoinAs, LinkOptions, NodeId, Param, QueryOptions, ReplicationSettings, SnapshotPolicy } from '../cluster/index.js';
+import type { Cluster, ReplicationEngine, ExecuteOptions, JoinAs, LinkOptions, NodeId, Param, QueryOptions, ReplicationSettings, SnapshotPolicy } from '../cluster/index.js';
 import { journalActionsMax, journalRowsMax } from './constants.js';
 import type { Action, ActionBase, ActionError, NodeActionKind } from './types.js';
 
@@ -27,7 +27,7 @@ export class Journal {
   }
 
   /** The fields every action starts with, read from the cluster now. */
-  base(cluster: Cluster): ActionBase {
+  base(cluster: Pick<ReplicationEngine, 'leader' | 'status'>): ActionBase {
     const leader = cluster.leader();
     const commit = leader === null ? null : (cluster.status().find((n) => n.id === leader)?.commitIndex ?? null);
     return { seq: ++this.seq, mono: performance.now(), wall: Date.now(), leader, leaderCommitIndex: commit, by: this.autopilot ? 'autopilot' : 'person' };

@@ -7,7 +7,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { Cluster } from '../cluster/index.js';
+import { BadRequestError, Cluster, type EngineKind } from '../cluster/index.js';
+import { labEngineRefusal } from './catalog/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
 import { Journal, recordingCluster } from './journal.js';
 import { baselineOf, HistoryTap, LagTap, NodeTap, observe, RollbackReader } from './observe.js';
@@ -67,6 +68,8 @@ export interface LabSessionOptions {
    * it every cluster runs in a temporary dir removed when it stops.
    */
   readonly dataDir?: string;
+  /** The engine to run on (`--engine`); default replica-lab. A lab that does not run there is refused (Lab.engines). */
+  readonly engine?: EngineKind;
 }
 
 /** Where one cluster of the run kept its evidence, and whether it is still there. */
@@ -133,6 +136,10 @@ export class LabSession {
 
   /** Starts the lab's cluster (and workload) and makes the first step current. */
   static async start(lab: AnyLab, options: LabSessionOptions): Promise<LabSession> {
+    const refusal = labEngineRefusal(lab, options.engine ?? 'replica-lab');
+    if (refusal !== null) throw new BadRequestError(refusal);
+    // No lab declares another engine yet; the one that does brings that engine's start here.
+    if ((options.engine ?? 'replica-lab') !== 'replica-lab') throw new BadRequestError(`lab ${lab.id}: a lab session starts only replica-lab clusters in this version`);
     const session = new LabSession(lab, options);
     await session.startCluster(lab.setup);
     session.beginStep(0);

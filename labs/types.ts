@@ -22,6 +22,7 @@ import type {
   WorkloadOptions,
   WorkloadStats,
 } from '../cluster/index.js';
+import type { EngineKind } from '../cluster/engine.js';
 
 export type LabLevel = 'beginner' | 'intermediate' | 'advanced';
 
@@ -269,6 +270,12 @@ export interface LabEntry {
   readonly concepts: readonly string[];
   /** One paragraph: what the lab shows. */
   readonly summary: string;
+  /**
+   * The engines (`--engine`) it runs on; absent: the replica-lab engine only.
+   * A lab names another engine only when its steps use the members every
+   * engine shares (cluster/engine.ts) and its texts hold for that system.
+   */
+  readonly engines?: readonly EngineKind[];
 }
 
 export interface Lab<F = Record<string, unknown>> extends LabEntry {
