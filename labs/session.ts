@@ -409,6 +409,7 @@ export class LabSession {
   private autopilotContext(): AutopilotContext {
     return {
       cluster: this.proxy,
+      raft: this.proxy,
       before: this.baseline,
       observe: () => this.observe(),
       waitFor: (what, until, timeoutMs = autopilotWaitMs) => this.waitFor(what, until, timeoutMs),

@@ -22,7 +22,7 @@ import type {
   WorkloadOptions,
   WorkloadStats,
 } from '../cluster/index.js';
-import type { EngineKind } from '../cluster/engine.js';
+import type { EngineKind, ReplicationEngine } from '../cluster/engine.js';
 
 export type LabLevel = 'beginner' | 'intermediate' | 'advanced';
 
@@ -220,7 +220,13 @@ export interface CheckResult<F> {
 /** What an autopilot works with: the lab's cluster and bounded waits on outcomes. */
 export interface AutopilotContext {
   /** The lab's cluster: everything done through it is journaled like a person's actions. */
-  readonly cluster: Cluster;
+  readonly cluster: ReplicationEngine;
+  /**
+   * The same journaled cluster with the replica-lab engine's own API (membership,
+   * node and clock faults, snapshots): only a lab that runs on replica-lab alone
+   * (Lab.engines) may use it.
+   */
+  readonly raft: Cluster;
   readonly before: Baseline;
   observe(): Observation;
   /**
