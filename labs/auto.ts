@@ -5,7 +5,7 @@
 
 import type { EngineKind } from '../cluster/index.js';
 import type { ProgressStore } from './progress.js';
-import { LabSession, type LabEvidence } from './session.js';
+import { LabSession, type LabEvidence, type LabSessionOptions } from './session.js';
 import type { AnyLab, RunSummary } from './types.js';
 
 export interface AutoStepResult {
@@ -36,8 +36,9 @@ export interface AutoRunOptions {
   readonly checkWaitMs?: number;
   /** Keep the clusters' data, history and rollback files here (LabSessionOptions.dataDir). */
   readonly dataDir?: string;
-  /** The engine to run on (LabSessionOptions.engine). */
+  /** The engine to run on, and its start (LabSessionOptions.engine, startCluster). */
   readonly engine?: EngineKind;
+  readonly startCluster?: LabSessionOptions['startCluster'];
 }
 
 export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<AutoRunResult> {
@@ -46,6 +47,7 @@ export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<
     progress: options.progress,
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.engine === undefined ? {} : { engine: options.engine }),
+    ...(options.startCluster === undefined ? {} : { startCluster: options.startCluster }),
   });
   options.onSession?.(session);
   const steps: AutoStepResult[] = [];

@@ -50,11 +50,12 @@ export function registerLab(program: Command): void {
       if (lab === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
       refuseEngine(lab, engine.kind);
       // An engine this build or machine lacks is said before anything starts.
-      await loadEngine(engine, 'lab');
+      const startCluster = await loadEngine(engine, 'lab');
+      const on = { engine: engine.kind, startCluster };
       const dataDir = labDataDir(flags.dataDir);
       if (flags.auto !== true) {
         const { runInteractiveLab } = await import('./lab-interactive.js');
-        return runInteractiveLab(lab, dataDir);
+        return runInteractiveLab(lab, dataDir, on);
       }
       const json = flags.json === true;
       if (!json) process.stdout.write(`${lab.title} (${lab.id}, ${lab.level}, about ${lab.minutes} min)\n${lab.summary}\n\n`);
@@ -67,7 +68,7 @@ export function registerLab(program: Command): void {
       try {
         const result = await runLabAuto(lab, {
           progress: new ProgressStore(),
-          engine: engine.kind,
+          ...on,
           ...(dataDir === undefined ? {} : { dataDir }),
           onSession: (s) => {
             session = s;

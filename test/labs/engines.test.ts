@@ -1,13 +1,15 @@
 // Which engine each lab runs on (Lab.engines), and the refusals on any other:
-// in the catalog, in a lab session and in a nemesis run, before a process starts.
+// in the catalog, in a lab session and in a nemesis run, before a process
+// starts; and a session starts its clusters with the engine's start it is given.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BadRequestError, raftCapabilities, runNemesis, type ReplicationEngine } from '../../cluster/index.js';
+import { BadRequestError, Cluster, raftCapabilities, runNemesis, type ReplicationEngine } from '../../cluster/index.js';
 import { engineRefusal } from '../../cluster/supervisor/nemesis.js';
 import { catalog, findLab, labEngineRefusal, labEngines, labsOn, LabSession } from '../../labs/index.js';
+import { startSession } from './helpers.js';
 
 const noCapabilities = { raft: false, snapshots: false, membership: false, trace: false, nodeFaults: false, clock: false };
 
@@ -37,6 +39,28 @@ describe('the engines a lab runs on', () => {
     await expect(LabSession.start(lab, { mode: 'auto', progress: null, engine: 'postgres' })).rejects.toThrow(
       new BadRequestError('lab first-steps does not run on the PostgreSQL engine (it runs on replica-lab); no lab runs on PostgreSQL in this version'),
     );
+  });
+});
+
+describe('a lab session on the engine it is given', () => {
+  it('refuses another engine without that engine\'s start', async () => {
+    const lab = { ...findLab('first-steps')!, engines: ['replica-lab', 'postgres'] as const };
+    await expect(LabSession.start(lab, { mode: 'auto', progress: null, engine: 'postgres' })).rejects.toThrow("lab first-steps on postgres: give startCluster, the engine's start");
+  });
+
+  it('starts each cluster of the run with the start it is given', async () => {
+    const starts: unknown[] = [];
+    const session = await startSession(findLab('first-steps')!, {
+      mode: 'auto',
+      progress: null,
+      startCluster: (options) => {
+        starts.push(options);
+        return Cluster.start(options);
+      },
+    });
+    expect(starts).toHaveLength(1);
+    expect(session.cluster.engine).toBe('replica-lab');
+    expect(session.observe().status).toHaveLength(3);
   });
 });
 
