@@ -20,25 +20,26 @@ export function hasCapability(controller: EngineController, capability: keyof En
   return (controller.capabilities ?? raftCapabilities)[capability];
 }
 
-/** The Raft-only commands: the capability each needs, and what the other engine has instead. */
-const raftOnly: Partial<Record<ClusterCommand['kind'], { readonly name: string; readonly capability: keyof EngineCapabilities; readonly lacks: string }>> = {
-  trace: { name: ':trace', capability: 'trace', lacks: 'has no X-ray of one write through its processes' },
-  clock: { name: ':clock', capability: 'clock', lacks: 'has no election timers or leases to run fast or slow' },
-  'node-fault': { name: ':disk', capability: 'nodeFaults', lacks: "has no hook to slow a server's WAL flush or replay" },
-  transfer: { name: ':transfer', capability: 'raft', lacks: 'has no leadership transfer: :promote a standby instead' },
-  snapshot: { name: ':snapshot', capability: 'snapshots', lacks: 'has no Raft snapshot: a standby is built by pg_basebackup' },
-  retain: { name: ':retain', capability: 'snapshots', lacks: 'has no snapshot policy here (its counterpart, max_slot_wal_keep_size, is a server setting)' },
-  'add-node': { name: ':add', capability: 'membership', lacks: 'has no voting membership to change' },
-  'promote-learner': { name: ':promote-learner', capability: 'membership', lacks: 'has no learners or voters' },
-  'remove-node': { name: ':remove', capability: 'membership', lacks: 'has no voting membership to change' },
+/** The Raft-only commands: the capability each needs, and why PostgreSQL has none of it (a fact of PostgreSQL, or of this lab's engine for it). */
+const raftOnly: Partial<Record<ClusterCommand['kind'], { readonly name: string; readonly capability: keyof EngineCapabilities; readonly onPostgres: string }>> = {
+  trace: { name: ':trace', capability: 'trace', onPostgres: 'the PostgreSQL engine has no X-ray of one write through its processes' },
+  clock: { name: ':clock', capability: 'clock', onPostgres: 'PostgreSQL has no election timers or leases to run fast or slow' },
+  'node-fault': { name: ':disk', capability: 'nodeFaults', onPostgres: "the PostgreSQL engine does not slow a server's WAL flush or replay" },
+  transfer: { name: ':transfer', capability: 'raft', onPostgres: 'PostgreSQL has no leadership transfer: :promote a standby instead' },
+  snapshot: { name: ':snapshot', capability: 'snapshots', onPostgres: 'PostgreSQL has no Raft snapshot: a standby is built by pg_basebackup' },
+  retain: { name: ':retain', capability: 'snapshots', onPostgres: 'PostgreSQL has no snapshot policy (its counterpart, max_slot_wal_keep_size, is a server setting)' },
+  'add-node': { name: ':add', capability: 'membership', onPostgres: 'PostgreSQL has no voting membership to change' },
+  'promote-learner': { name: ':promote-learner', capability: 'membership', onPostgres: 'PostgreSQL has no learners or voters' },
+  'remove-node': { name: ':remove', capability: 'membership', onPostgres: 'PostgreSQL has no voting membership to change' },
 };
 
-/** One line when `command` needs what this engine lacks ("… needs the replica-lab engine: PostgreSQL has no …"); null when it may run. */
+/** One line when `command` needs what this engine lacks (":trace needs the replica-lab engine: the PostgreSQL engine has no …"); null when it may run. */
 export function engineRefusal(controller: EngineController, command: ClusterCommand): string | null {
   const need = raftOnly[command.kind];
   if (need === undefined || hasCapability(controller, need.capability)) return null;
   const name = command.kind === 'node-fault' ? `:${command.fault}` : need.name;
-  return `${name} needs the replica-lab engine: ${engineName(controller)} ${need.lacks}`;
+  const why = engineOf(controller) === 'postgres' ? need.onPostgres : `the ${engineName(controller)} engine does not offer it`;
+  return `${name} needs the replica-lab engine: ${why}`;
 }
 
 type RaftMethod = Exclude<keyof RaftController, 'messages'>;

@@ -183,7 +183,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
 /** The faults that need more than the members every engine shares (cluster/engine.ts). */
 const faultNeeds: Partial<Record<NemesisFault, { readonly capability: keyof EngineCapabilities; readonly lacks: string }>> = {
   clock: { capability: 'clock', lacks: 'no election timers or leases to slow' },
-  disk: { capability: 'nodeFaults', lacks: "no hook to slow a server's WAL flush or replay" },
+  disk: { capability: 'nodeFaults', lacks: "no way here to slow a server's WAL flush or replay" },
   membership: { capability: 'membership', lacks: 'no voting membership to change' },
 };
 

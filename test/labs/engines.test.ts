@@ -73,7 +73,7 @@ describe('nemesis faults on an engine', () => {
     const pg = { engine: 'postgres' as const, capabilities: noCapabilities };
     expect(engineRefusal(pg, ['kill', 'pause', 'partition', 'delay', 'loss'])).toBeNull();
     expect(engineRefusal(pg, ['kill', 'clock'])).toBe('the clock fault needs the replica-lab engine: PostgreSQL has no election timers or leases to slow');
-    expect(engineRefusal(pg, ['disk'])).toBe("the disk fault needs the replica-lab engine: PostgreSQL has no hook to slow a server's WAL flush or replay");
+    expect(engineRefusal(pg, ['disk'])).toBe("the disk fault needs the replica-lab engine: PostgreSQL has no way here to slow a server's WAL flush or replay");
     expect(engineRefusal(pg, ['membership'])).toBe('the membership fault needs the replica-lab engine: PostgreSQL has no voting membership to change');
   });
 

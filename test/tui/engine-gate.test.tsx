@@ -57,16 +57,16 @@ function sharedOnly(recorded: RecordedController): ClusterController {
 
 describe('Raft-only commands on another engine', () => {
   it.each([
-    ['trace', ':trace needs the replica-lab engine: PostgreSQL has no X-ray of one write through its processes'],
+    ['trace', ':trace needs the replica-lab engine: the PostgreSQL engine has no X-ray of one write through its processes'],
     ['clock n1 0.5', ':clock needs the replica-lab engine: PostgreSQL has no election timers or leases to run fast or slow'],
-    ['disk n2 slow 50', ":disk needs the replica-lab engine: PostgreSQL has no hook to slow a server's WAL flush or replay"],
-    ['apply n2 slow 5', ":apply needs the replica-lab engine: PostgreSQL has no hook to slow a server's WAL flush or replay"],
+    ['disk n2 slow 50', ":disk needs the replica-lab engine: the PostgreSQL engine does not slow a server's WAL flush or replay"],
+    ['apply n2 slow 5', ":apply needs the replica-lab engine: the PostgreSQL engine does not slow a server's WAL flush or replay"],
     ['transfer n3', ':transfer needs the replica-lab engine: PostgreSQL has no leadership transfer: :promote a standby instead'],
     ['snapshot n2', ':snapshot needs the replica-lab engine: PostgreSQL has no Raft snapshot: a standby is built by pg_basebackup'],
     ['add learner', ':add needs the replica-lab engine: PostgreSQL has no voting membership to change'],
     ['promote-learner n3', ':promote-learner needs the replica-lab engine: PostgreSQL has no learners or voters'],
     ['remove n3', ':remove needs the replica-lab engine: PostgreSQL has no voting membership to change'],
-    ['retain 256KiB', expect.stringContaining(':retain needs the replica-lab engine: PostgreSQL')],
+    ['retain 256KiB', ':retain needs the replica-lab engine: PostgreSQL has no snapshot policy (its counterpart, max_slot_wal_keep_size, is a server setting)'],
   ])(':%s says it needs the replica-lab engine, in one line, and calls nothing', async (line, text) => {
     const recorded = new RecordedController();
     const outcome = await runCommand(sharedOnly(recorded), command(line));
