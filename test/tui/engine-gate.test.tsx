@@ -2,9 +2,9 @@
 // a command that needs one says so in one line and calls nothing; the shared
 // commands run as on replica-lab; the header names the engine.
 
-import { render } from 'ink-testing-library';
-import { describe, expect, it } from 'vitest';
-import type { EngineCapabilities } from '../../cluster/engine.js';
+import { cleanup, render } from 'ink-testing-library';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import type { EngineCapabilities, ReplicationEngine } from '../../cluster/engine.js';
 import { parseCommand } from '../../tui/commands/parse.js';
 import { runCommand } from '../../tui/commands/run.js';
 import type { ClusterCommand } from '../../tui/commands/spec.js';
@@ -12,7 +12,12 @@ import { Header } from '../../tui/components/header.js';
 import type { ClusterController, EngineController } from '../../tui/controller.js';
 import { engineName, engineRefusal } from '../../tui/engine.js';
 import type { Snapshot } from '../../tui/state/dashboard-state.js';
-import { frame, RecordedController } from './fixtures/recorded-controller.js';
+import { frame, recording, RecordedController } from './fixtures/recorded-controller.js';
+import { keys, press, renderDashboard, waitForText } from './helpers.js';
+
+afterEach(() => {
+  cleanup();
+});
 
 const ids = ['n1', 'n2', 'n3'];
 const none: EngineCapabilities = { raft: false, snapshots: false, membership: false, trace: false, nodeFaults: false, clock: false };
@@ -114,5 +119,33 @@ describe('the header on another engine', () => {
     expect(render(<Header snapshot={snapshot} failover="raft" uptimeMs={65_000} width={120} color={false} engine="replica-lab" />).lastFrame()).toBe(
       render(<Header snapshot={snapshot} failover="raft" uptimeMs={65_000} width={120} color={false} />).lastFrame(),
     );
+  });
+});
+
+/** The recorded run, said to be on an engine with none of the Raft-only capabilities. */
+class PostgresLikeController extends RecordedController {
+  readonly engine = 'postgres' as const;
+  readonly capabilities = none;
+}
+
+describe('the dashboard on another engine', () => {
+  it('takes any ReplicationEngine as its controller', () => {
+    expectTypeOf<ReplicationEngine>().toExtend<ClusterController>();
+  });
+
+  it('at 120×36: the header names the engine, :trace says it needs replica-lab, v says there are no Raft messages', async () => {
+    const controller = new PostgresLikeController({ frame: frame('steady'), backlog: recording.events.slice(0, 19) });
+    const rendered = renderDashboard(controller, { columns: 120, rows: 36 });
+    const first = await waitForText(rendered, 'elected leader');
+    // At 120 columns the product name is the first part dropped; the engine stays.
+    expect(first.split('\n')[0]).toMatch(/^on PostgreSQL │ quorum\/flushed │ /);
+    await press(rendered, ':', 'trace', keys.enter);
+    const traced = await waitForText(rendered, ':trace needs the replica-lab engine');
+    expect(traced).toContain(':trace needs the replica-lab engine: the PostgreSQL engine has no X-ray of one write through its processes');
+    await press(rendered, ':', 'clock n1 0.5', keys.enter);
+    await waitForText(rendered, ':clock needs the replica-lab engine');
+    expect(controller.calls.map((call) => call.method)).toEqual([]);
+    await press(rendered, 'v');
+    await waitForText(rendered, 'Raft messages need the replica-lab engine; PostgreSQL has none');
   });
 });
