@@ -6,6 +6,7 @@
 
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Cluster, engineKinds, type AckLevel, type ClusterOptions, type EngineKind, type ReplicationEngine, type ReplicationMode } from '../cluster/index.js';
 import { UsageError } from './errors.js';
@@ -71,7 +72,9 @@ export async function loadEngine(choice: EngineChoice, command: string | undefin
   try {
     module = (await import(postgresModule)) as { startPostgresCluster?: unknown };
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') throw notBuilt(command);
+    // Only the engine's own module missing means "not built"; a module it imports missing is a broken build, said as it is.
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(fileURLToPath(new URL(postgresModule, import.meta.url)))) throw notBuilt(command);
     throw error;
   }
   const start = module.startPostgresCluster;

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseEngineFlags, postgresOptions } from '../../cli/engine.js';
 import { assertBuilt, runCli } from './run-cli.js';
 
 beforeAll(() => assertBuilt());
@@ -86,5 +87,26 @@ describe('labs on an engine', () => {
     const onReplicaLab = JSON.parse(run(['labs', '--engine', 'replica-lab', '--json']).stdout) as { id: string }[];
     expect(onReplicaLab.map((lab) => lab.id)).toEqual(all.map((lab) => lab.id));
     for (const lab of all) expect(lab.engines).toEqual(['replica-lab']);
+  });
+});
+
+describe('the PostgreSQL engine\'s start options', () => {
+  it('take the replica-lab options that have a PostgreSQL meaning, and only those', () => {
+    expect(postgresOptions({ nodes: 5, dataDir: '/tmp/x', replication: { mode: 'sync', ackLevel: 'applied' }, seed: 7, failover: 'raft', fsync: false, checkQuorum: false }, '/usr/lib/postgresql/15/bin')).toEqual({
+      nodes: 5,
+      dataDir: '/tmp/x',
+      pgBin: '/usr/lib/postgresql/15/bin',
+      mode: 'sync',
+      ack: 'applied',
+      seed: 7,
+    });
+    const defaults = postgresOptions({}, undefined);
+    expect(defaults).toMatchObject({ nodes: 3, mode: 'quorum', ack: 'flushed' });
+    expect(Object.keys(defaults).sort()).toEqual(['ack', 'mode', 'nodes', 'seed']);
+  });
+
+  it('--pg-bin is made absolute', () => {
+    expect(parseEngineFlags({ engine: 'postgres', pgBin: '.' }, undefined)).toEqual({ kind: 'postgres', pgBin: process.cwd() });
+    expect(parseEngineFlags({ engine: 'replica-lab' }, undefined)).toEqual({ kind: 'replica-lab' });
   });
 });
