@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Cluster, engineKinds, type AckLevel, type ClusterOptions, type EngineKind, type ReplicationEngine, type ReplicationMode } from '../cluster/index.js';
-import { UsageError } from './errors.js';
+import { exitCodeUsage, UsageError } from './errors.js';
 import { choiceFlag } from './flags.js';
 
 export interface EngineFlags {
@@ -66,20 +66,33 @@ const postgresModule = '../cluster/postgres/index.js';
  * engine is `Cluster.start`; the PostgreSQL engine maps the same options onto
  * `startPostgresCluster({ nodes, dataDir, pgBin, mode, ack, seed })`.
  */
-export async function loadEngine(choice: EngineChoice, command: string | undefined): Promise<EngineStarter> {
+export async function loadEngine(
+  choice: EngineChoice,
+  command: string | undefined,
+  /** Loads cluster/postgres; tests pass a stand-in. */
+  importPostgres: () => Promise<unknown> = () => import(postgresModule),
+): Promise<EngineStarter> {
   if (choice.kind === 'replica-lab') return (options) => Cluster.start(options);
   let module: { startPostgresCluster?: unknown };
   try {
-    module = (await import(postgresModule)) as { startPostgresCluster?: unknown };
+    module = (await importPostgres()) as { startPostgresCluster?: unknown };
   } catch (error) {
     // Only the engine's own module missing means "not built"; a module it imports missing is a broken build, said as it is.
     const { code, message } = error as { code?: unknown; message?: unknown };
-    if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(fileURLToPath(new URL(postgresModule, import.meta.url)))) throw notBuilt(command);
+    if (code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${fileURLToPath(new URL(postgresModule, import.meta.url))}'`)) throw notBuilt(command);
     throw error;
   }
   const start = module.startPostgresCluster;
   if (typeof start !== 'function') throw notBuilt(command);
-  return (options) => start(postgresOptions(options, choice.pgBin)) as Promise<ReplicationEngine>;
+  return async (options) => {
+    try {
+      return (await start(postgresOptions(options, choice.pgBin))) as ReplicationEngine;
+    } catch (error) {
+      // An engine's error that names exit status 2 (no PostgreSQL binaries: it says how to install them) is the user's to fix.
+      if (error instanceof Error && (error as { exitCode?: unknown }).exitCode === exitCodeUsage) throw new UsageError(error.message, { command, seeHelp: false });
+      throw error;
+    }
+  };
 }
 
 function notBuilt(command: string | undefined): UsageError {

@@ -6,7 +6,7 @@
 // compiler; what only Raft has (elections you can watch, PreVote, Figure 8,
 // snapshots, membership, the write trace, clock and disk faults) stays on
 // `Cluster` and is reached after asking `capabilities`.
-import type { Cluster } from './supervisor/cluster.js';
+import type { Cluster, ClusterEvent } from './supervisor/cluster.js';
 import type { Workload } from './supervisor/workload.js';
 
 /** Which system runs the cluster. */
@@ -33,8 +33,6 @@ export type EngineMembers = Pick<
   | 'dataDir'
   | 'status'
   | 'events'
-  | 'on'
-  | 'off'
   | 'execute'
   | 'query'
   | 'leader'
@@ -62,6 +60,13 @@ export type EngineMembers = Pick<
 export type EngineWorkload = Pick<Workload, 'start' | 'update' | 'stop' | 'stats' | 'recent' | 'historyFile'>;
 
 export interface ReplicationEngine extends EngineMembers {
+  /**
+   * Cluster events (`'event'`, a ClusterEvent each). Declared here rather than
+   * picked: Cluster's own `on`/`off` are EventEmitter's, which return `this`,
+   * and a Pick would make them return a Cluster, which no other engine is.
+   */
+  on(name: 'event', listener: (event: ClusterEvent) => void): unknown;
+  off(name: 'event', listener: (event: ClusterEvent) => void): unknown;
   readonly engine: EngineKind;
   readonly capabilities: EngineCapabilities;
   readonly workload: EngineWorkload;

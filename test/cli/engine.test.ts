@@ -5,8 +5,10 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseEngineFlags, postgresOptions } from '../../cli/engine.js';
+import { loadEngine, parseEngineFlags, postgresOptions } from '../../cli/engine.js';
+import { UsageError } from '../../cli/errors.js';
 import { assertBuilt, runCli } from './run-cli.js';
 
 beforeAll(() => assertBuilt());
@@ -108,5 +110,43 @@ describe('the PostgreSQL engine\'s start options', () => {
   it('--pg-bin is made absolute', () => {
     expect(parseEngineFlags({ engine: 'postgres', pgBin: '.' }, undefined)).toEqual({ kind: 'postgres', pgBin: process.cwd() });
     expect(parseEngineFlags({ engine: 'replica-lab' }, undefined)).toEqual({ kind: 'replica-lab' });
+  });
+});
+
+describe('loadEngine with a stand-in for cluster/postgres', () => {
+  const postgres = { kind: 'postgres' as const, pgBin: '/opt/pg/bin' };
+
+  it('starts the engine with the mapped options', async () => {
+    const calls: unknown[] = [];
+    const start = await loadEngine(postgres, 'bench', async () => ({
+      startPostgresCluster: async (options: unknown) => {
+        calls.push(options);
+        return { engine: 'postgres' };
+      },
+    }));
+    await expect(start({ nodes: 3, replication: { mode: 'async' }, seed: 4 })).resolves.toEqual({ engine: 'postgres' });
+    expect(calls).toEqual([{ nodes: 3, pgBin: '/opt/pg/bin', mode: 'async', ack: 'flushed', seed: 4 }]);
+  });
+
+  it('turns the engine\'s own exit-2 error (no binaries: how to install them) into a usage error, and leaves others as they are', async () => {
+    const missing = Object.assign(new Error('no PostgreSQL server binaries found; install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`)'), { exitCode: 2 });
+    const start = await loadEngine(postgres, 'lab', async () => ({ startPostgresCluster: async () => Promise.reject(missing) }));
+    const refused = await start({}).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect(refused).toMatchObject({ message: missing.message, command: 'lab', seeHelp: false });
+    const broken = new Error('initdb failed');
+    const failing = await loadEngine(postgres, 'lab', async () => ({ startPostgresCluster: async () => Promise.reject(broken) }));
+    await expect(failing({})).rejects.toBe(broken);
+  });
+
+  it('says "not built" only when the engine module itself is missing or has no start', async () => {
+    await expect(loadEngine(postgres, undefined, async () => ({}))).rejects.toThrow(/PostgreSQL engine is not built/);
+    const nested = Object.assign(new Error("Cannot find package 'pg' imported from /x/dist/cluster/postgres/server.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    await expect(loadEngine(postgres, undefined, async () => Promise.reject(nested))).rejects.toBe(nested);
+    const index = fileURLToPath(new URL('../../cluster/postgres/index.js', import.meta.url));
+    const fromIndex = Object.assign(new Error(`Cannot find module '/x/cluster/postgres/cluster.js' imported from ${index}`), { code: 'ERR_MODULE_NOT_FOUND' });
+    await expect(loadEngine(postgres, undefined, async () => Promise.reject(fromIndex))).rejects.toBe(fromIndex);
+    const itself = Object.assign(new Error(`Cannot find module '${index}' imported from /x/cli/engine.js`), { code: 'ERR_MODULE_NOT_FOUND' });
+    await expect(loadEngine(postgres, undefined, async () => Promise.reject(itself))).rejects.toThrow(/PostgreSQL engine is not built/);
   });
 });
