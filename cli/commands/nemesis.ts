@@ -76,6 +76,9 @@ Examples:
       const engine = parseEngineFlags(flags, command);
       // An engine this build or machine lacks is said before the run dir is made.
       const startCluster = await loadEngine(engine, command);
+      if (engine.kind !== 'replica-lab') {
+        throw new UsageError(`nemesis --engine ${engine.kind} is not in this version: after the faults it settles the cluster and checks the final state from replica-lab's WAL and rollback files`, { command, seeHelp: false });
+      }
       const options = parseFlags(flags);
       const json = flags.json === true;
       if (!json) {
