@@ -6,7 +6,8 @@
 // compiler; what only Raft has (elections you can watch, PreVote, Figure 8,
 // snapshots, membership, the write trace, clock and disk faults) stays on
 // `Cluster` and is reached after asking `capabilities`.
-import type { Cluster } from './supervisor/cluster.js';
+import type { Cluster, ClusterEvent } from './supervisor/cluster.js';
+import type { Workload } from './supervisor/workload.js';
 
 /** Which system runs the cluster. */
 export type EngineKind = 'replica-lab' | 'postgres';
@@ -29,10 +30,9 @@ export interface EngineCapabilities {
 export type EngineMembers = Pick<
   Cluster,
   | 'ids'
+  | 'dataDir'
   | 'status'
   | 'events'
-  | 'on'
-  | 'off'
   | 'execute'
   | 'query'
   | 'leader'
@@ -52,7 +52,31 @@ export type EngineMembers = Pick<
   | 'stop'
 >;
 
+/**
+ * The built-in clients and their online checker (`cluster.workload`), with the
+ * replica-lab `Workload`'s signatures: the dashboard's charts, the labs and the
+ * nemesis read them on every engine.
+ */
+export type EngineWorkload = Pick<Workload, 'start' | 'update' | 'stop' | 'stats' | 'recent' | 'historyFile'>;
+
 export interface ReplicationEngine extends EngineMembers {
+  /**
+   * Cluster events (`'event'`, a ClusterEvent each). Declared here rather than
+   * picked: Cluster's own `on`/`off` are EventEmitter's, which return `this`,
+   * and a Pick would make them return a Cluster, which no other engine is.
+   */
+  on(name: 'event', listener: (event: ClusterEvent) => void): unknown;
+  off(name: 'event', listener: (event: ClusterEvent) => void): unknown;
   readonly engine: EngineKind;
   readonly capabilities: EngineCapabilities;
+  readonly workload: EngineWorkload;
 }
+
+/** Every engine, in the order `--engine` lists them. */
+export const engineKinds: readonly EngineKind[] = ['replica-lab', 'postgres'];
+
+/** What a person reads for each engine (headers, messages). */
+export const engineNames: Readonly<Record<EngineKind, string>> = { 'replica-lab': 'replica-lab', postgres: 'PostgreSQL' };
+
+/** The replica-lab engine has every capability. */
+export const raftCapabilities: EngineCapabilities = { raft: true, snapshots: true, membership: true, trace: true, nodeFaults: true, clock: true };

@@ -3,8 +3,9 @@
 // live cluster within a bound. Stops at the first step that does not pass;
 // every process is stopped however the run ends.
 
+import type { EngineKind } from '../cluster/index.js';
 import type { ProgressStore } from './progress.js';
-import { LabSession, type LabEvidence } from './session.js';
+import { LabSession, type LabEvidence, type LabSessionOptions } from './session.js';
 import type { AnyLab, RunSummary } from './types.js';
 
 export interface AutoStepResult {
@@ -35,10 +36,19 @@ export interface AutoRunOptions {
   readonly checkWaitMs?: number;
   /** Keep the clusters' data, history and rollback files here (LabSessionOptions.dataDir). */
   readonly dataDir?: string;
+  /** The engine to run on, and its start (LabSessionOptions.engine, startCluster). */
+  readonly engine?: EngineKind;
+  readonly startCluster?: LabSessionOptions['startCluster'];
 }
 
 export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<AutoRunResult> {
-  const session = await LabSession.start(lab, { mode: 'auto', progress: options.progress, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
+  const session = await LabSession.start(lab, {
+    mode: 'auto',
+    progress: options.progress,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
+    ...(options.startCluster === undefined ? {} : { startCluster: options.startCluster }),
+  });
   options.onSession?.(session);
   const steps: AutoStepResult[] = [];
   let result: Omit<AutoRunResult, 'evidence'>;

@@ -1,11 +1,12 @@
-// The lab's cluster: the real Cluster behind a Proxy that writes down every
-// client request and fault made through it, with its outcome. Checks need to
+// The lab's cluster: the real engine (a Cluster on replica-lab) behind a Proxy
+// that writes down every client request and fault made through it, with its
+// outcome. Checks need to
 // know what the person did ("a write sent to a follower was refused, naming
 // the leader"; "a local read on the cut-off node returned idx 112"), which no
 // cluster event says. The dashboard drives this proxy, so the person's keys
 // land here; the autopilot drives it too.
 
-import type { Cluster, ExecuteOptions, JoinAs, LinkOptions, NodeId, Param, QueryOptions, ReplicationSettings, SnapshotPolicy } from '../cluster/index.js';
+import { raftCluster, type Cluster, type ReplicationEngine, type ExecuteOptions, JoinAs, LinkOptions, NodeId, Param, QueryOptions, ReplicationSettings, SnapshotPolicy } from '../cluster/index.js';
 import { journalActionsMax, journalRowsMax } from './constants.js';
 import type { Action, ActionBase, ActionError, NodeActionKind } from './types.js';
 
@@ -27,7 +28,7 @@ export class Journal {
   }
 
   /** The fields every action starts with, read from the cluster now. */
-  base(cluster: Cluster): ActionBase {
+  base(cluster: Pick<ReplicationEngine, 'leader' | 'status'>): ActionBase {
     const leader = cluster.leader();
     const commit = leader === null ? null : (cluster.status().find((n) => n.id === leader)?.commitIndex ?? null);
     return { seq: ++this.seq, mono: performance.now(), wall: Date.now(), leader, leaderCommitIndex: commit, by: this.autopilot ? 'autopilot' : 'person' };
@@ -48,8 +49,14 @@ export function actionError(error: unknown): ActionError {
   return { kind: 'error', message: String(error), leader: null };
 }
 
-/** The Cluster behind a Proxy that journals each request and fault; everything else passes through. */
-export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
+/** The engine behind a Proxy that journals each request and fault; everything else passes through. */
+export function recordingCluster<E extends ReplicationEngine>(cluster: E, journal: Journal): E {
+  /** replica-lab's own API, for the wrappers of members only it has. */
+  const raft = (): Cluster => {
+    const found = raftCluster(cluster);
+    if (found === null) throw new Error(`this needs the replica-lab engine, not ${cluster.engine}`);
+    return found;
+  };
   const nodeAction = (kind: NodeActionKind, run: (id: NodeId) => Promise<void> | void) => (id: NodeId) => {
     const base = journal.base(cluster);
     const done = (error: unknown): void => journal.add(base, { kind, node: id, error: error === null ? null : actionError(error).message });
@@ -123,7 +130,7 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
     pause: nodeAction('pause', (id) => cluster.pause(id)),
     resume: nodeAction('resume', (id) => cluster.resume(id)),
     promote: nodeAction('promote', (id) => cluster.promote(id)),
-    transferLeadership: nodeAction('transfer', (id) => cluster.transferLeadership(id)),
+    transferLeadership: nodeAction('transfer', (id) => raft().transferLeadership(id)),
     partition: (groups: readonly (readonly NodeId[])[]) => {
       const base = journal.base(cluster);
       cluster.partition(groups);
@@ -142,7 +149,7 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
     setClockRate: (id: NodeId, rate: number) => {
       const base = journal.base(cluster);
       try {
-        cluster.setClockRate(id, rate);
+        raft().setClockRate(id, rate);
         journal.add(base, { kind: 'clock', node: id, rate, error: null });
       } catch (error) {
         journal.add(base, { kind: 'clock', node: id, rate, error: actionError(error).message });
@@ -153,7 +160,7 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
       const base = journal.base(cluster);
       const as = options.as ?? 'learner';
       try {
-        const node = await cluster.addNode(options);
+        const node = await raft().addNode(options);
         journal.add(base, { kind: 'add-node', as, node, endMono: performance.now(), error: null });
         return node;
       } catch (error) {
@@ -161,12 +168,12 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
         throw error;
       }
     },
-    promoteLearner: membershipAction('promote-learner', (id, options) => cluster.promoteLearner(id, options)),
-    removeNode: membershipAction('remove-node', (id, options) => cluster.removeNode(id, options)),
+    promoteLearner: membershipAction('promote-learner', (id, options) => raft().promoteLearner(id, options)),
+    removeNode: membershipAction('remove-node', (id, options) => raft().removeNode(id, options)),
     setSnapshotPolicy: (change: Partial<Omit<SnapshotPolicy, 'segmentBytes' | 'intervalMsMin'>>) => {
       const base = journal.base(cluster);
       try {
-        const policy = cluster.setSnapshotPolicy(change);
+        const policy = raft().setSnapshotPolicy(change);
         journal.add(base, { kind: 'snapshot-policy', change: { ...change }, error: null });
         return policy;
       } catch (error) {
@@ -177,7 +184,7 @@ export function recordingCluster(cluster: Cluster, journal: Journal): Cluster {
     snapshot: async (id: NodeId) => {
       const base = journal.base(cluster);
       try {
-        const result = await cluster.snapshot(id);
+        const result = await raft().snapshot(id);
         journal.add(base, { kind: 'snapshot', node: id, error: null });
         return result;
       } catch (error) {

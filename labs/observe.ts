@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { HistoryRecord } from '../cluster/check/index.js';
-import type { Cluster } from '../cluster/index.js';
+import { raftCluster, type ReplicationEngine } from '../cluster/index.js';
 import { historyKeptMax, lagSampleEveryMs, lagSamplesKeptMax, nodeSampleEveryMs, nodeSamplesKeptMax, rollbackEntriesMax, rollbackFilesMax } from './constants.js';
 import type { Journal } from './journal.js';
 import type { Baseline, LagSample, NodeSample, Observation, RollbackFile, RolledBackEntry } from './types.js';
@@ -17,7 +17,7 @@ export class HistoryTap {
   /** Records that left the ring before they were read (observations too far apart). */
   missed = 0;
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: ReplicationEngine) {}
 
   records(): readonly HistoryRecord[] {
     this.pull();
@@ -49,7 +49,7 @@ export class LagTap {
   private readonly kept: LagSample[] = [];
   private lastMono = -Infinity;
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: ReplicationEngine) {}
 
   samples(): readonly LagSample[] {
     const mono = performance.now();
@@ -78,7 +78,7 @@ export class NodeTap {
   private readonly kept: NodeSample[] = [];
   private lastMono = -Infinity;
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: ReplicationEngine) {}
 
   samples(): readonly NodeSample[] {
     const mono = performance.now();
@@ -109,7 +109,7 @@ export class NodeTap {
 export class RollbackReader {
   private readonly files = new Map<string, RollbackFile>();
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: ReplicationEngine) {}
 
   read(): readonly RollbackFile[] {
     for (const { event } of this.cluster.events()) {
@@ -149,7 +149,7 @@ export function readRollbackFile(path: string): RolledBackEntry[] {
 }
 
 export interface ObservationSources {
-  readonly cluster: Cluster;
+  readonly cluster: ReplicationEngine;
   readonly journal: Journal;
   readonly tap: HistoryTap;
   readonly rollbacks: RollbackReader;
@@ -178,7 +178,8 @@ export function observe(sources: ObservationSources): Observation {
     rollbackFiles: sources.rollbacks.read(),
     lagSamples: sources.lags.samples(),
     nodeSamples: sources.nodes.samples(),
-    membership: cluster.membership(),
+    // Only the Raft engine has a voting configuration.
+    membership: raftCluster(cluster)?.membership() ?? null,
   };
 }
 

@@ -7,7 +7,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { Cluster } from '../cluster/index.js';
+import { BadRequestError, Cluster, raftCluster, type ClusterOptions, type EngineKind, type ReplicationEngine } from '../cluster/index.js';
+import { labEngineRefusal } from './catalog/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
 import { Journal, recordingCluster } from './journal.js';
 import { baselineOf, HistoryTap, LagTap, NodeTap, observe, RollbackReader } from './observe.js';
@@ -67,6 +68,10 @@ export interface LabSessionOptions {
    * it every cluster runs in a temporary dir removed when it stops.
    */
   readonly dataDir?: string;
+  /** The engine to run on (`--engine`); default replica-lab. A lab that does not run there is refused (Lab.engines). */
+  readonly engine?: EngineKind;
+  /** Starts each cluster of the run on that engine (the CLI's loadEngine); default Cluster.start, which is replica-lab only. */
+  readonly startCluster?: (options: ClusterOptions) => Promise<ReplicationEngine>;
 }
 
 /** Where one cluster of the run kept its evidence, and whether it is still there. */
@@ -89,10 +94,10 @@ export interface AutopilotOutcome extends CheckResult<unknown> {
 type Listener = (state: LabSessionState) => void;
 
 export class LabSession {
-  private raw!: Cluster;
+  private raw!: ReplicationEngine;
   /** The current cluster has been stopped (its totals are in `earlier`). */
   private rawStopped = false;
-  private proxy!: Cluster;
+  private proxy!: ReplicationEngine;
   private readonly journal = new Journal();
   private tap!: HistoryTap;
   private rollbacks!: RollbackReader;
@@ -133,6 +138,9 @@ export class LabSession {
 
   /** Starts the lab's cluster (and workload) and makes the first step current. */
   static async start(lab: AnyLab, options: LabSessionOptions): Promise<LabSession> {
+    const refusal = labEngineRefusal(lab, options.engine ?? 'replica-lab');
+    if (refusal !== null) throw new BadRequestError(refusal);
+    if ((options.engine ?? 'replica-lab') !== 'replica-lab' && options.startCluster === undefined) throw new BadRequestError(`lab ${lab.id} on ${options.engine}: give startCluster, the engine's start`);
     const session = new LabSession(lab, options);
     await session.startCluster(lab.setup);
     session.beginStep(0);
@@ -142,7 +150,7 @@ export class LabSession {
   }
 
   /** The lab's cluster, journaled: the dashboard must drive this object (it changes with clusterGeneration). */
-  get cluster(): Cluster {
+  get cluster(): ReplicationEngine {
     return this.proxy;
   }
 
@@ -300,7 +308,8 @@ export class LabSession {
 
   private async startCluster(setup: LabSetup): Promise<void> {
     const dataDir = this.options.dataDir === undefined ? undefined : join(this.options.dataDir, `cluster-${this.evidenceList.length + 1}`);
-    const cluster = await Cluster.start(dataDir === undefined ? setup.cluster : { ...setup.cluster, dataDir });
+    const start = this.options.startCluster ?? ((options: ClusterOptions) => Cluster.start(options));
+    const cluster = await start(dataDir === undefined ? setup.cluster : { ...setup.cluster, dataDir });
     this.evidenceList.push({ dataDir: cluster.dataDir, kept: dataDir !== undefined, historyPath: null, rollbackFiles: [] });
     if (this.phase === 'stopped') {
       // stop() came while the nodes were starting (a person quit during a fresh-cluster step).
@@ -400,8 +409,14 @@ export class LabSession {
   }
 
   private autopilotContext(): AutopilotContext {
+    const proxy = this.proxy;
     return {
       cluster: this.proxy,
+      get raft(): Cluster {
+        const found = raftCluster(proxy);
+        if (found === null) throw new BadRequestError(`this step needs the replica-lab engine, not ${proxy.engine}`);
+        return found;
+      },
       before: this.baseline,
       observe: () => this.observe(),
       waitFor: (what, until, timeoutMs = autopilotWaitMs) => this.waitFor(what, until, timeoutMs),

@@ -22,6 +22,7 @@ import type {
   WorkloadOptions,
   WorkloadStats,
 } from '../cluster/index.js';
+import type { EngineKind, ReplicationEngine } from '../cluster/engine.js';
 
 export type LabLevel = 'beginner' | 'intermediate' | 'advanced';
 
@@ -219,7 +220,13 @@ export interface CheckResult<F> {
 /** What an autopilot works with: the lab's cluster and bounded waits on outcomes. */
 export interface AutopilotContext {
   /** The lab's cluster: everything done through it is journaled like a person's actions. */
-  readonly cluster: Cluster;
+  readonly cluster: ReplicationEngine;
+  /**
+   * The same journaled cluster with the replica-lab engine's own API (membership,
+   * node and clock faults, snapshots): only a lab that runs on replica-lab alone
+   * (Lab.engines) may use it.
+   */
+  readonly raft: Cluster;
   readonly before: Baseline;
   observe(): Observation;
   /**
@@ -269,6 +276,12 @@ export interface LabEntry {
   readonly concepts: readonly string[];
   /** One paragraph: what the lab shows. */
   readonly summary: string;
+  /**
+   * The engines (`--engine`) it runs on; absent: the replica-lab engine only.
+   * A lab names another engine only when its steps use the members every
+   * engine shares (cluster/engine.ts) and its texts hold for that system.
+   */
+  readonly engines?: readonly EngineKind[];
 }
 
 export interface Lab<F = Record<string, unknown>> extends LabEntry {

@@ -1,6 +1,8 @@
 // What the dashboard needs from a cluster: the subset of the Cluster API it
 // calls. The real Cluster satisfies it structurally (the CLI passes it in);
 // tests pass a recorded stand-in, so the UI never starts a process itself.
+// Any engine (cluster/engine.ts, `--engine`) has the shared part; what only
+// the replica-lab engine has is optional, asked for through tui/engine.ts.
 
 import type {
   ClusterEvent,
@@ -19,6 +21,7 @@ import type {
   WorkloadOptions,
   WriteTrace,
 } from '../cluster/index.js';
+import type { EngineCapabilities, EngineKind } from '../cluster/engine.js';
 
 /** The workload figures the header and charts show. */
 export interface WorkloadView {
@@ -48,7 +51,12 @@ export interface WorkloadController {
 
 export type ClusterEventListener = (event: ClusterEvent) => void;
 
-export interface ClusterController {
+/** The members every engine shares (ReplicationEngine), as the dashboard calls them. */
+export interface EngineController {
+  /** Which engine runs the cluster; a stand-in without it is the replica-lab engine. */
+  readonly engine?: EngineKind;
+  /** What the engine has beyond the shared members; a stand-in without it has everything (tui/engine.ts). */
+  readonly capabilities?: EngineCapabilities;
   readonly ids: readonly NodeId[];
   readonly dataDir: string;
   readonly workload: WorkloadController;
@@ -60,8 +68,6 @@ export interface ClusterController {
   leader(): NodeId | null;
   replicationSettings(): ReplicationSettings;
   lostWrites(): readonly unknown[];
-  /** The Raft messages of the last 60 s, as the nodes reported them (the message pane); optional for stand-ins. */
-  messages?(): MessagesView;
   execute(sql: string, params?: readonly Param[], options?: ExecuteOptions): Promise<ExecuteResult>;
   query(sql: string, params?: readonly Param[], options?: QueryOptions): Promise<QueryResult>;
   kill(id: NodeId): Promise<void>;
@@ -74,12 +80,20 @@ export interface ClusterController {
   cut(from: NodeId, to: NodeId): void;
   setLink(from: NodeId, to: NodeId, options: LinkOptions): void;
   heal(): void;
+  setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
+  promote(id: NodeId): Promise<void>;
+  /** Stops every node; a temporary data dir is removed. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** What only the replica-lab engine has; the dashboard checks `capabilities` before it calls one (tui/engine.ts). */
+export interface RaftController {
+  /** The Raft messages of the last 60 s, as the nodes reported them (the message pane); optional for stand-ins. */
+  messages?(): MessagesView;
   /** The clock fault: the node's timers run at `rate` times real speed (1 restores). */
   setClockRate(id: NodeId, rate: number): void;
   /** Node-level faults (slow disk, slow apply); a field left out keeps its value. */
   setNodeFault(id: NodeId, change: Partial<NodeFaults>): NodeFaults;
-  setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings>;
-  promote(id: NodeId): Promise<void>;
   transferLeadership(id: NodeId): Promise<void>;
   /** One write traced through every process (`:trace`); a stand-in without it cannot trace. */
   trace?(sql: string, params?: readonly Param[], options?: TraceOptions): Promise<WriteTrace>;
@@ -93,6 +107,7 @@ export interface ClusterController {
   promoteLearner(id: NodeId): Promise<void>;
   /** The node leaves the cluster once the change commits; its process stops. */
   removeNode(id: NodeId): Promise<void>;
-  /** Stops every node; a temporary data dir is removed. Safe to call twice. */
-  stop(): Promise<void>;
 }
+
+/** The dashboard's cluster: every engine's members, and the replica-lab engine's own when it has them. */
+export type ClusterController = EngineController & Partial<RaftController>;

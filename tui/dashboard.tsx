@@ -12,6 +12,7 @@ import { Header } from './components/header.js';
 import { HelpOverlay, helpScrollMax, type LabHelp, type WedgedNode } from './components/help-overlay.js';
 import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './components/lab-panel.js';
 import { MessagePane, messageScrollMax } from './components/message-pane.js';
+import { engineName, hasCapability } from './engine.js';
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
 import { TraceOverlay, traceLines } from './components/trace-overlay.js';
@@ -166,7 +167,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
           {...(onChartDrawn === undefined ? {} : { onDrawn: onChartDrawn })}
         />
         {state.pane === 'messages' ? (
-          <MessagePane rows={paneRows} ids={ids} nodes={frozen?.nodes ?? nodes} width={width} height={layout.logRows} scroll={paneScroll} frozenAtMs={frozen?.atMs ?? null} color={color} />
+          <MessagePane rows={paneRows} ids={ids} nodes={frozen?.nodes ?? nodes} width={width} height={layout.logRows} scroll={paneScroll} frozenAtMs={frozen?.atMs ?? null} color={color} {...(hasCapability(controller, 'raft') ? {} : { unavailable: `Raft messages need the replica-lab engine; ${engineName(controller)} has none` })} />
         ) : (
           <EventLog lines={paneScroll === 0 ? logLines : logLines.slice(0, logLines.length - paneScroll)} width={width} rows={layout.logRows} color={color} />
         )}
@@ -186,7 +187,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>
-      <Header frozen={frozen !== null} snapshot={snapshot} failover={failover} uptimeMs={snapshot === null || state.startedAtMs === null ? 0 : snapshot.atMs - state.startedAtMs} width={width} color={color} />
+      <Header frozen={frozen !== null} snapshot={snapshot} failover={failover} {...(controller.engine === undefined ? {} : { engine: controller.engine })} uptimeMs={snapshot === null || state.startedAtMs === null ? 0 : snapshot.atMs - state.startedAtMs} width={width} color={color} />
       <Box height={layout.tableRows}>
         <NodeTable nodes={nodes} leader={snapshot?.leader ?? null} selected={state.selected} crashed={state.crashed} divergent={divergent} width={width} wide={layout.wide} color={color} />
       </Box>

@@ -18,13 +18,15 @@ import {
   type ThroughputResult,
 } from '../../cluster/bench/index.js';
 import { UsageError } from '../errors.js';
+import { addEngineOptions, loadEngine, parseEngineFlags, type EngineFlags } from '../engine.js';
+import { engineNames } from '../../cluster/engine.js';
 import { choiceFlag, choiceList, wholeFlag } from '../flags.js';
 
 const scenarios = ['throughput', 'failover', 'startup', 'catch-up', 'all'] as const;
 type Scenario = (typeof scenarios)[number];
 type Result = ThroughputResult | FailoverResult | StartupResult | CatchUpResult;
 
-interface BenchFlags {
+interface BenchFlags extends EngineFlags {
   readonly mode: string;
   readonly ack: string;
   readonly clients: string;
@@ -40,7 +42,7 @@ interface BenchFlags {
 }
 
 export function registerBench(program: Command): void {
-  program
+  const bench = program
     .command('bench')
     .argument('[scenario]', `${scenarios.join(' | ')}`, 'throughput')
     .description('measure throughput, latency, lag, failover, startup and catch-up on real processes')
@@ -55,7 +57,8 @@ export function registerBench(program: Command): void {
     .option('--nodes <n>', 'nodes per cluster (3-7)', '3')
     .option('--no-fsync', 'skip fsync (not durable; for comparison only)')
     .option('--run-dir <dir>', 'where bench.jsonl is appended (default $XDG_STATE_HOME/replica-lab/bench)')
-    .option('--json', 'print { "scenario", "machine", "results": [...] }')
+    .option('--json', 'print { "scenario", "machine", "results": [...] }');
+  addEngineOptions(bench)
     .addHelpText(
       'after',
       `
@@ -66,6 +69,7 @@ time, and writes per fsync of the leader: group commit). Nothing is simulated.
 
 Examples:
   replica-lab bench throughput --mode quorum,async --clients 1,4,64
+  replica-lab bench throughput --engine postgres --mode quorum,async   # the same clients on PostgreSQL
   replica-lab bench failover --trials 20 --mode quorum,async
   replica-lab bench catch-up --entries 50000 --via log,snapshot
   replica-lab bench all --json`,
@@ -80,6 +84,10 @@ Examples:
       const vias = choiceList('--via', flags.via, ['log', 'snapshot'] as const, 'bench');
       const nodes = wholeFlag('--nodes', flags.nodes, 3, 7, 'bench');
       const electionTimeoutMs = electionRange(flags.electionTimeout);
+      const engine = parseEngineFlags(flags, 'bench');
+      if (engine.kind !== 'replica-lab' && scenario !== 'throughput') throw new UsageError(`--engine ${engine.kind} applies only to bench throughput (${scenario} measures replica-lab's own Raft processes)`, { command: 'bench' });
+      // An engine this build or machine lacks is said before anything is measured.
+      const startCluster = await loadEngine(engine, 'bench');
       const fsync = flags.fsync;
       const runDir = resolve(flags.runDir ?? defaultRunDir());
       const show = flags.json === true ? null : progressBar();
@@ -96,7 +104,8 @@ Examples:
       if (all || scenario === 'throughput') {
         for (const mode of modes) {
           for (const count of clients) {
-            await run(`throughput ${mode}/${ackLevel} ${count} client${count === 1 ? '' : 's'}`, (p) => throughput({ mode, ackLevel, clients: count, durationS, nodes, fsync }, p));
+            const on = engine.kind === 'replica-lab' ? '' : ` on ${engineNames[engine.kind]}`;
+            await run(`throughput${on} ${mode}/${ackLevel} ${count} client${count === 1 ? '' : 's'}`, (p) => throughput({ mode, ackLevel, clients: count, durationS, nodes, fsync }, p, startCluster));
           }
         }
       }
@@ -135,7 +144,7 @@ export function table(results: readonly Result[]): string {
       const cpu = Object.entries(r.cpuPercent).map(([, value]) => Math.round(value)).join(' ');
       const fsync = Object.values(r.fsync).map((rate) => (rate?.meanMs == null ? '–' : rate.meanMs.toFixed(2))).join(' ');
       const perFsync = r.writesPerLeaderFsync === null ? '–' : r.writesPerLeaderFsync.toFixed(1);
-      lines.push(row([`${r.mode}/${r.ack}`, r.clients, r.writesPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, r.replayLagMs.p50, r.replayLagMs.p99, r.rssMbMax, cpu, fsync, perFsync]));
+      lines.push(row([`${r.engine === 'postgres' ? 'pg ' : ''}${r.mode}/${r.ack}`, r.clients, r.writesPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, r.replayLagMs.p50, r.replayLagMs.p99, r.rssMbMax, cpu, fsync, perFsync]));
     }
   }
   for (const r of results.filter((r): r is FailoverResult => r.scenario === 'failover')) {

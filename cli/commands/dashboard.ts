@@ -4,11 +4,12 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import { Cluster, unsafeOptions } from '../../cluster/index.js';
+import { unsafeOptions } from '../../cluster/index.js';
+import { addEngineOptions, loadEngine, parseEngineFlags, refuseReplicaLabOnly, type EngineFlags } from '../engine.js';
 import { cliName, UsageError } from '../errors.js';
 import { choiceFlag, wholeFlag } from '../flags.js';
 
-export interface DashboardFlags {
+export interface DashboardFlags extends EngineFlags {
   readonly nodes: string;
   readonly mode: string;
   readonly ack: string;
@@ -31,6 +32,7 @@ export function addDashboardOptions(program: Command): void {
     .option('--data-dir <dir>', 'dashboard: keep node data here (default: a temporary dir, removed on quit)')
     .option('--no-workload', 'dashboard: start no client workload')
     .option('--unsafe <rule>', `dashboard: switch a safety rule off to see what it prevents: ${unsafeOptions.join(' | ')} (random() and datetime('now') are replicated as statements: replicas diverge)`);
+  addEngineOptions(program, 'dashboard: ');
 }
 
 export const noTerminalMessage = `the dashboard needs an interactive terminal (stdin and stdout must be a TTY); for scripts and pipes use '${cliName} start --headless'`;
@@ -41,6 +43,10 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, undefined);
   const failover = choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, undefined);
   const unsafe = flags.unsafe === undefined ? [] : [choiceFlag('--unsafe', flags.unsafe, unsafeOptions, undefined)];
+  const engine = parseEngineFlags(flags, undefined);
+  refuseReplicaLabOnly(engine, [flags.unsafe !== undefined && '--unsafe', flags.checkQuorum === false && '--no-check-quorum'], undefined);
+  // An engine this build or machine lacks is said before anything starts.
+  const startEngine = await loadEngine(engine, undefined);
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(noTerminalMessage, { seeHelp: false });
   // Ink draws nothing until exit when it believes it runs in CI (it reads CI at import);
   // a person at a terminal asked for the dashboard, so let it draw.
@@ -50,7 +56,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
   const timings = process.env['REPLICA_LAB_PERF'] === '1' ? new Timings() : null;
 
-  const cluster = await Cluster.start({
+  const cluster = await startEngine({
     nodes,
     failover,
     unsafe,

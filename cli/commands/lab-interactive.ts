@@ -3,14 +3,14 @@
 // dashboard drives session.cluster, and quitting stops the session.
 
 import type { Failover } from '../../cluster/index.js';
-import { describeEvidence, LabSession, ProgressStore, ReplaySession, type AnyLab, type LabSessionState, type ReplayLab } from '../../labs/index.js';
+import { describeEvidence, LabSession, ProgressStore, ReplaySession, type AnyLab, type LabSessionOptions, type LabSessionState, type ReplayLab } from '../../labs/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { importTui } from './dashboard.js';
 
 export const labNoTerminalMessage = (id: string): string =>
   `the interactive lab needs a terminal (stdin and stdout must be a TTY); run '${cliName} lab ${id} --auto' to watch its autopilot do it`;
 
-export async function runInteractiveLab(lab: AnyLab, dataDir?: string): Promise<void> {
+export async function runInteractiveLab(lab: AnyLab, dataDir?: string, on: Pick<LabSessionOptions, 'engine' | 'startCluster'> = {}): Promise<void> {
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new UsageError(labNoTerminalMessage(lab.id), { seeHelp: false });
   // Ink draws nothing until exit when it believes it runs in CI; a person asked for the lab.
   delete process.env['CI'];
@@ -18,7 +18,7 @@ export async function runInteractiveLab(lab: AnyLab, dataDir?: string): Promise<
   const { runLabDashboard } = await importTui();
   const color = !(process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') && process.env['TERM'] !== 'dumb';
   process.stdout.write(`${cliName}: starting the cluster for '${lab.title}'…\n`);
-  const session = await LabSession.start(lab, { mode: 'interactive', progress: new ProgressStore(), ...(dataDir === undefined ? {} : { dataDir }) });
+  const session = await LabSession.start(lab, { mode: 'interactive', progress: new ProgressStore(), ...(dataDir === undefined ? {} : { dataDir }), ...on });
   const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
   let close = (): void => {};
   const onSignal = (): void => close();

@@ -7,10 +7,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { describeEvidence, findLab, findReplayLab, labIds, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabSession, type ReplayLab } from '../../labs/index.js';
+import { describeEvidence, findLab, findReplayLab, labEngineRefusal, labIds, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabEntry, type LabSession, type ReplayLab } from '../../labs/index.js';
+import type { EngineKind } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
+import { addEngineOptions, loadEngine, parseEngineFlags, type EngineFlags } from '../engine.js';
 
-interface LabFlags {
+interface LabFlags extends EngineFlags {
   readonly auto?: boolean;
   readonly json?: boolean;
   readonly dataDir?: string;
@@ -28,23 +30,32 @@ export function labDataDir(dir: string | undefined): string | undefined {
 }
 
 export function registerLab(program: Command): void {
-  program
+  const command = program
     .command('lab')
     .argument('<id>', `the lab: ${labIds.join(', ')}`)
     .description('run a guided lab (--auto: its autopilot, headless)')
     .option('--auto', 'let the autopilot do every step on a real cluster and check each one')
     .option('--json', 'with --auto: print { "id", "passed", "steps": [{ "title", "passed", "detail" }] }')
-    .option('--data-dir <dir>', 'keep the nodes\' data, the workload history and the rollback files in this new or empty dir (default: a temporary dir, removed at the end)')
+    .option('--data-dir <dir>', 'keep the nodes\' data, the workload history and the rollback files in this new or empty dir (default: a temporary dir, removed at the end)');
+  addEngineOptions(command)
     .addHelpText('after', `\nExit status: 0 when every step's check passed, 1 when one did not.\nList the labs with '${cliName} labs'.`)
     .action(async (id: string, flags: LabFlags) => {
+      const engine = parseEngineFlags(flags, 'lab');
       const replay = findReplayLab(id);
-      if (replay !== undefined) return runReplay(replay, flags);
+      if (replay !== undefined) {
+        refuseEngine(replay, engine.kind);
+        return runReplay(replay, flags);
+      }
       const lab = findLab(id);
       if (lab === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
+      refuseEngine(lab, engine.kind);
+      // An engine this build or machine lacks is said before anything starts.
+      const startCluster = await loadEngine(engine, 'lab');
+      const on = { engine: engine.kind, startCluster };
       const dataDir = labDataDir(flags.dataDir);
       if (flags.auto !== true) {
         const { runInteractiveLab } = await import('./lab-interactive.js');
-        return runInteractiveLab(lab, dataDir);
+        return runInteractiveLab(lab, dataDir, on);
       }
       const json = flags.json === true;
       if (!json) process.stdout.write(`${lab.title} (${lab.id}, ${lab.level}, about ${lab.minutes} min)\n${lab.summary}\n\n`);
@@ -57,6 +68,7 @@ export function registerLab(program: Command): void {
       try {
         const result = await runLabAuto(lab, {
           progress: new ProgressStore(),
+          ...on,
           ...(dataDir === undefined ? {} : { dataDir }),
           onSession: (s) => {
             session = s;
@@ -79,6 +91,12 @@ export function registerLab(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** A lab not offered on the engine asked for: one line saying where it runs, exit 2. */
+function refuseEngine(lab: LabEntry, engine: EngineKind): void {
+  const refusal = labEngineRefusal(lab, engine);
+  if (refusal !== null) throw new UsageError(refusal, { seeHelp: false });
 }
 
 /** A replay lab (figure-8) runs in the simulator: no cluster, no data dir, no process. */

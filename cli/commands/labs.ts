@@ -1,31 +1,42 @@
 // `replica-lab labs`: the guided labs with the person's progress (by hand and
 // by autopilot, apart), as a table or (--json) as
-// `[{ "id", "title", "minutes", "concepts", "done" }]`. It points at the lab
-// by hand first and at its autopilot second.
+// `[{ "id", "title", "minutes", "concepts", "done", "engines" }]`; `--engine`
+// lists only the labs offered on that engine. It points at the lab by hand
+// first and at its autopilot second.
 
 import type { Command } from 'commander';
-import { catalog, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
+import { catalog, labEngines, labsOn, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
 import { cliName } from '../errors.js';
+import { choiceFlag } from '../flags.js';
+import { engineKinds, engineNames } from '../../cluster/engine.js';
 
 interface LabsFlags {
   readonly json?: boolean;
+  readonly engine?: string;
 }
 
 export function registerLabs(program: Command): void {
   program
     .command('labs')
     .description('list the guided labs and your progress')
-    .option('--json', 'print [{ "id", "title", "minutes", "concepts", "done" }]')
+    .option('--json', 'print [{ "id", "title", "minutes", "concepts", "done", "engines" }]')
+    .option('--engine <engine>', `only the labs offered on this engine: ${engineKinds.join(' | ')}`)
     .addHelpText('after', `\nDo a lab by hand with '${cliName} lab <id>' (the dashboard: you cause each step, A lets the autopilot do one);\nwatch its autopilot do it headless with '${cliName} lab <id> --auto'.\nProgress is kept in $XDG_STATE_HOME/${cliName}/progress.json (default ~/.local/state/${cliName}).`)
     .action((flags: LabsFlags) => {
+      const engine = flags.engine === undefined ? null : choiceFlag('--engine', flags.engine, engineKinds, 'labs');
+      const shown = engine === null ? catalog : labsOn(engine);
       const store = new ProgressStore();
       const progress = readOrWarn(store);
       if (flags.json === true) {
-        const list = catalog.map((lab) => ({ id: lab.id, title: lab.title, minutes: lab.minutes, concepts: [...lab.concepts], done: progress.labs[lab.id]?.done === true }));
+        const list = shown.map((lab) => ({ id: lab.id, title: lab.title, minutes: lab.minutes, concepts: [...lab.concepts], done: progress.labs[lab.id]?.done === true, engines: [...labEngines(lab)] }));
         process.stdout.write(`${JSON.stringify(list)}\n`);
         return;
       }
-      process.stdout.write(table(progress));
+      if (engine !== null && shown.length === 0) {
+        process.stdout.write(`No lab runs on the ${engineNames[engine]} engine in this version; '${cliName} labs' lists them all (each runs on replica-lab).\n`);
+        return;
+      }
+      process.stdout.write(table(progress, shown));
       process.stdout.write(
         [
           '',
@@ -68,8 +79,8 @@ export function byAutopilot(entry: LabProgress | undefined): string {
 const runs = (count: number): string => `${count} run${count === 1 ? '' : 's'}`;
 const steps = (run: LabRun): string => `${run.stepsPassed}/${run.steps} steps${run.stepsByAutopilot > 0 ? ` (${run.stepsByAutopilot} by A)` : ''}`;
 
-function table(progress: Progress): string {
-  const rows = catalog.map((lab) => {
+function table(progress: Progress, labs: typeof catalog): string {
+  const rows = labs.map((lab) => {
     const entry = progress.labs[lab.id];
     return [lab.id, lab.title, lab.level, `${lab.minutes}`, byHand(entry), byAutopilot(entry)];
   });

@@ -11,8 +11,9 @@ import { nemesisFaults, runNemesis, type NemesisFault, type NemesisProgress, typ
 import { UsageError } from '../errors.js';
 import { choiceFlag, decimal, wholeFlag } from '../flags.js';
 import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
+import { addEngineOptions, loadEngine, parseEngineFlags, type EngineFlags } from '../engine.js';
 
-interface NemesisFlags extends WorkloadFlags {
+interface NemesisFlags extends WorkloadFlags, EngineFlags {
   readonly nodes: string;
   readonly mode: string;
   readonly ack: string;
@@ -46,6 +47,7 @@ export function registerNemesis(program: Command): void {
     .option('--examples <n>', 'anomalies of each kind to print (report.md lists them all)', '5')
     .option('--json', 'print one JSON object: the same as check --json, plus seed and settled');
   addWorkloadFlags(nemesis, { rate: '100', concurrency: '10', readFraction: '0.5', keys: '20', readTarget: 'leader', readConsistency: 'linearizable', opTimeout: '1000' });
+  addEngineOptions(nemesis);
   nemesis
     .addHelpText(
       'after',
@@ -71,6 +73,12 @@ Examples:
     )
     .action(async (flags: NemesisFlags) => {
       const examplesShown = wholeFlag('--examples', flags.examples, 0, 100_000, command);
+      const engine = parseEngineFlags(flags, command);
+      // An engine this build or machine lacks is said before the run dir is made.
+      const startCluster = await loadEngine(engine, command);
+      if (engine.kind !== 'replica-lab') {
+        throw new UsageError(`nemesis --engine ${engine.kind} is not in this version: after the faults it settles the cluster and checks the final state from replica-lab's WAL and rollback files`, { command, seeHelp: false });
+      }
       const options = parseFlags(flags);
       const json = flags.json === true;
       if (!json) {
@@ -79,7 +87,7 @@ Examples:
         );
       }
       const bar = progressBar();
-      const result = await runNemesis(options, { onProgress: bar.draw });
+      const result = await runNemesis(options, { onProgress: bar.draw, startCluster });
       bar.done();
       process.stdout.write(json ? `${JSON.stringify({ ...result.summary, seed: options.seed, settled: result.settle.settled })}\n` : humanReport(result, examplesShown));
       process.exitCode = result.report.valid && result.settle.settled ? 0 : 1;

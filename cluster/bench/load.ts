@@ -1,7 +1,8 @@
 // Closed-loop writers for the bench: each client sends its next write as soon
 // as the previous one is answered, like pgbench's clients.
 
-import type { Cluster, ExecuteResult } from '../supervisor/index.js';
+import type { ExecuteResult } from '../supervisor/index.js';
+import type { ReplicationEngine } from '../engine.js';
 
 export const upsertSql = 'INSERT INTO kv(k, v, idx) VALUES (?, ?, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = excluded.idx';
 
@@ -18,7 +19,7 @@ export interface Load {
 }
 
 /** Starts `clients` closed-loop writers; stop() waits for their last writes to settle. */
-export function startLoad(cluster: Cluster, clients: number, handlers: LoadHandlers = {}, keys = 10_000): Load {
+export function startLoad(cluster: Pick<ReplicationEngine, 'execute'>, clients: number, handlers: LoadHandlers = {}, keys = 10_000): Load {
   let running = true;
   let acked = 0;
   let errors = 0;

@@ -2,7 +2,8 @@
 // fsync on; acknowledged writes/s, latency, replay lag per follower, and CPU
 // and peak RSS per process, all measured from the running processes.
 
-import { Cluster } from '../supervisor/index.js';
+import { Cluster, type ClusterOptions } from '../supervisor/index.js';
+import type { EngineKind, ReplicationEngine } from '../engine.js';
 import type { ReplicationSettings } from '../protocol.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLoad } from './load.js';
@@ -20,6 +21,8 @@ export interface ThroughputOptions {
 
 export interface ThroughputResult {
   readonly scenario: 'throughput';
+  /** The engine measured (`--engine`): the same clients against either. */
+  readonly engine: EngineKind;
   readonly mode: string;
   readonly ack: string;
   readonly clients: number;
@@ -42,8 +45,12 @@ export interface ThroughputResult {
 const warmupMs = 1_000;
 const latencySamplesMax = 1_000_000;
 
-export async function throughput(options: ThroughputOptions, progress: (fraction: number) => void = () => {}): Promise<ThroughputResult> {
-  const cluster = await Cluster.start({ nodes: options.nodes, fsync: options.fsync, replication: { mode: options.mode, ackLevel: options.ackLevel }, telemetryMs: 25 });
+export async function throughput(
+  options: ThroughputOptions,
+  progress: (fraction: number) => void = () => {},
+  start: (options: ClusterOptions) => Promise<ReplicationEngine> = (o) => Cluster.start(o),
+): Promise<ThroughputResult> {
+  const cluster = await start({ nodes: options.nodes, fsync: options.fsync, replication: { mode: options.mode, ackLevel: options.ackLevel }, telemetryMs: 25 });
   try {
     await cluster.waitForLeader({ timeoutMs: 5_000 });
     let measuring = false;
@@ -93,6 +100,7 @@ export async function throughput(options: ThroughputOptions, progress: (fraction
     const nodeRss = Object.entries(rssMb).filter(([id]) => id !== 'supervisor').map(([, mb]) => mb);
     return {
       scenario: 'throughput',
+      engine: cluster.engine,
       mode: options.mode,
       ack: options.ackLevel,
       clients: options.clients,

@@ -54,6 +54,7 @@ import type { ClusterEvent, ClusterOptions, NodeStatus, SupervisorEvent } from '
 import { Workload } from './workload.js';
 import { runTrace, type TraceOptions } from './trace.js';
 import type { WriteTrace } from '../trace/types.js';
+import { raftCapabilities, type EngineCapabilities, type ReplicationEngine } from '../engine.js';
 import {
   learnerCaughtUpEntries,
   membershipBefore,
@@ -116,7 +117,10 @@ const eventsKeptMax = 10_000;
 /** A snapshot copies the whole state.db: longer than a request's default deadline on a large state and a busy disk. */
 const snapshotTimeoutMs = 60_000;
 
-export class Cluster extends EventEmitter {
+export class Cluster extends EventEmitter implements ReplicationEngine {
+  /** The engine seam (cluster/engine.ts): this is the replica-lab engine, with every capability. */
+  readonly engine = 'replica-lab' as const;
+  readonly capabilities: EngineCapabilities = raftCapabilities;
   readonly dataDir: string;
   /** The nodes of the cluster now, in the order they joined (membership changes add and remove them). */
   get ids(): readonly NodeId[] {
@@ -1132,4 +1136,9 @@ export class Cluster extends EventEmitter {
     if (slot === undefined) throw new BadRequestError(`no node ${String(id)}; nodes are ${this.ids.join(', ')}`);
     return slot;
   }
+}
+
+/** The Raft cluster behind an engine, for the members only replica-lab has; null on any other engine. */
+export function raftCluster(engine: ReplicationEngine): Cluster | null {
+  return engine instanceof Cluster ? engine : null;
 }

@@ -1,5 +1,5 @@
 // The supervisor's public surface: the Cluster API and its typed errors.
-export { Cluster, type ClusterOptions, type ClusterEvent, type ExecuteOptions, type ExecuteResult, type NodeStatus, type Position, type QueryOptions, type QueryResult, type SupervisorEvent, type ClusterMembership, type JoinAs } from './cluster.js';
+export { Cluster, raftCluster, type ClusterOptions, type ClusterEvent, type ExecuteOptions, type ExecuteResult, type NodeStatus, type Position, type QueryOptions, type QueryResult, type SupervisorEvent, type ClusterMembership, type JoinAs } from './cluster.js';
 export { learnerCaughtUpEntries, membershipTimeoutMsDefault } from './membership.js';
 export { BadRequestError, BadStatementError, ClusterError, NotLeaderError, TimeoutError, UnavailableError, type ClusterErrorKind } from './errors.js';
 export type { LinkOptions } from './network.js';

@@ -12,7 +12,9 @@ import { closeSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkHistoryFile, formatMarkdown, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
 import { mixSeed, Prng, type AckLevel, type Failover, type NodeId, type ReplicationMode } from '../core/index.js';
-import { Cluster, type ClusterOptions } from './cluster.js';
+import { Cluster, raftCluster, type ClusterOptions } from './cluster.js';
+import { engineNames, type EngineCapabilities, type ReplicationEngine } from '../engine.js';
+import { BadRequestError } from './errors.js';
 import { nemesisFaultsKeptMax } from './constants.js';
 import { makePrivateDir, openFreshName } from './files.js';
 import { recordFinalState, settle, type FinalStateSummary, type SettleResult } from './final-state.js';
@@ -80,8 +82,8 @@ export interface NemesisResult {
 }
 
 export interface NemesisHooks {
-  /** Starts the cluster (tests pass one that stops it in afterEach). */
-  readonly startCluster?: (options: ClusterOptions) => Promise<Cluster>;
+  /** Starts the cluster (tests pass one that stops it in afterEach; `--engine` passes its engine's start). */
+  readonly startCluster?: (options: ClusterOptions) => Promise<ReplicationEngine>;
   readonly onProgress?: (progress: NemesisProgress) => void;
 }
 
@@ -98,7 +100,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
   const faultLog: FaultLogEntry[] = [];
   let phase: NemesisProgress['phase'] = 'starting';
   let active: ActiveFault | null = null;
-  const cluster = await (hooks.startCluster ?? ((o: ClusterOptions) => Cluster.start(o)))({
+  const engine = await (hooks.startCluster ?? ((o: ClusterOptions) => Cluster.start(o)))({
     nodes: options.nodes,
     dataDir: runDir,
     replication: { mode: options.mode, ackLevel: options.ackLevel },
@@ -106,6 +108,12 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     seed: options.seed,
     fsync: options.fsync ?? true,
   });
+  const cluster = raftCluster(engine);
+  const refusal = engineRefusal(engine, options.faults);
+  if (cluster === null || refusal !== null) {
+    await engine.stop();
+    throw new BadRequestError(refusal ?? `a nemesis run on the ${engineNames[engine.engine]} engine is not in this version: its settle and final-state check read replica-lab's WAL and rollback files`);
+  }
   const progress = (): void => {
     const stats = cluster.workload.stats();
     hooks.onProgress?.({
@@ -172,15 +180,41 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
   }
 }
 
+/** The faults that need more than the members every engine shares (cluster/engine.ts). */
+const faultNeeds: Partial<Record<NemesisFault, { readonly capability: keyof EngineCapabilities; readonly lacks: string }>> = {
+  clock: { capability: 'clock', lacks: 'no election timers or leases to slow' },
+  disk: { capability: 'nodeFaults', lacks: "no way here to slow a server's WAL flush or replay" },
+  membership: { capability: 'membership', lacks: 'no voting membership to change' },
+};
+
+/** One line when a fault asked for needs what the engine lacks; null when every one can run. */
+export function engineRefusal(engine: Pick<ReplicationEngine, 'engine' | 'capabilities'>, faults: readonly NemesisFault[]): string | null {
+  for (const fault of faults) {
+    const need = faultNeeds[fault];
+    if (need !== undefined && !engine.capabilities[need.capability]) return `the ${fault} fault needs the replica-lab engine: ${engineNames[engine.engine]} has ${need.lacks}`;
+  }
+  return null;
+}
+
+/** The Raft cluster for a fault only it has; runNemesis refused such a fault on any other engine before the run. */
+function raftOnly(engine: ReplicationEngine): Cluster {
+  const cluster = raftCluster(engine);
+  if (cluster === null) throw new BadRequestError(`this fault needs the replica-lab engine, not ${engineNames[engine.engine]}`);
+  return cluster;
+}
+
 /** Picks a node, the leader half of the time (the most interesting victim), among the running ones. */
-function victim(cluster: Cluster, prng: Prng): NodeId | null {
-  const running = cluster.reachableNodes();
+function victim(cluster: ReplicationEngine, prng: Prng): NodeId | null {
+  const running = cluster
+    .status()
+    .filter((node) => node.up && !node.paused)
+    .map((node) => node.id);
   const leader = cluster.leader();
   if (leader !== null && running.includes(leader) && prng.chance(0.5)) return leader;
   return running.length === 0 ? null : prng.pick(running);
 }
 
-async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promise<ActiveFault> {
+async function inject(cluster: ReplicationEngine, prng: Prng, fault: NemesisFault): Promise<ActiveFault> {
   const none: ActiveFault = { fault, detail: 'skipped: no running node', undo: async () => 'nothing to undo' };
   switch (fault) {
     case 'kill': {
@@ -223,14 +257,15 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
       const node = victim(cluster, prng);
       if (node === null) return none;
       const rate = [0.5, 0.6, 0.7][prng.int(0, 2)]!;
-      cluster.setClockRate(node, rate);
+      const raft = raftOnly(cluster);
+      raft.setClockRate(node, rate);
       const cut = prng.chance(0.5);
       if (cut) cluster.partition([[node], cluster.ids.filter((id) => id !== node)]);
       return {
         fault,
         detail: `${node}'s clock at ×${rate}${cut ? ', cut off' : ''}`,
         undo: async () => {
-          cluster.setClockRate(node, 1);
+          raft.setClockRate(node, 1);
           if (cut) cluster.heal();
           return `${node}'s clock back to normal${cut ? ', healed' : ''}`;
         },
@@ -240,14 +275,15 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
       // A slow fsync (the node acknowledges late: flush lag) or a slow apply (it serves old data longer: replay lag).
       const node = victim(cluster, prng);
       if (node === null) return none;
+      const raft = raftOnly(cluster);
       if (prng.chance(0.5)) {
         const diskSlowMs = prng.int(10, 100);
-        cluster.setNodeFault(node, { diskSlowMs });
-        return { fault, detail: `${node} fsync ${diskSlowMs} ms slower`, undo: async () => gone(cluster, node) ?? (cluster.setNodeFault(node, { diskSlowMs: 0 }), `${node} disk normal`) };
+        raft.setNodeFault(node, { diskSlowMs });
+        return { fault, detail: `${node} fsync ${diskSlowMs} ms slower`, undo: async () => gone(cluster, node) ?? (raft.setNodeFault(node, { diskSlowMs: 0 }), `${node} disk normal`) };
       }
       const applySlowMs = prng.int(2, 20);
-      cluster.setNodeFault(node, { applySlowMs });
-      return { fault, detail: `${node} each apply ${applySlowMs} ms slower`, undo: async () => gone(cluster, node) ?? (cluster.setNodeFault(node, { applySlowMs: 0 }), `${node} apply normal`) };
+      raft.setNodeFault(node, { applySlowMs });
+      return { fault, detail: `${node} each apply ${applySlowMs} ms slower`, undo: async () => gone(cluster, node) ?? (raft.setNodeFault(node, { applySlowMs: 0 }), `${node} apply normal`) };
     }
     case 'membership':
       // Runs on its own schedule (startMembershipChanges), never picked here.
@@ -256,7 +292,7 @@ async function inject(cluster: Cluster, prng: Prng, fault: NemesisFault): Promis
 }
 
 /** Said instead of undoing a fault on a node a membership change removed meanwhile; null while it is in the cluster. */
-function gone(cluster: Cluster, node: NodeId): string | null {
+function gone(cluster: ReplicationEngine, node: NodeId): string | null {
   return cluster.ids.includes(node) ? null : `nothing to undo: ${node} was removed from the cluster`;
 }
 
@@ -327,7 +363,7 @@ function pickChange(cluster: Cluster, prng: Prng, nodes: number): { detail: stri
 }
 
 /** Manual failover has no elections: after a second without a leader, promote the most up-to-date running node. */
-function startOperator(cluster: Cluster, log: (entry: Omit<FaultLogEntry, 'mono'>) => void): { stop: () => void } {
+function startOperator(cluster: ReplicationEngine, log: (entry: Omit<FaultLogEntry, 'mono'>) => void): { stop: () => void } {
   let leaderlessSince = performance.now();
   let busy = false;
   const timer = setInterval(() => {

@@ -1,7 +1,8 @@
 // Every lab, in the order `replica-lab labs` lists them (roughly easiest first).
 
 import { figure8Lab, type ReplayLab } from '../replay/figure-8.js';
-import type { AnyLab } from '../types.js';
+import { engineNames, type EngineKind } from '../../cluster/engine.js';
+import type { AnyLab, LabEntry } from '../types.js';
 import { ackLevels } from './ack-levels.js';
 import { asyncLostWrites } from './async-lost-writes.js';
 import { firstSteps } from './first-steps.js';
@@ -34,3 +35,23 @@ export function findReplayLab(id: string): ReplayLab | undefined {
 export const catalog: readonly (AnyLab | ReplayLab)[] = [...labs, ...replayLabs];
 
 export const labIds: readonly string[] = catalog.map((lab) => lab.id);
+
+/** The engines a lab runs on: what it declares, or the replica-lab engine alone. */
+export function labEngines(lab: Pick<LabEntry, 'engines'>): readonly EngineKind[] {
+  return lab.engines ?? ['replica-lab'];
+}
+
+/** Every lab offered on `engine`, in catalog order. */
+export function labsOn(engine: EngineKind): readonly (AnyLab | ReplayLab)[] {
+  return catalog.filter((lab) => labEngines(lab).includes(engine));
+}
+
+/** One line when `lab` is not offered on `engine` (which engines it runs on, and which labs do run there); null when it is. */
+export function labEngineRefusal(lab: Pick<LabEntry, 'id' | 'engines'>, engine: EngineKind): string | null {
+  const engines = labEngines(lab);
+  if (engines.includes(engine)) return null;
+  const there = labsOn(engine).map((other) => other.id);
+  return `lab ${lab.id} does not run on the ${engineNames[engine]} engine (it runs on ${engines.map((kind) => engineNames[kind]).join(' and ')}); ${
+    there.length === 0 ? `no lab runs on ${engineNames[engine]} in this version` : `the labs on ${engineNames[engine]}: ${there.join(', ')}`
+  }`;
+}

@@ -138,7 +138,7 @@ export const lagCauses = defineLab<Facts>({
         const { followers } = await leaderAndFollowers(context);
         // Lag samples with nothing wrong first, for the debrief's baseline.
         await context.pause(2_000);
-        context.cluster.setNodeFault(followers[0]!, { diskSlowMs: diskMs });
+        context.raft.setNodeFault(followers[0]!, { diskSlowMs: diskMs });
         await waitForCheck(context, 'flush and replay lag from the slow disk', 'disk');
       },
     },
@@ -154,7 +154,7 @@ export const lagCauses = defineLab<Facts>({
       autopilot: async (context) => {
         const o = context.observe();
         const node = o.status.find((n) => n.id !== o.leader && n.faults.diskSlowMs > 0)?.id ?? someFollower(o);
-        context.cluster.setNodeFault(node, { diskSlowMs: 0, applySlowMs: applyMs });
+        context.raft.setNodeFault(node, { diskSlowMs: 0, applySlowMs: applyMs });
         await waitForCheck(context, 'replay lag from the slow apply', 'apply');
       },
     },
@@ -170,7 +170,7 @@ export const lagCauses = defineLab<Facts>({
       autopilot: async (context) => {
         const o = context.observe();
         const node = o.status.find((n) => n.id !== o.leader && n.faults.applySlowMs > 0)?.id ?? someFollower(o);
-        context.cluster.setNodeFault(node, { diskSlowMs: 0, applySlowMs: 0 });
+        context.raft.setNodeFault(node, { diskSlowMs: 0, applySlowMs: 0 });
         slowLink(context, o.leader ?? (await leaderAndFollowers(context)).leader, node, linkMs);
         await waitForCheck(context, 'all three lags from the slow link', 'link');
       },

@@ -181,7 +181,7 @@ export const membership = defineLab<Facts>({
         await context.waitFor(`a log of ${logEntriesMin} entries`, (o) => (o.status.find((n) => n.id === o.leader)?.commitIndex ?? 0) >= logEntriesMin, 60_000);
         const { followers } = await leaderAndFollowers(context);
         await context.cluster.kill(followers[followers.length - 1]!);
-        await context.cluster.addNode({ as: 'voter', timeoutMs: 60_000 });
+        await context.raft.addNode({ as: 'voter', timeoutMs: 60_000 });
         await waitForStep(context, 0, 'the new voter to join and writes to wait for it');
       },
     },
@@ -212,7 +212,7 @@ export const membership = defineLab<Facts>({
         const joined = eventsOf(o, 'membership').filter((e) => e.event.change === 'joined' && e.event.as === 'voter');
         const node = joined[joined.length - 1]?.event.node;
         if (node === undefined) throw new Error('no added voter to remove');
-        await context.cluster.removeNode(node, { timeoutMs: 60_000 });
+        await context.raft.removeNode(node, { timeoutMs: 60_000 });
         await waitForStep(context, 1, 'the removal to show in the quorum');
       },
     },
@@ -253,7 +253,7 @@ export const membership = defineLab<Facts>({
         };
       },
       autopilot: async (context) => {
-        const id = await context.cluster.addNode({ as: 'learner', timeoutMs: 60_000 });
+        const id = await context.raft.addNode({ as: 'learner', timeoutMs: 60_000 });
         // As a person would: promote once the node table shows it has applied what the leader has.
         await context.waitFor(`${id} to catch up`, (o) => {
           const leader = o.status.find((n) => n.id === o.leader);
@@ -263,7 +263,7 @@ export const membership = defineLab<Facts>({
         const deadline = performance.now() + 60_000;
         for (;;) {
           try {
-            await context.cluster.promoteLearner(id, { timeoutMs: 30_000 });
+            await context.raft.promoteLearner(id, { timeoutMs: 30_000 });
             break;
           } catch (error) {
             // Refused while it is still catching up: the refusal says how far behind it is.
@@ -299,7 +299,7 @@ export const membership = defineLab<Facts>({
       },
       autopilot: async (context) => {
         const { leader } = await leaderAndFollowers(context);
-        await context.cluster.removeNode(leader, { timeoutMs: 60_000 });
+        await context.raft.removeNode(leader, { timeoutMs: 60_000 });
         await waitForStep(context, 3, 'a new leader and writes acknowledged again');
       },
     },

@@ -256,7 +256,7 @@ export const snapshotCatchUp = defineLab<Facts>({
         };
       },
       autopilot: async (context) => {
-        context.cluster.setSnapshotPolicy({ retainBytes: capBytes });
+        context.raft.setSnapshotPolicy({ retainBytes: capBytes });
         const { followers } = await leaderAndFollowers(context);
         await context.cluster.kill(followers[0]!);
         await context.waitFor('the leader to compact past the stopped follower', (o) => snapshotCatchUp.steps[2]!.check(o, context.before).passed, 90_000);

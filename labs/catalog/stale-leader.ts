@@ -289,7 +289,7 @@ export const staleLeader = defineLab<Facts>({
         const leader = o.leader!;
         // Its lease is running (the last step's reads); one more lease read keeps the pattern plain.
         await context.cluster.query(readSql, [], { node: leader, consistency: 'lease' });
-        context.cluster.setClockRate(leader, slowRate);
+        context.raft.setClockRate(leader, slowRate);
         await context.pause(300);
         context.cluster.partition([[leader], others(context.cluster.ids, leader)]);
         await context.waitFor('a leader of a newer term', (x) => twoLeaders(x, leader) !== null);
@@ -359,7 +359,7 @@ export const staleLeader = defineLab<Facts>({
       autopilot: async (context) => {
         const cut = leaderCut(context.observe(), 0);
         if (cut === null) throw new Error('no leader was cut off');
-        context.cluster.setClockRate(cut.node, 1);
+        context.raft.setClockRate(cut.node, 1);
         context.cluster.heal();
         await context.waitFor('the old leader to follow', (o) => leaders(o).length === 1 && node(o, cut.node)?.leader === leaders(o)[0]!.id);
       },

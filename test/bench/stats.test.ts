@@ -97,6 +97,7 @@ describe('the bench table', () => {
     const text = table([
       {
         scenario: 'throughput',
+        engine: 'replica-lab',
         mode: 'quorum',
         ack: 'flushed',
         clients: 64,

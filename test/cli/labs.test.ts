@@ -18,13 +18,13 @@ afterEach(() => home.remove());
 const run = (args: readonly string[]) => runCli(args, { XDG_STATE_HOME: home.dir });
 
 describe('replica-lab labs', () => {
-  it('--json lists every lab as { id, title, minutes, concepts, done }', () => {
+  it('--json lists every lab as { id, title, minutes, concepts, done, engines }', () => {
     const result = run(['labs', '--json']);
     expect(result.status).toBe(0);
     const list = JSON.parse(result.stdout) as Record<string, unknown>[];
     expect(list.map((lab) => lab['id'])).toEqual(labIds);
     for (const lab of list) {
-      expect(Object.keys(lab)).toEqual(['id', 'title', 'minutes', 'concepts', 'done']);
+      expect(Object.keys(lab)).toEqual(['id', 'title', 'minutes', 'concepts', 'done', 'engines']);
       expect(lab['done']).toBe(false);
     }
   });

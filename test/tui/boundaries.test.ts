@@ -23,7 +23,7 @@ function importStatements(text: string): string[] {
 }
 
 /** Cluster modules the TUI may take values from: leaves that import nothing but types (checked below). */
-const leafModules = ['cluster/fault-limits.js', 'cluster/trace/format.js', 'cluster/snapshot/policy-limits.js'];
+const leafModules = ['cluster/fault-limits.js', 'cluster/trace/format.js', 'cluster/snapshot/policy-limits.js', 'cluster/engine.js'];
 const clusterRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the tui/ boundary', () => {

@@ -5,6 +5,7 @@
 import type { NodeId, QueryResult, WriteTrace } from '../../cluster/index.js';
 import { resultRowsMax } from '../constants.js';
 import type { ClusterController } from '../controller.js';
+import { engineRefusal, raftMember } from '../engine.js';
 import { formatBytes, formatMs } from '../format.js';
 import type { ResultView } from '../state/dashboard-state.js';
 import type { ClusterCommand } from './spec.js';
@@ -67,6 +68,8 @@ export async function runCommand(controller: ClusterController, command: Cluster
 
 async function run(controller: ClusterController, command: ClusterCommand): Promise<Outcome> {
   const node = (id: NodeId) => controller.status().find((n) => n.id === id);
+  const refusal = engineRefusal(controller, command);
+  if (refusal !== null) return info(refusal);
   switch (command.kind) {
     case 'kill': {
       if (node(command.node)?.up === false) return info(`${command.node} is already down; r restarts it`);
@@ -116,14 +119,14 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       controller.heal();
       return ok('every link restored');
     case 'clock':
-      controller.setClockRate(command.node, command.rate);
+      raftMember(controller, 'setClockRate')(command.node, command.rate);
       return ok(
         command.rate === 1
           ? `${command.node}'s clock back to normal`
           : `${command.node}'s timers run at ×${command.rate}: its elections, heartbeats and lease count ${command.rate < 1 ? 'slow' : 'fast'} ticks; :clock ${command.node} 1 restores`,
       );
     case 'node-fault': {
-      controller.setNodeFault(command.node, command.fault === 'disk' ? { diskSlowMs: command.ms } : { applySlowMs: command.ms });
+      raftMember(controller, 'setNodeFault')(command.node, command.fault === 'disk' ? { diskSlowMs: command.ms } : { applySlowMs: command.ms });
       if (command.ms === 0) return ok(`${command.node} ${command.fault} back to normal`);
       return ok(command.fault === 'disk' ? `${command.node}: every WAL fsync takes ${command.ms}ms longer; :disk ${command.node} normal clears it` : `${command.node}: every entry it applies takes ${command.ms}ms longer; :apply ${command.node} normal clears it`);
     }
@@ -145,7 +148,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'transfer': {
       const leader = controller.leader();
       if (leader === command.node) return info(`${command.node} already leads`);
-      await controller.transferLeadership(command.node);
+      await raftMember(controller, 'transferLeadership')(command.node);
       return ok(`leadership handed from ${leader ?? 'the leader'} to ${command.node}`);
     }
     case 'promote':
@@ -158,7 +161,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       return ok(`${command.node} snapshot at index ${taken.index} (${formatBytes(taken.bytes)}, ${formatMs(taken.durationMs)}); WAL kept ${formatBytes(taken.walBytesRetained)}`);
     }
     case 'add-node': {
-      const id = await controller.addNode({ as: command.as });
+      const id = await raftMember(controller, 'addNode')({ as: command.as });
       return ok(
         command.as === 'learner'
           ? `${id} joined as a learner: it copies the log and never votes; :promote-learner ${id} once it has caught up`
@@ -166,11 +169,11 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       );
     }
     case 'promote-learner':
-      await controller.promoteLearner(command.node);
+      await raftMember(controller, 'promoteLearner')(command.node);
       return ok(`${command.node} is a voter now: ${quorumText(controller)}`);
     case 'remove-node': {
       const wasLeader = controller.leader() === command.node;
-      await controller.removeNode(command.node);
+      await raftMember(controller, 'removeNode')(command.node);
       return ok(`${command.node} left the cluster${wasLeader ? ' and stepped down as leader' : ''}: ${quorumText(controller)}`);
     }
     case 'sql':

@@ -1,6 +1,7 @@
 // The top line: how the cluster is set up and how it is doing, at a glance.
 
 import type { Failover, NodeStatus } from '../../cluster/index.js';
+import { engineNames, type EngineKind } from '../../cluster/engine.js';
 import { formatUptime } from '../format.js';
 import type { Snapshot } from '../state/dashboard-state.js';
 import { SegmentLine, type Segment } from './segments.js';
@@ -13,6 +14,8 @@ export interface HeaderProps {
   readonly color: boolean;
   /** Space froze the log and the message pane (the cluster keeps running). */
   readonly frozen?: boolean;
+  /** The engine running the cluster (`--engine`); named beside the product unless it is replica-lab's own. */
+  readonly engine?: EngineKind;
 }
 
 interface Part {
@@ -21,9 +24,10 @@ interface Part {
   readonly priority: number;
 }
 
-export function Header({ snapshot, failover, uptimeMs, width, color, frozen = false }: HeaderProps) {
+export function Header({ snapshot, failover, uptimeMs, width, color, frozen = false, engine = 'replica-lab' }: HeaderProps) {
   const separator: Segment = { text: ' │ ', dim: true };
   let parts: Part[] = [{ segments: [{ text: 'replica-lab', bold: true, color: 'cyan' }], priority: 1 }];
+  if (engine !== 'replica-lab') parts.push({ segments: [{ text: `on ${engineNames[engine]}`, bold: true, color: 'blue' }], priority: 10 });
   if (snapshot === null) {
     parts.push({ segments: [{ text: 'starting the cluster…' }], priority: 9 });
   } else {

@@ -22,6 +22,8 @@ export interface MessagePaneProps {
   /** Set while frozen: when the view was taken. */
   readonly frozenAtMs: number | null;
   readonly color: boolean;
+  /** Said instead of "no messages reported yet" when the engine has no Raft messages to report. */
+  readonly unavailable?: string;
 }
 
 const timeColumns = 13;
@@ -46,7 +48,7 @@ export function messageScrollMax(total: number, height: number): number {
   return Math.max(0, total - messageRowsShown(height));
 }
 
-export function MessagePane({ rows, ids, nodes, width, height, scroll, frozenAtMs, color }: MessagePaneProps) {
+export function MessagePane({ rows, ids, nodes, width, height, scroll, frozenAtMs, color, unavailable }: MessagePaneProps) {
   const shown = messageRowsShown(height);
   const top = Math.max(0, rows.length - shown - Math.max(0, Math.min(scroll, messageScrollMax(rows.length, height))));
   const visible = rows.slice(top, top + shown);
@@ -56,7 +58,7 @@ export function MessagePane({ rows, ids, nodes, width, height, scroll, frozenAtM
     frozenAtMs === null ? { text: ' live ', dim: true } : { text: ` FROZEN at ${formatClock(frozenAtMs)} `, bold: true, color: 'yellow' },
     ...timerSegments(ids, nodes, width - 24),
   ];
-  const position = rows.length === 0 ? 'no messages reported yet' : `${top + 1}–${top + visible.length} of ${rows.length}${frozenAtMs === null ? '' : ' · ↑↓ PgUp PgDn'}`;
+  const position = rows.length === 0 ? (unavailable ?? 'no messages reported yet') : `${top + 1}–${top + visible.length} of ${rows.length}${frozenAtMs === null ? '' : ' · ↑↓ PgUp PgDn'}`;
   const laneHeader: Segment[] = [{ text: padRight('', timeColumns) }, { text: ids.map((id) => center(id, lane)).join(''), bold: true }, { text: ` ${position}`, dim: true }];
   return (
     <Box flexDirection="column" width={width} height={height + 1}>
