@@ -41,7 +41,7 @@ import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
 import { LinkTable, type LinkOptions } from './network.js';
 import { MessageJournal, type MessagesView } from './message-journal.js';
 import { InvalidReport, parseMessageReport } from '../message-report.js';
-import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
+import { checkExecuteOptions, checkQueryOptions, checkStatement, checkTimeoutMs, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
@@ -445,7 +445,7 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   async execute(sql: string, params: readonly Param[] = [], options: ExecuteOptions = {}): Promise<ExecuteResult> {
     this.checkRunning();
     checkStatement(sql, params);
-    checkWriteIds(options);
+    checkExecuteOptions(options);
     if (options.node !== undefined) this.slot(options.node);
     const overridden = options.mode !== undefined || options.ackLevel !== undefined || options.quorum !== undefined;
     const override = overridden
@@ -463,6 +463,7 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   async query(sql: string, params: readonly Param[] = [], options: QueryOptions = {}): Promise<QueryResult> {
     this.checkRunning();
     checkStatement(sql, params);
+    checkQueryOptions(options);
     if (options.node !== undefined) this.slot(options.node);
     return this.requests.query(sql, params, options);
   }
@@ -475,6 +476,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   async trace(sql: string, params: readonly Param[] = [], options: TraceOptions = {}): Promise<WriteTrace> {
     this.checkRunning();
     checkStatement(sql, params);
+    if (typeof options !== 'object' || options === null) throw new BadRequestError('trace options must be an object');
+    checkTimeoutMs(options.timeoutMs);
     const override = {
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       ...(options.ackLevel === undefined ? {} : { ackLevel: options.ackLevel }),
@@ -503,6 +506,7 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   /** Resolves with the leader's id once one is elected; rejects with Timeout otherwise. */
   async waitForLeader(options: { timeoutMs?: number } = {}): Promise<NodeId> {
     this.checkRunning();
+    checkTimeoutMs(options.timeoutMs);
     const timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault;
     const leader = await this.leaderWatch.elected(performance.now() + timeoutMs);
     if (leader === null) throw new TimeoutError(`no leader within ${timeoutMs} ms`);
@@ -536,9 +540,16 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   /** Changes the replication setting on every running node (a node started later gets it too). */
   async setReplication(change: Partial<ReplicationSettings>): Promise<ReplicationSettings> {
     this.checkRunning();
+    const gone = Array.isArray(change.syncStandbys) ? change.syncStandbys.filter((id) => this.removed.includes(id)) : [];
+    if (gone.length > 0) throw new BadRequestError(`sync standbys: ${gone.join(', ')} ${gone.length === 1 ? 'was' : 'were'} removed from the cluster; only voters are standbys (${this.ids.join(', ')})`);
     const next = checkReplication({ ...this.replication, ...change }, this.ids, this.options.tickMs);
+    return this.applyReplication(next, null);
+  }
+
+  /** Puts `next` in force on every running node, recording why when it was not asked for (a removal). */
+  private async applyReplication(next: ReplicationSettings, reason: string | null): Promise<ReplicationSettings> {
     this.replication = next;
-    this.record({ type: 'replication-set', replication: next });
+    this.record(reason === null ? { type: 'replication-set', replication: next } : { type: 'replication-set', replication: next, reason });
     this.workload.replicationChanged(next);
     const running = this.ids.filter((id) => this.slot(id).process !== null);
     // A paused node reads the setting from its IPC channel when it resumes; nobody waits for it.
@@ -625,7 +636,36 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
       await this.proposeChange({ type: 'remove', node: id }, timeoutMs, true);
       await this.retire(id);
       this.removed.push(id);
+      await this.replicationAfterRemoval(id);
     });
+  }
+
+  /**
+   * Keeps the replication setting true to the configuration once `id` has
+   * left: a removed node is no sync standby (the core already skips it, and
+   * falls back to every voting follower when no named standby is left), and
+   * an explicit quorum is at most the nodes there are. Without this the
+   * setting would name a node no API call may name, and every setReplication
+   * or write override would be refused for it.
+   */
+  private async replicationAfterRemoval(id: NodeId): Promise<void> {
+    const current = this.replication;
+    const reasons: string[] = [];
+    let next = current;
+    if (current.syncStandbys?.includes(id) === true) {
+      const rest = current.syncStandbys.filter((standby) => standby !== id);
+      next = { ...next, syncStandbys: rest.length > 0 ? rest : null };
+      reasons.push(
+        rest.length > 0
+          ? `${id} left the cluster, so it is no longer a sync standby (standbys now ${rest.join(' ')})`
+          : `${id} left the cluster and was the only named sync standby: sync writes now wait for every voting follower`,
+      );
+    }
+    if (current.quorum !== null && current.quorum > this.ids.length) {
+      next = { ...next, quorum: this.ids.length };
+      reasons.push(`${id} left the cluster: quorum ${current.quorum} lowered to ${this.ids.length}, every node there is`);
+    }
+    if (next !== current) await this.applyReplication(next, reasons.join('; '));
   }
 
   /** The configuration as the leader reports it (or, with no leader, the running node with the highest term); null before any report. */

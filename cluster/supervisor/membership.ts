@@ -60,11 +60,19 @@ export function promoteProblem(id: NodeId, leader: NodeTelemetry, membership: Me
   const { voters, learners } = membership;
   if (voters.includes(id)) return `${id} is already a voter`;
   if (!learners.includes(id)) return `${id} is not a learner (voters ${voters.join(' ')}${learners.length > 0 ? `, learners ${learners.join(' ')}` : ''})`;
+  const margin = `a learner is promoted once the leader reports it within ${learnerCaughtUpEntries} entries of its commit index`;
   const row = leader.followers.find((follower) => follower.id === id);
-  const flushed = row?.positions.flushed ?? 0;
+  if (row === undefined) {
+    // The leader's last report predates the node's joining (or its first reply): nothing is known of how far it is.
+    return `${id} cannot be promoted yet: the leader ${leader.id} has not reported ${id}'s progress since it joined, so it is not known to have caught up; try again in a moment (${margin})`;
+  }
+  const flushed = row.positions.flushed;
+  if (flushed === 0 && leader.commitIndex > 0) {
+    return `${id} has not caught up yet: it has acknowledged no entry so far, and the leader ${leader.id} has committed up to index ${leader.commitIndex}; ${margin}`;
+  }
   const behind = leader.commitIndex - flushed;
-  if (row === undefined || behind > learnerCaughtUpEntries) {
-    return `${id} has not caught up yet: it holds up to index ${flushed}, the leader ${leader.id} has committed ${leader.commitIndex} (${Math.max(0, behind)} behind); a learner is promoted once it is within ${learnerCaughtUpEntries} entries of the leader's commit index`;
+  if (behind > learnerCaughtUpEntries) {
+    return `${id} has not caught up yet: it holds up to index ${flushed}, the leader ${leader.id} has committed ${leader.commitIndex} (${behind} behind); ${margin}`;
   }
   return null;
 }

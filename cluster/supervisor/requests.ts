@@ -61,6 +61,10 @@ export interface RequestsPort {
 }
 
 export const requestTimeoutMsDefault = 5_000;
+/** The longest deadline a request may ask for: an hour (longer would overflow a timer, and no read or write should wait that long). */
+export const requestTimeoutMsMax = 3_600_000;
+
+const consistencies: readonly Consistency[] = ['local', 'linearizable', 'lease'];
 
 export class Requests {
   constructor(private readonly port: RequestsPort) {}
@@ -160,6 +164,49 @@ export function checkStatement(sql: string, params: readonly Param[]): void {
   if (params.length > paramsMax) throw new BadStatementError(`${params.length} parameters is more than the ${paramsMax} one statement may take`);
   const problem = statementLimitProblem(sql, params);
   if (problem !== null) throw new BadStatementError(problem);
+}
+
+/** A `timeoutMs` option: absent, or a number of milliseconds from 1 to requestTimeoutMsMax; a BadRequestError otherwise. */
+export function checkTimeoutMs(timeoutMs: unknown, what = 'timeoutMs'): void {
+  if (timeoutMs === undefined) return;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > requestTimeoutMsMax) {
+    throw new BadRequestError(`${what} must be a number of milliseconds from 1 to ${requestTimeoutMsMax}, got ${describe(timeoutMs)}`);
+  }
+}
+
+/** An options argument: absent or a plain object. */
+function checkOptionsObject(options: unknown, what: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new BadRequestError(`${what} options must be an object, got ${describe(options)}`);
+}
+
+/**
+ * Checks a write's options that the replication check (settings.ts) does not
+ * cover, before anything is sent: the deadline, and the client and request ids.
+ */
+export function checkExecuteOptions(options: ExecuteOptions): void {
+  checkOptionsObject(options, 'execute');
+  checkTimeoutMs(options.timeoutMs);
+  checkWriteIds(options);
+}
+
+/** Checks a read's options before anything is sent: consistency, minIndex and the deadline. */
+export function checkQueryOptions(options: QueryOptions): void {
+  checkOptionsObject(options, 'query');
+  if (options.consistency !== undefined && !consistencies.includes(options.consistency)) {
+    throw new BadRequestError(`consistency must be ${consistencies.join(', ')}, got ${describe(options.consistency)}`);
+  }
+  if (options.minIndex !== undefined && !(Number.isSafeInteger(options.minIndex) && options.minIndex >= 0)) {
+    throw new BadRequestError(`minIndex must be a whole number from 0 (a log index), got ${describe(options.minIndex)}`);
+  }
+  checkTimeoutMs(options.timeoutMs);
+}
+
+/** A value as an error message shows it: NaN as NaN, a string quoted, an object as its type. */
+export function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null || value === undefined) return String(value);
+  return typeof value;
 }
 
 /** Checks a write's client and request ids: a BadRequestError names the limit. */

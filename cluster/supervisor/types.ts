@@ -119,7 +119,12 @@ export type SupervisorEvent =
   | { readonly type: 'fault'; readonly fault: 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'cut' | 'link' | 'heal' | 'disk' | 'apply' | 'clock' | 'rebuild'; readonly detail: string }
   | { readonly type: 'writes-lost'; readonly node: NodeId; readonly writes: readonly RolledBackWrite[]; readonly rollbackPath: string }
   | { readonly type: 'malformed-from-node'; readonly node: NodeId; readonly reason: string }
-  | { readonly type: 'replication-set'; readonly replication: ReplicationSettings }
+  | {
+      readonly type: 'replication-set';
+      readonly replication: ReplicationSettings;
+      /** Why, when the supervisor changed it itself rather than setReplication (a removed node leaving the sync standbys). */
+      readonly reason?: string;
+    }
   | {
       /** A membership change committed: who joined (as what), was promoted or left, and the majority of the voters before and after. */
       readonly type: 'membership';

@@ -87,7 +87,7 @@ describe('membership change on real processes', () => {
           await cluster.promoteLearner(learner);
           return true;
         } catch (error) {
-          if (error instanceof ClusterError && error.reason === 'refused' && /has not caught up/.test(error.message)) return false;
+          if (error instanceof ClusterError && error.reason === 'refused' && /has not caught up|cannot be promoted yet/.test(error.message)) return false;
           throw error;
         }
       }, 10_000, 50);
@@ -212,6 +212,13 @@ describe('membership rules (pure)', () => {
     expect(promoteProblem('n4', leader(5_000 - learnerCaughtUpEntries))).toBeNull();
     expect(promoteProblem('n4', leader(5_000 - learnerCaughtUpEntries - 1))).toMatch(/n4 has not caught up yet: it holds up to index 4899, the leader n1 has committed 5000/);
     expect(promoteProblem('n2', leader(0))).toMatch(/already a voter/);
+    // The leader's report predates the node (no progress row): say so, not '0 behind'.
+    const unreported = { ...leader(0), commitIndex: 0, followers: [] } as unknown as NodeTelemetry;
+    const said = promoteProblem('n4', unreported);
+    expect(said).toMatch(/n4 cannot be promoted yet: the leader n1 has not reported n4's progress since it joined/);
+    expect(said).not.toMatch(/0 behind|holds up to index 0/);
+    // A row, but nothing acknowledged yet.
+    expect(promoteProblem('n4', leader(0))).toMatch(/n4 has not caught up yet: it has acknowledged no entry so far, and the leader n1 has committed up to index 5000/);
     expect(promoteProblem('n5', leader(0))).toMatch(/not a learner/);
   });
 });

@@ -128,7 +128,9 @@ function describeSupervisorEvent(event: SupervisorEvent, atMs: number, elections
     case 'replication-set': {
       const r = event.replication;
       const quorum = r.mode === 'quorum' && r.quorum !== null ? ` k=${r.quorum}` : '';
-      return say(`replication set to ${r.mode}${quorum}, ack ${r.ackLevel}${r.syncTimeoutMs === null ? '' : `, sync timeout ${r.syncTimeoutMs}ms then ${r.syncFallback}`}`, 'notice');
+      const standbys = r.mode === 'sync' && r.syncStandbys !== null ? ` (standbys ${r.syncStandbys.join(' ')})` : '';
+      const why = event.reason === undefined ? '' : `: ${event.reason}`;
+      return say(`replication set to ${r.mode}${quorum}${standbys}, ack ${r.ackLevel}${r.syncTimeoutMs === null ? '' : `, sync timeout ${r.syncTimeoutMs}ms then ${r.syncFallback}`}${why}`, 'notice');
     }
     case 'membership':
       return say(membershipText(event), 'notice');
