@@ -51,6 +51,8 @@ Examples:
       const nodes = wholeFlag('--nodes', flags.nodes, 1, 7, 'trace');
       const mode = choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, 'trace');
       const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, 'trace');
+      // k counts only in quorum mode: with another mode the flag is refused, never silently ignored.
+      if (flags.quorum !== undefined && mode !== 'quorum') throw new UsageError(`--quorum applies only with --mode quorum (got --mode ${mode})`, { command: 'trace' });
       const quorum = flags.quorum === undefined ? null : wholeFlag('--quorum', flags.quorum, 1, nodes, 'trace');
       const warmup = wholeFlag('--warmup', flags.warmup, 0, 10_000, 'trace');
       const settleMs = wholeFlag('--settle', flags.settle, 0, 60_000, 'trace');

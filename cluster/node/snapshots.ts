@@ -77,7 +77,7 @@ export function snapshotPolicyProblem(value: unknown): string | null {
   const whole = (key: string, min: number, max: number, what: string): string | null => {
     const n = v[key];
     if (n === undefined) return null;
-    return typeof n === 'number' && Number.isSafeInteger(n) && n >= min && n <= max ? null : `snapshot.${key}: expected ${what} from ${min} to ${max}, got ${JSON.stringify(n) ?? String(n)}`;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= min && n <= max ? null : `snapshot.${key}: expected ${what} from ${min} to ${max}, got ${typeof n === 'number' ? String(n) : (JSON.stringify(n) ?? String(n))}`;
   };
   return (
     whole('everyEntries', 0, L.everyEntriesMax, 'a whole number of entries (0: only on request)') ??

@@ -34,5 +34,9 @@ describe('replica-lab trace', () => {
     const quorum = runCli(['trace', '--nodes', '3', '--quorum', '4']);
     expect(quorum.status).toBe(2);
     expect(quorum.stderr).toContain('--quorum must be a whole number from 1 to 3');
+    // k counts only in quorum mode: refused with another mode, not ignored.
+    const ignored = runCli(['trace', '--quorum', '3', '--mode', 'async']);
+    expect(ignored.status).toBe(2);
+    expect(ignored.stderr).toBe("replica-lab: --quorum applies only with --mode quorum (got --mode async); see 'replica-lab trace --help'\n");
   }, 30_000);
 });

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadRequestError, type Cluster } from '../../cluster/index.js';
 import { Invalid, parseToNode } from '../../cluster/protocol.js';
+import { snapshotPolicyProblem } from '../../cluster/node/snapshots.js';
 import { startCluster } from './helpers.js';
 
 describe('the snapshot-policy message', () => {
@@ -20,6 +21,14 @@ describe('the snapshot-policy message', () => {
     { type: 'snapshot-policy', everyEntries: 1.5, retainEntries: 0, retainBytes: null },
   ])('refuses %j', (message) => {
     expect(parseToNode(message)).toBeInstanceOf(Invalid);
+  });
+});
+
+describe('snapshotPolicyProblem', () => {
+  it('names a bad number as it is (NaN, not null)', () => {
+    expect(snapshotPolicyProblem({ retainBytes: NaN })).toMatch(/snapshot\.retainBytes: expected .* got NaN$/);
+    expect(snapshotPolicyProblem({ everyEntries: Infinity })).toMatch(/got Infinity$/);
+    expect(snapshotPolicyProblem({ retainEntries: '1MB' })).toMatch(/got "1MB"$/);
   });
 });
 

@@ -160,6 +160,17 @@ describe('the command line parser', () => {
   });
 });
 
+describe(':disk and :apply', () => {
+  it('say their limit the same way, in ms, whatever unit the value was given in', () => {
+    for (const name of ['disk', 'apply']) {
+      expect(error(`${name} n2 slow 20000ms`)).toBe(`${name} slow must be at most 10000ms; got '20000ms'`);
+      expect(error(`${name} n2 slow 700s`)).toBe(`${name} slow must be at most 10000ms; got '700s'`);
+    }
+    expect(command('apply n2 slow 10s')).toEqual({ kind: 'node-fault', node: 'n2', fault: 'apply', ms: 10_000 });
+    expect(error('delay n1 n2 700s')).toBe("delay must be at most 600000ms; got '700s'");
+  });
+});
+
 describe('rebuild', () => {
   it(':rebuild restarts the node with rebuild: true and says what it did', async () => {
     const controller = new RecordedController();

@@ -106,8 +106,7 @@ function parse(line: string, ids: readonly NodeId[]): Command {
         return { kind: 'node-fault', node: id, fault: name, ms: 0 };
       }
       if (how !== 'slow' || args.length !== 3) fail(usage);
-      const ms = milliseconds(args[2]!, name);
-      if (ms > nodeFaultMsMax) fail(`${name} slow must be at most ${nodeFaultMsMax}ms; got '${args[2]}'`);
+      const ms = milliseconds(args[2]!, `${name} slow`, nodeFaultMsMax);
       if (ms === 0) fail(`${name} slow 0ms changes nothing; ${name} ${id} normal clears the fault`);
       return { kind: 'node-fault', node: id, fault: name, ms };
     }
@@ -263,11 +262,12 @@ function byteSize(token: string): number | null {
   return Number.isSafeInteger(bytes) ? bytes : null;
 }
 
-function milliseconds(token: string, what: string): number {
+/** 50, 50ms, 1.5s: milliseconds up to `max`; a limit is said in ms whichever command says it (`disk` and `apply` alike). */
+function milliseconds(token: string, what: string, max = 600_000): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/i.exec(token);
   if (match === null) fail(`${what} must be a duration like 50ms or 1.5s; got '${token}'`);
   const value = Number(match![1]) * (match![2]?.toLowerCase() === 's' ? 1_000 : 1);
-  if (value > 600_000) fail(`${what} must be at most 10 minutes; got '${token}'`);
+  if (value > max) fail(`${what} must be at most ${max}ms; got '${token}'`);
   return Math.round(value);
 }
 
