@@ -91,7 +91,13 @@ function describeLags(l: Lags): string {
 /** The check every step shares: the cause in place alone, then its lags up and the others not. */
 function causeCheck(cause: Cause, o: Observation, what: string): { passed: boolean; detail: string; lags?: Lags; node?: NodeId; size?: number } {
   const found = soleCause(o, cause);
-  if (found === null) return { passed: false, detail: `no follower has ${what} as its only fault yet` };
+  if (found === null) {
+    // The fault set on a node that cannot show lag (down, paused, cut off, or leading now) is said at once.
+    const key = cause === 'disk' ? 'diskSlowMs' : cause === 'apply' ? 'applySlowMs' : null;
+    const stuck = key === null ? undefined : o.status.find((n) => n.faults[key] >= faultMsMin[cause] && !usable(o, n.id));
+    if (stuck !== undefined) return { passed: false, detail: `${stuck.id} has ${what}, but ${whyNot(o, stuck.id)}: its lag cannot show` };
+    return { passed: false, detail: `no follower has ${what} as its only fault yet` };
+  }
   const lags = lagsSince(o, found.node, lastFaultMono(o) + settleMs);
   if (lags.samples < samplesNeeded) return { passed: false, detail: `${found.node} has ${what}; measuring its lag (${lags.samples}/${samplesNeeded} samples)` };
   const own = moves[cause];
@@ -102,6 +108,45 @@ function causeCheck(cause: Cause, o: Observation, what: string): { passed: boole
   const moved = (Object.keys(names) as (keyof typeof names)[]).filter((k) => !own.includes(k) && lags[k] > ceiling);
   if (moved.length > 0) return { passed: false, detail: `${found.node}: ${describeLags(lags)}; ${moved.map((k) => names[k]).join(' and ')} lag moved too (over ${ms(ceiling)})` };
   return { passed: true, detail: `${found.node} with ${what}: ${describeLags(lags)} over ${lags.samples} samples`, lags, node: found.node, size: found.size };
+}
+
+/** A follower a fault can be read on now: running, not paused, not cut off, and not the leader. */
+function usable(o: Observation, id: NodeId): boolean {
+  const n = o.status.find((x) => x.id === id);
+  return n !== undefined && n.id !== o.leader && n.up && !n.paused && !n.isolated;
+}
+
+/** Why `id` cannot carry the next fault, in words a person acts on. */
+function whyNot(o: Observation, id: NodeId): string {
+  const n = o.status.find((x) => x.id === id);
+  if (n === undefined) return `${id} is no longer in the cluster`;
+  if (id === o.leader) return `${id} leads now, and a leader has no lag`;
+  if (!n.up) return `${id} is down (:restart ${id})`;
+  if (n.paused) return `${id} is paused (:resume ${id})`;
+  return `${id} is cut off (h heals)`;
+}
+
+/**
+ * The node the previous step's fault is on (a person may have chosen any
+ * follower, not the one the text suggested), and the follower this step
+ * works on: that same node while it is a usable follower, else the first
+ * usable one. `note` says why the node moved; `node` is null with no usable
+ * follower at all.
+ */
+function stepNodes(o: Observation, previous: 'disk' | 'apply'): { faulted: NodeId | null; node: NodeId | null; note: string } {
+  const key = previous === 'disk' ? 'diskSlowMs' : 'applySlowMs';
+  const faulted = o.status.find((n) => n.faults[key] > 0)?.id ?? null;
+  if (faulted !== null && usable(o, faulted)) return { faulted, node: faulted, note: '' };
+  const other = o.status.find((n) => usable(o, n.id))?.id ?? null;
+  const why = faulted === null ? '' : `${whyNot(o, faulted)}. `;
+  if (other === null) return { faulted, node: null, note: `${why}No follower is running to slow${o.leader === null ? ' (and no leader yet: wait for one)' : ''}; restart one first. ` };
+  return { faulted, node: other, note: faulted === null ? '' : `${why}Go on with ${other}. ` };
+}
+
+/** Fails the autopilot at once, saying why, when no follower can carry the fault (rather than waiting out its check). */
+function nodeOrFail(picked: { node: NodeId | null; note: string }): NodeId {
+  if (picked.node === null) throw new Error(`no follower to slow: ${picked.note.trim()}`);
+  return picked.node;
 }
 
 async function waitForCheck(context: AutopilotContext, what: string, cause: Cause): Promise<void> {
@@ -144,7 +189,12 @@ export const lagCauses = defineLab<Facts>({
     },
     {
       title: 'Its disk back, its apply slow',
-      instruction: (o) => `Put the disk back and slow the apply instead: :disk ${someFollower(o)} normal, then :apply ${someFollower(o)} slow ${applyMs}ms (each entry it applies takes ${applyMs} ms longer).`,
+      instruction: (o) => {
+        const { faulted, node, note } = stepNodes(o, 'disk');
+        const target = node ?? '<follower>';
+        const clear = faulted === null ? '' : `:disk ${faulted} normal, then `;
+        return `${note}Put the disk back and slow the apply instead: ${clear}:apply ${target} slow ${applyMs}ms (each entry it applies takes ${applyMs} ms longer).`;
+      },
       hint: `Each entry now becomes visible on that follower ${applyMs} ms later. It still receives and flushes every entry on time: only replay lag should move. (Were entries to come faster than one per ${applyMs} ms, a backlog would build and replay lag would climb without bound.)`,
       check: (o) => {
         const r = causeCheck('apply', o, 'a slow apply');
@@ -152,15 +202,23 @@ export const lagCauses = defineLab<Facts>({
         return { passed: true, detail: r.detail, facts: { apply: { ...r.lags!, node: r.node!, faultMs: r.size! } } };
       },
       autopilot: async (context) => {
-        const o = context.observe();
-        const node = o.status.find((n) => n.id !== o.leader && n.faults.diskSlowMs > 0)?.id ?? someFollower(o);
+        const o = await context.waitFor('a leader', (x) => x.leader !== null);
+        const picked = stepNodes(o, 'disk');
+        const node = nodeOrFail(picked);
+        // The disk back wherever it was slowed (a node that is down gets it when it restarts), the apply slowed on a running follower.
+        for (const n of o.status) if (n.faults.diskSlowMs > 0 && n.id !== node) context.raft.setNodeFault(n.id, { diskSlowMs: 0 });
         context.raft.setNodeFault(node, { diskSlowMs: 0, applySlowMs: applyMs });
-        await waitForCheck(context, 'replay lag from the slow apply', 'apply');
+        await waitForCheck(context, `replay lag from the slow apply on ${node}`, 'apply');
       },
     },
     {
       title: 'Its apply back, its link slow',
-      instruction: (o) => `Put the apply back and slow the link instead: :apply ${someFollower(o)} normal, then :delay ${leaderName(o)} ${someFollower(o)} ${linkMs}.`,
+      instruction: (o) => {
+        const { faulted, node, note } = stepNodes(o, 'apply');
+        const target = node ?? '<follower>';
+        const clear = faulted === null ? '' : `:apply ${faulted} normal, then `;
+        return `${note}Put the apply back and slow the link instead: ${clear}:delay ${leaderName(o)} ${target} ${linkMs}.`;
+      },
       hint: 'A delay on the link comes before every stage: the entries arrive late, so they are written, flushed and applied late. All three lags grow, by about the round trip (twice the delay: :delay slows both ways), because the leader times each lag until the follower\'s report reaches it, as pg_stat_replication does.',
       check: (o) => {
         const r = causeCheck('link', o, 'a slow link');
@@ -168,11 +226,12 @@ export const lagCauses = defineLab<Facts>({
         return { passed: true, detail: r.detail, facts: { link: { ...r.lags!, node: r.node!, delayMs: r.size! } } };
       },
       autopilot: async (context) => {
-        const o = context.observe();
-        const node = o.status.find((n) => n.id !== o.leader && n.faults.applySlowMs > 0)?.id ?? someFollower(o);
+        const o = await context.waitFor('a leader', (x) => x.leader !== null);
+        const node = nodeOrFail(stepNodes(o, 'apply'));
+        for (const n of o.status) if ((n.faults.applySlowMs > 0 || n.faults.diskSlowMs > 0) && n.id !== node) context.raft.setNodeFault(n.id, { diskSlowMs: 0, applySlowMs: 0 });
         context.raft.setNodeFault(node, { diskSlowMs: 0, applySlowMs: 0 });
-        slowLink(context, o.leader ?? (await leaderAndFollowers(context)).leader, node, linkMs);
-        await waitForCheck(context, 'all three lags from the slow link', 'link');
+        slowLink(context, o.leader!, node, linkMs);
+        await waitForCheck(context, `all three lags from the slow link to ${node}`, 'link');
       },
     },
   ],

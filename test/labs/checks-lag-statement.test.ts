@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeStatus } from '../../cluster/index.js';
 import { lagCauses } from '../../labs/catalog/lag-causes.js';
 import { statementDivergence } from '../../labs/catalog/statement-divergence.js';
-import type { Action, AnyLab, LagSample, Observation } from '../../labs/types.js';
+import type { Action, AnyLab, AutopilotContext, LagSample, Observation } from '../../labs/types.js';
 import { action, baseline, event, nodeStatus, observation } from './snapshot.js';
 
 const check = (lab: AnyLab, step: number, o: Observation) => lab.steps[step]!.check(o, baseline());
@@ -57,6 +57,64 @@ describe('lag-causes', () => {
     expect(check(lagCauses, 2, o)).toMatchObject({ passed: true, facts: { link: { node: 'n2', delayMs: 20 } } });
     expect(check(lagCauses, 2, { ...o, lagSamples: samples({ write: 0, flush: 39, replay: 39 }) }).passed).toBe(false);
     expect(check(lagCauses, 2, { ...o, status: withFaults({ applySlowMs: 5 }) }).passed).toBe(false);
+  });
+});
+
+describe('lag-causes names the node actually used, and its autopilot a running follower', () => {
+  const text = (step: number, o: Observation): string => {
+    const instruction = lagCauses.steps[step]!.instruction;
+    return typeof instruction === 'string' ? instruction : instruction(o, baseline(o));
+  };
+  const faulted = (id: string, faults: Partial<NodeStatus['faults']>, change: Partial<NodeStatus> = {}) => nodeStatus(id, { faults: { diskSlowMs: 0, applySlowMs: 0, ...faults }, ...change });
+
+  it('the step after a slow disk on n3 says n3, not the first follower', () => {
+    const o = observation({ status: [nodeStatus('n1', { role: 'leader' }), nodeStatus('n2'), faulted('n3', { diskSlowMs: 20 })] });
+    expect(text(1, o)).toBe('Put the disk back and slow the apply instead: :disk n3 normal, then :apply n3 slow 5ms (each entry it applies takes 5 ms longer).');
+    const apply = observation({ status: [nodeStatus('n1', { role: 'leader' }), nodeStatus('n2'), faulted('n3', { applySlowMs: 5 })] });
+    expect(text(2, apply)).toBe('Put the apply back and slow the link instead: :apply n3 normal, then :delay n1 n3 20.');
+  });
+
+  it('says when the slowed node is down, and goes on with a running follower', () => {
+    const o = observation({ status: [nodeStatus('n1', { role: 'leader' }), faulted('n2', { diskSlowMs: 20 }, { up: false }), nodeStatus('n3')] });
+    expect(text(1, o)).toBe('n2 is down (:restart n2). Go on with n3. Put the disk back and slow the apply instead: :disk n2 normal, then :apply n3 slow 5ms (each entry it applies takes 5 ms longer).');
+    const none = observation({ status: [nodeStatus('n1', { role: 'leader' }), faulted('n2', { diskSlowMs: 20 }, { up: false }), nodeStatus('n3', { up: false })] });
+    expect(text(1, none)).toMatch(/^n2 is down \(:restart n2\)\. No follower is running to slow; restart one first\./);
+    // The check says why nothing shows, rather than only 'no follower has it'.
+    const stuck = observation({ ...at, status: [nodeStatus('n1', { role: 'leader' }), faulted('n2', { applySlowMs: 5 }, { up: false }), nodeStatus('n3')] });
+    expect(check(lagCauses, 1, stuck).detail).toBe('n2 has a slow apply, but n2 is down (:restart n2): its lag cannot show');
+  });
+
+  function fakeContext(o: Observation): { context: AutopilotContext; calls: unknown[][]; waits: string[] } {
+    const calls: unknown[][] = [];
+    const waits: string[] = [];
+    const record = (name: string) => (...args: unknown[]) => void calls.push([name, ...args]);
+    const raft = { setNodeFault: record('setNodeFault') };
+    const cluster = { setLink: record('setLink') };
+    const context = {
+      cluster,
+      raft,
+      before: baseline(o),
+      observe: () => o,
+      waitFor: async (what: string) => {
+        waits.push(what);
+        return o;
+      },
+      pause: async () => undefined,
+    } as unknown as AutopilotContext;
+    return { context, calls, waits };
+  }
+
+  it('the autopilot slows the apply on a running follower when the slowed disk\'s node is down, and fails at once with none', async () => {
+    const o = observation({ status: [nodeStatus('n1', { role: 'leader' }), faulted('n2', { diskSlowMs: 20 }, { up: false }), nodeStatus('n3')] });
+    const { context, calls, waits } = fakeContext(o);
+    await lagCauses.steps[1]!.autopilot(context);
+    expect(calls).toEqual([
+      ['setNodeFault', 'n2', { diskSlowMs: 0 }],
+      ['setNodeFault', 'n3', { diskSlowMs: 0, applySlowMs: 5 }],
+    ]);
+    expect(waits.at(-1)).toBe('replay lag from the slow apply on n3');
+    const none = observation({ status: [nodeStatus('n1', { role: 'leader' }), faulted('n2', { diskSlowMs: 20 }, { up: false }), nodeStatus('n3', { paused: true })] });
+    await expect(lagCauses.steps[1]!.autopilot(fakeContext(none).context)).rejects.toThrow('no follower to slow: n2 is down (:restart n2). No follower is running to slow; restart one first.');
   });
 });
 
