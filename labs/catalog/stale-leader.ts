@@ -108,8 +108,17 @@ function staleRead(o: Observation, before: Pick<Baseline, 'actionCount'>, on: No
   return null;
 }
 
-function cutInstruction(o: Observation): string {
-  return `:isolate ${o.leader ?? 'n1'}`;
+/** Said when the text would name the leader and there is none (an election is under way, or no majority is up). */
+const noLeaderYet = 'There is no leader right now (the header says NO LEADER): wait until one is elected, then';
+
+/** How to cut the current leader off: never a node that does not lead. */
+function cutInstruction(o: Pick<Observation, 'leader'>): string {
+  return o.leader === null ? `wait until a leader is elected (the header says NO LEADER now), then :isolate <it>` : `:isolate ${o.leader}`;
+}
+
+/** `text` with the leader's id, or the same text prefixed with waiting for one when there is none. */
+function withLeader(o: Pick<Observation, 'leader'>, text: (leader: string) => string): string {
+  return o.leader === null ? `${noLeaderYet} ${text('<leader>')}` : text(o.leader);
 }
 
 export const staleLeader = defineLab<Facts>({
@@ -128,7 +137,7 @@ export const staleLeader = defineLab<Facts>({
       hint: 'Without CheckQuorum a leader never counts who still answers it; cut off, it hears nothing that would tell it a newer term exists. The two followers stop hearing heartbeats, time out, and elect one of themselves in the next term.',
       check: (o, before) => {
         const cut = leaderCut(o, before.actionCount);
-        if (cut === null) return { passed: false, detail: 'the leader has not been cut off yet (:isolate <leader>)' };
+        if (cut === null) return { passed: false, detail: `the leader has not been cut off yet (${cutInstruction(o)})` };
         const two = twoLeaders(o, cut.node);
         if (two === null) return { passed: false, detail: node(o, cut.node)?.role === 'leader' ? `${cut.node} is cut off and still leads; waiting for the others to elect a leader` : `${cut.node} no longer leads` };
         const elected = eventsOf(o, 'leader-elected', cut.action.wall).find((e) => e.event.node === two.young);
@@ -214,7 +223,7 @@ export const staleLeader = defineLab<Facts>({
       hint: 'With CheckQuorum a leader counts, every election timeout, the followers it heard from; without a majority it steps down (reason check-quorum). Its followers also refuse to vote while they hear a live leader, which is what a lease will rest on.',
       check: (o, before) => {
         const cut = leaderCut(o, before.actionCount);
-        if (cut === null) return { passed: false, detail: 'the leader has not been cut off yet (:isolate <leader>)' };
+        if (cut === null) return { passed: false, detail: `the leader has not been cut off yet (${cutInstruction(o)})` };
         const stepped = eventsOf(o, 'stepped-down', cut.action.wall).find((e) => e.event.node === cut.node && e.event.reason === 'check-quorum');
         if (stepped === undefined) return { passed: false, detail: `${cut.node} is cut off; waiting for it to notice it hears no majority` };
         const ms = stepped.atMs - cut.action.wall;
@@ -230,8 +239,8 @@ export const staleLeader = defineLab<Facts>({
     {
       title: 'Heal, then read on the leader\'s lease',
       instruction: (o) => {
-        const leader = o.leader ?? '<leader>';
-        return `Press h. Write a value: :sql ${upsert(key, 'yellow')}. Then, on the leader: :read ${leader} lease ${readSql} twice (the first starts the lease, through ReadIndex; the second is answered on it), and once :read ${leader} linearizable ${readSql} to compare.`;
+        const reads = (leader: string) => `on the leader: :read ${leader} lease ${readSql} twice (the first starts the lease, through ReadIndex; the second is answered on it), and once :read ${leader} linearizable ${readSql} to compare.`;
+        return `Press h. Write a value: :sql ${upsert(key, 'yellow')}. Then, ${o.leader === null ? `once a leader is elected (the header says NO LEADER now), ${reads('<leader>')}` : reads(o.leader)}`;
       },
       hint: 'A lease read skips the round trip: the leader answers at its commit index while a majority answered a heartbeat it sent less than the election timeout minimum ago. Each of those followers refuses to vote for anyone until that minimum has passed since it heard the heartbeat, so no other leader can exist yet, if every clock runs at the same rate. etcd calls this ReadOnlyLeaseBased and requires CheckQuorum for it. If a lease read says the leader held no lease, ask again: a node drops its lease whenever its own timer fires late (a pause it can notice), which happens on a loaded machine.',
       check: (o, before) => {
@@ -264,10 +273,12 @@ export const staleLeader = defineLab<Facts>({
     },
     {
       title: 'Slow the leader\'s clock and cut it off',
-      instruction: (o) => {
-        const leader = o.leader ?? '<leader>';
-        return `:clock ${leader} ${slowRate} — ${leader}'s timers now run at a tenth of real speed (its heartbeats still come often enough). Then cut it off: :isolate ${leader}. Have the next commands ready: from here the lease lasts about 20 s of real time, and the new leader takes 2–4 s to come.`;
-      },
+      instruction: (o) =>
+        withLeader(
+          o,
+          (leader) =>
+            `:clock ${leader} ${slowRate} — ${leader === '<leader>' ? 'its' : `${leader}'s`} timers now run at a tenth of real speed (its heartbeats still come often enough). Then cut it off: :isolate ${leader}. Have the next commands ready: from here the lease lasts about 20 s of real time, and the new leader takes 2–4 s to come.`,
+        ),
       hint: 'The lease counts the leader\'s own ticks. At ×0.1 each tick comes ten times late, so the lease that should end an election timeout after the last answered heartbeat lasts ten times longer in real time, while the two followers, with normal clocks, time out and elect a new leader after about a second. Nothing on the slow node can tell: its clock is the only clock it has.',
       check: (o, before) => {
         const since = actionsSince(o, before);

@@ -56,3 +56,31 @@ describe('stale-leader', () => {
     expect(check(4, onLease(false)).passed).toBe(false);
   });
 });
+
+describe('stale-leader texts name the current leader', () => {
+  const text = (step: number, o: Observation): string => {
+    const instruction = staleLeader.steps[step]!.instruction;
+    return typeof instruction === 'string' ? instruction : instruction(o, baseline(o));
+  };
+  const leading = (id: string) => observation({ leader: id, status: ['n1', 'n2', 'n3'].map((n) => nodeStatus(n, n === id ? { role: 'leader', leader: id } : { leader: id })) });
+  const none = observation({ leader: null, status: ['n1', 'n2', 'n3'].map((n) => nodeStatus(n, { leader: null })) });
+
+  it('names the node that leads, and with none says to wait for one instead of naming n1', () => {
+    expect(text(0, leading('n2'))).toContain('then cut the leader off: :isolate n2.');
+    expect(text(0, none)).toContain('then cut the leader off: wait until a leader is elected (the header says NO LEADER now), then :isolate <it>.');
+    expect(text(0, none)).not.toMatch(/:isolate n\d/);
+    const freshCluster = staleLeader.steps.findIndex((step) => step.freshCluster !== undefined);
+    expect(text(freshCluster, leading('n3'))).toContain(':isolate n3');
+    expect(text(freshCluster, none)).toContain('wait until a leader is elected');
+    expect(check(0, none).detail).toBe('the leader has not been cut off yet (wait until a leader is elected (the header says NO LEADER now), then :isolate <it>)');
+  });
+
+  it('the lease and clock steps say to wait for a leader when there is none', () => {
+    const lease = staleLeader.steps.findIndex((step) => step.title.startsWith('Heal, then read'));
+    const clock = staleLeader.steps.findIndex((step) => step.title.startsWith('Slow the leader'));
+    expect(text(lease, leading('n2'))).toContain(':read n2 lease');
+    expect(text(lease, none)).toContain('once a leader is elected (the header says NO LEADER now), on the leader: :read <leader> lease');
+    expect(text(clock, leading('n1'))).toMatch(/^:clock n1 0\.1 — n1's timers/);
+    expect(text(clock, none)).toMatch(/^There is no leader right now \(the header says NO LEADER\): wait until one is elected, then :clock <leader> 0\.1 — its timers/);
+  });
+});
