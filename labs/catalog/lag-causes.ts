@@ -207,7 +207,8 @@ export const lagCauses = defineLab<Facts>({
         const node = nodeOrFail(picked);
         // The disk back wherever it was slowed (a node that is down gets it when it restarts), the apply slowed on a running follower.
         for (const n of o.status) if (n.faults.diskSlowMs > 0 && n.id !== node) context.raft.setNodeFault(n.id, { diskSlowMs: 0 });
-        context.raft.setNodeFault(node, { diskSlowMs: 0, applySlowMs: applyMs });
+        const slowDisk = o.status.find((n) => n.id === node)!.faults.diskSlowMs > 0;
+        context.raft.setNodeFault(node, slowDisk ? { diskSlowMs: 0, applySlowMs: applyMs } : { applySlowMs: applyMs });
         await waitForCheck(context, `replay lag from the slow apply on ${node}`, 'apply');
       },
     },
@@ -228,8 +229,8 @@ export const lagCauses = defineLab<Facts>({
       autopilot: async (context) => {
         const o = await context.waitFor('a leader', (x) => x.leader !== null);
         const node = nodeOrFail(stepNodes(o, 'apply'));
-        for (const n of o.status) if ((n.faults.applySlowMs > 0 || n.faults.diskSlowMs > 0) && n.id !== node) context.raft.setNodeFault(n.id, { diskSlowMs: 0, applySlowMs: 0 });
-        context.raft.setNodeFault(node, { diskSlowMs: 0, applySlowMs: 0 });
+        // Every node fault cleared (a node that is down gets it when it restarts): the link is the only cause left.
+        for (const n of o.status) if (n.faults.applySlowMs > 0 || n.faults.diskSlowMs > 0) context.raft.setNodeFault(n.id, { diskSlowMs: 0, applySlowMs: 0 });
         slowLink(context, o.leader!, node, linkMs);
         await waitForCheck(context, `all three lags from the slow link to ${node}`, 'link');
       },

@@ -110,7 +110,7 @@ describe('lag-causes names the node actually used, and its autopilot a running f
     await lagCauses.steps[1]!.autopilot(context);
     expect(calls).toEqual([
       ['setNodeFault', 'n2', { diskSlowMs: 0 }],
-      ['setNodeFault', 'n3', { diskSlowMs: 0, applySlowMs: 5 }],
+      ['setNodeFault', 'n3', { applySlowMs: 5 }],
     ]);
     expect(waits.at(-1)).toBe('replay lag from the slow apply on n3');
     const none = observation({ status: [nodeStatus('n1', { role: 'leader' }), faulted('n2', { diskSlowMs: 20 }, { up: false }), nodeStatus('n3', { paused: true })] });
