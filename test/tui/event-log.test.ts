@@ -166,3 +166,13 @@ describe('the dashboard reducer', () => {
     expect(state.samples.newest()!.divergentReplicas).toBe(0);
   });
 });
+
+describe('replication-set lines', () => {
+  it('name the sync standbys and, when the supervisor changed the setting itself, why', () => {
+    const replication = { mode: 'sync' as const, ackLevel: 'flushed' as const, quorum: null, syncStandbys: ['n3'], syncTimeoutMs: null, syncFallback: 'block' as const };
+    const at = 1_700_000_000_000;
+    expect(texts([{ atMs: at, event: { type: 'replication-set', replication } }])).toEqual(['replication set to sync (standbys n3), ack flushed']);
+    const reason = 'n2 left the cluster, so it is no longer a sync standby (standbys now n3)';
+    expect(texts([{ atMs: at, event: { type: 'replication-set', replication, reason } }])).toEqual([`replication set to sync (standbys n3), ack flushed: ${reason}`]);
+  });
+});
