@@ -5,6 +5,7 @@ import type { NodeId } from '../core/index.js';
 import type { Consistency } from '../protocol.js';
 import { clientsMax, keysMax, rateMax, valueBytesMax } from './constants.js';
 import { BadRequestError } from './errors.js';
+import { requestTimeoutMsMax } from './requests.js';
 
 export type ReadTarget = 'leader' | 'follower' | 'any' | NodeId;
 
@@ -62,7 +63,7 @@ export function checkWorkload(options: WorkloadOptions, nodes?: readonly NodeId[
   if (!(options.readFraction >= 0 && options.readFraction <= 1)) problems.push('readFraction from 0 to 1');
   if (!(Number.isInteger(options.keys) && options.keys >= 1 && options.keys <= keysMax)) problems.push(`keys from 1 to ${keysMax}`);
   if (!(Number.isInteger(options.valueBytes) && options.valueBytes >= 1 && options.valueBytes <= valueBytesMax)) problems.push(`valueBytes from 1 to ${valueBytesMax}`);
-  if (!(options.timeoutMs >= 1)) problems.push('timeoutMs >= 1');
+  if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs >= 1 && options.timeoutMs <= requestTimeoutMsMax)) problems.push(`timeoutMs from 1 to ${requestTimeoutMsMax}`);
   const namedNode = !['leader', 'follower', 'any'].includes(options.readTarget);
   if (namedNode && !/^n[1-9][0-9]?$/.test(options.readTarget)) problems.push("readTarget 'leader' | 'follower' | 'any' | a node id");
   else if (namedNode && nodes !== undefined && !nodes.includes(options.readTarget)) problems.push(`readTarget one of ${nodes.join(', ')}`);

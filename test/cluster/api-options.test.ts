@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, type ClusterEvent } from '../../cluster/index.js';
 import { checkExecuteOptions, checkQueryOptions, checkTimeoutMs, type ExecuteOptions, type QueryOptions } from '../../cluster/supervisor/requests.js';
+import { checkWorkload, defaultWorkload } from '../../cluster/supervisor/workload-options.js';
 import { startCluster } from './helpers.js';
 
 const bad = (value: unknown) => value as never;
@@ -30,6 +31,13 @@ describe('request options (pure)', () => {
     expect(() => checkExecuteOptions(bad(null) as ExecuteOptions)).toThrow(/execute options must be an object/);
     expect(() => checkQueryOptions(bad('x') as QueryOptions)).toThrow(/query options must be an object/);
     expect(() => checkExecuteOptions({ request: bad(NaN) })).toThrow(BadRequestError);
+  });
+});
+
+describe('workload options (pure)', () => {
+  it('refuses a timeoutMs past what a timer holds, as execute does', () => {
+    for (const timeoutMs of [NaN, 0, Infinity, 1e12]) expect(() => checkWorkload({ ...defaultWorkload, timeoutMs }), String(timeoutMs)).toThrow(/bad workload: expected timeoutMs from 1 to 3600000/);
+    expect(checkWorkload({ ...defaultWorkload, timeoutMs: 2_000 }).timeoutMs).toBe(2_000);
   });
 });
 
