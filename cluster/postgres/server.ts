@@ -1,0 +1,149 @@
+// One PostgreSQL server's processes: the programs run as the server's OS user
+// (initdb and postgres refuse root: as root they run as `postgres`, or the
+// user named by REPLICA_LAB_PG_USER), and the postmaster spawned directly
+// (no shell, no pg_ctl in between) in a process group of its own, so a signal
+// to the group reaches every backend, walsender and walreceiver.
+
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The OS user the servers run as; null: this process's own user (not root). */
+export interface OsUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export class PostgresUserError extends Error {
+  override name = 'PostgresUserError';
+  readonly exitCode = 2;
+}
+
+/** As root, the user the servers run as (PostgreSQL refuses to run as root); null when not root. */
+export function serverUser(): OsUser | null {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
+  const name = process.env['REPLICA_LAB_PG_USER'] ?? 'postgres';
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0) throw new Error('not a usable user');
+    return { name, uid, gid };
+  } catch {
+    throw new PostgresUserError(
+      `running as root, but PostgreSQL refuses to run as root (initdb and postgres) and there is no OS user '${name}' to run the servers as; ` +
+        `create one (the Debian package postgresql does), name another with REPLICA_LAB_PG_USER, or run replica-lab as a normal user`,
+    );
+  }
+}
+
+/** A clean environment for the programs: no PG* variable of the caller's steers them elsewhere. */
+function programEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { LC_ALL: 'C', LANG: 'C', TZ: 'UTC' };
+  if (process.env['PATH'] !== undefined) env['PATH'] = process.env['PATH'];
+  return env;
+}
+
+export interface ToolResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one of the PostgreSQL programs as the servers' user; output bounded to 1 MB; never rejects. */
+export function runTool(bin: string, program: string, args: readonly string[], options: { user: OsUser | null; cwd: string; timeoutMs: number }): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    execFile(
+      join(bin, program),
+      args,
+      {
+        cwd: options.cwd,
+        env: programEnv(),
+        timeout: options.timeoutMs,
+        maxBuffer: 1024 * 1024,
+        encoding: 'utf8',
+        ...(options.user === null ? {} : { uid: options.user.uid, gid: options.user.gid }),
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr: error !== null && stderr === '' ? error.message : stderr });
+      },
+    );
+  });
+}
+
+/** Starts a postmaster in its own process group (detached: setsid), output appended to `logPath`. */
+export function spawnPostmaster(bin: string, args: readonly string[], options: { user: OsUser | null; cwd: string; logPath: string }): ChildProcess {
+  const fd = openSync(options.logPath, 'a', 0o600);
+  try {
+    return spawn(join(bin, 'postgres'), args, {
+      cwd: options.cwd,
+      env: programEnv(),
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(options.user === null ? {} : { uid: options.user.uid, gid: options.user.gid }),
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sends a signal to a whole process group; false when it is gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  return signalGroup(pgid, 0 as unknown as NodeJS.Signals);
+}
+
+/** The last `lines` lines of a log file (empty when it cannot be read). */
+export function logTail(path: string, lines = 20): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.split('\n').slice(-lines - 1).join('\n').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The memory of a server's processes: the sum of their proportional set sizes
+ * (Pss from /proc/<pid>/smaps_rollup), which shares shared_buffers out among
+ * the processes mapping it instead of counting it once per backend. Linux only;
+ * null elsewhere or when nothing could be read.
+ */
+export function groupPssBytes(pgid: number): number | null {
+  let total = 0;
+  let read = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      const rollup = readFileSync(`/proc/${name}/smaps_rollup`, 'utf8');
+      const match = /^Pss:\s+(\d+) kB/m.exec(rollup);
+      if (match !== null) {
+        total += Number(match[1]) * 1024;
+        read = true;
+      }
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return read ? total : null;
+}
+
