@@ -922,6 +922,14 @@ export class PostgresCluster extends EventEmitter {
 
   private async rewind(server: Server): Promise<void> {
     const primary = this.server(this.leader()!);
+    // pg_rewind reads the source's timeline from its control file, which a promoted standby
+    // updates only at its next checkpoint (the pg_rewind manual says to run one first).
+    const client = await this.connect(primary, false);
+    try {
+      await client.query('CHECKPOINT');
+    } finally {
+      await client.end().catch(() => undefined);
+    }
     const oldTimeline = timelineOf(server.data);
     const switchpoint = oldTimeline === null ? null : switchpointOf(primary.data, oldTimeline);
     // Before pg_rewind removes them: the commits the old primary wrote after the switch point.
