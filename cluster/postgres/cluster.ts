@@ -28,7 +28,7 @@ import { findPgBin } from './binaries.js';
 import { pgKvTableSql, pgLogIndexSql, translate } from './dialect.js';
 import { LinkProxy } from './proxy.js';
 import { checkPgReplication, toPg } from './replication.js';
-import { groupAlive, groupPssBytes, logTail, runTool, serverUser, signalGroup, spawnPostmaster, type OsUser } from './server.js';
+import { childPids, isAlive, logTail, pssBytes, runTool, serverUser, signalServer, spawnPostmaster, type OsUser } from './server.js';
 
 export interface PostgresClusterOptions {
   /** 1 to 9 servers, n1..nN; n1 is the primary at start. Default 3. */
@@ -97,6 +97,8 @@ interface Server {
   report: Report | null;
   reportAtMs: number | null;
   pssBytes: number | null;
+  /** The postmaster and its children as last listed (for a postmaster that died by itself, whose children lost their parent link). */
+  known: number[];
   writePool: pg.Pool | null;
   readPool: pg.Pool | null;
   proxy: LinkProxy | null;
@@ -284,6 +286,7 @@ export class PostgresCluster extends EventEmitter {
         report: null,
         reportAtMs: null,
         pssBytes: null,
+        known: [],
         writePool: null,
         readPool: null,
         proxy: null,
@@ -366,14 +369,15 @@ export class PostgresCluster extends EventEmitter {
     if (pid === undefined) throw new UnavailableError(`could not start the postmaster of ${server.id}`, null, 'down');
     this.tellWatchdog({ watch: pid });
     server.child = child;
+    server.known = [pid];
     server.paused = false;
     server.expectingExit = false;
     server.report = null;
     server.reportAtMs = null;
     server.exited = new Promise<void>((resolveExit) => {
       child.once('exit', (code, signal) => {
-        // What remains of the group (backends, walsender, walreceiver) goes with it.
-        signalGroup(pid, 'SIGKILL');
+        // What remains of its children (backends, walsender, walreceiver) goes with it.
+        for (const other of server.known) if (other !== pid && isPostgres(other)) process.kill(other, 'SIGKILL');
         this.tellWatchdog({ forget: pid });
         const expected = server.expectingExit;
         server.child = null;
@@ -524,7 +528,10 @@ export class PostgresCluster extends EventEmitter {
         standbys,
       };
       server.reportAtMs = performance.now();
-      if (measureMemory && child?.pid !== undefined) server.pssBytes = groupPssBytes(child.pid);
+      if (measureMemory && child?.pid !== undefined) {
+        server.known = [child.pid, ...childPids(child.pid)];
+        server.pssBytes = pssBytes(server.known);
+      }
     } catch {
       if (server.poller !== null) void server.poller.end().catch(() => undefined);
       server.poller = null;
@@ -894,11 +901,11 @@ export class PostgresCluster extends EventEmitter {
     const child = server.child;
     if (child === null || child.pid === undefined) return;
     server.expectingExit = true;
-    process.kill(child.pid, 'SIGKILL');
-    signalGroup(child.pid, 'SIGKILL');
-    this.record({ type: 'fault', fault: 'kill', detail: `${id} killed (SIGKILL of the postmaster and its backends)` });
+    const pids = signalServer(child.pid, 'SIGKILL');
+    server.known = pids;
+    this.record({ type: 'fault', fault: 'kill', detail: `${id} killed (SIGKILL of the postmaster and its ${pids.length - 1} children)` });
     await server.exited;
-    await waitGroupGone(child.pid, 5_000);
+    await waitGone(pids, 5_000);
   }
 
   /**
@@ -971,15 +978,15 @@ export class PostgresCluster extends EventEmitter {
     return commits;
   }
 
-  /** SIGSTOP of the server's process group: the postmaster and every backend freeze. */
+  /** SIGSTOP of the postmaster and every child (backends, walsender, walreceiver): the server freezes. */
   pause(id: NodeId): void {
     this.checkRunning();
     const server = this.server(id);
     const pid = server.child?.pid;
     if (pid === undefined || server.paused) return;
-    signalGroup(pid, 'SIGSTOP');
+    server.known = signalServer(pid, 'SIGSTOP');
     server.paused = true;
-    this.record({ type: 'fault', fault: 'pause', detail: `${id} paused (SIGSTOP of its process group)` });
+    this.record({ type: 'fault', fault: 'pause', detail: `${id} paused (SIGSTOP of the postmaster and its children)` });
   }
 
   resume(id: NodeId): void {
@@ -987,7 +994,7 @@ export class PostgresCluster extends EventEmitter {
     const server = this.server(id);
     const pid = server.child?.pid;
     if (pid === undefined || !server.paused) return;
-    signalGroup(pid, 'SIGCONT');
+    signalServer(pid, 'SIGCONT');
     server.paused = false;
     this.record({ type: 'fault', fault: 'resume', detail: `${id} resumed (SIGCONT)` });
   }
@@ -1062,13 +1069,16 @@ export class PostgresCluster extends EventEmitter {
       if (pid === undefined) continue;
       server.expectingExit = true;
       this.closeConnections(server);
-      if (server.paused) signalGroup(pid, 'SIGCONT');
+      if (server.paused) signalServer(pid, 'SIGCONT');
+      const pids = [pid, ...childPids(pid)];
+      server.known = pids;
+      // SIGINT: PostgreSQL's fast shutdown; SIGKILL of everything after 3 s.
       process.kill(pid, 'SIGINT');
-      const forced = setTimeout(() => signalGroup(pid, 'SIGKILL'), 3_000);
+      const forced = setTimeout(() => signalServer(pid, 'SIGKILL'), 3_000);
       exits.push(
         (server.exited ?? Promise.resolve()).then(async () => {
           clearTimeout(forced);
-          await waitGroupGone(pid, 5_000);
+          await waitGone(pids, 5_000);
         }),
       );
     }
@@ -1139,10 +1149,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-async function waitGroupGone(pgid: number, timeoutMs: number): Promise<void> {
+/** Waits until every one of `pids` has ended; SIGKILLs the postgres ones left at the deadline. */
+async function waitGone(pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (groupAlive(pgid) && performance.now() < deadline) await sleep(10);
-  if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+  while (pids.some(isAlive) && performance.now() < deadline) await sleep(10);
+  for (const pid of pids) if (isPostgres(pid)) process.kill(pid, 'SIGKILL');
+}
+
+/** Whether `pid` is still a postgres process (guards against a reused pid; Linux /proc, else just alive). */
+function isPostgres(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres');
+  } catch {
+    return !existsSync('/proc/self');
+  }
 }
 
 function lsnFromParts(high: string, low: string): number {

@@ -1,11 +1,11 @@
 // One PostgreSQL server's processes: the programs run as the server's OS user
 // (initdb and postgres refuse root: as root they run as `postgres`, or the
 // user named by REPLICA_LAB_PG_USER), and the postmaster spawned directly
-// (no shell, no pg_ctl in between) in a process group of its own, so a signal
-// to the group reaches every backend, walsender and walreceiver.
+// (no shell, no pg_ctl in between), detached from the supervisor's terminal.
+// Its children (backends, walsender, walreceiver...) are found by parent pid.
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The OS user the servers run as; null: this process's own user (not root). */
@@ -72,7 +72,7 @@ export function runTool(bin: string, program: string, args: readonly string[], o
   });
 }
 
-/** Starts a postmaster in its own process group (detached: setsid), output appended to `logPath`. */
+/** Starts a postmaster in a session of its own (detached: setsid, so the terminal's ^C is not its), output appended to `logPath`. */
 export function spawnPostmaster(bin: string, args: readonly string[], options: { user: OsUser | null; cwd: string; logPath: string }): ChildProcess {
   const fd = openSync(options.logPath, 'a', 0o600);
   try {
@@ -88,18 +88,68 @@ export function spawnPostmaster(bin: string, args: readonly string[], options: {
   }
 }
 
-/** Sends a signal to a whole process group; false when it is gone. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+/**
+ * The postmaster's children. PostgreSQL puts every child in a session (and
+ * process group) of its own (InitPostmasterChild calls setsid), so a group
+ * signal reaches only the postmaster: the children are found by their parent
+ * pid (/proc on Linux, `pgrep -P` elsewhere).
+ */
+export function childPids(ppid: number): number[] {
+  if (existsSync('/proc/self/stat')) {
+    const found: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        // The fields after the command (which may hold spaces) start after its last ')': state, ppid, ...
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) === ppid && fields[0] !== 'Z') found.push(Number(name));
+      } catch {
+        // The process ended while being read.
+      }
+    }
+    return found;
+  }
   try {
-    process.kill(-pgid, signal);
+    return execFileSync('pgrep', ['-P', String(ppid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line.trim()))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function send(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
     return true;
   } catch {
     return false;
   }
 }
 
-export function groupAlive(pgid: number): boolean {
-  return signalGroup(pgid, 0 as unknown as NodeJS.Signals);
+export function isAlive(pid: number): boolean {
+  return send(pid, 0);
+}
+
+/**
+ * Signals a server: the postmaster and every child. For SIGKILL and SIGSTOP
+ * the postmaster is stopped first, so it forks nothing between the listing of
+ * its children and their signal. Returns every pid signalled.
+ */
+export function signalServer(postmaster: number, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): number[] {
+  if (signal === 'SIGCONT') {
+    const children = childPids(postmaster);
+    for (const pid of children) send(pid, 'SIGCONT');
+    send(postmaster, 'SIGCONT');
+    return [postmaster, ...children];
+  }
+  send(postmaster, 'SIGSTOP');
+  const children = childPids(postmaster);
+  for (const pid of children) send(pid, signal);
+  send(postmaster, signal);
+  return [postmaster, ...children];
 }
 
 /** The last `lines` lines of a log file (empty when it cannot be read). */
@@ -118,32 +168,19 @@ export function logTail(path: string, lines = 20): string {
  * the processes mapping it instead of counting it once per backend. Linux only;
  * null elsewhere or when nothing could be read.
  */
-export function groupPssBytes(pgid: number): number | null {
+export function pssBytes(pids: readonly number[]): number | null {
   let total = 0;
   let read = false;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return null;
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command (which may hold spaces) start after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const rollup = readFileSync(`/proc/${name}/smaps_rollup`, 'utf8');
-      const match = /^Pss:\s+(\d+) kB/m.exec(rollup);
+      const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       if (match !== null) {
         total += Number(match[1]) * 1024;
         read = true;
       }
     } catch {
-      // The process ended while being read.
+      // Ended, or no /proc.
     }
   }
   return read ? total : null;
 }
-
