@@ -21,6 +21,7 @@ import { LinkTable, type LinkOptions } from '../supervisor/network.js';
 import { checkStatement, checkWriteIds, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from '../supervisor/requests.js';
 import { Ring } from '../supervisor/ring.js';
 import { defaultReplication } from '../supervisor/settings.js';
+import { WorkloadEngine } from '../supervisor/workload-engine.js';
 import { compiledScript } from '../supervisor/spawn.js';
 import type { ClusterEvent, NodeStatus, SupervisorEvent } from '../supervisor/types.js';
 import type { NodeEvent } from '../protocol.js';
@@ -39,6 +40,9 @@ export interface PostgresClusterOptions {
   readonly pgBin?: string;
   /** As the replica-lab Cluster takes them (replication.ts maps them). */
   readonly replication?: Partial<ReplicationSettings>;
+  /** Shorthands for replication.mode and replication.ackLevel (the CLI's --mode and --ack). */
+  readonly mode?: ReplicationSettings['mode'];
+  readonly ack?: ReplicationSettings['ackLevel'];
   /** Seeds the proxies' loss and jitter draws. */
   readonly seed?: number;
   /** How often each server is polled for status (ms). Default 200. */
@@ -209,17 +213,30 @@ export class PostgresCluster extends EventEmitter {
   private pollTimer: NodeJS.Timeout | null = null;
   private pollCount = 0;
   private waiting = 0;
-  private readonly startedAt = performance.now();
   private stopping: Promise<void> | null = null;
   /** Connections the proxies refused (link cut) or ended (cut, loss). */
   readonly proxyCounts = { refused: 0, dropped: 0 };
+  /**
+   * The built-in clients and their online checker (cluster.workload), the same
+   * WorkloadEngine the replica-lab engine runs in its worker thread, here on
+   * this thread: its reads and writes are this class's query and execute.
+   */
+  readonly workload: WorkloadEngine;
 
   /** initdb, start the primary, copy and start the standbys, wait until every standby streams. */
   static async start(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
     const nodes = options.nodes ?? 3;
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new BadRequestError(`nodes must be a whole number from 1 to 9, got ${String(nodes)}`);
     const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-    const replication = checkPgReplication({ ...defaultReplication, ...options.replication }, ids);
+    const replication = checkPgReplication(
+      {
+        ...defaultReplication,
+        ...options.replication,
+        ...(options.mode === undefined ? {} : { mode: options.mode }),
+        ...(options.ack === undefined ? {} : { ackLevel: options.ack }),
+      },
+      ids,
+    );
     const pollMs = options.pollMs ?? 200;
     if (!(Number.isFinite(pollMs) && pollMs >= 20 && pollMs <= 10_000)) throw new BadRequestError(`pollMs must be from 20 to 10000, got ${String(pollMs)}`);
     const pgBin = findPgBin(options.pgBin);
@@ -256,6 +273,17 @@ export class PostgresCluster extends EventEmitter {
     // libpq finds a server's socket at <host>/.s.PGSQL.5432; a Unix socket path holds at most 107 bytes.
     const longest = join(this.dataDir, 'n9', 'link', '.s.PGSQL.5432');
     if (Buffer.byteLength(longest) > 107) throw new BadRequestError(`${this.dataDir} is too long a path for the servers' Unix sockets (${longest} is over 107 bytes); pick a shorter --data-dir`);
+    this.workload = new WorkloadEngine({
+      ids,
+      dataDir: this.dataDir,
+      leader: () => this.leader(),
+      reachableNodes: () => this.ids.filter((id) => this.servers.get(id)?.child != null && this.servers.get(id)?.paused === false),
+      replicationSettings: () => this.replication,
+      execute: (sql, params, options) => this.execute(sql, params, options),
+      query: (sql, params, options) => this.query(sql, params, options),
+      mono: () => performance.now(),
+    });
+    this.on('event', (event: ClusterEvent) => this.workload.recordEvent(event));
     this.watchdog = execa(process.execPath, [compiledScript('../postgres/watchdog.js')], {
       ipc: true,
       serialization: 'json',
@@ -1062,6 +1090,7 @@ export class PostgresCluster extends EventEmitter {
   }
 
   private async stopAll(): Promise<void> {
+    await this.workload.stop();
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     const exits: Promise<void>[] = [];
     for (const server of this.servers.values()) {
@@ -1109,9 +1138,9 @@ export class PostgresCluster extends EventEmitter {
     return [...this.servers.values()].flatMap((server) => (server.child?.pid === undefined ? [] : [server.child.pid]));
   }
 
-  /** Milliseconds since the cluster object was made. */
+  /** The history's clock (as the replica-lab engine's workload: performance.now()). */
   mono(): number {
-    return performance.now() - this.startedAt;
+    return performance.now();
   }
 }
 
