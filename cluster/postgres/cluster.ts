@@ -941,17 +941,32 @@ export class PostgresCluster extends EventEmitter {
    * recovery). Any other server follows the current primary; one that ran as a
    * primary since (an old primary after a promotion) is first rewound with
    * pg_rewind through its link's proxy, and the acknowledged writes whose
-   * commits it removed are listed in lostWrites().
+   * commits it removed are listed in lostWrites(). With `rebuild`, the server
+   * is stopped, its data removed and copied again from the primary
+   * (pg_basebackup through its proxy), as a new standby.
    */
-  async restart(id: NodeId): Promise<void> {
+  async restart(id: NodeId, options: { rebuild?: boolean } = {}): Promise<void> {
     this.checkRunning();
     const server = this.server(id);
+    if (options.rebuild === true) return this.rebuild(server);
     if (server.child !== null) return;
     if (id !== this.primaryId && server.wasPrimary) {
       if (this.leader() === null) throw new UnavailableError(`${id} must be rewound from the primary, and there is none up`, null, 'no-leader');
       await this.rewind(server);
     }
     this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${server.data}` });
+    await this.launch(server);
+  }
+
+  private async rebuild(server: Server): Promise<void> {
+    if (server.id === this.primaryId) throw new BadRequestError(`${server.id} is the primary: there is nothing to copy it from; promote a standby first`);
+    if (this.leader() === null) throw new UnavailableError(`${server.id} is copied from the primary, and there is none up`, null, 'no-leader');
+    if (server.child !== null) await this.kill(server.id);
+    rmSync(server.data, { recursive: true, force: true });
+    // Through the proxy: a cut link stops the copy as it stops replication.
+    await this.tool('pg_basebackup', ['-h', server.link, '-p', '5432', '-U', 'postgres', '-D', server.data, '-X', 'stream', '-c', 'fast', '-R', '--no-sync']);
+    server.wasPrimary = false;
+    this.record({ type: 'fault', fault: 'rebuild', detail: `${server.id} rebuilt: its data removed and copied again from ${this.primaryId} (pg_basebackup)` });
     await this.launch(server);
   }
 
