@@ -28,6 +28,7 @@ import type { NodeEvent } from '../protocol.js';
 import { findPgBin } from './binaries.js';
 import { pgKvTableSql, pgLogIndexSql, translate } from './dialect.js';
 import { LinkProxy } from './proxy.js';
+import { LogTail, type ServerLogEvent } from './server-log.js';
 import { checkPgReplication, toPg } from './replication.js';
 import { childPids, isAlive, logTail, pssBytes, runTool, serverUser, signalServer, spawnPostmaster, type OsUser } from './server.js';
 
@@ -90,6 +91,7 @@ interface Server {
   /** The proxy's socket dir: this server's primary_conninfo host. */
   readonly link: string;
   readonly log: string;
+  readonly logTail: LogTail;
   child: ChildProcess | null;
   exited: Promise<void> | null;
   paused: boolean;
@@ -200,6 +202,7 @@ export class PostgresCluster extends EventEmitter {
   private readonly servers = new Map<NodeId, Server>();
   private readonly links = new LinkTable();
   private readonly recentEvents = new Ring<ClusterEvent>(eventsKeptMax);
+  private readonly recentLog = new Ring<ServerLogEvent>(eventsKeptMax);
   private readonly lost = new LostWrites();
   /** Acknowledged writes whose transaction id is known, by `node/timeline/xid` (insertion order, bounded). */
   private readonly acks = new Map<string, Ack>();
@@ -304,6 +307,7 @@ export class PostgresCluster extends EventEmitter {
         sock: join(dir, 'sock'),
         link: join(dir, 'link'),
         log: join(dir, 'postgres.log'),
+        logTail: new LogTail(id, join(dir, 'postgres.log')),
         child: null,
         exited: null,
         paused: false,
@@ -499,11 +503,28 @@ export class PostgresCluster extends EventEmitter {
     return this.recentEvents.toArray();
   }
 
+  /**
+   * What the servers' logs said (bounded), oldest first: promotion, timeline
+   * switch, walreceiver connect and disconnect, synchronous standby changes
+   * (server-log.ts). Also emitted as 'server-log'. Kept apart from events():
+   * ClusterEvent's union has no PostgreSQL kinds, and the dashboard's event
+   * log checks it exhaustively.
+   */
+  serverLog(): readonly ServerLogEvent[] {
+    return this.recentLog.toArray();
+  }
+
   // -------------------------------------------------------------------------
   // Polling
 
   private pollAll(): void {
     this.pollCount++;
+    for (const server of this.servers.values()) {
+      for (const entry of server.logTail.read()) {
+        this.recentLog.push(entry);
+        this.emit('server-log', entry);
+      }
+    }
     const measureMemory = this.pollCount % Math.max(1, Math.round(1_000 / this.pollMs)) === 1;
     for (const server of this.servers.values()) {
       if (server.child === null || server.paused || server.polling) continue;

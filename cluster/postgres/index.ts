@@ -4,3 +4,4 @@ export { findPgBin, candidateBinDirs, missingPrograms, PostgresNotFoundError, pg
 export { PostgresUserError } from './server.js';
 export { checkPgReplication, toPg, type PgReplication } from './replication.js';
 export { numberPlaceholders, translate } from './dialect.js';
+export { classifyLogLine, type ServerLogEvent, type ServerLogKind } from './server-log.js';

@@ -51,5 +51,11 @@ describe.skipIf(noPostgres)('postgres engine failover (skipped: no PostgreSQL se
       expect(gone.rows).toEqual([{ n: 0 }]);
     }
     expect(await eventually(() => cluster!.status().every((n) => n.term === 2 && n.role === (n.id === 'n2' ? 'leader' : 'follower')), 10_000)).toBe(true);
+    // What the servers' own logs said: n2's promotion and new timeline, n1 and n3 streaming from it on timeline 2.
+    const said = (node: string, kind: string, text?: RegExp) => cluster!.serverLog().some((e) => e.node === node && e.kind === kind && (text === undefined || text.test(e.text)));
+    expect(await eventually(() => said('n1', 'streaming-started', /on timeline 2/) && said('n3', 'streaming-started', /on timeline 2/), 5_000)).toBe(true);
+    expect(said('n2', 'promoted')).toBe(true);
+    expect(said('n2', 'timeline-selected', /ID: 2/)).toBe(true);
+    expect(said('n3', 'streaming-ended')).toBe(true);
   });
 });

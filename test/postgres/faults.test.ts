@@ -43,6 +43,9 @@ describe.skipIf(noPostgres)('postgres engine link faults (skipped: no PostgreSQL
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: '', synchronousCommit: 'on' });
     await cluster.setReplication({ mode: 'sync', ackLevel: 'applied' });
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: 'FIRST 2 (n2, n3)', synchronousCommit: 'remote_apply' });
+    // The primary's log says it, and pg_stat_replication shows it.
+    expect(await eventually(() => cluster!.serverLog().some((e) => e.node === 'n1' && e.kind === 'sync-standby' && /"n3" is now a synchronous standby/.test(e.text)), 5_000)).toBe(true);
+    expect(await eventually(() => cluster!.replicationRows().every((r) => r.syncState === 'sync') && cluster!.replicationRows().length === 2, 5_000)).toBe(true);
     await cluster.setReplication({ mode: 'quorum', ackLevel: 'received', quorum: 3 });
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: 'ANY 2 (n2, n3)', synchronousCommit: 'remote_write' });
     await expect(cluster.setReplication({ syncTimeoutMs: 100 })).rejects.toThrow(/no PostgreSQL setting/);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPgReplication, findPgBin, numberPlaceholders, PostgresNotFoundError, toPg, translate } from '../../cluster/postgres/index.js';
+import { checkPgReplication, classifyLogLine, findPgBin, numberPlaceholders, PostgresNotFoundError, toPg, translate } from '../../cluster/postgres/index.js';
 import { defaultReplication } from '../../cluster/supervisor/settings.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
 
@@ -65,5 +65,14 @@ describe('postgres knob mapping', () => {
     expect(() => settings({ syncFallback: 'async' })).toThrow(/no PostgreSQL setting/);
     expect(() => settings({ quorum: 4 })).toThrow(/quorum/);
     expect(() => settings({ syncStandbys: ['n7'] })).toThrow(/no node n7/);
+  });
+});
+
+describe('postgres server log', () => {
+  it('recognises what the servers say of promotion, streaming and sync standbys, without the line prefix', () => {
+    expect(classifyLogLine('2026-12-06 17:33:00.723 UTC [32237] LOG:  selected new timeline ID: 2')).toEqual({ kind: 'timeline-selected', text: 'LOG:  selected new timeline ID: 2' });
+    expect(classifyLogLine('2026-12-06 17:33:00.723 UTC [1] LOG:  restarted WAL streaming at 0/4000000 on timeline 2')?.kind).toBe('streaming-started');
+    expect(classifyLogLine('2026-12-06 17:33:00.723 UTC [1] LOG:  standby "n2" is now a candidate for quorum synchronous standby')?.kind).toBe('sync-standby');
+    expect(classifyLogLine('2026-12-06 17:33:00.723 UTC [1] LOG:  checkpoint starting: time')).toBeNull();
   });
 });
