@@ -96,6 +96,8 @@ interface Server {
   exited: Promise<void> | null;
   paused: boolean;
   expectingExit: boolean;
+  /** Starts of this server's postmaster so far. */
+  incarnation: number;
   /** Ran as a primary since its data was last copied or rewound: following another primary needs pg_rewind first. */
   wasPrimary: boolean;
   poller: pg.Client | null;
@@ -312,6 +314,7 @@ export class PostgresCluster extends EventEmitter {
         exited: null,
         paused: false,
         expectingExit: false,
+        incarnation: 0,
         wasPrimary: id === ids[0],
         poller: null,
         polling: false,
@@ -419,7 +422,8 @@ export class PostgresCluster extends EventEmitter {
         resolveExit();
       });
     });
-    this.record({ type: 'node-started', node: server.id, pid, incarnation: 0 });
+    server.incarnation++;
+    this.record({ type: 'node-started', node: server.id, pid, incarnation: server.incarnation });
     const deadline = performance.now() + readyTimeoutMs;
     for (;;) {
       if (server.child !== child) throw new UnavailableError(`${server.id}'s postmaster exited while starting:\n${logTail(server.log)}`, null, 'down');
