@@ -48,6 +48,29 @@ export interface PostgresClusterOptions {
   readonly seed?: number;
   /** How often each server is polled for status (ms). Default 200. */
   readonly pollMs?: number;
+  /**
+   * `manual` (default): PostgreSQL as it ships; the user or the lab promotes.
+   * `auto`: the supervisor's failover manager (failover.ts) promotes the most
+   * advanced standby once the primary has been unreachable for
+   * failoverTimeoutMs. It is a single process watching, not consensus: the
+   * role Patroni or repmgr plays.
+   */
+  readonly failover?: 'manual' | 'auto';
+  /** How long the primary must be unreachable before an automatic failover (ms). Default 3000. */
+  readonly failoverTimeoutMs?: number;
+  /** With automatic failover: SIGKILL the old primary before promoting (fencing), if it still runs. Default true. */
+  readonly fencing?: boolean;
+}
+
+/** One automatic failover: the primary it gave up on, the standby it promoted (the one that had received the most WAL), and whether it fenced the old one. */
+export interface FailoverDecision {
+  readonly atMs: number;
+  readonly from: NodeId | null;
+  readonly to: NodeId;
+  readonly receivedLsn: number;
+  readonly fenced: boolean;
+  /** Why the promotion failed; null when it succeeded. */
+  readonly error: string | null;
 }
 
 /** Status polled from one server, as it reported it. */
@@ -219,6 +242,11 @@ export class PostgresCluster extends EventEmitter {
   private pollCount = 0;
   private waiting = 0;
   private stopping: Promise<void> | null = null;
+  private readonly failover: { readonly auto: boolean; readonly timeoutMs: number; readonly fencing: boolean };
+  /** When the manager last saw the primary reachable (performance.now()). */
+  private primarySeenAtMs = performance.now();
+  private failingOver = false;
+  private readonly failoverLog: FailoverDecision[] = [];
   /** Connections the proxies refused (link cut) or ended (cut, loss). */
   readonly proxyCounts = { refused: 0, dropped: 0 };
   /**
@@ -244,6 +272,11 @@ export class PostgresCluster extends EventEmitter {
     );
     const pollMs = options.pollMs ?? 200;
     if (!(Number.isFinite(pollMs) && pollMs >= 20 && pollMs <= 10_000)) throw new BadRequestError(`pollMs must be from 20 to 10000, got ${String(pollMs)}`);
+    if (options.failover !== undefined && options.failover !== 'manual' && options.failover !== 'auto') throw new BadRequestError(`failover must be manual or auto, got ${String(options.failover)}`);
+    const failoverTimeoutMs = options.failoverTimeoutMs ?? 3_000;
+    if (!(Number.isFinite(failoverTimeoutMs) && failoverTimeoutMs >= 100 && failoverTimeoutMs <= 600_000)) {
+      throw new BadRequestError(`failoverTimeoutMs must be from 100 to 600000, got ${String(failoverTimeoutMs)}`);
+    }
     const pgBin = findPgBin(options.pgBin);
     const user = serverUser();
     const cluster = new PostgresCluster(ids, pgBin, user, options, replication, pollMs);
@@ -264,6 +297,7 @@ export class PostgresCluster extends EventEmitter {
     this.replication = replication;
     this.pollMs = pollMs;
     this.seed = options.seed ?? 1;
+    this.failover = { auto: options.failover === 'auto', timeoutMs: options.failoverTimeoutMs ?? 3_000, fencing: options.fencing ?? true };
     this.primaryId = ids[0]!;
     if (options.dataDir === undefined) {
       this.dataDir = mkdtempSync(join(tmpdir(), 'rl-pg-'));
@@ -529,6 +563,7 @@ export class PostgresCluster extends EventEmitter {
         this.emit('server-log', entry);
       }
     }
+    if (this.failover.auto) this.watchPrimary();
     const measureMemory = this.pollCount % Math.max(1, Math.round(1_000 / this.pollMs)) === 1;
     for (const server of this.servers.values()) {
       if (server.child === null || server.paused || server.polling) continue;
@@ -589,6 +624,68 @@ export class PostgresCluster extends EventEmitter {
       if (server.poller !== null) void server.poller.end().catch(() => undefined);
       server.poller = null;
     }
+  }
+
+  /**
+   * The failover manager's look at the primary, every poll: reachable means
+   * running, not paused, answering its status poll, and linked to at least
+   * one standby (a primary cut from every standby is, for a manager standing
+   * with them, gone). After failoverTimeoutMs unreachable: fence it (with
+   * fencing, SIGKILL if it still runs), then promote the standby that has
+   * received the most WAL among those running and linked to another standby
+   * (or alone). Without fencing an old primary left running keeps taking the
+   * writes sent to it: split brain, as with a manager that cannot fence.
+   */
+  private watchPrimary(): void {
+    if (this.failingOver || this.stopping !== null) return;
+    const now = performance.now();
+    const id = this.primaryId;
+    const primary = id === null ? null : this.server(id);
+    const answering = primary !== null && primary.child !== null && !primary.paused && primary.reportAtMs !== null && now - primary.reportAtMs < Math.max(1_000, 5 * this.pollMs);
+    const linked = id !== null && this.ids.some((other) => other !== id && !this.links.isCut(id, other) && !this.links.isCut(other, id));
+    if (answering && (linked || this.ids.length === 1)) {
+      this.primarySeenAtMs = now;
+      return;
+    }
+    if (now - this.primarySeenAtMs < this.failover.timeoutMs) return;
+    const candidates = this.ids
+      .filter((other) => other !== id)
+      .map((other) => this.server(other))
+      .filter((server) => server.child !== null && !server.paused && server.report !== null && server.report.recovery);
+    if (candidates.length === 0) return;
+    const received = (server: Server): number => server.report?.received ?? server.report?.replayed ?? 0;
+    const best = candidates.sort((a, b) => received(b) - received(a) || a.id.localeCompare(b.id))[0]!;
+    this.failingOver = true;
+    void this.failOver(id, best, received(best)).finally(() => {
+      this.failingOver = false;
+      this.primarySeenAtMs = performance.now();
+    });
+  }
+
+  private async failOver(old: NodeId | null, next: Server, receivedLsn: number): Promise<void> {
+    const unreachable = old === null ? 'no primary' : `${old} unreachable for ${this.failover.timeoutMs} ms`;
+    let fenced = false;
+    try {
+      if (old !== null && this.failover.fencing && this.server(old).child !== null) {
+        this.record({ type: 'fault', fault: 'kill', detail: `failover manager: ${unreachable}; fencing it before promoting ${next.id}` });
+        await this.kill(old);
+        fenced = true;
+      }
+      await this.promote(next.id);
+      this.pushBounded(this.failoverLog, { atMs: Date.now(), from: old, to: next.id, receivedLsn, fenced, error: null });
+    } catch (error) {
+      this.pushBounded(this.failoverLog, { atMs: Date.now(), from: old, to: next.id, receivedLsn, fenced, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private pushBounded<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > 1_000) list.shift();
+  }
+
+  /** The failover manager's decisions (bounded): who was unreachable, whom it promoted and why (received LSN), whether it fenced. */
+  failovers(): readonly FailoverDecision[] {
+    return this.failoverLog;
   }
 
   /**

@@ -1,5 +1,5 @@
 // The postgres engine: real PostgreSQL streaming replication behind the engine seam (cluster/engine.ts).
-export { PostgresCluster, startPostgresCluster, type PostgresClusterOptions } from './cluster.js';
+export { PostgresCluster, startPostgresCluster, type FailoverDecision, type PostgresClusterOptions } from './cluster.js';
 export { findPgBin, candidateBinDirs, missingPrograms, PostgresNotFoundError, pgPrograms } from './binaries.js';
 export { PostgresUserError } from './server.js';
 export { checkPgReplication, toPg, type PgReplication } from './replication.js';
