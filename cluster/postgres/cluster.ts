@@ -1061,9 +1061,11 @@ export class PostgresCluster extends EventEmitter {
   /**
    * Starts a stopped server again. The primary restarts as the primary (crash
    * recovery). Any other server follows the current primary; one that ran as a
-   * primary since (an old primary after a promotion) is first rewound with
-   * pg_rewind through its link's proxy, and the acknowledged writes whose
-   * commits it removed are listed in lostWrites(). With `rebuild`, the server
+   * primary since (an old primary after a promotion), or whose WAL is on an
+   * older timeline than the primary's (a standby that may have received WAL
+   * past the switch point), is first rewound with pg_rewind through its
+   * link's proxy, and the acknowledged writes whose commits it removed are
+   * listed in lostWrites(). With `rebuild`, the server
    * is stopped, its data removed and copied again from the primary
    * (pg_basebackup through its proxy), as a new standby.
    */
@@ -1072,8 +1074,13 @@ export class PostgresCluster extends EventEmitter {
     const server = this.server(id);
     if (options.rebuild === true) return this.rebuild(server);
     if (server.child !== null) return;
-    if (id !== this.primaryId && server.wasPrimary) {
-      if (this.leader() === null) throw new UnavailableError(`${id} must be rewound from the primary, and there is none up`, null, 'no-leader');
+    const leader = this.leader();
+    const primaryTimeline = leader === null ? null : (this.server(leader).report?.timeline ?? null);
+    const ownTimeline = timelineOf(server.data);
+    // A standby whose WAL is on an older timeline may hold WAL past the switch point (async): it cannot follow the new timeline until rewound.
+    const behind = id !== this.primaryId && primaryTimeline !== null && ownTimeline !== null && ownTimeline < primaryTimeline;
+    if (id !== this.primaryId && (server.wasPrimary || behind)) {
+      if (leader === null) throw new UnavailableError(`${id} must be rewound from the primary, and there is none up`, null, 'no-leader');
       await this.rewind(server);
     }
     this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${server.data}` });
@@ -1106,6 +1113,8 @@ export class PostgresCluster extends EventEmitter {
     const switchpoint = oldTimeline === null ? null : switchpointOf(primary.data, oldTimeline);
     // Before pg_rewind removes them: the commits the old primary wrote after the switch point.
     const commits = oldTimeline !== null && switchpoint !== null ? await this.commitsAfter(server, oldTimeline, switchpoint) : [];
+    // pg_rewind first finishes a crashed target's recovery in single-user mode, which refuses standby mode.
+    rmSync(join(server.data, 'standby.signal'), { force: true });
     const output = await this.tool('pg_rewind', ['-D', server.data, '--source-server', `host=${server.link} port=5432 user=postgres dbname=postgres`]);
     writeFileSync(join(server.dir, 'pg_rewind.log'), output);
     this.own(join(server.dir, 'pg_rewind.log'));
