@@ -53,3 +53,10 @@ export function toPg(settings: ReplicationSettings, ids: readonly NodeId[], prim
   if (k <= 0) return { synchronousStandbyNames: '', synchronousCommit };
   return { synchronousStandbyNames: `ANY ${k} (${standbys.join(', ')})`, synchronousCommit };
 }
+
+/** The replica-lab words with the PostgreSQL settings beside them, for a header: "quorum · ANY 1 (n2, n3) | flushed · synchronous_commit = on". */
+export function describePg(settings: ReplicationSettings, ids: readonly NodeId[], primary: NodeId): string {
+  const pg = toPg(settings, ids, primary);
+  const names = pg.synchronousStandbyNames === '' ? "synchronous_standby_names = ''" : pg.synchronousStandbyNames;
+  return `${settings.mode} · ${names} | ${settings.ackLevel} · synchronous_commit = ${pg.synchronousCommit}`;
+}

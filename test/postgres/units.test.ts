@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPgReplication, classifyLogLine, findPgBin, numberPlaceholders, PostgresNotFoundError, toPg, translate } from '../../cluster/postgres/index.js';
+import { checkPgReplication, classifyLogLine, describePg, findPgBin, numberPlaceholders, PostgresNotFoundError, toPg, translate } from '../../cluster/postgres/index.js';
 import { defaultReplication } from '../../cluster/supervisor/settings.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
 
@@ -58,6 +58,11 @@ describe('postgres knob mapping', () => {
     expect(toPg(settings({ mode: 'quorum', ackLevel: 'applied' }), ids, 'n1')).toEqual({ synchronousStandbyNames: 'ANY 1 (n2, n3)', synchronousCommit: 'remote_apply' });
     // After a promotion the list is the new primary's standbys.
     expect(toPg(settings({ mode: 'quorum', quorum: 3 }), ids, 'n2')).toEqual({ synchronousStandbyNames: 'ANY 2 (n1, n3)', synchronousCommit: 'on' });
+  });
+
+  it('says the PostgreSQL setting beside the replica-lab word', () => {
+    expect(describePg(settings({ mode: 'quorum' }), ids, 'n1')).toBe('quorum · ANY 1 (n2, n3) | flushed · synchronous_commit = on');
+    expect(describePg(settings({ mode: 'async', ackLevel: 'applied' }), ids, 'n1')).toBe("async · synchronous_standby_names = '' | applied · synchronous_commit = remote_apply");
   });
 
   it('refuses what PostgreSQL has no setting for', () => {
