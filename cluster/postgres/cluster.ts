@@ -323,17 +323,6 @@ export class PostgresCluster extends EventEmitter {
       mono: () => performance.now(),
     });
     this.on('event', (event: ClusterEvent) => this.workload.recordEvent(event));
-    this.watchdog = execa(process.execPath, [compiledScript('../postgres/watchdog.js')], {
-      ipc: true,
-      serialization: 'json',
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: 'ignore',
-      reject: false,
-      buffer: false,
-      cleanup: true,
-    });
-    if (this.removeDataDir) this.tellWatchdog({ remove: this.dataDir });
     for (const id of ids) {
       const dir = join(this.dataDir, id);
       const server: Server = {
@@ -366,6 +355,18 @@ export class PostgresCluster extends EventEmitter {
       }
       this.servers.set(id, server);
     }
+    // Last, once nothing here can throw: from now on stop() must run, and it ends the watchdog.
+    this.watchdog = execa(process.execPath, [compiledScript('../postgres/watchdog.js')], {
+      ipc: true,
+      serialization: 'json',
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      reject: false,
+      buffer: false,
+      cleanup: true,
+    });
+    if (this.removeDataDir) this.tellWatchdog({ remove: this.dataDir });
   }
 
   /** Hands a path to the servers' OS user (as root). */
@@ -384,7 +385,14 @@ export class PostgresCluster extends EventEmitter {
 
   private async tool(program: string, args: readonly string[]): Promise<string> {
     const result = await runTool(this.pgBin, program, args, { user: this.user, cwd: this.dataDir, timeoutMs: toolTimeoutMs });
-    if (result.code !== 0) throw new UnavailableError(`${program} failed (exit ${String(result.code)}): ${(result.stderr || result.stdout).trim().slice(-2_000)}`, null, 'refused');
+    if (result.code !== 0) {
+      const output = (result.stderr || result.stdout).trim().slice(-2_000);
+      const hint =
+        this.user !== null && /permission denied/i.test(output)
+          ? ` (the servers run as the OS user ${this.user.name}: every dir above ${this.dataDir} must be searchable by it; a dir under /tmp always is)`
+          : '';
+      throw new UnavailableError(`${program} failed (exit ${String(result.code)}): ${output}${hint}`, null, 'refused');
+    }
     return `${result.stdout}${result.stderr}`;
   }
 
