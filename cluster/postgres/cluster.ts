@@ -383,8 +383,13 @@ export class PostgresCluster extends EventEmitter {
     }
   }
 
+  /** A tool (initdb, pg_basebackup, pg_rewind and the single-user server it runs…) is watched like a postmaster while it runs. */
+  private toolWatch(): { onSpawn: (pid: number) => void; onExit: (pid: number) => void } {
+    return { onSpawn: (pid) => this.tellWatchdog({ watch: pid }), onExit: (pid) => this.tellWatchdog({ forget: pid }) };
+  }
+
   private async tool(program: string, args: readonly string[]): Promise<string> {
-    const result = await runTool(this.pgBin, program, args, { user: this.user, cwd: this.dataDir, timeoutMs: toolTimeoutMs });
+    const result = await runTool(this.pgBin, program, args, { user: this.user, cwd: this.dataDir, timeoutMs: toolTimeoutMs, ...this.toolWatch() });
     if (result.code !== 0) {
       const output = (result.stderr || result.stdout).trim().slice(-2_000);
       const hint =
@@ -1150,6 +1155,7 @@ export class PostgresCluster extends EventEmitter {
       user: this.user,
       cwd: this.dataDir,
       timeoutMs: toolTimeoutMs,
+      ...this.toolWatch(),
     });
     writeFileSync(join(server.dir, 'pg_waldump.log'), `${result.stdout}${result.stderr}`);
     const commits: { xid: string; lsn: number }[] = [];

@@ -51,9 +51,14 @@ export interface ToolResult {
 }
 
 /** Runs one of the PostgreSQL programs as the servers' user; output bounded to 1 MB; never rejects. */
-export function runTool(bin: string, program: string, args: readonly string[], options: { user: OsUser | null; cwd: string; timeoutMs: number }): Promise<ToolResult> {
+export function runTool(
+  bin: string,
+  program: string,
+  args: readonly string[],
+  options: { user: OsUser | null; cwd: string; timeoutMs: number; onSpawn?: (pid: number) => void; onExit?: (pid: number) => void },
+): Promise<ToolResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       join(bin, program),
       args,
       {
@@ -65,10 +70,12 @@ export function runTool(bin: string, program: string, args: readonly string[], o
         ...(options.user === null ? {} : { uid: options.user.uid, gid: options.user.gid }),
       },
       (error, stdout, stderr) => {
+        if (child.pid !== undefined) options.onExit?.(child.pid);
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ code, stdout, stderr: error !== null && stderr === '' ? error.message : stderr });
       },
     );
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
   });
 }
 

@@ -1,5 +1,6 @@
 // The postgres engine's watchdog: a tiny process holding the postmaster pids
-// of the servers the supervisor started. When its IPC channel to the
+// of the servers the supervisor started (and, while they run, the pids of the
+// tools it runs: initdb, pg_basebackup, pg_rewind with its single-user server). When its IPC channel to the
 // supervisor closes (stop(), a crash, SIGKILL), it SIGKILLs each postmaster
 // and every child it has (backends, walsender, walreceiver: each in a session
 // of its own, so found by parent pid), paused (SIGSTOPped) ones included,
