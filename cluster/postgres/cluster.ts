@@ -895,12 +895,19 @@ export class PostgresCluster extends EventEmitter {
       this.waiting--;
     }
     let broken: Error | undefined;
+    // A checked-out client's connection error is emitted on the client, not the pool: without a
+    // listener it would be an uncaught exception. The query in flight fails with it anyway.
+    const onError = (error: Error): void => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
       return await work(client);
     } catch (error) {
       broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -136,8 +136,16 @@ function send(pid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
+/** Whether a process runs: a zombie (dead, not yet reaped by whoever inherited it) does not count. */
 export function isAlive(pid: number): boolean {
-  return send(pid, 0);
+  if (!send(pid, 0)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    // No /proc (not Linux): signal 0 answered.
+    return existsSync('/proc/self') ? false : true;
+  }
 }
 
 /**
