@@ -1095,7 +1095,8 @@ export class PostgresCluster extends EventEmitter {
     if (options.rebuild === true) return this.rebuild(server);
     if (server.child !== null) return;
     const leader = this.leader();
-    const primaryTimeline = leader === null ? null : (this.server(leader).report?.timeline ?? null);
+    // Asked now, not from the last poll: right after a promotion the poll may still say the old timeline.
+    const primaryTimeline = leader === null ? null : await this.timelineNow(this.server(leader));
     const ownTimeline = timelineOf(server.data);
     // A standby whose WAL is on an older timeline may hold WAL past the switch point (async): it cannot follow the new timeline until rewound.
     const behind = id !== this.primaryId && primaryTimeline !== null && ownTimeline !== null && ownTimeline < primaryTimeline;
@@ -1105,6 +1106,21 @@ export class PostgresCluster extends EventEmitter {
     }
     this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${server.data}` });
     await this.launch(server);
+  }
+
+  /** The server's current timeline, asked of it; null when it does not answer. */
+  private async timelineNow(server: Server): Promise<number | null> {
+    try {
+      const client = await this.connect(server, false);
+      try {
+        const result = await client.query(commitBoundSql);
+        return (result.rows[0] as { timeline: number }).timeline;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    } catch {
+      return server.report?.timeline ?? null;
+    }
   }
 
   private async rebuild(server: Server): Promise<void> {
