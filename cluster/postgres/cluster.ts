@@ -936,10 +936,17 @@ export class PostgresCluster extends EventEmitter {
     }
   }
 
+  /** pg_cancel_backend on a connection of its own (the poller's may be busy); a paused or dead server just does not answer. */
   private cancel(server: Server, pid: number): void {
-    const poller = server.poller;
-    if (poller === null) return;
-    void poller.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    if (server.child === null || server.paused) return;
+    void (async () => {
+      const client = await this.connect(server, false);
+      try {
+        await withTimeout(client.query('SELECT pg_cancel_backend($1)', [pid]), 2_000);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    })().catch(() => undefined);
   }
 
   /** A write, on the primary unless `node` is named. */
