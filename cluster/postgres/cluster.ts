@@ -7,6 +7,7 @@
 
 import { EventEmitter } from 'node:events';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -403,7 +404,8 @@ export class PostgresCluster extends EventEmitter {
 
   private async setUp(): Promise<void> {
     const primary = this.server(this.ids[0]!);
-    await this.tool('initdb', ['-D', primary.data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    // 1 MB WAL segments instead of 16: a few MB of WAL per server instead of 50-100 (start, copy and removal are faster), with LSNs unchanged.
+    await this.tool('initdb', ['-D', primary.data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync', '--wal-segsize=1']);
     appendFileSync(join(primary.data, 'postgresql.conf'), commonConf);
     await this.launch(primary);
     const setup = await this.connect(primary, false);
@@ -416,12 +418,16 @@ export class PostgresCluster extends EventEmitter {
     for (const server of this.servers.values()) {
       server.proxy = await LinkProxy.listen(server.id, server.link, this.proxyPort(), this.seed + Number(server.id.slice(1)), this.user);
     }
-    for (const server of this.servers.values()) {
-      if (server.id === primary.id) continue;
-      // Straight to the primary's socket: copying is set-up, not the replication link.
-      await this.tool('pg_basebackup', ['-h', primary.sock, '-p', '5432', '-U', 'postgres', '-D', server.data, '-X', 'stream', '-c', 'fast', '-R', '--no-sync']);
-      await this.launch(server);
-    }
+    // The standbys are copied and started side by side (each backup waits on the primary's checkpoint and its WAL stream).
+    await Promise.all(
+      [...this.servers.values()]
+        .filter((server) => server.id !== primary.id)
+        .map(async (server) => {
+          // Straight to the primary's socket: copying is set-up, not the replication link.
+          await this.tool('pg_basebackup', ['-h', primary.sock, '-p', '5432', '-U', 'postgres', '-D', server.data, '-X', 'stream', '-c', 'fast', '-R', '--no-sync']);
+          await this.launch(server);
+        }),
+    );
     await this.waitStreaming(this.ids.length - 1, readyTimeoutMs);
     await this.applyReplication();
     this.pollTimer = setInterval(() => this.pollAll(), this.pollMs);
@@ -1273,7 +1279,7 @@ export class PostgresCluster extends EventEmitter {
   // -------------------------------------------------------------------------
   // Stopping
 
-  /** Stops every server (fast shutdown, SIGKILL of the group after 3 s) and proxy; removes a temporary data dir. Safe to call twice. */
+  /** Stops every server (immediate shutdown, SIGKILL of it and its children after 3 s) and proxy; removes a temporary data dir. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= this.stopAll();
     return this.stopping;
@@ -1291,8 +1297,9 @@ export class PostgresCluster extends EventEmitter {
       if (server.paused) signalServer(pid, 'SIGCONT');
       const pids = [pid, ...childPids(pid)];
       server.known = pids;
-      // SIGINT: PostgreSQL's fast shutdown; SIGKILL of everything after 3 s.
-      process.kill(pid, 'SIGINT');
+      // SIGQUIT: PostgreSQL's immediate shutdown (no shutdown checkpoint: a cluster is never resumed
+      // from its dir, and a kept dir's next start would just run crash recovery); SIGKILL of everything after 3 s.
+      process.kill(pid, 'SIGQUIT');
       const forced = setTimeout(() => signalServer(pid, 'SIGKILL'), 3_000);
       exits.push(
         (server.exited ?? Promise.resolve()).then(async () => {
@@ -1305,7 +1312,8 @@ export class PostgresCluster extends EventEmitter {
     await Promise.all([...this.servers.values()].map((server) => server.proxy?.close()));
     this.watchdog.kill('SIGKILL');
     await this.watchdog;
-    if (this.removeDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    // Thousands of small files: removed without blocking the event loop (a dashboard may still draw).
+    if (this.removeDataDir) await rm(this.dataDir, { recursive: true, force: true, maxRetries: 3 });
   }
 
   private checkRunning(): void {
