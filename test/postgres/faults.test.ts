@@ -18,11 +18,20 @@ describe.skipIf(noPostgres)('postgres engine link faults (skipped: no PostgreSQL
 
     cluster.cut('n2', 'n1');
     expect(await eventually(() => cluster!.replicationRows().length === 0, 5_000), 'pg_stat_replication emptied').toBe(true);
-    // The commit waits for n2, which cannot connect: the wait is cancelled at the deadline,
-    // and PostgreSQL keeps the row committed locally (a cancelled wait is not an abort).
-    await expect(cluster.execute(workloadWriteSql, ['during', 'y'], { timeoutMs: 1_000 })).rejects.toBeInstanceOf(TimeoutError);
-    const local = await cluster.query('SELECT v FROM kv WHERE k = ?', ['during'], { node: 'n1' });
-    expect(local.rows).toEqual([{ v: 'y' }]);
+    // The commit waits for n2, which cannot connect (its backend waits on SyncRep); the wait is
+    // cancelled at the deadline, and PostgreSQL keeps the row committed locally (a cancelled
+    // wait is not an abort).
+    const during = cluster.execute(workloadWriteSql, ['during', 'y'], { timeoutMs: 6_000 });
+    const waiting = async () => {
+      const result = await cluster!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'", [], { node: 'n1' });
+      return (result.rows[0] as { n: number }).n === 1;
+    };
+    expect(await eventually(waiting, 5_000, 50), 'the commit waits for its standby').toBe(true);
+    await expect(during).rejects.toBeInstanceOf(TimeoutError);
+    // Visible on the primary once the cancel (pg_cancel_backend, sent at the deadline) has ended the wait.
+    const local = async () => (await cluster!.query('SELECT v FROM kv WHERE k = ?', ['during'], { node: 'n1' })).rows;
+    expect(await eventually(async () => (await local()).length === 1, 5_000, 50)).toBe(true);
+    expect(await local()).toEqual([{ v: 'y' }]);
 
     let settled = false;
     const blocked = cluster.execute(workloadWriteSql, ['healed', 'z'], { timeoutMs: 15_000 }).finally(() => {
