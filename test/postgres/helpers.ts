@@ -1,0 +1,32 @@
+// Shared by the postgres engine's tests: whether PostgreSQL is installed, and a cluster that is always stopped.
+import { findPgBin } from '../../cluster/postgres/index.js';
+
+function found(): string | null {
+  try {
+    return findPgBin();
+  } catch {
+    return null;
+  }
+}
+
+export const pgBin = found();
+/** For describe.skipIf: the one-line reason is in the describe name. */
+export const noPostgres = pgBin === null;
+
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
