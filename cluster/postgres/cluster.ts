@@ -1346,7 +1346,7 @@ export class PostgresCluster extends EventEmitter {
 // on/off are left out of the whole-type check: in `Pick<Cluster, 'on' | 'off'>` EventEmitter's
 // `this` return type becomes `Cluster`, which no other class can be; they are checked by their
 // parameters below (engine.ts could declare them as returning `unknown`).
-const _check: Omit<ReplicationEngine, 'on' | 'off'> = null as unknown as PostgresCluster;
+const _check: ReplicationEngine = null as unknown as PostgresCluster;
 void _check;
 type Holds<T extends true> = T;
 export type OnOffCheck = Holds<PostgresCluster['on'] extends (name: 'event', listener: (event: ClusterEvent) => void) => unknown ? true : false> &
