@@ -4,7 +4,7 @@
 // and answer; `advance()` says it was done. The same inputs always give the
 // same outputs, so the simulator and the node process host the very same code.
 
-import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax } from './constants.js';
+import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax, termMax } from './constants.js';
 import { entryBytes, RaftLog, type LogStorage } from './log.js';
 import { applyChange, ConfigHistory, encodeMembership, members, membershipProblem, voterMajority } from './membership.js';
 import { Prng, mixSeed } from './prng.js';
@@ -131,6 +131,8 @@ export class RaftCore {
   private heartbeatElapsed = 0;
   private electionTimeout = 0;
   private campaignTick = 0;
+  /** campaign-refused was emitted (a core at termMax says so once). */
+  private termLimitReported = false;
   private readonly votes = new Map<NodeId, boolean>();
 
   private readonly progress = new Map<NodeId, Progress>();
@@ -357,6 +359,7 @@ export class RaftCore {
       this.campaign(false, true);
       return;
     }
+    if (this.termLimitReached()) return;
     this.setTerm(this.term + 1);
     this.vote = this.id;
     this.hardStateDirty = true;
@@ -812,6 +815,7 @@ export class RaftCore {
   }
 
   private campaign(pre: boolean, transfer: boolean): void {
+    if (this.termLimitReached()) return;
     if (this.role !== 'pre-candidate') this.campaignTick = this.tickCount;
     if (pre) {
       this.role = 'pre-candidate';
@@ -837,6 +841,20 @@ export class RaftCore {
       if (peer === this.id) continue;
       this.send({ type: 'vote', from: this.id, to: peer, term: voteTerm, pre, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer });
     }
+  }
+
+  /**
+   * True when the next term would pass termMax, the highest term peers accept:
+   * no campaign then (it would only send messages every peer drops); said once.
+   */
+  private termLimitReached(): boolean {
+    if (this.term + 1 <= termMax) return false;
+    this.electionElapsed = 0;
+    if (!this.termLimitReported) {
+      this.termLimitReported = true;
+      this.emit({ type: 'campaign-refused', node: this.id, term: this.term, reason: 'term-limit', termMax });
+    }
+    return true;
   }
 
   private handleVote(m: Extract<Message, { type: 'vote' }>): void {
