@@ -1123,11 +1123,23 @@ export class RaftCore {
     const progress = this.progress.get(m.from);
     if (progress === undefined) return;
     progress.recentActive = true;
-    // Less than it had received: the follower restarted and lost what was not yet on its disk.
-    const forgot = m.positions.received < progress.received;
-    if (forgot) progress.received = progress.flushed;
-    progress.update(m.positions, this.tickCount);
-    if ((forgot && progress.state !== 'snapshot') || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    // Behind what we hold for it: the follower restarted (or restored its state from a snapshot) and
+    // verifies nothing past its report until an append says where its log matches ours; what was not on
+    // its disk is lost, and its state machine may have gone back.
+    const p = m.positions;
+    const forgot = p.received < progress.received || p.flushed < progress.flushed || p.applied < progress.applied;
+    if (forgot) {
+      progress.received = progress.flushed;
+      progress.applied = Math.min(progress.applied, p.applied);
+    }
+    progress.update(p, this.tickCount);
+    if ((forgot && progress.state !== 'snapshot') || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) {
+      // Probe right after what it had flushed: its disk usually still holds that, so one append (empty
+      // when it held our whole log) verifies it and lets it apply without waiting for a new write; a
+      // disk that lost it rejects, and the reject's hint takes the probe back further.
+      progress.becomeProbe(progress.flushed + 1);
+      this.appendDue.add(m.from);
+    }
     this.maybeSnapshotDone(progress);
     progress.probeSent = false;
     if (m.context > 0) {
