@@ -8,6 +8,7 @@
 // bounds are checked at the link (cluster/protocol.ts raftMessage).
 
 import { statementBytesMax as storeStatementBytesMax } from './store/constants.js';
+import { termMax as coreTermMax } from './core/constants.js';
 import { clientBytesMax, positionMax, recordBytesMax, recordHeaderBytes } from './wal/constants.js';
 
 /** UTF-8 bytes of one statement's SQL text (the store's limit). */
@@ -44,6 +45,34 @@ if (paramsBytesMax <= 0 || clientIdBytesMax > clientBytesMax) throw new Error('a
 export const peerPositionMax = 2 ** 40 - 1;
 
 if (peerPositionMax >= positionMax) throw new Error('assertion failed: a peer position fits a WAL record');
+
+/**
+ * Terms: a term any peer names may be taken as Raft says (a partitioned node
+ * back with a higher term, a node down for long catching up) up to 2^39.
+ * Above that, a node takes a peer's term only within peerTermStepMax of its
+ * own (elections it may have missed). So no single message can move a node
+ * (and, by the heartbeats and votes that follow, the cluster) past
+ * 2^39 + 65,536, which leaves over 5.4 * 10^11 elections before termMax
+ * (2^40 - 1, the core's own limit, equal to peerPositionMax: a core never
+ * campaigns past what its peers accept): at ten elections a second, 1,700
+ * years. Honest clusters never get near 2^39: that too is 1,700 years of
+ * elections. The check needs the receiver's term, so it is the host's
+ * (peerMessageProblem in cluster/node/host.ts): dropped and counted as
+ * malformed, never stepped into the core nor persisted.
+ */
+export const peerTermAdoptMax = 2 ** 39;
+/** How far above its own term a node above peerTermAdoptMax takes a peer's term. */
+export const peerTermStepMax = 2 ** 16;
+
+if (coreTermMax !== peerPositionMax || coreTermMax - (peerTermAdoptMax + peerTermStepMax) < 2 ** 38) {
+  throw new Error('assertion failed: a core never campaigns past the terms peers accept, and a peer leaves it room for elections');
+}
+
+/** Why a peer's term is refused by a node at term `own`, or null. */
+export function peerTermProblem(own: number, term: number): string | null {
+  if (term <= peerTermAdoptMax || term <= own + peerTermStepMax) return null;
+  return `term ${term} is above ${peerTermAdoptMax} (peerTermAdoptMax) and more than ${peerTermStepMax} (peerTermStepMax) above this node's term ${own}: it would leave too few terms for the elections after it`;
+}
 
 /** False when `text` holds a lone surrogate: UTF-8 cannot carry it, the log would store U+FFFD instead. */
 export function isWellFormed(text: string): boolean {

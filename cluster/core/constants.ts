@@ -23,3 +23,12 @@ export const entryHeaderBytes = 32;
  * behind is served from the WAL (page cache).
  */
 export const logEntriesInMemoryMax = 1_024;
+/**
+ * The highest term a core reaches by its own election or promote(): 2^40 - 1,
+ * the highest term a peer accepts at the link (peerPositionMax in
+ * cluster/limits.ts, which checks the two are equal). At this term a core
+ * refuses to campaign (event `campaign-refused`) rather than send messages
+ * its peers would drop. The link keeps peers' terms far below it (limits.ts,
+ * peerTermAdoptMax), so reaching it takes more than 2^39 elections.
+ */
+export const termMax = 2 ** 40 - 1;

@@ -4,7 +4,7 @@
 // and answer; `advance()` says it was done. The same inputs always give the
 // same outputs, so the simulator and the node process host the very same code.
 
-import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax } from './constants.js';
+import { batchBytesMax, batchEntriesMax, eventsPerReadyMax, logEntriesInMemoryMax, pendingReadsMax, pendingWritesMax, termMax } from './constants.js';
 import { entryBytes, RaftLog, type LogStorage } from './log.js';
 import { applyChange, ConfigHistory, encodeMembership, members, membershipProblem, voterMajority } from './membership.js';
 import { Prng, mixSeed } from './prng.js';
@@ -131,6 +131,8 @@ export class RaftCore {
   private heartbeatElapsed = 0;
   private electionTimeout = 0;
   private campaignTick = 0;
+  /** campaign-refused was emitted (a core at termMax says so once). */
+  private termLimitReported = false;
   private readonly votes = new Map<NodeId, boolean>();
 
   private readonly progress = new Map<NodeId, Progress>();
@@ -357,6 +359,7 @@ export class RaftCore {
       this.campaign(false, true);
       return;
     }
+    if (this.termLimitReached()) return;
     this.setTerm(this.term + 1);
     this.vote = this.id;
     this.hardStateDirty = true;
@@ -812,6 +815,7 @@ export class RaftCore {
   }
 
   private campaign(pre: boolean, transfer: boolean): void {
+    if (this.termLimitReached()) return;
     if (this.role !== 'pre-candidate') this.campaignTick = this.tickCount;
     if (pre) {
       this.role = 'pre-candidate';
@@ -837,6 +841,20 @@ export class RaftCore {
       if (peer === this.id) continue;
       this.send({ type: 'vote', from: this.id, to: peer, term: voteTerm, pre, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer });
     }
+  }
+
+  /**
+   * True when the next term would pass termMax, the highest term peers accept:
+   * no campaign then (it would only send messages every peer drops); said once.
+   */
+  private termLimitReached(): boolean {
+    if (this.term + 1 <= termMax) return false;
+    this.electionElapsed = 0;
+    if (!this.termLimitReported) {
+      this.termLimitReported = true;
+      this.emit({ type: 'campaign-refused', node: this.id, term: this.term, reason: 'term-limit', termMax });
+    }
+    return true;
   }
 
   private handleVote(m: Extract<Message, { type: 'vote' }>): void {
@@ -1105,11 +1123,23 @@ export class RaftCore {
     const progress = this.progress.get(m.from);
     if (progress === undefined) return;
     progress.recentActive = true;
-    // Less than it had received: the follower restarted and lost what was not yet on its disk.
-    const forgot = m.positions.received < progress.received;
-    if (forgot) progress.received = progress.flushed;
-    progress.update(m.positions, this.tickCount);
-    if ((forgot && progress.state !== 'snapshot') || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) progress.becomeProbe(progress.flushed + 1);
+    // Behind what we hold for it: the follower restarted (or restored its state from a snapshot) and
+    // verifies nothing past its report until an append says where its log matches ours; what was not on
+    // its disk is lost, and its state machine may have gone back.
+    const p = m.positions;
+    const forgot = p.received < progress.received || p.flushed < progress.flushed || p.applied < progress.applied;
+    if (forgot) {
+      progress.received = progress.flushed;
+      progress.applied = Math.min(progress.applied, p.applied);
+    }
+    progress.update(p, this.tickCount);
+    if ((forgot && progress.state !== 'snapshot') || progress.stalled(this.tickCount, 2 * this.config.heartbeatTicks)) {
+      // Probe right after what it had flushed: its disk usually still holds that, so one append (empty
+      // when it held our whole log) verifies it and lets it apply without waiting for a new write; a
+      // disk that lost it rejects, and the reject's hint takes the probe back further.
+      progress.becomeProbe(progress.flushed + 1);
+      this.appendDue.add(m.from);
+    }
     this.maybeSnapshotDone(progress);
     progress.probeSent = false;
     if (m.context > 0) {

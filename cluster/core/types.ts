@@ -180,6 +180,14 @@ export type CoreEvent =
       /** Ticks from the start of this node's campaign to winning it. */
       readonly electionTicks: number;
     }
+  | {
+      /** The next term would pass termMax (constants.ts), the highest term peers accept: this node does not campaign. */
+      readonly type: 'campaign-refused';
+      readonly node: NodeId;
+      readonly term: number;
+      readonly reason: 'term-limit';
+      readonly termMax: number;
+    }
   | { readonly type: 'election-lost'; readonly node: NodeId; readonly term: number; readonly pre: boolean; readonly denials: readonly NodeId[] }
   | { readonly type: 'stepped-down'; readonly node: NodeId; readonly term: number; readonly reason: StepDownReason }
   | { readonly type: 'term-changed'; readonly node: NodeId; readonly from: number; readonly to: number }

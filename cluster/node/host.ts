@@ -42,7 +42,7 @@ import { decodeStatement, encodeStatement, EnvironmentError, Store, validateStat
 import { WalError, type Wal } from '../wal/index.js';
 import type { SnapshotFrame } from '../snapshot/index.js';
 import { recordBytesMax } from '../wal/constants.js';
-import { clientIdProblem, statementLimitProblem } from '../limits.js';
+import { clientIdProblem, peerTermProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
@@ -1078,9 +1078,13 @@ function statementText(data: string): string | null {
  *   this log matches the leader's at prevIndex (the lsn is the running sum of
  *   entry sizes, so matching logs have the same lsn there); the WAL asserts it;
  * - a follower's answer to this leader, in its term, names only indexes of
- *   this leader's log, which never shrinks during its term.
+ *   this leader's log, which never shrinks during its term;
+ * - a term this node may take leaves room for the elections after it
+ *   (peerTermProblem, cluster/limits.ts).
  */
 export function peerMessageProblem(m: Message, core: RaftCore): string | null {
+  const termProblem = peerTermProblem(core.getTerm(), m.term);
+  if (termProblem !== null) return termProblem;
   const last = core.getLastIndex();
   if (m.type === 'append' && m.entries.length > 0 && m.prevIndex <= last && core.termAt(m.prevIndex) === m.prevTerm) {
     const first = m.entries[0]!;

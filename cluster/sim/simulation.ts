@@ -414,6 +414,7 @@ export class Simulation {
       case 'committed-entries-lost':
       case 'higher-term-ignored':
       case 'events-dropped':
+      case 'campaign-refused':
         this.log(`${node.id} ${event.type} ${JSON.stringify(event)}`);
         return;
       case 'membership-changed': {

@@ -72,7 +72,12 @@ export function nodeStatus(node: NodeView, leader: NodeTelemetry | null): NodeSt
     appliedIndex: t?.appliedIndex ?? 0,
     received: follower ? { index: follower.positions.received, lsn: follower.lsn.received } : { index: t?.lastIndex ?? 0, lsn: t?.lastLsn ?? 0 },
     flushed: follower ? { index: follower.positions.flushed, lsn: follower.lsn.flushed } : { index: t?.flushedIndex ?? 0, lsn: t?.flushedLsn ?? 0 },
-    applied: follower ? { index: follower.positions.applied, lsn: follower.lsn.applied } : { index: t?.appliedIndex ?? 0, lsn: t?.appliedLsn ?? 0 },
+    // The leader's view, unless the node itself says it applied less (it restarted or restored a
+    // snapshot and the leader has not heard yet): applied never contradicts appliedIndex.
+    applied:
+      follower && !(t !== null && t.appliedIndex < follower.positions.applied)
+        ? { index: follower.positions.applied, lsn: follower.lsn.applied }
+        : { index: t?.appliedIndex ?? 0, lsn: t?.appliedLsn ?? 0 },
     lag: follower
       ? { writeLagMs: follower.writeLagMs, flushLagMs: follower.flushLagMs, replayLagMs: follower.replayLagMs, entries: follower.lagEntries, bytes: follower.lagBytes }
       : null,

@@ -2,7 +2,8 @@
 // typed value, and every malformed field is named in the reason, never thrown.
 
 import { describe, expect, it } from 'vitest';
-import { peerPositionMax } from '../../cluster/limits.js';
+import { peerPositionMax, peerTermAdoptMax, peerTermProblem, peerTermStepMax } from '../../cluster/limits.js';
+import { limits } from '../../cluster/core/index.js';
 import { Invalid, parseFromNode, parseHello, parseToNode, unbatch } from '../../cluster/protocol.js';
 import { recordBytesMax } from '../../cluster/wal/constants.js';
 
@@ -149,5 +150,24 @@ describe('parseToNode and parseFromNode: other messages', () => {
     expect(unbatch({ type: 'batch', messages: [1, 2] })).toEqual([1, 2]);
     expect(unbatch({ type: 'stop' })).toEqual([{ type: 'stop' }]);
     expect(reason({ type: 'batch', messages: [] })).toContain('batches are unpacked first');
+  });
+});
+
+describe('the terms a node takes from a peer (peerTermProblem)', () => {
+  it('takes any term up to peerTermAdoptMax, above it only within peerTermStepMax of its own, and the core stops where the link does', () => {
+    expect(limits.termMax).toBe(peerPositionMax);
+    expect(peerTermProblem(1, 2)).toBeNull();
+    expect(peerTermProblem(1, peerTermAdoptMax)).toBeNull(); // a node down for long catches up
+    expect(peerTermProblem(1, peerTermAdoptMax + 1)).toContain('peerTermAdoptMax');
+    expect(peerTermProblem(1, peerPositionMax)).toContain('peerTermStepMax');
+    // Above the adopt limit, the elections a node may have missed, and no more.
+    const own = peerTermAdoptMax + 10;
+    expect(peerTermProblem(own, own + 1)).toBeNull();
+    expect(peerTermProblem(own, own + peerTermStepMax)).toBeNull();
+    expect(peerTermProblem(own, own + peerTermStepMax + 1)).not.toBeNull();
+    // A node at the core's limit still hears peers at its own term.
+    expect(peerTermProblem(limits.termMax, limits.termMax)).toBeNull();
+    // One message leaves more than 2^39 - 2^16 elections before the limit.
+    expect(limits.termMax - (peerTermAdoptMax + peerTermStepMax)).toBeGreaterThan(5.4e11);
   });
 });

@@ -1,7 +1,7 @@
 // Leader election (Raft §5.2, §5.4.1), PreVote and CheckQuorum (Raft thesis §9.6, etcd).
 
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../../cluster/core/index.js';
+import { limits, type Message } from '../../cluster/core/index.js';
 import { Network } from './harness.js';
 
 type VoteMessage = Extract<Message, { type: 'vote' }>;
@@ -191,5 +191,30 @@ describe('CheckQuorum', () => {
     net.campaign('n2'); // n2 stops hearing n1, but n3 still does
     expect(net.events('vote-denied', 'n3').map((e) => e.reason)).toEqual(['leader-alive']);
     expect(net.leaders()).toEqual(['n1']);
+  });
+});
+
+describe('the term limit (termMax)', () => {
+  it('a core at termMax does not campaign, and says why once; one below it still elects a leader at termMax', () => {
+    const max = limits.termMax;
+    const stuck = new Network({ terms: { n1: max, n2: max, n3: max } });
+    for (const id of stuck.ids) stuck.campaign(id);
+    stuck.tick(stuck.ids, 60);
+    expect(stuck.sent.filter((m) => m.type === 'vote')).toEqual([]);
+    for (const id of stuck.ids) {
+      expect(stuck.core(id).status()).toMatchObject({ role: 'follower', term: max });
+      expect(stuck.events('campaign-refused', id)).toEqual([{ type: 'campaign-refused', node: id, term: max, reason: 'term-limit', termMax: max }]);
+    }
+    for (const failover of ['raft', 'manual'] as const) {
+      const manual = new Network({ terms: { n1: max, n2: max, n3: max }, config: { failover } });
+      manual.core('n1').promote();
+      manual.processAll();
+      expect(manual.core('n1').status()).toMatchObject({ role: 'follower', term: max });
+    }
+    const last = new Network({ terms: { n1: max - 1, n2: max - 1, n3: max - 1 } });
+    last.elect('n1');
+    expect(last.core('n1').status()).toMatchObject({ role: 'leader', term: max });
+    // Every message it sends carries a term its peers accept.
+    expect(Math.max(...last.sent.map((m) => m.term))).toBe(max);
   });
 });

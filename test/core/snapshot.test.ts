@@ -204,4 +204,26 @@ describe('InstallSnapshot', () => {
     net.tick(net.ids, 4);
     for (const id of net.ids) expect(state(net, id)).toBe(state(net, leader!));
   });
+
+  it('a follower whose state went back to its snapshot (state.db lost) applies its log again without a new write', () => {
+    const net = new Network({ size: 3 });
+    net.elect('n1');
+    write(net, 'n1', 20);
+    net.tick('n1', 4); // n2 learns the commit index from heartbeats
+    const meta = net.takeSnapshot('n2');
+    write(net, 'n1', 5, 'tail');
+    const last = net.core('n1').status().lastIndex;
+    net.tick(net.ids, 4);
+    expect(net.core('n2').status().appliedIndex).toBe(last);
+    // n2's state machine is lost and restored from its snapshot; its log (the WAL) still holds every entry.
+    net.host('n2').applied.length = meta.index;
+    net.restart('n2');
+    expect(net.core('n2').status().appliedIndex).toBe(meta.index);
+    // No write: only the leader's heartbeats. n2 verifies its log against the leader's and applies it.
+    net.tick('n1', 6);
+    expect(net.core('n2').status().appliedIndex).toBe(last);
+    expect(state(net, 'n2')).toBe(state(net, 'n1'));
+    // And the leader's view of n2 does not claim more than n2 holds.
+    expect(net.core('n1').status().progress.find((f) => f.id === 'n2')?.applied).toBe(last);
+  });
 });

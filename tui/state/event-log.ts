@@ -229,6 +229,8 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
       const majority = `majority ${event.majorityBefore} -> ${event.majorityAfter}`;
       return say(`${event.node} ${event.committed ? 'committed' : 'proposed'} membership at index ${event.index}: ${members} (${majority})`, 'notice');
     }
+    case 'campaign-refused':
+      return say(`${event.node} does not campaign: term ${event.term} is the highest its peers accept (${event.termMax})`, 'error');
     case 'events-dropped':
       return say(`${event.node} dropped ${event.count} events (too many to report)`, 'warn');
     case 'snapshot-restored':
