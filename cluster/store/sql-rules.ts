@@ -177,7 +177,7 @@ function clockProblem(tokens: readonly Token[], at: number, params: readonly Sql
   for (const arg of checked) {
     if (!isPlainValue(arg)) {
       const text = arg.map((t) => t.text).join(' ');
-      return `${name}() with the argument ${text.length > 60 ? `${text.slice(0, 60)}…` : text}, which is neither a literal nor a ? parameter: an expression or a column could hold 'now' (read from each node's own clock as it applies the statement) or 'localtime'/'utc' (each node's time zone), and the store cannot see its value before the statement runs; compute the time in the client and pass it as a ? parameter`;
+      return `${name}() with the argument ${text.length > 60 ? `${text.slice(0, 60)}…` : text}, which is neither a literal nor a ? parameter: an expression or a column could hold 'now' (read from each node's own clock as it applies the statement) or 'localtime'/'utc' (each node's time zone), and the store cannot see its value before the statement runs`;
     }
     const token = arg.at(-1)!;
     const value = token.type === 'string' ? token.value : token.type === 'param' ? params[paramIndex(token) - 1] : null;
@@ -247,7 +247,7 @@ function statementProblem(tokens: readonly Token[], params: readonly SqlParam[],
     const reason = allowUnsafe && unsafeAllowed.has(name) ? undefined : nonDeterministicFunctions.get(name);
     if (reason !== undefined) return new StatementError('non-deterministic', `${reason}; ${replicated}`);
     const clock = clockFunctions.has(name) && !allowUnsafe ? clockProblem(tokens, at, params, (t) => placeholders.indexOf(t) + 1) : null;
-    if (clock !== null) return new StatementError('non-deterministic', `${clock}; ${replicated}. Pass the time as a ? parameter instead`);
+    if (clock !== null) return new StatementError('non-deterministic', `${clock}; ${replicated}. Compute the time in the client and pass it as a ? parameter instead`);
   }
   if (placeholders.length !== params.length) {
     return new StatementError('params', `the statement has ${placeholders.length} ? placeholder${placeholders.length === 1 ? '' : 's'} but ${params.length} parameter${params.length === 1 ? ' was' : 's were'} given`);

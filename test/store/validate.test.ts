@@ -74,7 +74,7 @@ const refused: readonly [sql: string, params: readonly unknown[], problem: State
   ["INSERT INTO kv VALUES ('a', unixepoch(), 1)", [], 'non-deterministic', /unixepoch\(\) without a time value/],
   ["INSERT INTO kv VALUES ('a', date(coalesce(NULL, 'now')), 1)", [], 'non-deterministic', /date\(\) with the argument coalesce \( NULL , 'now' \), which is neither a literal nor a \? parameter/],
   // 'now' (or 'localtime') built at run time: every time value and modifier must be a literal or a ? parameter.
-  ["INSERT INTO kv(k,v) VALUES ('a9', datetime('n'||'ow'))", [], 'non-deterministic', /datetime\(\) with the argument 'n' \|\| 'ow', which is neither a literal nor a \? parameter: an expression or a column could hold 'now' \(read from each node's own clock.*compute the time in the client and pass it as a \? parameter/],
+  ["INSERT INTO kv(k,v) VALUES ('a9', datetime('n'||'ow'))", [], 'non-deterministic', /datetime\(\) with the argument 'n' \|\| 'ow', which is neither a literal nor a \? parameter: an expression or a column could hold 'now' \(read from each node's own clock.*Compute the time in the client and pass it as a \? parameter instead/],
   ["INSERT INTO kv(k,v) SELECT 'a10', datetime(v) FROM kv WHERE k='nowkey'", [], 'non-deterministic', /datetime\(\) with the argument v, which is neither a literal nor a \? parameter/],
   ["INSERT INTO kv(k,v) VALUES ('a', strftime('%f', 'n'||'ow'))", [], 'non-deterministic', /strftime\(\) with the argument/],
   ["INSERT INTO kv(k,v) SELECT k, date('2024-01-01', v) FROM kv", [], 'non-deterministic', /date\(\) with the argument v.*'localtime'\/'utc'/],
