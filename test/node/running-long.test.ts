@@ -57,4 +57,16 @@ describe('a statement that may run long', () => {
     expect(before?.appliedIndex).toBe(1);
     expect(host.telemetry(false).appliedIndex).toBe(2);
   });
+
+  it('is named for a read too, before it runs; a point read sends none', () => {
+    const sent: FromNode[] = [];
+    const host = follower(sent);
+    const query = (id: number, sql: string) => ({ type: 'query', id, sql, params: [], consistency: 'local', minIndex: 0, timeoutMs: 1000 });
+    host.receive(query(1, "SELECT v FROM kv WHERE k = 'a'"));
+    expect(reports(sent)).toEqual([]);
+    host.receive(query(2, 'SELECT count(*) FROM kv a JOIN kv b'));
+    expect(reports(sent).map((report) => report.lastStatement)).toEqual([{ index: 0, sql: '(a read at applied index 0) SELECT count(*) FROM kv a JOIN kv b' }]);
+    // Once it has run, reports name the last applied entry again.
+    expect(host.telemetry(false).lastStatement).toBeNull();
+  });
 });
