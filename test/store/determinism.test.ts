@@ -143,6 +143,23 @@ describe('log_index() outside apply (row 10)', () => {
   });
 });
 
+describe("the clock read through an expression or a column", () => {
+  it("refuses datetime('n' || 'ow') and datetime(v) with v = 'now' at apply too, the same on every node", () => {
+    const nodes = twoNodes();
+    expect(applyBoth(nodes, 1, "INSERT INTO kv(k, v) VALUES ('nowkey', 'now')")).toMatchObject({ ok: true });
+    const statements = [
+      "INSERT INTO kv(k, v) VALUES ('a9', datetime('n' || 'ow') || ' ' || strftime('%f', 'n' || 'ow'))",
+      "INSERT INTO kv(k, v) SELECT 'a10', strftime('%f', v) FROM kv WHERE k = 'nowkey'",
+    ];
+    statements.forEach((sql, i) => {
+      const result = applyBoth(nodes, i + 2, sql);
+      expect(result, sql).toMatchObject({ ok: false, code: 'non-deterministic' });
+      expect(result.ok === false && result.error).toMatch(/neither a literal nor a \? parameter: an expression or a column could hold 'now'/);
+    });
+    expect(nodes[0].checksum()).toBe(nodes[1].checksum());
+  });
+});
+
 describe("one node's file and library (rows 5 and 7)", () => {
   it('refuses pragma functions, dbstat and sqlite_version() at apply too, the same on every node', () => {
     const nodes = twoNodes();
