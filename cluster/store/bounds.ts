@@ -67,6 +67,10 @@ interface JoinWeight {
 }
 
 const compoundWords: ReadonlySet<string> = new Set(['UNION', 'INTERSECT', 'EXCEPT']);
+/** How deep the join analysis follows subqueries and CTEs inside a FROM; deeper is refused (the analysis recurses, and no real statement nests so far). */
+const nestingMax = 64;
+
+class NestedTooDeep extends Error {}
 /** Keywords that end a FROM clause at its own depth. */
 const fromEnd: ReadonlySet<string> = new Set(['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'RETURNING']);
 
@@ -104,15 +108,16 @@ function fromClause(select: readonly Token[]): Token[] | null {
 }
 
 /** The weight of a SELECT, VALUES or WITH … SELECT: members of a compound add their rows; the most sources of any member. */
-function selectWeight(tokens: readonly Token[], ctes: Map<string, JoinWeight>): JoinWeight {
+function selectWeight(tokens: readonly Token[], ctes: Map<string, JoinWeight>, depth: number): JoinWeight {
+  if (depth > nestingMax) throw new NestedTooDeep();
   let body = tokens;
   if (word(body[0], 'WITH')) {
-    collectCtes(body, ctes);
-    let depth = 0;
+    collectCtes(body, ctes, depth + 1);
+    let parens = 0;
     const main = body.findIndex((token) => {
-      if (symbol(token, '(')) depth++;
-      else if (symbol(token, ')')) depth--;
-      return depth === 0 && (word(token, 'SELECT') || word(token, 'VALUES'));
+      if (symbol(token, '(')) parens++;
+      else if (symbol(token, ')')) parens--;
+      return parens === 0 && (word(token, 'SELECT') || word(token, 'VALUES'));
     });
     body = main < 0 ? [] : body.slice(main);
   }
@@ -125,7 +130,7 @@ function selectWeight(tokens: readonly Token[], ctes: Map<string, JoinWeight>): 
       continue;
     }
     const from = fromClause(member);
-    const weight = from === null ? { sources: 1, rows: 1 } : fromWeight(from, ctes);
+    const weight = from === null ? { sources: 1, rows: 1 } : fromWeight(from, ctes, depth + 1);
     sources = Math.max(sources, weight.sources);
     rows += weight.rows;
   }
@@ -133,7 +138,8 @@ function selectWeight(tokens: readonly Token[], ctes: Map<string, JoinWeight>): 
 }
 
 /** The weight of a FROM clause: its sources add up, their row bounds multiply. */
-function fromWeight(from: readonly Token[], ctes: Map<string, JoinWeight>): JoinWeight {
+function fromWeight(from: readonly Token[], ctes: Map<string, JoinWeight>, depth: number): JoinWeight {
+  if (depth > nestingMax) throw new NestedTooDeep();
   let sources = 0;
   let rows = 1;
   for (const source of splitAt(from, (token) => symbol(token, ',') || word(token, 'JOIN'))) {
@@ -141,7 +147,7 @@ function fromWeight(from: readonly Token[], ctes: Map<string, JoinWeight>): Join
     let weight: JoinWeight = { sources: 1, rows: 1 };
     if (symbol(first, '(')) {
       const inner = source.slice(1, matchingParen(source, 0) - 1);
-      weight = word(inner[0], 'SELECT') || word(inner[0], 'VALUES') || word(inner[0], 'WITH') ? selectWeight(inner, ctes) : fromWeight(inner, ctes);
+      weight = word(inner[0], 'SELECT') || word(inner[0], 'VALUES') || word(inner[0], 'WITH') ? selectWeight(inner, ctes, depth + 1) : fromWeight(inner, ctes, depth + 1);
     } else if (isName(first) && !symbol(source[1], '.') && !symbol(source[1], '(')) {
       weight = ctes.get(first.value.toLowerCase()) ?? weight;
     }
@@ -152,7 +158,7 @@ function fromWeight(from: readonly Token[], ctes: Map<string, JoinWeight>): Join
 }
 
 /** Records the weight of each CTE a WITH clause at tokens[0] defines, in order (a CTE may name an earlier one). */
-function collectCtes(tokens: readonly Token[], ctes: Map<string, JoinWeight>): void {
+function collectCtes(tokens: readonly Token[], ctes: Map<string, JoinWeight>, depth: number): void {
   let at = word(tokens[1], 'RECURSIVE') ? 2 : 1;
   for (;;) {
     const name = tokens[at];
@@ -164,7 +170,7 @@ function collectCtes(tokens: readonly Token[], ctes: Map<string, JoinWeight>): v
     if (word(tokens[next], 'MATERIALIZED')) next++;
     if (!symbol(tokens[next], '(')) return;
     const end = matchingParen(tokens, next);
-    ctes.set(name!.value.toLowerCase(), selectWeight(tokens.slice(next + 1, end - 1), ctes));
+    ctes.set(name!.value.toLowerCase(), selectWeight(tokens.slice(next + 1, end - 1), ctes, depth + 1));
     if (!symbol(tokens[end], ',')) return;
     at = end + 1;
   }
@@ -172,9 +178,18 @@ function collectCtes(tokens: readonly Token[], ctes: Map<string, JoinWeight>): v
 
 /** Refuses a join whose row sources, or whose rows the text bounds, are too many to run in bounded time; see README, Bounds. */
 function joinProblem(tokens: readonly Token[]): StatementError | null {
+  try {
+    return joinWeightProblem(tokens);
+  } catch (error) {
+    if (!(error instanceof NestedTooDeep)) throw error;
+    return new StatementError('unbounded', `subqueries, joins or CTEs nested more than ${nestingMax} deep in a FROM clause: the join bound cannot follow them, and ${uninterruptible}; nest less deeply`);
+  }
+}
+
+function joinWeightProblem(tokens: readonly Token[]): StatementError | null {
   const ctes = new Map<string, JoinWeight>();
   for (const [at, token] of tokens.entries()) {
-    if (word(token, 'WITH')) collectCtes(tokens.slice(at), ctes);
+    if (word(token, 'WITH')) collectCtes(tokens.slice(at), ctes, 0);
   }
   for (const [at, token] of tokens.entries()) {
     if (!word(token, 'FROM') || word(tokens[at - 1], 'DELETE') || word(tokens[at - 1], 'DISTINCT')) continue;
@@ -187,7 +202,7 @@ function joinProblem(tokens: readonly Token[]): StatementError | null {
       else if (symbol(next, ')') && --depth < 0) break;
       else if (depth === 0 && (symbol(next, ';') || (next.type === 'word' && fromEnd.has(next.value)))) break;
     }
-    const weight = fromWeight(tokens.slice(at + 1, end), ctes);
+    const weight = fromWeight(tokens.slice(at + 1, end), ctes, 0);
     if (weight.sources > joinSourcesMax) {
       return new StatementError('unbounded', `a FROM clause that joins ${weight.sources} row sources (tables, views, subqueries and VALUES lists, counting those inside subqueries and CTEs): at most ${joinSourcesMax} are allowed, since the rows a join runs through grow as the product of its sources and ${uninterruptible}; join fewer at a time, or compute the rows in the client`);
     }

@@ -44,6 +44,8 @@ describe('unbounded statements', () => {
     [`INSERT INTO kv(k,v) WITH n(x) AS (VALUES ${rows(200)}) SELECT 'x', count(*) FROM n a, n b, n c`, []],
     [`INSERT INTO kv(k,v) SELECT 'x', count(*) FROM (${Array.from({ length: 101 }, () => 'SELECT 1').join(' UNION ALL ')}) a, (VALUES ${rows(100)}) b, (VALUES ${rows(100)}) c`, []],
     [`CREATE VIEW big AS SELECT 1 FROM ${tenValues(5)}`, []],
+    // Nested past what the analysis follows: refused, never a stack overflow (which at apply would crash the node).
+    [`INSERT INTO kv(k,v) SELECT 'x', 1 FROM ${'(SELECT * FROM '.repeat(3000)}kv${') x'.repeat(3000)}`, []],
     [`CREATE TRIGGER t AFTER INSERT ON kv BEGIN INSERT INTO kv(k,v) SELECT 'x', count(*) FROM ${tenValues(5)}; END`, []],
   ])('refuses %s (%j) before proposing, naming why', (sql, params) => {
     const problem = findStatementProblem(sql, params);
