@@ -186,6 +186,19 @@ function joinProblem(tokens: readonly Token[]): StatementError | null {
   }
 }
 
+/** True when the FROM at tokens[at] is an UPDATE's (UPDATE … SET … FROM): a SET before it at its own depth, with no SELECT in between. */
+function updateFrom(tokens: readonly Token[], at: number): boolean {
+  let depth = 0;
+  for (let i = at - 1; i >= 0; i--) {
+    const token = tokens[i]!;
+    if (symbol(token, ')')) depth++;
+    else if (symbol(token, '(') && --depth < 0) return false;
+    else if (depth === 0 && (symbol(token, ';') || word(token, 'SELECT'))) return false;
+    else if (depth === 0 && word(token, 'SET')) return true;
+  }
+  return false;
+}
+
 function joinWeightProblem(tokens: readonly Token[]): StatementError | null {
   const ctes = new Map<string, JoinWeight>();
   for (const [at, token] of tokens.entries()) {
@@ -202,7 +215,9 @@ function joinWeightProblem(tokens: readonly Token[]): StatementError | null {
       else if (symbol(next, ')') && --depth < 0) break;
       else if (depth === 0 && (symbol(next, ';') || (next.type === 'word' && fromEnd.has(next.value)))) break;
     }
-    const weight = fromWeight(tokens.slice(at + 1, end), ctes, 0);
+    const joined = fromWeight(tokens.slice(at + 1, end), ctes, 0);
+    // UPDATE … SET … FROM joins the updated table too.
+    const weight = updateFrom(tokens, at) ? { sources: joined.sources + 1, rows: joined.rows } : joined;
     if (weight.sources > joinSourcesMax) {
       return new StatementError('unbounded', `a FROM clause that joins ${weight.sources} row sources (tables, views, subqueries and VALUES lists, counting those inside subqueries and CTEs): at most ${joinSourcesMax} are allowed, since the rows a join runs through grow as the product of its sources and ${uninterruptible}; join fewer at a time, or compute the rows in the client`);
     }

@@ -44,6 +44,8 @@ describe('unbounded statements', () => {
     [`INSERT INTO kv(k,v) WITH n(x) AS (VALUES ${rows(200)}) SELECT 'x', count(*) FROM n a, n b, n c`, []],
     [`INSERT INTO kv(k,v) SELECT 'x', count(*) FROM (${Array.from({ length: 101 }, () => 'SELECT 1').join(' UNION ALL ')}) a, (VALUES ${rows(100)}) b, (VALUES ${rows(100)}) c`, []],
     [`CREATE VIEW big AS SELECT 1 FROM ${tenValues(5)}`, []],
+    // UPDATE … FROM joins the updated table as well.
+    ['UPDATE kv SET v = a.v FROM kv a, kv b, kv c, kv d', []],
     // Nested past what the analysis follows: refused, never a stack overflow (which at apply would crash the node).
     [`INSERT INTO kv(k,v) SELECT 'x', 1 FROM ${'(SELECT * FROM '.repeat(3000)}kv${') x'.repeat(3000)}`, []],
     [`CREATE TRIGGER t AFTER INSERT ON kv BEGIN INSERT INTO kv(k,v) SELECT 'x', count(*) FROM ${tenValues(5)}; END`, []],
@@ -66,6 +68,8 @@ describe('unbounded statements', () => {
     ["INSERT INTO kv(k,v) SELECT a.k, b.v FROM kv a JOIN kv b ON a.k = b.k WHERE a.k IN (SELECT k FROM kv) UNION ALL SELECT k, v FROM kv c, kv d", []],
     ["DELETE FROM kv WHERE k IN (SELECT a.k FROM kv a, kv b WHERE a.v IS DISTINCT FROM b.v)", []],
     [`INSERT INTO kv(k,v) WITH n(x) AS (VALUES ${rows(100)}) SELECT 'x', count(*) FROM n a, n b, n c`, []],
+    ['UPDATE kv SET v = a.v FROM kv a, kv b, kv c WHERE a.k = kv.k', []],
+    ["UPDATE kv SET v = (SELECT max(v) FROM kv a, kv b, kv c, kv d) WHERE k = 'x'", []],
   ])('accepts %s (%j)', (sql, params) => {
     expect(findStatementProblem(sql, params)).toBeNull();
   });
