@@ -169,6 +169,10 @@ export class NodeHost {
   private rebuildFloor: LogPoint | null = null;
   /** The last batch handed to the store, for the statement a report names (a reference: nothing is decoded per batch). */
   private lastApplied: readonly Entry[] = [];
+  /** The entry being applied that may run long (see mayRunLong), reported before it runs; null once it has. */
+  private runningLong: Entry | null = null;
+  /** The same for a read: the query that may run long, reported before it runs. */
+  private runningQuery: string | null = null;
 
   get isClosed(): boolean {
     return this.closed;
@@ -597,12 +601,16 @@ export class NodeHost {
   }
 
   private runQuery(channel: ReplyChannel, id: number, sql: string, params: readonly Param[], onLease = false): void {
+    this.runningQuery = queryMayRunLong(sql) ? sql : null;
+    if (this.runningQuery !== null) this.supervisor.send({ type: 'telemetry', telemetry: this.telemetry(false) });
     try {
       const { columns, rows, truncated } = this.store.query(sql, params);
       const result = { columns, rows, truncated, index: this.core.getAppliedIndex(), node: this.id };
       this.reply(channel, id, onLease ? { ...result, lease: true } : result);
     } catch (error) {
       this.fail(channel, id, 'bad-statement', error instanceof Error ? error.message : String(error), null);
+    } finally {
+      this.runningQuery = null;
     }
   }
 
@@ -714,8 +722,17 @@ export class NodeHost {
   /** One SQLite transaction for the whole batch: the WAL, not state.db, is what makes a write durable. */
   private apply(entries: readonly Entry[]): void {
     this.lastApplied = entries;
+    // A statement cannot be interrupted once it runs: before one that may run long, a report names it, so that if
+    // the event loop then blocks, the supervisor's last report (✕ wedged) says which statement (issue 13).
+    this.runningLong = entries.find(mayRunLong) ?? null;
+    if (this.runningLong !== null) this.supervisor.send({ type: 'telemetry', telemetry: this.telemetry(false) });
     if (this.trace.armed) this.trace.beforeApply(entries);
-    const results = this.store.applyBatch(entries);
+    let results;
+    try {
+      results = this.store.applyBatch(entries);
+    } finally {
+      this.runningLong = null;
+    }
     if (this.trace.armed) this.trace.afterApply();
     results.forEach((result, i) => {
       const index = entries[i]!.index;
@@ -964,7 +981,11 @@ export class NodeHost {
 
   /** Decoded at report time only (about ten times a second), never per entry. */
   private lastStatement(): { index: number; sql: string } | null {
-    const entry = firstStatement(this.lastApplied);
+    if (this.runningQuery !== null) {
+      const sql = `(a read at applied index ${this.core.getAppliedIndex()}) ${this.runningQuery}`;
+      return { index: this.core.getAppliedIndex(), sql: sql.length > lastStatementCharsMax ? `${sql.slice(0, lastStatementCharsMax)}…` : sql };
+    }
+    const entry = this.runningLong ?? firstStatement(this.lastApplied);
     if (entry === null) return null;
     const sql = statementText(entry.data);
     return sql === null ? null : { index: entry.index, sql: sql.length > lastStatementCharsMax ? `${sql.slice(0, lastStatementCharsMax)}…` : sql };
@@ -990,6 +1011,22 @@ export class NodeHost {
 /** The first entry of a batch that holds a statement. */
 function firstStatement(entries: readonly Entry[]): Entry | null {
   return entries.find((entry) => entry.kind === 'sql') ?? null;
+}
+
+/**
+ * A statement that reads rows besides the ones it writes (a SELECT: a join, a
+ * subquery) may run long; the workload's upserts do not. Tested on the raw
+ * payload (no decoding per entry), whose SQL comes first: a word in a
+ * parameter is a false alarm that costs one report.
+ */
+function mayRunLong(entry: Entry): boolean {
+  return entry.kind === 'sql' && /select|join/i.test(entry.data.length > 70_000 ? entry.data.slice(0, 70_000) : entry.data);
+}
+
+/** A read that joins or nests (after its first FROM: a comma, a JOIN, another SELECT) may run long; the workload's point reads do not. */
+function queryMayRunLong(sql: string): boolean {
+  const from = sql.search(/\bfrom\b/i);
+  return from >= 0 && /,|\bjoin\b|\bselect\b/i.test(sql.slice(from, from + 70_000));
 }
 
 /** How much of a statement a report carries. */

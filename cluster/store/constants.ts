@@ -10,6 +10,15 @@ export const statementBytesMax = 64 * 1024;
  * (wal/constants.ts recordBytesMax), the most a write could carry as a parameter.
  */
 export const generatedBytesMax = 16 * 1024 * 1024;
+/**
+ * Row sources one FROM clause may join (tables, views, subqueries, VALUES
+ * lists, counting those inside its subqueries and CTEs): a join runs through
+ * the product of its sources' rows, and a running statement cannot be
+ * interrupted (bounds.ts). Ten 10-row VALUES lists cross-joined wedged a node.
+ */
+export const joinSourcesMax = 4;
+/** The product of the row counts a FROM clause's VALUES lists give (tables count 1: their size is not in the text). */
+export const joinRowsMax = 1_000_000;
 /** Parameters bound to one statement. */
 export const paramsMax = 1_000;
 /** Rows one query returns; more are cut off and the answer says `truncated`. */

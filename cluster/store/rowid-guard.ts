@@ -17,19 +17,35 @@ export const rowidMax = 9223372036854775807n;
 export const rowidAtMaxMessage = (table: string): string =>
   `table ${table} would hold rowid 9223372036854775807, the largest SQLite has: after it SQLite picks new rowids at random, differently on every node, so the statement is refused; keep rowids and INTEGER PRIMARY KEY values below 9223372036854775807`;
 
+export const sequenceAtMaxMessage = (table: string): string =>
+  `the AUTOINCREMENT counter of table ${table} (its row in sqlite_sequence) would reach 9223372036854775807, the largest rowid SQLite has (or hold a value that is not an integer): its next insert would then fail with SQLITE_FULL, which SQLite also reports for a full disk, so the statement is refused; keep sqlite_sequence.seq below 9223372036854775807`;
+
+/** What the check found: a table at the largest rowid, or an AUTOINCREMENT counter (sqlite_sequence) at it. */
+export interface AtMax {
+  readonly table: string;
+  readonly counter: boolean;
+}
+
 /** The error apply raises inside the statement's SAVEPOINT (a careful re-apply), so the statement is undone. */
 export class RowidAtMaxError extends Error {
   override name = 'RowidAtMaxError';
-  constructor(readonly table: string) {
-    super(rowidAtMaxMessage(table));
+  constructor(readonly found: AtMax) {
+    super(found.counter ? sequenceAtMaxMessage(found.table) : rowidAtMaxMessage(found.table));
   }
 }
 
 /**
  * One statement that names the first rowid table holding the largest rowid,
- * or null when there is none. `max(rowid)` is one b-tree seek per table.
- * Tables whose columns shadow all three rowid aliases cannot be checked and
- * are skipped (SQLite gives no other way to read their rowid).
+ * or the first AUTOINCREMENT counter at it, or null when there is none.
+ * `max(rowid)` is one b-tree seek per table; sqlite_sequence holds a row per
+ * AUTOINCREMENT table. A counter at the largest rowid makes the table's next
+ * insert fail with SQLITE_FULL ("database or disk is full"), the code of a
+ * full disk, which stops a node; SQLite reads a counter that is not an
+ * integer as a number too, so a REAL, TEXT or BLOB counter counts as at the
+ * maximum (`seq >= max` holds for every TEXT and BLOB in SQLite's ordering):
+ * a false alarm, never a miss. Tables whose columns shadow all three rowid
+ * aliases cannot be checked and are skipped (SQLite gives no other way to
+ * read their rowid).
  */
 export function prepareRowidCheck(db: Database.Database): Database.Statement | null {
   const tables = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'shadow') AND wr = 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_replica\\_%' ESCAPE '\\' ORDER BY name").pluck().all() as string[];
@@ -39,8 +55,10 @@ export function prepareRowidCheck(db: Database.Database): Database.Statement | n
     const rowid = ['rowid', '_rowid_', 'oid'].find((alias) => !columns.has(alias));
     if (rowid === undefined) continue;
     const name = `'${table.replaceAll("'", "''")}'`;
-    probes.push(`SELECT ${name} WHERE (SELECT max(${rowid}) FROM ${quoteIdentifier(table)}) = ${rowidMax}`);
+    probes.push(`SELECT ${name} AS "table", 0 AS counter WHERE (SELECT max(${rowid}) FROM ${quoteIdentifier(table)}) = ${rowidMax}`);
   }
+  const sequence = db.prepare("SELECT 1 FROM pragma_table_list WHERE schema = 'main' AND name = 'sqlite_sequence'").get() !== undefined;
+  if (sequence) probes.push(`SELECT name AS "table", 1 AS counter FROM sqlite_sequence WHERE seq >= ${rowidMax}`);
   if (probes.length === 0) return null;
-  return db.prepare(`${probes.join(' UNION ALL ')} LIMIT 1`).pluck();
+  return db.prepare(`${probes.join(' UNION ALL ')} LIMIT 1`);
 }

@@ -144,28 +144,45 @@ function isCall(tokens: readonly Token[], at: number): boolean {
   return !symbol(tokens[after], '(');
 }
 
-function topLevelCommas(tokens: readonly Token[]): number {
+/** The arguments of a call, split at top-level commas (each a token list; none for `name()`). */
+function callArguments(tokens: readonly Token[]): Token[][] {
+  if (tokens.length === 0) return [];
+  const args: Token[][] = [[]];
   let depth = 0;
-  let commas = 0;
   for (const token of tokens) {
     if (symbol(token, '(')) depth++;
     else if (symbol(token, ')')) depth--;
-    else if (depth === 0 && symbol(token, ',')) commas++;
+    if (depth === 0 && symbol(token, ',')) args.push([]);
+    else args.at(-1)!.push(token);
   }
-  return commas;
+  return args;
+}
+
+/** True for an argument the rules can read before the statement runs: a string or number literal (optionally signed), NULL, or a ? parameter. */
+function isPlainValue(arg: readonly Token[]): boolean {
+  const [first, second] = arg;
+  if (arg.length === 1) return first!.type === 'string' || first!.type === 'number' || first!.type === 'param' || word(first, 'NULL');
+  return arg.length === 2 && (symbol(first, '-') || symbol(first, '+')) && second!.type === 'number';
 }
 
 /** Why a call to a date/time function reads the node's clock or time zone, or null. */
 function clockProblem(tokens: readonly Token[], at: number, params: readonly SqlParam[], paramIndex: (t: Token) => number): string | null {
   const name = tokens[at]?.value.toLowerCase() ?? '';
-  const args = tokens.slice(at + 2, matchingParen(tokens, at + 1) - 1);
-  if ((args.length === 0 && name !== 'timediff') || (name === 'strftime' && args.length > 0 && topLevelCommas(args) === 0)) {
+  const args = callArguments(tokens.slice(at + 2, matchingParen(tokens, at + 1) - 1));
+  if ((args.length === 0 && name !== 'timediff') || (name === 'strftime' && args.length === 1)) {
     return `${name}() without a time value means 'now' and reads each node's clock`;
   }
-  for (const token of args) {
+  // strftime's format cannot read the clock; every time value and modifier can (a time value 'now', a modifier 'localtime' or 'utc').
+  const checked = name === 'strftime' ? args.slice(1) : args;
+  for (const arg of checked) {
+    if (!isPlainValue(arg)) {
+      const text = arg.map((t) => t.text).join(' ');
+      return `${name}() with the argument ${text.length > 60 ? `${text.slice(0, 60)}…` : text}, which is neither a literal nor a ? parameter: an expression or a column could hold 'now' (read from each node's own clock as it applies the statement) or 'localtime'/'utc' (each node's time zone), and the store cannot see its value before the statement runs`;
+    }
+    const token = arg.at(-1)!;
     const value = token.type === 'string' ? token.value : token.type === 'param' ? params[paramIndex(token) - 1] : null;
     if (typeof value !== 'string') continue;
-    const lower = value.toLowerCase();
+    const lower = value.trim().toLowerCase();
     const shown = token.type === 'param' ? `a parameter holding '${value}'` : `'${value}'`;
     if (lower === 'now') return `${name}() with ${shown} reads each node's clock, so every node would store a different time`;
     if (lower === 'localtime' || lower === 'utc') return `${name}() with ${shown} depends on each node's time zone`;
@@ -230,7 +247,7 @@ function statementProblem(tokens: readonly Token[], params: readonly SqlParam[],
     const reason = allowUnsafe && unsafeAllowed.has(name) ? undefined : nonDeterministicFunctions.get(name);
     if (reason !== undefined) return new StatementError('non-deterministic', `${reason}; ${replicated}`);
     const clock = clockFunctions.has(name) && !allowUnsafe ? clockProblem(tokens, at, params, (t) => placeholders.indexOf(t) + 1) : null;
-    if (clock !== null) return new StatementError('non-deterministic', `${clock}; ${replicated}. Pass the time as a ? parameter instead`);
+    if (clock !== null) return new StatementError('non-deterministic', `${clock}; ${replicated}. Compute the time in the client and pass it as a ? parameter instead`);
   }
   if (placeholders.length !== params.length) {
     return new StatementError('params', `the statement has ${placeholders.length} ? placeholder${placeholders.length === 1 ? '' : 's'} but ${params.length} parameter${params.length === 1 ? ' was' : 's were'} given`);

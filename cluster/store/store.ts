@@ -14,7 +14,7 @@ import { dropUserObjects, pendingRollbacks, removeRollbackFiles, writeRollbackFi
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits, type RuleOptions } from './sql-rules.js';
-import { prepareRowidCheck, RowidAtMaxError } from './rowid-guard.js';
+import { prepareRowidCheck, RowidAtMaxError, type AtMax } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
 
@@ -114,8 +114,8 @@ export class Store {
     this.rebuildTransaction = db.transaction((log: readonly Entry[], rollbackFile: string | null) => this.rebuildInTransaction(log, rollbackFile));
     this.runCarefully = db.transaction((sql: string, params: readonly SqlParam[]) => {
       const info = this.prepared(sql).run(...bindable(params));
-      const table = this.tableAtRowidMax();
-      if (table !== undefined) throw new RowidAtMaxError(table); // rolls the SAVEPOINT back: the statement is undone
+      const found = this.tableAtRowidMax();
+      if (found !== undefined) throw new RowidAtMaxError(found); // rolls the SAVEPOINT back: the statement is undone
       return info;
     });
     this.selectPosition = db.prepare('SELECT applied_index AS "index", applied_term AS term FROM _replica_state');
@@ -397,10 +397,11 @@ export class Store {
     if (this.db.open && !this.db.inTransaction) this.afterSchemaChange();
   }
 
-  /** A rowid table holding the largest rowid, if one does (rowid-guard.ts). */
-  private tableAtRowidMax(): string | undefined {
+  /** A rowid table holding the largest rowid, or an AUTOINCREMENT counter at it, if one does (rowid-guard.ts). */
+  private tableAtRowidMax(): AtMax | undefined {
     this.rowidCheck ??= prepareRowidCheck(this.db);
-    return this.rowidCheck?.get() as string | undefined;
+    const found = this.rowidCheck?.get() as { table: string; counter: number } | undefined;
+    return found === undefined ? undefined : { table: found.table, counter: found.counter === 1 };
   }
 
   /**

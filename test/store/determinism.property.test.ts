@@ -1,7 +1,9 @@
 // Issue 13, "Determinism closed": statements drawn from a small grammar —
-// writes and CREATEs over kv and two tables, with expressions from a pool of
+// writes and CREATEs over kv and three tables, with expressions from a pool of
 // deterministic and non-deterministic functions, pragma functions, dbstat,
-// sqlite_schema, rowids near the largest, and log_index() in every place —
+// sqlite_schema, rowids near the largest, 'now' built at run time or read from
+// a column, an AUTOINCREMENT counter set near the largest rowid, and
+// log_index() in every place —
 // run on two fresh stores, as two nodes would apply them: at different paths,
 // different wall times, and with different page layouts. Each statement is
 // either refused by the validator (the leader never proposes it) or gives the
@@ -39,6 +41,10 @@ const leaf = fc.constantFrom(
   'sqlite_version()',
   'sqlite_source_id()',
   "datetime('now')",
+  "'now'",
+  "strftime('%f', 'n' || 'ow')",
+  "(SELECT max(strftime('%f', v)) FROM kv)",
+  "datetime('2024-01-01', (SELECT max(v) FROM kv))",
   "julianday('now')",
   'unixepoch()',
   'CURRENT_TIMESTAMP',
@@ -85,6 +91,9 @@ const statement: fc.Arbitrary<string> = fc.oneof(
   expr.map((e) => `CREATE TRIGGER IF NOT EXISTS t_audit AFTER INSERT ON t BEGIN INSERT INTO kv(k, v) VALUES ('trig' || new.id, ${e}) ON CONFLICT(k) DO NOTHING; END`),
   expr.map((e) => `INSERT INTO g(a) VALUES (${e})`),
   expr.map((e) => `INSERT INTO d(a) VALUES (${e})`),
+  fc.constant('CREATE TABLE IF NOT EXISTS ai (id INTEGER PRIMARY KEY AUTOINCREMENT, a)'),
+  expr.map((a) => `INSERT INTO ai(a) VALUES (${a})`),
+  rowid.map((r) => `UPDATE sqlite_sequence SET seq = ${r} WHERE name = 'ai'`),
   fc.constant('ANALYZE'),
   fc.constant("INSERT INTO kv(k, v) SELECT 'stat', stat FROM sqlite_stat1"),
   fc.constant('CREATE VIRTUAL TABLE IF NOT EXISTS pages USING dbstat'),

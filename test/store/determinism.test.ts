@@ -85,6 +85,33 @@ describe('rowid exhaustion (row 6)', () => {
     expect(a.apply(sqlEntry(8, 'INSERT INTO t VALUES (?, 2)', [max], { client: 'c', request: 2 }))).toMatchObject({ ok: true, duplicate: true });
   });
 
+  it('refuses an AUTOINCREMENT counter at the largest rowid, whose next insert would fail with SQLITE_FULL and stop every node as a full disk', () => {
+    const nodes = twoNodes();
+    let index = 0;
+    const run = (sql: string, params: readonly unknown[] = []) => applyBoth(nodes, ++index, sql, params);
+    expect(run('CREATE TABLE ai(id INTEGER PRIMARY KEY AUTOINCREMENT, a)')).toMatchObject({ ok: true });
+    expect(run("INSERT INTO ai(a) VALUES ('first')")).toMatchObject({ ok: true });
+    const counter = run(`UPDATE sqlite_sequence SET seq = ${max} WHERE name = 'ai'`);
+    expect(counter).toMatchObject({ ok: false, code: 'non-deterministic' });
+    expect(counter.ok === false && counter.error).toMatch(/the AUTOINCREMENT counter of table ai \(its row in sqlite_sequence\) would reach 9223372036854775807.*SQLITE_FULL, which SQLite also reports for a full disk/);
+    // However it gets there: a REAL or TEXT counter SQLite reads as the maximum, an explicit id that moves the counter.
+    expect(run("UPDATE sqlite_sequence SET seq = 1e19 WHERE name = 'ai'")).toMatchObject({ ok: false, code: 'non-deterministic' });
+    expect(run(`UPDATE sqlite_sequence SET seq = '${max}' WHERE name = 'ai'`)).toMatchObject({ ok: false, code: 'non-deterministic' });
+    expect(run("INSERT INTO sqlite_sequence(name, seq) VALUES ('ai', 9.3e18)")).toMatchObject({ ok: false, code: 'non-deterministic' });
+    expect(run('INSERT INTO ai(id, a) VALUES (?, ?)', [max, 'top'])).toMatchObject({ ok: false, code: 'non-deterministic' });
+    // The next plain insert is an ordinary one on every node: no SQLITE_FULL, no wedge.
+    expect(run("INSERT INTO ai(a) VALUES ('x')")).toMatchObject({ ok: true, lastInsertRowid: 2 });
+    expect(run("UPDATE sqlite_sequence SET seq = 100 WHERE name = 'ai'")).toMatchObject({ ok: true });
+    expect(run("INSERT INTO ai(a) VALUES ('y')")).toMatchObject({ ok: true, lastInsertRowid: 101 });
+    expect(nodes[0].checksum()).toBe(nodes[1].checksum());
+    // In one batch (no SAVEPOINT per statement until the check trips) the same.
+    const [a, b] = twoNodes();
+    const log = history(['CREATE TABLE ai(id INTEGER PRIMARY KEY AUTOINCREMENT, a)', "INSERT INTO ai(a) VALUES ('first')", `UPDATE sqlite_sequence SET seq = ${max}`, "INSERT INTO ai(a) VALUES ('x')"]);
+    expect(a.applyBatch(log).map((r) => r.ok)).toEqual([true, true, false, true]);
+    expect(log.map((entry) => b.apply(entry)).map((r) => r.ok)).toEqual([true, true, false, true]);
+    expect(a.checksum()).toBe(b.checksum());
+  });
+
   it('checks tables created, renamed and rebuilt after the first write', () => {
     const [a, b] = twoNodes();
     const log = history(['CREATE TABLE x (a)', 'INSERT INTO x VALUES (1)', 'ALTER TABLE x RENAME TO y', `INSERT INTO y (rowid, a) VALUES (${max}, 2)`]);
@@ -112,6 +139,23 @@ describe('log_index() outside apply (row 10)', () => {
     expect(applyBoth(nodes, 1, 'CREATE TRIGGER stamp AFTER INSERT ON kv BEGIN UPDATE kv SET idx = log_index() WHERE k = new.k; END')).toMatchObject({ ok: true });
     expect(applyBoth(nodes, 2, "INSERT INTO kv(k, v) VALUES ('a', 'b')")).toMatchObject({ ok: true });
     expect(nodes[0].query("SELECT idx FROM kv WHERE k = 'a'").rows).toEqual([[2]]);
+    expect(nodes[0].checksum()).toBe(nodes[1].checksum());
+  });
+});
+
+describe("the clock read through an expression or a column", () => {
+  it("refuses datetime('n' || 'ow') and datetime(v) with v = 'now' at apply too, the same on every node", () => {
+    const nodes = twoNodes();
+    expect(applyBoth(nodes, 1, "INSERT INTO kv(k, v) VALUES ('nowkey', 'now')")).toMatchObject({ ok: true });
+    const statements = [
+      "INSERT INTO kv(k, v) VALUES ('a9', datetime('n' || 'ow') || ' ' || strftime('%f', 'n' || 'ow'))",
+      "INSERT INTO kv(k, v) SELECT 'a10', strftime('%f', v) FROM kv WHERE k = 'nowkey'",
+    ];
+    statements.forEach((sql, i) => {
+      const result = applyBoth(nodes, i + 2, sql);
+      expect(result, sql).toMatchObject({ ok: false, code: 'non-deterministic' });
+      expect(result.ok === false && result.error).toMatch(/neither a literal nor a \? parameter: an expression or a column could hold 'now'/);
+    });
     expect(nodes[0].checksum()).toBe(nodes[1].checksum());
   });
 });

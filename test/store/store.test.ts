@@ -319,10 +319,10 @@ describe('query', () => {
     const store = stores.open();
     const rowsMax = storeLimits.queryRowsMax;
     store.apply(
-      // Recursive CTEs are refused (bounds.ts): a cross join of digits makes the rows 0..rowsMax.
+      // Recursive CTEs and joins of more than 4 sources are refused (bounds.ts): a cross join of digits makes the rows 0..rowsMax.
       sqlEntry(
         1,
-        `WITH d(x) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) INSERT INTO kv SELECT 'k' || i, i, log_index() FROM (SELECT a.x + 10 * b.x + 100 * c.x + 1000 * e.x + 10000 * f.x AS i FROM d a, d b, d c, d e, d f) WHERE i <= ${rowsMax}`,
+        `WITH d(x) AS (VALUES ${Array.from({ length: 10 }, (_, i) => `(${i})`).join(', ')}), t(x) AS (VALUES ${Array.from({ length: 20 }, (_, i) => `(${i})`).join(', ')}) INSERT INTO kv SELECT 'k' || i, i, log_index() FROM (SELECT a.x + 10 * b.x + 100 * c.x + 1000 * e.x AS i FROM d a, d b, d c, t e) WHERE i <= ${rowsMax}`,
       ),
     );
     const all = store.query('SELECT k FROM kv');
