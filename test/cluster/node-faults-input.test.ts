@@ -37,7 +37,7 @@ describe(':disk and :apply', () => {
     ['disk n2', /usage: disk <node> slow <ms> \| normal/],
     ['disk n2 fast 20ms', /usage: disk/],
     ['disk n2 slow', /usage: disk/],
-    ['disk n2 slow twenty', /disk must be a duration like 50ms/],
+    ['disk n2 slow twenty', /disk slow must be a duration like 50ms/],
     ['apply n2 slow 11s', /at most 10000ms/],
     ['apply n2 slow 0ms', /changes nothing; apply n2 normal clears the fault/],
     ['disk n7 slow 20ms', /no node 'n7'/],

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -12,7 +12,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine automatic failover (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine automatic failover'), () => {
   it('promotes a standby after the primary is killed, then fences a primary cut from every standby', async () => {
     cluster = await PostgresCluster.start({ nodes: 3, mode: 'async', failover: 'auto', failoverTimeoutMs: 500, fencing: true });
     await cluster.execute(workloadWriteSql, ['a', '1']);

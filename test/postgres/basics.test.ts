@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine basics (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine basics'), () => {
   it('starts a primary and two standbys, and a write on the primary is read on a standby', async () => {
     cluster = await PostgresCluster.start({ nodes: 3, replication: { mode: 'async' } });
     expect(cluster.leader()).toBe('n1');

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { eventually, isAlive, noPostgres } from './helpers.js';
+import { eventually, isAlive, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -12,7 +12,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine failover (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine failover'), () => {
   it('kill + promote + old primary rejoins via pg_rewind, with its unreplicated acknowledged writes listed as lost', async () => {
     cluster = await PostgresCluster.start({ nodes: 3, replication: { mode: 'async' } });
     const kept = await cluster.execute(workloadWriteSql, ['kept', 'a']);

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { TimeoutError, workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine link faults (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine link faults'), () => {
   it('a cut at the proxy blocks a quorum commit; the timed-out commit stays on the primary; heal unblocks the next', async () => {
     cluster = await PostgresCluster.start({ nodes: 2, replication: { mode: 'quorum', ackLevel: 'flushed' } });
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: 'ANY 1 (n2)', synchronousCommit: 'on' });
@@ -53,8 +53,8 @@ describe.skipIf(noPostgres)('postgres engine link faults (skipped: no PostgreSQL
     await cluster.setReplication({ mode: 'sync', ackLevel: 'applied' });
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: 'FIRST 2 (n2, n3)', synchronousCommit: 'remote_apply' });
     // The primary's log says it, and pg_stat_replication shows it.
-    expect(await eventually(() => cluster!.serverLog().some((e) => e.node === 'n1' && e.kind === 'sync-standby' && /"n3" is now a synchronous standby/.test(e.text)), 5_000)).toBe(true);
-    expect(await eventually(() => cluster!.replicationRows().every((r) => r.syncState === 'sync') && cluster!.replicationRows().length === 2, 5_000)).toBe(true);
+    expect(await eventually(() => cluster!.serverLog().some((e) => e.node === 'n1' && e.kind === 'sync-standby' && /"n3" is now a synchronous standby/.test(e.text)), 15_000)).toBe(true);
+    expect(await eventually(() => cluster!.replicationRows().every((r) => r.syncState === 'sync') && cluster!.replicationRows().length === 2, 15_000)).toBe(true);
     await cluster.setReplication({ mode: 'quorum', ackLevel: 'received', quorum: 3 });
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: 'ANY 2 (n2, n3)', synchronousCommit: 'remote_write' });
     await expect(cluster.setReplication({ syncTimeoutMs: 100 })).rejects.toThrow(/no PostgreSQL setting/);

@@ -10,8 +10,13 @@ function found(): string | null {
 }
 
 export const pgBin = found();
-/** For describe.skipIf: the one-line reason is in the describe name. */
+/** For describe.skipIf: the one-line reason is in the describe name (suiteName). */
 export const noPostgres = pgBin === null;
+
+/** A suite's name, with the reason it is skipped when it is. */
+export function suiteName(name: string, skipped = noPostgres, reason = 'no PostgreSQL server binaries found'): string {
+  return skipped ? `${name} (skipped: ${reason})` : name;
+}
 
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

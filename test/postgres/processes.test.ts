@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -76,7 +76,7 @@ function socketInodes(pid: number): string[] {
   return found;
 }
 
-describe.skipIf(noPostgres || process.platform !== 'linux')('postgres engine processes (skipped: no PostgreSQL server binaries, or not Linux)', () => {
+describe.skipIf(noPostgres || process.platform !== 'linux')(suiteName('postgres engine processes', noPostgres || process.platform !== 'linux', 'no PostgreSQL server binaries, or not Linux'), () => {
   it('opens no TCP or UDP socket in any server process, and stop() leaves no process, a paused one included', async () => {
     cluster = await PostgresCluster.start({ nodes: 3, replication: { mode: 'quorum' } });
     const postmasters = cluster.postmasterPids();

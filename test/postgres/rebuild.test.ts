@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { BadRequestError, workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { noPostgres } from './helpers.js';
+import { noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine rebuild (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine rebuild'), () => {
   it('copies a standby again from the primary, and refuses to rebuild the primary', async () => {
     cluster = await PostgresCluster.start({ nodes: 2, mode: 'sync', ack: 'applied' });
     await cluster.execute(workloadWriteSql, ['before', 'b']);

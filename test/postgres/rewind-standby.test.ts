@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -11,7 +11,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine standby rewind (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine standby rewind'), () => {
   it('rewinds a standby that was ahead of the promoted one, and lists the old primary writes it alone had kept as lost', async () => {
     cluster = await PostgresCluster.start({ nodes: 3, mode: 'async' });
     cluster.partition([['n1', 'n3'], ['n2']]);

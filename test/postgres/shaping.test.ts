@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
 import { workloadWriteSql } from '../../cluster/supervisor/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine link shaping (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine link shaping'), () => {
   it('a delayed link still carries a sync commit; a lossy link ends connections, and heal lets the standby stream again', async () => {
     cluster = await PostgresCluster.start({ nodes: 2, mode: 'sync', ack: 'applied' });
     cluster.setLink('n1', 'n2', { delayMs: 50, jitterMs: 20 });

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresCluster } from '../../cluster/postgres/index.js';
-import { eventually, noPostgres } from './helpers.js';
+import { eventually, noPostgres, suiteName } from './helpers.js';
 
 let cluster: PostgresCluster | null = null;
 afterEach(async () => {
@@ -11,7 +11,7 @@ afterEach(async () => {
   cluster = null;
 });
 
-describe.skipIf(noPostgres)('postgres engine workload (skipped: no PostgreSQL server binaries found)', () => {
+describe.skipIf(noPostgres)(suiteName('postgres engine workload'), () => {
   it('runs closed-loop clients with read-your-writes sessions on standbys: writes acknowledged, no read-your-writes violation', async () => {
     cluster = await PostgresCluster.start({ nodes: 3, mode: 'async', ack: 'flushed' });
     cluster.workload.start({ rate: null, concurrency: 8, readFraction: 0.5, keys: 20, readTarget: 'follower', sessions: 'read-your-writes', seed: 7 });
