@@ -46,7 +46,7 @@ import { checkReplication, defaultReplication, resolveOptions, type ResolvedOpti
 import { snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
-import { holdsData, wipeForRebuild } from '../node/rebuild.js';
+import { highestSavedTerm, holdsData, wipeForRebuild } from '../node/rebuild.js';
 import { checksumResult, snapshotResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus, wedgedAfterMs } from './status.js';
@@ -306,8 +306,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   /** A node that exits with corruptExitCode refused to start on a corrupt WAL; its event usually said where first. */
   private noteCorruptExit(slot: Slot, exit: ExitInfo): void {
     if (exit.code !== corruptExitCode || slot.corrupt !== null) return;
-    const line = this.logTail(slot.id).split('\n').reverse().find((text) => text.includes('corrupt WAL')) ?? '';
-    slot.corrupt = { message: line === '' ? `${slot.id} exited with code ${corruptExitCode}: its WAL is corrupt (see ${join(this.nodeDir(slot.id), 'node.log')})` : line, segment: null, offset: null };
+    const line = this.logTail(slot.id).split('\n').reverse().find((text) => /corrupt (WAL|meta|wal\/base):/.test(text)) ?? '';
+    slot.corrupt = { message: line === '' ? `${slot.id} exited with code ${corruptExitCode}: its WAL or meta is corrupt (see ${join(this.nodeDir(slot.id), 'node.log')})` : line, segment: null, offset: null };
   }
 
   /** A node's own report of a corrupt WAL; a later incarnation that reports telemetry has started, so it is no longer shown corrupt. */
@@ -825,13 +825,19 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
       slot.process.signal('SIGKILL');
       await slot.process.exited;
     }
-    const floor = wipeForRebuild(this.nodeDir(id));
+    // The highest term any node saved or reported: a corrupt meta is replaced by one that cannot vote twice in a term (rebuild.ts).
+    const others = [...this.ids, ...this.removed].filter((other) => other !== id);
+    const reported = [...this.slots.values()].map((s) => s.telemetry?.term ?? 0);
+    const termSeen = Math.max(highestSavedTerm(others.map((other) => this.nodeDir(other))), this.knownLeader?.term ?? 0, ...reported);
+    const keptAside: string[] = [];
+    const floor = wipeForRebuild(this.nodeDir(id), new Date(), { id, termSeen, keptAside });
     slot.corrupt = null;
     slot.incarnation++;
     slot.telemetry = null;
     this.spawn(id);
     const held = floor === null ? '' : `; it votes only for logs at least as up to date as term ${floor.term}, index ${floor.index} (where its old log ended) until it has caught up there`;
-    this.record({ type: 'fault', fault: 'rebuild', detail: `${id} rebuilt: its WAL, state.db and snapshots wiped (meta kept), restarted empty to be copied from the leader${held}` });
+    const aside = keptAside.length === 0 ? '' : `; kept aside, not deleted: ${keptAside.join(', ')}`;
+    this.record({ type: 'fault', fault: 'rebuild', detail: `${id} rebuilt: its WAL, state.db and snapshots wiped (meta kept), restarted empty to be copied from the leader${held}${aside}` });
   }
 
   /** SIGSTOP: the process freezes; what is sent to it waits in socket buffers and its peers' bounded outboxes. */

@@ -59,7 +59,7 @@ export function makeOwnDir(path: string): void {
 }
 
 /** What a node keeps in its dir (node/host.ts, wal/, store/): the names it opens by path. */
-const nodeFileNames = ['node.log', 'meta', 'meta.tmp', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal', 'rebuild.json', 'rebuild.json.tmp'];
+const nodeFileNames = ['node.log', 'meta', 'meta.tmp', 'boot-id', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal', 'rebuild.json', 'rebuild.json.tmp'];
 const nodeDirNames = ['wal', 'rollback', 'snapshots'];
 
 /**
