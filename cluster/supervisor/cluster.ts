@@ -44,7 +44,7 @@ import { InvalidReport, parseMessageReport } from '../message-report.js';
 import { checkStatement, checkWriteIds, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
-import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
+import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, prepareNodeDir, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
 import { highestSavedTerm, holdsData, wipeForRebuild } from '../node/rebuild.js';
 import { checksumResult, snapshotResult } from './replies.js';
@@ -173,6 +173,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const cluster = new Cluster(options);
     try {
+      // Every node's dir is checked before any node starts: something in the way refuses the whole start, changing nothing.
+      for (const id of cluster.ids) prepareNodeDir(cluster.nodeDir(id), id, 'start');
       for (const id of cluster.ids) cluster.spawn(id);
       if (cluster.options.failover === 'manual') {
         // Manual failover runs no elections: n1 starts as the primary, as a PostgreSQL primary would.
@@ -241,8 +243,13 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   private spawn(id: NodeId): void {
     const slot = this.slot(id);
     const dir = this.nodeDir(id);
-    makeOwnDir(dir);
-    refuseLinksInNodeDir(dir);
+    try {
+      prepareNodeDir(dir, id, 'restart');
+    } catch (error) {
+      // Something in the way: the node stays down, and status says why until it starts.
+      if (error instanceof BadRequestError) slot.corrupt = { message: error.message, segment: null, offset: null };
+      throw error;
+    }
     const config: NodeConfig = {
       id,
       // The configuration at the start of the log: the founders', or none for a node added later.
@@ -818,7 +825,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     if (sources.length === 0) {
       throw new BadRequestError(`no other node holds a log to copy ${id} from (each is empty or awaiting a rebuild itself): a rebuild now would leave no copy of what the cluster committed`);
     }
-    // A link in the node dir is refused before anything in it is removed (see refuseLinksInNodeDir).
+    // A node dir that is not a dir, or a link in it, is refused before anything in it is removed (see refuseLinksInNodeDir).
+    makeOwnDir(this.nodeDir(id));
     refuseLinksInNodeDir(this.nodeDir(id));
     if (slot.process !== null) {
       slot.expectingExit = true;
