@@ -184,7 +184,9 @@ function replaceCorruptMeta(dir: string, stamp: string, floor: LogPoint | null, 
     readHardState({ fs, dir });
     return;
   } catch (error) {
-    if (!(error instanceof WalError) || error.code !== 'corrupt-meta') throw error;
+    // EISDIR: a directory named meta, in the way (the supervisor refuses to start the node on it): kept aside too.
+    const inTheWay = (error as NodeJS.ErrnoException).code === 'EISDIR';
+    if (!inTheWay && (!(error instanceof WalError) || error.code !== 'corrupt-meta')) throw error;
   }
   if (options.id === undefined || options.termSeen === undefined) throw new Error(`${join(dir, 'meta')} does not read back, and no node id and highest term were given to replace it safely`);
   const aside = join(dir, `meta-corrupt-${stamp}`);

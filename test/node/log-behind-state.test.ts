@@ -4,7 +4,7 @@
 // of such a node takes its floor from state.db; a corrupt meta is replaced by
 // the node's own vote in the highest term known.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,5 +115,18 @@ describe('a log that lost its end below state.db', () => {
     expect(JSON.parse(readFileSync(join(dir, 'meta'), 'utf8'))).toEqual({ term: 7, vote: 'n2' });
     expect(kept).toEqual([join(dir, 'meta-corrupt-1970-01-01T00-00-00-000Z')]);
     expect(readFileSync(kept[0]!, 'utf8')).toBe('{"term":"garbage"');
+  });
+});
+
+describe('a rebuild with a directory where meta belongs', () => {
+  it('keeps the directory aside and writes a safe meta', async () => {
+    const dir = await nodeWithLostEnd();
+    rmSync(join(dir, 'meta'));
+    mkdirSync(join(dir, 'meta'));
+    writeFileSync(join(dir, 'meta', 'mine'), 'x');
+    const kept: string[] = [];
+    wipeForRebuild(dir, new Date(0), { id: 'n2', termSeen: 3, keptAside: kept });
+    expect(JSON.parse(readFileSync(join(dir, 'meta'), 'utf8'))).toEqual({ term: 3, vote: 'n2' });
+    expect(readFileSync(join(kept[0]!, 'mine'), 'utf8')).toBe('x');
   });
 });
