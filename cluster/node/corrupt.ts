@@ -39,7 +39,7 @@ export function corruptionOf(error: unknown): { message: string; at: CorruptAt }
   }
   if (error.code === 'corrupt-meta' && error.file !== null) {
     const name = basename(error.file) === 'base' ? 'wal/base' : basename(error.file);
-    const what = name === 'meta' ? 'its term and vote' : 'where its compacted log begins';
+    const what = name === 'meta' ? 'its term and vote' : name === 'wal/base' ? 'where its compacted log begins' : 'the log position it must not vote below';
     return {
       message: `corrupt ${name}: ${error.message}; the node does not know ${what}, so it does not start; rebuild it from the others (restart with { rebuild: true }, or :rebuild in the dashboard), which keeps the damaged file aside and loses nothing the others hold`,
       at: { segment: name, offset: 0, index: 0, reason: 'corrupt-meta' },

@@ -40,9 +40,18 @@ export function readRebuildFloor(dir: string): LogPoint | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const value = JSON.parse(text) as { index?: unknown; term?: unknown };
+  const file = join(dir, rebuildFloorFile);
+  let value: { index?: unknown; term?: unknown } | null = null;
+  try {
+    value = JSON.parse(text) as { index?: unknown; term?: unknown } | null;
+  } catch {
+    // Reported below, as any other floor that does not read back.
+  }
   const ok = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  if (!ok(value.index) || !ok(value.term)) throw new Error(`${join(dir, rebuildFloorFile)} is not a rebuild floor ({"term":T,"index":I}): ${text.slice(0, 200)}`);
+  // The node refuses to start on it (corrupt.ts); a rebuild replaces it (wipeForRebuild).
+  if (typeof value !== 'object' || value === null || !ok(value.index) || !ok(value.term)) {
+    throw new WalError('corrupt-meta', `${file} is not a rebuild floor ({"term":T,"index":I}): ${JSON.stringify(text.slice(0, 200))}`, { file });
+  }
   return { index: value.index, term: value.term };
 }
 
@@ -78,9 +87,25 @@ export function clearRebuildFloor(dir: string): void {
  * no other vote: no leader came of that.)
  * Returns the floor (null: the old log held nothing, so there is nothing to protect).
  */
-export function wipeForRebuild(dir: string, now: Date = new Date(), options: { id?: string; termSeen?: number; keptAside?: string[] } = {}): LogPoint | null {
+export function wipeForRebuild(
+  dir: string,
+  now: Date = new Date(),
+  options: { id?: string; termSeen?: number; keptAside?: string[]; floorSeen?: () => LogPoint | null } = {},
+): LogPoint | null {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
-  const old = readRebuildFloor(dir);
+  let old: LogPoint | null;
+  try {
+    old = readRebuildFloor(dir);
+  } catch (error) {
+    if (!(error instanceof WalError) || error.code !== 'corrupt-meta') throw error;
+    // The floor of an earlier rebuild is lost: its log is gone, so the most up to date log any other node holds stands in
+    // (an entry this node acknowledged and that was committed is on another node of that majority).
+    if (options.floorSeen === undefined) throw new Error(`${join(dir, rebuildFloorFile)} does not read back, and no other node's log position was given to replace it safely`);
+    old = options.floorSeen();
+    const aside = join(dir, `${rebuildFloorFile}-corrupt-${stamp}`);
+    fs.renameSync(join(dir, rebuildFloorFile), aside);
+    options.keptAside?.push(aside);
+  }
   let floor = old;
   for (const point of [lastRecordPosition(fs, join(dir, 'wal')), appliedPosition(dir)]) {
     if (point !== null && (floor === null || !atLeastAsUpToDate(floor, point))) floor = point;
@@ -163,6 +188,21 @@ function appliedPosition(dir: string): LogPoint | null {
   } finally {
     db?.close();
   }
+}
+
+/** The most up to date last position of the logs in these node dirs (read past any damage), or null. */
+export function mostUpToDateLog(dirs: readonly string[]): LogPoint | null {
+  let best: LogPoint | null = null;
+  for (const dir of dirs) {
+    let point: LogPoint | null = null;
+    try {
+      point = lastRecordPosition(fs, join(dir, 'wal'));
+    } catch {
+      // A node dir in no state to read tells nothing.
+    }
+    if (point !== null && (best === null || !atLeastAsUpToDate(best, point))) best = point;
+  }
+  return best;
 }
 
 /** The highest term in the `meta` of these node dirs (those that read back); 0 when none does. */

@@ -46,7 +46,7 @@ import { checkReplication, defaultReplication, resolveOptions, type ResolvedOpti
 import { snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
 import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, prepareNodeDir, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
-import { highestSavedTerm, holdsData, wipeForRebuild } from '../node/rebuild.js';
+import { highestSavedTerm, holdsData, mostUpToDateLog, wipeForRebuild } from '../node/rebuild.js';
 import { checksumResult, snapshotResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus, wedgedAfterMs } from './status.js';
@@ -838,7 +838,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     const reported = [...this.slots.values()].map((s) => s.telemetry?.term ?? 0);
     const termSeen = Math.max(highestSavedTerm(others.map((other) => this.nodeDir(other))), this.knownLeader?.term ?? 0, ...reported);
     const keptAside: string[] = [];
-    const floor = wipeForRebuild(this.nodeDir(id), new Date(), { id, termSeen, keptAside });
+    const floorSeen = () => mostUpToDateLog(others.map((other) => this.nodeDir(other)));
+    const floor = wipeForRebuild(this.nodeDir(id), new Date(), { id, termSeen, keptAside, floorSeen });
     slot.corrupt = null;
     slot.incarnation++;
     slot.telemetry = null;

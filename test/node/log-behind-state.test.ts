@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryBytes, type Entry } from '../../cluster/core/index.js';
 import { corruptionOf, CorruptStateError } from '../../cluster/node/corrupt.js';
-import { rebuildFloorFile, wipeForRebuild } from '../../cluster/node/rebuild.js';
+import { readRebuildFloor, rebuildFloorFile, wipeForRebuild } from '../../cluster/node/rebuild.js';
 import { bootIdFile, openNodeState, snapshotPolicyDefault } from '../../cluster/node/snapshots.js';
 import { Store } from '../../cluster/store/index.js';
 import { openWal } from '../../cluster/wal/index.js';
@@ -128,5 +128,24 @@ describe('a rebuild with a directory where meta belongs', () => {
     wipeForRebuild(dir, new Date(0), { id: 'n2', termSeen: 3, keptAside: kept });
     expect(JSON.parse(readFileSync(join(dir, 'meta'), 'utf8'))).toEqual({ term: 3, vote: 'n2' });
     expect(readFileSync(join(kept[0]!, 'mine'), 'utf8')).toBe('x');
+  });
+});
+
+describe('a rebuild floor that does not read back', () => {
+  it('is corrupt (the node refuses to start); a rebuild keeps it aside and takes the most up to date log the others hold', async () => {
+    const dir = await nodeWithLostEnd();
+    writeFileSync(join(dir, rebuildFloorFile), '{"term":');
+    let error: unknown = null;
+    try {
+      readRebuildFloor(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(corruptionOf(error)?.message).toMatch(/^corrupt rebuild\.json: .* is not a rebuild floor .*the node does not know the log position it must not vote below, so it does not start; rebuild it/);
+    expect(() => wipeForRebuild(dir, new Date(0), { id: 'n2', termSeen: 2 })).toThrow(/does not read back/);
+    const kept: string[] = [];
+    expect(wipeForRebuild(dir, new Date(0), { id: 'n2', termSeen: 2, keptAside: kept, floorSeen: () => ({ term: 3, index: 4 }) })).toEqual({ term: 3, index: 4 });
+    expect(readRebuildFloor(dir)).toEqual({ term: 3, index: 4 });
+    expect(kept).toEqual([join(dir, `${rebuildFloorFile}-corrupt-1970-01-01T00-00-00-000Z`)]);
   });
 });
