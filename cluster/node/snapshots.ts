@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { Entry, Message, NodeId, RaftCore, SnapshotMeta } from '../core/index.js';
 import { Invalid, type HostEvent, type SnapshotTelemetry } from '../protocol.js';
 import { recordedWrites, Store } from '../store/index.js';
+import { pendingRollbacks } from '../store/rollback.js';
 import { openWal, type Recovery, type Wal } from '../wal/index.js';
 import {
   alignLog,
@@ -159,8 +160,10 @@ export function openNodeState(options: { id: NodeId; dataDir: string; fsync: boo
       throw new Error(`${nodeDir}: the WAL begins at index ${firstIndex}, after the newest usable snapshot (index ${meta.index}); entries between them are lost: move ${nodeDir} away so the node is rebuilt from the leader`);
     }
     const applied = store.appliedIndex();
-    // Past the snapshot and past the log's end: entries the log made durable before they were applied are gone.
-    const lostReason = applied > meta.index && applied > wal.lastIndex() ? lostEntries(applied, store.appliedTerm()) : '';
+    // Past the snapshot and past the log's end: entries the log made durable before they were applied are gone,
+    // unless a rollback a crash interrupted explains it (its record is durable before the log is cut; restored below).
+    const interrupted = (): boolean => pendingRollbacks(nodeDir, { index: applied, term: store.appliedTerm() }, () => false).length > 0;
+    const lostReason = applied > meta.index && applied > wal.lastIndex() && !interrupted() ? lostEntries(applied, store.appliedTerm()) : '';
     const termOf = (index: number): number => (index === meta.index ? meta.term : (walEntries[index - firstIndex]?.term ?? -1));
     const inLog = applied >= meta.index && applied <= wal.lastIndex() && termOf(applied) === store.appliedTerm();
     const sameAsSnapshot = applied === meta.index && store.appliedTerm() === meta.term;
