@@ -306,6 +306,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     slot.client = null;
     this.control.failAll('node-died', `${id} exited before answering`, id);
     this.noteCorruptExit(slot, exit);
+    // A leader that exited leads no more: a later incarnation starts as a follower (and one refused as corrupt never runs).
+    if (this.knownLeader?.id === id) this.knownLeader = null;
     this.record({ type: 'node-exited', node: id, code: exit.code, signal: exit.signal, expected: slot.expectingExit, logTail: slot.expectingExit ? '' : this.logTail(id) });
     this.topologyChanged();
   }
