@@ -32,6 +32,14 @@ export class CorruptStateError extends Error {
 /** The one-line message and the place, when `error` is damage the node must refuse to start on; else null. */
 export function corruptionOf(error: unknown): { message: string; at: CorruptAt } | null {
   if (error instanceof CorruptStateError) return { message: error.message, at: error.at };
+  const sqlite = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && error.name === 'SqliteError' && (sqlite === 'SQLITE_CORRUPT' || sqlite === 'SQLITE_NOTADB')) {
+    // Opening state.db (or the snapshot it is restored from) on start: a damaged database file, not a statement's fault.
+    return {
+      message: `corrupt state.db: SQLite says "${error.message}" (${sqlite}) while the node opens its state; it does not start; rebuild it from the others (restart with { rebuild: true }, or :rebuild in the dashboard), which replaces its state with a copy from the others`,
+      at: { segment: 'state.db', offset: 0, index: 0, reason: sqlite.toLowerCase().replace('_', '-') },
+    };
+  }
   if (!(error instanceof WalError)) return null;
   if (error.code === 'corrupt' && error.corruption !== null) {
     const c = error.corruption;

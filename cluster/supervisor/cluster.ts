@@ -315,7 +315,7 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   /** A node that exits with corruptExitCode refused to start on a corrupt WAL; its event usually said where first. */
   private noteCorruptExit(slot: Slot, exit: ExitInfo): void {
     if (exit.code !== corruptExitCode || slot.corrupt !== null) return;
-    const line = this.logTail(slot.id).split('\n').reverse().find((text) => /corrupt (WAL|meta|wal\/base):/.test(text)) ?? '';
+    const line = this.logTail(slot.id).split('\n').reverse().find((text) => /corrupt (WAL|meta|wal\/base|rebuild\.json|state\.db):/.test(text)) ?? '';
     slot.corrupt = { message: line === '' ? `${slot.id} exited with code ${corruptExitCode}: its WAL or meta is corrupt (see ${join(this.nodeDir(slot.id), 'node.log')})` : line, segment: null, offset: null };
   }
 

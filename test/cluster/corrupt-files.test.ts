@@ -6,7 +6,7 @@
 // writes. A `meta` that does not read back is refused the same way, and a
 // rebuild brings both back.
 
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Cluster, NodeId } from '../../cluster/index.js';
@@ -98,6 +98,31 @@ describe('damaged files that read like a clean log', () => {
 
     const { index } = await cluster.execute('INSERT INTO kv(k, v) VALUES (?, ?)', ['after', 'rebuild'], { timeoutMs: 10_000 });
     expect(await eventually(() => cluster.status().find((n) => n.id === victim)!.corrupt == null, 10_000)).toBe(true);
+    expect(await countRows(cluster)).toBe(6);
+    await sameEverywhere(cluster, index);
+  }, 40_000);
+
+  it('a state.db damaged past its header is refused as corrupt, not a stack trace; a rebuild copies the state again', async () => {
+    const cluster = await startCluster({ nodes: 3, seed: 134 });
+    const leader = await cluster.waitForLeader({ timeoutMs: 10_000 });
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = (await cluster.execute('INSERT INTO kv(k, v) VALUES (?, ?)', [`k${i}`, 'v'])).index;
+    expect(await eventually(() => cluster.status().every((n) => n.appliedIndex >= last), 10_000)).toBe(true);
+    const victim = cluster.ids.find((id) => id !== leader)!;
+    await cluster.kill(victim);
+    const file = join(cluster.nodeDir(victim), 'state.db');
+    const bytes = readFileSync(file);
+    bytes.fill(0x5a, 100);
+    writeFileSync(file, bytes);
+    for (const name of ['state.db-wal', 'state.db-shm']) rmSync(join(cluster.nodeDir(victim), name), { force: true });
+
+    await cluster.restart(victim);
+    expect(await eventually(() => cluster.status().some((n) => n.id === victim && n.corrupt != null && !n.up), 10_000)).toBe(true);
+    expect(cluster.status().find((n) => n.id === victim)!.corrupt).toMatchObject({ segment: 'state.db', message: expect.stringMatching(/^corrupt state\.db: SQLite says .* \(SQLITE_(CORRUPT|NOTADB)\)/) as unknown });
+    expect(cluster.events().some((e) => e.event.type === 'node-exited' && e.event.node === victim && e.event.code === 3)).toBe(true);
+
+    await cluster.restart(victim, { rebuild: true });
+    const { index } = await cluster.execute('INSERT INTO kv(k, v) VALUES (?, ?)', ['after', 'rebuild'], { timeoutMs: 10_000 });
     expect(await countRows(cluster)).toBe(6);
     await sameEverywhere(cluster, index);
   }, 40_000);
