@@ -7,7 +7,7 @@
 import { mixSeed, Prng } from '../core/index.js';
 import { NodeHost, type HostIo, type RollbackStep } from './host.js';
 import { corruptExitCode, type NodeEvent } from '../protocol.js';
-import { WalError } from '../wal/index.js';
+import { corruptionOf } from './corrupt.js';
 import type { NodeConfig } from './config.js';
 import { nodeConfigVariable, parseNodeConfig } from './config.js';
 import { Peers } from './peers.js';
@@ -120,8 +120,9 @@ async function main(): Promise<void> {
 }
 
 /**
- * The host, or, when its WAL is corrupt (a bad record with valid ones after
- * it), no host: the node says so in its log and to the supervisor, then exits
+ * The host, or, when its files are damaged (a bad record with valid ones
+ * after it, a log that lost entries state.db applied, a `meta` or `wal/base`
+ * that does not read back: see corrupt.ts), no host: the node says so in its log and to the supervisor, then exits
  * with corruptExitCode, touching none of its files. It must not start as a
  * voter on a log that lost entries it may have acknowledged.
  */
@@ -129,10 +130,11 @@ function openHost(config: NodeConfig, io: HostIo, exitCorrupt: () => void): Node
   try {
     return new NodeHost(config, io);
   } catch (error) {
-    if (!(error instanceof WalError) || error.code !== 'corrupt' || error.corruption === null) throw error;
-    const c = error.corruption;
-    process.stderr.write(`${config.id}: ${error.message}\n`);
-    const event: NodeEvent = { type: 'node-corrupt', node: config.id, segment: c.segment, offset: c.offset, index: c.index, reason: c.reason, message: error.message };
+    const corrupt = corruptionOf(error);
+    if (corrupt === null) throw error;
+    const c = corrupt.at;
+    process.stderr.write(`${config.id}: ${corrupt.message}\n`);
+    const event: NodeEvent = { type: 'node-corrupt', node: config.id, segment: c.segment, offset: c.offset, index: c.index, reason: c.reason, message: corrupt.message };
     const message = { type: 'events', events: [{ atMs: Date.now(), event }] };
     // Exit once the event is on its way (or at once, without a channel); never hang on it.
     setTimeout(exitCorrupt, 1_000);

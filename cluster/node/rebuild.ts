@@ -14,7 +14,9 @@
 
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { lastRecordPosition } from '../wal/index.js';
+import Database from 'better-sqlite3';
+import { lastRecordPosition, WalError } from '../wal/index.js';
+import { readHardState, writeHardState } from '../wal/hard-state.js';
 
 /** `<node dir>/rebuild.json`: {"term":T,"index":I} of the last record the wiped log held. */
 export const rebuildFloorFile = 'rebuild.json';
@@ -38,9 +40,18 @@ export function readRebuildFloor(dir: string): LogPoint | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const value = JSON.parse(text) as { index?: unknown; term?: unknown };
+  const file = join(dir, rebuildFloorFile);
+  let value: { index?: unknown; term?: unknown } | null = null;
+  try {
+    value = JSON.parse(text) as { index?: unknown; term?: unknown } | null;
+  } catch {
+    // Reported below, as any other floor that does not read back.
+  }
   const ok = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  if (!ok(value.index) || !ok(value.term)) throw new Error(`${join(dir, rebuildFloorFile)} is not a rebuild floor ({"term":T,"index":I}): ${text.slice(0, 200)}`);
+  // The node refuses to start on it (corrupt.ts); a rebuild replaces it (wipeForRebuild).
+  if (typeof value !== 'object' || value === null || !ok(value.index) || !ok(value.term)) {
+    throw new WalError('corrupt-meta', `${file} is not a rebuild floor ({"term":T,"index":I}): ${JSON.stringify(text.slice(0, 200))}`, { file });
+  }
   return { index: value.index, term: value.term };
 }
 
@@ -54,15 +65,52 @@ export function clearRebuildFloor(dir: string): void {
  * Wipes a (stopped) node's log and state for a rebuild: `wal/`, `state.db`
  * (and its -wal, -shm), `snapshots/`. `meta` (term, vote) and `node.log` stay;
  * `rollback/` (records of rolled-back writes, evidence for the user) is moved
- * aside to `rollback-before-rebuild-<time>/`, out of the fresh store's way.
+ * aside to `rollback-before-rebuild-<time>/`, out of the fresh store's way, and
+ * so is anything of the wrong kind at those names (a directory named state.db,
+ * a file named wal, a state.db that is not an SQLite database): never deleted,
+ * since replica-lab did not write it. Their new names go to `keptAside`.
  * The floor is written, durably, before anything is removed, and never
  * lowered: a second rebuild before the node caught up keeps the first floor.
+ * It is the most up to date of the last record the old log held and the
+ * position state.db had applied (a log that lost its end, see
+ * snapshots.ts refuseLostEntries, held entries up to there).
+ *
+ * A `meta` that does not read back (corrupt.ts) is moved aside to
+ * `meta-corrupt-<time>` and replaced, before the wipe, by term
+ * max(`termSeen`, the floor's term) with the vote given to the node itself.
+ * `termSeen` is the highest term the caller knows of (every other node's
+ * `meta`, what the nodes reported): a node votes in a term only when a
+ * candidate asks, and that candidate saved the term first, so no term this
+ * node voted in for another is above it; holding its own vote in that term,
+ * the node cannot vote again in it, and later terms are new. (A term above it
+ * that only this node ever reached it can have voted in only for itself, with
+ * no other vote: no leader came of that.)
  * Returns the floor (null: the old log held nothing, so there is nothing to protect).
  */
-export function wipeForRebuild(dir: string, now: Date = new Date()): LogPoint | null {
-  const old = readRebuildFloor(dir);
-  const last = lastRecordPosition(fs, join(dir, 'wal'));
-  const floor = old === null ? last : last === null || atLeastAsUpToDate(old, last) ? old : last;
+export function wipeForRebuild(
+  dir: string,
+  now: Date = new Date(),
+  options: { id?: string; termSeen?: number; keptAside?: string[]; floorSeen?: () => LogPoint | null } = {},
+): LogPoint | null {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  let old: LogPoint | null;
+  try {
+    old = readRebuildFloor(dir);
+  } catch (error) {
+    if (!(error instanceof WalError) || error.code !== 'corrupt-meta') throw error;
+    // The floor of an earlier rebuild is lost: its log is gone, so the most up to date log any other node holds stands in
+    // (an entry this node acknowledged and that was committed is on another node of that majority).
+    if (options.floorSeen === undefined) throw new Error(`${join(dir, rebuildFloorFile)} does not read back, and no other node's log position was given to replace it safely`);
+    old = options.floorSeen();
+    const aside = join(dir, `${rebuildFloorFile}-corrupt-${stamp}`);
+    fs.renameSync(join(dir, rebuildFloorFile), aside);
+    options.keptAside?.push(aside);
+  }
+  let floor = old;
+  for (const point of [lastRecordPosition(fs, join(dir, 'wal')), appliedPosition(dir)]) {
+    if (point !== null && (floor === null || !atLeastAsUpToDate(floor, point))) floor = point;
+  }
+  replaceCorruptMeta(dir, stamp, floor, options);
   if (floor !== null) {
     const tmp = join(dir, `${rebuildFloorFile}.tmp`);
     // Never through a symbolic link (the supervisor refuses a node dir holding one, see refuseLinksInNodeDir).
@@ -78,10 +126,113 @@ export function wipeForRebuild(dir: string, now: Date = new Date()): LogPoint | 
     syncDir(dir);
   }
   const rollback = join(dir, 'rollback');
-  if (fs.existsSync(rollback)) fs.renameSync(rollback, join(dir, `rollback-before-rebuild-${now.toISOString().replace(/[:.]/g, '-')}`));
-  for (const name of ['wal', 'snapshots', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal']) fs.rmSync(join(dir, name), { recursive: true, force: true });
+  if (fs.existsSync(rollback)) fs.renameSync(rollback, join(dir, `rollback-before-rebuild-${stamp}`));
+  for (const name of ['wal', 'snapshots', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal']) {
+    const path = join(dir, name);
+    if (inTheWay(path, name === 'wal' || name === 'snapshots' ? 'dir' : 'file', name === 'state.db')) {
+      const aside = join(dir, `${name}-in-the-way-${stamp}`);
+      fs.renameSync(path, aside);
+      options.keptAside?.push(aside);
+    } else {
+      fs.rmSync(path, { recursive: true, force: true });
+    }
+  }
   syncDir(dir);
   return floor;
+}
+
+/** True when `path` exists and is not what replica-lab keeps there (a symbolic link is refused before, by the supervisor). */
+function inTheWay(path: string, kind: 'dir' | 'file', sqlite: boolean): boolean {
+  let stats: fs.Stats;
+  try {
+    stats = fs.lstatSync(path);
+  } catch {
+    return false;
+  }
+  if (kind === 'dir') return !stats.isDirectory();
+  if (!stats.isFile()) return true;
+  return sqlite && !looksLikeSqlite(path);
+}
+
+/** SQLite's file header, the first 16 bytes of every database file (an empty file is a database not yet written). */
+const sqliteHeader = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** True when the regular file at `path` is empty or starts with SQLite's header. */
+export function looksLikeSqlite(path: string): boolean {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    const head = Buffer.alloc(sqliteHeader.length);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return n === 0 || (n === head.length && head.equals(sqliteHeader));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The (index, term) state.db had applied, or null when it cannot be read (absent, damaged, not a database). */
+function appliedPosition(dir: string): LogPoint | null {
+  const path = join(dir, 'state.db');
+  try {
+    if (!fs.lstatSync(path).isFile() || !looksLikeSqlite(path)) return null;
+  } catch {
+    return null;
+  }
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const row = db.prepare('SELECT applied_index AS "index", applied_term AS term FROM _replica_state').get() as { index?: unknown; term?: unknown } | undefined;
+    const ok = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    return row !== undefined && ok(row.index) && ok(row.term) && row.index > 0 ? { index: row.index, term: row.term } : null;
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+/** The most up to date last position of the logs in these node dirs (read past any damage), or null. */
+export function mostUpToDateLog(dirs: readonly string[]): LogPoint | null {
+  let best: LogPoint | null = null;
+  for (const dir of dirs) {
+    let point: LogPoint | null = null;
+    try {
+      point = lastRecordPosition(fs, join(dir, 'wal'));
+    } catch {
+      // A node dir in no state to read tells nothing.
+    }
+    if (point !== null && (best === null || !atLeastAsUpToDate(best, point))) best = point;
+  }
+  return best;
+}
+
+/** The highest term in the `meta` of these node dirs (those that read back); 0 when none does. */
+export function highestSavedTerm(dirs: readonly string[]): number {
+  let term = 0;
+  for (const dir of dirs) {
+    try {
+      term = Math.max(term, readHardState({ fs, dir }).term);
+    } catch {
+      // Absent dir, corrupt meta: it tells nothing.
+    }
+  }
+  return term;
+}
+
+/** See wipeForRebuild: a meta that does not read back is kept aside and replaced by a safe one, durably. */
+function replaceCorruptMeta(dir: string, stamp: string, floor: LogPoint | null, options: { id?: string; termSeen?: number; keptAside?: string[] }): void {
+  try {
+    readHardState({ fs, dir });
+    return;
+  } catch (error) {
+    // EISDIR: a directory named meta, in the way (the supervisor refuses to start the node on it): kept aside too.
+    const inTheWay = (error as NodeJS.ErrnoException).code === 'EISDIR';
+    if (!inTheWay && (!(error instanceof WalError) || error.code !== 'corrupt-meta')) throw error;
+  }
+  if (options.id === undefined || options.termSeen === undefined) throw new Error(`${join(dir, 'meta')} does not read back, and no node id and highest term were given to replace it safely`);
+  const aside = join(dir, `meta-corrupt-${stamp}`);
+  fs.renameSync(join(dir, 'meta'), aside);
+  options.keptAside?.push(aside);
+  writeHardState({ fs, dir, fsync: true, hardState: { term: Math.max(options.termSeen, floor?.term ?? 0), vote: options.id } });
 }
 
 /**

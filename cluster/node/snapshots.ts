@@ -13,11 +13,13 @@
 //   follower holds the file; the follower keeps the file until Ready.snapshot
 //   names it and installs it before the rest of that Ready.
 
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { CorruptStateError } from './corrupt.js';
 import { join } from 'node:path';
 import type { Entry, Message, NodeId, RaftCore, SnapshotMeta } from '../core/index.js';
 import { Invalid, type HostEvent, type SnapshotTelemetry } from '../protocol.js';
 import { recordedWrites, Store } from '../store/index.js';
+import { pendingRollbacks } from '../store/rollback.js';
 import { openWal, type Recovery, type Wal } from '../wal/index.js';
 import {
   alignLog,
@@ -131,24 +133,37 @@ export function openNodeState(options: { id: NodeId; dataDir: string; fsync: boo
   }
   const { snapshots } = openSnapshots(nodeDir, log);
   const snapshot = snapshots[0] ?? null;
-  const { wal, recovery, entries: walEntries } = openWal({ dir: nodeDir, fsync, segmentBytesMax: policy.segmentBytes });
+  const { wal, recovery, entries: walEntries, base } = openWal({ dir: nodeDir, fsync, segmentBytesMax: policy.segmentBytes });
   const openStore = (): Store => Store.open({ dir: nodeDir, allowNondeterministic: options.allowNondeterministic });
   let store = openStore();
   try {
     const firstIndex = walEntries[0]?.index ?? wal.lastIndex() + 1;
+    // state.db applied entries the log no longer holds: refuse (or, after a machine restart with fsync off, say why it is rebuilt).
+    const lostEntries = (applied: number, term: number): string => {
+      const lsnBefore = (index: number): number => (index <= base.index ? base.lsn : (walEntries[index - 1 - firstIndex]?.lsn ?? base.lsn));
+      const segment = lastSegment(nodeDir);
+      const offset = segment === null || wal.lastIndex() < segment.firstIndex ? 0 : lsnBefore(wal.lastIndex() + 1) - lsnBefore(segment.firstIndex);
+      return refuseLostEntries({ nodeDir, fsync, logLast: wal.lastIndex(), applied, term, segment: segment?.name ?? '(none)', offset });
+    };
     if (snapshot === null) {
       if (firstIndex > 1) {
         throw new Error(
           `${nodeDir}: the WAL begins at index ${firstIndex} (compacted) but no usable snapshot is left in ${join(nodeDir, 'snapshots')}; the state cannot be rebuilt: move ${nodeDir} away so the node is rebuilt from the leader`,
         );
       }
-      return { wal, recovery, store, snapshot, entries: walEntries, appliedIndex: reconcileWithLog(store, walEntries, id, events), events };
+      const appliedIndex = reconcileWithLog(store, walEntries, id, events, lostEntries);
+      recordBoot(nodeDir);
+      return { wal, recovery, store, snapshot, entries: walEntries, appliedIndex, events };
     }
     const meta = snapshot.meta;
     if (firstIndex - 1 > meta.index) {
       throw new Error(`${nodeDir}: the WAL begins at index ${firstIndex}, after the newest usable snapshot (index ${meta.index}); entries between them are lost: move ${nodeDir} away so the node is rebuilt from the leader`);
     }
     const applied = store.appliedIndex();
+    // Past the snapshot and past the log's end: entries the log made durable before they were applied are gone,
+    // unless a rollback a crash interrupted explains it (its record is durable before the log is cut; restored below).
+    const interrupted = (): boolean => pendingRollbacks(nodeDir, { index: applied, term: store.appliedTerm() }, () => false).length > 0;
+    const lostReason = applied > meta.index && applied > wal.lastIndex() && !interrupted() ? lostEntries(applied, store.appliedTerm()) : '';
     const termOf = (index: number): number => (index === meta.index ? meta.term : (walEntries[index - firstIndex]?.term ?? -1));
     const inLog = applied >= meta.index && applied <= wal.lastIndex() && termOf(applied) === store.appliedTerm();
     const sameAsSnapshot = applied === meta.index && store.appliedTerm() === meta.term;
@@ -160,11 +175,12 @@ export function openNodeState(options: { id: NodeId; dataDir: string; fsync: boo
       const reason =
         applied < meta.index
           ? `state.db had applied index ${applied}, behind the snapshot at ${meta.index}`
-          : `state.db had applied index ${applied} (term ${store.appliedTerm()}), which the log does not hold`;
+          : `state.db had applied index ${applied} (term ${store.appliedTerm()}), which the log does not hold${lostReason}`;
       events.push({ type: 'state-rebuilt', node: id, reason: `${reason}: restored the snapshot, the log after it replays`, appliedIndex: meta.index });
     }
     const aligned = alignLog(wal, meta, retention(policy));
     const entries = aligned === 'restarted' ? [] : walEntries.filter((entry) => entry.index > meta.index && entry.index <= wal.lastIndex());
+    recordBoot(nodeDir);
     return { wal, recovery, store, snapshot, entries, appliedIndex: Math.max(meta.index, store.appliedIndex()), events };
   } catch (error) {
     store.close();
@@ -179,7 +195,7 @@ export function openNodeState(options: { id: NodeId; dataDir: string; fsync: boo
  * the log (index 1 on). (With a snapshot, such a state is restored from the
  * snapshot and the log after it, and the record stays as it was written.)
  */
-function reconcileWithLog(store: Store, entries: readonly Entry[], id: NodeId, events: HostEvent[]): number {
+function reconcileWithLog(store: Store, entries: readonly Entry[], id: NodeId, events: HostEvent[], lostEntries: (applied: number, term: number) => string): number {
   const resumed = store.finishInterruptedRollback(entries);
   if (resumed !== null) {
     events.push({ type: 'state-rebuilt', node: id, reason: `a crash interrupted the rollback recorded in ${resumed.path}; completed it`, appliedIndex: store.appliedIndex() });
@@ -189,11 +205,84 @@ function reconcileWithLog(store: Store, entries: readonly Entry[], id: NodeId, e
   const applied = store.appliedIndex();
   const inLog = applied <= entries.length && (applied === 0 || entries[applied - 1]!.term === store.appliedTerm());
   if (inLog) return applied;
+  const lostReason = applied > entries.length ? lostEntries(applied, store.appliedTerm()) : '';
   let kept = Math.min(applied, entries.length);
   while (kept > 0 && entries[kept - 1]!.term > store.appliedTerm()) kept--;
   store.rebuild(entries.slice(0, kept));
-  events.push({ type: 'state-rebuilt', node: id, reason: `state.db had applied index ${applied}, the log holds ${entries.length} entries`, appliedIndex: kept });
+  events.push({ type: 'state-rebuilt', node: id, reason: `state.db had applied index ${applied}, the log holds ${entries.length} entries${lostReason}`, appliedIndex: kept });
   return kept;
+}
+
+/**
+ * State.db applied up to `applied`, but the log ends at `logLast` (and no
+ * snapshot covers the gap). A node applies only entries its log holds
+ * (flushed, with fsync on; written to the page cache, with it off) and a
+ * rollback record is durable before the log is cut, so the log lost its end:
+ * a zeroed or cut last segment reads like a clean end, and entries this node
+ * acknowledged may be among the lost. Throws CorruptStateError (the node
+ * refuses to start, as for corruption in the middle). The one exception: with
+ * fsync off, after the machine restarted (another boot id than at the node's
+ * last start, or none recorded), a log behind state.db is what fsync off
+ * promises after a machine crash: then the reason to add to the state-rebuilt
+ * event is returned, and the state is rebuilt from the log as before.
+ */
+function refuseLostEntries(o: { nodeDir: string; fsync: boolean; logLast: number; applied: number; term: number; segment: string; offset: number }): string {
+  if (!o.fsync && machineRestarted(o.nodeDir)) {
+    return ` (fsync is off and the machine restarted since the node last started: the log's unsynced end was lost, as fsync off allows)`;
+  }
+  throw new CorruptStateError(
+    `corrupt WAL: segment ${o.segment}, offset ${o.offset}: the log ends at index ${o.logLast} but state.db applied up to index ${o.applied} (term ${o.term}): ` +
+      `entries ${o.logLast + 1}..${o.applied} were in the log before they were applied and are gone (its end was zeroed, cut or removed); ` +
+      `they may be committed, so the node does not start; rebuild it from the others (restart with { rebuild: true }, or :rebuild in the dashboard)`,
+    { segment: o.segment, offset: o.offset, index: o.logLast + 1, reason: 'log-behind-state' },
+  );
+}
+
+/** The WAL's last segment file (name and the index it is named for), or null. */
+function lastSegment(nodeDir: string): { name: string; firstIndex: number } | null {
+  let names: string[];
+  try {
+    names = readdirSync(join(nodeDir, 'wal')).filter((name) => /^[0-9]{20}\.seg$/.test(name));
+  } catch {
+    return null;
+  }
+  const name = names.sort().at(-1);
+  return name === undefined ? null : { name, firstIndex: Number(name.slice(0, 20)) };
+}
+
+/** `<node dir>/boot-id`: the machine's boot id when the node last started (fsync off: a restart of the machine may lose the log's end). */
+export const bootIdFile = 'boot-id';
+
+function currentBootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** True unless the recorded boot id is this boot's (unknown counts as restarted: nothing says it did not). */
+function machineRestarted(nodeDir: string): boolean {
+  const now = currentBootId();
+  if (now === null) return true;
+  try {
+    return readFileSync(join(nodeDir, bootIdFile), 'utf8').trim() !== now;
+  } catch {
+    return true;
+  }
+}
+
+/** Notes this boot's id for the next start (not synced: after a machine crash, a lost or older id also reads as "restarted"). */
+function recordBoot(nodeDir: string): void {
+  const id = currentBootId();
+  if (id === null) return;
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
+  const fd = openSync(join(nodeDir, bootIdFile), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, `${id}\n`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -44,9 +44,9 @@ import { InvalidReport, parseMessageReport } from '../message-report.js';
 import { checkExecuteOptions, checkQueryOptions, checkStatement, checkTimeoutMs, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
 import { checkReplication, defaultReplication, resolveOptions, type ResolvedOptions } from './settings.js';
 import { snapshotPolicyProblem, type SnapshotPolicy } from '../node/snapshots.js';
-import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, refuseLinksInNodeDir, type DataDirLock } from './files.js';
+import { lockDataDir, makeOwnDir, makePrivateDir, openForAppend, prepareNodeDir, refuseLinksInNodeDir, type DataDirLock } from './files.js';
 import { Guardian, NodeProcess, type ExitInfo } from './spawn.js';
-import { holdsData, wipeForRebuild } from '../node/rebuild.js';
+import { highestSavedTerm, holdsData, mostUpToDateLog, wipeForRebuild } from '../node/rebuild.js';
 import { checksumResult, snapshotResult } from './replies.js';
 import { Ring } from './ring.js';
 import { nodeStatus, wedgedAfterMs } from './status.js';
@@ -173,6 +173,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const cluster = new Cluster(options);
     try {
+      // Every node's dir is checked before any node starts: something in the way refuses the whole start, changing nothing.
+      for (const id of cluster.ids) prepareNodeDir(cluster.nodeDir(id), id, 'start');
       for (const id of cluster.ids) cluster.spawn(id);
       if (cluster.options.failover === 'manual') {
         // Manual failover runs no elections: n1 starts as the primary, as a PostgreSQL primary would.
@@ -241,8 +243,13 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   private spawn(id: NodeId): void {
     const slot = this.slot(id);
     const dir = this.nodeDir(id);
-    makeOwnDir(dir);
-    refuseLinksInNodeDir(dir);
+    try {
+      prepareNodeDir(dir, id, 'restart');
+    } catch (error) {
+      // Something in the way: the node stays down, and status says why until it starts.
+      if (error instanceof BadRequestError) slot.corrupt = { message: error.message, segment: null, offset: null };
+      throw error;
+    }
     const config: NodeConfig = {
       id,
       // The configuration at the start of the log: the founders', or none for a node added later.
@@ -299,6 +306,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     slot.client = null;
     this.control.failAll('node-died', `${id} exited before answering`, id);
     this.noteCorruptExit(slot, exit);
+    // A leader that exited leads no more: a later incarnation starts as a follower (and one refused as corrupt never runs).
+    if (this.knownLeader?.id === id) this.knownLeader = null;
     this.record({ type: 'node-exited', node: id, code: exit.code, signal: exit.signal, expected: slot.expectingExit, logTail: slot.expectingExit ? '' : this.logTail(id) });
     this.topologyChanged();
   }
@@ -306,8 +315,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   /** A node that exits with corruptExitCode refused to start on a corrupt WAL; its event usually said where first. */
   private noteCorruptExit(slot: Slot, exit: ExitInfo): void {
     if (exit.code !== corruptExitCode || slot.corrupt !== null) return;
-    const line = this.logTail(slot.id).split('\n').reverse().find((text) => text.includes('corrupt WAL')) ?? '';
-    slot.corrupt = { message: line === '' ? `${slot.id} exited with code ${corruptExitCode}: its WAL is corrupt (see ${join(this.nodeDir(slot.id), 'node.log')})` : line, segment: null, offset: null };
+    const line = this.logTail(slot.id).split('\n').reverse().find((text) => /corrupt (WAL|meta|wal\/base|rebuild\.json|state\.db):/.test(text)) ?? '';
+    slot.corrupt = { message: line === '' ? `${slot.id} exited with code ${corruptExitCode}: its WAL or meta is corrupt (see ${join(this.nodeDir(slot.id), 'node.log')})` : line, segment: null, offset: null };
   }
 
   /** A node's own report of a corrupt WAL; a later incarnation that reports telemetry has started, so it is no longer shown corrupt. */
@@ -858,20 +867,28 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     if (sources.length === 0) {
       throw new BadRequestError(`no other node holds a log to copy ${id} from (each is empty or awaiting a rebuild itself): a rebuild now would leave no copy of what the cluster committed`);
     }
-    // A link in the node dir is refused before anything in it is removed (see refuseLinksInNodeDir).
+    // A node dir that is not a dir, or a link in it, is refused before anything in it is removed (see refuseLinksInNodeDir).
+    makeOwnDir(this.nodeDir(id));
     refuseLinksInNodeDir(this.nodeDir(id));
     if (slot.process !== null) {
       slot.expectingExit = true;
       slot.process.signal('SIGKILL');
       await slot.process.exited;
     }
-    const floor = wipeForRebuild(this.nodeDir(id));
+    // The highest term any node saved or reported: a corrupt meta is replaced by one that cannot vote twice in a term (rebuild.ts).
+    const others = [...this.ids, ...this.removed].filter((other) => other !== id);
+    const reported = [...this.slots.values()].map((s) => s.telemetry?.term ?? 0);
+    const termSeen = Math.max(highestSavedTerm(others.map((other) => this.nodeDir(other))), this.knownLeader?.term ?? 0, ...reported);
+    const keptAside: string[] = [];
+    const floorSeen = () => mostUpToDateLog(others.map((other) => this.nodeDir(other)));
+    const floor = wipeForRebuild(this.nodeDir(id), new Date(), { id, termSeen, keptAside, floorSeen });
     slot.corrupt = null;
     slot.incarnation++;
     slot.telemetry = null;
     this.spawn(id);
     const held = floor === null ? '' : `; it votes only for logs at least as up to date as term ${floor.term}, index ${floor.index} (where its old log ended) until it has caught up there`;
-    this.record({ type: 'fault', fault: 'rebuild', detail: `${id} rebuilt: its WAL, state.db and snapshots wiped (meta kept), restarted empty to be copied from the leader${held}` });
+    const aside = keptAside.length === 0 ? '' : `; kept aside, not deleted: ${keptAside.join(', ')}`;
+    this.record({ type: 'fault', fault: 'rebuild', detail: `${id} rebuilt: its WAL, state.db and snapshots wiped (meta kept), restarted empty to be copied from the leader${held}${aside}` });
   }
 
   /** SIGSTOP: the process freezes; what is sent to it waits in socket buffers and its peers' bounded outboxes. */

@@ -8,10 +8,11 @@
 //     says how to recognise that from its first line);
 //   - a lock file holds the data dir for one cluster at a time.
 
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, type Stats, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BadRequestError } from './errors.js';
+import { looksLikeSqlite } from '../node/rebuild.js';
 
 export const privateDirMode = 0o700;
 export const privateFileMode = 0o600;
@@ -44,10 +45,21 @@ export function makePrivateDir(path: string): boolean {
  * exists. Refuses a symbolic link or something that is not a dir.
  */
 export function makeOwnDir(path: string): void {
-  makePrivateDir(path);
-  const stats = lstatSync(path);
+  try {
+    makePrivateDir(path);
+  } catch (error) {
+    // EEXIST: something that is not a dir has the name; ENOTDIR: a parent is not a dir.
+    if (code(error) !== 'EEXIST' && code(error) !== 'ENOTDIR') throw error;
+  }
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch (error) {
+    if (code(error) !== 'ENOTDIR') throw error;
+    throw new BadRequestError(`${path} cannot be made: a part of that path is a file, not a directory; replica-lab changed nothing: move it away or choose another data dir`);
+  }
   if (stats.isSymbolicLink()) throw symlinkRefused(path);
-  if (!stats.isDirectory()) throw new BadRequestError(`${path} is not a directory`);
+  if (!stats.isDirectory()) throw new BadRequestError(`${path} is in the way: it is ${kindOf(stats)}, not a directory; replica-lab changed nothing (it never removes what it did not write): move it away or choose another data dir`);
   if ((stats.mode & 0o777) === privateDirMode) return;
   // Through a descriptor opened without following links: lstat just said it is a dir.
   const fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_DIRECTORY);
@@ -59,7 +71,7 @@ export function makeOwnDir(path: string): void {
 }
 
 /** What a node keeps in its dir (node/host.ts, wal/, store/): the names it opens by path. */
-const nodeFileNames = ['node.log', 'meta', 'meta.tmp', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal', 'rebuild.json', 'rebuild.json.tmp'];
+const nodeFileNames = ['node.log', 'meta', 'meta.tmp', 'boot-id', 'state.db', 'state.db-wal', 'state.db-shm', 'state.db-journal', 'rebuild.json', 'rebuild.json.tmp'];
 const nodeDirNames = ['wal', 'rollback', 'snapshots'];
 
 /**
@@ -91,6 +103,59 @@ export function refuseLinksInNodeDir(dir: string): void {
       throw error;
     }
     for (const entry of entries) check(join(sub, entry));
+  }
+}
+
+/** A file's kind in words, for messages. */
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/**
+ * A node's dir, ready for its process: made (0700) if missing, and refused
+ * with a BadRequestError naming the path when something is in the way that
+ * the node would fail on or write over: the node dir, or a dir it keeps
+ * (`wal`, `rollback`, `snapshots`), not being a directory; a file it keeps
+ * (`meta`, `state.db`, …) not being a regular file; a `state.db` that is not an
+ * SQLite database; a symbolic link (refuseLinksInNodeDir). Nothing is changed
+ * or removed: the message says what to move away, and that a rebuild keeps
+ * such things aside (cluster/node/rebuild.ts) rather than deleting them.
+ */
+export function prepareNodeDir(dir: string, id: string, when: 'start' | 'restart'): void {
+  makeOwnDir(dir);
+  refuseLinksInNodeDir(dir);
+  const what =
+    when === 'start'
+      ? 'move it away, then start again (or choose another data dir)'
+      : `move it away, then restart ${id}; or rebuild ${id} (restart with { rebuild: true }, or :rebuild ${id}), which keeps it aside and copies the node again from the others`;
+  const refuse = (path: string, problem: string): never => {
+    throw new BadRequestError(`${path} is in the way: ${problem}; replica-lab changed nothing (it never removes what it did not write): ${what}`);
+  };
+  for (const name of nodeFileNames) {
+    const path = join(dir, name);
+    const stats = statOrNull(path);
+    if (stats === null) continue;
+    if (!stats.isFile()) refuse(path, `it is ${kindOf(stats)}, where ${id} keeps a file`);
+    if (name === 'state.db' && !looksLikeSqlite(path)) refuse(path, `it is not an SQLite database (it does not start with SQLite's header), where ${id} keeps its state`);
+  }
+  for (const name of nodeDirNames) {
+    const path = join(dir, name);
+    const stats = statOrNull(path);
+    if (stats !== null && !stats.isDirectory()) refuse(path, `it is ${kindOf(stats)}, where ${id} keeps a directory`);
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if (code(error) === 'ENOENT') return null;
+    throw error;
   }
 }
 

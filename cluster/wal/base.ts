@@ -33,9 +33,9 @@ export function readBase(fs: WalFs, walDir: string): LogBase {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new WalError('corrupt-meta', `${file} is not JSON; refusing to guess where the log begins`, { cause: error });
+    throw new WalError('corrupt-meta', `${file} is not JSON; refusing to guess where the log begins`, { cause: error, file });
   }
-  if (!isBase(value)) throw new WalError('corrupt-meta', `${file} does not hold { "index": n, "term": n, "lsn": n }: ${text.slice(0, 200)}`);
+  if (!isBase(value)) throw new WalError('corrupt-meta', `${file} does not hold { "index": n, "term": n, "lsn": n }: ${text.slice(0, 200)}`, { file });
   return { index: value.index, term: value.term, lsn: value.lsn };
 }
 

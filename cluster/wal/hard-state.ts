@@ -29,9 +29,9 @@ export function readHardState(options: { fs: WalFs; dir: string }): HardState {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new WalError('corrupt-meta', `${file} is not JSON; refusing to guess the term and vote`, { cause: error });
+    throw new WalError('corrupt-meta', `${file} is not JSON; refusing to guess the term and vote`, { cause: error, file });
   }
-  if (!isHardState(value)) throw new WalError('corrupt-meta', `${file} does not hold { "term": n, "vote": "id" | null }: ${text.slice(0, 200)}`);
+  if (!isHardState(value)) throw new WalError('corrupt-meta', `${file} does not hold { "term": n, "vote": "id" | null }: ${text.slice(0, 200)}`, { file });
   return { term: value.term, vote: value.vote };
 }
 

@@ -145,11 +145,14 @@ export class WalError extends Error {
   readonly code: WalErrorCode;
   /** Set for code 'corrupt'. */
   readonly corruption: WalCorruption | null;
+  /** Set for code 'corrupt-meta': the file that cannot be read back (`<dir>/meta` or `<dir>/wal/base`). */
+  readonly file: string | null;
 
-  constructor(code: WalErrorCode, message: string, options?: { cause?: unknown; corruption?: WalCorruption }) {
+  constructor(code: WalErrorCode, message: string, options?: { cause?: unknown; corruption?: WalCorruption; file?: string }) {
     super(message, options);
     this.code = code;
     this.corruption = options?.corruption ?? null;
+    this.file = options?.file ?? null;
   }
 }
 

@@ -48,8 +48,9 @@ export function openWal(options: WalOptions): { wal: Wal; recovery: Recovery; en
   const firstCreated = fs.mkdirSync(walDir, { recursive: true });
   // Preallocation pays only when flushes fdatasync; recovery reads either kind of file.
   const preallocatedBytes = Math.min(segmentBytesMax, segmentPreallocatedBytesMax);
-  const recovered = recoverLog({ fs, walDir, fsync: options.fsync, preallocatedBytes });
+  // The hard state first: a corrupt meta stops the open before recovery repairs anything.
   const hardState = readHardState({ fs, dir: options.dir });
+  const recovered = recoverLog({ fs, walDir, fsync: options.fsync, preallocatedBytes });
   const segments = new SegmentSet({ fs, walDir, recovered: recovered.segments, preallocatedBytes: options.fsync ? preallocatedBytes : 0 });
   const tail = segments.currentFd();
   if (options.fsync) {

@@ -194,3 +194,36 @@ describe('a rollback interrupted by a crash', () => {
     });
   }
 });
+
+describe('a rollback interrupted by a crash, with a snapshot below it', () => {
+  it("is not taken for a log that lost its end: the node starts from the snapshot and the log after it", async () => {
+    const dir = tempDir();
+    const replies: unknown[] = [];
+    const io = testHostIo({
+      send: (message: FromNode) => {
+        if (message.type === 'reply') replies.push(message);
+      },
+      rollbackStep: (step) => {
+        if (step === 'truncated') throw new Crash('crashed after the rollback step truncated');
+      },
+    });
+    const host = new NodeHost(config(dir), io);
+    open.push(host);
+    host.receiveRaft([{ type: 'append', from: 'n1', to: 'n2', term: 1, prevIndex: 0, prevTerm: 0, entries: kept, commit: 2 }]);
+    await appliedTo(host, 2, 1);
+    host.receive({ type: 'snapshot', id: 1 });
+    for (let i = 0; i < 2000 && replies.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(replies).toEqual([expect.objectContaining({ type: 'reply', id: 1, ok: true })]);
+    host.receiveRaft([{ type: 'append', from: 'n1', to: 'n2', term: 1, prevIndex: 2, prevTerm: 1, entries: doomed, commit: 5 }]);
+    await appliedTo(host, 5, 1);
+    expect(() => host.receiveRaft([fromNewLeader])).toThrow(Crash);
+    await host.close();
+
+    // state.db applied 5, the log ends at 2, the snapshot is at 2: the rollback record explains it.
+    const second = start(dir, null);
+    expect(second.events).not.toContainEqual(expect.objectContaining({ type: 'node-corrupt' }));
+    second.host.receiveRaft([fromNewLeader]);
+    await appliedTo(second.host, 3, 2);
+    expect(second.host.checksum().value).toBe(expectedChecksum());
+  });
+});

@@ -82,7 +82,9 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     }
     case 'restart': {
       if (node(command.node)?.up === true) return info(`${command.node} is running; k kills it first`);
-      if (node(command.node)?.corrupt != null) return info(`${command.node}'s WAL is corrupt: a restart finds the same damage; :rebuild ${command.node} copies it again from the others`);
+      // Something in the way of the node's files: once moved away, a restart is the way back (else it is refused again, saying so).
+      const corrupt = node(command.node)?.corrupt;
+      if (corrupt != null && !corrupt.message.includes(' is in the way: ')) return info(`${command.node}'s WAL is corrupt: a restart finds the same damage; :rebuild ${command.node} copies it again from the others`);
       await controller.restart(command.node);
       return ok(`${command.node} restarted from its data dir`);
     }

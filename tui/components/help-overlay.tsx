@@ -53,7 +53,7 @@ const tableLines: readonly (readonly [string, string])[] = [
   ['⊘ isolated', 'every link to and from it is cut (i; h heals): its lag only grows'],
   ['↻ catching up', 'a follower still hearing from the leader, over 500 ms of replay lag behind (a cut-off node is not: its lag only grows)'],
   ['✕ wedged', 'running but stuck: a disk, lock or WAL error, or a blocked event loop; why is at the top here; r restarts it'],
-  ['✕ corrupt', 'WAL damaged mid-log: it will not start; :rebuild <node> copies it again'],
+  ['✕ corrupt', 'WAL, meta or state damaged, or a file in the way (status says which): it will not start; :rebuild <node> copies it again'],
   ['snap / wal', "wide: the node's newest snapshot index (– none) and the WAL it keeps; compaction deletes what a snapshot covers"],
   ['◷ 420ms ago', "each row is its node's last report, and nodes report one by one, so rows are different moments: a row that is far older than the others, or a leader that looks behind a follower that reported after it, says how old it is"],
 ];
