@@ -279,7 +279,21 @@ interface Evaluated {
  * bounded by the table, and such tables are rare here. A view: its SELECT's
  * bound. A name that is neither: 1 (SQLite fails the statement: no such table).
  */
-function evaluate(bound: RowBound, db: Database.Database, objects: ReadonlyMap<string, SchemaObject>, depth: number): Evaluated | StatementError {
+function evaluate(bound: RowBound, db: Database.Database, objects: ReadonlyMap<string, SchemaObject>, depth: number, seen: Map<RowBound, Evaluated | StatementError> = new Map()): Evaluated | StatementError {
+  // A CTE named many times is one shared node: each is valued once, or CTEs whose subqueries name the one before thrice would take 3^n steps.
+  let value = seen.get(bound);
+  if (value === undefined) {
+    value = evaluateOnce(bound, db, objects, depth, seen);
+    seen.set(bound, value);
+  }
+  return value;
+}
+
+/** The longest description of a part kept in a message. */
+const whatMax = 200;
+const shorten = (what: string): string => (what.length > whatMax ? `${what.slice(0, whatMax)}…` : what);
+
+function evaluateOnce(bound: RowBound, db: Database.Database, objects: ReadonlyMap<string, SchemaObject>, depth: number, seen: Map<RowBound, Evaluated | StatementError>): Evaluated | StatementError {
   if (depth > nestingMax) return new StatementError('unbounded', nestingMessage);
   switch (bound.kind) {
     case 'rows':
@@ -291,7 +305,7 @@ function evaluate(bound: RowBound, db: Database.Database, objects: ReadonlyMap<s
         const view = memoViewBound(object.sql);
         if (view === null) return { rows: 1, what: bound.name };
         if (view instanceof StatementError) return view;
-        const inner = evaluate(view, db, objects, depth + 1);
+        const inner = evaluate(view, db, objects, depth + 1, seen);
         return inner instanceof StatementError ? inner : { rows: inner.rows, what: `view ${bound.name}(${inner.what})` };
       }
       const sql = object.rowid === null ? `SELECT count(*) FROM ${quoteName(bound.name)}` : `SELECT coalesce(max(${object.rowid}) - min(${object.rowid}) + 1, 0) FROM ${quoteName(bound.name)}`;
@@ -303,12 +317,12 @@ function evaluate(bound: RowBound, db: Database.Database, objects: ReadonlyMap<s
       let rows = bound.kind === 'product' ? 1 : 0;
       const whats: string[] = [];
       for (const part of bound.parts) {
-        const value = evaluate(part, db, objects, depth + 1);
+        const value = evaluate(part, db, objects, depth + 1, seen);
         if (value instanceof StatementError) return value;
         rows = bound.kind === 'product' ? rows * value.rows : rows + value.rows;
         whats.push(value.what);
       }
-      const what = whats.join(bound.kind === 'product' ? ' × ' : ' + ');
+      const what = shorten(whats.join(bound.kind === 'product' ? ' × ' : ' + '));
       return { rows, what: bound.kind === 'sum' ? `(${what})` : what };
     }
   }
@@ -327,9 +341,9 @@ export function rowBoundProblem(sql: string, db: Database.Database, objects: () 
   const value = evaluate(bound, db, objects(), 0);
   if (value instanceof StatementError) return value;
   if (value.rows <= joinCombinationsMax) return null;
-  const what = value.what.length > 300 ? `${value.what.slice(0, 300)}…` : value.what;
+  const what = value.what;
   return new StatementError(
     'unbounded',
-    `this statement's FROM clauses, and the subqueries that run once per row of them, may walk up to ${value.rows.toExponential(2)} row combinations (${what}; a table counts its rowid span): over the budget of ${joinCombinationsMax} (joinCombinationsMax, about a second of SQLite's work), and a running statement cannot be interrupted (better-sqlite3 has no progress handler), so it would wedge every node that runs it. The bound counts each source's whole table (it cannot see a WHERE or an index), so a WHERE alone does not lower it: read the rows you need with separate statements keyed by a WHERE on an indexed key, join fewer or smaller tables, select less at a time, or compute the result in the client`,
+    `this statement's FROM clauses, and the subqueries that run once per row of them, may walk ${Number.isFinite(value.rows) ? `up to ${value.rows.toExponential(2)}` : 'more than 1.8e+308'} row combinations (${what}; a table counts its rowid span): over the budget of ${joinCombinationsMax} (joinCombinationsMax, about a second of SQLite's work), and a running statement cannot be interrupted (better-sqlite3 has no progress handler), so it would wedge every node that runs it. The bound counts each source's whole table (it cannot see a WHERE or an index), so a WHERE alone does not lower it: read the rows you need with separate statements keyed by a WHERE on an indexed key, join fewer or smaller tables, select less at a time, or compute the result in the client`,
   );
 }

@@ -95,6 +95,15 @@ describe('join bound from the state', () => {
     expect(prepare).toHaveBeenCalled();
   });
 
+  it('values a CTE named many times once: CTEs whose subqueries name the one before thrice end quickly', () => {
+    const store = filled(3);
+    const ctes = ['c0 AS (SELECT 1 AS x FROM kv)'];
+    for (let i = 1; i <= 20; i++) ctes.push(`c${i} AS (SELECT (SELECT x FROM c${i - 1}) + (SELECT x FROM c${i - 1}) AS x FROM c${i - 1})`);
+    const sql = `INSERT INTO kv(k,v) WITH ${ctes.join(', ')} SELECT 'x', x FROM c20`;
+    const result = store.apply(sqlEntry(4, sql));
+    expect(result).toMatchObject({ ok: false, code: 'unbounded', error: expect.stringMatching(/more than 1\.8e\+308 row combinations/) });
+  });
+
   it('leaves an unknown table to SQLite and needs nothing for CREATE VIEW', () => {
     const store = stores.open();
     expect(store.apply(sqlEntry(1, 'SELECT 1 FROM nosuch a, nosuch b'.replace('SELECT', "INSERT INTO kv(k,v) SELECT 'x',")))).toMatchObject({ ok: false, code: 'SQLITE_ERROR' });
