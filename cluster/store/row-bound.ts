@@ -108,6 +108,7 @@ function selectBound(tokens: readonly Token[], outer: Ctes, depth: number): RowB
 
 /** One SELECT (or VALUES) without compounds: its FROM's product, times the subqueries in its expressions. */
 function memberBound(member: readonly Token[], ctes: Ctes, depth: number, base: RowBound = one): RowBound {
+  if (depth > nestingMax) throw new NestedTooDeep();
   if (word(member[0], 'VALUES')) {
     const rows = splitAt(member.slice(1), (token) => symbol(token, ',')).length;
     return product([base, { kind: 'rows', rows, what: `VALUES(${rows})` }, expressionBound(member, ctes, depth)]);
