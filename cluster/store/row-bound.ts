@@ -12,10 +12,11 @@
 // workload's upsert has no table source at all, and a point read names one
 // table: neither runs an extra statement.
 
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { joinCombinationsMax, statementCacheMax } from './constants.js';
 import { StatementError } from './errors.js';
 import { memoizeText } from './memo.js';
+import { isEnvironmentError } from './sqlite-errors.js';
 import { matchingParen, tokenize, TokenizeError, type Token } from './sql-tokens.js';
 
 /** An upper bound on rows (or row combinations walked), as a tree the state fills in. */
@@ -256,10 +257,27 @@ export function readSchemaObjects(db: Database.Database): Map<string, SchemaObje
     }
     objects.set(row.name.toLowerCase(), { kind: 'table', rowid });
   }
+  // The schema table lists every other object, not itself: counted like a table without rowid.
+  for (const name of ['sqlite_schema', 'sqlite_master']) objects.set(name, { kind: 'table', rowid: null });
   return objects;
 }
 
 const quoteName = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** A table's row bound: its rowid span, else (WITHOUT ROWID, or a virtual table that refuses it) count(*), else 1 (SQLite then fails the statement itself). */
+function tableRows(db: Database.Database, name: string, rowid: string | null): number {
+  const queries = [`SELECT count(*) FROM ${quoteName(name)}`];
+  if (rowid !== null) queries.unshift(`SELECT coalesce(max(${rowid}) - min(${rowid}) + 1, 0) FROM ${quoteName(name)}`);
+  for (const sql of queries) {
+    try {
+      return Number(db.prepare(sql).pluck().get());
+    } catch (error) {
+      // The same state gives the same error on every node; only the node's environment (I/O, …) is not a verdict.
+      if (isEnvironmentError(error) || !(error instanceof Database.SqliteError)) throw error;
+    }
+  }
+  return 1;
+}
 
 /** True when the bound needs no table size: no table or view name, or one table alone (a scan bounded by the table itself). */
 function needsState(bound: RowBound, objects: () => ReadonlyMap<string, SchemaObject>): boolean {
@@ -309,8 +327,7 @@ function evaluateOnce(bound: RowBound, db: Database.Database, objects: ReadonlyM
         const inner = evaluate(view, db, objects, depth + 1, seen);
         return inner instanceof StatementError ? inner : { rows: inner.rows, what: `view ${bound.name}(${inner.what})` };
       }
-      const sql = object.rowid === null ? `SELECT count(*) FROM ${quoteName(bound.name)}` : `SELECT coalesce(max(${object.rowid}) - min(${object.rowid}) + 1, 0) FROM ${quoteName(bound.name)}`;
-      const rows = Number(db.prepare(sql).pluck().get());
+      const rows = tableRows(db, bound.name, object.rowid);
       return { rows, what: `${bound.name}(${rows})` };
     }
     case 'product':

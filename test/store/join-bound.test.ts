@@ -78,6 +78,15 @@ describe('join bound from the state', () => {
     store.apply(sqlEntry(4, "INSERT INTO r(rowid, x) VALUES ('a', 1), ('b', 2)"));
     expect(store.query('SELECT count(*) FROM w a, r b').rows).toEqual([[4]]);
     expect(store.joinBound('SELECT count(*) FROM w a, r b')).toBeNull();
+    // A virtual table and the schema table are bounded too.
+    store.apply(sqlEntry(5, 'CREATE VIRTUAL TABLE ft USING fts5(v)'));
+    store.apply(sqlEntry(6, "INSERT INTO ft(v) VALUES ('a'), ('b'), ('c')"));
+    expect(store.query('SELECT count(*) FROM ft a, ft b').rows).toEqual([[9]]);
+    // A rowid table counts its rowid span: 2 rows, 1,000,000 apart.
+    store.apply(sqlEntry(7, 'CREATE TABLE big (x)'));
+    store.apply(sqlEntry(8, 'INSERT INTO big(rowid, x) VALUES (1, 1), (1000000, 2)'));
+    expect(store.joinBound('SELECT count(*) FROM ft a, ft b, ft c, ft d, big')).toMatch(/ft\(3\) × ft\(3\) × ft\(3\) × ft\(3\) × big\(1000000\)/);
+    expect(store.joinBound('SELECT count(*) FROM sqlite_master a, sqlite_master b, big')).toMatch(/sqlite_master\(\d+\) × sqlite_master\(\d+\) × big\(1000000\)/);
   });
 
   it('runs no extra statement for the workload upsert or a point read', () => {
