@@ -494,7 +494,9 @@ export class NodeHost {
     const problem =
       statementLimitProblem(message.sql, message.params) ??
       (message.client === null ? null : clientIdProblem(message.client)) ??
-      validateStatement(message.sql, message.params, { allowNondeterministic: this.config.allowNondeterministic === true });
+      validateStatement(message.sql, message.params, { allowNondeterministic: this.config.allowNondeterministic === true }) ??
+      // The join bound in this node's applied state: an early error only, apply decides (the state there may differ).
+      this.store.joinBound(message.sql);
     if (problem !== null) {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;

@@ -14,6 +14,7 @@ import { dropUserObjects, pendingRollbacks, removeRollbackFiles, writeRollbackFi
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
 import { checkStatementText, statementTraits, type RuleOptions } from './sql-rules.js';
+import { readSchemaObjects, rowBoundProblem, type SchemaObject } from './row-bound.js';
 import { prepareRowidCheck, RowidAtMaxError, type AtMax } from './rowid-guard.js';
 import { bindable, decodeStatement, normalizeParams, type SqlParam } from './statement.js';
 import type { ApplyResult, QueryResult, RollbackOptions, SqlValue, StoreOptions } from './types.js';
@@ -81,6 +82,8 @@ export class Store {
   private careful = false;
   /** Finds a rowid table holding the largest rowid (see rowid-guard.ts); undefined until prepared for the current schema. */
   private rowidCheck: Database.Statement | null | undefined = undefined;
+  /** The tables and views the join bound reads (row-bound.ts), loaded on first need; dropped when the schema may have changed. */
+  private schemaObjects: Map<string, SchemaObject> | null = null;
   /** The connection checksumInBackground reads its snapshot through, opened on first use. */
   private snapshotReader: Database.Database | null = null;
   private background: Promise<{ index: number; digest: string } | null> | null = null;
@@ -188,7 +191,7 @@ export class Store {
     if (typeof sql !== 'string') throw new StatementError('syntax', 'the statement must be a string of SQL');
     const normalized = normalizeParams(params);
     if (normalized instanceof StatementError) throw normalized;
-    const unbounded = unboundedProblem(sql, normalized);
+    const unbounded = unboundedProblem(sql, normalized) ?? this.joinBoundProblem(sql, this.reader);
     if (unbounded !== null) throw unbounded;
     try {
       const statement = this.reader.prepare(sql);
@@ -385,8 +388,29 @@ export class Store {
     }
   }
 
+  /**
+   * The join bound in this store's state (row-bound.ts): null, or why the
+   * statement's joins could walk more row combinations than the budget. The
+   * leader asks it before it proposes a write, for an early error; apply asks
+   * again and is authoritative (every replica holds the same state there).
+   */
+  joinBound(sql: string): string | null {
+    if (!this.db.open) return null; // closing or reopening: apply decides
+    return this.joinBoundProblem(sql, this.db)?.message ?? null;
+  }
+
+  private joinBoundProblem(sql: string, db: Database.Database): StatementError | null {
+    try {
+      return rowBoundProblem(sql, db, () => (this.schemaObjects ??= readSchemaObjects(db)));
+    } catch (error) {
+      if (isEnvironmentError(error) || !(error instanceof Database.SqliteError)) throw error;
+      return null; // the size query failed as the statement will: leave it to SQLite, alike on every node
+    }
+  }
+
   /** The schema may have changed: the rowid check and the FAIL scan are redone. */
   private afterSchemaChange(): void {
+    this.schemaObjects = null;
     this.rowidCheck = undefined;
     this.schemaMayFailPartway = schemaNamesFail(this.db);
   }
@@ -441,7 +465,7 @@ export class Store {
       if (error instanceof MalformedEntryError) return failure('malformed-entry', error.message);
       throw error;
     }
-    const problem = checkStatementText(statement.sql, statement.params, this.rules) ?? unboundedProblem(statement.sql, statement.params);
+    const problem = checkStatementText(statement.sql, statement.params, this.rules) ?? unboundedProblem(statement.sql, statement.params) ?? this.joinBoundProblem(statement.sql, this.db);
     if (problem !== null) return failure(problem.problem, problem.message);
     this.applyingIndex = entry.index;
     const traits = statementTraits(statement.sql);

@@ -64,6 +64,12 @@ describe('hostile SQL (issue 13)', () => {
     await refusedAtOnce(cluster.query(read, [], { node: follower, consistency: 'local' }), /cannot be interrupted/);
     await refusedAtOnce(cluster.query(read, [], { consistency: 'linearizable' }), /cannot be interrupted/);
     await refusedAtOnce(cluster.query('SELECT length(zeroblob(?))', [1e9], { node: follower, consistency: 'local' }), /zeroblob\(\) with a size of 1000000000/);
+    // A join of a few sources over a large kv passes the text rules; the bound from the tables' sizes refuses it (10,000 rows: 10^16 combinations).
+    const hundred = Array.from({ length: 100 }, (_, i) => `(${i})`).join(', ');
+    await cluster.execute(`INSERT INTO kv(k,v) SELECT 'r' || a.column1 || '-' || b.column1, 'x' FROM (VALUES ${hundred}) a, (VALUES ${hundred}) b`);
+    await refusedAtOnce(cluster.execute("INSERT INTO kv(k,v) SELECT 'x', count(*) FROM kv a, kv b, kv c, kv d"), /row combinations \(kv\(10001\) × kv\(10001\)/);
+    expect(await eventually(async () => (await cluster.query('SELECT count(*) AS n FROM kv', [], { node: follower, consistency: 'local' })).rows[0]?.['n'] === 10_001, 10_000)).toBe(true);
+    await refusedAtOnce(cluster.query('SELECT count(*) FROM kv a, kv b', [], { node: follower, consistency: 'local' }), /joinCombinationsMax/);
     // The node that was asked still answers at once.
     expect((await cluster.query('SELECT v FROM kv WHERE k = ?', ['before'], { node: follower, consistency: 'local', minIndex: before.index })).rows).toEqual([{ v: 'ok' }]);
     await expectHealthy(cluster, { expectedExits: true, timeoutMs: 10_000 });
