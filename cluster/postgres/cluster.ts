@@ -11,7 +11,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import pg from 'pg';
 import type { NodeId } from '../core/index.js';
 import type { EngineCapabilities, ReplicationEngine } from '../engine.js';
@@ -23,7 +23,7 @@ import { checkStatement, checkWriteIds, requestTimeoutMsDefault, type ExecuteOpt
 import { Ring } from '../supervisor/ring.js';
 import { defaultReplication } from '../supervisor/settings.js';
 import { WorkloadEngine } from '../supervisor/workload-engine.js';
-import { compiledScript } from '../supervisor/spawn.js';
+import { spawnWatchdog } from '../supervisor/spawn.js';
 import type { ClusterEvent, NodeStatus, SupervisorEvent } from '../supervisor/types.js';
 import type { NodeEvent } from '../protocol.js';
 import { findPgBin } from './binaries.js';
@@ -357,16 +357,7 @@ export class PostgresCluster extends EventEmitter {
       this.servers.set(id, server);
     }
     // Last, once nothing here can throw: from now on stop() must run, and it ends the watchdog.
-    this.watchdog = execa(process.execPath, [compiledScript('../postgres/watchdog.js')], {
-      ipc: true,
-      serialization: 'json',
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: 'ignore',
-      reject: false,
-      buffer: false,
-      cleanup: true,
-    });
+    this.watchdog = spawnWatchdog('../postgres/watchdog.js');
     if (this.removeDataDir) this.tellWatchdog({ remove: this.dataDir });
   }
 

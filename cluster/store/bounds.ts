@@ -75,7 +75,7 @@ class NestedTooDeep extends Error {}
 const fromEnd: ReadonlySet<string> = new Set(['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'RETURNING']);
 
 /** Splits tokens at depth-0 tokens for which `at` is true (the separators dropped). */
-function splitAt(tokens: readonly Token[], at: (token: Token) => boolean): Token[][] {
+export function splitAt(tokens: readonly Token[], at: (token: Token) => boolean): Token[][] {
   const parts: Token[][] = [[]];
   let depth = 0;
   for (const token of tokens) {

@@ -14,6 +14,7 @@
 
 import Database from 'better-sqlite3';
 import { joinCombinationsMax, statementCacheMax } from './constants.js';
+import { splitAt } from './bounds.js';
 import { StatementError } from './errors.js';
 import { memoizeText } from './memo.js';
 import { isEnvironmentError } from './sqlite-errors.js';
@@ -46,19 +47,6 @@ function product(parts: RowBound[]): RowBound {
 
 function sum(parts: RowBound[]): RowBound {
   return parts.length === 1 ? parts[0]! : { kind: 'sum', parts };
-}
-
-/** Splits tokens at depth-0 tokens for which `at` is true (the separators dropped). */
-function splitAt(tokens: readonly Token[], at: (token: Token) => boolean): Token[][] {
-  const parts: Token[][] = [[]];
-  let depth = 0;
-  for (const token of tokens) {
-    if (symbol(token, '(')) depth++;
-    else if (symbol(token, ')')) depth--;
-    if (depth === 0 && at(token)) parts.push([]);
-    else parts.at(-1)!.push(token);
-  }
-  return parts.filter((part) => part.length > 0);
 }
 
 type Ctes = ReadonlyMap<string, RowBound>;

@@ -114,20 +114,25 @@ export class NodeProcess {
 }
 
 /** The guardian that SIGKILLs every node if the supervisor dies, paused ones included, then removes the temporary dirs. */
+/** Starts a watchdog process (watchdog.ts) from a compiled script, relative to this module: IPC only, no output kept. */
+export function spawnWatchdog(script: string): ResultPromise {
+  return execa(process.execPath, [compiledScript(script)], {
+    ipc: true,
+    serialization: 'json',
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'ignore',
+    reject: false,
+    buffer: false,
+    cleanup: true,
+  });
+}
+
 export class Guardian {
   private readonly subprocess: ResultPromise;
 
   constructor() {
-    this.subprocess = execa(process.execPath, [compiledScript('./guardian.js')], {
-      ipc: true,
-      serialization: 'json',
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: 'ignore',
-      reject: false,
-      buffer: false,
-      cleanup: true,
-    });
+    this.subprocess = spawnWatchdog('./guardian.js');
   }
 
   /** A dir (one this supervisor made with mkdtemp) the guardian removes if the supervisor dies. */

@@ -18,20 +18,5 @@ export function suiteName(name: string, skipped = noPostgres, reason = 'no Postg
   return skipped ? `${name} (skipped: ${reason})` : name;
 }
 
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// The same waiting and liveness checks as the replica-lab engine's tests.
+export { eventually, isAlive } from '../cluster/helpers.js';
