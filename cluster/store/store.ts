@@ -403,8 +403,12 @@ export class Store {
     try {
       return rowBoundProblem(sql, db, () => (this.schemaObjects ??= readSchemaObjects(db)));
     } catch (error) {
-      if (isEnvironmentError(error) || !(error instanceof Database.SqliteError)) throw error;
-      return null; // the size query failed as the statement will: leave it to SQLite, alike on every node
+      if (isEnvironmentError(error)) throw error;
+      if (error instanceof Database.SqliteError) return null; // the size query failed as the statement will: leave it to SQLite, alike on every node
+      // A fault of the analysis itself (it depends only on the text and the schema, so it is alike on every
+      // node): refuse the statement rather than throw at apply, which would stop every node, and stop them
+      // again each time the log is replayed.
+      return new StatementError('unbounded', `the rows this statement's joins can produce could not be bounded (${error instanceof Error ? error.message : String(error)}), so it is refused rather than run unbounded: a running statement cannot be interrupted`);
     }
   }
 
