@@ -55,6 +55,10 @@ export type ClusterEventListener = (event: ClusterEvent) => void;
 export interface EngineController {
   /** Which engine runs the cluster; a stand-in without it is the replica-lab engine. */
   readonly engine?: EngineKind;
+  /** How the engine fails over, when it is not Raft ("manual", or the automatic manager's name); absent on replica-lab. */
+  readonly failoverMode?: string;
+  /** The engine's own setting behind the replication mode (PostgreSQL's synchronous_standby_names: "ANY 1 (n2, n3)", '' for none); null with no primary. */
+  pgSetting?(): string | null;
   /** What the engine has beyond the shared members; a stand-in without it has everything (tui/engine.ts). */
   readonly capabilities?: EngineCapabilities;
   readonly ids: readonly NodeId[];

@@ -187,9 +187,9 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>
-      <Header frozen={frozen !== null} snapshot={snapshot} failover={failover} {...(controller.engine === undefined ? {} : { engine: controller.engine })} uptimeMs={snapshot === null || state.startedAtMs === null ? 0 : snapshot.atMs - state.startedAtMs} width={width} color={color} />
+      <Header frozen={frozen !== null} snapshot={snapshot} failover={failover} {...(controller.engine === undefined ? {} : { engine: controller.engine })} {...(controller.failoverMode === undefined ? {} : { pgFailover: controller.failoverMode })} uptimeMs={snapshot === null || state.startedAtMs === null ? 0 : snapshot.atMs - state.startedAtMs} width={width} color={color} />
       <Box height={layout.tableRows}>
-        <NodeTable nodes={nodes} leader={snapshot?.leader ?? null} selected={state.selected} crashed={state.crashed} divergent={divergent} width={width} wide={layout.wide} color={color} />
+        <NodeTable nodes={nodes} leader={snapshot?.leader ?? null} selected={state.selected} crashed={state.crashed} divergent={divergent} width={width} wide={layout.wide} color={color} {...(controller.engine === undefined ? {} : { engine: controller.engine })} />
       </Box>
       {body}
       {overlay.kind === 'command' ? <CommandLine text={overlay.text} width={width} color={color} /> : <StatusLine message={statusMessage} width={width} rows={layout.statusRows} color={color} />}

@@ -694,6 +694,17 @@ export class PostgresCluster extends EventEmitter {
   }
 
   /** The failover manager's decisions (bounded): who was unreachable, whom it promoted and why (received LSN), whether it fenced. */
+  /** The PostgreSQL setting behind the replica-lab mode, for a header: "ANY 1 (n2, n3)", "FIRST 1 (n2)", or '' (async); null with no primary. */
+  pgSetting(): string | null {
+    const primary = this.leader();
+    return primary === null ? null : toPg(this.replication, this.ids, primary).synchronousStandbyNames;
+  }
+
+  /** How this cluster fails over, for a header: "manual" (the user or a lab promotes, as PostgreSQL ships), or the supervisor's automatic manager (not consensus). */
+  get failoverMode(): string {
+    return this.failover.auto ? `auto manager${this.failover.fencing ? ' +fencing' : ''}` : 'manual';
+  }
+
   failovers(): readonly FailoverDecision[] {
     return this.failoverLog;
   }

@@ -16,15 +16,19 @@ export interface HeaderProps {
   readonly frozen?: boolean;
   /** The engine running the cluster (`--engine`); named beside the product unless it is replica-lab's own. */
   readonly engine?: EngineKind;
+  /** On PostgreSQL: how it fails over (`manual`, or the automatic manager's name); absent: manual, as PostgreSQL ships. */
+  readonly pgFailover?: string;
 }
 
 interface Part {
   readonly segments: readonly Segment[];
   /** Lower goes first when the line is too long. */
   readonly priority: number;
+  /** A shorter form the part takes, instead of being dropped, when it is the lowest. */
+  readonly narrow?: Omit<Part, 'narrow'>;
 }
 
-export function Header({ snapshot, failover, uptimeMs, width, color, frozen = false, engine = 'replica-lab' }: HeaderProps) {
+export function Header({ snapshot, failover, uptimeMs, width, color, frozen = false, engine = 'replica-lab', pgFailover = 'manual' }: HeaderProps) {
   const separator: Segment = { text: ' │ ', dim: true };
   let parts: Part[] = [{ segments: [{ text: 'replica-lab', bold: true, color: 'cyan' }], priority: 1 }];
   if (engine !== 'replica-lab') parts.push({ segments: [{ text: `on ${engineNames[engine]}`, bold: true, color: 'blue' }], priority: 10 });
@@ -34,18 +38,18 @@ export function Header({ snapshot, failover, uptimeMs, width, color, frozen = fa
     const replication = snapshot.replication;
     const degraded = snapshot.nodes.some((node) => node.up && node.degraded);
     const quorum = replication?.mode === 'quorum' && replication.quorum !== null ? `(${replication.quorum})` : '';
-    parts.push({
-      segments: [
-        { text: replication === null ? 'mode ?' : `${replication.mode}${quorum}/${replication.ackLevel}`, bold: true },
-        ...(degraded ? [{ text: ' DEGRADED→async', color: 'yellow' as const, bold: true }] : []),
-      ],
-      priority: 9,
-    });
-    parts.push({ segments: [{ text: `failover ${failover}` }], priority: 5 });
+    const modeSegments = (text: string): Segment[] => [{ text, bold: true }, ...(degraded ? [{ text: ' DEGRADED→async', color: 'yellow' as const, bold: true }] : [])];
+    const mode: Part = { segments: modeSegments(replication === null ? 'mode ?' : `${replication.mode}${quorum}/${replication.ackLevel}`), priority: 9 };
+    // On PostgreSQL the setting beside the replica-lab word ("quorum · ANY 1 (n2, n3)/flushed"), while the line has room.
+    const pgNames = engine === 'postgres' ? (snapshot.pgSetting ?? null) : null;
+    if (pgNames === null || replication === null) parts.push(mode);
+    else parts.push({ segments: modeSegments(`${replication.mode} · ${pgNames === '' ? 'no sync standby' : pgNames}/${replication.ackLevel}`), priority: 3.5, narrow: mode });
+    parts.push({ segments: [{ text: `failover ${engine === 'postgres' ? pgFailover : failover}` }], priority: 5 });
     // The quorum a decision needs: the majority of the voters (learners never count). Absent from status recorded before membership change.
     const voters = snapshot.nodes.filter((node) => (node.member as NodeStatus['member'] | undefined) === 'voter').length;
     if (voters > 0) parts.push({ segments: [{ text: `quorum ${Math.floor(voters / 2) + 1}/${voters}` }], priority: 7 });
-    parts.push({ segments: [{ text: `term ${Math.max(0, ...snapshot.nodes.filter((n) => n.up).map((n) => n.term))}` }], priority: 6 });
+    // PostgreSQL has timelines, not terms (its status reports the timeline as `term`).
+    parts.push({ segments: [{ text: `${engine === 'postgres' ? 'timeline' : 'term'} ${Math.max(0, ...snapshot.nodes.filter((n) => n.up).map((n) => n.term))}` }], priority: 6 });
     parts.push({
       segments: snapshot.leader === null ? [{ text: 'NO LEADER', color: 'red', bold: true }] : [{ text: 'leader ' }, { text: snapshot.leader, color: 'green', bold: true }],
       priority: 9,
@@ -63,7 +67,7 @@ export function Header({ snapshot, failover, uptimeMs, width, color, frozen = fa
   const length = (list: readonly Part[]) => list.flatMap((p) => p.segments).reduce((sum, s) => sum + s.text.length, 0) + (list.length - 1) * separator.text.length;
   while (length(parts) > width && parts.length > 1) {
     const lowest = parts.reduce((low, part) => (part.priority < low.priority ? part : low));
-    parts = parts.filter((part) => part !== lowest);
+    parts = parts.flatMap((part) => (part !== lowest ? [part] : part.narrow === undefined ? [] : [part.narrow]));
   }
   const segments = parts.flatMap((part, i) => (i === 0 ? part.segments : [separator, ...part.segments]));
   return <SegmentLine segments={segments} width={width} color={color} />;

@@ -5,6 +5,7 @@
 // earlier one says how old it is (state/row-ages.ts says when and why).
 
 import { Box } from 'ink';
+import type { EngineKind } from '../../cluster/engine.js';
 import type { NodeId, NodeStatus } from '../../cluster/index.js';
 import { catchingUpLagMsMin } from '../constants.js';
 import { formatBytes, formatMs, padLeft, padRight } from '../format.js';
@@ -20,6 +21,8 @@ export interface NodeTableProps {
   readonly width: number;
   readonly wide: boolean;
   readonly color: boolean;
+  /** The engine (absent: replica-lab). On PostgreSQL positions are LSNs and `term` is the timeline. */
+  readonly engine?: EngineKind;
 }
 
 export interface NodeState {
@@ -127,6 +130,33 @@ const columns: readonly Column[] = [
   { title: 'seen', width: 6, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
 ];
 
+/** A byte position in PostgreSQL's own LSN notation, as pg_current_wal_lsn() prints it: 9489784 → "0/90CD78". */
+export function formatLsn(bytes: number): string {
+  const high = Math.floor(bytes / 2 ** 32);
+  const low = bytes - high * 2 ** 32;
+  return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
+}
+
+/**
+ * On PostgreSQL: the timeline instead of the term, positions as LSNs (the last
+ * WAL written or received, and replayed), and no commit column (PostgreSQL has
+ * no cluster commit index: its status reports 0 there).
+ */
+const postgresColumns: readonly Column[] = columns.flatMap((column): Column[] => {
+  switch (column.title) {
+    case 'term':
+      return [{ ...column, title: 'tli', width: 4 }];
+    case 'last':
+      return [{ ...column, title: 'last lsn', width: 12, cell: (n) => formatLsn(n.lastIndex) }];
+    case 'commit':
+      return [];
+    case 'applied':
+      return [{ ...column, title: 'replay lsn', width: 12, cell: (n) => formatLsn(n.appliedIndex) }];
+    default:
+      return [column];
+  }
+});
+
 function snapshotCell(node: NodeStatus): string {
   const index = (node.snapshotIndex as number | undefined) ?? 0;
   return node.up && index > 0 ? String(index) : '–';
@@ -140,8 +170,8 @@ function walCell(node: NodeStatus): string {
 const markWidth = 2;
 const roleWidth = 10;
 
-export function NodeTable({ nodes, leader, selected, crashed, divergent, width, wide, color }: NodeTableProps) {
-  const shown = columns.filter((column) => wide || !column.wideOnly);
+export function NodeTable({ nodes, leader, selected, crashed, divergent, width, wide, color, engine = 'replica-lab' }: NodeTableProps) {
+  const shown = (engine === 'postgres' ? postgresColumns : columns).filter((column) => wide || !column.wideOnly);
   const align = (column: Column, text: string) => (column.align === 'left' ? padRight(text, column.width) : padLeft(text, column.width));
   const [first, ...rest] = shown;
   const aged = agedRows(nodes, leader);

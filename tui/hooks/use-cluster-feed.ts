@@ -14,6 +14,8 @@ export function takeSnapshot(controller: ClusterController, atMs: number): Snaps
     workload: controller.workload.stats(),
     lostWrites: controller.lostWrites().length,
     messages: controller.messages?.() ?? null,
+    ...(controller.engine === undefined || controller.engine === 'replica-lab' ? {} : { engine: controller.engine }),
+    ...(controller.pgSetting === undefined ? {} : { pgSetting: controller.pgSetting() }),
   };
 }
 

@@ -4,6 +4,7 @@
 
 import type { ClusterEvent, MessagesView, NodeId, NodeStatus, ReplicationSettings, WriteTrace } from '../../cluster/index.js';
 import { chartSampleMs, chartSamplesMax, commandHistoryMax, eventLogLinesMax, eventsPerUpdateMax, frozenHistoryMs } from '../constants.js';
+import type { EngineKind } from '../../cluster/engine.js';
 import type { WorkloadView } from '../controller.js';
 import { divergentNodes, forgetNode, initialDivergence, trackChecksums, type DivergenceTracker } from './divergence.js';
 import { describeEvents, initialElections, type ElectionTracker, type LogLevel, type LogLine } from './event-log.js';
@@ -20,6 +21,10 @@ export interface Snapshot {
   readonly lostWrites: number;
   /** The Raft messages of the last 60 s (cluster.messages()); absent when the controller does not report them. */
   readonly messages?: MessagesView | null;
+  /** The engine, when it is not replica-lab's own (absent: replica-lab). */
+  readonly engine?: EngineKind;
+  /** The engine's own setting behind the mode (controller.pgSetting), where it has one. */
+  readonly pgSetting?: string | null;
 }
 
 /** What Space froze: the event log and the messages as they were, for scrolling back while the cluster runs on. */
@@ -41,8 +46,11 @@ export interface Sample {
   readonly staleReadsPerSecond: number | null;
   readonly lostWrites: number;
   readonly divergentReplicas: number;
-  /** Entries some node has applied (made visible) beyond the cluster's commit index: reads that may be rolled back. */
-  readonly uncommittedVisible: number;
+  /**
+   * Entries some node has applied (made visible) beyond the cluster's commit index: reads that may be rolled back.
+   * Null on PostgreSQL: it has no cluster commit index (its status says commitIndex 0 while positions are LSN bytes).
+   */
+  readonly uncommittedVisible: number | null;
 }
 
 export interface ResultView {
@@ -303,7 +311,7 @@ function addSample(state: DashboardState, snapshot: Snapshot): DashboardState {
     staleReadsPerSecond,
     lostWrites: snapshot.lostWrites,
     divergentReplicas: divergentNodes(state.divergence).length,
-    uncommittedVisible: uncommittedVisible(snapshot.nodes),
+    uncommittedVisible: snapshot.engine === 'postgres' ? null : uncommittedVisible(snapshot.nodes),
   };
   return { ...state, samples: state.samples.push(sample), lastSampleAtMs: snapshot.atMs, staleReadsSeen };
 }
