@@ -466,8 +466,8 @@ export class PostgresCluster extends EventEmitter {
         resolveExit();
       });
     });
-    server.incarnation++;
-    this.record({ type: 'node-started', node: server.id, pid, incarnation: server.incarnation });
+    // As the replica-lab engine counts: 0 for the first start, then the number of restarts.
+    this.record({ type: 'node-started', node: server.id, pid, incarnation: server.incarnation++ });
     const deadline = performance.now() + readyTimeoutMs;
     for (;;) {
       if (server.child !== child) throw new UnavailableError(`${server.id}'s postmaster exited while starting:\n${logTail(server.log)}`, null, 'down');
