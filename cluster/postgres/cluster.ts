@@ -18,7 +18,7 @@ import type { EngineCapabilities, ReplicationEngine } from '../engine.js';
 import type { Param, ReplicationSettings, RolledBackWrite } from '../protocol.js';
 import { BadRequestError, BadStatementError, NotLeaderError, TimeoutError, UnavailableError, type ClusterError } from '../supervisor/errors.js';
 import { LostWrites, writeKey, type LostWrite } from '../supervisor/lost-writes.js';
-import { LinkTable, type LinkOptions } from '../supervisor/network.js';
+import { LinkTable, linkOptionsProblem, type LinkOptions } from '../supervisor/network.js';
 import { checkStatement, checkWriteIds, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from '../supervisor/requests.js';
 import { Ring } from '../supervisor/ring.js';
 import { defaultReplication } from '../supervisor/settings.js';
@@ -1243,13 +1243,9 @@ export class PostgresCluster extends EventEmitter {
     this.checkRunning();
     this.server(from);
     this.server(to);
-    const { delayMs = 0, jitterMs = 0, loss = 0, duplicate = 0 } = options;
-    const ms = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 3_600_000;
-    const probability = (value: number): boolean => value >= 0 && value <= 1;
-    if (!(ms(delayMs) && ms(jitterMs) && probability(loss) && probability(duplicate))) {
-      throw new BadRequestError('delayMs and jitterMs must be from 0 to 3600000, loss and duplicate from 0 to 1');
-    }
-    if (duplicate > 0) throw new BadRequestError('duplication has no meaning on a replication connection (a byte stream): it is refused on the postgres engine');
+    const problem = linkOptionsProblem(options);
+    if (problem !== null) throw new BadRequestError(problem);
+    if ((options.duplicate ?? 0) > 0) throw new BadRequestError('duplication has no meaning on a replication connection (a byte stream): it is refused on the postgres engine');
     this.links.setLink(from, to, options);
     this.enforceLinks();
     this.record({ type: 'fault', fault: 'link', detail: `${from} -> ${to}: ${JSON.stringify(this.links.link(from, to))}` });

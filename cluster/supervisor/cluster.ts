@@ -38,7 +38,7 @@ import { ControlRequests } from './control.js';
 import { BadRequestError, ClusterError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
 import { LeaderWatch } from './leader-watch.js';
 import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
-import { LinkTable, type LinkOptions } from './network.js';
+import { LinkTable, linkOptionsProblem, type LinkOptions } from './network.js';
 import { MessageJournal, type MessagesView } from './message-journal.js';
 import { InvalidReport, parseMessageReport } from '../message-report.js';
 import { checkExecuteOptions, checkQueryOptions, checkStatement, checkTimeoutMs, Requests, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from './requests.js';
@@ -943,12 +943,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     this.checkRunning();
     this.slot(from);
     this.slot(to);
-    const { delayMs = 0, jitterMs = 0, loss = 0, duplicate = 0 } = options;
-    const ms = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 3_600_000;
-    const probability = (value: number): boolean => value >= 0 && value <= 1;
-    if (!(ms(delayMs) && ms(jitterMs) && probability(loss) && probability(duplicate))) {
-      throw new BadRequestError('delayMs and jitterMs must be from 0 to 3600000, loss and duplicate from 0 to 1');
-    }
+    const problem = linkOptionsProblem(options);
+    if (problem !== null) throw new BadRequestError(problem);
     this.links.setLink(from, to, options);
     this.pushLinks();
     this.record({ type: 'fault', fault: 'link', detail: `${from} -> ${to}: ${JSON.stringify(this.links.link(from, to))}` });

@@ -19,6 +19,15 @@ export interface LinkOptions {
 type Shaping = Required<LinkOptions>;
 const unshaped: Shaping = { delayMs: 0, jitterMs: 0, loss: 0, duplicate: 0 };
 
+/** What is wrong with a link's options, or null: delay and jitter in ms up to an hour, loss and duplication probabilities. */
+export function linkOptionsProblem(options: LinkOptions): string | null {
+  const { delayMs = 0, jitterMs = 0, loss = 0, duplicate = 0 } = options;
+  const ms = (value: number): boolean => Number.isFinite(value) && value >= 0 && value <= 3_600_000;
+  const probability = (value: number): boolean => value >= 0 && value <= 1;
+  if (ms(delayMs) && ms(jitterMs) && probability(loss) && probability(duplicate)) return null;
+  return 'delayMs and jitterMs must be from 0 to 3600000, loss and duplicate from 0 to 1';
+}
+
 export class LinkTable {
   private readonly shaping = new Map<string, Shaping>();
   private readonly cuts = new Set<string>();
