@@ -99,11 +99,26 @@ function notBuilt(command: string | undefined): UsageError {
   return new UsageError('the PostgreSQL engine is not built in this version of replica-lab; run with --engine replica-lab (the default)', { command, seeHelp: false });
 }
 
-/** The replica-lab start options that have a PostgreSQL meaning: the rest stay with replica-lab. */
+/**
+ * The replica-lab start options that have a PostgreSQL meaning: the rest stay
+ * with replica-lab. `failover` keeps its sense of "who fails over": `raft`
+ * (the cluster does it by itself) is the supervisor's failover manager there,
+ * `auto`; `manual`, or none given, is PostgreSQL as it ships. `fencing` is the
+ * failover manager's.
+ */
 export function postgresOptions(
   options: ClusterOptions,
   pgBin: string | undefined,
-): { readonly nodes: number; readonly dataDir?: string; readonly pgBin?: string; readonly mode: ReplicationMode; readonly ack: AckLevel; readonly seed: number } {
+): {
+  readonly nodes: number;
+  readonly dataDir?: string;
+  readonly pgBin?: string;
+  readonly mode: ReplicationMode;
+  readonly ack: AckLevel;
+  readonly seed: number;
+  readonly failover: 'manual' | 'auto';
+  readonly fencing?: boolean;
+} {
   return {
     nodes: options.nodes ?? 3,
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
@@ -111,5 +126,7 @@ export function postgresOptions(
     mode: options.replication?.mode ?? 'quorum',
     ack: options.replication?.ackLevel ?? 'flushed',
     seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
+    failover: options.failover === 'raft' ? 'auto' : 'manual',
+    ...(options.fencing === undefined ? {} : { fencing: options.fencing }),
   };
 }

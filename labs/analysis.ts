@@ -4,7 +4,8 @@
 
 import { OnlineChecker, type HistoryRecord, type OnlineCounts, type ReadAnomaly, type WriteOk } from '../cluster/check/index.js';
 import type { ClusterEvent, NodeId, NodeStatus } from '../cluster/index.js';
-import type { Action, Baseline, Observation } from './types.js';
+import type { EngineKind } from '../cluster/engine.js';
+import type { Action, Baseline, EarlierRun, Observation, RunSummary } from './types.js';
 
 export type LabEvent = ClusterEvent['event'];
 export type LabEventType = LabEvent['type'];
@@ -255,4 +256,15 @@ export function plural(count: number, one: string, many = `${one}s`): string {
 export function listing(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/**
+ * The person's last passed run of this lab on `engine` (from the progress
+ * file), with its facts as the lab's own type, or null when they have not
+ * passed it there: what a debrief compares the run with. The facts came from
+ * a JSON file, so a debrief reads each one as possibly absent.
+ */
+export function earlierOn<F>(run: Pick<RunSummary, 'earlier'>, engine: EngineKind): (Omit<EarlierRun, 'facts'> & { readonly facts: Partial<F> }) | null {
+  const found = run.earlier?.find((earlier) => earlier.engine === engine);
+  return found === undefined ? null : { ...found, facts: found.facts as Partial<F> };
 }

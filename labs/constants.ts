@@ -42,3 +42,6 @@ export const warmupWaitMs = 10_000;
 
 /** Quiz sessions kept in the progress file. */
 export const quizSessionsKeptMax = 200;
+
+/** The facts of one passed run kept in the progress file per engine (JSON bytes), for a debrief on another engine to compare with. */
+export const labFactsBytesMax = 16_384;

@@ -8,7 +8,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { quizSessionsKeptMax } from './constants.js';
+import { engineKinds, type EngineKind } from '../cluster/engine.js';
+import { labFactsBytesMax, quizSessionsKeptMax } from './constants.js';
+import type { EarlierRun } from './types.js';
 
 export const progressFormatVersion = 1;
 
@@ -34,6 +36,14 @@ export interface LabProgress {
   readonly lastHandRun: LabRun | null;
   /** The last `lab <id> --auto` run. */
   readonly lastAutopilotRun: LabRun | null;
+  /** The last passed run on each engine, with the facts its checks measured: what a debrief on another engine compares with. */
+  readonly lastPassedByEngine: Readonly<Partial<Record<EngineKind, EarlierRun>>>;
+}
+
+/** What a run reports beyond its LabRun line: the engine it ran on and the facts its checks measured. */
+export interface LabRunDetails {
+  readonly engine?: EngineKind;
+  readonly facts?: Readonly<Record<string, unknown>>;
 }
 
 export interface QuizAnswerStats {
@@ -95,11 +105,13 @@ export class ProgressStore {
     return normalize(value, this.path);
   }
 
-  recordLabRun(id: string, run: Omit<LabRun, 'at'>): Progress {
+  recordLabRun(id: string, report: Omit<LabRun, 'at'> & LabRunDetails): Progress {
+    const { engine = 'replica-lab', facts = {}, ...run } = report;
     return this.update((progress) => {
       const at = new Date().toISOString();
-      const previous = progress.labs[id] ?? { done: false, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null, lastHandRun: null, lastAutopilotRun: null };
+      const previous = progress.labs[id] ?? { done: false, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null, lastHandRun: null, lastAutopilotRun: null, lastPassedByEngine: {} };
       const last: LabRun = { at, ...run };
+      const kept = keptFacts(facts);
       const personDone = run.passed && !run.autopilot;
       const next: LabProgress = {
         done: previous.done || personDone,
@@ -109,6 +121,7 @@ export class ProgressStore {
         lastRun: last,
         lastHandRun: run.autopilot ? previous.lastHandRun : last,
         lastAutopilotRun: run.autopilot ? last : previous.lastAutopilotRun,
+        lastPassedByEngine: run.passed && kept !== null ? { ...previous.lastPassedByEngine, [engine]: { engine, at, autopilot: run.autopilot, facts: kept } } : previous.lastPassedByEngine,
       };
       return { ...progress, labs: { ...progress.labs, [id]: next } };
     });
@@ -176,6 +189,7 @@ function normalize(value: unknown, path: string): Progress {
         // Files written before these were kept: the last run tells one of them.
         lastHandRun: runOrNull(e['lastHandRun']) ?? (runOrNull(e['lastRun'])?.autopilot === false ? runOrNull(e['lastRun']) : null),
         lastAutopilotRun: runOrNull(e['lastAutopilotRun']) ?? (runOrNull(e['lastRun'])?.autopilot === true ? runOrNull(e['lastRun']) : null),
+        lastPassedByEngine: passedByEngine(e['lastPassedByEngine']),
       };
     }
   }
@@ -183,6 +197,27 @@ function normalize(value: unknown, path: string): Progress {
   const sessions = Array.isArray(rawQuiz['sessions']) ? (rawQuiz['sessions'] as QuizSession[]) : [];
   const questions = typeof rawQuiz['questions'] === 'object' && rawQuiz['questions'] !== null ? (rawQuiz['questions'] as Record<string, QuizAnswerStats>) : {};
   return { version: progressFormatVersion, labs, quiz: { sessions, questions } };
+}
+
+/** The facts as JSON keeps them, or null when they are over labFactsBytesMax (a debrief then has nothing to compare with, rather than a file that grows). */
+function keptFacts(facts: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+  const text = JSON.stringify(facts);
+  return text.length > labFactsBytesMax ? null : (JSON.parse(text) as Record<string, unknown>);
+}
+
+/** The well-formed entries of a lastPassedByEngine: one per known engine, each with its engine, time and facts. */
+function passedByEngine(value: unknown): Partial<Record<EngineKind, EarlierRun>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const out: Partial<Record<EngineKind, EarlierRun>> = {};
+  for (const engine of engineKinds) {
+    const run = (value as Record<string, unknown>)[engine];
+    if (typeof run !== 'object' || run === null || Array.isArray(run)) continue;
+    const r = run as Record<string, unknown>;
+    const facts = r['facts'];
+    if (r['engine'] !== engine || typeof r['at'] !== 'string' || typeof facts !== 'object' || facts === null || Array.isArray(facts)) continue;
+    out[engine] = { engine, at: r['at'], autopilot: r['autopilot'] === true, facts: facts as Record<string, unknown> };
+  }
+  return out;
 }
 
 function runOrNull(value: unknown): LabRun | null {

@@ -8,12 +8,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BadRequestError, Cluster, raftCluster, type ClusterOptions, type EngineKind, type ReplicationEngine } from '../cluster/index.js';
-import { labEngineRefusal } from './catalog/index.js';
+import { labEngineRefusal, labOn } from './catalog/index.js';
 import { autopilotWaitMs, checkWaitMs, firstLeaderWaitMs, refreshIntervalMs, waitPollMs, warmupWaitMs, warmupWritesMin } from './constants.js';
 import { Journal, recordingCluster } from './journal.js';
 import { baselineOf, HistoryTap, LagTap, NodeTap, observe, RollbackReader } from './observe.js';
 import type { ProgressStore } from './progress.js';
-import type { AnyLab, AutopilotContext, Baseline, CheckResult, LabSetup, LiveText, Observation, RunSummary } from './types.js';
+import type { AnyLab, AutopilotContext, Baseline, CheckResult, EarlierRun, LabSetup, LiveText, Observation, RunSummary } from './types.js';
 
 /** What a person sees of a lab before and during a run: its catalog entry's description. */
 export type LabInfo = Pick<AnyLab, 'id' | 'title' | 'level' | 'minutes' | 'concepts' | 'summary'>;
@@ -124,6 +124,8 @@ export class LabSession {
   /** Totals of clusters already stopped, for the debrief. */
   private earlier = { writesAcknowledged: 0, lostWrites: 0 };
   private recorded = false;
+  /** The person's passed runs of this lab on the other engines, read once at start. */
+  private earlierRuns: readonly EarlierRun[] = [];
   private readonly evidenceList: { dataDir: string; kept: boolean; historyPath: string | null; rollbackFiles: string[] }[] = [];
   private readonly onEvent = (): void => this.scheduleRefresh();
 
@@ -141,8 +143,9 @@ export class LabSession {
     const refusal = labEngineRefusal(lab, options.engine ?? 'replica-lab');
     if (refusal !== null) throw new BadRequestError(refusal);
     if ((options.engine ?? 'replica-lab') !== 'replica-lab' && options.startCluster === undefined) throw new BadRequestError(`lab ${lab.id} on ${options.engine}: give startCluster, the engine's start`);
-    const session = new LabSession(lab, options);
-    await session.startCluster(lab.setup);
+    const session = new LabSession(labOn(lab, options.engine ?? 'replica-lab'), options);
+    session.earlierRuns = session.readEarlierRuns();
+    await session.startCluster(session.lab.setup);
     session.beginStep(0);
     session.timer = setInterval(() => session.refresh(), refreshIntervalMs);
     session.timer.unref();
@@ -271,7 +274,24 @@ export class LabSession {
       writesAcknowledged: this.earlier.writesAcknowledged + current.writes,
       lostWrites: this.earlier.lostWrites + current.lost,
       dataKept: this.options.dataDir !== undefined,
+      engine: this.engine,
+      earlier: this.earlierRuns,
     };
+  }
+
+  private get engine(): EngineKind {
+    return this.options.engine ?? 'replica-lab';
+  }
+
+  /** The last passed run on every other engine, from the progress file (none when it cannot be read). */
+  private readEarlierRuns(): readonly EarlierRun[] {
+    if (this.options.progress === null) return [];
+    try {
+      const byEngine = this.options.progress.read().labs[this.lab.id]?.lastPassedByEngine ?? {};
+      return Object.values(byEngine).filter((run): run is EarlierRun => run !== undefined && run.engine !== this.engine);
+    } catch {
+      return [];
+    }
   }
 
   /** Node processes that exited without being asked to (a crash), with the end of their log: what to show when a step fails. */
@@ -402,6 +422,8 @@ export class LabSession {
         stepsPassed: summary.stepsPassed,
         steps: summary.steps,
         stepsByAutopilot: this.byAutopilot.filter((by, i) => by && this.passed[i]).length,
+        engine: this.engine,
+        facts: this.facts,
       });
     } catch {
       // Progress is a convenience: a read-only home must not spoil a lab.

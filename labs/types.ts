@@ -264,6 +264,24 @@ export interface RunSummary {
   readonly lostWrites: number;
   /** The run keeps its data dirs (`--data-dir`); false or absent: temporary dirs, removed when each cluster stops. */
   readonly dataKept?: boolean;
+  /** The engine this run is on; absent: replica-lab. */
+  readonly engine?: EngineKind;
+  /**
+   * The last passed run of the same lab on each other engine (from the
+   * progress file), newest per engine: what a debrief compares this run with.
+   * Absent or empty when the person has run it on one engine only.
+   */
+  readonly earlier?: readonly EarlierRun[];
+}
+
+/** A passed run of the same lab on another engine, as the progress file keeps it. */
+export interface EarlierRun {
+  readonly engine: EngineKind;
+  /** ISO 8601. */
+  readonly at: string;
+  readonly autopilot: boolean;
+  /** The facts its checks measured (the lab's own fact type, as JSON kept them). */
+  readonly facts: Readonly<Record<string, unknown>>;
 }
 
 /** What the catalog lists of any lab, a cluster lab or a replay. */
@@ -291,6 +309,23 @@ export interface Lab<F = Record<string, unknown>> extends LabEntry {
   readonly debrief: (facts: Partial<F>, run: RunSummary) => readonly string[];
   /** Question ids in the quiz bank. */
   readonly quiz: readonly string[];
+  /**
+   * The same lab on another engine where its steps or texts differ (a
+   * PostgreSQL primary is promoted, not elected; it rewinds, not rolls back):
+   * that engine's cluster, steps and debrief. The engine must be in `engines`.
+   * An engine listed in `engines` with no variant runs the steps above.
+   */
+  readonly variants?: { readonly [E in Exclude<EngineKind, 'replica-lab'>]?: LabVariant<F> };
+}
+
+/** What a lab replaces to run on another engine; its id, title, level, concepts and quiz stay. */
+export interface LabVariant<F> {
+  /** When what the lab shows differs there. */
+  readonly summary?: string;
+  readonly minutes?: number;
+  readonly setup: LabSetup;
+  readonly steps: readonly Step<F>[];
+  readonly debrief: (facts: Partial<F>, run: RunSummary) => readonly string[];
 }
 
 /** A lab with its fact type erased, for lists of labs. */

@@ -13,7 +13,7 @@ export interface DashboardFlags extends EngineFlags {
   readonly nodes: string;
   readonly mode: string;
   readonly ack: string;
-  readonly failover: string;
+  readonly failover?: string;
   readonly dataDir?: string;
   readonly workload: boolean;
   /** `--no-check-quorum`: a cut-off leader never steps down on its own (and no lease reads). */
@@ -27,7 +27,7 @@ export function addDashboardOptions(program: Command): void {
     .option('--nodes <n>', 'dashboard: number of nodes (1-7)', '3')
     .option('--mode <mode>', 'dashboard: replication mode: async | sync | quorum', 'quorum')
     .option('--ack <level>', 'dashboard: ack level: received | flushed | applied', 'flushed')
-    .option('--failover <kind>', 'dashboard: raft | manual', 'raft')
+    .option('--failover <kind>', 'dashboard: raft | manual (default raft; on --engine postgres manual, as PostgreSQL ships, and raft is the supervisor\'s failover manager)')
     .option('--no-check-quorum', 'dashboard: a leader that stops hearing a majority keeps leading (CheckQuorum off; lease reads fall back to ReadIndex)')
     .option('--data-dir <dir>', 'dashboard: keep node data here (default: a temporary dir, removed on quit)')
     .option('--no-workload', 'dashboard: start no client workload')
@@ -41,9 +41,9 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const nodes = wholeFlag('--nodes', flags.nodes, 1, 7, undefined);
   const mode = choiceFlag('--mode', flags.mode, ['async', 'sync', 'quorum'] as const, undefined);
   const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, undefined);
-  const failover = choiceFlag('--failover', flags.failover, ['raft', 'manual'] as const, undefined);
   const unsafe = flags.unsafe === undefined ? [] : [choiceFlag('--unsafe', flags.unsafe, unsafeOptions, undefined)];
   const engine = parseEngineFlags(flags, undefined);
+  const failover = choiceFlag('--failover', flags.failover ?? (engine.kind === 'postgres' ? 'manual' : 'raft'), ['raft', 'manual'] as const, undefined);
   refuseReplicaLabOnly(engine, [flags.unsafe !== undefined && '--unsafe', flags.checkQuorum === false && '--no-check-quorum'], undefined);
   // An engine this build or machine lacks is said before anything starts.
   const startEngine = await loadEngine(engine, undefined);

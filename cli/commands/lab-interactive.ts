@@ -25,7 +25,7 @@ export async function runInteractiveLab(lab: AnyLab, dataDir?: string, on: Pick<
   for (const signal of signals) process.on(signal, onSignal);
   let finished = false;
   try {
-    const dashboard = runLabDashboard({ session, color, failoverOf: (state) => failoverAt(lab, state) });
+    const dashboard = runLabDashboard({ session, color, failoverOf: (state) => failoverAt(session.lab, state) });
     close = () => dashboard.close();
     await dashboard.done;
     finished = session.getState().phase === 'finished';

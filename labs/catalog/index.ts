@@ -41,6 +41,16 @@ export function labEngines(lab: Pick<LabEntry, 'engines'>): readonly EngineKind[
   return lab.engines ?? ['replica-lab'];
 }
 
+/**
+ * The lab as it runs on `engine`: its variant for that engine (Lab.variants)
+ * when it has one, else the lab itself. Call after labEngineRefusal.
+ */
+export function labOn<L extends AnyLab>(lab: L, engine: EngineKind): L {
+  const variant = engine === 'replica-lab' ? undefined : lab.variants?.[engine];
+  if (variant === undefined) return lab;
+  return { ...lab, ...variant, summary: variant.summary ?? lab.summary, minutes: variant.minutes ?? lab.minutes };
+}
+
 /** Every lab offered on `engine`, in catalog order. */
 export function labsOn(engine: EngineKind): readonly (AnyLab | ReplayLab)[] {
   return catalog.filter((lab) => labEngines(lab).includes(engine));

@@ -106,10 +106,13 @@ describe('the PostgreSQL engine\'s start options', () => {
       mode: 'sync',
       ack: 'applied',
       seed: 7,
+      failover: 'auto',
     });
+    expect(postgresOptions({ failover: 'manual', fencing: false }, undefined)).toMatchObject({ failover: 'manual', fencing: false });
+    expect(postgresOptions({ failover: 'raft', fencing: false }, undefined)).toMatchObject({ failover: 'auto', fencing: false });
     const defaults = postgresOptions({}, undefined);
-    expect(defaults).toMatchObject({ nodes: 3, mode: 'quorum', ack: 'flushed' });
-    expect(Object.keys(defaults).sort()).toEqual(['ack', 'mode', 'nodes', 'seed']);
+    expect(defaults).toMatchObject({ nodes: 3, mode: 'quorum', ack: 'flushed', failover: 'manual' });
+    expect(Object.keys(defaults).sort()).toEqual(['ack', 'failover', 'mode', 'nodes', 'seed']);
   });
 
   it('--pg-bin is made absolute', () => {
@@ -130,7 +133,7 @@ describe('loadEngine with a stand-in for cluster/postgres', () => {
       },
     }));
     await expect(start({ nodes: 3, replication: { mode: 'async' }, seed: 4 })).resolves.toEqual({ engine: 'postgres' });
-    expect(calls).toEqual([{ nodes: 3, pgBin: '/opt/pg/bin', mode: 'async', ack: 'flushed', seed: 4 }]);
+    expect(calls).toEqual([{ nodes: 3, pgBin: '/opt/pg/bin', mode: 'async', ack: 'flushed', seed: 4, failover: 'manual' }]);
   });
 
   it('turns the engine\'s own exit-2 error (no binaries: how to install them) into a usage error, and leaves others as they are', async () => {

@@ -8,16 +8,32 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BadRequestError, Cluster, raftCapabilities, runNemesis, type ReplicationEngine } from '../../cluster/index.js';
 import { engineRefusal } from '../../cluster/supervisor/nemesis.js';
-import { catalog, findLab, labEngineRefusal, labEngines, labsOn, LabSession } from '../../labs/index.js';
+import { catalog, findLab, labEngineRefusal, labEngines, labOn, labsOn, LabSession, type AnyLab } from '../../labs/index.js';
 import { startSession } from './helpers.js';
 
 const noCapabilities = { raft: false, snapshots: false, membership: false, trace: false, nodeFaults: false, clock: false };
 
 describe('the engines a lab runs on', () => {
-  it('is the replica-lab engine for every lab today, and no lab is offered on PostgreSQL yet', () => {
-    for (const lab of catalog) expect(labEngines(lab), lab.id).toEqual(['replica-lab']);
+  it('every lab runs on replica-lab; a lab with a variant for an engine lists that engine', () => {
+    for (const lab of catalog) expect(labEngines(lab), lab.id).toContain('replica-lab');
     expect(labsOn('replica-lab')).toEqual(catalog);
-    expect(labsOn('postgres')).toEqual([]);
+    for (const lab of catalog) {
+      for (const engine of Object.keys((lab as AnyLab).variants ?? {})) expect(labEngines(lab), `${lab.id} has a ${engine} variant`).toContain(engine);
+    }
+  });
+
+  it('labOn gives the variant for the engine (its setup, steps, debrief; the lab\'s id, title and quiz), else the lab itself', () => {
+    const base = findLab('first-steps')!;
+    const steps = [base.steps[0]!];
+    const debrief = (): string[] => ['on PostgreSQL'];
+    const lab: AnyLab = { ...base, engines: ['replica-lab', 'postgres'], variants: { postgres: { setup: { cluster: { nodes: 2 }, workload: null }, steps, debrief } } };
+    expect(labOn(lab, 'replica-lab')).toBe(lab);
+    const pg = labOn(lab, 'postgres');
+    expect(pg).toMatchObject({ id: base.id, title: base.title, quiz: base.quiz, summary: base.summary, minutes: base.minutes, setup: { cluster: { nodes: 2 }, workload: null } });
+    expect(pg.steps).toBe(steps);
+    expect(pg.debrief({}, { stepsPassed: 1, steps: 1, elapsedMs: 0, writesAcknowledged: 0, lostWrites: 0 })).toEqual(['on PostgreSQL']);
+    const plain = { ...base, engines: ['replica-lab', 'postgres'] as const };
+    expect(labOn(plain, 'postgres')).toBe(plain);
   });
 
   it('defaults to replica-lab alone, and takes what a lab declares', () => {
@@ -28,17 +44,18 @@ describe('the engines a lab runs on', () => {
 
   it('says in one line where a lab runs when asked for another engine', () => {
     expect(labEngineRefusal({ id: 'raft-election' }, 'replica-lab')).toBeNull();
-    expect(labEngineRefusal({ id: 'raft-election' }, 'postgres')).toBe('lab raft-election does not run on the PostgreSQL engine (it runs on replica-lab); no lab runs on PostgreSQL in this version');
+    const onPostgres = labsOn('postgres').map((lab) => lab.id);
+    expect(labEngineRefusal({ id: 'raft-election' }, 'postgres')).toBe(
+      `lab raft-election does not run on the PostgreSQL engine (it runs on replica-lab); ${onPostgres.length === 0 ? 'no lab runs on PostgreSQL in this version' : `the labs on PostgreSQL: ${onPostgres.join(', ')}`}`,
+    );
     expect(labEngineRefusal({ id: 'pg-only', engines: ['postgres'] }, 'replica-lab')).toBe(
       'lab pg-only does not run on the replica-lab engine (it runs on PostgreSQL); the labs on replica-lab: ' + catalog.map((lab) => lab.id).join(', '),
     );
   });
 
   it('a lab session on an engine the lab does not run on is refused before any cluster starts', async () => {
-    const lab = findLab('first-steps')!;
-    await expect(LabSession.start(lab, { mode: 'auto', progress: null, engine: 'postgres' })).rejects.toThrow(
-      new BadRequestError('lab first-steps does not run on the PostgreSQL engine (it runs on replica-lab); no lab runs on PostgreSQL in this version'),
-    );
+    const lab = findLab('raft-election')!;
+    await expect(LabSession.start(lab, { mode: 'auto', progress: null, engine: 'postgres' })).rejects.toThrow(new BadRequestError(labEngineRefusal(lab, 'postgres')!));
   });
 });
 

@@ -94,6 +94,26 @@ describe('ProgressStore', () => {
     const s = store();
     mkdirSync(s.dir, { recursive: true });
     writeFileSync(join(s.dir, 'progress.json'), JSON.stringify({ version: 1, labs: { 'first-steps': { done: true, runs: 'x' }, broken: 7 } }));
-    expect(s.read().labs).toEqual({ 'first-steps': { done: true, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null, lastHandRun: null, lastAutopilotRun: null } });
+    expect(s.read().labs).toEqual({ 'first-steps': { done: true, completedAt: null, runs: 0, autopilotRuns: 0, lastRun: null, lastHandRun: null, lastAutopilotRun: null, lastPassedByEngine: {} } });
+  });
+
+  it('keeps the last passed run on each engine with its facts, for a debrief on the other engine to compare with', () => {
+    const s = store();
+    s.recordLabRun('async-lost-writes', { passed: true, autopilot: true, stepsPassed: 4, steps: 4, stepsByAutopilot: 4, facts: { lostCount: 12, oldLeader: 'n1' } });
+    s.recordLabRun('async-lost-writes', { passed: true, autopilot: false, stepsPassed: 4, steps: 4, stepsByAutopilot: 0, engine: 'postgres', facts: { lostCount: 3 } });
+    // A failed run, and a run whose facts are too big to keep, change nothing.
+    s.recordLabRun('async-lost-writes', { passed: false, autopilot: false, stepsPassed: 1, steps: 4, stepsByAutopilot: 0, engine: 'postgres', facts: { lostCount: 99 } });
+    s.recordLabRun('async-lost-writes', { passed: true, autopilot: false, stepsPassed: 4, steps: 4, stepsByAutopilot: 0, facts: { big: 'x'.repeat(20_000) } });
+    const kept = s.read().labs['async-lost-writes']!.lastPassedByEngine;
+    expect(kept['replica-lab']).toMatchObject({ engine: 'replica-lab', autopilot: true, facts: { lostCount: 12, oldLeader: 'n1' } });
+    expect(kept.postgres).toMatchObject({ engine: 'postgres', autopilot: false, facts: { lostCount: 3 } });
+  });
+
+  it('drops a hand-edited lastPassedByEngine entry that is not one', () => {
+    const s = store();
+    mkdirSync(s.dir, { recursive: true });
+    const good = { engine: 'postgres', at: '2026-12-06T00:00:00.000Z', autopilot: false, facts: { lostCount: 2 } };
+    writeFileSync(join(s.dir, 'progress.json'), JSON.stringify({ version: 1, labs: { x: { lastPassedByEngine: { postgres: good, 'replica-lab': { engine: 'postgres', at: 'a', facts: {} }, mysql: good } } } }));
+    expect(s.read().labs['x']!.lastPassedByEngine).toEqual({ postgres: good });
   });
 });
