@@ -8,6 +8,7 @@
 // `Cluster` and is reached after asking `capabilities`.
 import type { Cluster, ClusterEvent } from './supervisor/cluster.js';
 import type { Workload } from './supervisor/workload.js';
+import type { PostgresCluster } from './postgres/cluster.js';
 
 /** Which system runs the cluster. */
 export type EngineKind = 'replica-lab' | 'postgres';
@@ -80,3 +81,12 @@ export const engineNames: Readonly<Record<EngineKind, string>> = { 'replica-lab'
 
 /** The replica-lab engine has every capability. */
 export const raftCapabilities: EngineCapabilities = { raft: true, snapshots: true, membership: true, trace: true, nodeFaults: true, clock: true };
+
+/**
+ * The PostgreSQL engine's own API (its servers' log events, the failover
+ * manager's decisions, the proxies' counts), or null on another engine. By
+ * kind, not instanceof: the PostgreSQL module is loaded only when asked for.
+ */
+export function postgresCluster(engine: ReplicationEngine): PostgresCluster | null {
+  return engine.engine === 'postgres' ? (engine as unknown as PostgresCluster) : null;
+}

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { HistoryRecord } from '../cluster/check/index.js';
-import { raftCluster, type ReplicationEngine } from '../cluster/index.js';
+import { postgresCluster, raftCluster, type ReplicationEngine } from '../cluster/index.js';
 import { historyKeptMax, lagSampleEveryMs, lagSamplesKeptMax, nodeSampleEveryMs, nodeSamplesKeptMax, rollbackEntriesMax, rollbackFilesMax } from './constants.js';
 import type { Journal } from './journal.js';
 import type { Baseline, LagSample, NodeSample, Observation, RollbackFile, RolledBackEntry } from './types.js';
@@ -180,6 +180,9 @@ export function observe(sources: ObservationSources): Observation {
     nodeSamples: sources.nodes.samples(),
     // Only the Raft engine has a voting configuration.
     membership: raftCluster(cluster)?.membership() ?? null,
+    engine: cluster.engine,
+    serverLog: [...(postgresCluster(cluster)?.serverLog() ?? [])],
+    failovers: [...(postgresCluster(cluster)?.failovers() ?? [])],
   };
 }
 

@@ -23,6 +23,8 @@ import type {
   WorkloadStats,
 } from '../cluster/index.js';
 import type { EngineKind, ReplicationEngine } from '../cluster/engine.js';
+import type { FailoverDecision } from '../cluster/postgres/cluster.js';
+import type { ServerLogEvent } from '../cluster/postgres/server-log.js';
 
 export type LabLevel = 'beginner' | 'intermediate' | 'advanced';
 
@@ -163,6 +165,12 @@ export interface Observation {
   readonly nodeSamples: readonly NodeSample[];
   /** The configuration (voters, learners, the quorum size) as the leader reports it; null before any report. */
   readonly membership: ClusterMembership | null;
+  /** The engine the cluster runs on. */
+  readonly engine: EngineKind;
+  /** PostgreSQL: what the servers' own logs said (promotion, timeline, walreceiver connects and disconnects), oldest first (bounded); empty on replica-lab. */
+  readonly serverLog: readonly ServerLogEvent[];
+  /** PostgreSQL with failover 'auto': each decision of the supervisor's failover manager; empty otherwise. */
+  readonly failovers: readonly FailoverDecision[];
 }
 
 /** One node at one observation: how far its log and state are, its newest snapshot and the WAL it keeps. */

@@ -71,6 +71,9 @@ export function observation(change: Partial<Observation> = {}): Observation {
     lagSamples: [],
     nodeSamples: [],
     membership: { voters: ['n1', 'n2', 'n3'], learners: [], quorum: 2, from: 'n1' },
+    engine: 'replica-lab',
+    serverLog: [],
+    failovers: [],
     ...change,
   };
 }
