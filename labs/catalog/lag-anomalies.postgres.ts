@@ -13,7 +13,7 @@ import type { LagAnomaliesFacts as Facts } from './lag-anomalies.js';
 
 const engineWords: Readonly<Record<EngineKind, { readonly name: string; readonly copy: string; readonly position: string }>> = {
   'replica-lab': { name: 'replica-lab', copy: 'follower', position: 'a Raft log index' },
-  postgres: { name: 'PostgreSQL', copy: 'standby', position: 'a WAL position (LSN)' },
+  postgres: { name: 'PostgreSQL', copy: 'standby', position: 'a WAL LSN' },
 };
 
 /**

@@ -69,6 +69,8 @@ type Facts = LagAnomaliesFacts;
 export interface LagWords {
   readonly leader: string;
   readonly follower: string;
+  /** What a session waits for: a log index, a WAL position. */
+  readonly position: string;
 }
 
 /**
@@ -129,7 +131,7 @@ function lagSteps(w: LagWords): Step<Facts>[] {
         const fast = latencies[latencies.length - 1];
         return {
           passed: true,
-          detail: `since sessions: 0 of ${reads.ok} reads missed their own write${slow === undefined ? '' : `; reads on ${slow[0]} waited up to ${formatMs(slow[1].max)} for their index, on ${fast![0]} up to ${formatMs(fast![1].max)}`}${monotonicReads > 0 ? `; ${monotonicReads} still went back in time` : ''}`,
+          detail: `since sessions: 0 of ${reads.ok} reads missed their own write${slow === undefined ? '' : `; reads on ${slow[0]} waited up to ${formatMs(slow[1].max)} for their ${w.position}, on ${fast![0]} up to ${formatMs(fast![1].max)}`}${monotonicReads > 0 ? `; ${monotonicReads} still went back in time` : ''}`,
           facts: { rywFixedReads: reads.ok, slowReadMs: slow?.[1].max ?? 0, fastReadMs: fast?.[1].max ?? 0, monotonicLeft: monotonicReads },
         };
       },
@@ -178,8 +180,8 @@ export const lagAnomalies = defineLab<Facts>({
     cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 81 },
     workload: { rate: 80, concurrency: 8, readFraction: 0.5, keys: 3, readTarget: 'follower', readConsistency: 'local', sessions: 'none', stickyReads: false, timeoutMs: 3_000, seed: 81 },
   },
-  steps: lagSteps({ leader: 'leader', follower: 'follower' }),
-  variants: { postgres: lagAnomaliesOnPostgres(lagSteps({ leader: 'primary', follower: 'standby' }), { delayMs: lagDelayMs }) },
+  steps: lagSteps({ leader: 'leader', follower: 'follower', position: 'index' }),
+  variants: { postgres: lagAnomaliesOnPostgres(lagSteps({ leader: 'primary', follower: 'standby', position: 'WAL position' }), { delayMs: lagDelayMs }) },
   debrief: (f, run) => {
     const lines: string[] = [];
     if (f.slowFollower !== undefined) {
