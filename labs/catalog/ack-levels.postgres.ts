@@ -45,9 +45,11 @@ export function runBeside(here: Partial<Facts>, run: Pick<RunSummary, 'earlier' 
   }
   if (typeof here.lostAtCrash === 'number' && typeof there.lostAtCrash === 'number') {
     const took = (engine: EngineKind, f: Partial<Facts>): string =>
-      engine === 'postgres' ? `the failover manager promoted ${f.newLeader ?? '?'} (timeline ${f.newTerm ?? '?'})` : `the followers elected ${f.newLeader ?? '?'} (term ${f.newTerm ?? '?'})`;
+      engine === 'postgres'
+        ? `${f.promotedBy === 'person' ? 'you promoted' : 'the failover manager promoted'} ${f.newLeader ?? '?'} (timeline ${f.newTerm ?? '?'})`
+        : `the followers elected ${f.newLeader ?? '?'} (term ${f.newTerm ?? '?'})`;
     lines.push(
-      `The crash at received lost ${plural(there.lostAtCrash, 'acknowledged write')} on ${t} and ${plural(here.lostAtCrash, 'acknowledged write')} on ${h}. Who took over differs: on ${t} ${took(thereEngine, there)}, on ${h} ${took(hereEngine, here)}; a vote of a majority on replica-lab, one process's choice on PostgreSQL.`,
+      `The crash at received lost ${plural(there.lostAtCrash, 'acknowledged write')} on ${t} and ${plural(here.lostAtCrash, 'acknowledged write')} on ${h}. Who took over differs: on ${t} ${took(thereEngine, there)}, on ${h} ${took(hereEngine, here)}; a vote of a majority on replica-lab, one process's choice on PostgreSQL (the failover manager's, or yours).`,
     );
   }
   if (typeof here.quorumStale === 'number' && typeof there.quorumStale === 'number') {
@@ -65,8 +67,8 @@ const standbyList = (o: { readonly status: readonly { readonly id: string }[]; r
 /** Step 2 on PostgreSQL: the primary is killed, the failover manager promotes a standby holding every acknowledged write. */
 const crashThePrimary: Step<Facts> = {
   title: 'Crash the primary',
-  instruction: (o) =>
-    `Select the primary (${leaderName(o)}) and press k. The failover manager (the supervisor: one process watching, the role Patroni or repmgr plays, not consensus) promotes the standby that received the most WAL about 3 s later. Were any writes acknowledged at remote_write lost?`,
+  instruction: (o, before) =>
+    `Select the primary (${before.leader ?? leaderName(o)}) and press k. The failover manager (the supervisor: one process watching, the role Patroni or repmgr plays, not consensus) promotes the standby that received the most WAL about 3 s later. Were any writes acknowledged at remote_write lost?`,
   hint: "Every synchronous standby had written each acknowledged commit to its operating system. Killing the primary's processes cannot take that back; only an operating-system crash or power cut of that standby before its fsync could (the manual: remote_write survives a crash of the standby's PostgreSQL, not of its operating system). Before it leaves recovery, a promoted standby replays all the WAL it has in pg_wal.",
   check: (o, before) => {
     const kill = actionsOf(actionsSince(o, before), 'kill').find((a) => a.error === null && a.node === a.leader);
@@ -80,13 +82,14 @@ const crashThePrimary: Step<Facts> = {
     if (newest >= promoted.event.lastIndex) {
       return { passed: false, detail: `${promoted.event.node} was promoted with WAL up to ${promoted.event.lastIndex}, short of a write ${kill.node} acknowledged at ${newest}` };
     }
-    const decision = o.failovers.find((d) => d.to === promoted.event.node && d.error === null && d.atMs >= kill.wall);
+    // The failover manager promotes unless the person did first (:promote, journaled).
+    const byPerson = actionsOf(actionsSince(o, before), 'promote').some((a) => a.error === null && a.node === promoted.event.node && a.by === 'person');
     const change = actionsOf(o.actions, 'replication').filter((a) => a.error === null && a.change.ackLevel === 'received').at(-1);
     const received = acked.filter((w) => w.mono >= (change?.mono ?? before.mono)).length;
     return {
       passed: true,
-      detail: `${kill.node} had acknowledged ${plural(received, 'write')} at remote_write; ${decision === undefined ? '' : 'the failover manager '}promoted ${promoted.event.node} (timeline ${promoted.event.term}) with WAL up to ${promoted.event.lastIndex}, past the newest of them (${newest})`,
-      facts: { crashedLeader: kill.node, ackedAtReceived: received, newLeader: promoted.event.node, newTerm: promoted.event.term },
+      detail: `${kill.node} had acknowledged ${plural(received, 'write')} at remote_write; ${byPerson ? 'you' : 'the failover manager'} promoted ${promoted.event.node} (timeline ${promoted.event.term}) with WAL up to ${promoted.event.lastIndex}, past the newest of them (${newest})`,
+      facts: { crashedLeader: kill.node, ackedAtReceived: received, newLeader: promoted.event.node, newTerm: promoted.event.term, promotedBy: byPerson ? 'person' : 'failover-manager' },
     };
   },
   autopilot: async (context) => {
@@ -126,8 +129,8 @@ export function ackLevelsOnPostgres(steps: readonly Step<Facts>[], constants: { 
           if (lost > 0) return { passed: false, detail: `pg_rewind removed ${plural(lost, 'acknowledged write')}: sync at remote_write should lose none when only the primary's processes die` };
           return { ...result, detail: `${result.detail}; pg_rewind removed no acknowledged write`, facts: { ...result.facts, lostAtCrash: lost } };
         },
-        instruction: (o) =>
-          `Select ${o.status.find((n) => !n.up)?.id ?? 'the dead server'} and press r: it may hold WAL past the point where ${leaderName(o)}'s new timeline forked, so it is first rewound with pg_rewind (an acknowledged write among what that removes counts as lost), then follows ${leaderName(o)}. Sync commits wait for it until it is back (FIRST names it). Then press a until the header says applied (or :ack applied: remote_apply). Watch the stale-reads line: the workload reads from the standbys.`,
+        instruction: (o, before) =>
+          `Select ${before.status.find((n) => !n.up)?.id ?? o.status.find((n) => !n.up)?.id ?? 'the dead server'} and press r: it may hold WAL past the point where ${leaderName(o)}'s new timeline forked, so it is first rewound with pg_rewind (an acknowledged write among what that removes counts as lost), then follows ${leaderName(o)}. Sync commits wait for it until it is back (FIRST names it). Then press a until the header says applied (or :ack applied: remote_apply). Watch the stale-reads line: the workload reads from the standbys.`,
         hint: 'At remote_apply a commit waits until the synchronous standbys report they have replayed its commit record, so it is visible to queries there: a read on them that starts after the commit returned sees it (the manual: load balancing with causal consistency).',
       },
       {
@@ -146,7 +149,7 @@ export function ackLevelsOnPostgres(steps: readonly Step<Facts>[], constants: { 
       }
       if (f.crashedLeader !== undefined) {
         lines.push(
-          `${f.crashedLeader} was killed having acknowledged ${plural(f.ackedAtReceived ?? 0, 'write')} at remote_write; the failover manager promoted ${f.newLeader} (timeline ${f.newTerm})${f.lostAtCrash === undefined ? '' : `, and when ${f.crashedLeader} came back pg_rewind removed ${plural(f.lostAtCrash, 'acknowledged write')}`}. A commit acknowledged at remote_write is already in the standby's operating system, so killing the primary cannot lose it; an operating-system crash or power cut of that standby before its fsync, with the primary lost too, could: on survives that, which is why it is the default. The promotion was one process's decision, not a vote: with no failover manager, PostgreSQL waits for someone to run pg_ctl promote.`,
+          `${f.crashedLeader} was killed having acknowledged ${plural(f.ackedAtReceived ?? 0, 'write')} at remote_write; ${f.promotedBy === 'person' ? 'you promoted' : 'the failover manager promoted'} ${f.newLeader} (timeline ${f.newTerm})${f.lostAtCrash === undefined ? '' : `, and when ${f.crashedLeader} came back pg_rewind removed ${plural(f.lostAtCrash, 'acknowledged write')}`}. A commit acknowledged at remote_write is already in the standby's operating system, so killing the primary cannot lose it; an operating-system crash or power cut of that standby before its fsync, with the primary lost too, could: on survives that, which is why it is the default. The promotion was one process's decision, not a vote of the servers: PostgreSQL itself promotes no one; without a failover manager it waits for someone to run pg_ctl promote.`,
         );
       }
       if (f.appliedReads !== undefined) lines.push(`At remote_apply, ${f.appliedStale} of ${f.appliedReads} standby reads were stale: each commit waited until every synchronous standby had replayed it, so reads there after it are safe.`);

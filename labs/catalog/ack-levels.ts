@@ -29,6 +29,8 @@ export interface AckLevelsFacts {
   quorumReads: number;
   quorumStale: number;
   quorumExample: string;
+  /** PostgreSQL: who promoted the new primary, the failover manager or the person (:promote). */
+  promotedBy: 'failover-manager' | 'person';
 }
 
 const slowDelayMs = 200;
@@ -71,7 +73,10 @@ function ackSteps(words: AckWords): Step<Facts>[] {
           if (change === null || !leaderRuns(o, 'received')) return { passed: false, detail: `the ack level is ${o.replication.ackLevel}, not received` };
           const latencies = writeLatencies(o.history, change.mono);
           if (latencies.length < 20) return { passed: false, detail: `received; measuring writes (${latencies.length}/20)` };
-          const flushed = writesInvoked(o.history, -Infinity).flatMap((w) => (w.mono < change.mono && w.end?.type === 'ok' ? [w.end.mono - w.mono] : []));
+          // At flushed: writes that ended before the first change of the ack level (pressing a may pass through applied first).
+          const firstChange = actionsOf(actionsSince(o, before), 'replication').find((a) => a.error === null && a.change.ackLevel !== undefined);
+          const until = firstChange?.mono ?? change.mono;
+          const flushed = writesInvoked(o.history, -Infinity).flatMap((w) => (w.end?.type === 'ok' && w.end.mono < until ? [w.end.mono - w.mono] : []));
           const p50 = median(latencies)!;
           const flushedP50 = median(flushed);
           return {

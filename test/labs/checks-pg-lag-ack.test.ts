@@ -7,7 +7,7 @@ import { ackLevels } from '../../labs/catalog/ack-levels.js';
 import { labOn } from '../../labs/catalog/index.js';
 import { lagAnomalies } from '../../labs/catalog/lag-anomalies.js';
 import type { AnyLab, EarlierRun, Observation, RunSummary } from '../../labs/types.js';
-import { ackedWrite, action, baseline, event, nodeStatus, observation, read, replication, workloadRecord } from './snapshot.js';
+import { ackedWrite, action, baseline, event, nodeStatus, observation, read, replication, workloadRecord, write } from './snapshot.js';
 
 const onPg = (lab: AnyLab) => labOn(lab, 'postgres');
 const check = (lab: AnyLab, step: number, o: Observation, b = baseline(o)) => lab.steps[step]!.check(o, b);
@@ -73,7 +73,12 @@ describe('ack-levels on PostgreSQL', () => {
     const received = action({ kind: 'replication', change: { ackLevel: 'received' }, error: null }, 5);
     const writes = [...ackedWrite('k1', 9_000_000, 1_050), ...ackedWrite('k2', 9_000_400, 1_080)];
     const done = pgObservation({ ...afterPromotion, actions: [received, kill()], events: [promoted(500, 9_000_800)], history: writes });
-    expect(check(lab, 1, done)).toMatchObject({ passed: true, facts: { crashedLeader: 'n1', ackedAtReceived: 2, newLeader: 'n2', newTerm: 2 } });
+    expect(check(lab, 1, done)).toMatchObject({ passed: true, facts: { crashedLeader: 'n1', ackedAtReceived: 2, newLeader: 'n2', newTerm: 2, promotedBy: 'failover-manager' } });
+    expect(check(lab, 1, done).detail).toMatch(/the failover manager promoted n2 \(timeline 2\)/);
+    // The person promoted it first (:promote n2): the check says so, and so does the debrief.
+    const byHand = { ...done, actions: [received, kill(), action({ kind: 'promote', node: 'n2', error: null }, 200, null)] };
+    expect(check(lab, 1, byHand)).toMatchObject({ passed: true, facts: { promotedBy: 'person' } });
+    expect(lab.debrief({ crashedLeader: 'n1', ackedAtReceived: 2, newLeader: 'n2', newTerm: 2, promotedBy: 'person' }, run({ engine: 'postgres' })).join(' ')).toMatch(/you promoted n2 \(timeline 2\)/);
     expect(check(lab, 1, pgObservation({ actions: [received], history: writes })).detail).toBe('the primary has not been killed yet');
     const waiting = check(lab, 1, pgObservation({ actions: [received, kill()], history: writes, leader: null }));
     expect(waiting).toMatchObject({ passed: false, detail: 'n1 is dead; waiting for the failover manager to promote a standby' });
@@ -83,6 +88,16 @@ describe('ack-levels on PostgreSQL', () => {
     expect(short.detail).toMatch(/short of a write n1 acknowledged at 9000400/);
     // A promotion from before the kill is not this one.
     expect(check(lab, 1, { ...done, events: [promoted(-50, 9_000_800)] }).passed).toBe(false);
+  });
+
+  it('acknowledge on receipt: the latency "at flushed" counts only writes that ended before the ack level first changed', () => {
+    const viaApplied = action({ kind: 'replication', change: { ackLevel: 'applied' }, error: null }, 100);
+    const toReceived = action({ kind: 'replication', change: { ackLevel: 'received' }, error: null }, 200);
+    const writes = (from: number, count: number, latency: number) =>
+      Array.from({ length: count }, (_, i) => write(`k${i % 5}`, from + i * 3, { index: 9_000_000 + from + i }).map((r) => (r.type === 'ok' ? { ...r, mono: r.mono - 5 + latency } : r))).flat();
+    const status = [nodeStatus('n1', { role: 'leader', replication: replication({ mode: 'sync', ackLevel: 'received' }) }), nodeStatus('n2'), nodeStatus('n3')];
+    const o = pgObservation({ status, replication: replication({ mode: 'sync', ackLevel: 'received' }), actions: [viaApplied, toReceived], history: [...writes(1_000, 10, 10), ...writes(1_110, 10, 40), ...writes(1_250, 20, 4)] });
+    expect(check(lab, 0, o)).toMatchObject({ passed: true, facts: { flushedP50Ms: 10, receivedP50Ms: 4 } });
   });
 
   it('rewind and applied: passes with every server up at applied and clean reads, and records that pg_rewind removed no acknowledged write; fails when it removed one', () => {
