@@ -5,7 +5,7 @@
 // first and at its autopilot second.
 
 import type { Command } from 'commander';
-import { catalog, labEngines, labsOn, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
+import { catalog, labEngines, labOn, labsOn, ProgressFileError, ProgressStore, emptyProgress, type LabProgress, type LabRun, type Progress } from '../../labs/index.js';
 import { cliName } from '../errors.js';
 import { choiceFlag } from '../flags.js';
 import { engineKinds, engineNames } from '../../cluster/engine.js';
@@ -24,7 +24,9 @@ export function registerLabs(program: Command): void {
     .addHelpText('after', `\nDo a lab by hand with '${cliName} lab <id>' (the dashboard: you cause each step, A lets the autopilot do one);\nwatch its autopilot do it headless with '${cliName} lab <id> --auto'.\nProgress is kept in $XDG_STATE_HOME/${cliName}/progress.json (default ~/.local/state/${cliName}).`)
     .action((flags: LabsFlags) => {
       const engine = flags.engine === undefined ? null : choiceFlag('--engine', flags.engine, engineKinds, 'labs');
-      const shown = engine === null ? catalog : labsOn(engine);
+      // On an engine, each lab as it runs there (a variant's own minutes and summary).
+      const shown = engine === null ? catalog : labsOn(engine).map((lab) => ('steps' in lab && 'setup' in lab ? labOn(lab, engine) : lab));
+      const on = engine === null || engine === 'replica-lab' ? '' : ` --engine ${engine}`;
       const store = new ProgressStore();
       const progress = readOrWarn(store);
       if (flags.json === true) {
@@ -40,8 +42,8 @@ export function registerLabs(program: Command): void {
       process.stdout.write(
         [
           '',
-          `Do one by hand: '${cliName} lab <id>' (the dashboard on a real cluster: you cause each step; A lets the autopilot do one for you).`,
-          `Or watch it done: '${cliName} lab <id> --auto' (the autopilot, headless).`,
+          `Do one by hand: '${cliName} lab <id>${on}' (the dashboard on a real cluster: you cause each step; A lets the autopilot do one for you).`,
+          `Or watch it done: '${cliName} lab <id> --auto${on}' (the autopilot, headless).`,
           `Progress is stored in ${store.path}; a lab is done when you finish it by hand.`,
           '',
         ].join('\n'),
