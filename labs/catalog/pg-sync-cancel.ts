@@ -31,6 +31,10 @@ interface Facts {
   seenLsn: number;
   /** Other standbys the person read while the sync standby was cut off, that had the row. */
   asyncHolders: string;
+  /** A read on the primary while the write still waited, that did not show it. */
+  hiddenWhileWaiting: boolean;
+  /** Other standbys read while the write still waited, that showed it. */
+  asyncWhileWaiting: string;
 }
 
 type Execute = ActionOf<'execute'>;
@@ -105,10 +109,13 @@ function valueIn(read: Query, wanted: string): string | null {
   return row === undefined ? null : String(row['v']);
 }
 
-/** The lab's cancelled write: the newest since the step before began (Baseline.actionCount of step 2 is not kept, so: the newest of the whole journal). */
-function lastCancelled(o: Observation): { write: Execute; key: string; value: string } | null {
-  const writes = cancelledWrites(o.actions, -Infinity);
-  const write = writes[writes.length - 1];
+/**
+ * The lab's cancelled write: the first in the journal, the one step 2 passed on
+ * (a step's facts are kept from its first pass), so every step and the debrief
+ * speak of the same write even when the person sends more.
+ */
+function firstCancelled(o: Observation): { write: Execute; key: string; value: string } | null {
+  const write = cancelledWrites(o.actions, -Infinity)[0];
   if (write === undefined) return null;
   const kv = written(write) ?? { key, value };
   return { write, ...kv };
@@ -178,8 +185,7 @@ export const pgSyncCancel = defineLab<Facts>({
         const cut = cutBetween(since, primary, standby);
         if (cut === null) return { passed: false, detail: `${standby} is still linked to ${primary}: :isolate ${standby}` };
         const after = actionsOf(since, 'execute').filter((a) => a.mono >= cut.mono);
-        const cancelled = cancelledWrites(since, cut.mono);
-        const write = cancelled[cancelled.length - 1];
+        const write = cancelledWrites(since, cut.mono)[0];
         if (write === undefined) {
           const last = after[after.length - 1];
           if (last === undefined) return { passed: false, detail: `${standby} is cut off; now :write ${primary} --timeout 2s ${upsertSql}` };
@@ -199,20 +205,26 @@ export const pgSyncCancel = defineLab<Facts>({
         const primary = primaryOf(o);
         const standby = syncStandbyOf(o);
         context.cluster.partition([[standby], o.status.map((n) => n.id).filter((id) => id !== standby)]);
-        await context.cluster.execute(upsertSql, [], { node: primary, timeoutMs }).catch(() => undefined);
+        const write = context.cluster.execute(upsertSql, [], { node: primary, timeoutMs }).catch(() => undefined);
+        // While it waits: the primary does not show it yet, an asynchronous standby may already.
+        await context.pause(timeoutMs / 3);
+        for (const node of o.status.map((n) => n.id).filter((id) => id !== standby)) {
+          await context.cluster.query(readSql, [], { node, consistency: 'local', timeoutMs: timeoutMs / 3 }).catch(() => undefined);
+        }
+        await write;
         await context.waitFor('a write whose commit wait was cancelled', (x) => cancelledWrites(x.actions, -Infinity).length > 0, 5_000);
       },
     },
     {
       title: 'Read it on the primary and on n2',
       instruction: (o) => {
-        const cancelled = lastCancelled(o);
+        const cancelled = firstCancelled(o);
         const k = cancelled?.key ?? key;
         return `The client was told its write did not finish. Look: :read ${primaryOf(o)} SELECT k, v FROM kv WHERE k = '${k}' — then :read ${syncStandbyOf(o)} SELECT k, v FROM kv WHERE k = '${k}' (still cut off).`;
       },
-      hint: 'On the primary the cancelled transaction is committed like any other: every new reader sees it. The sync standby has not received it. (An async standby still linked, like n3, is sent the WAL as usual; :read n3 to see whether it has replayed it.)',
+      hint: 'On the primary the cancelled transaction is committed like any other: every new reader sees it. The sync standby has not received it. An asynchronous standby still linked (n3) is streamed the WAL as usual, commit record included, even while the primary still waits: :read n3. (To watch the wait itself, send a write with --timeout 20s and read n1 and n3 before it comes back.)',
       check: (o) => {
-        const cancelled = lastCancelled(o);
+        const cancelled = firstCancelled(o);
         if (cancelled === null) return { passed: false, detail: 'no cancelled write yet: do the step before' };
         const primary = primaryOf(o);
         const standby = syncStandbyOf(o);
@@ -228,10 +240,21 @@ export const pgSyncCancel = defineLab<Facts>({
           .filter((id) => id !== primary && id !== standby)
           .filter((id) => readsOf(o.actions, id, since).some((r) => r.mono < healAt && valueIn(r, cancelled.key) !== null));
         const primaryValue = valueIn(onPrimary, cancelled.key)!;
+        // Reads made while the write still waited (begun after it, answered before its cancel came back).
+        const during = (node: NodeId) => readsOf(o.actions, node, cancelled.write.mono).filter((r) => r.endMono < cancelled.write.endMono);
+        const hidden = during(primary).some((r) => valueIn(r, cancelled.key) === null);
+        const asyncDuring = o.status.map((n) => n.id).filter((id) => id !== primary && id !== standby && during(id).some((r) => valueIn(r, cancelled.key) !== null));
         return {
           passed: true,
           detail: `${primary} shows ${cancelled.key} = ${primaryValue} (at LSN ${onPrimary.outcome.index}); ${standby} has no such row (at LSN ${onStandby.outcome.index})${others.length > 0 ? `; ${listing(others)}, asynchronous, has it` : ''}`,
-          facts: { primaryValue, primaryReadLsn: onPrimary.outcome.index, standbyReadLsn: onStandby.outcome.index, ...(others.length > 0 ? { asyncHolders: listing(others) } : {}) },
+          facts: {
+            primaryValue,
+            primaryReadLsn: onPrimary.outcome.index,
+            standbyReadLsn: onStandby.outcome.index,
+            ...(others.length > 0 ? { asyncHolders: listing(others) } : {}),
+            ...(hidden ? { hiddenWhileWaiting: true } : {}),
+            ...(asyncDuring.length > 0 ? { asyncWhileWaiting: listing(asyncDuring) } : {}),
+          },
         };
       },
       autopilot: async (context) => {
@@ -243,10 +266,10 @@ export const pgSyncCancel = defineLab<Facts>({
     {
       title: 'Heal: the row reaches n2',
       instruction: (o) =>
-        `Press h (or :heal). ${syncStandbyOf(o)} reconnects within about a second (wal_retrieve_retry_interval) and replays what it missed. Then :read ${syncStandbyOf(o)} ${readSql.replace(key, lastCancelled(o)?.key ?? key)}`,
+        `Press h (or :heal). ${syncStandbyOf(o)} reconnects within about a second (wal_retrieve_retry_interval) and replays what it missed. Then :read ${syncStandbyOf(o)} ${readSql.replace(key, firstCancelled(o)?.key ?? key)}`,
       hint: 'Nothing was undone while the standby was away: the row was committed on the primary, and the standby receives it like any other WAL. Read again if it is not there yet.',
       check: (o, before) => {
-        const cancelled = lastCancelled(o);
+        const cancelled = firstCancelled(o);
         if (cancelled === null) return { passed: false, detail: 'no cancelled write yet' };
         const standby = syncStandbyOf(o);
         const heals = actionsOf(actionsSince(o, before), 'heal');
@@ -282,9 +305,16 @@ export const pgSyncCancel = defineLab<Facts>({
         `Right after, ${primary} served ${f.key} = ${f.primaryValue} to a new reader (at LSN ${f.primaryReadLsn}) while ${standby} had no such row (at LSN ${f.standbyReadLsn}). The commit record was in ${primary}'s WAL before the wait began, so cancelling can only end the wait: the transaction had already committed locally, and is now visible on ${primary} though ${standby} does not hold it.${f.asyncHolders === undefined ? '' : ` ${f.asyncHolders}, an asynchronous standby still linked, had it too: WAL goes to every standby, the sync setting only decides whom the commit waits for.`}`,
       );
     }
+    if (f.hiddenWhileWaiting === true || f.asyncWhileWaiting !== undefined) {
+      const parts = [
+        f.hiddenWhileWaiting === true ? `a read on ${primary} did not show it (the transaction still counts as running there, holding its locks, until the wait ends)` : null,
+        f.asyncWhileWaiting === undefined ? null : `${f.asyncWhileWaiting}, asynchronous, already showed it: the commit record was streamed and replayed there before the client had any answer`,
+      ].filter((part) => part !== null);
+      lines.push(`While the write still waited, ${parts.join('; ')}.`);
+    }
     if (f.healToSeenMs !== undefined) lines.push(`After the heal ${standby} showed it (at LSN ${f.seenLsn}, within ${formatMs(f.healToSeenMs)} of the heal, as you read it): nothing was undone, the standby caught up.`);
     lines.push(
-      'The PostgreSQL 15 manual (High Availability, Synchronous Replication, "Planning for High Availability") gives the same lesson for a restart: "If primary restarts while commits are waiting for acknowledgment, those waiting transactions will be marked fully committed once the primary database recovers." Its promise is only that "the application will not receive explicit acknowledgment of the successful commit of a transaction until the WAL data is known to be safely received by all the synchronous standbys." A cancelled wait is no acknowledgment, and no abort either.',
+      'The PostgreSQL 15 manual (§27.2.8.4, "Planning for High Availability", under Synchronous Replication) gives the same lesson for a restart: "If primary restarts while commits are waiting for acknowledgment, those waiting transactions will be marked fully committed once the primary database recovers." Its promise is only that "the application will not receive explicit acknowledgment of the successful commit of a transaction until the WAL data is known to be safely received by all the synchronous standbys." A cancelled wait is no acknowledgment, and no abort either.',
     );
     lines.push(
       `What it costs: a client that takes the cancel or timeout for "failed" and retries a non-idempotent write does it twice; and if ${primary} died now and ${standby} were promoted, a row every reader of ${primary} saw would be gone. Check for that WARNING (most drivers only log it), treat the write as in doubt, and retry idempotently or read it back.`,
