@@ -86,12 +86,12 @@ describe('labs on an engine', () => {
   const postgresOnly = labs.find((lab) => !labEngines(lab).includes('replica-lab'));
 
   it('lab <id> --engine postgres on a lab that does not run there: one line, exit 2, no cluster', () => {
-    expectUsage(['lab', notOnPostgres.id, '--auto', '--engine', 'postgres'], `replica-lab: ${labEngineRefusal(notOnPostgres, 'postgres')}\n`);
+    expectUsage(['lab', notOnPostgres.id, '--auto', '--engine', 'postgres'], `replica-lab: ${labEngineRefusal(notOnPostgres, 'postgres')}; run it with --engine replica-lab\n`);
     expectUsage(['lab', 'figure-8', '--auto', '--engine', 'postgres'], /^replica-lab: lab figure-8 does not run on the PostgreSQL engine/);
   });
 
   it.skipIf(postgresOnly === undefined)('a PostgreSQL-only lab on the replica-lab engine (the default): one line, exit 2, no cluster', () => {
-    expectUsage(['lab', postgresOnly!.id, '--auto'], new RegExp(`^replica-lab: lab ${postgresOnly!.id} does not run on the replica-lab engine \\(it runs on PostgreSQL\\)`));
+    expectUsage(['lab', postgresOnly!.id, '--auto'], new RegExp(`^replica-lab: lab ${postgresOnly!.id} does not run on the replica-lab engine \\(it runs on PostgreSQL\\); .*; run it with --engine postgres\n$`));
   });
 
   it('labs --engine lists only the labs offered there, and says so when there is none', () => {
