@@ -2221,7 +2221,7 @@ export const questions: readonly Question[] = [
     ],
     answer: 1,
     explanation:
-      'The commit record is flushed to the primary\'s WAL before the backend waits for the standby (SyncRepWaitForLSN). At that point PostgreSQL can no longer abort: a cancel ends the wait with a WARNING whose DETAIL reads "The transaction has already committed locally, but might not have been replicated to the standby.", and the statement completes. Many drivers only log warnings, so the application may treat it as a failure and retry, although the row is committed and visible on the primary.',
+      'The commit record is flushed to the primary\'s WAL before the backend waits for the standby (SyncRepWaitForLSN). At that point PostgreSQL can no longer abort: a cancel ends the wait with a WARNING whose DETAIL reads "The transaction has already committed locally, but might not have been replicated to the standby.", and the statement completes. psql prints the warning; a driver may pass it on only as a notice (node-postgres emits a \'notice\' event), so an application that only looks at errors and its own deadline may treat the write as failed and retry, although the row is committed and visible on the primary.',
     source:
       'PostgreSQL 15 source, src/backend/replication/syncrep.c SyncRepWaitForLSN (the WARNING and its DETAIL); PostgreSQL 15 manual, High Availability, Synchronous Replication, "Planning for High Availability"',
   },
