@@ -938,20 +938,18 @@ export class PostgresCluster extends EventEmitter {
     const pid = (client as unknown as { processID?: number }).processID ?? null;
     const query = client.query({ text, values: [...values] });
     query.catch(() => undefined); // an answer nobody waits for any more must not be an unhandled rejection
-    let timer: NodeJS.Timeout | null = null;
-    const expired = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), Math.max(1, deadline - performance.now()));
-    });
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number) => new Promise<null>((resolve) => void timers.push(setTimeout(() => resolve(null), Math.max(1, ms))));
     const late = `no answer from ${server.id} in time (the statement was cancelled; a write may still have committed)`;
     try {
-      const first = await Promise.race([query, expired]);
+      const first = await Promise.race([query, after(deadline - performance.now())]);
       if (first !== null) return first;
       if (pid === null || !(await this.cancel(server, pid))) throw new TimeoutError(late);
-      const answer = await Promise.race([query, sleep(cancelAnswerMs).then(() => null)]);
+      const answer = await Promise.race([query, after(cancelAnswerMs)]);
       if (answer === null) throw new TimeoutError(late);
       return answer;
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
       client.off('notice', onNotice);
     }
   }
