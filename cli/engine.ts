@@ -104,7 +104,8 @@ function notBuilt(command: string | undefined): UsageError {
  * with replica-lab. `failover` keeps its sense of "who fails over": `raft`
  * (the cluster does it by itself) is the supervisor's failover manager there,
  * `auto`; `manual`, or none given, is PostgreSQL as it ships. `fencing` is the
- * failover manager's.
+ * failover manager's. `replication.syncStandbys` names the standbys of sync
+ * mode (FIRST k (…)).
  */
 export function postgresOptions(
   options: ClusterOptions,
@@ -115,6 +116,7 @@ export function postgresOptions(
   readonly pgBin?: string;
   readonly mode: ReplicationMode;
   readonly ack: AckLevel;
+  readonly replication?: { readonly syncStandbys: readonly string[] };
   readonly seed: number;
   readonly failover: 'manual' | 'auto';
   readonly fencing?: boolean;
@@ -125,6 +127,7 @@ export function postgresOptions(
     ...(pgBin === undefined ? {} : { pgBin }),
     mode: options.replication?.mode ?? 'quorum',
     ack: options.replication?.ackLevel ?? 'flushed',
+    ...(options.replication?.syncStandbys === undefined || options.replication.syncStandbys === null ? {} : { replication: { syncStandbys: options.replication.syncStandbys } }),
     seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
     failover: options.failover === 'raft' ? 'auto' : 'manual',
     ...(options.fencing === undefined ? {} : { fencing: options.fencing }),

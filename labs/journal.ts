@@ -94,7 +94,7 @@ export function recordingCluster<E extends ReplicationEngine>(cluster: E, journa
   const wrappers: Record<string, unknown> = {
     execute: async (sql: string, params: readonly Param[] = [], options: ExecuteOptions = {}) => {
       const base = journal.base(cluster);
-      const record = { kind: 'execute' as const, sql, params: [...params], node: options.node ?? null };
+      const record = { kind: 'execute' as const, sql, params: [...params], node: options.node ?? null, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
       try {
         const result = await cluster.execute(sql, params, options);
         journal.add(base, { ...record, endMono: performance.now(), outcome: { ok: true, ...result } });

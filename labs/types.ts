@@ -87,6 +87,8 @@ export type Action =
       readonly params: readonly Param[];
       /** The node it was sent to; null: through the leader. */
       readonly node: NodeId | null;
+      /** The deadline the caller gave (`:write n1 --timeout 2s …`); absent: the engine's default. */
+      readonly timeoutMs?: number;
       readonly endMono: number;
       readonly outcome: ExecuteOutcome;
     })

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { describeEvidence, findLab, findReplayLab, labEngineRefusal, labIds, labOn, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabEntry, type LabSession, type ReplayLab } from '../../labs/index.js';
+import { describeEvidence, findLab, findReplayLab, labEngineRefusal, labEngines, labIds, labOn, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabEntry, type LabSession, type ReplayLab } from '../../labs/index.js';
 import type { EngineKind } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { addEngineOptions, loadEngine, parseEngineFlags, type EngineFlags } from '../engine.js';
@@ -95,10 +95,10 @@ export function registerLab(program: Command): void {
     });
 }
 
-/** A lab not offered on the engine asked for: one line saying where it runs, exit 2. */
+/** A lab not offered on the engine asked for: one line saying where it runs and the flag that runs it there, exit 2. */
 function refuseEngine(lab: LabEntry, engine: EngineKind): void {
   const refusal = labEngineRefusal(lab, engine);
-  if (refusal !== null) throw new UsageError(refusal, { seeHelp: false });
+  if (refusal !== null) throw new UsageError(`${refusal}; run it with --engine ${labEngines(lab)[0]!}`, { seeHelp: false });
 }
 
 /** A replay lab (figure-8) runs in the simulator: no cluster, no data dir, no process. */

@@ -151,6 +151,8 @@ const waitingMax = 1_000;
 const readyTimeoutMs = 60_000;
 const toolTimeoutMs = 120_000;
 const rowsMax = 10_000;
+/** After a deadline: how long the cancel request, and then the cancelled statement's own answer, may take. */
+const cancelAnswerMs = 2_000;
 
 /** The WARNING PostgreSQL sends when a commit's wait for its standbys is cancelled: committed locally, not replicated. */
 const syncCancelled = /canceling wait for synchronous replication/i;
@@ -920,41 +922,52 @@ export class PostgresCluster extends EventEmitter {
     }
   }
 
-  /** Runs `text` on `client`, cancelling it (pg_cancel_backend) at the deadline; rejects with TimeoutError then. */
+  /**
+   * Runs `text` on `client`, cancelling it (pg_cancel_backend) at the deadline.
+   * Once the server has taken the cancel, the statement's own answer says what
+   * happened, and is waited for (at most cancelAnswerMs): an error (cancelled
+   * before it committed), or a result (it finished, or it had committed and
+   * only its wait for the standbys was cancelled: the WARNING in `notices`,
+   * which the caller reads). With no answer it rejects with TimeoutError.
+   */
   private async run(server: Server, client: pg.PoolClient, text: string, values: readonly Param[], deadline: number, notices: string[]): Promise<pg.QueryResult> {
-    const onNotice = (notice: { message?: string }): void => {
-      if (notices.length < 16) notices.push(notice.message ?? '');
+    const onNotice = (notice: { message?: string; detail?: string }): void => {
+      if (notices.length < 16) notices.push(`${notice.message ?? ''}${notice.detail === undefined ? '' : ` (DETAIL: ${notice.detail})`}`);
     };
     client.on('notice', onNotice);
     const pid = (client as unknown as { processID?: number }).processID ?? null;
-    let timer: NodeJS.Timeout | null = null;
+    const query = client.query({ text, values: [...values] });
+    query.catch(() => undefined); // an answer nobody waits for any more must not be an unhandled rejection
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number) => new Promise<null>((resolve) => void timers.push(setTimeout(() => resolve(null), Math.max(1, ms))));
+    const late = `no answer from ${server.id} in time (the statement was cancelled; a write may still have committed)`;
     try {
-      return await Promise.race([
-        client.query({ text, values: [...values] }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            if (pid !== null) this.cancel(server, pid);
-            reject(new TimeoutError(`no answer from ${server.id} in time (the statement was cancelled; a write may still have committed)`));
-          }, Math.max(1, deadline - performance.now()));
-        }),
-      ]);
+      const first = await Promise.race([query, after(deadline - performance.now())]);
+      if (first !== null) return first;
+      if (pid === null || !(await this.cancel(server, pid))) throw new TimeoutError(late);
+      const answer = await Promise.race([query, after(cancelAnswerMs)]);
+      if (answer === null) throw new TimeoutError(late);
+      return answer;
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
       client.off('notice', onNotice);
     }
   }
 
-  /** pg_cancel_backend on a connection of its own (the poller's may be busy); a paused or dead server just does not answer. */
-  private cancel(server: Server, pid: number): void {
-    if (server.child === null || server.paused) return;
-    void (async () => {
+  /** pg_cancel_backend on a connection of its own (the poller's may be busy): true once the server took it; a paused or dead server just does not answer. */
+  private async cancel(server: Server, pid: number): Promise<boolean> {
+    if (server.child === null || server.paused) return false;
+    try {
       const client = await this.connect(server, false);
       try {
-        await withTimeout(client.query('SELECT pg_cancel_backend($1)', [pid]), 2_000);
+        const result = await withTimeout(client.query('SELECT pg_cancel_backend($1) AS sent', [pid]), cancelAnswerMs);
+        return (result.rows[0] as { sent?: unknown } | undefined)?.sent === true;
       } finally {
         await client.end().catch(() => undefined);
       }
-    })().catch(() => undefined);
+    } catch {
+      return false;
+    }
   }
 
   /** A write, on the primary unless `node` is named. */
@@ -987,7 +1000,8 @@ export class PostgresCluster extends EventEmitter {
         throw this.mapError(error, server, true);
       }
       if (notices.some((notice) => syncCancelled.test(notice))) {
-        throw new TimeoutError(`the commit's wait for the standbys was cancelled on ${server.id}: it is committed there, but not replicated as the mode asks`);
+        const warning = notices.find((notice) => syncCancelled.test(notice))!;
+        throw new TimeoutError(`the commit's wait for the standbys was cancelled on ${server.id}: it is committed there, but not replicated as the mode asks. PostgreSQL said WARNING: ${warning}`);
       }
       let bound: { bound: number; timeline: number };
       try {

@@ -10,6 +10,7 @@ import { lagAnomalies } from './lag-anomalies.js';
 import { lagCauses } from './lag-causes.js';
 import { membership } from './membership.js';
 import { partition } from './partition.js';
+import { pgSyncCancel } from './pg-sync-cancel.js';
 import { quorumCommit } from './quorum-commit.js';
 import { raftElection } from './raft-election.js';
 import { snapshotCatchUp } from './snapshot-catch-up.js';
@@ -18,7 +19,7 @@ import { statementDivergence } from './statement-divergence.js';
 import { staleLeader } from './stale-leader.js';
 import { syncCost } from './sync-cost.js';
 
-export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence, staleLeader, snapshotCatchUp, membership];
+export const labs: readonly AnyLab[] = [firstSteps, asyncLostWrites, syncCost, quorumCommit, raftElection, partition, splitBrain, lagAnomalies, ackLevels, lagCauses, statementDivergence, staleLeader, snapshotCatchUp, membership, pgSyncCancel];
 
 export function findLab(id: string): AnyLab | undefined {
   return labs.find((lab) => lab.id === id);

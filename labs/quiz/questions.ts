@@ -2204,4 +2204,44 @@ export const questions: readonly Question[] = [
     explanation: 'Leases trade a round trip for an assumption about clocks. A pause (GC, SIGSTOP) is the same hazard; a process can notice it missed its timer, but a clock that runs slow gives no sign. replica-lab shows it on real processes (:clock) and in the simulator (sim --faults clock), where only lease reads ever go stale.',
     source: 'Raft paper §8 Client interaction; Ongaro\'s thesis §6.4.1; DDIA ch. 8 "Process Pauses"',
   },
+  // -------------------------------------------------------------------------
+  // sync — pg-sync-cancel (PostgreSQL)
+  {
+    id: 'pg-sync-cancel-warning',
+    topic: 'sync',
+    lab: 'pg-sync-cancel',
+    kind: 'choice',
+    prompt:
+      "PostgreSQL with synchronous_standby_names = 'FIRST 1 (s1)'. s1 is unreachable, so an INSERT's commit waits. The application's driver times out and cancels the query (pg_cancel_backend). What does the application get back?",
+    choices: [
+      'An ERROR "canceling statement due to user request", and the transaction is rolled back, as any cancelled statement is',
+      'A WARNING "canceling wait for synchronous replication due to user request": the transaction has already committed locally, but might not have been replicated',
+      'Nothing until s1 returns: a commit waiting for its synchronous standby ignores cancel requests, and only a fast shutdown ends it',
+      'An ERROR after the transaction is switched to asynchronous commit, so it is committed on the primary and the error only reports the downgrade',
+    ],
+    answer: 1,
+    explanation:
+      'The commit record is flushed to the primary\'s WAL before the backend waits for the standby (SyncRepWaitForLSN). At that point PostgreSQL can no longer abort: a cancel ends the wait with a WARNING whose DETAIL reads "The transaction has already committed locally, but might not have been replicated to the standby.", and the statement completes. psql prints the warning; a driver may pass it on only as a notice (node-postgres emits a \'notice\' event), so an application that only looks at errors and its own deadline may treat the write as failed and retry, although the row is committed and visible on the primary.',
+    source:
+      'PostgreSQL 15 source, src/backend/replication/syncrep.c SyncRepWaitForLSN (the WARNING and its DETAIL); PostgreSQL 15 manual, High Availability, Synchronous Replication, "Planning for High Availability"',
+  },
+  {
+    id: 'pg-sync-cancel-visible',
+    topic: 'sync',
+    lab: 'pg-sync-cancel',
+    kind: 'choice',
+    prompt:
+      'A commit on a PostgreSQL primary waited for its only synchronous standby, which was cut off, and the wait was cancelled. The standby is still cut off. Which statement is true?',
+    choices: [
+      'The row is invisible everywhere until the standby confirms it, because a sync commit becomes visible only once acknowledged',
+      'The row is visible on the primary to new readers, but not on the cut-off standby; if the primary failed now and that standby were promoted, the row would be gone',
+      'The row is visible on the primary only to the session that wrote it, until the standby reconnects and the wait completes',
+      'The row is visible on the primary and will be removed from it when the standby reconnects, because the commit was never acknowledged',
+    ],
+    answer: 1,
+    explanation:
+      'While a commit waits for its standby, other sessions on the primary do not see it yet (the transaction has not finished). Once the wait is cancelled the transaction finishes as committed, so every new snapshot on the primary sees it; the cut-off standby has not received it, and receives it when it reconnects. Nothing is undone. The manual\'s guarantee is only that the application gets no explicit acknowledgment before the synchronous standbys have the WAL; it makes no promise about a commit that was not acknowledged, which is why such a row can vanish at a failover.',
+    source:
+      'PostgreSQL 15 manual, High Availability, Synchronous Replication, "Planning for High Availability"; src/backend/access/transam/xact.c (the sync wait in RecordTransactionCommit, before the transaction ends)',
+  },
 ];

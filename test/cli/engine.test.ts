@@ -11,6 +11,7 @@ import { loadEngine, parseEngineFlags, postgresOptions } from '../../cli/engine.
 import { UsageError } from '../../cli/errors.js';
 import { findLab, labEngineRefusal, labsOn } from '../../labs/index.js';
 import { assertBuilt, runCli } from './run-cli.js';
+import { catalog, labEngineRefusal, labEngines, labs, labsOn } from '../../labs/catalog/index.js';
 
 beforeAll(() => assertBuilt());
 
@@ -81,27 +82,30 @@ describe.skipIf(postgresBuilt)('--engine postgres in a build without the Postgre
 });
 
 describe('labs on an engine', () => {
-  // Data-driven: the labs offered on PostgreSQL grow as labs get a PostgreSQL run.
+  // Data-driven: which labs run on PostgreSQL grows as labs get a PostgreSQL variant.
+  const notOnPostgres = labs.find((lab) => !labEngines(lab).includes('postgres'))!;
+  const postgresOnly = labs.find((lab) => !labEngines(lab).includes('replica-lab'));
+
   it('lab <id> --engine postgres on a lab that does not run there: one line, exit 2, no cluster', () => {
-    const refusal = labEngineRefusal(findLab('raft-election')!, 'postgres')!;
-    expect(refusal).toBe(`lab raft-election does not run on the PostgreSQL engine (it runs on replica-lab); the labs on PostgreSQL: ${labsOn('postgres').map((lab) => lab.id).join(', ')}`);
-    expectUsage(['lab', 'raft-election', '--auto', '--engine', 'postgres'], `replica-lab: ${refusal}\n`);
+    expectUsage(['lab', notOnPostgres.id, '--auto', '--engine', 'postgres'], `replica-lab: ${labEngineRefusal(notOnPostgres, 'postgres')}; run it with --engine replica-lab\n`);
     expectUsage(['lab', 'figure-8', '--auto', '--engine', 'postgres'], /^replica-lab: lab figure-8 does not run on the PostgreSQL engine/);
   });
 
-  it('labs --engine lists only the labs offered there', () => {
-    const onPostgres = JSON.parse(run(['labs', '--engine', 'postgres', '--json']).stdout) as { id: string; engines: string[] }[];
-    expect(onPostgres.map((lab) => lab.id)).toEqual(labsOn('postgres').map((lab) => lab.id));
-    expect(onPostgres.map((lab) => lab.id)).toEqual(expect.arrayContaining(['lag-anomalies', 'ack-levels']));
-    for (const lab of onPostgres) expect(lab.engines).toContain('postgres');
-    const table = run(['labs', '--engine', 'postgres']);
-    expect(table.status).toBe(0);
-    for (const lab of onPostgres) expect(table.stdout).toContain(lab.id);
-    expect(table.stdout).not.toMatch(/\braft-election\b/);
+  it.skipIf(postgresOnly === undefined)('a PostgreSQL-only lab on the replica-lab engine (the default): one line, exit 2, no cluster', () => {
+    expectUsage(['lab', postgresOnly!.id, '--auto'], new RegExp(`^replica-lab: lab ${postgresOnly!.id} does not run on the replica-lab engine \\(it runs on PostgreSQL\\); .*; run it with --engine postgres\n$`));
+  });
+
+  it('labs --engine lists only the labs offered there, and says so when there is none', () => {
+    const offered = labsOn('postgres').map((lab) => lab.id);
+    const listed = run(['labs', '--engine', 'postgres']);
+    expect(listed.status).toBe(0);
+    if (offered.length === 0) expect(listed.stdout).toBe("No lab runs on the PostgreSQL engine in this version; 'replica-lab labs' lists them all (each runs on replica-lab).\n");
+    expect((JSON.parse(run(['labs', '--engine', 'postgres', '--json']).stdout) as { id: string }[]).map((lab) => lab.id)).toEqual(offered);
+    expect(offered).toEqual(expect.arrayContaining(['lag-anomalies', 'ack-levels', 'pg-sync-cancel']));
     const all = JSON.parse(run(['labs', '--json']).stdout) as { id: string; engines: string[] }[];
     const onReplicaLab = JSON.parse(run(['labs', '--engine', 'replica-lab', '--json']).stdout) as { id: string }[];
-    expect(onReplicaLab.map((lab) => lab.id)).toEqual(all.map((lab) => lab.id));
-    for (const lab of all) expect(lab.engines).toContain('replica-lab');
+    expect(onReplicaLab.map((lab) => lab.id)).toEqual(all.filter((lab) => lab.engines.includes('replica-lab')).map((lab) => lab.id));
+    for (const lab of all) expect(lab.engines).toEqual(labEngines(catalog.find((entry) => entry.id === lab.id)!));
   });
 });
 
@@ -116,6 +120,7 @@ describe('the PostgreSQL engine\'s start options', () => {
       seed: 7,
       failover: 'auto',
     });
+    expect(postgresOptions({ replication: { mode: 'sync', syncStandbys: ['n2'] } }, undefined)).toMatchObject({ mode: 'sync', replication: { syncStandbys: ['n2'] } });
     expect(postgresOptions({ failover: 'manual', fencing: false }, undefined)).toMatchObject({ failover: 'manual', fencing: false });
     expect(postgresOptions({ failover: 'raft', fencing: false }, undefined)).toMatchObject({ failover: 'auto', fencing: false });
     const defaults = postgresOptions({}, undefined);

@@ -9,7 +9,7 @@ const questionIds = new Set(questions.map((q) => q.id));
 
 describe('labs', () => {
   it('are the ones the issues name, with unique ids', () => {
-    expect(labs.map((lab) => lab.id).sort()).toEqual(['ack-levels', 'async-lost-writes', 'first-steps', 'lag-anomalies', 'lag-causes', 'membership', 'partition', 'quorum-commit', 'raft-election', 'snapshot-catch-up', 'split-brain', 'stale-leader', 'statement-divergence', 'sync-cost']);
+    expect(labs.map((lab) => lab.id).sort()).toEqual(['ack-levels', 'async-lost-writes', 'first-steps', 'lag-anomalies', 'lag-causes', 'membership', 'partition', 'pg-sync-cancel', 'quorum-commit', 'raft-election', 'snapshot-catch-up', 'split-brain', 'stale-leader', 'statement-divergence', 'sync-cost']);
     expect(replayLabs.map((lab) => lab.id)).toEqual(['figure-8']);
     expect(labIds.size).toBe(labs.length + replayLabs.length);
   });

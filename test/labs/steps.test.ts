@@ -4,10 +4,11 @@
 // process it started.
 
 import { describe, expect, it } from 'vitest';
-import { labs } from '../../labs/index.js';
+import { labEngines, labs } from '../../labs/index.js';
 import { startSession } from './helpers.js';
 
-describe.each(labs.map((lab) => [lab.id, lab] as const))('lab %s', (_, lab) => {
+// On the replica-lab engine; a PostgreSQL-only lab is run both ways in test/postgres/.
+describe.each(labs.filter((lab) => labEngines(lab).includes('replica-lab')).map((lab) => [lab.id, lab] as const))('lab %s', (_, lab) => {
   it('each check fails before its step is done and passes after the autopilot does it', { timeout: 180_000 }, async () => {
     const session = await startSession(lab);
     for (const [index, step] of lab.steps.entries()) {

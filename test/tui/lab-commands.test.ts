@@ -43,7 +43,7 @@ describe(':write, :sessions and :sticky', () => {
   });
 
   it('answer a mistake in one line', () => {
-    expect(error('write n2')).toBe('usage: write <node> <statement>');
+    expect(error('write n2')).toBe('usage: write <node> [--timeout <ms|s>] <statement>');
     expect(error('write n9 DELETE FROM kv')).toBe("no node 'n9'; nodes are n1, n2, n3");
     expect(error('sessions always')).toBe("sessions must be none, read-your-writes, causal; got 'always'");
     expect(error('sticky')).toBe('usage: sticky on|off');
@@ -52,20 +52,20 @@ describe(':write, :sessions and :sticky', () => {
   });
 
   it('complete and hint', () => {
-    expect(complete('wr', ids)).toEqual({ text: 'write ', hint: 'write <node> <statement>' });
+    expect(complete('wr', ids)).toEqual({ text: 'write ', hint: 'write <node> [--timeout <ms|s>] <statement>' });
     expect(complete('write ', ids).hint).toBe('n1  n2  n3');
     expect(complete('sessions r', ids).text).toBe('sessions read-your-writes ');
     expect(complete('sessions ', ids).hint).toBe('none  read-your-writes  causal');
     expect(complete('sti', ids).text).toBe('sticky ');
     expect(complete('sticky o', ids).hint).toBe('on  off');
-    expect(hintFor('write n2 ', ids)).toBe('write <node> <statement> — send a write straight to one node (a follower refuses and names the leader)');
+    expect(hintFor('write n2 ', ids)).toBe('write <node> [--timeout <ms|s>] <statement> — send a write straight to one node (a follower refuses and names the leader); --timeout: give up then and cancel it');
   });
 
   it('are listed in the help overlay', () => {
     const text = helpLines(100)
       .map((line) => line.map((segment) => segment.text).join(''))
       .join('\n');
-    expect(text).toContain('write <node> <statement>');
+    expect(text).toContain('write <node> [--timeout <ms|s>] <statement>');
     expect(text).toContain('sessions none|read-your-writes|causal');
     expect(text).toContain('sticky on|off');
     expect(text).toContain('read <node> [local|linearizable|lease] <select>');
@@ -84,6 +84,26 @@ describe(':write, :sessions and :sticky', () => {
     const outcome = await runCommand(controller, command('write n1 DELETE FROM kv'));
     expect(controller.callsOf('execute')).toEqual([['DELETE FROM kv', [], { node: 'n1' }]]);
     expect(outcome).toMatchObject({ kind: 'result', result: { title: expect.stringMatching(/^write acknowledged by n\d/) } });
+  });
+
+  it(':write --timeout gives the write a deadline (the engine cancels it then); a bad one is one line', async () => {
+    const sql = "INSERT INTO kv(k, v) VALUES ('order-42', 'paid') ON CONFLICT(k) DO UPDATE SET v = excluded.v";
+    expect(command(`write n1 --timeout 2s ${sql}`)).toEqual({ kind: 'write', node: 'n1', sql, timeoutMs: 2_000 });
+    expect(command('write n2 --TIMEOUT 750ms DELETE FROM kv')).toEqual({ kind: 'write', node: 'n2', sql: 'DELETE FROM kv', timeoutMs: 750 });
+    expect(command('write n2 --timeout 1500 DELETE FROM kv')).toMatchObject({ timeoutMs: 1_500 });
+    expect(error('write n1 --timeout 2s')).toBe('usage: write <node> [--timeout <ms|s>] <statement> (a duration and a statement after --timeout)');
+    expect(error('write n1 --timeout soon DELETE FROM kv')).toBe("write --timeout must be a duration like 50ms or 1.5s; got 'soon'");
+    expect(error('write n1 --timeout 0 DELETE FROM kv')).toBe("write --timeout must be at least 1ms; got '0'");
+    expect(error('write n1 --timeout 11m DELETE FROM kv')).toMatch(/^write --timeout must be a duration/);
+    expect(error('write n1 --timeout 601s DELETE FROM kv')).toBe("write --timeout must be at most 600000ms; got '601s'");
+    const controller = new RecordedController();
+    await runCommand(controller, command('write n1 --timeout 2s DELETE FROM kv'));
+    expect(controller.callsOf('execute')).toEqual([['DELETE FROM kv', [], { node: 'n1', timeoutMs: 2_000 }]]);
+    expect(busyText(command('write n1 --timeout 2s DELETE FROM kv'))).toBe('sending the write to n1 (cancelled if it has no answer in 2.0s)…');
+    // The lab's journal keeps the deadline the person gave.
+    const journal = new Journal();
+    await recordingCluster(controller as unknown as Cluster, journal).execute('DELETE FROM kv', [], { node: 'n1', timeoutMs: 2_000 });
+    expect(journal.actions()[0]).toMatchObject({ kind: 'execute', node: 'n1', timeoutMs: 2_000 });
   });
 
   it(':write to a follower shows its refusal, naming the leader, as one line', async () => {

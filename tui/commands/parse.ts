@@ -168,10 +168,16 @@ function parse(line: string, ids: readonly NodeId[]): Command {
       return { kind: 'read', node: id, consistency, sql };
     }
     case 'write': {
+      // `write n1 INSERT …`; `write n1 --timeout 2s INSERT …` gives up at 2 s and cancels the statement.
       if (args.length < 2) fail(usage);
       const id = nodeArg(args[0]!, ids);
-      const sql = text.slice(word.length).trim().slice(args[0]!.length).trim();
-      return { kind: 'write', node: id, sql };
+      let sql = text.slice(word.length).trim().slice(args[0]!.length).trim();
+      if (args[1]!.toLowerCase() !== '--timeout') return { kind: 'write', node: id, sql };
+      if (args.length < 4) fail(`${usage} (a duration and a statement after --timeout)`);
+      const timeoutMs = milliseconds(args[2]!, 'write --timeout', writeTimeoutMsMax);
+      if (timeoutMs < 1) fail(`write --timeout must be at least 1ms; got '${args[2]!}'`);
+      sql = sql.slice(args[1]!.length).trim().slice(args[2]!.length).trim();
+      return { kind: 'write', node: id, sql, timeoutMs };
     }
     case 'trace': {
       const sql = text.slice(word.length).trim();
@@ -250,6 +256,9 @@ function oneOf<T extends string>(token: string, allowed: readonly T[], what: str
   if (!(allowed as readonly string[]).includes(value)) fail(`${what} must be ${allowed.join(', ')}; got '${token}'`);
   return value as T;
 }
+
+/** The longest deadline `write --timeout` takes (the engines take up to an hour; a person waits far less). */
+const writeTimeoutMsMax = 600_000;
 
 /** 50, 50ms, 1.5s. */
 /** `256KiB`, `256kb`, `1MiB`, `1mb`, `65536`: bytes (k, M, G as powers of 1024, as PostgreSQL's memory units); null when it is none of these. */

@@ -50,7 +50,7 @@ export function busyText(command: ClusterCommand): string {
     case 'sql':
       return 'running the statement…';
     case 'write':
-      return `sending the write to ${command.node}…`;
+      return command.timeoutMs === undefined ? `sending the write to ${command.node}…` : `sending the write to ${command.node} (cancelled if it has no answer in ${formatMs(command.timeoutMs)})…`;
     case 'trace':
       return 'tracing one write through every process…';
     default:
@@ -198,7 +198,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'write': {
       let result;
       try {
-        result = await controller.execute(command.sql, [], { node: command.node });
+        result = await controller.execute(command.sql, [], { node: command.node, ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }) });
       } catch (error) {
         const notLeader = error instanceof Error && (error as { kind?: unknown }).kind === 'not-leader';
         return { kind: 'message', text: notLeader ? `refused: ${error.message.split('\n')[0]}` : `${command.node}: ${errorText(error)}`, level: 'error' };

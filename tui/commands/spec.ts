@@ -37,7 +37,8 @@ export type Command =
   | { readonly kind: 'sql'; readonly sql: string }
   /** `local`: the node's SQLite as it is; `linearizable`: the node must lead and confirm it with a majority first (ReadIndex); `lease`: the leader answers on its lease. */
   | { readonly kind: 'read'; readonly node: NodeId; readonly consistency: ReadConsistency; readonly sql: string }
-  | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string }
+  /** timeoutMs: the write's deadline (`--timeout`), past which the engine cancels it; absent: the engine's default. */
+  | { readonly kind: 'write'; readonly node: NodeId; readonly sql: string; readonly timeoutMs?: number }
   /** One write traced through every process; null: the default upsert. */
   | { readonly kind: 'trace'; readonly sql: string | null }
   /** The most WAL a node keeps for lagging followers (the snapshot policy's retainBytes); null: no cap. */
@@ -118,7 +119,7 @@ export const commandSpecs: readonly CommandSpec[] = [
     summary: "read one node's SQLite as it is (local, may be stale); linearizable: the node must lead and a majority confirm it (ReadIndex); lease: the leader answers on its lease, no round trip",
     group: 'data',
   },
-  { name: 'write', args: [node, free('<statement>')], usage: 'write <node> <statement>', summary: 'send a write straight to one node (a follower refuses and names the leader)', group: 'data' },
+  { name: 'write', args: [node, free('<statement>')], usage: 'write <node> [--timeout <ms|s>] <statement>', summary: 'send a write straight to one node (a follower refuses and names the leader); --timeout: give up then and cancel it', group: 'data' },
   { name: 'trace', args: [free('[statement]')], usage: 'trace [statement]', summary: "trace one write through every process: each stage's µs, the critical path, where the time went", group: 'data' },
   { name: 'select', args: [node], usage: 'select <node>', summary: 'select a node in the table', group: 'dashboard' },
   { name: 'help', args: [], usage: 'help', summary: 'the keys and commands', group: 'dashboard' },
