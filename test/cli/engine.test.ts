@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadEngine, parseEngineFlags, postgresOptions } from '../../cli/engine.js';
 import { UsageError } from '../../cli/errors.js';
-import { findLab, labEngineRefusal, labsOn } from '../../labs/index.js';
 import { assertBuilt, runCli } from './run-cli.js';
 import { catalog, labEngineRefusal, labEngines, labs, labsOn } from '../../labs/catalog/index.js';
 
