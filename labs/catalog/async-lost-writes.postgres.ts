@@ -13,21 +13,7 @@ import { earlierOn, eventsOf, formatMs, keysNamed, median, node, plural, writeLa
 import type { LabVariant, Observation } from '../types.js';
 import { ackedAfter, lastIsolation, lostByCut, otherWriteTo, proofKey, proofRead, proofSql, proofWrites, type Facts } from './async-lost-writes.js';
 import { leaderAndFollowers, leaderName, okQueries, others } from './common.js';
-
-/** A lost write as a person reads it: the workload's key and value (from the history) or the statement sent through the lab. */
-export function describePgLost(o: Pick<Observation, 'history' | 'actions'>, lost: { index: number; term: number; sql: string | null }): string {
-  const at = `LSN ${lost.index}, timeline ${lost.term}`;
-  const write = writesAcked(o.history).find((w) => w.index === lost.index && w.term === lost.term);
-  if (write !== undefined) return `${write.key} = '${write.value}' (${at})`;
-  const literal = lost.sql === null ? null : /VALUES\s*\(\s*'([^']*)'\s*,\s*'([^']*)'/i.exec(lost.sql);
-  if (literal !== null) return `${literal[1]} = '${literal[2]}' (${at})`;
-  return `${lost.sql ?? 'a write'} (${at})`;
-}
-
-/** The file pg_waldump's listing of the old primary's WAL is kept in: beside pg_rewind's output (cluster/postgres/README.md). */
-export function waldumpPath(rewindLog: string): string {
-  return rewindLog.replace(/pg_rewind\.log$/, 'pg_waldump.log');
-}
+import { describePgLost, waldumpPath } from './lost-writes.js';
 
 /** The proof write, when a rewind listed it among the lost writes. */
 function proofLost(o: Observation): { index: number; term: number; node: string } | undefined {

@@ -283,6 +283,11 @@ export const asyncLostWrites = defineLab<Facts>({
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} of them lost.`);
     return lines;
   },
-  variants: { postgres: asyncLostWritesPostgres },
+  // A getter: the variant's module imports this one back, so it may not be initialised yet while this one loads.
+  variants: {
+    get postgres() {
+      return asyncLostWritesPostgres;
+    },
+  },
   quiz: ['async-ack-point', 'async-rpo', 'rollback-files', 'isolated-async-leader', 'mongodb-w1', 'pg-synchronous-commit-local', 'pg-synchronous-commit-off', 'rpo-rto'],
 });

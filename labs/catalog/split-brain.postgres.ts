@@ -13,8 +13,8 @@
 import type { NodeId } from '../../cluster/index.js';
 import { actionsOf, actionsSince, earlierOn, eventsOf, leaders, node, plural } from '../analysis.js';
 import type { LabSetup, LabVariant, Observation } from '../types.js';
-import { describePgLost } from './async-lost-writes.postgres.js';
 import { okExecutes, okQueries, others } from './common.js';
+import { describePgLost } from './lost-writes.js';
 import { cutInstruction, primaryCut, twoLeaders, type Facts } from './split-brain.js';
 
 const setup = (fencing: boolean): LabSetup => ({

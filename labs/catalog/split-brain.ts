@@ -268,6 +268,11 @@ export const splitBrain = defineLab<Facts>({
     lines.push('In production the same check must sit in whatever the old primary writes to (a store that rejects older epochs, a storage lease) or the old primary must be shut off (STONITH), because a cut-off node may never hear the new term.');
     return lines;
   },
-  variants: { postgres: splitBrainPostgres },
+  // A getter: the variant's module imports this one back, so it may not be initialised yet while this one loads.
+  variants: {
+    get postgres() {
+      return splitBrainPostgres;
+    },
+  },
   quiz: ['split-brain-cause', 'fencing-token', 'manual-failover', 'stonith', 'divergence-repair', 'pg-timeline'],
 });
