@@ -120,7 +120,9 @@ export const splitBrainPostgres: LabVariant<Facts> = {
         const after = okExecutes(o, { actionCount: heal.seq }).find((w) => w.outcome.leader === two.old);
         if (after === undefined) return { passed: false, detail: `healed; ${two.old} is still a primary (timeline ${two.oldTerm}): now write through it (:write ${two.old} …)` };
         const third = o.status.find((n) => n.id !== two.old && n.id !== two.young && n.up);
-        const follows = third !== undefined && third.role === 'follower' && third.term === two.youngTerm;
+        // Its status (its walreceiver's timeline) or its own log: "started streaming WAL from primary at … on timeline N".
+        const streams = (id: NodeId): boolean => o.serverLog.some((e) => e.node === id && e.kind === 'streaming-started' && new RegExp(`on timeline ${two.youngTerm}\\b`).test(e.text));
+        const follows = third !== undefined && third.role === 'follower' && (third.term === two.youngTerm || streams(third.id));
         const said = `${two.old} acknowledged LSN ${after.outcome.index} (timeline ${after.outcome.term})`;
         return {
           passed: true,

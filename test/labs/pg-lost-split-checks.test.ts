@@ -138,6 +138,11 @@ describe('split-brain on PostgreSQL', () => {
     const after = pg({ status, leader: 'n2', actions: [before, heal, later] });
     expect(check(split, 3, after)).toMatchObject({ passed: true, facts: { thirdReplica: 'n3' } });
     expect(check(split, 3, after).facts?.afterHealWrite).toMatch(/^n1 acknowledged LSN \d+ \(timeline 1\)$/);
+    // n3's walreceiver still reports the old timeline, but its own log says it streams on the new one.
+    const lagging = { ...after, status: pgStatus({ n1: 1, n2: 2 }, 1) };
+    expect(check(split, 3, lagging).facts).not.toHaveProperty('thirdReplica');
+    const said = { atMs: wall(40), node: 'n3', kind: 'streaming-started' as const, text: 'LOG:  started streaming WAL from primary at 0/9000000 on timeline 2' };
+    expect(check(split, 3, { ...lagging, serverLog: [said] }).facts).toMatchObject({ thirdReplica: 'n3' });
     expect(check(split, 3, { ...after, actions: [before, heal] }).passed).toBe(false);
     expect(check(split, 3, { ...after, actions: [before, later] }).passed).toBe(false);
   });
