@@ -32,6 +32,13 @@ function decisionFor(o: Pick<Observation, 'failovers'>, to: NodeId, sinceMs: num
   return o.failovers.find((d) => d.to === to && d.error === null && d.atMs >= sinceMs);
 }
 
+/** A standby streams on `timeline`: by its status (its walreceiver's timeline) or its own log ("started streaming WAL from primary at … on timeline N"). */
+function followsOn(o: Pick<Observation, 'status' | 'serverLog'>, id: NodeId, timeline: number): boolean {
+  const standby = node(o, id);
+  if (standby === undefined || !standby.up || standby.role !== 'follower') return false;
+  return standby.term === timeline || o.serverLog.some((e) => e.node === id && e.kind === 'streaming-started' && new RegExp(`on timeline ${timeline}\\b`).test(e.text));
+}
+
 export const splitBrainPostgres: LabVariant<Facts> = {
   summary:
     'PostgreSQL ships no failover: here the supervisor plays the failover manager (the role of Patroni or repmgr), with fencing off. Cut the primary off: the manager promotes a standby, and the old primary keeps saying "done", even after the network heals, since nothing tells a PostgreSQL primary that another was promoted. Write to both and the data diverges. Then on a second cluster with fencing, the manager kills the old primary before promoting, and pg_rewind brings it back.',
@@ -120,9 +127,7 @@ export const splitBrainPostgres: LabVariant<Facts> = {
         const after = okExecutes(o, { actionCount: heal.seq }).find((w) => w.outcome.leader === two.old);
         if (after === undefined) return { passed: false, detail: `healed; ${two.old} is still a primary (timeline ${two.oldTerm}): now write through it (:write ${two.old} …)` };
         const third = o.status.find((n) => n.id !== two.old && n.id !== two.young && n.up);
-        // Its status (its walreceiver's timeline) or its own log: "started streaming WAL from primary at … on timeline N".
-        const streams = (id: NodeId): boolean => o.serverLog.some((e) => e.node === id && e.kind === 'streaming-started' && new RegExp(`on timeline ${two.youngTerm}\\b`).test(e.text));
-        const follows = third !== undefined && third.role === 'follower' && (third.term === two.youngTerm || streams(third.id));
+        const follows = third !== undefined && followsOn(o, third.id, two.youngTerm);
         const said = `${two.old} acknowledged LSN ${after.outcome.index} (timeline ${after.outcome.term})`;
         return {
           passed: true,
@@ -134,6 +139,10 @@ export const splitBrainPostgres: LabVariant<Facts> = {
         context.cluster.heal();
         const two = twoLeaders(context.observe());
         if (two === null) throw new Error('there are not two primaries');
+        // As a person would take a moment: the third server, which lost its primary at the cut, reconnects
+        // (wal_retrieve_retry_interval) to the new one, so the check can say whom it follows; not a condition of the step.
+        const third = context.cluster.ids.find((id) => id !== two.old && id !== two.young);
+        if (third !== undefined) await context.waitFor(`${third} to stream from ${two.young}`, (o) => followsOn(o, third, two.youngTerm), 15_000).catch(() => undefined);
         await context.cluster.execute(upsert('owner', 'carol'), [], { node: two.old });
       },
     },
