@@ -4,11 +4,13 @@
 
 import type { MonotonicReadViolation, ReadYourWritesViolation } from '../../cluster/check/index.js';
 import { actionsSince, delayBetween, formatMs, linkDelays, optionsSatisfiedSince, plural, readsSince, slowedAt, type ReadSummary } from '../analysis.js';
-import type { Observation } from '../types.js';
+import type { Observation, Step } from '../types.js';
 import { defineLab } from '../types.js';
 import { leaderAndFollowers, leaderName, slowLink, someFollower } from './common.js';
+import { lagAnomaliesOnPostgres, runBeside } from './lag-anomalies.postgres.js';
 
-interface Facts {
+/** What the checks measure, on either engine (the PostgreSQL variant keeps the same facts so each debrief can set one run beside the other). */
+export interface LagAnomaliesFacts {
   slowFollower: string;
   delayMs: number;
   anomalyReads: number;
@@ -61,26 +63,30 @@ function monotonicExample(summary: ReadSummary): string {
 const sessionsOn = (options: Readonly<Record<string, unknown>>): boolean => options['sessions'] === 'read-your-writes' || options['sessions'] === 'causal';
 const monotonicOn = (options: Readonly<Record<string, unknown>>): boolean => sessionsOn(options) && (options['stickyReads'] === true || options['sessions'] === 'causal');
 
-export const lagAnomalies = defineLab<Facts>({
-  id: 'lag-anomalies',
-  title: 'Lag anomalies: read-your-writes and monotonic reads',
-  level: 'intermediate',
-  minutes: 10,
-  concepts: ['replication lag', 'read-your-writes', 'monotonic reads', 'session guarantees', 'sticky reads', 'causal consistency'],
-  summary:
-    'The workload writes through the leader and reads from followers, as an app scaling reads would. Slow one follower and its clients stop seeing their own writes and see time go backwards. Then fix each anomaly: sessions that wait for the index of their last write, and reads that stick to one node.',
-  setup: {
-    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 81 },
-    workload: { rate: 80, concurrency: 8, readFraction: 0.5, keys: 3, readTarget: 'follower', readConsistency: 'local', sessions: 'none', stickyReads: false, timeoutMs: 3_000, seed: 81 },
-  },
-  steps: [
+type Facts = LagAnomaliesFacts;
+
+/** What the nodes are called: a leader and followers here, a primary and standbys on PostgreSQL. */
+export interface LagWords {
+  readonly leader: string;
+  readonly follower: string;
+  /** What a session waits for: a log index, a WAL position. */
+  readonly position: string;
+}
+
+/**
+ * The steps, with the check details in `w`'s words: their checks and
+ * autopilots hold on PostgreSQL too (lag-anomalies.postgres.ts gives them its
+ * own instructions and hints).
+ */
+function lagSteps(w: LagWords): Step<Facts>[] {
+  return [
     {
       title: 'Slow one follower',
       instruction: (o) => `Put ${lagDelayMs} ms between the leader and one follower: :delay ${leaderName(o)} ${someFollower(o)} ${lagDelayMs}. Watch the consistency chart.`,
       hint: 'In quorum mode the leader and the fast follower make the majority, so writes stay fast; the slow follower applies each write almost a second late. Half the reads go there.',
       check: (o, before) => {
         const slow = slowFollower(o, before.actionCount);
-        if (slow === null) return { passed: false, detail: `no follower is ${lagDelayMsMin} ms or more from the leader yet` };
+        if (slow === null) return { passed: false, detail: `no ${w.follower} is ${lagDelayMsMin} ms or more from the ${w.leader} yet` };
         const summary = readsSince(o.history, slow.mono);
         const { readYourWrites, monotonicReads, reads } = summary.counts;
         if (readYourWrites === 0 || monotonicReads === 0) return { passed: false, detail: `${slow.id} is slow; so far ${readYourWrites} read-your-writes and ${monotonicReads} monotonic-read violations in ${reads.ok} reads` };
@@ -115,7 +121,7 @@ export const lagAnomalies = defineLab<Facts>({
       check: (o) => {
         const since = optionsSatisfiedSince(o.history, sessionsOn);
         if (since === null) return { passed: false, detail: 'sessions are off (:sessions read-your-writes)' };
-        if (!stillSlow(o)) return { passed: false, detail: 'no follower is slow any more: keep it slow to see the fix work under lag' };
+        if (!stillSlow(o)) return { passed: false, detail: `no ${w.follower} is slow any more: keep it slow to see the fix work under lag` };
         const summary = readsSince(o.history, since);
         const { readYourWrites, monotonicReads, reads } = summary.counts;
         if (readYourWrites > 0) return { passed: false, detail: `${readYourWrites} reads still missed their own write since sessions were turned on` };
@@ -125,7 +131,7 @@ export const lagAnomalies = defineLab<Facts>({
         const fast = latencies[latencies.length - 1];
         return {
           passed: true,
-          detail: `since sessions: 0 of ${reads.ok} reads missed their own write${slow === undefined ? '' : `; reads on ${slow[0]} waited up to ${formatMs(slow[1].max)} for their index, on ${fast![0]} up to ${formatMs(fast![1].max)}`}${monotonicReads > 0 ? `; ${monotonicReads} still went back in time` : ''}`,
+          detail: `since sessions: 0 of ${reads.ok} reads missed their own write${slow === undefined ? '' : `; reads on ${slow[0]} waited up to ${formatMs(slow[1].max)} for their ${w.position}, on ${fast![0]} up to ${formatMs(fast![1].max)}`}${monotonicReads > 0 ? `; ${monotonicReads} still went back in time` : ''}`,
           facts: { rywFixedReads: reads.ok, slowReadMs: slow?.[1].max ?? 0, fastReadMs: fast?.[1].max ?? 0, monotonicLeft: monotonicReads },
         };
       },
@@ -144,7 +150,7 @@ export const lagAnomalies = defineLab<Facts>({
       check: (o) => {
         const since = optionsSatisfiedSince(o.history, monotonicOn);
         if (since === null) return { passed: false, detail: 'reads are not sticky yet (:sticky on, with sessions kept on)' };
-        if (!stillSlow(o)) return { passed: false, detail: 'no follower is slow any more: keep it slow to see the fix work under lag' };
+        if (!stillSlow(o)) return { passed: false, detail: `no ${w.follower} is slow any more: keep it slow to see the fix work under lag` };
         const { readYourWrites, monotonicReads, reads } = readsSince(o.history, since).counts;
         if (readYourWrites > 0 || monotonicReads > 0) return { passed: false, detail: `since then: ${readYourWrites} read-your-writes and ${monotonicReads} monotonic-read violations` };
         if (reads.ok < readsNeeded) return { passed: false, detail: `sticky reads on; counting reads (${reads.ok}/${readsNeeded})` };
@@ -158,7 +164,24 @@ export const lagAnomalies = defineLab<Facts>({
         });
       },
     },
-  ],
+  ];
+}
+
+export const lagAnomalies = defineLab<Facts>({
+  id: 'lag-anomalies',
+  title: 'Lag anomalies: read-your-writes and monotonic reads',
+  level: 'intermediate',
+  minutes: 10,
+  engines: ['replica-lab', 'postgres'],
+  concepts: ['replication lag', 'read-your-writes', 'monotonic reads', 'session guarantees', 'sticky reads', 'causal consistency'],
+  summary:
+    'The workload writes through the leader and reads from followers, as an app scaling reads would. Slow one follower and its clients stop seeing their own writes and see time go backwards. Then fix each anomaly: sessions that wait for the index of their last write, and reads that stick to one node.',
+  setup: {
+    cluster: { nodes: 3, replication: { mode: 'quorum', ackLevel: 'flushed' }, failover: 'raft', seed: 81 },
+    workload: { rate: 80, concurrency: 8, readFraction: 0.5, keys: 3, readTarget: 'follower', readConsistency: 'local', sessions: 'none', stickyReads: false, timeoutMs: 3_000, seed: 81 },
+  },
+  steps: lagSteps({ leader: 'leader', follower: 'follower', position: 'index' }),
+  variants: { postgres: lagAnomaliesOnPostgres(lagSteps({ leader: 'primary', follower: 'standby', position: 'WAL position' }), { delayMs: lagDelayMs }) },
   debrief: (f, run) => {
     const lines: string[] = [];
     if (f.slowFollower !== undefined) {
@@ -168,6 +191,7 @@ export const lagAnomalies = defineLab<Facts>({
     }
     if (f.rywFixedReads !== undefined) lines.push(`Sessions carrying their last write's index fixed the first: 0 of ${f.rywFixedReads} reads missed it. The cost is waiting: a read on the slow follower took up to ${formatMs(f.slowReadMs)}, on the fast one up to ${formatMs(f.fastReadMs)}.${(f.monotonicLeft ?? 0) > 0 ? ` Monotonic reads were still broken (${f.monotonicLeft}): read-your-writes says nothing about other clients' writes.` : ''}`);
     if (f.stickyReads !== undefined) lines.push(`Sticky reads fixed the second: 0 anomalies in ${f.stickyReads} reads. If the node a session sticks to fails, the session moves and may go back in time unless it also carries the highest index it has seen (causal sessions).`);
+    lines.push(...runBeside(f, run));
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${plural(run.lostWrites, 'lost write')}.`);
     return lines;
   },

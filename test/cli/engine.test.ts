@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadEngine, parseEngineFlags, postgresOptions } from '../../cli/engine.js';
 import { UsageError } from '../../cli/errors.js';
+import { findLab, labEngineRefusal, labsOn } from '../../labs/index.js';
 import { assertBuilt, runCli } from './run-cli.js';
 
 beforeAll(() => assertBuilt());
@@ -80,20 +81,27 @@ describe.skipIf(postgresBuilt)('--engine postgres in a build without the Postgre
 });
 
 describe('labs on an engine', () => {
+  // Data-driven: the labs offered on PostgreSQL grow as labs get a PostgreSQL run.
   it('lab <id> --engine postgres on a lab that does not run there: one line, exit 2, no cluster', () => {
-    expectUsage(['lab', 'first-steps', '--auto', '--engine', 'postgres'], 'replica-lab: lab first-steps does not run on the PostgreSQL engine (it runs on replica-lab); no lab runs on PostgreSQL in this version\n');
+    const refusal = labEngineRefusal(findLab('raft-election')!, 'postgres')!;
+    expect(refusal).toBe(`lab raft-election does not run on the PostgreSQL engine (it runs on replica-lab); the labs on PostgreSQL: ${labsOn('postgres').map((lab) => lab.id).join(', ')}`);
+    expectUsage(['lab', 'raft-election', '--auto', '--engine', 'postgres'], `replica-lab: ${refusal}\n`);
     expectUsage(['lab', 'figure-8', '--auto', '--engine', 'postgres'], /^replica-lab: lab figure-8 does not run on the PostgreSQL engine/);
   });
 
-  it('labs --engine lists only the labs offered there, and says so when there is none', () => {
-    const none = run(['labs', '--engine', 'postgres']);
-    expect(none.status).toBe(0);
-    expect(none.stdout).toBe("No lab runs on the PostgreSQL engine in this version; 'replica-lab labs' lists them all (each runs on replica-lab).\n");
-    expect(JSON.parse(run(['labs', '--engine', 'postgres', '--json']).stdout)).toEqual([]);
+  it('labs --engine lists only the labs offered there', () => {
+    const onPostgres = JSON.parse(run(['labs', '--engine', 'postgres', '--json']).stdout) as { id: string; engines: string[] }[];
+    expect(onPostgres.map((lab) => lab.id)).toEqual(labsOn('postgres').map((lab) => lab.id));
+    expect(onPostgres.map((lab) => lab.id)).toEqual(expect.arrayContaining(['lag-anomalies', 'ack-levels']));
+    for (const lab of onPostgres) expect(lab.engines).toContain('postgres');
+    const table = run(['labs', '--engine', 'postgres']);
+    expect(table.status).toBe(0);
+    for (const lab of onPostgres) expect(table.stdout).toContain(lab.id);
+    expect(table.stdout).not.toMatch(/\braft-election\b/);
     const all = JSON.parse(run(['labs', '--json']).stdout) as { id: string; engines: string[] }[];
     const onReplicaLab = JSON.parse(run(['labs', '--engine', 'replica-lab', '--json']).stdout) as { id: string }[];
     expect(onReplicaLab.map((lab) => lab.id)).toEqual(all.map((lab) => lab.id));
-    for (const lab of all) expect(lab.engines).toEqual(['replica-lab']);
+    for (const lab of all) expect(lab.engines).toContain('replica-lab');
   });
 });
 
