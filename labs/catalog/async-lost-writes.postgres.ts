@@ -205,7 +205,7 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
       const them = raft.facts;
       const parts: string[] = [];
       if (them.lostCount !== undefined && f.lostCount !== undefined) parts.push(`${plural(them.lostCount, 'acknowledged write')} lost there, ${f.lostCount} here`);
-      if (them.electedAfterMs !== undefined && f.electedAfterMs !== undefined) parts.push(`a new leader ${formatMs(them.electedAfterMs)} after the cut by a Raft election there, a promotion ${formatMs(f.electedAfterMs)} after it here (the manager's 3 s timeout)`);
+      if (them.electedAfterMs !== undefined && f.electedAfterMs !== undefined) parts.push(`a new leader ${formatMs(them.electedAfterMs)} after the cut by a Raft election there, a promotion ${formatMs(f.electedAfterMs)} after it here${f.promotedReceivedLsn === undefined ? ' (by hand)' : " (the manager's 3 s timeout)"}`);
       if (them.asyncP50Ms !== undefined && f.asyncP50Ms !== undefined) parts.push(`async writes ${formatMs(them.asyncP50Ms)} median there, ${formatMs(f.asyncP50Ms)} here`);
       if (parts.length > 0) {
         lines.push(

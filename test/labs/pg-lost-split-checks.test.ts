@@ -98,11 +98,12 @@ describe('async-lost-writes on PostgreSQL', () => {
   });
 
   it('the debriefs compare with the run on the other engine only when there is one', () => {
-    const facts = { lostCount: 300, electedAfterMs: 3_100, asyncP50Ms: 9 };
+    const facts = { lostCount: 300, electedAfterMs: 3_100, asyncP50Ms: 9, promotedReceivedLsn: 9_400_000 };
     const earlier = { engine: 'replica-lab' as const, at: '2026-12-01T10:00:00.000Z', autopilot: false, facts: { lostCount: 40, electedAfterMs: 250, asyncP50Ms: 2 } };
     const withRaft = lost.debrief(facts, { ...run, earlier: [earlier] }).join('\n');
     expect(withRaft).toContain('Your replica-lab run of this lab (by hand, 2026-12-01): 40 acknowledged writes lost there, 300 here');
     expect(withRaft).toContain('a new leader 250 ms after the cut by a Raft election there, a promotion 3100 ms after it here');
+    expect(lost.debrief({ ...facts, promotedReceivedLsn: undefined }, { ...run, earlier: [earlier] }).join('\n')).toContain('a promotion 3100 ms after it here (by hand)');
     expect(lost.debrief(facts, run).join('\n')).not.toContain('replica-lab run');
     const onRaft = asyncLostWrites.debrief({ lostCount: 40, electedAfterMs: 250 }, { ...run, engine: 'replica-lab', earlier: [{ ...earlier, engine: 'postgres', facts }] }).join('\n');
     expect(onRaft).toContain('Your PostgreSQL run of this lab (by hand, 2026-12-01) lost 300 acknowledged writes, this one 40');
