@@ -156,6 +156,10 @@ const cancelAnswerMs = 2_000;
 
 /** The WARNING PostgreSQL sends when a commit's wait for its standbys is cancelled: committed locally, not replicated. */
 const syncCancelled = /canceling wait for synchronous replication/i;
+/** A statement that may write rows (a SELECT calling a writing function is not seen: its write is not confirmable). */
+const writesData = /^\s*(INSERT|UPDATE|DELETE|MERGE|WITH)\b/i;
+/** The transaction's id once it wrote (NULL before): the key pg_waldump's COMMIT records carry. */
+const xidSql = 'SELECT pg_current_xact_id_if_assigned()::text AS xid';
 
 /** int8 as a number (LSNs and idx fit in 2^53), so the workload reads idx as it does on replica-lab. */
 const types = {
@@ -994,8 +998,17 @@ export class PostgresCluster extends EventEmitter {
     return this.withClient(server, false, deadline, async (client) => {
       const notices: string[] = [];
       let result: pg.QueryResult;
+      // Any other write learns its transaction id in its own transaction (2 more round trips on the
+      // socket), so a rewind that removes its COMMIT record can confirm it lost, as the workload's.
+      let xid: unknown = returnsIdx ? undefined : null;
       try {
-        result = await this.run(server, client, text, params, deadline, notices);
+        if (returnsIdx || !writesData.test(text)) result = await this.run(server, client, text, params, deadline, notices);
+        else {
+          await this.run(server, client, 'BEGIN', [], deadline, notices);
+          result = await this.run(server, client, text, params, deadline, notices);
+          xid = (await this.run(server, client, xidSql, [], deadline, notices)).rows[0]?.xid ?? null;
+          await this.run(server, client, 'COMMIT', [], deadline, notices);
+        }
       } catch (error) {
         throw this.mapError(error, server, true);
       }
@@ -1013,9 +1026,8 @@ export class PostgresCluster extends EventEmitter {
       const index = returnsIdx && row !== undefined && typeof row['idx'] === 'number' ? row['idx'] : bound.bound;
       this.remember(this.commitBounds, index, bound.bound);
       this.lost.acknowledged(writeKey(index, bound.timeline));
-      if (returnsIdx && row !== undefined && row['xid'] !== undefined) {
-        this.remember(this.acks, `${server.id}/${bound.timeline}/${String(row['xid'])}`, { node: server.id, index, term: bound.timeline, sql });
-      }
+      if (returnsIdx) xid = row?.['xid'];
+      if (xid !== undefined && xid !== null) this.remember(this.acks, `${server.id}/${bound.timeline}/${String(xid)}`, { node: server.id, index, term: bound.timeline, sql });
       return { index, term: bound.timeline, leader: server.id, latencyMs: performance.now() - started };
     });
   }

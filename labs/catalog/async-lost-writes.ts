@@ -2,13 +2,14 @@
 // is cut off and dies, the writes only it had vanish: the new leader never saw
 // them, and the old one rolls them back into a file when it returns.
 
-import { actionsSince, eventsOf, formatMs, keysNamed, listing, median, node, plural, writeLatencies, writesAcked } from '../analysis.js';
+import { actionsSince, earlierOn, eventsOf, formatMs, keysNamed, listing, median, node, plural, writeLatencies, writesAcked } from '../analysis.js';
 import type { Action, Observation } from '../types.js';
 import { defineLab } from '../types.js';
 import { leaderAndFollowers, leaderName, okExecutes, okQueries, others, type OkExecute } from './common.js';
+import { asyncLostWritesPostgres } from './async-lost-writes.postgres.js';
 import { describeLost, lostWriteDetails } from './lost-writes.js';
 
-interface Facts {
+export interface Facts {
   asyncP50Ms: number;
   oldLeader: string;
   proofKey: string;
@@ -28,15 +29,19 @@ interface Facts {
   firstLost: string[];
   proofSql: string;
   proofCurrent: string;
+  /** PostgreSQL: the LSN the promoted standby had received when the failover manager chose it, and whether it fenced the old primary first. */
+  promotedReceivedLsn: number;
+  fenced: boolean;
 }
 
 /** The key the person (or the autopilot) writes through the cut-off leader: no workload write (k0–k49) touches it. */
 export const proofKey = 'only-on-the-old-leader';
-const proofSql = (leader: string): string => `INSERT OR REPLACE INTO kv(k, v) VALUES ('${proofKey}', 'acknowledged by ${leader}')`;
-const proofRead = `SELECT k, v, idx FROM kv WHERE k = '${proofKey}'`;
+/** SQL both engines take (SQLite >= 3.24 and PostgreSQL), so the command is the same on either. */
+export const proofSql = (leader: string): string => `INSERT INTO kv(k, v) VALUES ('${proofKey}', 'acknowledged by ${leader}') ON CONFLICT(k) DO UPDATE SET v = excluded.v`;
+export const proofRead = `SELECT k, v, idx FROM kv WHERE k = '${proofKey}'`;
 
 /** The latest partition that left one node alone, and that node. */
-function lastIsolation(actions: readonly Action[]): { action: Action; node: string } | null {
+export function lastIsolation(actions: readonly Action[]): { action: Action; node: string } | null {
   for (let i = actions.length - 1; i >= 0; i--) {
     const action = actions[i]!;
     if (action.kind !== 'partition') continue;
@@ -47,17 +52,17 @@ function lastIsolation(actions: readonly Action[]): { action: Action; node: stri
 }
 
 /** Whether a statement (a SELECT's `k = '…'`, an INSERT's literal, a parameter) names `key`. */
-function namesKey(sql: string, params: readonly unknown[], key: string): boolean {
+export function namesKey(sql: string, params: readonly unknown[], key: string): boolean {
   return keysNamed(sql, params).includes(key) || sql.includes(`'${key}'`) || params.includes(key);
 }
 
 /** Writes sent after the cut that name the proof key and that the cut-off node acknowledged. */
-function proofWrites(o: Observation, cut: { action: Action; node: string }): OkExecute[] {
+export function proofWrites(o: Observation, cut: { action: Action; node: string }): OkExecute[] {
   return okExecutes(o, { actionCount: cut.action.seq }).filter((a) => a.outcome.leader === cut.node && namesKey(a.sql, a.params, proofKey));
 }
 
 /** Whether any write other than `except` (by index and term) touched `key`: the workload's or one sent through the lab. */
-function otherWriteTo(o: Observation, key: string, except: { index: number; term: number }): boolean {
+export function otherWriteTo(o: Observation, key: string, except: { index: number; term: number }): boolean {
   const same = (index: number, term: number): boolean => index === except.index && term === except.term;
   if (writesAcked(o.history).some((w) => w.key === key && !same(w.index, w.term))) return true;
   return okExecutes(o, { actionCount: 0 }).some((a) => namesKey(a.sql, a.params, key) && !same(a.outcome.index, a.outcome.term));
@@ -69,7 +74,7 @@ function otherWriteTo(o: Observation, key: string, except: { index: number; term
  * or after it (no follower could ever have had it). Matched by index and term
  * against the workload's history and the writes sent through the lab.
  */
-function lostByCut(o: Observation, cut: { action: Action; node: string }, fromCount: number): { before: number; after: number; unmatched: number } {
+export function lostByCut(o: Observation, cut: { action: Action; node: string }, fromCount: number): { before: number; after: number; unmatched: number } {
   const ackedAt = new Map<string, number>();
   for (const w of writesAcked(o.history)) ackedAt.set(`${w.index}:${w.term}`, w.mono);
   for (const a of okExecutes(o, { actionCount: 0 })) ackedAt.set(`${a.outcome.index}:${a.outcome.term}`, a.endMono);
@@ -86,7 +91,7 @@ function lostByCut(o: Observation, cut: { action: Action; node: string }, fromCo
 }
 
 /** Acknowledgements the cut-off node gave after the cut: the workload's and those of writes sent through the lab. */
-function ackedAfter(o: Observation, cut: { action: Action; node: string }): number {
+export function ackedAfter(o: Observation, cut: { action: Action; node: string }): number {
   return writesAcked(o.history, cut.action.mono).filter((w) => w.node === cut.node).length + okExecutes(o, { actionCount: cut.action.seq }).filter((a) => a.outcome.leader === cut.node).length;
 }
 
@@ -96,6 +101,7 @@ export const asyncLostWrites = defineLab<Facts>({
   level: 'intermediate',
   minutes: 10,
   concepts: ['async replication', 'acknowledged writes', 'failover', 'rollback', 'RPO'],
+  engines: ['replica-lab', 'postgres'],
   summary:
     'In async mode the leader says "done" once a write is on its own disk. Cut the leader off under load and it keeps saying "done" while the others elect a new leader; write a key of your own through it, kill it, bring it back, and count the acknowledged writes that vanished, yours among them — then find them in its rollback file.',
   setup: {
@@ -267,9 +273,21 @@ export const asyncLostWrites = defineLab<Facts>({
       const keep = run.dataKept === true ? ' The file stays after you quit (--data-dir).' : ' This run\'s dir is temporary and goes when you quit; run the lab with --data-dir <dir> to keep the file.';
       lines.push(`The lost writes are in ${f.rollbackPath}, one JSON line per entry with its statement and parameters (grep ${f.proofKey ?? 'a key'} there): a person can re-apply them by hand, as with MongoDB's rollback files; nothing does it automatically, and later writes may have overwritten the same keys.${reapply}${keep}`);
     }
+    const pg = earlierOn<Facts>(run, 'postgres');
+    if (pg !== null && pg.facts.lostCount !== undefined && f.lostCount !== undefined) {
+      lines.push(
+        `Your PostgreSQL run of this lab (${pg.autopilot ? 'autopilot' : 'by hand'}, ${pg.at.slice(0, 10)}) lost ${plural(pg.facts.lostCount, 'acknowledged write')}, this one ${f.lostCount}: the same loss by the same mechanism.${pg.facts.electedAfterMs !== undefined && f.electedAfterMs !== undefined ? ` There a failover manager promoted a standby ${formatMs(pg.facts.electedAfterMs)} after the cut; here the majority elected one ${formatMs(f.electedAfterMs)} after it.` : ''} There pg_rewind overwrote the old primary's blocks and kept no copy of what it removed; here the rollback file keeps every statement.`,
+      );
+    }
     lines.push('The price of async is the RPO: everything acknowledged but not yet on a follower can vanish at failover. In quorum mode the cut-off leader could not have acknowledged anything without a majority; its clients would have seen timeouts instead (lab quorum-commit).');
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} of them lost.`);
     return lines;
+  },
+  // A getter: the variant's module imports this one back, so it may not be initialised yet while this one loads.
+  variants: {
+    get postgres() {
+      return asyncLostWritesPostgres;
+    },
   },
   quiz: ['async-ack-point', 'async-rpo', 'rollback-files', 'isolated-async-leader', 'mongodb-w1', 'pg-synchronous-commit-local', 'pg-synchronous-commit-off', 'rpo-rto'],
 });

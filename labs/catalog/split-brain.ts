@@ -4,13 +4,14 @@
 // refuse appends from a lower term: that is what keeps the third replica clean.
 
 import type { NodeId } from '../../cluster/index.js';
-import { actionsOf, actionsSince, eventsOf, leaders, listing, node, plural, writesAcked } from '../analysis.js';
+import { actionsOf, actionsSince, earlierOn, eventsOf, leaders, listing, node, plural, writesAcked } from '../analysis.js';
 import type { Action, LabSetup, Observation } from '../types.js';
 import { defineLab } from '../types.js';
 import { okExecutes, okQueries, others, upsert } from './common.js';
 import { describeLost, lostWriteDetails } from './lost-writes.js';
+import { splitBrainPostgres } from './split-brain.postgres.js';
 
-interface Facts {
+export interface Facts {
   oldPrimary: string;
   oldTerm: number;
   newPrimary: string;
@@ -26,6 +27,10 @@ interface Facts {
   fencedTerm: number;
   fencedLost: number;
   fencedFirstLost: string;
+  /** PostgreSQL: a write the old primary acknowledged after the heal (nothing told it of the new primary). */
+  afterHealWrite: string;
+  /** PostgreSQL: the failover manager promoted the new primary (not a person). */
+  promotedByManager: boolean;
 }
 
 const setup = (fencing: boolean): LabSetup => ({
@@ -36,7 +41,7 @@ const setup = (fencing: boolean): LabSetup => ({
 const ownerSql = "SELECT k, v FROM kv WHERE k = 'owner'";
 
 /** The latest partition since `after` that cut the primary of the moment off on its own. */
-function primaryCut(o: Observation, after: number): { action: Action; node: NodeId } | null {
+export function primaryCut(o: Observation, after: number): { action: Action; node: NodeId } | null {
   const partitions = actionsOf(actionsSince(o, { actionCount: after }), 'partition');
   for (let i = partitions.length - 1; i >= 0; i--) {
     const alone = partitions[i]!.groups.find((group) => group.length === 1)?.[0];
@@ -46,7 +51,7 @@ function primaryCut(o: Observation, after: number): { action: Action; node: Node
 }
 
 /** The two leaders, old (lower term) and new, when there are two. */
-function twoLeaders(o: Observation): { old: NodeId; oldTerm: number; young: NodeId; youngTerm: number } | null {
+export function twoLeaders(o: Observation): { old: NodeId; oldTerm: number; young: NodeId; youngTerm: number } | null {
   const list = leaders(o);
   if (list.length < 2) return null;
   const young = list[0]!;
@@ -54,7 +59,7 @@ function twoLeaders(o: Observation): { old: NodeId; oldTerm: number; young: Node
   return old.term < young.term ? { old: old.id, oldTerm: old.term, young: young.id, youngTerm: young.term } : null;
 }
 
-function cutInstruction(o: Observation): string {
+export function cutInstruction(o: Observation): string {
   const primary = o.leader ?? 'n1';
   return `:partition ${primary} | ${others(o.status.map((n) => n.id), primary).join(' ')}`;
 }
@@ -65,6 +70,7 @@ export const splitBrain = defineLab<Facts>({
   level: 'advanced',
   minutes: 12,
   concepts: ['split brain', 'manual failover', 'fencing', 'terms (epochs)', 'divergence'],
+  engines: ['replica-lab', 'postgres'],
   summary:
     'Failover here is manual, as with a PostgreSQL primary and a person at the console, and fencing is off. Cut the primary off, promote a standby, and you have two primaries that both say "done"; write to both and the replicas diverge. Then on a second cluster with fencing, the old primary steps down the moment it hears the newer term.',
   setup: setup(false),
@@ -242,7 +248,7 @@ export const splitBrain = defineLab<Facts>({
       },
     },
   ],
-  debrief: (f) => {
+  debrief: (f, run) => {
     const lines: string[] = [];
     if (f.oldPrimary !== undefined) lines.push(`Cut off, ${f.oldPrimary} kept leading term ${f.oldTerm}: without fencing (and with manual failover) nothing made it stop.`);
     if (f.newPrimary !== undefined) lines.push(`You promoted ${f.newPrimary} to term ${f.newTerm}: two primaries. ${f.oldWrite !== undefined ? `Both acknowledged a write: ${f.oldWrite}; ${f.newWrite}.` : ''}`);
@@ -253,8 +259,20 @@ export const splitBrain = defineLab<Facts>({
       lines.push(`Fencing is not free of loss: cut off in async mode, ${f.fencedPrimary} had acknowledged ${plural(f.fencedLost ?? 0, 'write')} alone, rolled back on its return${f.fencedFirstLost ? ` (first: ${f.fencedFirstLost})` : ''}. Fencing ends the split; only quorum writes prevent the loss.`);
     }
     lines.push('In both runs the fencing that protected data was done by the replicas, not by the old primary: a follower rejects appends from a term lower than its own, so the third replica never took what the old primary acknowledged while cut off, with fencing on or off. Without fencing, the one node that ignored the newer term was the old primary itself. That is the sense of a fencing token in DDIA (ch. 8): the resource being written checks the number and refuses an older one, whatever the old leader believes.');
+    const pg = earlierOn<Facts>(run, 'postgres');
+    if (pg !== null && pg.facts.afterHealWrite !== undefined) {
+      lines.push(
+        `Your PostgreSQL run of this lab (${pg.autopilot ? 'autopilot' : 'by hand'}, ${pg.at.slice(0, 10)}) had no term to hear: after the heal ${pg.facts.afterHealWrite}, and with fencing the failover manager had to kill the old primary (STONITH)${pg.facts.fencedLost === undefined ? '' : `, which lost ${plural(pg.facts.fencedLost, 'write')} it had acknowledged alone`}. Here every Raft message carries the term, so the old leader learned of the new one as soon as the network healed.`,
+      );
+    }
     lines.push('In production the same check must sit in whatever the old primary writes to (a store that rejects older epochs, a storage lease) or the old primary must be shut off (STONITH), because a cut-off node may never hear the new term.');
     return lines;
+  },
+  // A getter: the variant's module imports this one back, so it may not be initialised yet while this one loads.
+  variants: {
+    get postgres() {
+      return splitBrainPostgres;
+    },
   },
   quiz: ['split-brain-cause', 'fencing-token', 'manual-failover', 'stonith', 'divergence-repair', 'pg-timeline'],
 });
