@@ -6,6 +6,7 @@
 import type { EngineKind } from '../cluster/index.js';
 import type { ProgressStore } from './progress.js';
 import { LabSession, type LabEvidence, type LabSessionOptions } from './session.js';
+import { labOn } from './catalog/index.js';
 import type { AnyLab, RunSummary } from './types.js';
 
 export interface AutoStepResult {
@@ -50,15 +51,17 @@ export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<
     ...(options.startCluster === undefined ? {} : { startCluster: options.startCluster }),
   });
   options.onSession?.(session);
+  // The steps as they run on this engine (its variant's, when it has one).
+  const labSteps = labOn(lab, options.engine ?? 'replica-lab').steps;
   const steps: AutoStepResult[] = [];
   let result: Omit<AutoRunResult, 'evidence'>;
   try {
-    for (let index = 0; index < lab.steps.length; index++) {
+    for (let index = 0; index < labSteps.length; index++) {
       const started = performance.now();
       const outcome = await session.runAutopilot(options.checkWaitMs === undefined ? {} : { checkWaitMs: options.checkWaitMs });
       const crashes = outcome.passed ? [] : session.crashes();
       const detail = [outcome.detail, ...(outcome.passed || outcome.autopilotError === null ? [] : [`(autopilot: ${outcome.autopilotError})`]), ...crashes.map((crash) => `(${crash})`)].join(' ');
-      const result: AutoStepResult = { title: lab.steps[index]!.title, passed: outcome.passed, detail, autopilotError: outcome.autopilotError, elapsedMs: performance.now() - started };
+      const result: AutoStepResult = { title: labSteps[index]!.title, passed: outcome.passed, detail, autopilotError: outcome.autopilotError, elapsedMs: performance.now() - started };
       steps.push(result);
       options.onStep?.(index, result);
       if (!outcome.passed) break;
@@ -66,8 +69,8 @@ export async function runLabAuto(lab: AnyLab, options: AutoRunOptions): Promise<
       if (!moved && session.getState().phase !== 'finished') break;
     }
     const why = session.getState().message ?? 'an earlier step did not pass';
-    for (let index = steps.length; index < lab.steps.length; index++) {
-      const result: AutoStepResult = { title: lab.steps[index]!.title, passed: false, detail: `not run: ${why}`, autopilotError: null, elapsedMs: 0 };
+    for (let index = steps.length; index < labSteps.length; index++) {
+      const result: AutoStepResult = { title: labSteps[index]!.title, passed: false, detail: `not run: ${why}`, autopilotError: null, elapsedMs: 0 };
       steps.push(result);
       options.onStep?.(index, result);
     }

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { describeEvidence, findLab, findReplayLab, labEngineRefusal, labIds, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabEntry, type LabSession, type ReplayLab } from '../../labs/index.js';
+import { describeEvidence, findLab, findReplayLab, labEngineRefusal, labIds, labOn, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabEntry, type LabSession, type ReplayLab } from '../../labs/index.js';
 import type { EngineKind } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
 import { addEngineOptions, loadEngine, parseEngineFlags, type EngineFlags } from '../engine.js';
@@ -58,7 +58,9 @@ export function registerLab(program: Command): void {
         return runInteractiveLab(lab, dataDir, on);
       }
       const json = flags.json === true;
-      if (!json) process.stdout.write(`${lab.title} (${lab.id}, ${lab.level}, about ${lab.minutes} min)\n${lab.summary}\n\n`);
+      // The summary and length as the lab runs on this engine (its variant's, when it has one).
+      const shown = labOn(lab, engine.kind);
+      if (!json) process.stdout.write(`${shown.title} (${shown.id}, ${shown.level}, about ${shown.minutes} min)\n${shown.summary}\n\n`);
       let session: LabSession | null = null;
       const onSignal = (): void => {
         void (session?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
