@@ -51,7 +51,7 @@ export const firstStepsOnPostgres: LabVariant<Facts> = {
       title: 'Write through the primary',
       instruction: (o) =>
         `The node table shows one primary (${leaderName(o)}, the leader row) and two standbys streaming its WAL. Write a row through the primary: :sql ${upsert('greeting', 'hello')}`,
-      hint: ': opens the command line. :sql sends the statement to the primary. The result shows where the commit left the primary\'s WAL (an LSN: a byte position in the write-ahead log) and the timeline in the term column. The header shows synchronous_standby_names = \'ANY 1 (…)\' and synchronous_commit = on: the commit returned once the primary and one standby had flushed it.',
+      hint: ': opens the command line. :sql sends the statement to the primary. The result shows where the commit left the primary\'s WAL (an LSN: a byte position in the write-ahead log) and the timeline in the term column. The header\'s quorum · ANY 1 (n2, n3)/flushed is synchronous_standby_names = \'ANY 1 (n2, n3)\' with synchronous_commit = on: the commit returned once the primary and one standby had flushed it.',
       check: (o, before) => {
         const write = okExecutes(o, before)[0];
         if (write === undefined) return { passed: false, detail: 'no write acknowledged yet' };

@@ -41,7 +41,7 @@ export const quorumCommitOnPostgres: LabVariant<Facts> = {
   steps: [
     {
       title: 'Kill one standby',
-      instruction: (o) => `The header shows ${standbyNames(o)} and synchronous_commit = on. Select a standby (${someFollower(o)}) and press k. Watch the write rate in the header.`,
+      instruction: (o) => `The header's quorum · ANY 1 (…)/flushed is ${standbyNames(o)} with synchronous_commit = on. Select a standby (${someFollower(o)}) and press k. Watch the write rate in the header.`,
       hint: 'k kills the standby\'s postmaster and every process of it (SIGKILL). ANY 1 needs one standby\'s flush per commit: the primary and the other standby still make 2 of 3, so commits go on.',
       check: (o, before) => {
         const killed = kills(o, before.actionCount).filter((a) => a.node !== a.leader);

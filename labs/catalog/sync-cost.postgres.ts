@@ -60,7 +60,7 @@ export const syncCostOnPostgres: LabVariant<Facts> = {
   steps: [
     {
       title: 'Put a standby far away',
-      instruction: (o) => `The primary ${leaderName(o)} replicates async: ${standbyNames(o)} (the header shows it). Put one standby in another region, ${farDelayMs} ms away each way: :delay ${leaderName(o)} ${someFollower(o)} ${farDelayMs}`,
+      instruction: (o) => `The primary ${leaderName(o)} replicates async: ${standbyNames(o)} (the header: async · no sync standby). Put one standby in another region, ${farDelayMs} ms away each way: :delay ${leaderName(o)} ${someFollower(o)} ${farDelayMs}`,
       hint: 'The delay is on the replication connection (the proxy between the standby\'s walreceiver and the primary\'s walsender). Async, a commit returns once the primary has flushed its own WAL: it waits for no standby, so commit latency hardly moves.',
       check: (o, before) => {
         if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
@@ -84,7 +84,7 @@ export const syncCostOnPostgres: LabVariant<Facts> = {
     },
     {
       title: 'Switch to sync',
-      instruction: 'Make replication synchronous: :mode sync (or press m until the header says sync). The header shows synchronous_standby_names = \'FIRST 2 (…)\': both standbys are synchronous.',
+      instruction: 'Make replication synchronous: :mode sync (or press m until the header says sync). The header then shows sync · FIRST 2 (n2, n3): the primary\'s synchronous_standby_names, both standbys synchronous.',
       hint: 'The change is ALTER SYSTEM SET synchronous_standby_names and pg_reload_conf() on the primary, no restart. With FIRST 2 and synchronous_commit = on a commit returns once both standbys have flushed its WAL, so each waits for the far one\'s round trip.',
       check: (o, before) => {
         const change = syncSince(actionsSince(o, before));
@@ -110,7 +110,7 @@ export const syncCostOnPostgres: LabVariant<Facts> = {
     },
     {
       title: 'Pause a standby',
-      instruction: (o) => `Select the other standby (${someFollower(o, farthest(o) === null ? [] : [farthest(o)!.id])}) and press p to pause it. Watch the write rate.`,
+      instruction: (o) => `Select the other standby (${o.status.find((n) => n.paused)?.id ?? someFollower(o, farthest(o) === null ? [] : [farthest(o)!.id])}) and press p to pause it. Watch the write rate.`,
       hint: 'p stops every process of that server (SIGSTOP): its walreceiver no longer answers. With FIRST 2 each commit needs both standbys, and PostgreSQL has no timeout for that wait. The workload\'s clients give up after 2 s and cancel their statement; a commit whose wait is cancelled stays committed on the primary (PostgreSQL warns: "The transaction has already committed locally, but might not have been replicated to the standby"), so each timeout is in doubt, not a failure.',
       check: (o, before) => {
         const pause = actionsOf(actionsSince(o, before), 'pause').find((a) => a.error === null && a.node !== a.leader);
