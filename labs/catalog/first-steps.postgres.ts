@@ -51,7 +51,7 @@ export const firstStepsOnPostgres: LabVariant<Facts> = {
       title: 'Write through the primary',
       instruction: (o) =>
         `The node table shows one primary (${leaderName(o)}, the leader row) and two standbys streaming its WAL. Write a row through the primary: :sql ${upsert('greeting', 'hello')}`,
-      hint: ': opens the command line. :sql sends the statement to the primary. The result shows where the commit left the primary\'s WAL (an LSN: a byte position in the write-ahead log) and the timeline in the term column. The header\'s quorum · ANY 1 (n2, n3)/flushed is synchronous_standby_names = \'ANY 1 (n2, n3)\' with synchronous_commit = on: the commit returned once the primary and one standby had flushed it.',
+      hint: ': opens the command line. :sql sends the statement to the primary. The check line then shows where the commit left the primary\'s WAL (an LSN: a byte position in the write-ahead log; the table prints it as PostgreSQL does, 0/90CD78) and the timeline (the tli column). The header\'s quorum · ANY 1 (n2, n3)/flushed is synchronous_standby_names = \'ANY 1 (n2, n3)\' with synchronous_commit = on: the commit returned once the primary and one standby had flushed it.',
       check: (o, before) => {
         const write = okExecutes(o, before)[0];
         if (write === undefined) return { passed: false, detail: 'no write acknowledged yet' };
@@ -106,7 +106,7 @@ export const firstStepsOnPostgres: LabVariant<Facts> = {
     {
       title: 'Slow a link and watch lag',
       instruction: (o) => `Put ${lagDelayMs} ms on the replication link between the primary and a standby: :delay ${leaderName(o)} ${someFollower(o)} ${lagDelayMs}. Watch that standby's lag columns grow.`,
-      hint: "The delay is in the proxy the standby's WAL stream goes through. The table's write, flush and replay columns are pg_stat_replication's write_lag, flush_lag and replay_lag: the time between the primary flushing recent WAL and hearing that the standby has written, flushed, replayed it. The standby's reply crosses the slow link too, so they settle near twice the delay. The bytes column is the primary's WAL position minus the standby's replay_lsn. Commits do not slow down: with ANY 1 the other standby answers.",
+      hint: "The delay is in the proxy the standby's WAL stream goes through. The table's write, flush and replay columns are pg_stat_replication's write_lag, flush_lag and replay_lag: the time between the primary flushing recent WAL and hearing that the standby has written, flushed, replayed it. The standby's reply crosses the slow link too, so they settle near twice the delay. How far behind it is in bytes is the primary's last lsn minus the standby's replay lsn, the table's two position columns. Commits do not slow down: with ANY 1 the other standby answers.",
       check: (o, before) => {
         if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
         const delays = linkDelays(o.actions);
@@ -157,7 +157,7 @@ export const firstStepsOnPostgres: LabVariant<Facts> = {
     if (f.readNode !== undefined) lines.push(`${f.readNode} served a read from its own copy, replayed to WAL position ${f.readIndex} (${f.readRow}): reads scale out across standbys, each as fresh as its replay.`);
     if (f.laggingNode !== undefined) lines.push(`With ${f.lagDelayMs} ms on its link each way, ${f.laggingNode}'s replay_lag was ${formatMs(f.lagMs)} (${f.lagBytes ?? 0} bytes of WAL behind) when the check passed. It settles near ${formatMs(2 * (f.lagDelayMs ?? 0))}, because the primary hears of the standby's progress over the same slow link. A read there shows data about that much older.`);
     if (raft !== null && raft.facts.lagMs !== undefined && f.lagMs !== undefined && raft.facts.lagDelayMs === f.lagDelayMs) {
-      lines.push(`On replica-lab the follower's replay lag with the same ${f.lagDelayMs} ms was ${formatMs(raft.facts.lagMs)} when its check passed: both measure the same thing, the time from the primary's flush to the standby's reply.`);
+      lines.push(`On replica-lab, with the same ${f.lagDelayMs} ms, the follower's replay lag was ${formatMs(raft.facts.lagMs)} when its check passed (each check passes once the lag reaches the one-way delay, on the way up). Both measure the same thing, the time from the leader's or primary's flush to hearing the other side has replayed it, so both settle near ${formatMs(2 * (f.lagDelayMs ?? 0))}.`);
     }
     if (f.caughtUpIndex !== undefined) lines.push(`After the heal every standby caught up (the slowest, ${f.caughtUpNode}, replayed to ${f.caughtUpIndex}): lag costs freshness, not data, as long as the primary survives.`);
     lines.push(`Over the lab the workload had ${run.writesAcknowledged} writes acknowledged and ${run.lostWrites} lost.`);
