@@ -6,6 +6,7 @@
 import type { EngineKind } from '../cluster/index.js';
 import type { ProgressStore } from './progress.js';
 import { LabSession, type LabEvidence, type LabSessionOptions } from './session.js';
+import { labOn } from './catalog/index.js';
 import type { AnyLab, RunSummary } from './types.js';
 
 export interface AutoStepResult {

@@ -43,7 +43,12 @@ export async function leaderAndFollowers(context: AutopilotContext): Promise<{ l
   return { leader, followers: o.status.filter((n) => n.id !== leader && n.up).map((n) => n.id) };
 }
 
-/** A statement that always succeeds on kv (INSERT OR REPLACE: a second run does not hit the primary key). */
+/**
+ * A statement that always succeeds on kv (a second run updates the row instead
+ * of hitting the primary key), in SQL both engines take: SQLite (3.24 and
+ * later) and PostgreSQL both have ON CONFLICT … DO UPDATE; INSERT OR REPLACE
+ * is SQLite's alone.
+ */
 export function upsert(key: string, value: string): string {
-  return `INSERT OR REPLACE INTO kv(k, v) VALUES ('${key}', '${value}')`;
+  return `INSERT INTO kv(k, v) VALUES ('${key}', '${value}') ON CONFLICT(k) DO UPDATE SET v = excluded.v`;
 }

@@ -1,11 +1,13 @@
 // first-steps: one leader, followers; writes only through the leader (a
 // follower refuses and names it), reads from any node, and replication lag.
 
-import { actionsOf, actionsSince, delayBetween, formatMs, linkDelays, listing, node, plural } from '../analysis.js';
+import { actionsOf, actionsSince, delayBetween, earlierOn, formatMs, linkDelays, listing, node, plural } from '../analysis.js';
 import { defineLab } from '../types.js';
 import { leaderAndFollowers, leaderName, okExecutes, okQueries, slowLink, someFollower, upsert } from './common.js';
+import { firstStepsOnPostgres } from './first-steps.postgres.js';
 
-interface Facts {
+/** What the checks measure; the PostgreSQL variant (first-steps.postgres.ts) fills the same fields, and a few of its own. */
+export interface FirstStepsFacts {
   writeLeader: string;
   writeIndex: number;
   writeTerm: number;
@@ -21,7 +23,13 @@ interface Facts {
   lagMs: number;
   caughtUpNode: string;
   caughtUpIndex: number;
+  /** PostgreSQL: the standby's own words when it refused the write. */
+  refusalText: string;
+  /** PostgreSQL: how many bytes of WAL the slowed standby had not replayed when the lag check passed. */
+  lagBytes: number;
 }
+
+type Facts = FirstStepsFacts;
 
 const lagDelayMs = 300;
 const lagDelayMsMin = 100;
@@ -29,6 +37,8 @@ const lagDelayMsMin = 100;
 export const firstSteps = defineLab<Facts>({
   id: 'first-steps',
   title: 'First steps: a leader, followers and lag',
+  engines: ['replica-lab', 'postgres'],
+  variants: { postgres: firstStepsOnPostgres },
   level: 'beginner',
   minutes: 6,
   concepts: ['leader', 'followers', 'write path', 'follower reads', 'replication lag'],
@@ -156,6 +166,10 @@ export const firstSteps = defineLab<Facts>({
     if (f.readNode !== undefined) lines.push(`${f.readNode} served a read from its own copy at applied index ${f.readIndex} (${f.readRow}): reads scale out across followers, but each answers as of its own progress.`);
     if (f.laggingNode !== undefined) lines.push(`With ${f.lagDelayMs} ms on its link each way, ${f.laggingNode}'s replay lag was ${formatMs(f.lagMs)} (${plural(f.lagEntries ?? 0, 'entry', 'entries')} behind) when the check passed: the oldest entry it had not applied had been on the leader's disk that long. It settles near ${formatMs(2 * (f.lagDelayMs ?? 0))}, because the leader learns of the follower's progress over the same slow link. A read there shows data about that much older.`);
     if (f.caughtUpIndex !== undefined) lines.push(`After the heal every node caught up (the slowest, ${f.caughtUpNode}, reached index ${f.caughtUpIndex}): lag costs freshness, not data, as long as the leader survives.`);
+    const pg = earlierOn<Facts>(run, 'postgres');
+    if (pg !== null && pg.facts.writeLatencyMs !== undefined && f.writeLatencyMs !== undefined) {
+      lines.push(`On PostgreSQL (your run of ${pg.at.slice(0, 10)}) the same write took ${formatMs(pg.facts.writeLatencyMs)} against ${formatMs(f.writeLatencyMs)} here${pg.facts.refusedBy !== undefined ? `, and the standby's refusal named no primary: PostgreSQL leaves finding it to the client's connection string` : ''}.`);
+    }
     lines.push(`Over the lab the workload had ${run.writesAcknowledged} writes acknowledged and ${run.lostWrites} lost.`);
     return lines;
   },

@@ -3,12 +3,14 @@
 // acknowledging what it cannot keep.
 
 import type { NodeId } from '../../cluster/index.js';
-import { actionsOf, actionsSince, listing, plural, writesInvoked } from '../analysis.js';
+import { actionsOf, actionsSince, earlierOn, listing, plural, writesInvoked } from '../analysis.js';
 import type { Action, Observation } from '../types.js';
 import { defineLab } from '../types.js';
 import { leaderAndFollowers, someFollower } from './common.js';
+import { quorumCommitOnPostgres } from './quorum-commit.postgres.js';
 
-interface Facts {
+/** What the checks measure; the PostgreSQL variant (quorum-commit.postgres.ts) fills the same fields. */
+export interface QuorumCommitFacts {
   firstDown: string;
   acksWithOneDown: number;
   ackersWithOneDown: string;
@@ -22,13 +24,15 @@ interface Facts {
   leaderAfter: string;
 }
 
+type Facts = QuorumCommitFacts;
+
 /** Kills since the step began that left a node down, oldest first. */
-function kills(o: Observation, after: number): (Action & { kind: 'kill' })[] {
+export function kills(o: Observation, after: number): (Action & { kind: 'kill' })[] {
   return actionsOf(actionsSince(o, { actionCount: after }), 'kill').filter((a) => a.error === null && o.status.find((n) => n.id === a.node)?.up === false);
 }
 
 /** Writes started after `mono`: how many were acknowledged, refused (fail), left in doubt (info) or are still waiting for an answer; the four add up to `started`. */
-function outcomes(o: Observation, mono: number): { started: number; ok: number; fail: number; info: number; pending: number; nodes: Set<string> } {
+export function outcomes(o: Observation, mono: number): { started: number; ok: number; fail: number; info: number; pending: number; nodes: Set<string> } {
   const writes = writesInvoked(o.history, mono);
   const nodes = new Set<string>();
   let ok = 0;
@@ -47,6 +51,8 @@ function outcomes(o: Observation, mono: number): { started: number; ok: number; 
 export const quorumCommit = defineLab<Facts>({
   id: 'quorum-commit',
   title: 'Quorum commit: survive one failure, refuse on two',
+  engines: ['replica-lab', 'postgres'],
+  variants: { postgres: quorumCommitOnPostgres },
   level: 'intermediate',
   minutes: 8,
   concepts: ['quorum', 'majority', 'fault tolerance', 'availability', 'durability'],
@@ -145,6 +151,10 @@ export const quorumCommit = defineLab<Facts>({
     }
     if (f.lostWrites !== undefined) lines.push(`After the restart ${f.leaderAfter} led and ${plural(f.lostWrites, 'acknowledged write was', 'acknowledged writes were')} lost. Every acknowledged write was on 2 of 3 nodes; every future majority shares a node with that one, and Raft elects only a node whose log is at least as up to date.`);
     lines.push('A cluster of 2f+1 nodes survives f failures: 3 survive 1, 5 survive 2. A 4-node cluster also survives only 1, which is why clusters have odd sizes.');
+    const pg = earlierOn<Facts>(run, 'postgres');
+    if (pg !== null && pg.facts.startedWithTwoDown !== undefined) {
+      lines.push(`On PostgreSQL (your run of ${pg.at.slice(0, 10)}) with two servers down ${pg.facts.refusedWithTwoDown ?? 0} of ${pg.facts.startedWithTwoDown} writes were refused and ${pg.facts.timedOutWithTwoDown ?? 0} timed out: PostgreSQL has no CheckQuorum, so a primary left without its standbys does not step down; its commits wait until a standby answers or the client gives up.`);
+    }
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} lost.`);
     return lines;
   },

@@ -2,12 +2,14 @@
 // sync follower's round trip; a paused follower blocks every write; a sync
 // timeout with an async fallback silently turns the cluster async.
 
-import { actionsOf, actionsSince, delayBetween, eventsOf, formatMs, linkDelays, listing, median, node, plural, slowedAt, writeLatencies, writesAcked, writesInvoked } from '../analysis.js';
+import { actionsOf, actionsSince, delayBetween, earlierOn, eventsOf, formatMs, linkDelays, listing, median, node, plural, slowedAt, writeLatencies, writesAcked, writesInvoked } from '../analysis.js';
 import type { Action, Observation } from '../types.js';
 import { defineLab } from '../types.js';
 import { leaderAndFollowers, leaderName, slowLink, someFollower } from './common.js';
+import { syncCostOnPostgres } from './sync-cost.postgres.js';
 
-interface Facts {
+/** What the checks measure; the PostgreSQL variant (sync-cost.postgres.ts) fills the same fields where they mean the same, and its own. */
+export interface SyncCostFacts {
   farFollower: string;
   delayMs: number;
   asyncP50Ms: number;
@@ -19,14 +21,26 @@ interface Facts {
   degradedAfterMs: number;
   ackedWhileDegraded: number;
   restoredIndex: number;
+  /** PostgreSQL: the mode the person lowered synchronous_standby_names to while the standby was paused, and that setting. */
+  loweredTo: string;
+  loweredSetting: string;
+  /** PostgreSQL: writes acknowledged after the lowering while the standby stayed paused, and their median latency. */
+  ackedWhileLowered: number;
+  loweredP50Ms: number;
+  /** PostgreSQL: commits that had been waiting when the setting changed and returned "done" after it. */
+  releasedByChange: number;
+  /** PostgreSQL: writes acknowledged once sync was back with every standby answering. */
+  ackedAfterRestore: number;
 }
+
+type Facts = SyncCostFacts;
 
 const farDelayMs = 50;
 const farDelayMsMin = 20;
 const degradeAfterMs = 500;
 
 /** The follower furthest from the leader by the journal's link delays, with its delay. */
-function farthest(o: Observation): { id: string; delayMs: number; action: Action | null } | null {
+export function farthest(o: Observation): { id: string; delayMs: number; action: Action | null } | null {
   const leader = o.leader;
   if (leader === null) return null;
   const delays = linkDelays(o.actions);
@@ -40,7 +54,7 @@ function farthest(o: Observation): { id: string; delayMs: number; action: Action
 }
 
 /** When replication last became sync, by the journal. */
-function syncSince(actions: readonly Action[]): Action | null {
+export function syncSince(actions: readonly Action[]): Action | null {
   const changes = actionsOf(actions, 'replication').filter((a) => a.error === null && a.change.mode !== undefined);
   const last = changes[changes.length - 1];
   return last?.change.mode === 'sync' ? last : null;
@@ -49,6 +63,8 @@ function syncSince(actions: readonly Action[]): Action | null {
 export const syncCost = defineLab<Facts>({
   id: 'sync-cost',
   title: 'What synchronous replication costs',
+  engines: ['replica-lab', 'postgres'],
+  variants: { postgres: syncCostOnPostgres },
   level: 'intermediate',
   minutes: 10,
   concepts: ['sync replication', 'write latency', 'availability', 'semi-sync timeout', 'silent degradation'],
@@ -188,6 +204,10 @@ export const syncCost = defineLab<Facts>({
     if (f.pausedNode !== undefined) lines.push(`With ${f.pausedNode} paused, 0 of ${f.blockedWrites} writes were acknowledged: synchronous replication trades availability for durability. A PostgreSQL primary whose only sync standby is down blocks commits the same way until the standby returns or synchronous_standby_names changes.`);
     if (f.degradedAfterMs !== undefined) lines.push(`With a ${formatMs(f.degradedAfterMs)} timeout and fallback async, the leader gave up and acknowledged ${plural(f.ackedWhileDegraded ?? 0, 'write')} the paused follower did not have, telling no client: MySQL semi-sync's rpl_semi_sync_master_timeout. Had the leader died then, those writes could have been lost.`);
     if (f.restoredIndex !== undefined) lines.push(`Once every sync follower had reached index ${f.restoredIndex}, the leader's last index when it degraded, the leader went back to sync. The promise is only as good as the time spent degraded: monitor it.`);
+    const pg = earlierOn<Facts>(run, 'postgres');
+    if (pg !== null && pg.facts.syncP50Ms !== undefined && pg.facts.asyncP50Ms !== undefined) {
+      lines.push(`On PostgreSQL (your run of ${pg.at.slice(0, 10)}), with a standby ${pg.facts.delayMs ?? '?'} ms away, async commits took ${formatMs(pg.facts.asyncP50Ms)} and sync ${formatMs(pg.facts.syncP50Ms)}: the same round-trip floor. There the primary never degraded by itself; ${pg.facts.loweredTo !== undefined ? `writes flowed again only when you lowered synchronous_standby_names (${pg.facts.loweredTo})` : 'only a change of synchronous_standby_names releases the waiting commits'}.`);
+    }
     lines.push(`Over the lab: ${run.writesAcknowledged} writes acknowledged, ${run.lostWrites} lost.`);
     return lines;
   },

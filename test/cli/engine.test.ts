@@ -100,8 +100,12 @@ describe('labs on an engine', () => {
     expect(listed.status).toBe(0);
     if (offered.length === 0) expect(listed.stdout).toBe("No lab runs on the PostgreSQL engine in this version; 'replica-lab labs' lists them all (each runs on replica-lab).\n");
     expect((JSON.parse(run(['labs', '--engine', 'postgres', '--json']).stdout) as { id: string }[]).map((lab) => lab.id)).toEqual(offered);
-    expect(offered).toEqual(expect.arrayContaining(['lag-anomalies', 'ack-levels', 'pg-sync-cancel']));
+    expect(offered).toEqual(expect.arrayContaining(['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'split-brain', 'lag-anomalies', 'ack-levels', 'pg-sync-cancel']));
     const all = JSON.parse(run(['labs', '--json']).stdout) as { id: string; engines: string[] }[];
+    const onPostgres = JSON.parse(run(['labs', '--engine', 'postgres', '--json']).stdout) as { id: string }[];
+    expect(onPostgres.map((lab) => lab.id)).toEqual(all.filter((lab) => lab.engines.includes('postgres')).map((lab) => lab.id));
+    expect(listed.stdout).toContain('first-steps');
+    expect(listed.stdout).not.toContain('raft-election');
     const onReplicaLab = JSON.parse(run(['labs', '--engine', 'replica-lab', '--json']).stdout) as { id: string }[];
     expect(onReplicaLab.map((lab) => lab.id)).toEqual(all.filter((lab) => lab.engines.includes('replica-lab')).map((lab) => lab.id));
     for (const lab of all) expect(lab.engines).toEqual(labEngines(catalog.find((entry) => entry.id === lab.id)!));

@@ -33,7 +33,7 @@ describe('the engines a lab runs on', () => {
     expect(pg).toMatchObject({ id: base.id, title: base.title, quiz: base.quiz, summary: base.summary, minutes: base.minutes, setup: { cluster: { nodes: 2 }, workload: null } });
     expect(pg.steps).toBe(steps);
     expect(pg.debrief({}, { stepsPassed: 1, steps: 1, elapsedMs: 0, writesAcknowledged: 0, lostWrites: 0 })).toEqual(['on PostgreSQL']);
-    const plain = { ...base, engines: ['replica-lab', 'postgres'] as const };
+    const plain = { ...base, engines: ['replica-lab', 'postgres'] as const, variants: {} };
     expect(labOn(plain, 'postgres')).toBe(plain);
   });
 
