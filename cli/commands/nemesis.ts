@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatText } from '../../cluster/check/index.js';
-import { nemesisFaults, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
+import { lostNotByRewind, nemesisFaults, postgresLines, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, decimal, wholeFlag } from '../flags.js';
 import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
@@ -76,9 +76,6 @@ Examples:
       const engine = parseEngineFlags(flags, command);
       // An engine this build or machine lacks is said before the run dir is made.
       const startCluster = await loadEngine(engine, command);
-      if (engine.kind !== 'replica-lab') {
-        throw new UsageError(`nemesis --engine ${engine.kind} is not in this version: after the faults it settles the cluster and checks the final state from replica-lab's WAL and rollback files`, { command, seeHelp: false });
-      }
       const options = parseFlags(flags);
       const json = flags.json === true;
       if (!json) {
@@ -89,8 +86,11 @@ Examples:
       const bar = progressBar();
       const result = await runNemesis(options, { onProgress: bar.draw, startCluster });
       bar.done();
-      process.stdout.write(json ? `${JSON.stringify({ ...result.summary, seed: options.seed, settled: result.settle.settled })}\n` : humanReport(result, examplesShown));
-      process.exitCode = result.report.valid && result.settle.settled ? 0 : 1;
+      const pg = result.postgres;
+      const pgJson =
+        pg === null ? {} : { valid: result.valid, postgres: { failovers: pg.failovers.filter((f) => f.error === null).length, lostConfirmedByRewind: result.report.counts.lostWrites - lostNotByRewind(result.report), rewoundAcknowledged: pg.lostWrites, vanishedReads: pg.vanishedReads } };
+      process.stdout.write(json ? `${JSON.stringify({ ...result.summary, ...pgJson, seed: options.seed, settled: result.settle.settled })}\n` : humanReport(result, examplesShown));
+      process.exitCode = result.valid && result.settle.settled ? 0 : 1;
     });
 }
 
@@ -125,11 +125,16 @@ function humanReport(result: NemesisResult, examplesShown: number): string {
   const byKind = new Map<string, number>();
   for (const fault of starts) byKind.set(fault.fault, (byKind.get(fault.fault) ?? 0) + 1);
   lines.push(`faults injected: ${starts.length}${starts.length === 0 ? '' : ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(', ')})`}`);
+  const removed = result.postgres === null ? 'rolled back' : 'removed by pg_rewind';
   lines.push(
     result.settle.settled
-      ? `settled ${(result.settle.waitedMs / 1000).toFixed(1)} s after the faults ended, ${result.settle.leader} leading; final log: ${result.finalState.committedWrites} committed workload writes, ${result.finalState.rolledBackWrites} rolled back`
+      ? `settled ${(result.settle.waitedMs / 1000).toFixed(1)} s after the faults ended, ${result.settle.leader} leading; final log: ${result.finalState.committedWrites} committed workload writes, ${result.finalState.rolledBackWrites} ${removed}`
       : `DID NOT SETTLE: ${result.settle.detail}`,
   );
+  if (result.postgres !== null) {
+    for (const line of postgresLines(result.postgres, result.report)) lines.push(`postgres: ${line}`);
+    if (result.report.valid && !result.valid) lines.push('INVALID on PostgreSQL (see the postgres: lines above), whatever the checker says below');
+  }
   lines.push('');
   const text = formatText(result.report, { heading: lines, examplesShown });
   return `${text}history: ${result.historyPath}\nreport:  ${result.reportPath}\n`;

@@ -895,9 +895,19 @@ export class PostgresCluster extends EventEmitter {
     if (this.waiting >= waitingMax) throw new UnavailableError(`${waitingMax} requests already wait for a connection`, null, 'busy');
     this.waiting++;
     let client: pg.PoolClient;
+    const connecting = this.pool(server, readOnly).connect();
     try {
-      client = await withTimeout(this.pool(server, readOnly).connect(), deadline - performance.now());
+      client = await withTimeout(connecting, deadline - performance.now());
     } catch (error) {
+      // A connection that arrives after the deadline is handed back; left checked out it would leak, and its
+      // connection's end would be an 'error' with no listener (the process would exit).
+      connecting.then(
+        (late) => {
+          late.on('error', () => undefined);
+          late.release(true);
+        },
+        () => undefined,
+      );
       throw new UnavailableError(`cannot connect to ${server.id}: ${error instanceof Error ? error.message : String(error)}`, null, 'down');
     } finally {
       this.waiting--;
