@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatText } from '../../cluster/check/index.js';
-import { lostNotByRewind, nemesisFaults, postgresLines, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
+import { engineCapabilities, engineRefusal, lostNotByRewind, nemesisFaults, postgresLines, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, decimal, wholeFlag } from '../flags.js';
 import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
@@ -76,6 +76,9 @@ Examples:
       const engine = parseEngineFlags(flags, command);
       // An engine this build or machine lacks is said before the run dir is made.
       const startCluster = await loadEngine(engine, command);
+      // A fault the engine cannot run is refused before the run dir is made.
+      const refusal = engineRefusal({ engine: engine.kind, capabilities: engineCapabilities[engine.kind] }, parseFaults(flags.faults));
+      if (refusal !== null) throw new UsageError(refusal, { command });
       const options = parseFlags(flags);
       const json = flags.json === true;
       if (!json) {
@@ -95,9 +98,7 @@ Examples:
 }
 
 function parseFlags(flags: NemesisFlags): Parameters<typeof runNemesis>[0] {
-  const faultsText = flags.faults.trim();
-  const faults: NemesisFault[] =
-    faultsText === 'all' ? [...nemesisFaults] : faultsText === 'none' ? [] : [...new Set(faultsText.split(',').map((f) => choiceFlag('--faults', f.trim(), nemesisFaults, command)))];
+  const faults = parseFaults(flags.faults);
   const seed = flags.seed === undefined ? Math.floor(Math.random() * 1_000_000) : wholeFlag('--seed', flags.seed, 0, 2 ** 31 - 1, command);
   const workload = parseWorkloadFlags(flags, command);
   if ((workload.readConsistency === 'linearizable' || workload.readConsistency === 'lease') && workload.readTarget !== 'leader') {
@@ -117,6 +118,11 @@ function parseFlags(flags: NemesisFlags): Parameters<typeof runNemesis>[0] {
   };
   // Last, so a bad flag leaves no directory behind.
   return { ...options, dataDir: flags.dataDir ?? mkdtempSync(join(tmpdir(), `replica-lab-nemesis-${seed}-`)) };
+}
+
+function parseFaults(text: string): NemesisFault[] {
+  const faultsText = text.trim();
+  return faultsText === 'all' ? [...nemesisFaults] : faultsText === 'none' ? [] : [...new Set(faultsText.split(',').map((f) => choiceFlag('--faults', f.trim(), nemesisFaults, command)))];
 }
 
 function humanReport(result: NemesisResult, examplesShown: number): string {

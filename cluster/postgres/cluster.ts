@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { ResultPromise } from 'execa';
 import pg from 'pg';
 import type { NodeId } from '../core/index.js';
-import type { EngineCapabilities, ReplicationEngine } from '../engine.js';
+import { postgresCapabilities, type EngineCapabilities, type ReplicationEngine } from '../engine.js';
 import type { Param, ReplicationSettings, RolledBackWrite } from '../protocol.js';
 import { BadRequestError, BadStatementError, NotLeaderError, TimeoutError, UnavailableError, type ClusterError } from '../supervisor/errors.js';
 import { LostWrites, writeKey, type LostWrite } from '../supervisor/lost-writes.js';
@@ -219,7 +219,7 @@ log_replication_commands = on
 export class PostgresCluster extends EventEmitter {
   readonly engine = 'postgres' as const;
   /** No Raft here: no elections, snapshots, membership, write trace, node or clock faults. */
-  readonly capabilities: EngineCapabilities = { raft: false, snapshots: false, membership: false, trace: false, nodeFaults: false, clock: false };
+  readonly capabilities: EngineCapabilities = postgresCapabilities;
   readonly ids: readonly NodeId[];
   readonly dataDir: string;
   readonly pgBin: string;
