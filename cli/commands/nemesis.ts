@@ -65,10 +65,19 @@ twice), promotes a learner once it has caught up, or removes a node (the
 leader half the time), keeping at least 3 voters and at most 2 nodes more
 than --nodes. Removed nodes' data dirs stay in the run directory.
 
+With --engine postgres: kill, pause, partition, delay and loss run (clock,
+disk and membership are refused); --failover raft is the supervisor's
+failover manager with fencing, manual the nemesis promoting as an operator.
+A server fenced or left running as a second primary is restarted (rewound)
+after each fault. The committed log is a trigger-filled kv_writes table; the
+run is valid only when the checker says so, every lost write is one pg_rewind
+removed, and no read saw a write missing from the final log.
+
 Examples:
   replica-lab nemesis --nodes 5 --mode quorum --ack flushed --faults kill,pause,partition --duration 60 --seed 7
   replica-lab nemesis --faults kill,pause,partition,membership --duration 60 --seed 1
   replica-lab nemesis --mode async --faults partition,kill --duration 20        # lost writes, confirmed
+  replica-lab nemesis --engine postgres --nodes 3 --mode async --faults partition,kill --interval 5
   replica-lab nemesis --read-consistency local --read-target follower --faults none   # stale reads`,
     )
     .action(async (flags: NemesisFlags) => {

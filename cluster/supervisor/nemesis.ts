@@ -208,13 +208,13 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     const { report } = await checkHistoryFile(historyPath);
     const summary = summarize(report, runDir);
     // report.md, unless a file of that name is not a nemesis report: then report-2.md, … (the path is returned and printed).
+    const valid = report.valid && (pgResult === null || ((pgResult.vanishedReads ?? 0) === 0 && pgResult.unmatchedRewound === 0 && lostNotByRewind(report) === 0));
     const { path: reportPath, fd } = openFreshName(runDir, 'report', '.md', 'a replica-lab nemesis report', (line) => line === `# ${reportTitle}`);
     try {
-      writeSync(fd, markdownReport({ options, report, settled, faultLog, runDir, finalState, engine: engine.engine, postgres: pgResult }));
+      writeSync(fd, markdownReport({ options, report, settled, faultLog, runDir, finalState, engine: engine.engine, postgres: pgResult, valid }));
     } finally {
       closeSync(fd);
     }
-    const valid = report.valid && (pgResult === null || ((pgResult.vanishedReads ?? 0) === 0 && pgResult.unmatchedRewound === 0 && lostNotByRewind(report) === 0));
     return { runDir, historyPath, reportPath, report, summary, settle: settled, finalState, faults: faultLog, engine: engine.engine, valid, postgres: pgResult };
   } finally {
     clearInterval(ticker);
@@ -495,6 +495,7 @@ function markdownReport(input: {
   finalState: FinalStateSummary;
   engine: EngineKind;
   postgres: PostgresNemesisResult | null;
+  valid: boolean;
 }): string {
   const { options, settled, faultLog, runDir, finalState, postgres } = input;
   const starts = faultLog.filter((f) => f.action === 'start');
@@ -517,7 +518,15 @@ function markdownReport(input: {
       ? `Final log: ${finalState.committedWrites} committed workload writes; ${finalState.rolledBackWrites} workload writes in rollback files.`
       : `Final log (PostgreSQL, the primary's \`kv_writes\`): ${finalState.committedWrites} committed workload writes; ${finalState.rolledBackWrites} acknowledged writes pg_rewind removed (each \`<node>/pg_rewind.log\`, \`<node>/pg_waldump.log\`).`,
     '',
-    ...(postgres === null ? [] : ['## On PostgreSQL', '', ...postgresLines(postgres, input.report).map((line) => `- ${line}`), '']),
+    ...(postgres === null
+      ? []
+      : [
+          '## On PostgreSQL',
+          '',
+          ...postgresLines(postgres, input.report).map((line) => `- ${line}`),
+          '',
+          ...(input.report.valid && !input.valid ? ['**Not valid on PostgreSQL** (the lines above), whatever the checker\'s verdict below.', ''] : []),
+        ]),
   ];
   const faults = ['', `## Faults (${starts.length})`, '', 'Times as in the anomalies above: seconds since the history began.', '', '| t (s) | action | fault | detail |', '|---:|---|---|---|'];
   const t0 = input.report.startMono ?? 0;
