@@ -82,6 +82,12 @@ export const engineNames: Readonly<Record<EngineKind, string>> = { 'replica-lab'
 /** The replica-lab engine has every capability. */
 export const raftCapabilities: EngineCapabilities = { raft: true, snapshots: true, membership: true, trace: true, nodeFaults: true, clock: true };
 
+/** The PostgreSQL engine has none of them (no Raft: no elections, snapshots, membership, write trace, node or clock faults). */
+export const postgresCapabilities: EngineCapabilities = { raft: false, snapshots: false, membership: false, trace: false, nodeFaults: false, clock: false };
+
+/** Each engine's capabilities, known before one is started (a command can refuse what an engine lacks before it makes anything). */
+export const engineCapabilities: Readonly<Record<EngineKind, EngineCapabilities>> = { 'replica-lab': raftCapabilities, postgres: postgresCapabilities };
+
 /**
  * The PostgreSQL engine's own API (its servers' log events, the failover
  * manager's decisions, the proxies' counts), or null on another engine. By

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatText } from '../../cluster/check/index.js';
-import { nemesisFaults, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
+import { engineCapabilities, engineRefusal, lostNotByRewind, nemesisFaults, postgresLines, runNemesis, type NemesisFault, type NemesisProgress, type NemesisResult } from '../../cluster/index.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, decimal, wholeFlag } from '../flags.js';
 import { addWorkloadFlags, parseWorkloadFlags, type WorkloadFlags } from '../workload-flags.js';
@@ -65,10 +65,19 @@ twice), promotes a learner once it has caught up, or removes a node (the
 leader half the time), keeping at least 3 voters and at most 2 nodes more
 than --nodes. Removed nodes' data dirs stay in the run directory.
 
+With --engine postgres: kill, pause, partition, delay and loss run (clock,
+disk and membership are refused); --failover raft is the supervisor's
+failover manager with fencing, manual the nemesis promoting as an operator.
+A server fenced or left running as a second primary is restarted (rewound)
+after each fault. The committed log is a trigger-filled kv_writes table; the
+run is valid only when the checker says so, every lost write is one pg_rewind
+removed, and no read saw a write missing from the final log.
+
 Examples:
   replica-lab nemesis --nodes 5 --mode quorum --ack flushed --faults kill,pause,partition --duration 60 --seed 7
   replica-lab nemesis --faults kill,pause,partition,membership --duration 60 --seed 1
   replica-lab nemesis --mode async --faults partition,kill --duration 20        # lost writes, confirmed
+  replica-lab nemesis --engine postgres --nodes 3 --mode async --faults partition,kill --interval 5
   replica-lab nemesis --read-consistency local --read-target follower --faults none   # stale reads`,
     )
     .action(async (flags: NemesisFlags) => {
@@ -76,9 +85,9 @@ Examples:
       const engine = parseEngineFlags(flags, command);
       // An engine this build or machine lacks is said before the run dir is made.
       const startCluster = await loadEngine(engine, command);
-      if (engine.kind !== 'replica-lab') {
-        throw new UsageError(`nemesis --engine ${engine.kind} is not in this version: after the faults it settles the cluster and checks the final state from replica-lab's WAL and rollback files`, { command, seeHelp: false });
-      }
+      // A fault the engine cannot run is refused before the run dir is made.
+      const refusal = engineRefusal({ engine: engine.kind, capabilities: engineCapabilities[engine.kind] }, parseFaults(flags.faults));
+      if (refusal !== null) throw new UsageError(refusal, { command });
       const options = parseFlags(flags);
       const json = flags.json === true;
       if (!json) {
@@ -89,15 +98,16 @@ Examples:
       const bar = progressBar();
       const result = await runNemesis(options, { onProgress: bar.draw, startCluster });
       bar.done();
-      process.stdout.write(json ? `${JSON.stringify({ ...result.summary, seed: options.seed, settled: result.settle.settled })}\n` : humanReport(result, examplesShown));
-      process.exitCode = result.report.valid && result.settle.settled ? 0 : 1;
+      const pg = result.postgres;
+      const pgJson =
+        pg === null ? {} : { valid: result.valid, postgres: { failovers: pg.failovers.filter((f) => f.error === null).length, lostConfirmedByRewind: result.report.counts.lostWrites - lostNotByRewind(result.report), rewoundAcknowledged: pg.lostWrites, vanishedReads: pg.vanishedReads } };
+      process.stdout.write(json ? `${JSON.stringify({ ...result.summary, ...pgJson, seed: options.seed, settled: result.settle.settled })}\n` : humanReport(result, examplesShown));
+      process.exitCode = result.valid && result.settle.settled ? 0 : 1;
     });
 }
 
 function parseFlags(flags: NemesisFlags): Parameters<typeof runNemesis>[0] {
-  const faultsText = flags.faults.trim();
-  const faults: NemesisFault[] =
-    faultsText === 'all' ? [...nemesisFaults] : faultsText === 'none' ? [] : [...new Set(faultsText.split(',').map((f) => choiceFlag('--faults', f.trim(), nemesisFaults, command)))];
+  const faults = parseFaults(flags.faults);
   const seed = flags.seed === undefined ? Math.floor(Math.random() * 1_000_000) : wholeFlag('--seed', flags.seed, 0, 2 ** 31 - 1, command);
   const workload = parseWorkloadFlags(flags, command);
   if ((workload.readConsistency === 'linearizable' || workload.readConsistency === 'lease') && workload.readTarget !== 'leader') {
@@ -119,17 +129,27 @@ function parseFlags(flags: NemesisFlags): Parameters<typeof runNemesis>[0] {
   return { ...options, dataDir: flags.dataDir ?? mkdtempSync(join(tmpdir(), `replica-lab-nemesis-${seed}-`)) };
 }
 
+function parseFaults(text: string): NemesisFault[] {
+  const faultsText = text.trim();
+  return faultsText === 'all' ? [...nemesisFaults] : faultsText === 'none' ? [] : [...new Set(faultsText.split(',').map((f) => choiceFlag('--faults', f.trim(), nemesisFaults, command)))];
+}
+
 function humanReport(result: NemesisResult, examplesShown: number): string {
   const lines: string[] = [];
   const starts = result.faults.filter((f) => f.action === 'start');
   const byKind = new Map<string, number>();
   for (const fault of starts) byKind.set(fault.fault, (byKind.get(fault.fault) ?? 0) + 1);
   lines.push(`faults injected: ${starts.length}${starts.length === 0 ? '' : ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(', ')})`}`);
+  const removed = result.postgres === null ? 'rolled back' : 'removed by pg_rewind';
   lines.push(
     result.settle.settled
-      ? `settled ${(result.settle.waitedMs / 1000).toFixed(1)} s after the faults ended, ${result.settle.leader} leading; final log: ${result.finalState.committedWrites} committed workload writes, ${result.finalState.rolledBackWrites} rolled back`
+      ? `settled ${(result.settle.waitedMs / 1000).toFixed(1)} s after the faults ended, ${result.settle.leader} leading; final log: ${result.finalState.committedWrites} committed workload writes, ${result.finalState.rolledBackWrites} ${removed}`
       : `DID NOT SETTLE: ${result.settle.detail}`,
   );
+  if (result.postgres !== null) {
+    for (const line of postgresLines(result.postgres, result.report)) lines.push(`postgres: ${line}`);
+    if (result.report.valid && !result.valid) lines.push('INVALID on PostgreSQL (see the postgres: lines above), whatever the checker says below');
+  }
   lines.push('');
   const text = formatText(result.report, { heading: lines, examplesShown });
   return `${text}history: ${result.historyPath}\nreport:  ${result.reportPath}\n`;

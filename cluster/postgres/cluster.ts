@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { ResultPromise } from 'execa';
 import pg from 'pg';
 import type { NodeId } from '../core/index.js';
-import type { EngineCapabilities, ReplicationEngine } from '../engine.js';
+import { postgresCapabilities, type EngineCapabilities, type ReplicationEngine } from '../engine.js';
 import type { Param, ReplicationSettings, RolledBackWrite } from '../protocol.js';
 import { BadRequestError, BadStatementError, NotLeaderError, TimeoutError, UnavailableError, type ClusterError } from '../supervisor/errors.js';
 import { LostWrites, writeKey, type LostWrite } from '../supervisor/lost-writes.js';
@@ -225,7 +225,7 @@ log_replication_commands = on
 export class PostgresCluster extends EventEmitter {
   readonly engine = 'postgres' as const;
   /** No Raft here: no elections, snapshots, membership, write trace, node or clock faults. */
-  readonly capabilities: EngineCapabilities = { raft: false, snapshots: false, membership: false, trace: false, nodeFaults: false, clock: false };
+  readonly capabilities: EngineCapabilities = postgresCapabilities;
   readonly ids: readonly NodeId[];
   readonly dataDir: string;
   readonly pgBin: string;
@@ -901,9 +901,19 @@ export class PostgresCluster extends EventEmitter {
     if (this.waiting >= waitingMax) throw new UnavailableError(`${waitingMax} requests already wait for a connection`, null, 'busy');
     this.waiting++;
     let client: pg.PoolClient;
+    const connecting = this.pool(server, readOnly).connect();
     try {
-      client = await withTimeout(this.pool(server, readOnly).connect(), deadline - performance.now());
+      client = await withTimeout(connecting, deadline - performance.now());
     } catch (error) {
+      // A connection that arrives after the deadline is handed back; left checked out it would leak, and its
+      // connection's end would be an 'error' with no listener (the process would exit).
+      connecting.then(
+        (late) => {
+          late.on('error', () => undefined);
+          late.release(true);
+        },
+        () => undefined,
+      );
       throw new UnavailableError(`cannot connect to ${server.id}: ${error instanceof Error ? error.message : String(error)}`, null, 'down');
     } finally {
       this.waiting--;

@@ -4,8 +4,9 @@
 // - Parameters: SQLite's `?` becomes PostgreSQL's `$1`, `$2`, … (outside
 //   string literals, quoted identifiers and comments).
 // - `log_index()`: on replica-lab the Raft index of the entry being applied.
-//   Here a SQL function (created at start) returning the WAL insert position
-//   in bytes when it runs: what the dashboard shows as LSNs.
+//   Here a SQL function (created at start) returning a WAL position in bytes
+//   (what the dashboard shows as LSNs): the end of a small record it writes,
+//   so no two calls return the same number.
 // - The workload's write (workloadWriteSql) is run as
 //     INSERT INTO kv(k, v, idx) VALUES ($1, $2, log_index())
 //     ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = log_index()
@@ -22,8 +23,12 @@
 import { workloadWriteSql } from '../supervisor/workload-engine.js';
 
 export const pgKvTableSql = 'CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT, idx BIGINT)';
+// Each call writes a tiny WAL record of its own (a transactional logical message, which wal_level = replica
+// takes) and returns its LSN: unique per call. pg_current_wal_insert_lsn() alone is not: two sessions that
+// read it before either wrote got the same number (2 of 1,565 writes in 8 s at concurrency 10), and the
+// checker takes (index, timeline) as naming one write.
 export const pgLogIndexSql =
-  "CREATE OR REPLACE FUNCTION log_index() RETURNS bigint LANGUAGE sql VOLATILE AS $$ SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint $$";
+  "CREATE OR REPLACE FUNCTION log_index() RETURNS bigint LANGUAGE sql VOLATILE AS $$ SELECT (pg_logical_emit_message(true, 'replica-lab', '') - '0/0'::pg_lsn)::bigint $$";
 
 const pgWorkloadWriteSql = 'INSERT INTO kv(k, v, idx) VALUES ($1, $2, log_index()) ON CONFLICT(k) DO UPDATE SET v = excluded.v, idx = log_index() RETURNING idx, pg_current_xact_id()::text AS xid';
 

@@ -6,7 +6,7 @@ export type { LinkOptions } from './network.js';
 export { unsafeOptions, type UnsafeOption, type SnapshotPolicy } from './types.js';
 export { Workload, defaultWorkload, classifyWriteError, workloadWriteSql, type ReadTarget, type SessionGuarantee, type WorkloadOptions, type WorkloadStats } from './workload.js';
 export { HistoryRecorder, type HistoryStats } from './history.js';
-export { runNemesis, nemesisFaults, nemesisWorkload, type NemesisFault, type NemesisOptions, type NemesisProgress, type NemesisResult, type FaultLogEntry } from './nemesis.js';
+export { runNemesis, nemesisFaults, nemesisWorkload, engineRefusal, lostNotByRewind, postgresLines, type PostgresNemesisResult, type NemesisFault, type NemesisOptions, type NemesisProgress, type NemesisResult, type FaultLogEntry } from './nemesis.js';
 export { settle, undoAllFaults, recordFinalState, readCommittedWrites, readRolledBackWrites, type SettleResult, type FinalStateSummary } from './final-state.js';
 export { type TraceOptions } from './trace.js';
 export type { WriteTrace, TraceSpan, TraceLane, TraceMark, TraceSummary, TraceRule, NodeTraceRecord } from '../trace/types.js';

@@ -13,7 +13,9 @@ import { join, resolve } from 'node:path';
 import { checkHistoryFile, formatMarkdown, summarize, type CheckReport, type CheckSummary } from '../check/index.js';
 import { mixSeed, Prng, type AckLevel, type Failover, type NodeId, type ReplicationMode } from '../core/index.js';
 import { Cluster, raftCluster, type ClusterOptions } from './cluster.js';
-import { engineNames, type EngineCapabilities, type ReplicationEngine } from '../engine.js';
+import { engineNames, postgresCluster, type EngineCapabilities, type EngineKind, type ReplicationEngine } from '../engine.js';
+import type { FailoverDecision } from '../postgres/cluster.js';
+import type { PgFinalStateSummary } from '../postgres/final-state.js';
 import { BadRequestError } from './errors.js';
 import { nemesisFaultsKeptMax } from './constants.js';
 import { makePrivateDir, openFreshName } from './files.js';
@@ -57,7 +59,8 @@ export interface FaultLogEntry {
   /** performance.now() of this process, the clock of the history's `mono`. */
   readonly mono: number;
   readonly action: 'start' | 'end';
-  readonly fault: NemesisFault | 'promote';
+  /** `rejoin`: on PostgreSQL, a server the failover manager fenced (or a second primary) restarted after a fault, rewound onto the primary's timeline. */
+  readonly fault: NemesisFault | 'promote' | 'rejoin';
   readonly detail: string;
 }
 
@@ -79,6 +82,24 @@ export interface NemesisResult {
   readonly settle: SettleResult;
   readonly finalState: FinalStateSummary;
   readonly faults: readonly FaultLogEntry[];
+  readonly engine: EngineKind;
+  /** The verdict: the checker's, and on PostgreSQL also no read of a write that did not survive and every lost write confirmed by pg_rewind. */
+  readonly valid: boolean;
+  /** On PostgreSQL: what settling did, the failover manager's decisions and the final state's own findings; null on replica-lab. */
+  readonly postgres: PostgresNemesisResult | null;
+}
+
+export interface PostgresNemesisResult extends PgFinalStateSummary {
+  readonly settleActions: readonly string[];
+  readonly failovers: readonly FailoverDecision[];
+  readonly failoverMode: string;
+  /** Acknowledged writes the engine confirmed in what pg_rewind removed (lostWrites()). */
+  readonly lostWrites: number;
+}
+
+/** Lost writes the checker found that no rewind confirmed (on PostgreSQL every one should be: the run is not valid otherwise). */
+export function lostNotByRewind(report: Pick<CheckReport, 'lostWrites' | 'counts'>): number {
+  return report.counts.lostWrites - report.lostWrites.filter((lost) => lost.confirmation.by === 'rollback').length;
 }
 
 export interface NemesisHooks {
@@ -108,12 +129,16 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     seed: options.seed,
     fsync: options.fsync ?? true,
   });
-  const cluster = raftCluster(engine);
+  const raft = raftCluster(engine);
+  const postgres = postgresCluster(engine);
   const refusal = engineRefusal(engine, options.faults);
-  if (cluster === null || refusal !== null) {
+  if ((raft === null && postgres === null) || refusal !== null) {
     await engine.stop();
-    throw new BadRequestError(refusal ?? `a nemesis run on the ${engineNames[engine.engine]} engine is not in this version: its settle and final-state check read replica-lab's WAL and rollback files`);
+    throw new BadRequestError(refusal ?? `a nemesis run on the ${engineNames[engine.engine]} engine is not in this version`);
   }
+  const cluster: ReplicationEngine = engine;
+  // Loaded only on PostgreSQL, as the engine itself is (cli/engine.ts).
+  const pgFinal = postgres === null ? null : await import('../postgres/final-state.js');
   const progress = (): void => {
     const stats = cluster.workload.stats();
     hooks.onProgress?.({
@@ -131,6 +156,8 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
   };
   try {
     await cluster.waitForLeader({ timeoutMs: 10_000 });
+    // PostgreSQL's WAL holds no row data to read back: a trigger-filled table is the committed log (postgres/final-state.ts).
+    if (pgFinal !== null) await pgFinal.addWriteLog(cluster);
     cluster.workload.start({ ...nemesisWorkload, ...options.workload, seed: mixSeed(options.seed, 'clients'), history: join(runDir, 'history.jsonl') });
     phase = 'faults';
     const prng = new Prng(mixSeed(options.seed, 'nemesis'));
@@ -138,7 +165,7 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     const remaining = (): number => options.durationMs - (performance.now() - faultsStarted);
     const operator = options.failover === 'manual' ? startOperator(cluster, log) : null;
     // Membership changes run on their own schedule, alongside whichever other fault is active.
-    const changer = options.faults.includes('membership') ? startMembershipChanges(cluster, new Prng(mixSeed(options.seed, 'membership')), options, log, remaining) : null;
+    const changer = options.faults.includes('membership') && raft !== null ? startMembershipChanges(raft, new Prng(mixSeed(options.seed, 'membership')), options, log, remaining) : null;
     const others = options.faults.filter((fault) => fault !== 'membership');
     try {
       while (remaining() > 0) {
@@ -147,9 +174,11 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
         active = await inject(cluster, prng, prng.pick(others));
         log({ action: 'start', fault: active.fault, detail: active.detail });
         await sleep(Math.max(0, Math.min(remaining(), options.intervalMs * (0.5 + prng.next()))));
-        const undone = await active.undo();
+        // On PostgreSQL the failover manager may fence a server while it is being restarted: said, not fatal (rejoin brings it back).
+        const undone = pgFinal === null ? await active.undo() : await active.undo().catch((error: unknown) => `undo failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
         log({ action: 'end', fault: active.fault, detail: undone });
         active = null;
+        if (pgFinal !== null) for (const detail of await rejoin(cluster)) log({ action: 'end', fault: 'rejoin', detail });
       }
     } finally {
       operator?.stop();
@@ -158,21 +187,35 @@ export async function runNemesis(options: NemesisOptions, hooks: NemesisHooks = 
     phase = 'settling';
     await cluster.workload.stop();
     const historyPath = cluster.workload.historyFile()!;
-    const settled = await settle(cluster, { timeoutMs: options.settleTimeoutMs ?? 20_000, manualFailover: options.failover === 'manual' });
-    phase = 'final-state';
-    const finalState = await recordFinalState(cluster, historyPath);
+    const settleOptions = { timeoutMs: options.settleTimeoutMs ?? (pgFinal === null ? 20_000 : 60_000), manualFailover: options.failover === 'manual' };
+    let settled: SettleResult;
+    let finalState: FinalStateSummary;
+    let pgResult: PostgresNemesisResult | null = null;
+    if (pgFinal !== null && postgres !== null) {
+      const pgSettled = await pgFinal.settlePostgres(cluster, settleOptions);
+      settled = pgSettled;
+      phase = 'final-state';
+      const pgState = await pgFinal.recordPostgresFinalState(cluster, historyPath, pgSettled.target);
+      finalState = pgState;
+      pgResult = { settleActions: pgSettled.actions, failovers: postgres.failovers(), failoverMode: postgres.failoverMode, lostWrites: postgres.lostWrites().length, ...pgState };
+    } else {
+      settled = await settle(raft!, settleOptions);
+      phase = 'final-state';
+      finalState = await recordFinalState(raft!, historyPath);
+    }
     phase = 'checking';
     progress();
     const { report } = await checkHistoryFile(historyPath);
     const summary = summarize(report, runDir);
     // report.md, unless a file of that name is not a nemesis report: then report-2.md, … (the path is returned and printed).
+    const valid = report.valid && (pgResult === null || ((pgResult.vanishedReads ?? 0) === 0 && pgResult.unmatchedRewound === 0 && lostNotByRewind(report) === 0));
     const { path: reportPath, fd } = openFreshName(runDir, 'report', '.md', 'a replica-lab nemesis report', (line) => line === `# ${reportTitle}`);
     try {
-      writeSync(fd, markdownReport({ options, report, settled, faultLog, runDir, finalState }));
+      writeSync(fd, markdownReport({ options, report, settled, faultLog, runDir, finalState, engine: engine.engine, postgres: pgResult, valid }));
     } finally {
       closeSync(fd);
     }
-    return { runDir, historyPath, reportPath, report, summary, settle: settled, finalState, faults: faultLog };
+    return { runDir, historyPath, reportPath, report, summary, settle: settled, finalState, faults: faultLog, engine: engine.engine, valid, postgres: pgResult };
   } finally {
     clearInterval(ticker);
     await cluster.workload.stop();
@@ -291,6 +334,32 @@ async function inject(cluster: ReplicationEngine, prng: Prng, fault: NemesisFaul
   }
 }
 
+/**
+ * On PostgreSQL, after a fault is undone: a server the failover manager fenced
+ * is down, and an old primary an operator's promotion left running (a paused
+ * one resumed) is a second primary no client uses. Each is restarted (and so
+ * rewound onto the primary's timeline, its lost writes listed), as an
+ * operator would bring it back. Returns what it did.
+ */
+async function rejoin(cluster: ReplicationEngine): Promise<string[]> {
+  const leader = cluster.leader();
+  if (leader === null) return [];
+  const done: string[] = [];
+  for (const node of cluster.status()) {
+    if (node.id === leader || node.paused) continue;
+    const stray = node.up && node.role === 'leader';
+    if (node.up && !stray) continue;
+    try {
+      if (stray) await cluster.kill(node.id);
+      await cluster.restart(node.id);
+      done.push(`${node.id} ${stray ? 'ran as a second primary: killed and ' : 'was down: '}restarted`);
+    } catch (error) {
+      done.push(`${node.id} could not rejoin: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  }
+  return done;
+}
+
 /** Said instead of undoing a fault on a node a membership change removed meanwhile; null while it is in the cluster. */
 function gone(cluster: ReplicationEngine, node: NodeId): string | null {
   return cluster.ids.includes(node) ? null : `nothing to undo: ${node} was removed from the cluster`;
@@ -403,8 +472,32 @@ function shuffled<T>(items: readonly T[], prng: Prng): T[] {
 
 const reportTitle = 'replica-lab nemesis';
 
-function markdownReport(input: { options: NemesisOptions; report: CheckReport; settled: SettleResult; faultLog: readonly FaultLogEntry[]; runDir: string; finalState: FinalStateSummary }): string {
-  const { options, settled, faultLog, runDir, finalState } = input;
+/** What a PostgreSQL run found beyond the checker, and what its verdict claims: for the terminal and report.md. */
+export function postgresLines(pg: PostgresNemesisResult, report: Pick<CheckReport, 'lostWrites' | 'counts'>): string[] {
+  const done = pg.failovers.filter((f) => f.error === null);
+  const lines = [
+    `failover: ${pg.failoverMode}; ${done.length} automatic failover${done.length === 1 ? '' : 's'}${done.length === 0 ? '' : ` (${done.map((f) => `${f.from ?? '-'} -> ${f.to}${f.fenced ? ' fenced' : ''}`).join(', ')})`}${pg.failovers.length > done.length ? `, ${pg.failovers.length - done.length} failed` : ''}`,
+    `lost writes: ${report.counts.lostWrites} found by the checker, ${report.counts.lostWrites - lostNotByRewind(report)} of them confirmed in what pg_rewind removed; pg_rewind removed ${pg.lostWrites} acknowledged writes${pg.unmatchedRewound > 0 ? `, ${pg.unmatchedRewound} of them with no acknowledgement at that position in the history (NOT MATCHED)` : ''}`,
+    pg.vanishedReads === null
+      ? 'reads of writes that did not survive: not checked (too many committed writes to hold)'
+      : `reads of writes that did not survive: ${pg.vanishedReads}${pg.vanishedReads === 0 ? '' : ` (e.g. ${pg.vanishedExamples.slice(0, 3).map((r) => `op ${r.op} read ${r.key} = ${JSON.stringify(r.value)} on ${r.node}`).join('; ')}): a read saw a write the final log does not hold`}`,
+  ];
+  if (pg.settleActions.length > 0) lines.push(`settling: ${pg.settleActions.join('; ')}`);
+  return lines;
+}
+
+function markdownReport(input: {
+  options: NemesisOptions;
+  report: CheckReport;
+  settled: SettleResult;
+  faultLog: readonly FaultLogEntry[];
+  runDir: string;
+  finalState: FinalStateSummary;
+  engine: EngineKind;
+  postgres: PostgresNemesisResult | null;
+  valid: boolean;
+}): string {
+  const { options, settled, faultLog, runDir, finalState, postgres } = input;
   const starts = faultLog.filter((f) => f.action === 'start');
   const preamble = [
     `Seed ${options.seed}: ${options.nodes} nodes, ${options.mode}/${options.ackLevel}, failover ${options.failover}, faults ${options.faults.join(',') || 'none'} every ~${options.intervalMs / 1000} s for ${options.durationMs / 1000} s.`,
@@ -421,8 +514,19 @@ function markdownReport(input: { options: NemesisOptions; report: CheckReport; s
       ? `Settled ${(settled.waitedMs / 1000).toFixed(1)} s after the faults ended, with ${settled.leader} leading.`
       : `**Did not settle** within the timeout: ${settled.detail}. The final state below is what the nodes held then.`,
     '',
-    `Final log: ${finalState.committedWrites} committed workload writes; ${finalState.rolledBackWrites} workload writes in rollback files.`,
+    postgres === null
+      ? `Final log: ${finalState.committedWrites} committed workload writes; ${finalState.rolledBackWrites} workload writes in rollback files.`
+      : `Final log (PostgreSQL, the primary's \`kv_writes\`): ${finalState.committedWrites} committed workload writes; ${finalState.rolledBackWrites} acknowledged writes pg_rewind removed (each \`<node>/pg_rewind.log\`, \`<node>/pg_waldump.log\`).`,
     '',
+    ...(postgres === null
+      ? []
+      : [
+          '## On PostgreSQL',
+          '',
+          ...postgresLines(postgres, input.report).map((line) => `- ${line}`),
+          '',
+          ...(input.report.valid && !input.valid ? ['**Not valid on PostgreSQL** (the lines above), whatever the checker\'s verdict below.', ''] : []),
+        ]),
   ];
   const faults = ['', `## Faults (${starts.length})`, '', 'Times as in the anomalies above: seconds since the history began.', '', '| t (s) | action | fault | detail |', '|---:|---|---|---|'];
   const t0 = input.report.startMono ?? 0;

@@ -39,8 +39,11 @@ describe('--engine', () => {
     expectUsage([...args, '--engine', 'mysql'], /^replica-lab: --engine must be one of replica-lab, postgres, got 'mysql'; see 'replica-lab( \w+)? --help'\n$/);
   });
 
-  it('nemesis --engine postgres is refused (not built, or not in this version) before it makes the run dir', () => {
-    expectUsage(['nemesis', '--duration', '1', '--data-dir', join(state, 'run'), '--engine', 'postgres'], /^replica-lab: (the PostgreSQL engine is not built|nemesis --engine postgres is not in this version)/);
+  it('nemesis --engine postgres refuses a fault PostgreSQL has no counterpart for (or says the engine is not built) before it makes the run dir', () => {
+    expectUsage(
+      ['nemesis', '--duration', '1', '--data-dir', join(state, 'run'), '--engine', 'postgres', '--faults', 'kill,clock'],
+      /^replica-lab: (the PostgreSQL engine is not built|the clock fault needs the replica-lab engine: PostgreSQL has no election timers or leases to slow)/,
+    );
     expect(readdirSync(state)).toEqual([]);
   });
 
