@@ -105,7 +105,7 @@ function notBuilt(command: string | undefined): UsageError {
  * (the cluster does it by itself) is the supervisor's failover manager there,
  * `auto`; `manual`, or none given, is PostgreSQL as it ships. `fencing` is the
  * failover manager's. `replication.syncStandbys` names the standbys of sync
- * mode (FIRST k (…)).
+ * mode (FIRST k (…)), `replication.quorum` the size of quorum mode's (ANY q-1 (…)).
  */
 export function postgresOptions(
   options: ClusterOptions,
@@ -116,7 +116,7 @@ export function postgresOptions(
   readonly pgBin?: string;
   readonly mode: ReplicationMode;
   readonly ack: AckLevel;
-  readonly replication?: { readonly syncStandbys: readonly string[] };
+  readonly replication?: { readonly syncStandbys?: readonly string[]; readonly quorum?: number };
   readonly seed: number;
   readonly failover: 'manual' | 'auto';
   readonly fencing?: boolean;
@@ -127,9 +127,17 @@ export function postgresOptions(
     ...(pgBin === undefined ? {} : { pgBin }),
     mode: options.replication?.mode ?? 'quorum',
     ack: options.replication?.ackLevel ?? 'flushed',
-    ...(options.replication?.syncStandbys === undefined || options.replication.syncStandbys === null ? {} : { replication: { syncStandbys: options.replication.syncStandbys } }),
+    ...postgresReplication(options.replication),
     seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
     failover: options.failover === 'raft' ? 'auto' : 'manual',
     ...(options.fencing === undefined ? {} : { fencing: options.fencing }),
   };
+}
+
+/** `syncStandbys` and `quorum` when given: the rest of the replication settings have no PostgreSQL meaning or are `mode`/`ack`. */
+function postgresReplication(replication: ClusterOptions['replication']): { readonly replication?: { readonly syncStandbys?: readonly string[]; readonly quorum?: number } } {
+  const syncStandbys = replication?.syncStandbys ?? null;
+  const quorum = replication?.quorum ?? null;
+  if (syncStandbys === null && quorum === null) return {};
+  return { replication: { ...(syncStandbys === null ? {} : { syncStandbys }), ...(quorum === null ? {} : { quorum }) } };
 }

@@ -128,6 +128,8 @@ describe('the PostgreSQL engine\'s start options', () => {
     });
     expect(postgresOptions({ replication: { mode: 'sync', syncStandbys: ['n2'] } }, undefined)).toMatchObject({ mode: 'sync', replication: { syncStandbys: ['n2'] } });
     expect(postgresOptions({ failover: 'manual', fencing: false }, undefined)).toMatchObject({ failover: 'manual', fencing: false });
+    expect(postgresOptions({ replication: { mode: 'quorum', quorum: 3 } }, undefined).replication).toEqual({ quorum: 3 });
+    expect(postgresOptions({ replication: { syncStandbys: ['n2'], quorum: null } }, undefined).replication).toEqual({ syncStandbys: ['n2'] });
     expect(postgresOptions({ failover: 'raft', fencing: false }, undefined)).toMatchObject({ failover: 'auto', fencing: false });
     const defaults = postgresOptions({}, undefined);
     expect(defaults).toMatchObject({ nodes: 3, mode: 'quorum', ack: 'flushed', failover: 'manual' });
