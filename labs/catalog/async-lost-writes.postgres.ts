@@ -11,7 +11,7 @@
 
 import { earlierOn, eventsOf, formatMs, keysNamed, median, node, plural, writeLatencies, writesAcked } from '../analysis.js';
 import type { LabVariant, Observation } from '../types.js';
-import { ackedAfter, lastIsolation, lostByCut, otherWriteTo, proofKey, proofRead, proofSql, proofWrites, type Facts } from './async-lost-writes.js';
+import { ackedAfter, asyncLostWrites, lastIsolation, lostByCut, otherWriteTo, proofKey, proofRead, proofSql, proofWrites, type Facts } from './async-lost-writes.js';
 import { leaderAndFollowers, leaderName, okQueries, others } from './common.js';
 import { describePgLost, waldumpPath } from './lost-writes.js';
 
@@ -188,7 +188,7 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
     if (f.oldLeader !== undefined) lines.push(`Cut off, ${f.oldLeader} went on saying "done"${f.ackedAfterCut === undefined ? '' : `: ${plural(f.ackedAfterCut, 'write')} acknowledged after the cut`}, your ${f.proofKey} among them (LSN ${f.proofIndex}, timeline ${f.proofTerm}), which no standby ever received.`);
     if (f.newLeader !== undefined) {
       const how = f.promotedReceivedLsn === undefined ? 'was promoted' : `was promoted by the failover manager (it had received the most WAL, up to LSN ${f.promotedReceivedLsn}; the manager did not fence ${f.oldLeader ?? 'the old primary'})`;
-      lines.push(`Meanwhile ${f.newLeader} ${how}, ${formatMs(f.electedAfterMs)} after the cut, and started timeline ${f.newTerm}. No vote: one process decided, the role Patroni or repmgr plays, and PostgreSQL told the old primary nothing.`);
+      lines.push(`Meanwhile ${f.newLeader} ${how}, ${formatMs(f.electedAfterMs)} after the cut, and started timeline ${f.newTerm}. No vote: one process decided (the supervisor, in the role Patroni or repmgr plays; Patroni itself takes a leader lock in a consensus store such as etcd), and PostgreSQL told the old primary nothing.`);
     }
     if (f.lostCount !== undefined) {
       lines.push(
@@ -204,7 +204,7 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
     if (raft !== null) {
       const them = raft.facts;
       const parts: string[] = [];
-      if (them.lostCount !== undefined && f.lostCount !== undefined) parts.push(`${plural(them.lostCount, 'acknowledged write')} lost there, ${f.lostCount} here`);
+      if (them.lostCount !== undefined && f.lostCount !== undefined) parts.push(`${plural(them.lostCount, 'acknowledged write')} lost there, ${f.lostCount} here (not a like-for-like count: the workload sends ${asyncLostWrites.setup.workload?.rate ?? '?'} writes a second there, ${asyncLostWritesPostgres.setup.workload?.rate ?? '?'} here, and each old primary acknowledged alone for as long as you let it run)`);
       if (them.electedAfterMs !== undefined && f.electedAfterMs !== undefined) parts.push(`a new leader ${formatMs(them.electedAfterMs)} after the cut by a Raft election there, a promotion ${formatMs(f.electedAfterMs)} after it here${f.promotedReceivedLsn === undefined ? ' (by hand)' : " (the manager's 3 s timeout)"}`);
       if (them.asyncP50Ms !== undefined && f.asyncP50Ms !== undefined) parts.push(`async writes ${formatMs(them.asyncP50Ms)} median there, ${formatMs(f.asyncP50Ms)} here`);
       if (parts.length > 0) {

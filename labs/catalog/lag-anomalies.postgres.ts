@@ -66,7 +66,7 @@ export function lagAnomaliesOnPostgres(steps: readonly Step<Facts>[], constants:
         title: 'Slow one standby',
         instruction: (o) => `Put ${delayMs} ms on the replication link between the primary and one standby: :delay ${leaderName(o)} ${someFollower(o)} ${delayMs}. Watch the consistency chart.`,
         hint:
-          "synchronous_standby_names is 'ANY 1 (…)' (quorum with synchronous_commit = on): each commit waits for whichever standby flushes it first, the fast one, so writes stay fast. The slow standby receives and replays each commit almost a second late (its replay_lag in pg_stat_replication), and about half the reads go to it.",
+          "synchronous_standby_names is 'ANY 1 (…)' (quorum with synchronous_commit = on): each commit waits for whichever standby flushes it first, the fast one, so writes stay fast. The slow standby receives and replays each commit almost a second late (its replay_lag in pg_stat_replication shows about twice that: the standby's reply crosses the slow link too), and about half the reads go to it.",
       },
       {
         ...ryw,

@@ -175,7 +175,7 @@ export const pgSyncCancel = defineLab<Facts>({
     {
       title: 'Cut n2 off; a write waits, and is cancelled',
       instruction: (o) =>
-        `Cut ${syncStandbyOf(o)} off: :isolate ${syncStandbyOf(o)}. Then send a write with a 2 s deadline: :write ${primaryOf(o)} --timeout 2s ${upsertSql} — ${primaryOf(o)} writes the commit to its WAL at once, then waits for ${syncStandbyOf(o)}, which cannot answer. At 2 s the client cancels the statement (pg_cancel_backend, what psql's Ctrl-C sends). Read what PostgreSQL answers.`,
+        `Cut ${syncStandbyOf(o)} off: :isolate ${syncStandbyOf(o)}. Then send a write with a 2 s deadline: :write ${primaryOf(o)} --timeout 2s ${upsertSql} — ${primaryOf(o)} writes the commit to its WAL at once, then waits for ${syncStandbyOf(o)}, which cannot answer. At 2 s the client cancels the statement (pg_cancel_backend; psql's Ctrl-C sends the same cancel as a protocol cancel request). Read what PostgreSQL answers.`,
       hint: 'The answer is a WARNING, not an ERROR: the commit record was already in the primary\'s WAL when the wait began, so PostgreSQL cannot roll the transaction back; it can only stop waiting. The engine reports the write as timed out (in doubt), with the server\'s words.',
       check: (o, before) => {
         const primary = primaryOf(o);

@@ -2212,7 +2212,7 @@ export const questions: readonly Question[] = [
     lab: 'pg-sync-cancel',
     kind: 'choice',
     prompt:
-      "PostgreSQL with synchronous_standby_names = 'FIRST 1 (s1)'. s1 is unreachable, so an INSERT's commit waits. The application's driver times out and cancels the query (pg_cancel_backend). What does the application get back?",
+      "PostgreSQL with synchronous_standby_names = 'FIRST 1 (s1)'. s1 is unreachable, so an INSERT's commit waits. The application's driver times out and cancels the query (a cancel request, to the same effect as pg_cancel_backend). What does the application get back?",
     choices: [
       'An ERROR "canceling statement due to user request", and the transaction is rolled back, as any cancelled statement is',
       'A WARNING "canceling wait for synchronous replication due to user request": the transaction has already committed locally, but might not have been replicated',

@@ -169,7 +169,7 @@ describe('split-brain on PostgreSQL', () => {
     const raftFacts = { ignoredTerm: 2, fencedTerm: 2, fencedLost: 3 };
     const onPg = split.debrief(pgFacts, { ...run, earlier: [{ engine: 'replica-lab', at: '2026-12-01T10:00:00.000Z', autopilot: true, facts: raftFacts }] }).join('\n');
     expect(onPg).toContain('after the heal the old leader heard term 2 and, without fencing, ignored it');
-    expect(onPg).toContain('Writes lost to the fenced primary: 3 there, 57 here.');
+    expect(onPg).toContain('Writes lost to the fenced primary: 3 there, 57 here; not a like-for-like count');
     expect(split.debrief(pgFacts, run).join('\n')).not.toContain('replica-lab run');
     const onRaft = splitBrain.debrief(raftFacts, { ...run, engine: 'replica-lab', earlier: [{ engine: 'postgres', at: '2026-12-01T10:00:00.000Z', autopilot: true, facts: pgFacts }] }).join('\n');
     expect(onRaft).toContain('Your PostgreSQL run of this lab (autopilot, 2026-12-01) had no term to hear: after the heal n1 acknowledged LSN 9486176 (timeline 1)');
