@@ -700,9 +700,9 @@ export class PostgresCluster extends EventEmitter {
     return primary === null ? null : toPg(this.replication, this.ids, primary).synchronousStandbyNames;
   }
 
-  /** How this cluster fails over, for a header: "manual" (the user or a lab promotes, as PostgreSQL ships), or the supervisor's automatic manager (not consensus). */
+  /** How this cluster fails over, for a header: "manual" (the user or a lab promotes, as PostgreSQL ships), or "auto: manager, fencing on|off", the supervisor's failover manager (not consensus). */
   get failoverMode(): string {
-    return this.failover.auto ? `auto manager${this.failover.fencing ? ' +fencing' : ''}` : 'manual';
+    return this.failover.auto ? `auto: manager, fencing ${this.failover.fencing ? 'on' : 'off'}` : 'manual';
   }
 
   failovers(): readonly FailoverDecision[] {
@@ -1115,11 +1115,14 @@ export class PostgresCluster extends EventEmitter {
     const ownTimeline = timelineOf(server.data);
     // A standby whose WAL is on an older timeline may hold WAL past the switch point (async): it cannot follow the new timeline until rewound.
     const behind = id !== this.primaryId && primaryTimeline !== null && ownTimeline !== null && ownTimeline < primaryTimeline;
-    if (id !== this.primaryId && (server.wasPrimary || behind)) {
+    const rewound = id !== this.primaryId && (server.wasPrimary || behind);
+    const why = server.wasPrimary ? 'it had run as a primary' : `its WAL was on timeline ${ownTimeline}`;
+    if (rewound) {
       if (leader === null) throw new UnavailableError(`${id} must be rewound from the primary, and there is none up`, null, 'no-leader');
       await this.rewind(server);
     }
-    this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${server.data}` });
+    // Said in the event, so the dashboard's log shows the rewind a restart did.
+    this.record({ type: 'fault', fault: 'restart', detail: rewound ? `${id} rewound by pg_rewind to ${leader}'s timeline (${why}), restarted from ${server.data}` : `${id} restarted from ${server.data}` });
     await this.launch(server);
   }
 

@@ -8,7 +8,9 @@ import { Box } from 'ink';
 import type { EngineKind } from '../../cluster/engine.js';
 import type { NodeId, NodeStatus } from '../../cluster/index.js';
 import { catchingUpLagMsMin } from '../constants.js';
-import { formatBytes, formatMs, padLeft, padRight } from '../format.js';
+import { formatBytes, formatLsn, formatMs, padLeft, padRight } from '../format.js';
+
+export { formatLsn };
 import { agedRows } from '../state/row-ages.js';
 import { SegmentLine, type InkColor, type Segment } from './segments.js';
 
@@ -75,7 +77,10 @@ function isCatchingUp(node: NodeStatus, leader: NodeId | null): boolean {
  * of "follower", and a running node the configuration does not hold yet says "joining". Status
  * recorded before membership change has no `member`: every node then voted.
  */
-function roleText(node: NodeStatus, membershipKnown: boolean): { text: string; color: InkColor | undefined } {
+function roleText(node: NodeStatus, membershipKnown: boolean, engine: EngineKind): { text: string; color: InkColor | undefined } {
+  // PostgreSQL's own words: one primary, standbys streaming from it.
+  if (engine === 'postgres' && node.up && node.role === 'leader') return { text: 'primary', color: 'green' };
+  if (engine === 'postgres' && node.up && node.role === 'follower') return { text: 'standby', color: undefined };
   const member = node.member as NodeStatus['member'] | undefined;
   if (node.up && node.role === 'follower' && member === 'learner') return { text: 'learner', color: 'cyan' };
   if (node.up && node.role === 'follower' && member === null && membershipKnown) return { text: 'joining', color: 'cyan' };
@@ -130,17 +135,10 @@ const columns: readonly Column[] = [
   { title: 'seen', width: 6, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
 ];
 
-/** A byte position in PostgreSQL's own LSN notation, as pg_current_wal_lsn() prints it: 9489784 → "0/90CD78". */
-export function formatLsn(bytes: number): string {
-  const high = Math.floor(bytes / 2 ** 32);
-  const low = bytes - high * 2 ** 32;
-  return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
-}
-
 /**
  * On PostgreSQL: the timeline instead of the term, positions as LSNs (the last
  * WAL written or received, and replayed), and no commit column (PostgreSQL has
- * no cluster commit index: its status reports 0 there).
+ * no cluster commit index: its status reports 0 there); behind in bytes.
  */
 const postgresColumns: readonly Column[] = columns.flatMap((column): Column[] => {
   switch (column.title) {
@@ -152,6 +150,11 @@ const postgresColumns: readonly Column[] = columns.flatMap((column): Column[] =>
       return [];
     case 'applied':
       return [{ ...column, title: 'replay lsn', width: 12, cell: (n) => formatLsn(n.appliedIndex) }];
+    // WAL has bytes, not entries (status says lag.entries 0): behind is the bytes between the primary's current LSN and the standby's replay LSN.
+    case 'behind':
+      return [{ ...column, width: 8, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) }];
+    case 'bytes':
+      return [];
     default:
       return [column];
   }
@@ -184,7 +187,7 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
       <SegmentLine segments={[{ text: headerText, dim: true, bold: true }]} width={width} color={color} />
       {nodes.map((node, i) => {
         const isSelected = i === selected;
-        const role = roleText(node, membershipKnown);
+        const role = roleText(node, membershipKnown, engine);
         const states = nodeStates(node, { leader, crashed, divergent, aged });
         const segments: Segment[] = [
           { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useRef, type Dispatch } from 'react';
 import type { ClusterEvent } from '../../cluster/index.js';
+import type { ServerLogEvent } from '../../cluster/postgres/server-log.js';
 import { eventsPerUpdateMax } from '../constants.js';
 import type { ClusterController } from '../controller.js';
 import type { DashboardAction, Snapshot } from '../state/dashboard-state.js';
+import { serverLogSince } from '../state/event-log.js';
 
 /** Reads everything the dashboard shows from the cluster, as plain data. */
 export function takeSnapshot(controller: ClusterController, atMs: number): Snapshot {
@@ -35,6 +37,19 @@ export function useClusterFeed(controller: ClusterController, dispatch: Dispatch
       else dropped++;
     };
     controller.on('event', onEvent);
+    // What the servers logged (PostgreSQL), read at each poll from its bounded log: the entries after the last one handed over.
+    let lastLogged: ServerLogEvent | null = null;
+    const serverLog = (): readonly ServerLogEvent[] => {
+      if (controller.serverLog === undefined) return [];
+      let fresh: readonly ServerLogEvent[];
+      try {
+        fresh = serverLogSince(controller.serverLog(), lastLogged);
+      } catch {
+        return [];
+      }
+      if (fresh.length > 0) lastLogged = fresh[fresh.length - 1]!;
+      return fresh;
+    };
     const update = (): void => {
       let snapshot: Snapshot;
       try {
@@ -46,7 +61,8 @@ export function useClusterFeed(controller: ClusterController, dispatch: Dispatch
       const eventsDropped = dropped;
       pending = [];
       dropped = 0;
-      dispatch({ type: 'cluster-update', snapshot, events, eventsDropped });
+      const logged = serverLog();
+      dispatch({ type: 'cluster-update', snapshot, events, eventsDropped, ...(logged.length === 0 ? {} : { serverLog: logged }) });
     };
     update();
     poll.current = update;
