@@ -196,6 +196,15 @@ describe('the event log on PostgreSQL', () => {
     expect(shown.split('n1 logged:').length - 1).toBe(1);
   });
 
+  it("says the failover manager's decisions as one process's, not consensus, on the dashboard", async () => {
+    const decisions = [{ atMs: at, from: 'n1', to: 'n2', receivedLsn: 0x90b710, fenced: true, error: null }];
+    const controller = Object.assign(pgController(), { failovers: () => decisions });
+    const rendered = renderDashboard(controller, { columns: 200, rows: 36 });
+    await waitForText(rendered, 'failover manager (not consensus), with n1 unreachable: promoted n2, the standby that had received the most WAL (0/90B710), after killing n1 first (fencing)');
+    const failed = dashboardReducer(initialDashboardState(), { type: 'cluster-update', snapshot: pgSnapshot, events: [], failovers: [{ atMs: at, from: null, to: 'n3', receivedLsn: 0, fenced: false, error: 'pg_ctl promote failed' }] });
+    expect(failed.log.newest()).toMatchObject({ text: 'failover manager (not consensus), with no primary: could not promote n3: pg_ctl promote failed', level: 'error' });
+  });
+
   it('says a rewind, not a Raft rollback, lost the writes, and that the cluster has no primary', () => {
     const lines = describeEvents(
       [

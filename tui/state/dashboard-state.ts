@@ -7,8 +7,9 @@ import { chartSampleMs, chartSamplesMax, commandHistoryMax, eventLogLinesMax, ev
 import type { EngineKind } from '../../cluster/engine.js';
 import type { WorkloadView } from '../controller.js';
 import { divergentNodes, forgetNode, initialDivergence, trackChecksums, type DivergenceTracker } from './divergence.js';
+import type { FailoverDecision } from '../../cluster/postgres/cluster.js';
 import type { ServerLogEvent, ServerLogKind } from '../../cluster/postgres/server-log.js';
-import { describeEvents, initialElections, serverLogLine, type ElectionTracker, type LogLevel, type LogLine } from './event-log.js';
+import { describeEvents, failoverLine, initialElections, serverLogLine, type ElectionTracker, type LogLevel, type LogLine } from './event-log.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /** One look at the cluster: plain data, so tests can record and replay it. */
@@ -107,7 +108,7 @@ export interface DashboardState {
 
 export type DashboardAction =
   /** `serverLog`: what the servers logged since the last update (PostgreSQL), shown in the log among the events, in time order. */
-  | { readonly type: 'cluster-update'; readonly snapshot: Snapshot; readonly events: readonly ClusterEvent[]; readonly eventsDropped?: number; readonly serverLog?: readonly ServerLogEvent[] }
+  | { readonly type: 'cluster-update'; readonly snapshot: Snapshot; readonly events: readonly ClusterEvent[]; readonly eventsDropped?: number; readonly serverLog?: readonly ServerLogEvent[]; readonly failovers?: readonly FailoverDecision[] }
   | { readonly type: 'select'; readonly index: number }
   | { readonly type: 'select-step'; readonly step: 1 | -1 }
   | { readonly type: 'open-help' }
@@ -156,7 +157,7 @@ export function initialDashboardState(): DashboardState {
 export function dashboardReducer(state: DashboardState, action: DashboardAction): DashboardState {
   switch (action.type) {
     case 'cluster-update':
-      return clusterUpdate(state, action.snapshot, action.events, action.eventsDropped ?? 0, action.serverLog ?? []);
+      return clusterUpdate(state, action.snapshot, action.events, action.eventsDropped ?? 0, action.serverLog ?? [], action.failovers ?? []);
     case 'select': {
       const count = state.snapshot?.nodes.length ?? 0;
       if (action.index < 0 || action.index >= count) return state;
@@ -242,7 +243,7 @@ function freeze(state: DashboardState): DashboardState {
   return { ...state, frozen, paneScroll: 0, message: { text: 'FROZEN: the cluster keeps running · ↑↓ PgUp PgDn scroll back 60 s · Space or Esc resumes', level: 'info' } };
 }
 
-function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readonly ClusterEvent[], eventsDropped: number, serverLog: readonly ServerLogEvent[]): DashboardState {
+function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readonly ClusterEvent[], eventsDropped: number, serverLog: readonly ServerLogEvent[], failovers: readonly FailoverDecision[]): DashboardState {
   let { log, elections, crashed, divergence, serverLogLast } = state;
   // Nodes report in batches; in time order, a rollback reads before the lost writes it caused.
   const ordered = [...events].sort((a, b) => a.atMs - b.atMs);
@@ -264,7 +265,8 @@ function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readon
     serverLogLast = last;
   }
   // The servers' own lines among the events, in time order (a stable sort keeps each source's order).
-  const lines = [...described.lines, ...logged.map(serverLogLine)].sort((a, b) => a.atMs - b.atMs);
+  const decided = failovers.slice(-eventsPerUpdateMax).map(failoverLine);
+  const lines = [...described.lines, ...logged.map(serverLogLine), ...decided].sort((a, b) => a.atMs - b.atMs);
   for (const line of lines) log = appendLine(log, line.atMs, line.text, line.level);
   for (const entry of shown) {
     crashed = trackCrashes(crashed, entry);

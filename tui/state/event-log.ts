@@ -5,6 +5,7 @@
 
 import type { ClusterEvent, NodeId, SupervisorEvent } from '../../cluster/index.js';
 import type { NodeEvent } from '../../cluster/index.js';
+import type { FailoverDecision } from '../../cluster/postgres/cluster.js';
 import type { ServerLogEvent, ServerLogKind } from '../../cluster/postgres/server-log.js';
 import type { EngineKind } from '../../cluster/engine.js';
 import { formatBytes, formatLsn, formatMs } from '../format.js';
@@ -327,11 +328,22 @@ export function serverLogLine(event: ServerLogEvent): { atMs: number; text: stri
 }
 
 /**
- * The entries of `all` (an engine's bounded server log, oldest first, the same
+ * The PostgreSQL failover manager's decision, said as what it is: one process
+ * in the supervisor that decided (the role Patroni or repmgr plays), not a vote.
+ */
+export function failoverLine(decision: FailoverDecision): { atMs: number; text: string; level: LogLevel } {
+  const lost = decision.from === null ? 'with no primary' : `with ${decision.from} unreachable`;
+  const fenced = decision.fenced ? `, after killing ${decision.from} first (fencing)` : '';
+  if (decision.error !== null) return { atMs: decision.atMs, text: `failover manager (not consensus), ${lost}: could not promote ${decision.to}${fenced}: ${decision.error}`, level: 'error' };
+  return { atMs: decision.atMs, text: `failover manager (not consensus), ${lost}: promoted ${decision.to}, the standby that had received the most WAL (${formatLsn(decision.receivedLsn)})${fenced}`, level: 'notice' };
+}
+
+/**
+ * The entries of `all` (an engine's bounded log, oldest first, the same
  * objects from call to call) after `lastSeen`; all of them when `lastSeen` is
  * null, or has been dropped from the log (then every entry there is newer).
  */
-export function serverLogSince(all: readonly ServerLogEvent[], lastSeen: ServerLogEvent | null): readonly ServerLogEvent[] {
+export function serverLogSince<T>(all: readonly T[], lastSeen: T | null): readonly T[] {
   if (lastSeen === null) return all;
   const at = all.lastIndexOf(lastSeen);
   return at === -1 ? all : all.slice(at + 1);
