@@ -190,6 +190,18 @@ const commitBoundSql = `SELECT ${lsnNumber('pg_current_wal_insert_lsn()')} AS bo
 
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
+/**
+ * A standby's timeline as polled comes from its walreceiver while it streams,
+ * else from its last checkpoint, which can be older than the WAL it replayed
+ * (cut off right after a promotion, it said timeline 1 while on 2). A running
+ * standby never goes back a timeline: keep the highest its process reported
+ * (the report is cleared when the server starts).
+ */
+export function standbyTimeline(recovery: boolean, polled: number | null, previous: { readonly recovery: boolean; readonly timeline: number | null } | null): number | null {
+  if (!recovery || previous === null || !previous.recovery || previous.timeline === null) return polled;
+  return polled === null ? previous.timeline : Math.max(polled, previous.timeline);
+}
+
 /** The common settings of every server (postgresql.conf, copied to standbys by pg_basebackup and pg_rewind). */
 const commonConf = `
 # --- replica-lab postgres engine ---
@@ -617,7 +629,7 @@ export class PostgresCluster extends EventEmitter {
         flushed: num(row['flushed']),
         received: num(row['received']),
         replayed: num(row['replayed']),
-        timeline: num(row['timeline']),
+        timeline: standbyTimeline(row['recovery'] === true, num(row['timeline']), server.report),
         receiver: row['receiver'] === null || row['receiver'] === undefined ? null : String(row['receiver']),
         walBytes: num(row['wal_bytes']) ?? 0,
         walSyncs: num(row['wal_sync']) ?? 0,

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterEvent, NodeStatus } from '../../cluster/index.js';
 import type { ServerLogEvent } from '../../cluster/postgres/server-log.js';
 import { failoverFlag } from '../../cli/commands/dashboard.js';
+import { standbyTimeline } from '../../cluster/postgres/cluster.js';
 import { consistencyLegend } from '../../tui/charts/chart-data.js';
 import { parseCommand } from '../../tui/commands/parse.js';
 import { busyText, runCommand, standbysOnlyNote } from '../../tui/commands/run.js';
@@ -114,6 +115,19 @@ describe('the node table on PostgreSQL', () => {
   });
 });
 
+describe("a standby's timeline (tli)", () => {
+  it('never goes back while its process runs: cut off after a promotion, its checkpoint still says the old timeline', () => {
+    const streaming = { recovery: true, timeline: 2 };
+    // Cut off: no walreceiver, so the poll falls back to the last checkpoint's timeline, 1.
+    expect(standbyTimeline(true, 1, streaming)).toBe(2);
+    expect(standbyTimeline(true, null, streaming)).toBe(2);
+    expect(standbyTimeline(true, 3, streaming)).toBe(3);
+    // Just started (no report yet), or promoted (no longer in recovery): as polled.
+    expect(standbyTimeline(true, 1, null)).toBe(1);
+    expect(standbyTimeline(false, 3, streaming)).toBe(3);
+  });
+});
+
 describe('the header on PostgreSQL', () => {
   const header = (width: number, pgFailover?: string, leader: string | null = f.leader) =>
     renderAt(<Header snapshot={{ ...pgSnapshot, leader }} failover="raft" uptimeMs={65_000} width={width} color={false} engine="postgres" {...(pgFailover === undefined ? {} : { pgFailover })} />, width).lastFrame() ?? '';
@@ -161,6 +175,17 @@ describe('the event log on PostgreSQL', () => {
       'n2 logged: selected new timeline ID: 2',
     ]);
     expect(state.log.toArray().map((line) => line.level)).toEqual(['warn', 'notice', 'notice', 'notice']);
+  });
+
+  it('says a standby that cannot follow the new timeline once, not twice a second', () => {
+    const fork = (atMs: number) => logged('n3', 'timeline-fork', 'FATAL:  new timeline 2 forked off current database system timeline 1 before current recovery point 0/90B4C0', atMs);
+    const unreachable = (atMs: number) => logged('n3', 'primary-unreachable', 'FATAL:  could not connect to the primary server: connection refused', atMs);
+    let state = update(initialDashboardState(), [fork(at), unreachable(at + 1)]);
+    for (let i = 1; i <= 5; i++) state = update(state, [fork(at + i * 1000), unreachable(at + i * 1000 + 1)]);
+    expect(state.log.toArray().map((line) => line.text)).toEqual([
+      'n3 logged: FATAL:  new timeline 2 forked off current database system timeline 1 before current recovery point 0/90B4C0',
+      'n3 logged: FATAL:  could not connect to the primary server: connection refused',
+    ]);
   });
 
   it("says a standby's failed reconnects once, until it logs something else", () => {

@@ -88,7 +88,7 @@ const postgresTableLines: readonly (readonly [string, string])[] = [
   ['⊘ isolated', 'every replication link to and from it is cut (i; h heals): its lag only grows'],
   ['↻ catching up', 'a standby still streaming, over 500 ms of replay lag behind'],
   ['wal', 'wide: the size of its pg_wal directory (pg_ls_waldir)'],
-  ['◷ 420ms ago', "each row is its server's last poll, and servers are polled one by one: a row far older than the others says how old it is"],
+  ['◷ 420ms ago', "each row is its server's last answer to the status poll, and servers answer at different moments: a row far older than the others (a paused or stuck server) says how old it is"],
 ];
 
 const postgresChartLines: readonly string[] = [

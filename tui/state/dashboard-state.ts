@@ -102,8 +102,8 @@ export interface DashboardState {
   readonly frozen: Frozen | null;
   /** Rows scrolled back from the newest in the frozen log or pane. */
   readonly paneScroll: number;
-  /** What each server logged last (PostgreSQL), so a standby's retry every second while its primary is gone is one line, not one a second. */
-  readonly serverLogLast: ReadonlyMap<NodeId, ServerLogKind>;
+  /** The complaints each server logged since it last made progress (PostgreSQL), so a standby's retry every second is one line, not one a second. */
+  readonly serverLogLast: ReadonlyMap<NodeId, ReadonlySet<string>>;
 }
 
 export type DashboardAction =
@@ -243,6 +243,13 @@ function freeze(state: DashboardState): DashboardState {
   return { ...state, frozen, paneScroll: 0, message: { text: 'FROZEN: the cluster keeps running · ↑↓ PgUp PgDn scroll back 60 s · Space or Esc resumes', level: 'info' } };
 }
 
+/** What a standby logs again at every retry while it cannot stream. */
+const repeatingComplaints: ReadonlySet<ServerLogKind> = new Set<ServerLogKind>(['primary-unreachable', 'timeline-fork', 'streaming-ended']);
+/** What a server logs once it is well again: its complaints may be said anew after it. */
+const progressKinds: ReadonlySet<ServerLogKind> = new Set<ServerLogKind>(['ready', 'promoted', 'timeline-selected', 'streaming-started', 'shutdown']);
+/** Distinct complaints remembered per server. */
+const serverLogComplaintsMax = 16;
+
 function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readonly ClusterEvent[], eventsDropped: number, serverLog: readonly ServerLogEvent[], failovers: readonly FailoverDecision[]): DashboardState {
   let { log, elections, crashed, divergence, serverLogLast } = state;
   // Nodes report in batches; in time order, a rollback reads before the lost writes it caused.
@@ -254,15 +261,25 @@ function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readon
   elections = described.elections;
   const kept = serverLog.length > eventsPerUpdateMax ? serverLog.slice(serverLog.length - eventsPerUpdateMax) : serverLog;
   if (kept.length < serverLog.length) log = appendLine(log, snapshot.atMs, `${serverLog.length - kept.length} server log lines not shown (too many at once)`, 'warn');
-  // A standby whose primary is gone retries every wal_retrieve_retry_interval and logs each failure: the first says it.
+  // A standby that cannot stream retries every wal_retrieve_retry_interval and logs each failure
+  // (its primary unreachable, a timeline it cannot follow): each complaint is said once, until the
+  // server makes progress again (streams, becomes ready, is promoted).
   const logged: ServerLogEvent[] = [];
   if (kept.length > 0) {
-    const last = new Map(serverLogLast);
+    const shown = new Map(serverLogLast);
     for (const entry of kept) {
-      if (!(entry.kind === 'primary-unreachable' && last.get(entry.node) === 'primary-unreachable')) logged.push(entry);
-      last.set(entry.node, entry.kind);
+      const complaints = shown.get(entry.node) ?? new Set<string>();
+      if (!repeatingComplaints.has(entry.kind)) {
+        logged.push(entry);
+        if (progressKinds.has(entry.kind)) shown.delete(entry.node);
+        continue;
+      }
+      if (complaints.has(entry.text)) continue;
+      logged.push(entry);
+      // Bounded: a server whose complaints keep changing starts again from none.
+      shown.set(entry.node, complaints.size >= serverLogComplaintsMax ? new Set([entry.text]) : new Set([...complaints, entry.text]));
     }
-    serverLogLast = last;
+    serverLogLast = shown;
   }
   // The servers' own lines among the events, in time order (a stable sort keeps each source's order).
   const decided = failovers.slice(-eventsPerUpdateMax).map(failoverLine);
