@@ -119,6 +119,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const handlers: KeyHandlers = {
     state,
     ids,
+    engine: engineOf(controller),
     dispatch,
     run,
     quit,
@@ -183,7 +184,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <SegmentLine segments={[{ text: overlay.hint, dim: true }]} width={width} color={color} />
       )
     ) : (
-      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? frozenKeys : dashboardKeys} width={width} color={color} />
+      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? (hasCapability(controller, 'raft') ? frozenKeys : frozenKeys.filter((hint) => hint.key !== 'v')) : dashboardKeys} width={width} color={color} />
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>

@@ -103,6 +103,17 @@ describe('the help on PostgreSQL', () => {
   });
 });
 
+describe('v on PostgreSQL', () => {
+  it('says there are no Raft messages instead of opening an empty message pane', async () => {
+    const rendered = renderDashboard(pgController(), { columns: 120, rows: 36 });
+    await waitForText(rendered, 'tli');
+    rendered.stdin.write('v');
+    const shown = await waitForText(rendered, 'v: the Raft message pane needs the replica-lab engine');
+    expect(shown).toContain('events');
+    expect(shown).not.toContain('messages live');
+  });
+});
+
 describe('the node table on PostgreSQL', () => {
   it("shows behind as the WAL bytes between the primary's LSN and the standby's replay, not the 0 entries PostgreSQL cannot count", () => {
     const lines = (renderAt(<NodeTable nodes={pgNodes} leader={f.leader} selected={0} crashed={none} divergent={none} width={200} wide color={false} engine="postgres" />, 200).lastFrame() ?? '').split('\n');
