@@ -184,7 +184,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <SegmentLine segments={[{ text: overlay.hint, dim: true }]} width={width} color={color} />
       )
     ) : (
-      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? (hasCapability(controller, 'raft') ? frozenKeys : frozenKeys.filter((hint) => hint.key !== 'v')) : dashboardKeys} width={width} color={color} />
+      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? (hasCapability(controller, 'raft') ? frozenKeys : frozenKeys.filter((hint) => hint.key !== 'v')) : hasCapability(controller, 'raft') ? dashboardKeys : nonRaftKeys} width={width} color={color} />
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>
@@ -198,6 +198,12 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     </Box>
   );
 }
+
+/**
+ * The keys on an engine without Raft (PostgreSQL): no t (leadership transfer) or v (Raft
+ * messages); P (promote, how it fails over by hand) kept while the line has room.
+ */
+const nonRaftKeys: readonly KeyHint[] = dashboardKeys.filter((hint) => hint.key !== 't' && hint.key !== 'v').map((hint) => (hint.key === 'P' ? { ...hint, priority: 6 } : hint));
 
 /** While Space holds the log and the message pane still. */
 const frozenKeys: readonly KeyHint[] = [

@@ -104,6 +104,14 @@ describe('the help on PostgreSQL', () => {
 });
 
 describe('v on PostgreSQL', () => {
+  it('has no t or v in the footer, and P (promote) where the line has room', async () => {
+    const rendered = renderDashboard(pgController(), { columns: 150, rows: 36 });
+    const shown = await waitForText(rendered, 'primary n2');
+    const footer = shown.split('\n').at(-1)!;
+    expect(footer).toContain('P promote');
+    expect(footer).not.toMatch(/\bt transfer|\bv messages/);
+  });
+
   it('says there are no Raft messages instead of opening an empty message pane', async () => {
     const rendered = renderDashboard(pgController(), { columns: 120, rows: 36 });
     await waitForText(rendered, 'tli');
@@ -120,6 +128,9 @@ describe('the node table on PostgreSQL', () => {
     const titles = lines[0]!.trim().split(/\s+/);
     expect(titles).toContain('behind');
     expect(titles).not.toContain('bytes');
+    // Nor columns that would say – on every row: no state checksum, no Raft snapshot.
+    expect(titles).not.toContain('checksum@index');
+    expect(titles).not.toContain('snap');
     const behind = (row: string): string => row.slice(lines[0]!.indexOf('behind') - 2, lines[0]!.indexOf('behind') + 'behind'.length).trim();
     expect(behind(lines[1]!)).toBe('1.0KiB');
     expect(behind(lines[2]!)).toBe('–');

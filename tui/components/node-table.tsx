@@ -153,7 +153,10 @@ const postgresColumns: readonly Column[] = columns.flatMap((column): Column[] =>
     // WAL has bytes, not entries (status says lag.entries 0): behind is the bytes between the primary's current LSN and the standby's replay LSN.
     case 'behind':
       return [{ ...column, width: 8, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) }];
+    // No state checksum and no Raft snapshot on PostgreSQL: columns that would say – on every row.
     case 'bytes':
+    case 'checksum@index':
+    case 'snap':
       return [];
     default:
       return [column];
