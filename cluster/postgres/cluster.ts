@@ -908,7 +908,7 @@ export class PostgresCluster extends EventEmitter {
     this.waiting++;
     let client: pg.PoolClient;
     try {
-      client = await withTimeout(this.pool(server, readOnly).connect(), deadline - performance.now());
+      client = await connectWithin(this.pool(server, readOnly).connect(), deadline - performance.now());
     } catch (error) {
       throw new UnavailableError(`cannot connect to ${server.id}: ${error instanceof Error ? error.message : String(error)}`, null, 'down');
     } finally {
@@ -1371,6 +1371,23 @@ export function startPostgresCluster(options: PostgresClusterOptions = {}): Prom
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/**
+ * A pool's connection within `ms`. One that arrives after the deadline goes
+ * back to the pool: left checked out it would have no listener for its
+ * connection's errors, and the server's end (a kill, stop()) would be an
+ * uncaught 'error' event — seen as a crash of the dashboard on quit while
+ * sync commits waited and requests queued for connections.
+ */
+export function connectWithin<C extends { release(): void }>(connecting: Promise<C>, ms: number): Promise<C> {
+  return withTimeout(connecting, ms).catch((error: unknown) => {
+    void connecting.then(
+      (late) => late.release(),
+      () => undefined,
+    );
+    throw error;
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

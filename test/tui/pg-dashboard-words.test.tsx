@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterEvent, NodeStatus } from '../../cluster/index.js';
 import type { ServerLogEvent } from '../../cluster/postgres/server-log.js';
 import { failoverFlag } from '../../cli/commands/dashboard.js';
-import { standbyTimeline } from '../../cluster/postgres/cluster.js';
+import { connectWithin, standbyTimeline } from '../../cluster/postgres/cluster.js';
 import { consistencyLegend } from '../../tui/charts/chart-data.js';
 import { parseCommand } from '../../tui/commands/parse.js';
 import { busyText, runCommand, standbysOnlyNote } from '../../tui/commands/run.js';
@@ -147,6 +147,25 @@ describe("a standby's timeline (tli)", () => {
     // Just started (no report yet), or promoted (no longer in recovery): as polled.
     expect(standbyTimeline(true, 1, null)).toBe(1);
     expect(standbyTimeline(false, 3, streaming)).toBe(3);
+  });
+});
+
+describe('a connection that comes after its deadline (quitting while sync commits wait)', () => {
+  it('goes back to the pool instead of staying checked out with no listener for its errors', async () => {
+    let arrive: (client: { release(): void }) => void = () => {};
+    const connecting = new Promise<{ release(): void }>((resolve) => {
+      arrive = resolve;
+    });
+    await expect(connectWithin(connecting, 1)).rejects.toThrow(/no connection within/);
+    let released = 0;
+    arrive({ release: () => void released++ });
+    await connecting;
+    await Promise.resolve();
+    expect(released).toBe(1);
+    // In time: handed over, not released.
+    const client = { release: () => void released++ };
+    await expect(connectWithin(Promise.resolve(client), 1_000)).resolves.toBe(client);
+    expect(released).toBe(1);
   });
 });
 
