@@ -137,6 +137,19 @@ describe('the node table on PostgreSQL', () => {
   });
 });
 
+describe('two primaries on PostgreSQL', () => {
+  it('says a server that left recovery beside the primary is also a primary (split brain), not just up', () => {
+    // n2 promoted by hand while n1 still ran as the primary: both are out of recovery.
+    const nodes = pgNodes.map((node) => (node.id === 'n1' ? { ...node, role: 'leader' as const, term: 1 } : node.id === f.leader ? { ...node, term: 2 } : node));
+    const lines = (renderAt(<NodeTable nodes={nodes} leader={f.leader} selected={1} crashed={none} divergent={none} width={120} wide={false} color={false} engine="postgres" />, 120).lastFrame() ?? '').split('\n');
+    expect(lines[1]).toMatch(/^ {2}n1 {4}primary .* ≠ also a primary \(n2 is the other\)$/);
+    expect(lines[2]).toMatch(/ ● up$/);
+    // The replica-lab table is unchanged: a stale leader there is Raft's, shown by its term.
+    const replicaLab = renderAt(<NodeTable nodes={nodes} leader={f.leader} selected={1} crashed={none} divergent={none} width={120} wide={false} color={false} />, 120).lastFrame() ?? '';
+    expect(replicaLab).not.toContain('also a primary');
+  });
+});
+
 describe("a standby's timeline (tli)", () => {
   it('never goes back while its process runs: cut off after a promotion, its checkpoint still says the old timeline', () => {
     const streaming = { recovery: true, timeline: 2 };

@@ -36,7 +36,7 @@ export interface NodeState {
 /** Every state that applies to a node, worst first; "up" only when nothing else does. */
 export function nodeStates(
   node: NodeStatus,
-  context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number> },
+  context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number>; engine?: EngineKind },
 ): NodeState[] {
   // A node that refused to start on a corrupt WAL (absent from status recorded before it existed).
   if (node.corrupt != null) return [{ glyph: '✕', word: 'corrupt', color: 'red' }];
@@ -44,6 +44,9 @@ export function nodeStates(
   if (!node.up) return [context.crashed.has(node.id) ? { glyph: '✕', word: 'crashed', color: 'red' } : { glyph: '✕', word: 'killed', color: 'red' }];
   const states: NodeState[] = [];
   if (context.divergent.has(node.id)) states.push({ glyph: '≠', word: 'diverged', color: 'red' });
+  // PostgreSQL: a server out of recovery that is not the primary the supervisor promoted (a standby
+  // promoted while the old primary ran, without fencing) takes the writes sent to it: split brain.
+  if (context.engine === 'postgres' && node.role === 'leader' && context.leader !== null && node.id !== context.leader) states.push({ glyph: '≠', word: `also a primary (${context.leader} is the other)`, color: 'red' });
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
@@ -191,7 +194,7 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
       {nodes.map((node, i) => {
         const isSelected = i === selected;
         const role = roleText(node, membershipKnown, engine);
-        const states = nodeStates(node, { leader, crashed, divergent, aged });
+        const states = nodeStates(node, { leader, crashed, divergent, aged, engine });
         const segments: Segment[] = [
           { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },
           { text: align(first!, first!.cell(node, leader)), bold: isSelected, inverse: isSelected },
