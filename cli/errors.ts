@@ -96,6 +96,9 @@ function ignoreClosedStdout(): void {
   closedStdoutIgnored = true;
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    // The terminal is gone (its window closed, a hangup): nothing more can be drawn, and the
+    // dashboard, told by SIGHUP, is stopping its cluster. Crashing here would leave that half done.
+    if (error.code === 'EIO') return;
     throw error;
   });
 }

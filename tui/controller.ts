@@ -22,6 +22,8 @@ import type {
   WriteTrace,
 } from '../cluster/index.js';
 import type { EngineCapabilities, EngineKind } from '../cluster/engine.js';
+import type { FailoverDecision } from '../cluster/postgres/cluster.js';
+import type { ServerLogEvent } from '../cluster/postgres/server-log.js';
 
 /** The workload figures the header and charts show. */
 export interface WorkloadView {
@@ -59,6 +61,10 @@ export interface EngineController {
   readonly failoverMode?: string;
   /** The engine's own setting behind the replication mode (PostgreSQL's synchronous_standby_names: "ANY 1 (n2, n3)", '' for none); null with no primary. */
   pgSetting?(): string | null;
+  /** What the servers' own logs said (PostgreSQL: promotion, timeline switch, walreceiver, sync standby), bounded, oldest first, the same objects from call to call; absent on replica-lab. */
+  serverLog?(): readonly ServerLogEvent[];
+  /** The failover manager's decisions (PostgreSQL with automatic failover), bounded, oldest first, the same objects from call to call. */
+  failovers?(): readonly FailoverDecision[];
   /** What the engine has beyond the shared members; a stand-in without it has everything (tui/engine.ts). */
   readonly capabilities?: EngineCapabilities;
   readonly ids: readonly NodeId[];

@@ -12,7 +12,7 @@ import { Header } from './components/header.js';
 import { HelpOverlay, helpScrollMax, type LabHelp, type WedgedNode } from './components/help-overlay.js';
 import { DebriefPane, debriefScrollMax, LabPanel, labPanelRows } from './components/lab-panel.js';
 import { MessagePane, messageScrollMax } from './components/message-pane.js';
-import { engineName, hasCapability } from './engine.js';
+import { engineName, engineOf, hasCapability } from './engine.js';
 import { NodeTable } from './components/node-table.js';
 import { ResultPane } from './components/result-pane.js';
 import { TraceOverlay, traceLines } from './components/trace-overlay.js';
@@ -119,11 +119,12 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const handlers: KeyHandlers = {
     state,
     ids,
+    engine: engineOf(controller),
     dispatch,
     run,
     quit,
     tooSmall: layout.tooSmall,
-    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp, wedged),
+    helpScrollMax: helpScrollMax(layout.columns, layout.bodyRows, labHelp, wedged, engineOf(controller)),
     helpPage: Math.max(1, layout.bodyRows - 2),
     traceScrollMax: state.overlay.kind === 'trace' ? Math.max(0, traceLines(state.overlay.trace, layout.columns).length - (layout.bodyRows - 1)) : 0,
     paneScrollMax,
@@ -141,7 +142,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
   const overlay = state.overlay;
   const width = layout.columns;
   let body;
-  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} wedged={wedged} />;
+  if (overlay.kind === 'help') body = <HelpOverlay width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} lab={labHelp} wedged={wedged} engine={engineOf(controller)} />;
   else if (overlay.kind === 'trace') body = <TraceOverlay trace={overlay.trace} width={width} rows={layout.bodyRows} scroll={overlay.scroll} color={color} />;
   else if (overlay.kind === 'result') {
     // In a lab the panel stays under the result, so its ✓ shows at once.
@@ -183,7 +184,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
         <SegmentLine segments={[{ text: overlay.hint, dim: true }]} width={width} color={color} />
       )
     ) : (
-      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? frozenKeys : dashboardKeys} width={width} color={color} />
+      <Footer keys={overlay.kind !== 'none' ? overlayKeys : finished ? finishedLabKeys : frozen !== null ? (hasCapability(controller, 'raft') ? frozenKeys : frozenKeys.filter((hint) => hint.key !== 'v')) : hasCapability(controller, 'raft') ? dashboardKeys : nonRaftKeys} width={width} color={color} />
     );
   return (
     <Box flexDirection="column" width={width} height={layout.height}>
@@ -197,6 +198,12 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
     </Box>
   );
 }
+
+/**
+ * The keys on an engine without Raft (PostgreSQL): no t (leadership transfer) or v (Raft
+ * messages); P (promote, how it fails over by hand) kept while the line has room.
+ */
+const nonRaftKeys: readonly KeyHint[] = dashboardKeys.filter((hint) => hint.key !== 't' && hint.key !== 'v').map((hint) => (hint.key === 'P' ? { ...hint, priority: 6 } : hint));
 
 /** While Space holds the log and the message pane still. */
 const frozenKeys: readonly KeyHint[] = [

@@ -33,6 +33,9 @@ const raftOnly: Partial<Record<ClusterCommand['kind'], { readonly name: string; 
   'remove-node': { name: ':remove', capability: 'membership', onPostgres: 'PostgreSQL has no voting membership to change' },
 };
 
+/** The `:` commands that need the replica-lab engine (spec names), for the help on another engine. */
+export const raftOnlyCommandNames: readonly string[] = [...new Set(Object.values(raftOnly).flatMap((need) => (need.name === ':disk' ? [':disk', ':apply'] : [need.name])).map((name) => name.slice(1)))];
+
 /** One line when `command` needs what this engine lacks (":trace needs the replica-lab engine: the PostgreSQL engine has no …"); null when it may run. */
 export function engineRefusal(controller: EngineController, command: ClusterCommand): string | null {
   const need = raftOnly[command.kind];

@@ -88,3 +88,10 @@ export function wrap(text: string, width: number): string[] {
   }
   return lines;
 }
+
+/** A byte position in PostgreSQL's own LSN notation, as pg_current_wal_lsn() prints it: 9489784 → "0/90CD78". */
+export function formatLsn(bytes: number): string {
+  const high = Math.floor(bytes / 2 ** 32);
+  const low = bytes - high * 2 ** 32;
+  return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
+}

@@ -4,7 +4,7 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import { unsafeOptions } from '../../cluster/index.js';
+import { unsafeOptions, type EngineKind, type Failover } from '../../cluster/index.js';
 import { addEngineOptions, loadEngine, parseEngineFlags, refuseReplicaLabOnly, type EngineFlags } from '../engine.js';
 import { cliName, UsageError } from '../errors.js';
 import { choiceFlag, wholeFlag } from '../flags.js';
@@ -27,12 +27,25 @@ export function addDashboardOptions(program: Command): void {
     .option('--nodes <n>', 'dashboard: number of nodes (1-7)', '3')
     .option('--mode <mode>', 'dashboard: replication mode: async | sync | quorum', 'quorum')
     .option('--ack <level>', 'dashboard: ack level: received | flushed | applied', 'flushed')
-    .option('--failover <kind>', 'dashboard: raft | manual (default raft; on --engine postgres manual, as PostgreSQL ships, and raft is the supervisor\'s failover manager)')
+    .option('--failover <kind>', "dashboard: raft | manual (default raft); on --engine postgres: manual (default, as PostgreSQL ships) | auto (the supervisor's failover manager, with fencing; raft is taken as auto)")
     .option('--no-check-quorum', 'dashboard: a leader that stops hearing a majority keeps leading (CheckQuorum off; lease reads fall back to ReadIndex)')
     .option('--data-dir <dir>', 'dashboard: keep node data here (default: a temporary dir, removed on quit)')
     .option('--no-workload', 'dashboard: start no client workload')
     .option('--unsafe <rule>', `dashboard: switch a safety rule off to see what it prevents: ${unsafeOptions.join(' | ')} (random() and datetime('now') are replicated as statements: replicas diverge)`);
   addEngineOptions(program, 'dashboard: ');
+}
+
+/**
+ * `--failover` for the engine: replica-lab's `raft` (elections) or `manual`;
+ * on PostgreSQL `manual` (the default, as PostgreSQL ships) or `auto`, the
+ * supervisor's failover manager, which the start options call `raft` ("the
+ * cluster fails over by itself"; cli/engine.ts postgresOptions). `raft` is
+ * taken as `auto` there, so one command line runs on both engines.
+ */
+export function failoverFlag(engine: EngineKind, text: string | undefined): Failover {
+  if (engine === 'postgres') return choiceFlag('--failover', text ?? 'manual', ['manual', 'auto', 'raft'] as const, undefined) === 'manual' ? 'manual' : 'raft';
+  if (text === 'auto') throw new UsageError("--failover must be one of raft, manual, got 'auto' (auto is the PostgreSQL engine's failover manager: --engine postgres --failover auto; replica-lab fails over by Raft elections: raft)");
+  return choiceFlag('--failover', text ?? 'raft', ['raft', 'manual'] as const, undefined);
 }
 
 export const noTerminalMessage = `the dashboard needs an interactive terminal (stdin and stdout must be a TTY); for scripts and pipes use '${cliName} start --headless'`;
@@ -43,7 +56,7 @@ export async function runDashboardCommand(flags: DashboardFlags): Promise<void> 
   const ackLevel = choiceFlag('--ack', flags.ack, ['received', 'flushed', 'applied'] as const, undefined);
   const unsafe = flags.unsafe === undefined ? [] : [choiceFlag('--unsafe', flags.unsafe, unsafeOptions, undefined)];
   const engine = parseEngineFlags(flags, undefined);
-  const failover = choiceFlag('--failover', flags.failover ?? (engine.kind === 'postgres' ? 'manual' : 'raft'), ['raft', 'manual'] as const, undefined);
+  const failover = failoverFlag(engine.kind, flags.failover);
   refuseReplicaLabOnly(engine, [flags.unsafe !== undefined && '--unsafe', flags.checkQuorum === false && '--no-check-quorum'], undefined);
   // An engine this build or machine lacks is said before anything starts.
   const startEngine = await loadEngine(engine, undefined);

@@ -196,6 +196,18 @@ const commitBoundSql = `SELECT ${lsnNumber('pg_current_wal_insert_lsn()')} AS bo
 
 const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
+/**
+ * A standby's timeline as polled comes from its walreceiver while it streams,
+ * else from its last checkpoint, which can be older than the WAL it replayed
+ * (cut off right after a promotion, it said timeline 1 while on 2). A running
+ * standby never goes back a timeline: keep the highest its process reported
+ * (the report is cleared when the server starts).
+ */
+export function standbyTimeline(recovery: boolean, polled: number | null, previous: { readonly recovery: boolean; readonly timeline: number | null } | null): number | null {
+  if (!recovery || previous === null || !previous.recovery || previous.timeline === null) return polled;
+  return polled === null ? previous.timeline : Math.max(polled, previous.timeline);
+}
+
 /** The common settings of every server (postgresql.conf, copied to standbys by pg_basebackup and pg_rewind). */
 const commonConf = `
 # --- replica-lab postgres engine ---
@@ -623,7 +635,7 @@ export class PostgresCluster extends EventEmitter {
         flushed: num(row['flushed']),
         received: num(row['received']),
         replayed: num(row['replayed']),
-        timeline: num(row['timeline']),
+        timeline: standbyTimeline(row['recovery'] === true, num(row['timeline']), server.report),
         receiver: row['receiver'] === null || row['receiver'] === undefined ? null : String(row['receiver']),
         walBytes: num(row['wal_bytes']) ?? 0,
         walSyncs: num(row['wal_sync']) ?? 0,
@@ -706,9 +718,9 @@ export class PostgresCluster extends EventEmitter {
     return primary === null ? null : toPg(this.replication, this.ids, primary).synchronousStandbyNames;
   }
 
-  /** How this cluster fails over, for a header: "manual" (the user or a lab promotes, as PostgreSQL ships), or the supervisor's automatic manager (not consensus). */
+  /** How this cluster fails over, for a header: "manual" (the user or a lab promotes, as PostgreSQL ships), or "auto: manager, fencing on|off", the supervisor's failover manager (not consensus). */
   get failoverMode(): string {
-    return this.failover.auto ? `auto manager${this.failover.fencing ? ' +fencing' : ''}` : 'manual';
+    return this.failover.auto ? `auto: manager, fencing ${this.failover.fencing ? 'on' : 'off'}` : 'manual';
   }
 
   failovers(): readonly FailoverDecision[] {
@@ -903,17 +915,8 @@ export class PostgresCluster extends EventEmitter {
     let client: pg.PoolClient;
     const connecting = this.pool(server, readOnly).connect();
     try {
-      client = await withTimeout(connecting, deadline - performance.now());
+      client = await connectWithin(connecting, deadline - performance.now());
     } catch (error) {
-      // A connection that arrives after the deadline is handed back; left checked out it would leak, and its
-      // connection's end would be an 'error' with no listener (the process would exit).
-      connecting.then(
-        (late) => {
-          late.on('error', () => undefined);
-          late.release(true);
-        },
-        () => undefined,
-      );
       throw new UnavailableError(`cannot connect to ${server.id}: ${error instanceof Error ? error.message : String(error)}`, null, 'down');
     } finally {
       this.waiting--;
@@ -1151,11 +1154,14 @@ export class PostgresCluster extends EventEmitter {
     const ownTimeline = timelineOf(server.data);
     // A standby whose WAL is on an older timeline may hold WAL past the switch point (async): it cannot follow the new timeline until rewound.
     const behind = id !== this.primaryId && primaryTimeline !== null && ownTimeline !== null && ownTimeline < primaryTimeline;
-    if (id !== this.primaryId && (server.wasPrimary || behind)) {
+    const rewound = id !== this.primaryId && (server.wasPrimary || behind);
+    const why = server.wasPrimary ? 'it had run as a primary' : `its WAL was on timeline ${ownTimeline}`;
+    if (rewound) {
       if (leader === null) throw new UnavailableError(`${id} must be rewound from the primary, and there is none up`, null, 'no-leader');
       await this.rewind(server);
     }
-    this.record({ type: 'fault', fault: 'restart', detail: `${id} restarted from ${server.data}` });
+    // Said in the event, so the dashboard's log shows the rewind a restart did.
+    this.record({ type: 'fault', fault: 'restart', detail: rewound ? `${id} rewound by pg_rewind to ${leader}'s timeline (${why}), restarted from ${server.data}` : `${id} restarted from ${server.data}` });
     await this.launch(server);
   }
 
@@ -1392,6 +1398,31 @@ export function startPostgresCluster(options: PostgresClusterOptions = {}): Prom
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/**
+ * A pool's connection within `ms`. One that arrives after the deadline goes
+ * back to the pool: left checked out it would have no listener for its
+ * connection's errors, and the server's end (a kill, stop()) would be an
+ * uncaught 'error' event — seen as a crash of the dashboard on quit while
+ * sync commits waited and requests queued for connections.
+ */
+/**
+ * The pool's connection within `ms`. One that arrives after the deadline is
+ * released and closed: left checked out it would leak, and its connection's
+ * end would be an 'error' with no listener (the process would exit).
+ */
+export function connectWithin<C extends { release(destroy?: boolean): void; on?(event: 'error', listener: () => void): unknown }>(connecting: Promise<C>, ms: number): Promise<C> {
+  return withTimeout(connecting, ms).catch((error: unknown) => {
+    void connecting.then(
+      (late) => {
+        late.on?.('error', () => undefined);
+        late.release(true);
+      },
+      () => undefined,
+    );
+    throw error;
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

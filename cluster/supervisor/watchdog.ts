@@ -1,7 +1,7 @@
 // What the guardian (replica-lab's nodes) and the postgres engine's watchdog
 // (postmasters) have in common: a tiny process that holds pids and temporary
 // dirs from its parent's messages and, when its IPC channel to the parent
-// closes for any reason (stop(), a crash, SIGKILL), kills every pid it holds,
+// closes for any reason (stop(), a crash, SIGKILL, the terminal closed), kills every pid it holds,
 // waits until they are gone (at most goneWaitMs), removes the dirs and exits.
 // A process stopped with SIGSTOP cannot notice its parent's death by itself;
 // this covers it.
@@ -45,7 +45,10 @@ export function runWatchdog(rules: WatchdogRules): void {
     if (typeof forget === 'number') pids.delete(forget);
     if (typeof remove === 'string' && isTemporaryDir(remove)) removals.add(remove);
   });
-  process.on('disconnect', () => {
+  let finishing = false;
+  const finish = (): void => {
+    if (finishing) return;
+    finishing = true;
     const killed: number[] = [];
     for (const pid of pids) killed.push(...rules.kill(pid));
     if (removals.size === 0) process.exit(0);
@@ -66,5 +69,14 @@ export function runWatchdog(rules: WatchdogRules): void {
       process.exit(0);
     };
     poll();
-  });
+  };
+  process.on('disconnect', finish);
+  // A terminal that closes (its window shut, a hangup) sends SIGHUP to its whole foreground process
+  // group, and Ctrl-C SIGINT: this watchdog is in it, and by default either would end it at once,
+  // before its parent, leaving the processes it holds to outlive both. It waits for its channel
+  // to close instead, which happens however the parent ends.
+  process.on('SIGHUP', () => {});
+  process.on('SIGINT', () => {});
+  // SIGTERM (execa's cleanup as the parent exits, or a kill meant for the group): do now what the channel's close would.
+  process.on('SIGTERM', finish);
 }

@@ -68,11 +68,11 @@ describe('the node table on PostgreSQL', () => {
     expect(formatLsn(2 ** 32 + 0x3000148)).toBe('1/3000148');
   });
 
-  it('shows tli and LSN columns that fit, with no commit column, at 80 columns', () => {
+  it('shows tli and LSN columns that fit, with no commit column, and PostgreSQL\'s roles (primary, standby), at 80 columns', () => {
     const lines = (render(<NodeTable nodes={pgNodes} leader={f.leader} selected={0} crashed={none} divergent={none} width={80} wide={false} color={false} engine="postgres" />).lastFrame() ?? '').split('\n');
     expect(lines[0]).toMatch(/^ {2}node {2}role {6}tli {4}last lsn {2}replay lsn {2}write {2}flush replay {2}state$/);
-    expect(lines[1]).toMatch(/^▸ n1 {4}follower {4}1 {4}0\/90CD78 {4}0\/90CD00 .* ● up$/);
-    expect(lines[2]).toMatch(/^ {2}n2 {4}leader {6}1 {4}0\/90CD78 {4}0\/90CD78 {6}— {6}— {6}— {2}● up$/);
+    expect(lines[1]).toMatch(/^▸ n1 {4}standby {5}1 {4}0\/90CD78 {4}0\/90CD00 .* ● up$/);
+    expect(lines[2]).toMatch(/^ {2}n2 {4}primary {5}1 {4}0\/90CD78 {4}0\/90CD78 {6}— {6}— {6}— {2}● up$/);
     expect(lines.every((line) => line.length <= 80)).toBe(true);
   });
 

@@ -5,8 +5,9 @@
 import type { NodeId, QueryResult, WriteTrace } from '../../cluster/index.js';
 import { resultRowsMax } from '../constants.js';
 import type { ClusterController } from '../controller.js';
-import { engineRefusal, raftMember } from '../engine.js';
-import { formatBytes, formatMs } from '../format.js';
+import type { EngineKind } from '../../cluster/engine.js';
+import { engineOf, engineRefusal, raftMember } from '../engine.js';
+import { formatBytes, formatLsn, formatMs } from '../format.js';
 import type { ResultView } from '../state/dashboard-state.js';
 import type { ClusterCommand } from './spec.js';
 
@@ -19,7 +20,12 @@ const ok = (text: string): Outcome => ({ kind: 'message', text, level: 'ok' });
 const info = (text: string): Outcome => ({ kind: 'message', text, level: 'info' });
 
 /** What the status line says while the command runs. */
-export function busyText(command: ClusterCommand): string {
+export function busyText(command: ClusterCommand, engine: EngineKind = 'replica-lab'): string {
+  if (engine === 'postgres') {
+    if (command.kind === 'rebuild') return `removing ${command.node}'s data and copying it again from the primary (pg_basebackup)…`;
+    if (command.kind === 'promote') return `promoting ${command.node} (pg_ctl promote)…`;
+    if (command.kind === 'read' && command.consistency !== 'local') return `reading on the primary (PostgreSQL has no ReadIndex or lease)…`;
+  }
   switch (command.kind) {
     case 'kill':
       return `killing ${command.node}…`;
@@ -68,6 +74,8 @@ export async function runCommand(controller: ClusterController, command: Cluster
 
 async function run(controller: ClusterController, command: ClusterCommand): Promise<Outcome> {
   const node = (id: NodeId) => controller.status().find((n) => n.id === id);
+  // PostgreSQL's words where the replica-lab ones would not hold (a one-way cut, ReadIndex, a rebuild, LSNs).
+  const pg = engineOf(controller) === 'postgres';
   const refusal = engineRefusal(controller, command);
   if (refusal !== null) return info(refusal);
   switch (command.kind) {
@@ -78,6 +86,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     }
     case 'rebuild': {
       await controller.restart(command.node, { rebuild: true });
+      if (pg) return ok(`${command.node}'s data removed and copied again from the primary (pg_basebackup): it streams from there as a standby`);
       return ok(`${command.node} wiped (term and vote kept) and restarted empty: the leader copies its log back; it votes again once caught up`);
     }
     case 'restart': {
@@ -108,13 +117,14 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     }
     case 'cut':
       controller.cut(command.from, command.to);
+      if (pg) return ok(`${command.from} -> ${command.to} cut: a replication connection cannot run one way, so the one between them ends both ways, as in a partition; h heals`);
       return ok(`${command.from} -> ${command.to} cut one way: ${command.to} no longer hears ${command.from}, ${command.from} still hears ${command.to}; h heals`);
     case 'partition':
       controller.partition(command.groups);
       return ok(`partitioned ${command.groups.map((group) => group.join(' ')).join(' | ')}; h heals`);
     case 'link': {
       for (const [from, to] of command.links) controller.setLink(from, to, command.options);
-      const note = followersOnlyNote(command.links, controller.leader());
+      const note = (pg ? standbysOnlyNote : followersOnlyNote)(command.links, controller.leader());
       return ok(`${command.description}; h heals${note === null ? '' : `. ${note}`}`);
     }
     case 'heal':
@@ -179,16 +189,18 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
       return ok(`${command.node} left the cluster${wasLeader ? ' and stepped down as leader' : ''}: ${quorumText(controller)}`);
     }
     case 'sql':
-      if (isRead(command.sql)) return { kind: 'result', result: queryView(await controller.query(command.sql, [], { consistency: 'linearizable' }), 'linearizable read through the leader') };
-      return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql)) };
+      if (isRead(command.sql)) return { kind: 'result', result: queryView(await controller.query(command.sql, [], { consistency: 'linearizable' }), pg ? 'read on the primary' : 'linearizable read through the leader', pg) };
+      return { kind: 'result', result: writeView(command.sql, await controller.execute(command.sql), pg) };
     case 'read': {
-      if (command.consistency === 'local') return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`) };
+      if (command.consistency === 'local') return { kind: 'result', result: queryView(await controller.query(command.sql, [], { node: command.node, consistency: 'local' }), `local read on ${command.node}, as it is`, pg) };
       let result;
       try {
         result = await controller.query(command.sql, [], { node: command.node, consistency: command.consistency });
       } catch (error) {
-        return { kind: 'message', text: linearizableRefusal(command.node, error), level: 'error' };
+        return { kind: 'message', text: (pg ? primaryReadRefusal : linearizableRefusal)(command.node, error), level: 'error' };
       }
+      // PostgreSQL has neither: the primary answers as it is, and a deposed primary that does not know it answers too.
+      if (pg) return { kind: 'result', result: queryView(result, `${command.consistency} read on the primary ${command.node}: PostgreSQL has no ReadIndex or lease, nothing confirmed it still is the primary`, pg) };
       if (command.consistency === 'lease') {
         const how = result.lease === true ? `lease read on ${command.node}: answered on its lease, no round trip` : `lease read on ${command.node}: it held no lease, so a majority confirmed it (ReadIndex)`;
         return { kind: 'result', result: queryView(result, how) };
@@ -203,7 +215,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
         const notLeader = error instanceof Error && (error as { kind?: unknown }).kind === 'not-leader';
         return { kind: 'message', text: notLeader ? `refused: ${error.message.split('\n')[0]}` : `${command.node}: ${errorText(error)}`, level: 'error' };
       }
-      return { kind: 'result', result: writeView(command.sql, result) };
+      return { kind: 'result', result: writeView(command.sql, result, pg) };
     }
     case 'trace': {
       if (controller.trace === undefined) return info('this cluster cannot trace writes');
@@ -245,6 +257,26 @@ export function followersOnlyNote(links: readonly (readonly [NodeId, NodeId])[],
 }
 
 /**
+ * On PostgreSQL, said when every link changed joins two standbys: each
+ * standby's one replication connection goes to the primary (through its
+ * proxy), none runs between standbys, so nothing changes until one of them is
+ * promoted.
+ */
+export function standbysOnlyNote(links: readonly (readonly [NodeId, NodeId])[], primary: NodeId | null): string | null {
+  if (primary === null || links.length === 0) return null;
+  const nodes = [...new Set(links.flat())];
+  if (nodes.includes(primary)) return null;
+  return `Both are standbys: no replication connection runs between them (each streams from the primary ${primary}), so this changes nothing until one of them is promoted`;
+}
+
+/** On PostgreSQL: a linearizable or lease read a standby did not serve (only the primary takes them). */
+function primaryReadRefusal(id: NodeId, error: unknown): string {
+  const { kind, leader } = (error ?? {}) as { kind?: unknown; leader?: unknown };
+  if (kind === 'not-leader') return `refused: ${id} is a standby; a linearizable or lease read goes to the primary${typeof leader === 'string' && leader !== id ? ` (${leader})` : ''}`;
+  return `read on ${id} failed: ${errorText(error)}`;
+}
+
+/**
  * One line for a linearizable read a node did not serve: a follower refuses (only a leader serves
  * ReadIndex), and a leader that cannot reach a majority cannot confirm its leadership, so the read
  * times out or fails rather than answering something stale.
@@ -269,22 +301,23 @@ function isRead(sql: string): boolean {
   return /^\s*(select|with|explain|pragma|values)\b/i.test(sql);
 }
 
-function queryView(result: QueryResult, how: string): ResultView {
+function queryView(result: QueryResult, how: string, pg = false): ResultView {
   const rows = result.rows.slice(0, resultRowsMax).map((row) => result.columns.map((column) => cell(row[column])));
   const more = result.rows.length > rows.length || result.truncated;
   return {
-    title: `${how} · ${result.node} at applied index ${result.index} · ${result.rows.length} row${result.rows.length === 1 ? '' : 's'} · ${formatMs(result.latencyMs)}`,
+    title: `${how} · ${result.node} at ${pg ? `LSN ${formatLsn(result.index)}` : `applied index ${result.index}`} · ${result.rows.length} row${result.rows.length === 1 ? '' : 's'} · ${formatMs(result.latencyMs)}`,
     columns: result.columns,
     rows,
     note: more ? `only the first ${rows.length} rows are shown` : null,
   };
 }
 
-function writeView(sql: string, result: { index: number; term: number; leader: NodeId; latencyMs: number }): ResultView {
+/** On PostgreSQL a write's index is the WAL position of its commit (an LSN) and its term the primary's timeline. */
+function writeView(sql: string, result: { index: number; term: number; leader: NodeId; latencyMs: number }, pg = false): ResultView {
   return {
     title: `write acknowledged by ${result.leader} · ${formatMs(result.latencyMs)}`,
-    columns: ['index', 'term', 'leader', 'statement'],
-    rows: [[String(result.index), String(result.term), result.leader, sql]],
+    columns: pg ? ['lsn', 'timeline', 'primary', 'statement'] : ['index', 'term', 'leader', 'statement'],
+    rows: [[pg ? formatLsn(result.index) : String(result.index), String(result.term), result.leader, sql]],
     note: null,
   };
 }

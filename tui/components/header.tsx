@@ -16,7 +16,7 @@ export interface HeaderProps {
   readonly frozen?: boolean;
   /** The engine running the cluster (`--engine`); named beside the product unless it is replica-lab's own. */
   readonly engine?: EngineKind;
-  /** On PostgreSQL: how it fails over (`manual`, or the automatic manager's name); absent: manual, as PostgreSQL ships. */
+  /** On PostgreSQL: how it fails over (`manual`, or `auto: manager, fencing on|off`); absent: manual, as PostgreSQL ships. */
   readonly pgFailover?: string;
 }
 
@@ -44,14 +44,20 @@ export function Header({ snapshot, failover, uptimeMs, width, color, frozen = fa
     const pgNames = engine === 'postgres' ? (snapshot.pgSetting ?? null) : null;
     if (pgNames === null || replication === null) parts.push(mode);
     else parts.push({ segments: modeSegments(`${replication.mode} · ${pgNames === '' ? 'no sync standby' : pgNames}/${replication.ackLevel}`), priority: 3.5, narrow: mode });
-    parts.push({ segments: [{ text: `failover ${engine === 'postgres' ? pgFailover : failover}` }], priority: 5 });
+    // On PostgreSQL "failover manual", or "failover auto: manager, fencing on" ("failover auto" where the line is short).
+    const failoverWord = engine === 'postgres' ? pgFailover : failover;
+    const failoverShort = failoverWord.split(':')[0]!;
+    parts.push({ segments: [{ text: `failover ${failoverWord}` }], priority: 5, ...(failoverShort === failoverWord ? {} : { narrow: { segments: [{ text: `failover ${failoverShort}` }], priority: 5 } }) });
     // The quorum a decision needs: the majority of the voters (learners never count). Absent from status recorded before membership change.
     const voters = snapshot.nodes.filter((node) => (node.member as NodeStatus['member'] | undefined) === 'voter').length;
     if (voters > 0) parts.push({ segments: [{ text: `quorum ${Math.floor(voters / 2) + 1}/${voters}` }], priority: 7 });
     // PostgreSQL has timelines, not terms (its status reports the timeline as `term`).
     parts.push({ segments: [{ text: `${engine === 'postgres' ? 'timeline' : 'term'} ${Math.max(0, ...snapshot.nodes.filter((n) => n.up).map((n) => n.term))}` }], priority: 6 });
     parts.push({
-      segments: snapshot.leader === null ? [{ text: 'NO LEADER', color: 'red', bold: true }] : [{ text: 'leader ' }, { text: snapshot.leader, color: 'green', bold: true }],
+      segments:
+        snapshot.leader === null
+          ? [{ text: engine === 'postgres' ? 'NO PRIMARY' : 'NO LEADER', color: 'red', bold: true }]
+          : [{ text: engine === 'postgres' ? 'primary ' : 'leader ' }, { text: snapshot.leader, color: 'green', bold: true }],
       priority: 9,
     });
     const workload = snapshot.workload;

@@ -2,7 +2,9 @@
 // scroll it when the terminal is short, and it takes two columns when wide.
 
 import { Box } from 'ink';
+import type { EngineKind } from '../../cluster/engine.js';
 import { commandSpecs } from '../commands/spec.js';
+import { raftOnlyCommandNames } from '../engine.js';
 import { padRight, wrap } from '../format.js';
 import { SegmentLine, type Segment } from './segments.js';
 
@@ -16,6 +18,8 @@ export interface HelpOverlayProps {
   readonly lab?: LabHelp | null;
   /** Nodes that are wedged, each with why: shown first (the node table only has room for `✕ wedged`). */
   readonly wedged?: readonly WedgedNode[];
+  /** The engine (absent: replica-lab). On PostgreSQL the keys, words and commands are PostgreSQL's, and what needs Raft is listed apart. */
+  readonly engine?: EngineKind;
 }
 
 export interface WedgedNode {
@@ -45,6 +49,21 @@ const keyLines: readonly (readonly [string, string])[] = [
   ['q Ctrl-C', 'quit: stop every node and leave'],
 ];
 
+/** The keys on PostgreSQL: what each does to a server; t and v (Raft only) are listed with the commands that need the replica-lab engine. */
+const postgresKeyLines: readonly (readonly [string, string])[] = [
+  ['↑↓ Tab 1–7', 'select a server'],
+  ['k / r', 'kill (SIGKILL of the postmaster and its children) / restart the selected server; an old primary is first rewound by pg_rewind to follow the new one'],
+  ['p', "pause (SIGSTOP of the server's processes) or resume the selected server"],
+  ['i / h', "isolate the selected server (its replication connections end) / heal every link"],
+  ['P', 'promote the selected standby (pg_ctl promote): it becomes the primary on a new timeline'],
+  ['m / a', 'cycle replication mode (synchronous_standby_names) / ack level (synchronous_commit)'],
+  ['+ / -', 'raise / lower the workload rate'],
+  ['Space', 'freeze the event log (the cluster keeps running): ↑↓ PgUp PgDn scroll back 60 s; Space or Esc resumes'],
+  [':', 'command line (Tab completes, ↑ recalls)'],
+  ['Esc ?', 'close this overlay (↑↓ scroll it)'],
+  ['q Ctrl-C', 'quit: stop every server and leave'],
+];
+
 /** The words in the node table a newcomer has not met yet. */
 const tableLines: readonly (readonly [string, string])[] = [
   ['pre-cand', 'a pre-candidate (PreVote): it asks the others whether it could win before it raises its term, so a node cut off from the leader keeps its term and does not force an election when it is back'],
@@ -57,6 +76,51 @@ const tableLines: readonly (readonly [string, string])[] = [
   ['snap / wal', "wide: the node's newest snapshot index (– none) and the WAL it keeps; compaction deletes what a snapshot covers"],
   ['◷ 420ms ago', "each row is its node's last report, and nodes report one by one, so rows are different moments: a row that is far older than the others, or a leader that looks behind a follower that reported after it, says how old it is"],
 ];
+
+/** The node table's words on PostgreSQL. */
+const postgresTableLines: readonly (readonly [string, string])[] = [
+  ['primary', 'the one server that takes writes; a standby streams WAL from it and only answers reads'],
+  ['tli', "the server's timeline: a promotion starts a new one"],
+  ['last lsn', "WAL position in PostgreSQL's notation: on the primary the WAL written (pg_current_wal_lsn), on a standby the WAL received"],
+  ['replay lsn', 'the WAL replayed: what a read on that server sees (pg_last_wal_replay_lsn)'],
+  ['write flush', "each standby's write_lag, flush_lag and replay_lag as the primary's pg_stat_replication reports them"],
+  ['behind', "wide: bytes of WAL between the primary's current LSN and the standby's replay LSN"],
+  ['⊘ isolated', 'every replication link to and from it is cut (i; h heals): its lag only grows'],
+  ['↻ catching up', 'a standby still streaming, over 500 ms of replay lag behind'],
+  ['wal', 'wide: the size of its pg_wal directory (pg_ls_waldir)'],
+  ['◷ 420ms ago', "each row is its server's last answer to the status poll, and servers answer at different moments: a row far older than the others (a paused or stuck server) says how old it is"],
+];
+
+const postgresChartLines: readonly string[] = [
+  "replay lag: each standby's replay_lag (pg_stat_replication)",
+  'S stale reads/s: reads older than a write acknowledged before',
+  '  they began',
+  'L lost: acknowledged writes pg_rewind removed from an old',
+  '  primary (their transaction ids in its WAL past the fork)',
+  'D divergent, U ahead: n/a on PostgreSQL (no checksums are',
+  '  compared; there is no cluster commit index)',
+];
+
+/** What a command does on PostgreSQL, where its replica-lab summary would not hold. */
+const postgresSummaries: Readonly<Record<string, string>> = {
+  kill: 'SIGKILL the postmaster and its children (an immediate crash)',
+  restart: 'start a dead server again; an old primary is rewound (pg_rewind) to follow the new one',
+  pause: "SIGSTOP the server's processes: frozen, its connections wait",
+  resume: 'SIGCONT a paused server',
+  isolate: "cut every replication link to and from the server",
+  cut: 'a replication connection cannot run one way: it ends both ways, as with a partition',
+  loss: 'each chunk on those links ends the connection with that probability (a byte stream cannot lose one and go on)',
+  rebuild: "remove a standby's data and copy it again from the primary (pg_basebackup)",
+  quorum: 'servers (primary included) that must have the commit: ANY k-1 (standbys)',
+  'sync-timeout': 'none on PostgreSQL: a commit waits for its standbys until they answer or it is cancelled',
+  fallback: 'none on PostgreSQL: a waiting commit never falls back to async by itself',
+  promote: 'make the standby the primary (pg_ctl promote): manual failover',
+  sql: 'run SQL on the primary',
+  read: 'read one server as it is (local, may be stale); linearizable or lease go to the primary, which nothing confirms (PostgreSQL has no ReadIndex or lease)',
+  write: 'send a write straight to one server (a standby refuses: it is read-only)',
+  'read-consistency': 'workload reads: the server as it is, or on the primary (PostgreSQL has no ReadIndex or lease)',
+  quit: 'stop every server and leave',
+};
 
 const chartLines: readonly string[] = [
   'replay lag: how long the oldest entry a follower has not',
@@ -126,63 +190,80 @@ function wedgedLines(wedged: readonly WedgedNode[], width: number): Segment[][] 
   ];
 }
 
-function leftLines(lab?: LabHelp | null, width = 80, wedged: readonly WedgedNode[] = []): Segment[][] {
+function leftLines(lab?: LabHelp | null, width = 80, wedged: readonly WedgedNode[] = [], engine: EngineKind = 'replica-lab'): Segment[][] {
+  const pg = engine === 'postgres';
   return [
     ...wedgedLines(wedged, width),
     ...labLines(lab, width),
     heading('keys'),
-    ...pairLines(keyLines, width),
+    ...pairLines(pg ? postgresKeyLines : keyLines, width),
     [{ text: '' }],
     heading('node table'),
-    ...pairLines(tableLines, width),
+    ...pairLines(pg ? postgresTableLines : tableLines, width),
     [{ text: '' }],
     heading('charts'),
-    ...chartLines.map((line): Segment[] => [{ text: line }]),
+    ...(pg ? postgresChartLines : chartLines).map((line): Segment[] => [{ text: line }]),
   ];
 }
 
-function commandLines(width: number): Segment[][] {
+function commandLines(width: number, engine: EngineKind = 'replica-lab'): Segment[][] {
+  if (engine !== 'postgres') {
+    return [
+      heading('commands (after :)'),
+      ...pairLines(
+        commandSpecs.map((spec) => [spec.usage, spec.summary] as const),
+        width,
+        { textStyle: { dim: true } },
+      ),
+    ];
+  }
+  // On PostgreSQL: its own summaries, and what needs Raft apart, named once.
+  const raftOnly = new Set(raftOnlyCommandNames);
+  const unavailable = ['t', 'v', ...raftOnlyCommandNames.map((name) => `:${name}`)].join(' ');
   return [
     heading('commands (after :)'),
     ...pairLines(
-      commandSpecs.map((spec) => [spec.usage, spec.summary] as const),
+      commandSpecs.filter((spec) => !raftOnly.has(spec.name)).map((spec) => [spec.usage, postgresSummaries[spec.name] ?? spec.summary] as const),
       width,
       { textStyle: { dim: true } },
     ),
+    [{ text: '' }],
+    heading('need the replica-lab engine'),
+    ...wrap(`${unavailable}: leadership transfer, the Raft message pane, the write trace, clock and disk faults, snapshots and membership have no PostgreSQL counterpart here`, width).map((line): Segment[] => [{ text: line, dim: true }]),
   ];
 }
 
 /** Every line of the single-column help at this width. */
-export function helpLines(width: number, lab?: LabHelp | null, wedged: readonly WedgedNode[] = []): Segment[][] {
-  return [...leftLines(lab, width, wedged), [{ text: '' }], ...commandLines(width)];
+export function helpLines(width: number, lab?: LabHelp | null, wedged: readonly WedgedNode[] = [], engine: EngineKind = 'replica-lab'): Segment[][] {
+  return [...leftLines(lab, width, wedged, engine), [{ text: '' }], ...commandLines(width, engine)];
 }
 
 /** How far the help can scroll at this size (0 when it fits). */
-export function helpScrollMax(width: number, rows: number, lab?: LabHelp | null, wedged: readonly WedgedNode[] = []): number {
+export function helpScrollMax(width: number, rows: number, lab?: LabHelp | null, wedged: readonly WedgedNode[] = [], engine: EngineKind = 'replica-lab'): number {
   const columnWidth = Math.floor((width - 2) / 2);
-  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines(lab, columnWidth, wedged).length, commandLines(columnWidth).length) - rows);
-  const lines = helpLines(width, lab, wedged).length;
+  if (width >= twoColumnsMin) return Math.max(0, Math.max(leftLines(lab, columnWidth, wedged, engine).length, commandLines(columnWidth, engine).length) - rows);
+  const lines = helpLines(width, lab, wedged, engine).length;
   return lines <= rows ? 0 : lines - (rows - 1);
 }
 
-export function HelpOverlay({ width, rows, scroll, color, lab, wedged = [] }: HelpOverlayProps) {
+export function HelpOverlay({ width, rows, scroll, color, lab, wedged = [], engine = 'replica-lab' }: HelpOverlayProps) {
   const render = (lines: Segment[][], lineWidth: number) => lines.map((segments, i) => <SegmentLine key={i} segments={segments} width={lineWidth} color={color} />);
-  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows, lab, wedged)));
+  const top = Math.max(0, Math.min(scroll, helpScrollMax(width, rows, lab, wedged, engine)));
   if (width >= twoColumnsMin) {
     const columnWidth = Math.floor((width - 2) / 2);
     return (
       <Box flexDirection="row" height={rows} width={width}>
         <Box flexDirection="column" width={columnWidth}>
-          {render(leftLines(lab, columnWidth, wedged).slice(top, top + rows), columnWidth)}
+          {render(leftLines(lab, columnWidth, wedged, engine).slice(top, top + rows), columnWidth)}
         </Box>
         <Box width={2} />
         <Box flexDirection="column" width={columnWidth}>
-          {render(commandLines(columnWidth).slice(top, top + rows), columnWidth)}
+          {render(commandLines(columnWidth, engine).slice(top, top + rows), columnWidth)}
         </Box>
       </Box>
     );
   }
-  const all = helpLines(width, lab, wedged);
+  const all = helpLines(width, lab, wedged, engine);
   if (all.length <= rows) {
     return (
       <Box flexDirection="column" height={rows} width={width}>

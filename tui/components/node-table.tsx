@@ -8,7 +8,9 @@ import { Box } from 'ink';
 import type { EngineKind } from '../../cluster/engine.js';
 import type { NodeId, NodeStatus } from '../../cluster/index.js';
 import { catchingUpLagMsMin } from '../constants.js';
-import { formatBytes, formatMs, padLeft, padRight } from '../format.js';
+import { formatBytes, formatLsn, formatMs, padLeft, padRight } from '../format.js';
+
+export { formatLsn };
 import { agedRows } from '../state/row-ages.js';
 import { SegmentLine, type InkColor, type Segment } from './segments.js';
 
@@ -34,7 +36,7 @@ export interface NodeState {
 /** Every state that applies to a node, worst first; "up" only when nothing else does. */
 export function nodeStates(
   node: NodeStatus,
-  context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number> },
+  context: { leader: NodeId | null; crashed: ReadonlySet<NodeId>; divergent: ReadonlySet<NodeId>; aged?: ReadonlyMap<NodeId, number>; engine?: EngineKind },
 ): NodeState[] {
   // A node that refused to start on a corrupt WAL (absent from status recorded before it existed).
   if (node.corrupt != null) return [{ glyph: '✕', word: 'corrupt', color: 'red' }];
@@ -42,6 +44,9 @@ export function nodeStates(
   if (!node.up) return [context.crashed.has(node.id) ? { glyph: '✕', word: 'crashed', color: 'red' } : { glyph: '✕', word: 'killed', color: 'red' }];
   const states: NodeState[] = [];
   if (context.divergent.has(node.id)) states.push({ glyph: '≠', word: 'diverged', color: 'red' });
+  // PostgreSQL: a server out of recovery that is not the primary the supervisor promoted (a standby
+  // promoted while the old primary ran, without fencing) takes the writes sent to it: split brain.
+  if (context.engine === 'postgres' && node.role === 'leader' && context.leader !== null && node.id !== context.leader) states.push({ glyph: '≠', word: `also a primary (${context.leader} is the other)`, color: 'red' });
   if (node.paused) states.push({ glyph: '‖', word: 'paused', color: 'yellow' });
   if (node.isolated) states.push({ glyph: '⊘', word: 'isolated', color: 'yellow' });
   if (node.degraded && node.role === 'leader') states.push({ glyph: '↓', word: 'degraded', color: 'yellow' });
@@ -75,7 +80,10 @@ function isCatchingUp(node: NodeStatus, leader: NodeId | null): boolean {
  * of "follower", and a running node the configuration does not hold yet says "joining". Status
  * recorded before membership change has no `member`: every node then voted.
  */
-function roleText(node: NodeStatus, membershipKnown: boolean): { text: string; color: InkColor | undefined } {
+function roleText(node: NodeStatus, membershipKnown: boolean, engine: EngineKind): { text: string; color: InkColor | undefined } {
+  // PostgreSQL's own words: one primary, standbys streaming from it.
+  if (engine === 'postgres' && node.up && node.role === 'leader') return { text: 'primary', color: 'green' };
+  if (engine === 'postgres' && node.up && node.role === 'follower') return { text: 'standby', color: undefined };
   const member = node.member as NodeStatus['member'] | undefined;
   if (node.up && node.role === 'follower' && member === 'learner') return { text: 'learner', color: 'cyan' };
   if (node.up && node.role === 'follower' && member === null && membershipKnown) return { text: 'joining', color: 'cyan' };
@@ -130,17 +138,10 @@ const columns: readonly Column[] = [
   { title: 'seen', width: 6, align: 'right', wideOnly: true, cell: (n) => (n.reportAgeMs === null ? '–' : formatMs(n.reportAgeMs)) },
 ];
 
-/** A byte position in PostgreSQL's own LSN notation, as pg_current_wal_lsn() prints it: 9489784 → "0/90CD78". */
-export function formatLsn(bytes: number): string {
-  const high = Math.floor(bytes / 2 ** 32);
-  const low = bytes - high * 2 ** 32;
-  return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
-}
-
 /**
  * On PostgreSQL: the timeline instead of the term, positions as LSNs (the last
  * WAL written or received, and replayed), and no commit column (PostgreSQL has
- * no cluster commit index: its status reports 0 there).
+ * no cluster commit index: its status reports 0 there); behind in bytes.
  */
 const postgresColumns: readonly Column[] = columns.flatMap((column): Column[] => {
   switch (column.title) {
@@ -152,6 +153,14 @@ const postgresColumns: readonly Column[] = columns.flatMap((column): Column[] =>
       return [];
     case 'applied':
       return [{ ...column, title: 'replay lsn', width: 12, cell: (n) => formatLsn(n.appliedIndex) }];
+    // WAL has bytes, not entries (status says lag.entries 0): behind is the bytes between the primary's current LSN and the standby's replay LSN.
+    case 'behind':
+      return [{ ...column, width: 8, cell: (n) => (n.lag === null ? '–' : formatBytes(n.lag.bytes)) }];
+    // No state checksum and no Raft snapshot on PostgreSQL: columns that would say – on every row.
+    case 'bytes':
+    case 'checksum@index':
+    case 'snap':
+      return [];
     default:
       return [column];
   }
@@ -184,8 +193,8 @@ export function NodeTable({ nodes, leader, selected, crashed, divergent, width, 
       <SegmentLine segments={[{ text: headerText, dim: true, bold: true }]} width={width} color={color} />
       {nodes.map((node, i) => {
         const isSelected = i === selected;
-        const role = roleText(node, membershipKnown);
-        const states = nodeStates(node, { leader, crashed, divergent, aged });
+        const role = roleText(node, membershipKnown, engine);
+        const states = nodeStates(node, { leader, crashed, divergent, aged, engine });
         const segments: Segment[] = [
           { text: isSelected ? '▸ ' : '  ', bold: true, ...(isSelected ? { color: 'cyan' as const } : {}) },
           { text: align(first!, first!.cell(node, leader)), bold: isSelected, inverse: isSelected },

@@ -1,8 +1,11 @@
 import { useCallback, useEffect, useRef, type Dispatch } from 'react';
 import type { ClusterEvent } from '../../cluster/index.js';
+import type { FailoverDecision } from '../../cluster/postgres/cluster.js';
+import type { ServerLogEvent } from '../../cluster/postgres/server-log.js';
 import { eventsPerUpdateMax } from '../constants.js';
 import type { ClusterController } from '../controller.js';
 import type { DashboardAction, Snapshot } from '../state/dashboard-state.js';
+import { serverLogSince } from '../state/event-log.js';
 
 /** Reads everything the dashboard shows from the cluster, as plain data. */
 export function takeSnapshot(controller: ClusterController, atMs: number): Snapshot {
@@ -35,6 +38,24 @@ export function useClusterFeed(controller: ClusterController, dispatch: Dispatch
       else dropped++;
     };
     controller.on('event', onEvent);
+    // What the servers logged and what the failover manager decided (PostgreSQL), read at each poll
+    // from their bounded logs: the entries after the last one handed over.
+    const since = <T,>(read: (() => readonly T[]) | undefined): (() => readonly T[]) => {
+      let last: T | null = null;
+      return () => {
+        if (read === undefined) return [];
+        let fresh: readonly T[];
+        try {
+          fresh = serverLogSince(read(), last);
+        } catch {
+          return [];
+        }
+        if (fresh.length > 0) last = fresh[fresh.length - 1]!;
+        return fresh;
+      };
+    };
+    const serverLog = since<ServerLogEvent>(controller.serverLog?.bind(controller));
+    const failovers = since<FailoverDecision>(controller.failovers?.bind(controller));
     const update = (): void => {
       let snapshot: Snapshot;
       try {
@@ -46,7 +67,9 @@ export function useClusterFeed(controller: ClusterController, dispatch: Dispatch
       const eventsDropped = dropped;
       pending = [];
       dropped = 0;
-      dispatch({ type: 'cluster-update', snapshot, events, eventsDropped });
+      const logged = serverLog();
+      const decided = failovers();
+      dispatch({ type: 'cluster-update', snapshot, events, eventsDropped, ...(logged.length === 0 ? {} : { serverLog: logged }), ...(decided.length === 0 ? {} : { failovers: decided }) });
     };
     update();
     poll.current = update;

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, type Dispatch } from 'react';
 import { busyText, runCommand } from '../commands/run.js';
 import type { ClusterController } from '../controller.js';
+import { engineOf } from '../engine.js';
 import type { ClusterCommand } from '../commands/spec.js';
 import type { DashboardAction } from '../state/dashboard-state.js';
 
@@ -15,7 +16,7 @@ export function useCommandRunner(controller: ClusterController, dispatch: Dispat
   }, []);
   return useCallback(
     (command: ClusterCommand) => {
-      dispatch({ type: 'message', message: { text: busyText(command), level: 'busy' } });
+      dispatch({ type: 'message', message: { text: busyText(command, engineOf(controller)), level: 'busy' } });
       void runCommand(controller, command).then((outcome) => {
         if (!mounted.current) return;
         refresh();

@@ -4,6 +4,7 @@
 
 import { useInput, type Key } from 'ink';
 import { useCallback, useLayoutEffect, useRef, type Dispatch } from 'react';
+import type { EngineKind } from '../../cluster/engine.js';
 import type { NodeId } from '../../cluster/index.js';
 import { complete, hintFor } from '../commands/complete.js';
 import { commandLengthMax } from '../constants.js';
@@ -28,6 +29,8 @@ export interface KeyHandlers {
   /** How far the frozen log or message pane can scroll back, and a page of it. */
   readonly paneScrollMax?: number;
   readonly panePage?: number;
+  /** The engine (absent: replica-lab): some keys mean nothing on another. */
+  readonly engine?: EngineKind;
   /** In a lab: sees each dashboard key first (n, A, the debrief's scrolling); true when it took the key. */
   readonly labKey?: (input: string, key: Key) => boolean;
 }
@@ -104,6 +107,7 @@ function handleDashboardKey(handlers: KeyHandlers, input: string, key: Key): voi
     replication: snapshot?.replication ?? null,
     rate: snapshot?.workload?.running !== true ? 'off' : (snapshot.workload.options.rate ?? 'closed'),
     pane: { frozen: state.frozen !== null, scrollMax: handlers.paneScrollMax ?? 0, page: handlers.panePage ?? 1 },
+    ...(handlers.engine === undefined ? {} : { engine: handlers.engine }),
   };
   for (const intent of dashboardIntents(input, key, context)) perform(intent, handlers);
 }

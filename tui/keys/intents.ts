@@ -2,6 +2,7 @@
 // becomes an Intent, which the key hook carries out. Tested without Ink.
 
 import type { Key } from 'ink';
+import type { EngineKind } from '../../cluster/engine.js';
 import type { NodeId, NodeStatus, ReplicationSettings } from '../../cluster/index.js';
 import { parseCommand } from '../commands/parse.js';
 import { ackLevels, rateCommand, replicationModes, type ClusterCommand, type Command } from '../commands/spec.js';
@@ -24,6 +25,8 @@ export interface KeyContext {
   readonly rate: number | 'closed' | 'off';
   /** The event log or message pane: whether Space froze it, and how far it can scroll back. */
   readonly pane?: PaneContext;
+  /** The engine (absent: replica-lab); on PostgreSQL there are no Raft messages for `v` to show. */
+  readonly engine?: EngineKind;
 }
 
 export interface PaneContext {
@@ -65,6 +68,7 @@ export function dashboardIntent(input: string, key: Key, context: KeyContext): I
     case ':':
       return { kind: 'action', action: { type: 'open-command', text: '' } };
     case 'v':
+      if (context.engine === 'postgres') return { kind: 'tell', text: "v: the Raft message pane needs the replica-lab engine; PostgreSQL has no Raft messages (what its servers logged is in the event log, 'n2 logged: …')" };
       return { kind: 'action', action: { type: 'toggle-pane' } };
     case 'k':
       return onSelected('kill');

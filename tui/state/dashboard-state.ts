@@ -7,7 +7,9 @@ import { chartSampleMs, chartSamplesMax, commandHistoryMax, eventLogLinesMax, ev
 import type { EngineKind } from '../../cluster/engine.js';
 import type { WorkloadView } from '../controller.js';
 import { divergentNodes, forgetNode, initialDivergence, trackChecksums, type DivergenceTracker } from './divergence.js';
-import { describeEvents, initialElections, type ElectionTracker, type LogLevel, type LogLine } from './event-log.js';
+import type { FailoverDecision } from '../../cluster/postgres/cluster.js';
+import type { ServerLogEvent, ServerLogKind } from '../../cluster/postgres/server-log.js';
+import { describeEvents, failoverLine, initialElections, serverLogLine, type ElectionTracker, type LogLevel, type LogLine } from './event-log.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /** One look at the cluster: plain data, so tests can record and replay it. */
@@ -45,7 +47,8 @@ export interface Sample {
   /** Null until the workload reports stale reads (the online checker). */
   readonly staleReadsPerSecond: number | null;
   readonly lostWrites: number;
-  readonly divergentReplicas: number;
+  /** Null on PostgreSQL: its status has no checksum of a replica's state to compare (checksum null), so divergence is not measured. */
+  readonly divergentReplicas: number | null;
   /**
    * Entries some node has applied (made visible) beyond the cluster's commit index: reads that may be rolled back.
    * Null on PostgreSQL: it has no cluster commit index (its status says commitIndex 0 while positions are LSN bytes).
@@ -99,10 +102,13 @@ export interface DashboardState {
   readonly frozen: Frozen | null;
   /** Rows scrolled back from the newest in the frozen log or pane. */
   readonly paneScroll: number;
+  /** The complaints each server logged since it last made progress (PostgreSQL), so a standby's retry every second is one line, not one a second. */
+  readonly serverLogLast: ReadonlyMap<NodeId, ReadonlySet<string>>;
 }
 
 export type DashboardAction =
-  | { readonly type: 'cluster-update'; readonly snapshot: Snapshot; readonly events: readonly ClusterEvent[]; readonly eventsDropped?: number }
+  /** `serverLog`: what the servers logged since the last update (PostgreSQL), shown in the log among the events, in time order. */
+  | { readonly type: 'cluster-update'; readonly snapshot: Snapshot; readonly events: readonly ClusterEvent[]; readonly eventsDropped?: number; readonly serverLog?: readonly ServerLogEvent[]; readonly failovers?: readonly FailoverDecision[] }
   | { readonly type: 'select'; readonly index: number }
   | { readonly type: 'select-step'; readonly step: 1 | -1 }
   | { readonly type: 'open-help' }
@@ -144,13 +150,14 @@ export function initialDashboardState(): DashboardState {
     pane: 'events',
     frozen: null,
     paneScroll: 0,
+    serverLogLast: new Map(),
   };
 }
 
 export function dashboardReducer(state: DashboardState, action: DashboardAction): DashboardState {
   switch (action.type) {
     case 'cluster-update':
-      return clusterUpdate(state, action.snapshot, action.events, action.eventsDropped ?? 0);
+      return clusterUpdate(state, action.snapshot, action.events, action.eventsDropped ?? 0, action.serverLog ?? [], action.failovers ?? []);
     case 'select': {
       const count = state.snapshot?.nodes.length ?? 0;
       if (action.index < 0 || action.index >= count) return state;
@@ -236,16 +243,48 @@ function freeze(state: DashboardState): DashboardState {
   return { ...state, frozen, paneScroll: 0, message: { text: 'FROZEN: the cluster keeps running · ↑↓ PgUp PgDn scroll back 60 s · Space or Esc resumes', level: 'info' } };
 }
 
-function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readonly ClusterEvent[], eventsDropped: number): DashboardState {
-  let { log, elections, crashed, divergence } = state;
+/** What a standby logs again at every retry while it cannot stream. */
+const repeatingComplaints: ReadonlySet<ServerLogKind> = new Set<ServerLogKind>(['primary-unreachable', 'timeline-fork', 'streaming-ended']);
+/** What a server logs once it is well again: its complaints may be said anew after it. */
+const progressKinds: ReadonlySet<ServerLogKind> = new Set<ServerLogKind>(['ready', 'promoted', 'timeline-selected', 'streaming-started', 'shutdown']);
+/** Distinct complaints remembered per server. */
+const serverLogComplaintsMax = 16;
+
+function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readonly ClusterEvent[], eventsDropped: number, serverLog: readonly ServerLogEvent[], failovers: readonly FailoverDecision[]): DashboardState {
+  let { log, elections, crashed, divergence, serverLogLast } = state;
   // Nodes report in batches; in time order, a rollback reads before the lost writes it caused.
   const ordered = [...events].sort((a, b) => a.atMs - b.atMs);
   const shown = ordered.length > eventsPerUpdateMax ? ordered.slice(ordered.length - eventsPerUpdateMax) : ordered;
   const skipped = eventsDropped + events.length - shown.length;
   if (skipped > 0) log = appendLine(log, snapshot.atMs, `${skipped} events not shown (too many at once)`, 'warn');
-  const described = describeEvents(shown, elections);
+  const described = describeEvents(shown, elections, snapshot.engine);
   elections = described.elections;
-  for (const line of described.lines) log = appendLine(log, line.atMs, line.text, line.level);
+  const kept = serverLog.length > eventsPerUpdateMax ? serverLog.slice(serverLog.length - eventsPerUpdateMax) : serverLog;
+  if (kept.length < serverLog.length) log = appendLine(log, snapshot.atMs, `${serverLog.length - kept.length} server log lines not shown (too many at once)`, 'warn');
+  // A standby that cannot stream retries every wal_retrieve_retry_interval and logs each failure
+  // (its primary unreachable, a timeline it cannot follow): each complaint is said once, until the
+  // server makes progress again (streams, becomes ready, is promoted).
+  const logged: ServerLogEvent[] = [];
+  if (kept.length > 0) {
+    const shown = new Map(serverLogLast);
+    for (const entry of kept) {
+      const complaints = shown.get(entry.node) ?? new Set<string>();
+      if (!repeatingComplaints.has(entry.kind)) {
+        logged.push(entry);
+        if (progressKinds.has(entry.kind)) shown.delete(entry.node);
+        continue;
+      }
+      if (complaints.has(entry.text)) continue;
+      logged.push(entry);
+      // Bounded: a server whose complaints keep changing starts again from none.
+      shown.set(entry.node, complaints.size >= serverLogComplaintsMax ? new Set([entry.text]) : new Set([...complaints, entry.text]));
+    }
+    serverLogLast = shown;
+  }
+  // The servers' own lines among the events, in time order (a stable sort keeps each source's order).
+  const decided = failovers.slice(-eventsPerUpdateMax).map(failoverLine);
+  const lines = [...described.lines, ...logged.map(serverLogLine), ...decided].sort((a, b) => a.atMs - b.atMs);
+  for (const line of lines) log = appendLine(log, line.atMs, line.text, line.level);
   for (const entry of shown) {
     crashed = trackCrashes(crashed, entry);
     const changed = stateReplacedOn(entry);
@@ -260,6 +299,7 @@ function clusterUpdate(state: DashboardState, snapshot: Snapshot, events: readon
     elections,
     crashed,
     divergence,
+    serverLogLast,
     selected: Math.min(state.selected, Math.max(0, snapshot.nodes.length - 1)),
   };
   const due = state.lastSampleAtMs === null || snapshot.atMs - state.lastSampleAtMs >= chartSampleMs;
@@ -310,7 +350,7 @@ function addSample(state: DashboardState, snapshot: Snapshot): DashboardState {
     replayLagMs,
     staleReadsPerSecond,
     lostWrites: snapshot.lostWrites,
-    divergentReplicas: divergentNodes(state.divergence).length,
+    divergentReplicas: snapshot.engine === 'postgres' ? null : divergentNodes(state.divergence).length,
     uncommittedVisible: snapshot.engine === 'postgres' ? null : uncommittedVisible(snapshot.nodes),
   };
   return { ...state, samples: state.samples.push(sample), lastSampleAtMs: snapshot.atMs, staleReadsSeen };

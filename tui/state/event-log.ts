@@ -5,7 +5,10 @@
 
 import type { ClusterEvent, NodeId, SupervisorEvent } from '../../cluster/index.js';
 import type { NodeEvent } from '../../cluster/index.js';
-import { formatBytes, formatMs } from '../format.js';
+import type { FailoverDecision } from '../../cluster/postgres/cluster.js';
+import type { ServerLogEvent, ServerLogKind } from '../../cluster/postgres/server-log.js';
+import type { EngineKind } from '../../cluster/engine.js';
+import { formatBytes, formatLsn, formatMs } from '../format.js';
 import { denialText } from './message-rows.js';
 
 export type LogLevel = 'info' | 'notice' | 'warn' | 'error';
@@ -54,7 +57,7 @@ export function describeEvent(entry: ClusterEvent, elections: ElectionTracker): 
  * reports the term change just before the campaign; the campaign's line says
  * both, so that term change gets no line of its own.
  */
-export function describeEvents(entries: readonly ClusterEvent[], elections: ElectionTracker): { lines: { atMs: number; text: string; level: LogLevel }[]; elections: ElectionTracker } {
+export function describeEvents(entries: readonly ClusterEvent[], elections: ElectionTracker, engine: EngineKind = 'replica-lab'): { lines: { atMs: number; text: string; level: LogLevel }[]; elections: ElectionTracker } {
   const campaigns = new Set<string>();
   // A truncation that undoes applied entries reports them (entries-rolled-back) and then the whole range (entries-truncated): one line each range.
   const rolledBack = new Map<string, number>();
@@ -78,11 +81,39 @@ export function describeEvents(entries: readonly ClusterEvent[], elections: Elec
         continue;
       }
     }
-    const described = describeEvent(entry, tracker);
+    const described = (engine === 'postgres' ? describePostgresEvent(entry, tracker) : null) ?? describeEvent(entry, tracker);
     tracker = described.elections;
     if (described.line !== null) lines.push({ atMs: entry.atMs, ...described.line });
   }
   return { lines, elections: tracker };
+}
+
+/**
+ * The events whose replica-lab words are not PostgreSQL's: a promotion starts
+ * a timeline at an LSN (the engine reports them as term and lastIndex), a
+ * rewind (not a Raft rollback) removes lost writes, and a cluster without its
+ * primary has no primary. Null: the replica-lab line holds.
+ */
+function describePostgresEvent(entry: ClusterEvent, elections: ElectionTracker): Described | null {
+  const event = entry.event;
+  switch (event.type) {
+    case 'promoted':
+      return {
+        line: { text: `${event.node} promoted to primary (pg_ctl promote): timeline ${event.term}, WAL at ${formatLsn(event.lastIndex)}`, level: 'notice' },
+        elections: { ...initialElections, leader: event.node, termMax: Math.max(elections.termMax, event.term) },
+      };
+    case 'writes-lost': {
+      const count = event.writes.length;
+      return { line: { text: `LOST ${count} acknowledged write${count === 1 ? '' : 's'}: pg_rewind removed ${count === 1 ? 'its commit' : 'their commits'} from ${event.node}, the old primary (${event.rollbackPath})`, level: 'error' }, elections };
+    }
+    case 'node-exited': {
+      const described = describeEvent(entry, elections);
+      if (described.line === null) return described;
+      return { ...described, line: { ...described.line, text: described.line.text.replace(': the cluster has no leader', ': the cluster has no primary') } };
+    }
+    default:
+      return null;
+  }
 }
 
 const supervisorEventTypes: ReadonlySet<string> = new Set<SupervisorEvent['type']>([
@@ -272,6 +303,50 @@ function describeNodeEvent(event: NodeEvent, atMs: number, elections: ElectionTr
     default:
       return unknownEvent(event, elections);
   }
+}
+
+/** How loud each thing a PostgreSQL server logged is in the event log. */
+const serverLogLevels: Readonly<Record<ServerLogKind, LogLevel>> = {
+  ready: 'info',
+  promoted: 'notice',
+  'timeline-selected': 'notice',
+  'streaming-started': 'notice',
+  'streaming-ended': 'warn',
+  'primary-unreachable': 'warn',
+  'sync-standby': 'notice',
+  'timeline-fork': 'error',
+  shutdown: 'info',
+};
+
+/**
+ * One line a server wrote to its log, marked as such and in its own words
+ * (`n2 logged: selected new timeline ID: 2`); the everyday `LOG:` severity is
+ * left out, any other (`FATAL:`) kept.
+ */
+export function serverLogLine(event: ServerLogEvent): { atMs: number; text: string; level: LogLevel } {
+  return { atMs: event.atMs, text: `${event.node} logged: ${event.text.replace(/^LOG:\s+/, '')}`, level: serverLogLevels[event.kind] ?? 'info' };
+}
+
+/**
+ * The PostgreSQL failover manager's decision, said as what it is: one process
+ * in the supervisor that decided (the role Patroni or repmgr plays), not a vote.
+ */
+export function failoverLine(decision: FailoverDecision): { atMs: number; text: string; level: LogLevel } {
+  const lost = decision.from === null ? 'with no primary' : `with ${decision.from} unreachable`;
+  const fenced = decision.fenced ? `, after killing ${decision.from} first (fencing)` : '';
+  if (decision.error !== null) return { atMs: decision.atMs, text: `failover manager (not consensus), ${lost}: could not promote ${decision.to}${fenced}: ${decision.error}`, level: 'error' };
+  return { atMs: decision.atMs, text: `failover manager (not consensus), ${lost}: promoted ${decision.to}, the standby that had received the most WAL (${formatLsn(decision.receivedLsn)})${fenced}`, level: 'notice' };
+}
+
+/**
+ * The entries of `all` (an engine's bounded log, oldest first, the same
+ * objects from call to call) after `lastSeen`; all of them when `lastSeen` is
+ * null, or has been dropped from the log (then every entry there is newer).
+ */
+export function serverLogSince<T>(all: readonly T[], lastSeen: T | null): readonly T[] {
+  if (lastSeen === null) return all;
+  const at = all.lastIndexOf(lastSeen);
+  return at === -1 ? all : all.slice(at + 1);
 }
 
 /** A kind of event this build does not know yet: show it raw rather than hide it or crash. */
