@@ -165,6 +165,7 @@ export function Dashboard({ controller, failover, color, pollMs = statusPollMs, 
           consistencyWidth={layout.consistencyChartColumns}
           rows={layout.chartRows}
           color={color}
+          {...(controller.engine === 'postgres' ? { leaderWord: 'primary' } : {})}
           {...(onChartDrawn === undefined ? {} : { onDrawn: onChartDrawn })}
         />
         {state.pane === 'messages' ? (

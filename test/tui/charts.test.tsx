@@ -73,6 +73,8 @@ describe('chart data', () => {
     // After a failover the old follower n2 leads: its line stays, its legend says so.
     const failover = [...samples(), { ...samples()[0]!, atMs: 2_000_000, leader: 'n2', replayLagMs: { n3: 1 } }];
     expect(lagLegend(failover, ids, formatMs).map((e) => `${e.label} ${e.value}`)).toEqual(['n2 leads', 'n3 1ms']);
+    // On PostgreSQL the dashboard passes its own word: a promoted standby is the primary.
+    expect(lagLegend(failover, ids, formatMs, 'primary').map((e) => `${e.label} ${e.value}`)).toEqual(['n2 primary', 'n3 1ms']);
   });
 
   it('plots stale reads only when the workload reports them', () => {

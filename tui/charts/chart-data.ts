@@ -39,12 +39,12 @@ export function lagSeries(samples: readonly Sample[], ids: readonly NodeId[]): C
   }));
 }
 
-export function lagLegend(samples: readonly Sample[], ids: readonly NodeId[], format: (ms: number) => string): LegendEntry[] {
+export function lagLegend(samples: readonly Sample[], ids: readonly NodeId[], format: (ms: number) => string, leaderWord = 'leads'): LegendEntry[] {
   const newest = samples[samples.length - 1];
   const leader = newest?.leader ?? null;
   return lagSeries(samples, ids).map((series) => {
     const value = newest?.replayLagMs[series.title];
-    const text = value !== undefined ? format(value) : series.title === leader ? 'leads' : '–';
+    const text = value !== undefined ? format(value) : series.title === leader ? leaderWord : '–';
     return { mark: series.endLabel, label: series.title, shortLabel: '', value: text, color: series.color };
   });
 }

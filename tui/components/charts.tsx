@@ -25,9 +25,9 @@ function formatAxisMs(ms: number): string {
   return ms < 10 && !Number.isInteger(ms) ? `${ms.toFixed(1)}ms` : formatMs(ms);
 }
 
-export function LagChart({ samples, ids, width, rows, color, onDrawn }: ChartProps & { readonly ids: readonly NodeId[] }) {
+export function LagChart({ samples, ids, width, rows, color, onDrawn, leaderWord = 'leads' }: ChartProps & { readonly ids: readonly NodeId[]; readonly leaderWord?: string }) {
   const series = useMemo(() => lagSeries(samples, ids), [samples, ids]);
-  const legend = useMemo(() => lagLegend(samples, ids, formatMs), [samples, ids]);
+  const legend = useMemo(() => lagLegend(samples, ids, formatMs, leaderWord), [samples, ids, leaderWord]);
   return (
     <ChartPanel
       title={`replay lag, ${windowText}`}
@@ -69,13 +69,15 @@ export interface ChartsRowProps {
   readonly rows: number;
   readonly color: boolean;
   readonly onDrawn?: (ms: number) => void;
+  /** What the lag legend says of the node that has no lag because it leads ('leads'; 'primary' on PostgreSQL). */
+  readonly leaderWord?: string;
 }
 
-export function ChartsRow({ samples, ids, lagWidth, consistencyWidth, rows, color, onDrawn }: ChartsRowProps) {
+export function ChartsRow({ samples, ids, lagWidth, consistencyWidth, rows, color, onDrawn, leaderWord }: ChartsRowProps) {
   const drawn = onDrawn === undefined ? {} : { onDrawn };
   return (
     <Box flexDirection="row" height={rows + 2}>
-      <LagChart samples={samples} ids={ids} width={lagWidth} rows={rows} color={color} {...drawn} />
+      <LagChart samples={samples} ids={ids} width={lagWidth} rows={rows} color={color} {...drawn} {...(leaderWord === undefined ? {} : { leaderWord })} />
       <Box flexDirection="column" width={1}>
         {Array.from({ length: rows + 2 }, (_, i) => (
           <Text key={i} dimColor={color}>
