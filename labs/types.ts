@@ -328,9 +328,10 @@ export interface Lab<F = Record<string, unknown>> extends LabEntry {
   readonly variants?: { readonly [E in Exclude<EngineKind, 'replica-lab'>]?: LabVariant<F> };
 }
 
-/** What a lab replaces to run on another engine; its id, title, level, concepts and quiz stay. */
+/** What a lab replaces to run on another engine; its id, level, concepts and quiz stay (its title too, unless the variant names its own). */
 export interface LabVariant<F> {
   /** When what the lab shows differs there. */
+  readonly title?: string;
   readonly summary?: string;
   readonly minutes?: number;
   readonly setup: LabSetup;

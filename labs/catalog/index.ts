@@ -49,7 +49,7 @@ export function labEngines(lab: Pick<LabEntry, 'engines'>): readonly EngineKind[
 export function labOn<L extends AnyLab>(lab: L, engine: EngineKind): L {
   const variant = engine === 'replica-lab' ? undefined : lab.variants?.[engine];
   if (variant === undefined) return lab;
-  return { ...lab, ...variant, summary: variant.summary ?? lab.summary, minutes: variant.minutes ?? lab.minutes };
+  return { ...lab, ...variant, title: variant.title ?? lab.title, summary: variant.summary ?? lab.summary, minutes: variant.minutes ?? lab.minutes };
 }
 
 /** Every lab offered on `engine`, in catalog order. */

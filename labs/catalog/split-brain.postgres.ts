@@ -40,6 +40,7 @@ function followsOn(o: Pick<Observation, 'status' | 'serverLog'>, id: NodeId, tim
 }
 
 export const splitBrainPostgres: LabVariant<Facts> = {
+  title: 'Split brain: automatic failover without fencing',
   summary:
     'PostgreSQL ships no failover: here the supervisor plays the failover manager (the role of Patroni or repmgr), with fencing off. Cut the primary off: the manager promotes a standby, and the old primary keeps saying "done", even after the network heals, since nothing tells a PostgreSQL primary that another was promoted. Write to both and the data diverges. Then on a second cluster with fencing, the manager kills the old primary before promoting, and pg_rewind brings it back.',
   setup: setup(false),
