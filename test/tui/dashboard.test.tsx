@@ -308,6 +308,13 @@ describe('keys', () => {
     await press(rendered, keys.escape, ':', 'read n3 SELECT v FROM kv', keys.enter);
     await waitForText(rendered, 'local read on n3, as it is');
     expect(controller.callsOf('query')[1]).toEqual(['SELECT v FROM kv', [], { node: 'n3', consistency: 'local' }]);
+    // With the pane still open, a whole command pasted in one read (':' and its Enter) runs; it was dropped.
+    rendered.stdin.write(':read n2 SELECT k FROM kv\r');
+    await waitForText(rendered, 'local read on n2, as it is');
+    expect(controller.callsOf('query')[2]).toEqual(['SELECT k FROM kv', [], { node: 'n2', consistency: 'local' }]);
+    // And one pasted without its Enter opens the command line with its text.
+    rendered.stdin.write(':heal');
+    await waitForText(rendered, ':heal█');
   });
 
   it('q and Ctrl-C stop every node, then leave', async () => {

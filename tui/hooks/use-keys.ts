@@ -167,4 +167,9 @@ function handleOverlayKey(handlers: KeyHandlers, input: string, key: Key): void 
   }
   if (key.escape || input === 'q' || input === '?' || key.return) return dispatch({ type: 'close-overlay' });
   if (input === ':') return dispatch({ type: 'open-command', text: '' });
+  // A ':' command arriving in one read with its text (pasted, or typed ahead): closed over, it is the command line's, as on the dashboard.
+  if (input.length > 1 && input.startsWith(':')) {
+    dispatch({ type: 'close-overlay' });
+    handleDashboardKey(handlers, input, key);
+  }
 }
