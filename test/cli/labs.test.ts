@@ -7,7 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from './run-cli.js';
 import { temporaryStateHome } from '../labs/helpers.js';
 
-const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels', 'lag-causes', 'statement-divergence', 'stale-leader', 'snapshot-catch-up', 'membership', 'figure-8'];
+const labIds = ['first-steps', 'async-lost-writes', 'sync-cost', 'quorum-commit', 'raft-election', 'partition', 'split-brain', 'lag-anomalies', 'ack-levels', 'lag-causes', 'statement-divergence', 'stale-leader', 'snapshot-catch-up', 'membership', 'pg-sync-cancel', 'figure-8'];
 
 let home: { dir: string; remove: () => void };
 beforeAll(() => assertBuilt());
