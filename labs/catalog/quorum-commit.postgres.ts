@@ -5,31 +5,28 @@
 // waits until the client gives up; a commit whose wait is cancelled stays
 // committed on the primary. Restart them: they stream what they missed.
 //
-// From quorum-commit.ts only types and function declarations are imported
-// (that file imports this one; its declarations are hoisted).
+// From quorum-commit.ts only types are imported (that file imports this one);
+// the checks and autopilots shared with it are in quorum-commit.shared.ts.
 
-import { actionsOf, actionsSince, earlierOn, listing, plural } from '../analysis.js';
-import type { Baseline, CheckResult, LabVariant, Observation } from '../types.js';
-import { leaderAndFollowers, someFollower } from './common.js';
-import { kills, outcomes, type QuorumCommitFacts as Facts } from './quorum-commit.js';
+import { earlierOn, plural } from '../analysis.js';
+import type { LabVariant } from '../types.js';
+import { someFollower } from './common.js';
+import type { QuorumCommitFacts as Facts } from './quorum-commit.js';
 import { standbyNames } from './pg-common.js';
+import { oneDownAutopilot, oneDownCheck, type QuorumWords, restartedAutopilot, restartedCheck, twoDownAutopilot, twoDownCheck } from './quorum-commit.shared.js';
 
-/** Step 2: with two of three down, none of the writes started since the second kill was acknowledged, and at least three ended. */
-export function twoDownCheck(o: Observation, before: Baseline): CheckResult<Facts> {
-  const killed = kills(o, before.actionCount);
-  const down = o.status.filter((n) => !n.up);
-  if (killed.length === 0 || down.length < 2) return { passed: false, detail: `${plural(down.length, 'server is', 'servers are')} down; kill a second one` };
-  const second = killed[killed.length - 1]!;
-  const result = outcomes(o, second.mono);
-  if (result.ok > 0) return { passed: false, detail: `${result.ok} writes started after ${second.node} died were acknowledged: is a standby still streaming?` };
-  const ended = result.fail + result.info;
-  if (ended < 3) return { passed: false, detail: `${listing(down.map((n) => n.id))} are down; watching writes (${ended}/3 refused or timed out)` };
-  return {
-    passed: true,
-    detail: `0 of ${result.started} writes started since ${second.node} died were acknowledged: ${result.fail} refused, ${result.info} timed out (in doubt: each may be committed on the primary), ${result.pending} still waiting`,
-    facts: { secondDown: second.node, startedWithTwoDown: result.started, refusedWithTwoDown: result.fail, timedOutWithTwoDown: result.info, pendingWithTwoDown: result.pending },
-  };
-}
+/** The words PostgreSQL's check lines use. */
+const words: QuorumWords = {
+  node: 'server',
+  follower: 'standby',
+  writes: 'commits',
+  alsoFlushedOn: ', each flushed on the remaining standby too',
+  oneDown: 'one standby',
+  stillAcking: 'is a standby still streaming?',
+  inDoubt: 'timed out (in doubt: each may be committed on the primary)',
+  stillWaiting: 'still waiting',
+  leads: (leader) => `${leader} is the primary`,
+};
 
 export const quorumCommitOnPostgres: LabVariant<Facts> = {
   summary:
@@ -43,65 +40,22 @@ export const quorumCommitOnPostgres: LabVariant<Facts> = {
       title: 'Kill one standby',
       instruction: (o) => `The header's quorum · ANY 1 (…)/flushed is ${standbyNames(o)} with synchronous_commit = on. Select a standby (${someFollower(o)}) and press k. Watch the write rate in the header.`,
       hint: 'k kills the standby\'s postmaster and every process of it (SIGKILL). ANY 1 needs one standby\'s flush per commit: the primary and the other standby still make 2 of 3, so commits go on.',
-      check: (o, before) => {
-        const killed = kills(o, before.actionCount).filter((a) => a.node !== a.leader);
-        const down = o.status.filter((n) => !n.up);
-        if (killed.length === 0 || down.length === 0) return { passed: false, detail: 'no standby has been killed yet' };
-        if (down.length > 1) return { passed: false, detail: `${listing(down.map((n) => n.id))} are down: only one for this step` };
-        const result = outcomes(o, killed[0]!.mono);
-        if (result.ok < 5) return { passed: false, detail: `${killed[0]!.node} is down; counting acknowledged writes (${result.ok}/5)` };
-        return {
-          passed: true,
-          detail: `${killed[0]!.node} is down and commits go on: ${result.ok} of ${result.started} started since were acknowledged (by ${listing([...result.nodes])}, each flushed on the remaining standby too: 2 of 3)`,
-          facts: { firstDown: killed[0]!.node, acksWithOneDown: result.ok, ackersWithOneDown: listing([...result.nodes]) },
-        };
-      },
-      autopilot: async (context) => {
-        const { followers } = await leaderAndFollowers(context);
-        const mono = performance.now();
-        await context.cluster.kill(followers[0]!);
-        await context.waitFor('5 writes acknowledged with one standby down', (o) => outcomes(o, mono).ok >= 5);
-      },
+      check: oneDownCheck(words),
+      autopilot: oneDownAutopilot(words),
     },
     {
       title: 'Kill the other standby',
       instruction: (o) => `Kill the other standby: select ${o.status.find((n) => n.up && n.id !== o.leader)?.id ?? 'it'} and press k. Now only the primary runs.`,
       hint: 'No standby is left to flush a commit, so none returns. PostgreSQL has no CheckQuorum: the primary does not step down or refuse; each commit is written and flushed on the primary and then waits, with no timeout, for a standby. The workload\'s clients give up after 1 s and cancel; a commit whose wait is cancelled stays committed on the primary (PostgreSQL warns "The transaction has already committed locally, but might not have been replicated to the standby"). A client that timed out cannot tell which happened.',
-      check: twoDownCheck,
-      autopilot: async (context) => {
-        const o = context.observe();
-        const target = o.status.find((n) => n.up && n.id !== o.leader)?.id ?? o.status.find((n) => n.up)?.id;
-        if (target === undefined) throw new Error('no running server to kill');
-        const mono = performance.now();
-        await context.cluster.kill(target);
-        await context.waitFor('3 writes refused or timed out', (x) => {
-          const result = outcomes(x, mono);
-          return result.fail + result.info >= 3;
-        });
-      },
+      check: twoDownCheck(words),
+      autopilot: twoDownAutopilot(words),
     },
     {
       title: 'Bring them back',
       instruction: 'Select each dead server and press r. Each standby restarts, reconnects to the primary and streams the WAL it missed; commits flow again.',
       hint: 'No election here: the primary stayed the primary. Then look at the lost-writes counter: every acknowledged commit was flushed on the primary and on a standby.',
-      check: (o, before) => {
-        const restarts = actionsOf(actionsSince(o, before), 'restart').filter((a) => a.error === null);
-        const down = o.status.filter((n) => !n.up);
-        if (restarts.length === 0 || down.length > 0) return { passed: false, detail: down.length > 0 ? `${listing(down.map((n) => n.id))} still down` : 'restart the dead servers (r)' };
-        const last = restarts[restarts.length - 1]!;
-        const result = outcomes(o, last.mono);
-        if (o.leader === null || result.ok < 3) return { passed: false, detail: `every server is up; waiting for writes to be acknowledged again (${result.ok}/3)` };
-        return {
-          passed: true,
-          detail: `all three are up, ${o.leader} is the primary, commits are acknowledged again; ${plural(o.lostWrites.length, 'acknowledged write was', 'acknowledged writes were')} lost in the whole lab`,
-          facts: { acksAfterRestart: result.ok, lostWrites: o.lostWrites.length, leaderAfter: o.leader },
-        };
-      },
-      autopilot: async (context) => {
-        for (const n of context.observe().status) if (!n.up) await context.cluster.restart(n.id);
-        const mono = performance.now();
-        await context.waitFor('writes acknowledged again', (o) => o.leader !== null && outcomes(o, mono).ok >= 3);
-      },
+      check: restartedCheck(words),
+      autopilot: restartedAutopilot,
     },
   ],
   debrief: (f, run) => {

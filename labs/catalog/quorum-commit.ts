@@ -2,12 +2,11 @@
 // lost; with two of three down the cluster refuses writes instead of
 // acknowledging what it cannot keep.
 
-import type { NodeId } from '../../cluster/index.js';
-import { actionsOf, actionsSince, earlierOn, listing, plural, writesInvoked } from '../analysis.js';
-import type { Action, Observation } from '../types.js';
+import { earlierOn, plural } from '../analysis.js';
 import { defineLab } from '../types.js';
-import { leaderAndFollowers, someFollower } from './common.js';
+import { someFollower } from './common.js';
 import { quorumCommitOnPostgres } from './quorum-commit.postgres.js';
+import { oneDownAutopilot, oneDownCheck, type QuorumWords, restartedAutopilot, restartedCheck, twoDownAutopilot, twoDownCheck } from './quorum-commit.shared.js';
 
 /** What the checks measure; the PostgreSQL variant (quorum-commit.postgres.ts) fills the same fields. */
 export interface QuorumCommitFacts {
@@ -26,27 +25,18 @@ export interface QuorumCommitFacts {
 
 type Facts = QuorumCommitFacts;
 
-/** Kills since the step began that left a node down, oldest first. */
-export function kills(o: Observation, after: number): (Action & { kind: 'kill' })[] {
-  return actionsOf(actionsSince(o, { actionCount: after }), 'kill').filter((a) => a.error === null && o.status.find((n) => n.id === a.node)?.up === false);
-}
-
-/** Writes started after `mono`: how many were acknowledged, refused (fail), left in doubt (info) or are still waiting for an answer; the four add up to `started`. */
-export function outcomes(o: Observation, mono: number): { started: number; ok: number; fail: number; info: number; pending: number; nodes: Set<string> } {
-  const writes = writesInvoked(o.history, mono);
-  const nodes = new Set<string>();
-  let ok = 0;
-  let fail = 0;
-  let info = 0;
-  for (const w of writes) {
-    if (w.end?.type === 'ok') {
-      ok++;
-      nodes.add(w.end.node ?? '?');
-    } else if (w.end?.type === 'fail') fail++;
-    else if (w.end?.type === 'info') info++;
-  }
-  return { started: writes.length, ok, fail, info, pending: writes.length - ok - fail - info, nodes };
-}
+/** The words replica-lab's check lines use. */
+const words: QuorumWords = {
+  node: 'node',
+  follower: 'follower',
+  writes: 'writes',
+  alsoFlushedOn: ' with its remaining follower',
+  oneDown: 'one node',
+  stillAcking: 'is a majority still up?',
+  inDoubt: 'ended in doubt (timed out, or the leader stepped down first)',
+  stillWaiting: 'still waiting for an answer',
+  leads: (leader) => `${leader} leads`,
+};
 
 export const quorumCommit = defineLab<Facts>({
   id: 'quorum-commit',
@@ -67,79 +57,22 @@ export const quorumCommit = defineLab<Facts>({
       title: 'Kill one follower',
       instruction: (o) => `Select a follower (${someFollower(o)}) and press k. Watch the write rate in the header.`,
       hint: 'A majority of 3 is 2: the leader and the remaining follower still make one, so every write can still be made durable on two nodes.',
-      check: (o, before) => {
-        const killed = kills(o, before.actionCount).filter((a) => a.node !== a.leader);
-        const down = o.status.filter((n) => !n.up);
-        if (killed.length === 0 || down.length === 0) return { passed: false, detail: 'no follower has been killed yet' };
-        if (down.length > 1) return { passed: false, detail: `${listing(down.map((n) => n.id))} are down: only one for this step` };
-        const result = outcomes(o, killed[0]!.mono);
-        if (result.ok < 5) return { passed: false, detail: `${killed[0]!.node} is down; counting acknowledged writes (${result.ok}/5)` };
-        return {
-          passed: true,
-          detail: `${killed[0]!.node} is down and writes go on: ${result.ok} of ${result.started} started since were acknowledged (by ${listing([...result.nodes])} with its remaining follower: 2 of 3)`,
-          facts: { firstDown: killed[0]!.node, acksWithOneDown: result.ok, ackersWithOneDown: listing([...result.nodes]) },
-        };
-      },
-      autopilot: async (context) => {
-        const { followers } = await leaderAndFollowers(context);
-        const mono = performance.now();
-        await context.cluster.kill(followers[0]!);
-        await context.waitFor('5 writes acknowledged with one node down', (o) => outcomes(o, mono).ok >= 5);
-      },
+      check: oneDownCheck(words),
+      autopilot: oneDownAutopilot(words),
     },
     {
       title: 'Kill a second node',
       instruction: (o) => `Kill one more: select ${o.status.find((n) => n.up && n.id !== o.leader)?.id ?? 'the other follower'} and press k. Now only one node of three runs.`,
       hint: 'One node is not a majority. The leader cannot make a write durable on two nodes, so it does not say "done"; after an election timeout it notices it has lost its majority and steps down (CheckQuorum).',
-      check: (o, before) => {
-        const killed = kills(o, before.actionCount);
-        const down = o.status.filter((n) => !n.up);
-        if (killed.length === 0 || down.length < 2) return { passed: false, detail: `${plural(down.length, 'node is', 'nodes are')} down; kill a second one` };
-        const second = killed[killed.length - 1]!;
-        const result = outcomes(o, second.mono);
-        if (result.ok > 0) return { passed: false, detail: `${result.ok} writes started after ${second.node} died were acknowledged: is a majority still up?` };
-        const ended = result.fail + result.info;
-        if (ended < 3) return { passed: false, detail: `${listing(down.map((n) => n.id))} are down; watching writes (${ended}/3 refused or timed out)` };
-        return {
-          passed: true,
-          detail: `0 of ${result.started} writes started since ${second.node} died were acknowledged: ${result.fail} refused, ${result.info} ended in doubt (timed out, or the leader stepped down first), ${result.pending} still waiting for an answer`,
-          facts: { secondDown: second.node, startedWithTwoDown: result.started, refusedWithTwoDown: result.fail, timedOutWithTwoDown: result.info, pendingWithTwoDown: result.pending },
-        };
-      },
-      autopilot: async (context) => {
-        const o = context.observe();
-        const target: NodeId | undefined = o.status.find((n) => n.up && n.id !== o.leader)?.id ?? o.status.find((n) => n.up)?.id;
-        if (target === undefined) throw new Error('no running node to kill');
-        const mono = performance.now();
-        await context.cluster.kill(target);
-        await context.waitFor('3 writes refused or timed out', (x) => {
-          const result = outcomes(x, mono);
-          return result.fail + result.info >= 3;
-        });
-      },
+      check: twoDownCheck(words),
+      autopilot: twoDownAutopilot(words),
     },
     {
       title: 'Bring them back',
       instruction: 'Select each dead node and press r. A majority returns, a leader is elected, writes flow again.',
       hint: 'Then look at the lost-writes counter: in quorum mode an acknowledged write was on a majority, and any future majority overlaps it, so a new leader always has it.',
-      check: (o, before) => {
-        const restarts = actionsOf(actionsSince(o, before), 'restart').filter((a) => a.error === null);
-        const down = o.status.filter((n) => !n.up);
-        if (restarts.length === 0 || down.length > 0) return { passed: false, detail: down.length > 0 ? `${listing(down.map((n) => n.id))} still down` : 'restart the dead nodes (r)' };
-        const last = restarts[restarts.length - 1]!;
-        const result = outcomes(o, last.mono);
-        if (o.leader === null || result.ok < 3) return { passed: false, detail: `every node is up; waiting for writes to be acknowledged again (${result.ok}/3)` };
-        return {
-          passed: true,
-          detail: `all three are up, ${o.leader} leads, writes are acknowledged again; ${plural(o.lostWrites.length, 'acknowledged write was', 'acknowledged writes were')} lost in the whole lab`,
-          facts: { acksAfterRestart: result.ok, lostWrites: o.lostWrites.length, leaderAfter: o.leader },
-        };
-      },
-      autopilot: async (context) => {
-        for (const n of context.observe().status) if (!n.up) await context.cluster.restart(n.id);
-        const mono = performance.now();
-        await context.waitFor('writes acknowledged again', (o) => o.leader !== null && outcomes(o, mono).ok >= 3);
-      },
+      check: restartedCheck(words),
+      autopilot: restartedAutopilot,
     },
   ],
   debrief: (f, run) => {
