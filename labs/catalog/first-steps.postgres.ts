@@ -5,14 +5,28 @@
 // LSNs (bytes of WAL), the term column is the timeline.
 //
 // Imports from first-steps.ts are types only: that file imports this one.
+// The checks and autopilots shared with it are in first-steps.shared.ts.
 
-import { actionsOf, actionsSince, delayBetween, earlierOn, formatMs, linkDelays, listing, node, plural } from '../analysis.js';
+import { actionsOf, actionsSince, earlierOn, formatMs, listing } from '../analysis.js';
 import type { Baseline, CheckResult, LabVariant, Observation } from '../types.js';
-import { leaderAndFollowers, leaderName, okExecutes, okQueries, slowLink, someFollower, upsert } from './common.js';
+import { leaderName, someFollower, upsert } from './common.js';
 import type { FirstStepsFacts as Facts } from './first-steps.js';
+import { type FirstStepsWords, lagAutopilot, lagCheck, lagDelayMs, readAutopilot, readCheck, writeAutopilot, writeCheck, writeToFollowerAutopilot } from './first-steps.shared.js';
 
-const lagDelayMs = 300;
-const lagDelayMsMin = 100;
+/** The words PostgreSQL's check lines use. */
+const words: FirstStepsWords = {
+  follower: 'standby',
+  wrote: (leader, index, term, latencyMs) => `${leader} committed it in ${formatMs(latencyMs)}; its WAL was then at position ${index} (bytes), timeline ${term}`,
+  noRead: 'no read on a standby yet',
+  readAt: (index) => `, replayed to WAL position ${index}`,
+  noLeader: 'waiting for the primary',
+  replayLag: 'replay_lag',
+  lagged: (lagging, leader, delay) => ({
+    passed: true,
+    detail: `${lagging.id}'s replay_lag was ${formatMs(lagging.lag.replayLagMs)} when this check passed, ${lagging.lag.bytes} bytes of WAL behind ${leader}; it settles near ${formatMs(2 * delay)}, the WAL's ${delay} ms out plus the reply's ${delay} ms back`,
+    facts: { laggingNode: lagging.id, lagDelayMs: delay, lagMs: lagging.lag.replayLagMs, lagBytes: lagging.lag.bytes },
+  }),
+};
 
 /** The primary's WAL position (its lastIndex, an LSN) when the heal was done: the last sample of it at or before the heal, else at the step's start. */
 export function primaryLsnAt(o: Pick<Observation, 'nodeSamples'>, before: Pick<Baseline, 'status'>, primary: string, mono: number): number {
@@ -52,20 +66,8 @@ export const firstStepsOnPostgres: LabVariant<Facts> = {
       instruction: (o) =>
         `The node table shows one primary (${leaderName(o)}, the leader row) and two standbys streaming its WAL. Write a row through the primary: :sql ${upsert('greeting', 'hello')}`,
       hint: ': opens the command line. :sql sends the statement to the primary. The check line then shows where the commit left the primary\'s WAL (an LSN: a byte position in the write-ahead log; the table prints it as PostgreSQL does, 0/90CD78) and the timeline (the tli column). The header\'s quorum · ANY 1 (n2, n3)/flushed is synchronous_standby_names = \'ANY 1 (n2, n3)\' with synchronous_commit = on: the commit returned once the primary and one standby had flushed it.',
-      check: (o, before) => {
-        const write = okExecutes(o, before)[0];
-        if (write === undefined) return { passed: false, detail: 'no write acknowledged yet' };
-        const { leader, index, term, latencyMs } = write.outcome;
-        return {
-          passed: true,
-          detail: `${leader} committed it in ${formatMs(latencyMs)}; its WAL was then at position ${index} (bytes), timeline ${term}`,
-          facts: { writeLeader: leader, writeIndex: index, writeTerm: term, writeLatencyMs: latencyMs },
-        };
-      },
-      autopilot: async (context) => {
-        await leaderAndFollowers(context);
-        await context.cluster.execute(upsert('greeting', 'hello'));
-      },
+      check: writeCheck(words),
+      autopilot: writeAutopilot,
     },
     {
       title: 'Write to a standby',
@@ -78,60 +80,21 @@ export const firstStepsOnPostgres: LabVariant<Facts> = {
         const text = refused.outcome.error.message.replace(/^.*?\(read-only\):\s*/, '');
         return { passed: true, detail: `${refused.node} refused the write: "${text}"`, facts: { refusedBy: refused.node!, refusalText: text } };
       },
-      autopilot: async (context) => {
-        const { followers } = await leaderAndFollowers(context);
-        await context.cluster.execute(upsert('greeting', 'hi'), [], { node: followers[0]! }).catch(() => {});
-      },
+      autopilot: writeToFollowerAutopilot,
     },
     {
       title: 'Read from a standby',
       instruction: (o) => `Read the row on a standby: :read ${someFollower(o)} SELECT k, v FROM kv WHERE k = 'greeting'`,
       hint: ':read runs the query on that server as it is. A hot standby answers from what it has replayed so far (pg_last_wal_replay_lsn()): any standby can serve reads, each as fresh as its replay.',
-      check: (o, before) => {
-        const read = okQueries(o, before).find((a) => a.consistency === 'local' && a.node !== null && a.node !== a.leader);
-        if (read === undefined) return { passed: false, detail: 'no read on a standby yet' };
-        const first = read.outcome.rows[0];
-        const row = first === undefined ? 'no rows' : Object.entries(first).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-        return {
-          passed: true,
-          detail: `${read.outcome.node} answered from its own copy, replayed to WAL position ${read.outcome.index}: ${row}`,
-          facts: { readNode: read.outcome.node, readIndex: read.outcome.index, readRow: row },
-        };
-      },
-      autopilot: async (context) => {
-        const { followers } = await leaderAndFollowers(context);
-        await context.cluster.query("SELECT k, v FROM kv WHERE k = 'greeting'", [], { node: followers[0]!, consistency: 'local' });
-      },
+      check: readCheck(words),
+      autopilot: readAutopilot,
     },
     {
       title: 'Slow a link and watch lag',
       instruction: (o) => `Put ${lagDelayMs} ms on the replication link between the primary and a standby: :delay ${leaderName(o)} ${someFollower(o)} ${lagDelayMs}. Watch that standby's lag columns grow.`,
       hint: "The delay is in the proxy the standby's WAL stream goes through. The table's write, flush and replay columns are pg_stat_replication's write_lag, flush_lag and replay_lag: the time between the primary flushing recent WAL and hearing that the standby has written, flushed, replayed it. The standby's reply crosses the slow link too, so they settle near twice the delay. How far behind it is in bytes is the primary's last lsn minus the standby's replay lsn, the table's two position columns. Commits do not slow down: with ANY 1 the other standby answers.",
-      check: (o, before) => {
-        if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
-        const delays = linkDelays(o.actions);
-        const leader = o.leader;
-        if (leader === null) return { passed: false, detail: 'waiting for the primary' };
-        const slowed = o.status.filter((n) => n.id !== leader && delayBetween(delays, leader, n.id) >= lagDelayMsMin);
-        if (slowed.length === 0) return { passed: false, detail: `no standby is ${lagDelayMsMin} ms or more from ${leader} both ways yet` };
-        // At least the one-way delay: WAL cannot be replayed before it arrives.
-        const lagging = slowed.find((n) => n.lag !== null && n.lag.replayLagMs >= delayBetween(delays, leader, n.id));
-        if (lagging === undefined || lagging.lag === null) return { passed: false, detail: `${listing(slowed.map((n) => n.id))} slowed; waiting for its replay_lag to reach the link's delay` };
-        const delay = delayBetween(delays, leader, lagging.id);
-        return {
-          passed: true,
-          detail: `${lagging.id}'s replay_lag was ${formatMs(lagging.lag.replayLagMs)} when this check passed, ${lagging.lag.bytes} bytes of WAL behind ${leader}; it settles near ${formatMs(2 * delay)}, the WAL's ${delay} ms out plus the reply's ${delay} ms back`,
-          facts: { laggingNode: lagging.id, lagDelayMs: delay, lagMs: lagging.lag.replayLagMs, lagBytes: lagging.lag.bytes },
-        };
-      },
-      autopilot: async (context) => {
-        const { leader, followers } = await leaderAndFollowers(context);
-        slowLink(context, leader, followers[0]!, lagDelayMs);
-        await context.waitFor('the standby to lag', (o) => {
-          const n = node(o, followers[0]!);
-          return n?.lag != null && n.lag.replayLagMs >= lagDelayMs;
-        });
-      },
+      check: lagCheck(words),
+      autopilot: lagAutopilot(words),
     },
     {
       title: 'Heal and catch up',

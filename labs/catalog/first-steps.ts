@@ -1,10 +1,11 @@
 // first-steps: one leader, followers; writes only through the leader (a
 // follower refuses and names it), reads from any node, and replication lag.
 
-import { actionsOf, actionsSince, delayBetween, earlierOn, formatMs, linkDelays, listing, node, plural } from '../analysis.js';
+import { actionsOf, actionsSince, earlierOn, formatMs, listing, plural } from '../analysis.js';
 import { defineLab } from '../types.js';
-import { leaderAndFollowers, leaderName, okExecutes, okQueries, slowLink, someFollower, upsert } from './common.js';
+import { leaderName, someFollower, upsert } from './common.js';
 import { firstStepsOnPostgres } from './first-steps.postgres.js';
+import { type FirstStepsWords, lagAutopilot, lagCheck, lagDelayMs, readAutopilot, readCheck, writeAutopilot, writeCheck, writeToFollowerAutopilot } from './first-steps.shared.js';
 
 /** What the checks measure; the PostgreSQL variant (first-steps.postgres.ts) fills the same fields, and a few of its own. */
 export interface FirstStepsFacts {
@@ -31,8 +32,20 @@ export interface FirstStepsFacts {
 
 type Facts = FirstStepsFacts;
 
-const lagDelayMs = 300;
-const lagDelayMsMin = 100;
+/** The words replica-lab's check lines use. */
+const words: FirstStepsWords = {
+  follower: 'follower',
+  wrote: (leader, index, term, latencyMs) => `${leader} acknowledged it at log index ${index}, term ${term}, in ${formatMs(latencyMs)}`,
+  noRead: 'no local read on a follower yet',
+  readAt: (index) => ` at applied index ${index}`,
+  noLeader: 'waiting for a leader',
+  replayLag: 'replay lag',
+  lagged: (lagging, leader, delay) => ({
+    passed: true,
+    detail: `${lagging.id}'s replay lag (the table's replay column) was ${formatMs(lagging.lag.replayLagMs)} when this check passed, ${plural(lagging.lag.entries, 'entry', 'entries')} behind ${leader}; the live column keeps moving and settles near ${formatMs(2 * delay)}, the entry's ${delay} ms out plus the report's ${delay} ms back`,
+    facts: { laggingNode: lagging.id, lagDelayMs: delay, lagEntries: lagging.lag.entries, lagMs: lagging.lag.replayLagMs },
+  }),
+};
 
 export const firstSteps = defineLab<Facts>({
   id: 'first-steps',
@@ -54,20 +67,8 @@ export const firstSteps = defineLab<Facts>({
       instruction: (o) =>
         `The node table shows one leader (${leaderName(o)}) and two followers. Write a row through the leader: :sql ${upsert('greeting', 'hello')}`,
       hint: ': opens the command line. :sql sends the statement to whichever node leads; the result shows the log index and term the write got.',
-      check: (o, before) => {
-        const write = okExecutes(o, before)[0];
-        if (write === undefined) return { passed: false, detail: 'no write acknowledged yet' };
-        const { leader, index, term, latencyMs } = write.outcome;
-        return {
-          passed: true,
-          detail: `${leader} acknowledged it at log index ${index}, term ${term}, in ${formatMs(latencyMs)}`,
-          facts: { writeLeader: leader, writeIndex: index, writeTerm: term, writeLatencyMs: latencyMs },
-        };
-      },
-      autopilot: async (context) => {
-        await leaderAndFollowers(context);
-        await context.cluster.execute(upsert('greeting', 'hello'));
-      },
+      check: writeCheck(words),
+      autopilot: writeAutopilot,
     },
     {
       title: 'Write to a follower',
@@ -80,60 +81,21 @@ export const firstSteps = defineLab<Facts>({
         if (named === null) return { passed: false, detail: `${refused.node} refused, but knew no leader to name yet; try again` };
         return { passed: true, detail: `${refused.node} refused the write and named ${named} as the leader`, facts: { refusedBy: refused.node!, namedLeader: named } };
       },
-      autopilot: async (context) => {
-        const { followers } = await leaderAndFollowers(context);
-        await context.cluster.execute(upsert('greeting', 'hi'), [], { node: followers[0]! }).catch(() => {});
-      },
+      autopilot: writeToFollowerAutopilot,
     },
     {
       title: 'Read from a follower',
       instruction: (o) => `Read the row on a follower, from its own SQLite: :read ${someFollower(o)} SELECT k, v FROM kv WHERE k = 'greeting'`,
       hint: ':read runs the query on that node as it is, without asking the leader. Any node can serve such a read; its answer is as fresh as that node.',
-      check: (o, before) => {
-        const read = okQueries(o, before).find((a) => a.consistency === 'local' && a.node !== null && a.node !== a.leader);
-        if (read === undefined) return { passed: false, detail: 'no local read on a follower yet' };
-        const first = read.outcome.rows[0];
-        const row = first === undefined ? 'no rows' : Object.entries(first).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-        return {
-          passed: true,
-          detail: `${read.outcome.node} answered from its own copy at applied index ${read.outcome.index}: ${row}`,
-          facts: { readNode: read.outcome.node, readIndex: read.outcome.index, readRow: row },
-        };
-      },
-      autopilot: async (context) => {
-        const { followers } = await leaderAndFollowers(context);
-        await context.cluster.query("SELECT k, v FROM kv WHERE k = 'greeting'", [], { node: followers[0]!, consistency: 'local' });
-      },
+      check: readCheck(words),
+      autopilot: readAutopilot,
     },
     {
       title: 'Slow a link and watch lag',
       instruction: (o) => `Put ${lagDelayMs} ms on the link between the leader and a follower: :delay ${leaderName(o)} ${someFollower(o)} ${lagDelayMs}. Watch that follower's lag column grow.`,
       hint: "The leader keeps writing; the slowed follower receives each entry later. The table's write, flush and replay columns are times, like pg_stat_replication's write_lag, flush_lag and replay_lag: how long ago the leader flushed the oldest entry the follower has not yet written, flushed or applied, as far as the leader has heard (the follower's report crosses the slow link too, so it settles near twice the delay). PostgreSQL gives positions as LSNs, byte positions in the WAL (sent_lsn … replay_lsn), not as a count of entries; the wide table's behind column counts entries, bytes the byte difference.",
-      check: (o, before) => {
-        if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
-        const delays = linkDelays(o.actions);
-        const leader = o.leader;
-        if (leader === null) return { passed: false, detail: 'waiting for a leader' };
-        const slowed = o.status.filter((n) => n.id !== leader && delayBetween(delays, leader, n.id) >= lagDelayMsMin);
-        if (slowed.length === 0) return { passed: false, detail: `no follower is ${lagDelayMsMin} ms or more from ${leader} both ways yet` };
-        // At least the one-way delay: an entry cannot be applied sooner than it arrives.
-        const lagging = slowed.find((n) => n.lag !== null && n.lag.replayLagMs >= delayBetween(delays, leader, n.id));
-        if (lagging === undefined || lagging.lag === null) return { passed: false, detail: `${listing(slowed.map((n) => n.id))} slowed; waiting for its replay lag to reach the link's delay` };
-        const delay = delayBetween(delays, leader, lagging.id);
-        return {
-          passed: true,
-          detail: `${lagging.id}'s replay lag (the table's replay column) was ${formatMs(lagging.lag.replayLagMs)} when this check passed, ${plural(lagging.lag.entries, 'entry', 'entries')} behind ${leader}; the live column keeps moving and settles near ${formatMs(2 * delay)}, the entry's ${delay} ms out plus the report's ${delay} ms back`,
-          facts: { laggingNode: lagging.id, lagDelayMs: delay, lagEntries: lagging.lag.entries, lagMs: lagging.lag.replayLagMs },
-        };
-      },
-      autopilot: async (context) => {
-        const { leader, followers } = await leaderAndFollowers(context);
-        slowLink(context, leader, followers[0]!, lagDelayMs);
-        await context.waitFor('the follower to lag', (o) => {
-          const n = node(o, followers[0]!);
-          return n?.lag != null && n.lag.replayLagMs >= lagDelayMs;
-        });
-      },
+      check: lagCheck(words),
+      autopilot: lagAutopilot(words),
     },
     {
       title: 'Heal and catch up',
