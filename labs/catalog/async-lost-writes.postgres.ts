@@ -6,13 +6,35 @@
 // alone had committed is gone. Each lost write is confirmed by its
 // transaction id among the COMMIT records pg_rewind removed.
 //
-// Imported by async-lost-writes.ts, which this file imports back: every value
-// taken from there is used inside a function, never while this module loads.
+// Imported by async-lost-writes.ts, which this file imports back: what this
+// module calls from there while it loads is a function declaration (hoisted),
+// building the checks and autopilots both engines share; every other value is
+// used inside a function.
 
-import { earlierOn, eventsOf, formatMs, keysNamed, median, node, plural, writeLatencies, writesAcked } from '../analysis.js';
+import { earlierOn, eventsOf, formatMs, node, plural } from '../analysis.js';
 import type { LabVariant, Observation } from '../types.js';
-import { ackedAfter, asyncLostWrites, lastIsolation, lostByCut, otherWriteTo, proofKey, proofRead, proofSql, proofWrites, type Facts } from './async-lost-writes.js';
-import { leaderAndFollowers, leaderName, okQueries, others } from './common.js';
+import {
+  asyncAutopilot,
+  asyncCheck,
+  asyncLostWrites,
+  bringBackAutopilot,
+  cutOffAutopilot,
+  cutOffCheck,
+  lastIsolation,
+  lookInstruction,
+  lossByCut,
+  lostSentence,
+  otherWriteTo,
+  proofKey,
+  proofRead,
+  proofSql,
+  proofReadLine,
+  proofWrites,
+  readOfProof,
+  type Facts,
+  type Words,
+} from './async-lost-writes.js';
+import { leaderName } from './common.js';
 import { describePgLost, waldumpPath } from './lost-writes.js';
 
 /** The proof write, when a rewind listed it among the lost writes. */
@@ -22,6 +44,19 @@ function proofLost(o: Observation): { index: number; term: number; node: string 
   const proofs = proofWrites(o, cut);
   return o.lostWrites.find((lost) => lost.node === cut.node && proofs.some((p) => p.outcome.index === lost.index && p.outcome.term === lost.term));
 }
+
+const pgWords: Words = {
+  leader: 'primary',
+  leading: 'was the primary',
+  follower: 'standby',
+  position: 'LSN',
+  term: 'timeline',
+  disk: 'WAL',
+  flush: 'WAL flush',
+  replicated: 'on a standby',
+  takeOver: 'the failover manager to promote a standby',
+  undo: 'the rewind',
+};
 
 export const asyncLostWritesPostgres: LabVariant<Facts> = {
   summary:
@@ -36,16 +71,8 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
       title: 'Switch to async',
       instruction: "Press m until the header says async (or :mode async): synchronous_standby_names = ''. From now on the primary acknowledges a commit once it is flushed to its own WAL (synchronous_commit = on), whatever the standbys have.",
       hint: 'With synchronous_standby_names empty, streaming replication is asynchronous: the manual warns that a commit acknowledged by the primary may not have reached any standby, so a failover can lose it, as much as the replication delay at that moment.',
-      check: (o, before) => {
-        const primary = node(o, o.leader);
-        if (o.replication.mode !== 'async' || primary?.replication?.mode !== 'async') return { passed: false, detail: `replication is ${o.replication.mode}, not async yet` };
-        const p50 = median(writeLatencies(o.history, before.mono));
-        return { passed: true, detail: `${primary.id} acknowledges at its own WAL flush now${p50 === null ? '' : `: writes take ${formatMs(p50)} (median)`}`, facts: p50 === null ? {} : { asyncP50Ms: p50 } };
-      },
-      autopilot: async (context) => {
-        await context.cluster.setReplication({ mode: 'async' });
-        await context.waitFor('async writes', (o) => writeLatencies(o.history, context.before.mono).length >= 20);
-      },
+      check: asyncCheck(pgWords),
+      autopilot: asyncAutopilot,
     },
     {
       title: 'Cut the primary off and write through it',
@@ -54,26 +81,9 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
         return `Select the primary (${primary}) and press i to isolate it (or :isolate ${primary}). Its replication links are gone; the server still runs. Then write a key no other write touches, through it, as a client still connected to it would: :write ${primary} ${proofSql(primary)}`;
       },
       hint: 'PostgreSQL itself never fails over: here the supervisor plays the failover manager (Patroni\'s or repmgr\'s role). After 3 s without its primary it promotes the standby that received the most WAL. Its fencing is off in this lab, so nobody stops the old primary, and in async mode it goes on acknowledging what its clients send.',
-      check: (o, before) => {
-        const cut = lastIsolation(o.actions.filter((a) => a.seq > before.actionCount));
-        if (cut === null) return { passed: false, detail: 'the primary has not been isolated yet' };
-        if (cut.action.leader !== cut.node) return { passed: false, detail: `${cut.node} was isolated, but ${cut.action.leader ?? 'nobody'} was the primary; isolate the primary` };
-        const proof = proofWrites(o, cut)[0];
-        const workload = writesAcked(o.history, cut.action.mono).filter((w) => w.node === cut.node).length;
-        if (proof === undefined) return { passed: false, detail: `${cut.node} is cut off (${plural(workload, 'workload write')} acknowledged by it since); now write ${proofKey} through it: :write ${cut.node} ${proofSql(cut.node)}` };
-        return {
-          passed: true,
-          detail: `${cut.node} is cut off and still says "done": it acknowledged your ${proofKey} at LSN ${proof.outcome.index} (timeline ${proof.outcome.term}), and ${plural(workload, 'workload write')} so far since the cut; only its own WAL has them`,
-          facts: { oldLeader: cut.node, proofKey, proofIndex: proof.outcome.index, proofTerm: proof.outcome.term, proofSql: proof.sql },
-        };
-      },
-      autopilot: async (context) => {
-        const { leader } = await leaderAndFollowers(context);
-        context.cluster.partition([[leader], others(context.cluster.ids, leader)]);
-        await context.cluster.execute(proofSql(leader), [], { node: leader });
-        // As a person would: watch the manager promote a standby before killing the old primary.
-        await context.waitFor('the failover manager to promote a standby', (o) => o.leader !== null && o.leader !== leader);
-      },
+      check: cutOffCheck(pgWords),
+      // As a person would: watch the manager promote a standby before killing the old primary.
+      autopilot: cutOffAutopilot(pgWords),
     },
     {
       title: 'Kill it',
@@ -116,15 +126,7 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
         const lost = o.lostWrites.slice(before.lostWriteCount);
         const event = eventsOf(o, 'writes-lost', before.wall).find((e) => e.event.node === cut.node);
         if (lost.length === 0 || event === undefined) return { passed: false, detail: `${cut.node} is up; waiting for pg_rewind to finish and list what it removed` };
-        const split = lostByCut(o, cut, before.lostWriteCount);
-        const afterCut = ackedAfter(o, cut);
-        const parts = [
-          `${split.before} acknowledged before the cut but not yet on a standby when it came`,
-          `${split.after} acknowledged after it`,
-          ...(split.unmatched > 0 ? [`${split.unmatched} no longer in the history kept`] : []),
-        ];
-        const survived = Math.max(0, afterCut - split.after);
-        const survivors = survived === 0 ? '' : ` (${cut.node} acknowledged ${afterCut} after the cut: ${survived} of them had reached a standby before the cut took effect on the links, and survived)`;
+        const { split, afterCut, parts, survivors } = lossByCut(o, cut, before.lostWriteCount, pgWords);
         return {
           passed: true,
           detail: `${cut.node} was rewound by pg_rewind; ${plural(lost.length, 'acknowledged write was', 'acknowledged writes were')} lost, each confirmed by its transaction id among the COMMIT records removed: ${parts.join(', ')}${survivors}. pg_rewind's output: ${event.event.rollbackPath}`,
@@ -139,22 +141,11 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
           },
         };
       },
-      autopilot: async (context) => {
-        const cut = lastIsolation(context.observe().actions);
-        if (cut === null) throw new Error('no isolated primary to bring back');
-        context.cluster.heal();
-        await context.cluster.restart(cut.node);
-        await context.waitFor('the rewind', (o) => o.lostWrites.length > context.before.lostWriteCount);
-      },
+      autopilot: bringBackAutopilot(pgWords),
     },
     {
       title: 'Look for your lost write',
-      instruction: (o) => {
-        const cut = lastIsolation(o.actions);
-        const proof = cut === null ? undefined : proofWrites(o, cut)[0];
-        const said = proof === undefined ? '' : `${cut!.node} acknowledged your ${proofKey} at LSN ${proof.outcome.index}, timeline ${proof.outcome.term}. `;
-        return `${said}Ask the primary for it: :sql ${proofRead}`;
-      },
+      instruction: lookInstruction(pgWords, 'the primary'),
       hint: (o) => {
         const path = eventsOf(o, 'writes-lost')[0]?.event.rollbackPath;
         const dump = path === undefined ? '<data dir>/<node>/pg_waldump.log' : waldumpPath(path);
@@ -164,18 +155,14 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
         const lost = proofLost(o);
         if (lost === undefined) return { passed: false, detail: `${proofKey} is not among the lost writes: was it written through the cut-off primary (step 2)?` };
         if (otherWriteTo(o, proofKey, lost)) return { passed: false, detail: `another write touched ${proofKey}, so its absence would prove nothing; start the lab again` };
-        for (const read of okQueries(o, before)) {
-          const keys = new Set([...keysNamed(read.sql, read.params), ...read.outcome.rows.map((row) => row['k']).filter((k): k is string => typeof k === 'string')]);
-          if (!keys.has(proofKey)) continue;
-          const row = read.outcome.rows.find((r) => r['k'] === proofKey);
-          if (row !== undefined) return { passed: false, detail: `${proofKey} has a row ('${String(row['v'])}') on ${read.outcome.node}: was it written again?` };
-          return {
-            passed: true,
-            detail: `${read.outcome.node} has no row for ${proofKey}: the write ${lost.node} acknowledged at LSN ${lost.index} (timeline ${lost.term}) is gone, and no other write ever touched that key`,
-            facts: { proofCurrent: '(no row)' },
-          };
-        }
-        return { passed: false, detail: `no read of ${proofKey} yet: :sql ${proofRead}` };
+        const read = readOfProof(o, before);
+        if (read === null) return { passed: false, detail: `no read of ${proofKey} yet: :sql ${proofRead}` };
+        if (read.row !== undefined) return { passed: false, detail: `${proofKey} has a row ('${String(read.row['v'])}') on ${read.node}: was it written again?` };
+        return {
+          passed: true,
+          detail: `${read.node} has no row for ${proofKey}: the write ${lost.node} acknowledged at LSN ${lost.index} (timeline ${lost.term}) is gone, and no other write ever touched that key`,
+          facts: { proofCurrent: '(no row)' },
+        };
       },
       autopilot: async (context) => {
         await context.cluster.query(proofRead, [], { consistency: 'linearizable' });
@@ -192,10 +179,10 @@ export const asyncLostWritesPostgres: LabVariant<Facts> = {
     }
     if (f.lostCount !== undefined) {
       lines.push(
-        `${plural(f.lostCount, 'acknowledged write was', 'acknowledged writes were')} lost: ${f.lostBeforeCut} acknowledged before the cut but not yet on a standby when it came, ${f.lostAfterCut} acknowledged after it${(f.lostUnmatched ?? 0) > 0 ? `, ${f.lostUnmatched} no longer in the history kept` : ''}.${f.ackedAfterCut !== undefined && f.lostAfterCut !== undefined && f.ackedAfterCut > f.lostAfterCut ? ` The other ${f.ackedAfterCut - f.lostAfterCut} acknowledged after the cut had reached a standby before the cut took effect on the links, and survived.` : ''} pg_rewind removed them when ${f.oldLeader} came back; each was confirmed by its transaction id among the COMMIT records past the divergence point. The first ${Math.min(3, f.firstLost?.length ?? 0)}: ${(f.firstLost ?? []).join('; ')}.`,
+        `${lostSentence(f, pgWords)} pg_rewind removed them when ${f.oldLeader} came back; each was confirmed by its transaction id among the COMMIT records past the divergence point. The first ${Math.min(3, f.firstLost?.length ?? 0)}: ${(f.firstLost ?? []).join('; ')}.`,
       );
     }
-    if (f.proofCurrent !== undefined) lines.push(`You read ${f.proofKey}: ${f.proofCurrent}. No other write ever touched that key, so nothing overwrote it: it was acknowledged and then it vanished.`);
+    if (f.proofCurrent !== undefined) lines.push(proofReadLine(f));
     if (f.rollbackPath !== undefined) {
       const keep = run.dataKept === true ? ' The files stay after you quit (--data-dir).' : ' This run\'s dir is temporary and goes when you quit; run the lab with --data-dir <dir> to keep the files.';
       lines.push(`Unlike replica-lab's rollback file, nothing keeps the rows: pg_rewind made the old primary's data directory the new primary's. ${f.rollbackPath} holds pg_rewind's output (where the timelines diverged) and ${waldumpPath(f.rollbackPath)} the COMMIT records the old WAL held; re-applying a lost write means knowing it from the client side.${f.proofSql === undefined ? '' : ` Yours, through the primary: :sql ${f.proofSql}.`}${keep}`);

@@ -7,15 +7,16 @@
 // primary before promoting (STONITH); it comes back by pg_rewind, and what it
 // acknowledged alone between the cut and the kill is lost.
 //
-// Imported by split-brain.ts, which this file imports back: every value taken
-// from there is used inside a function, never while this module loads.
+// Imported by split-brain.ts, which this file imports back: what this module calls
+// from there while it loads is a function declaration (hoisted), building the
+// steps both engines share; every other value is used inside a function.
 
 import type { NodeId } from '../../cluster/index.js';
 import { actionsOf, actionsSince, earlierOn, eventsOf, leaders, node, plural } from '../analysis.js';
 import type { LabSetup, LabVariant, Observation } from '../types.js';
-import { okExecutes, okQueries, others } from './common.js';
+import { okExecutes, others, upsert } from './common.js';
 import { describePgLost } from './lost-writes.js';
-import { cutInstruction, primaryCut, twoLeaders, type Facts } from './split-brain.js';
+import { compareReplicas, cutInstruction, primaryCut, twoLeaders, writeToBoth, type Facts, type Words } from './split-brain.js';
 
 const setup = (fencing: boolean): LabSetup => ({
   // failover 'raft' is the supervisor's failover manager on PostgreSQL (cli/engine.ts postgresOptions).
@@ -23,9 +24,7 @@ const setup = (fencing: boolean): LabSetup => ({
   workload: { rate: 20, concurrency: 4, readFraction: 0, keys: 20, timeoutMs: 1_000, seed: 71 },
 });
 
-const ownerSql = "SELECT k, v FROM kv WHERE k = 'owner'";
-/** An upsert PostgreSQL takes (and SQLite >= 3.24). */
-const upsert = (key: string, value: string): string => `INSERT INTO kv(k, v) VALUES ('${key}', '${value}') ON CONFLICT(k) DO UPDATE SET v = excluded.v`;
+const pgWords: Words = { position: 'LSN', term: 'timeline', nodes: 'servers', leaders: 'primaries', diverged: 'the two primaries' };
 
 /** The manager's successful decision that promoted `to` (after `sinceMs`, Date.now()). */
 function decisionFor(o: Pick<Observation, 'failovers'>, to: NodeId, sinceMs: number) {
@@ -90,29 +89,7 @@ export const splitBrainPostgres: LabVariant<Facts> = {
         });
       },
     },
-    {
-      title: 'Write to both',
-      instruction: (o) => {
-        const two = twoLeaders(o);
-        return `Two clients, one on each side: :write ${two?.old ?? '<old primary>'} ${upsert('owner', 'alice')} and then :sql ${upsert('owner', 'bob')} (through the new primary).`;
-      },
-      hint: ':write sends a statement to the server you name; :sql goes to the primary the cluster knows, the promoted one. Both should say "done".',
-      check: (o, before) => {
-        const writes = okExecutes(o, before);
-        const byLeader = new Map<string, (typeof writes)[number]>();
-        for (const w of writes) byLeader.set(w.outcome.leader, w);
-        if (byLeader.size < 2) return { passed: false, detail: byLeader.size === 0 ? 'no write acknowledged yet' : `only ${[...byLeader.keys()][0]} has acknowledged a write; write to the other primary too` };
-        const [a, b] = [...byLeader.values()].sort((x, y) => x.outcome.term - y.outcome.term);
-        const say = (w: NonNullable<typeof a>): string => `${w.outcome.leader} acknowledged LSN ${w.outcome.index} (timeline ${w.outcome.term})`;
-        return { passed: true, detail: `${say(a!)}; ${say(b!)}: both said "done"`, facts: { oldWrite: say(a!), newWrite: say(b!) } };
-      },
-      autopilot: async (context) => {
-        const two = twoLeaders(context.observe());
-        if (two === null) throw new Error('there are not two primaries');
-        await context.cluster.execute(upsert('owner', 'alice'), [], { node: two.old });
-        await context.cluster.execute(upsert('owner', 'bob'), [], { node: two.young });
-      },
-    },
+    writeToBoth(pgWords, ':write sends a statement to the server you name; :sql goes to the primary the cluster knows, the promoted one. Both should say "done".'),
     {
       title: 'Heal the network, write to the old primary again',
       instruction: (o) => {
@@ -147,38 +124,10 @@ export const splitBrainPostgres: LabVariant<Facts> = {
         await context.cluster.execute(upsert('owner', 'carol'), [], { node: two.old });
       },
     },
-    {
-      title: 'Compare the replicas',
-      instruction: (o) => {
-        const two = twoLeaders(o);
-        return `Read the key on each primary, locally: :read ${two?.old ?? '<old>'} ${ownerSql} and :read ${two?.young ?? '<new>'} ${ownerSql}`;
-      },
-      hint: 'Same key, two answers, each acknowledged as done by the primary that took it. There is no automatic way back: someone must pick one timeline and throw the other away (pg_rewind or a new base backup of the loser).',
-      check: (o, before) => {
-        const reads = okQueries(o, before).filter((a) => a.consistency === 'local');
-        for (const a of reads) {
-          for (const b of reads) {
-            if (a.outcome.node >= b.outcome.node || a.sql !== b.sql) continue;
-            const show = (rows: readonly Readonly<Record<string, unknown>>[]): string => (rows.length === 0 ? '(no row)' : rows.map((r) => String(r['v'] ?? JSON.stringify(r))).join(', '));
-            const va = show(a.outcome.rows);
-            const vb = show(b.outcome.rows);
-            if (va === vb) continue;
-            return {
-              passed: true,
-              detail: `${a.outcome.node} says ${va}, ${b.outcome.node} says ${vb}: the two primaries have diverged`,
-              facts: { divergentKey: a.sql.includes("'owner'") ? 'owner' : a.sql, oldValue: `${a.outcome.node}: ${va}`, newValue: `${b.outcome.node}: ${vb}` },
-            };
-          }
-        }
-        return { passed: false, detail: reads.length === 0 ? 'no local reads yet' : 'no two servers have answered the same query differently yet' };
-      },
-      autopilot: async (context) => {
-        const two = twoLeaders(context.observe());
-        if (two === null) throw new Error('there are not two primaries');
-        await context.cluster.query(ownerSql, [], { node: two.old, consistency: 'local' });
-        await context.cluster.query(ownerSql, [], { node: two.young, consistency: 'local' });
-      },
-    },
+    compareReplicas(
+      pgWords,
+      'Same key, two answers, each acknowledged as done by the primary that took it. There is no automatic way back: someone must pick one timeline and throw the other away (pg_rewind or a new base backup of the loser).',
+    ),
     {
       title: 'Again, with fencing: cut the primary off',
       freshCluster: setup(true),

@@ -5,7 +5,7 @@
 
 import type { NodeId } from '../../cluster/index.js';
 import { actionsOf, actionsSince, earlierOn, eventsOf, leaders, listing, node, plural, writesAcked } from '../analysis.js';
-import type { Action, LabSetup, Observation } from '../types.js';
+import type { Action, LabSetup, Observation, Step } from '../types.js';
 import { defineLab } from '../types.js';
 import { okExecutes, okQueries, others, upsert } from './common.js';
 import { describeLost, lostWriteDetails } from './lost-writes.js';
@@ -64,6 +64,88 @@ export function cutInstruction(o: Observation): string {
   return `:partition ${primary} | ${others(o.status.map((n) => n.id), primary).join(' ')}`;
 }
 
+/** The words an engine uses in this lab's shared steps: what a position, a term, a node and two leaders are called there. */
+export interface Words {
+  /** A log position: 'index' (replica-lab) or 'LSN' (PostgreSQL). */
+  readonly position: string;
+  /** 'term' or 'timeline'. */
+  readonly term: string;
+  /** 'nodes' or 'servers'. */
+  readonly nodes: string;
+  /** Two of them: 'leaders' or 'primaries'. */
+  readonly leaders: string;
+  /** What has diverged: 'the replicas' or 'the two primaries'. */
+  readonly diverged: string;
+}
+
+const raftWords: Words = { position: 'index', term: 'term', nodes: 'nodes', leaders: 'leaders', diverged: 'the replicas' };
+
+// The steps below are function declarations: the PostgreSQL variant's module calls them while it loads, possibly
+// before this module has run (it imports this one back), and only hoisted functions exist by then.
+
+/** Write to both: one write through the old primary, one through the new; each says "done". */
+export function writeToBoth(words: Words, hint: string): Step<Facts> {
+  return {
+    title: 'Write to both',
+    instruction: (o) => {
+      const two = twoLeaders(o);
+      return `Two clients, one on each side: :write ${two?.old ?? '<old primary>'} ${upsert('owner', 'alice')} and then :sql ${upsert('owner', 'bob')} (through the new primary).`;
+    },
+    hint,
+    check: (o, before) => {
+      const writes = okExecutes(o, before);
+      const byLeader = new Map<string, (typeof writes)[number]>();
+      for (const w of writes) byLeader.set(w.outcome.leader, w);
+      if (byLeader.size < 2) return { passed: false, detail: byLeader.size === 0 ? 'no write acknowledged yet' : `only ${[...byLeader.keys()][0]} has acknowledged a write; write to the other primary too` };
+      const [a, b] = [...byLeader.values()].sort((x, y) => x.outcome.term - y.outcome.term);
+      const say = (w: NonNullable<typeof a>): string => `${w.outcome.leader} acknowledged ${words.position} ${w.outcome.index} (${words.term} ${w.outcome.term})`;
+      return { passed: true, detail: `${say(a!)}; ${say(b!)}: both said "done"`, facts: { oldWrite: say(a!), newWrite: say(b!) } };
+    },
+    autopilot: async (context) => {
+      const two = twoLeaders(context.observe());
+      if (two === null) throw new Error(`there are not two ${words.leaders}`);
+      await context.cluster.execute(upsert('owner', 'alice'), [], { node: two.old });
+      await context.cluster.execute(upsert('owner', 'bob'), [], { node: two.young });
+    },
+  };
+}
+
+/** Compare the replicas: the same key read locally on both primaries gives two answers. */
+export function compareReplicas(words: Words, hint: string): Step<Facts> {
+  return {
+    title: 'Compare the replicas',
+    instruction: (o) => {
+      const two = twoLeaders(o);
+      return `Read the key on each primary, locally: :read ${two?.old ?? '<old>'} ${ownerSql} and :read ${two?.young ?? '<new>'} ${ownerSql}`;
+    },
+    hint,
+    check: (o, before) => {
+      const reads = okQueries(o, before).filter((a) => a.consistency === 'local');
+      for (const a of reads) {
+        for (const b of reads) {
+          if (a.outcome.node >= b.outcome.node || a.sql !== b.sql) continue;
+          const show = (rows: readonly Readonly<Record<string, unknown>>[]): string => (rows.length === 0 ? '(no row)' : rows.map((r) => String(r['v'] ?? JSON.stringify(r))).join(', '));
+          const va = show(a.outcome.rows);
+          const vb = show(b.outcome.rows);
+          if (va === vb) continue;
+          return {
+            passed: true,
+            detail: `${a.outcome.node} says ${va}, ${b.outcome.node} says ${vb}: ${words.diverged} have diverged`,
+            facts: { divergentKey: a.sql.includes("'owner'") ? 'owner' : a.sql, oldValue: `${a.outcome.node}: ${va}`, newValue: `${b.outcome.node}: ${vb}` },
+          };
+        }
+      }
+      return { passed: false, detail: reads.length === 0 ? 'no local reads yet' : `no two ${words.nodes} have answered the same query differently yet` };
+    },
+    autopilot: async (context) => {
+      const two = twoLeaders(context.observe());
+      if (two === null) throw new Error(`there are not two ${words.leaders}`);
+      await context.cluster.query(ownerSql, [], { node: two.old, consistency: 'local' });
+      await context.cluster.query(ownerSql, [], { node: two.young, consistency: 'local' });
+    },
+  };
+}
+
 export const splitBrain = defineLab<Facts>({
   id: 'split-brain',
   title: 'Split brain: manual failover without fencing',
@@ -115,29 +197,7 @@ export const splitBrain = defineLab<Facts>({
         await context.waitFor('two leaders', (o) => twoLeaders(o) !== null);
       },
     },
-    {
-      title: 'Write to both',
-      instruction: (o) => {
-        const two = twoLeaders(o);
-        return `Two clients, one on each side: :write ${two?.old ?? '<old primary>'} ${upsert('owner', 'alice')} and then :sql ${upsert('owner', 'bob')} (through the new primary).`;
-      },
-      hint: ':write sends a statement to the node you name; :sql goes to the leader of the highest term. Both should say "done".',
-      check: (o, before) => {
-        const writes = okExecutes(o, before);
-        const byLeader = new Map<string, (typeof writes)[number]>();
-        for (const w of writes) byLeader.set(w.outcome.leader, w);
-        if (byLeader.size < 2) return { passed: false, detail: byLeader.size === 0 ? 'no write acknowledged yet' : `only ${[...byLeader.keys()][0]} has acknowledged a write; write to the other primary too` };
-        const [a, b] = [...byLeader.values()].sort((x, y) => x.outcome.term - y.outcome.term);
-        const say = (w: NonNullable<typeof a>): string => `${w.outcome.leader} acknowledged index ${w.outcome.index} (term ${w.outcome.term})`;
-        return { passed: true, detail: `${say(a!)}; ${say(b!)}: both said "done"`, facts: { oldWrite: say(a!), newWrite: say(b!) } };
-      },
-      autopilot: async (context) => {
-        const two = twoLeaders(context.observe());
-        if (two === null) throw new Error('there are not two leaders');
-        await context.cluster.execute(upsert('owner', 'alice'), [], { node: two.old });
-        await context.cluster.execute(upsert('owner', 'bob'), [], { node: two.young });
-      },
-    },
+    writeToBoth(raftWords, ':write sends a statement to the node you name; :sql goes to the leader of the highest term. Both should say "done".'),
     {
       title: 'Heal the network',
       instruction: 'Press h. The old primary now hears the new one.',
@@ -162,38 +222,10 @@ export const splitBrain = defineLab<Facts>({
         await context.waitFor('higher-term-ignored', (o) => eventsOf(o, 'higher-term-ignored', context.before.wall).length > 0);
       },
     },
-    {
-      title: 'Compare the replicas',
-      instruction: (o) => {
-        const two = twoLeaders(o);
-        return `Read the key on each primary, locally: :read ${two?.old ?? '<old>'} ${ownerSql} and :read ${two?.young ?? '<new>'} ${ownerSql}`;
-      },
-      hint: 'Same key, two answers, each acknowledged as done by the primary that took it: divergent replicas. The old primary\'s write was never on a majority (an async primary applies a write at its own flush, before any follower has it), but its client was told "done" all the same. There is no automatic way back; someone must pick one history and throw the other away.',
-      check: (o, before) => {
-        const reads = okQueries(o, before).filter((a) => a.consistency === 'local');
-        for (const a of reads) {
-          for (const b of reads) {
-            if (a.outcome.node >= b.outcome.node || a.sql !== b.sql) continue;
-            const show = (rows: readonly Readonly<Record<string, unknown>>[]): string => (rows.length === 0 ? '(no row)' : rows.map((r) => String(r['v'] ?? JSON.stringify(r))).join(', '));
-            const va = show(a.outcome.rows);
-            const vb = show(b.outcome.rows);
-            if (va === vb) continue;
-            return {
-              passed: true,
-              detail: `${a.outcome.node} says ${va}, ${b.outcome.node} says ${vb}: the replicas have diverged`,
-              facts: { divergentKey: a.sql.includes("'owner'") ? 'owner' : a.sql, oldValue: `${a.outcome.node}: ${va}`, newValue: `${b.outcome.node}: ${vb}` },
-            };
-          }
-        }
-        return { passed: false, detail: reads.length === 0 ? 'no local reads yet' : 'no two nodes have answered the same query differently yet' };
-      },
-      autopilot: async (context) => {
-        const two = twoLeaders(context.observe());
-        if (two === null) throw new Error('there are not two leaders');
-        await context.cluster.query(ownerSql, [], { node: two.old, consistency: 'local' });
-        await context.cluster.query(ownerSql, [], { node: two.young, consistency: 'local' });
-      },
-    },
+    compareReplicas(
+      raftWords,
+      'Same key, two answers, each acknowledged as done by the primary that took it: divergent replicas. The old primary\'s write was never on a majority (an async primary applies a write at its own flush, before any follower has it), but its client was told "done" all the same. There is no automatic way back; someone must pick one history and throw the other away.',
+    ),
     {
       title: 'Again, with fencing: cut and promote',
       freshCluster: setup(true),
