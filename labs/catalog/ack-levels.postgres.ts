@@ -6,13 +6,12 @@
 // acknowledged writes. Steps 1, 3 and 4 keep the lab's checks; step 2 looks
 // for the promotion instead of an election.
 
-import type { EngineKind } from '../../cluster/engine.js';
-import { actionsOf, actionsSince, earlierOn, eventsOf, formatMs, plural, writesAcked } from '../analysis.js';
+import { engineNames, type EngineKind } from '../../cluster/engine.js';
+import { actionsOf, actionsSince, eventsOf, formatMs, plural, writesAcked } from '../analysis.js';
 import type { LabVariant, RunSummary, Step } from '../types.js';
 import type { AckLevelsFacts as Facts } from './ack-levels.js';
+import { otherEngineRun } from './beside.js';
 import { leaderAndFollowers, leaderName, someFollower } from './common.js';
-
-const engineNames: Readonly<Record<EngineKind, string>> = { 'replica-lab': 'replica-lab', postgres: 'PostgreSQL' };
 
 /**
  * This run beside the same lab's last passed run on the other engine (both
@@ -20,13 +19,11 @@ const engineNames: Readonly<Record<EngineKind, string>> = { 'replica-lab': 'repl
  * reads outside the acknowledgement. Empty when there is no such run.
  */
 export function runBeside(here: Partial<Facts>, run: Pick<RunSummary, 'earlier' | 'engine'>): string[] {
-  const hereEngine: EngineKind = run.engine ?? 'replica-lab';
-  const thereEngine: EngineKind = hereEngine === 'postgres' ? 'replica-lab' : 'postgres';
-  const earlier = earlierOn<Facts>(run, thereEngine);
-  if (earlier === null) return [];
-  const there = earlier.facts;
-  const h = engineNames[hereEngine];
-  const t = engineNames[thereEngine];
+  const other = otherEngineRun<Facts>(run);
+  if (other === null) return [];
+  const there = other.facts;
+  const h = engineNames[other.here];
+  const t = engineNames[other.there];
   const lines: string[] = [];
   const levels = (f: Partial<Facts>): string =>
     [
@@ -40,7 +37,7 @@ export function runBeside(here: Partial<Facts>, run: Pick<RunSummary, 'earlier' 
   const thereLevels = levels(there);
   if (hereLevels && thereLevels) {
     lines.push(
-      `Beside your ${t} run of this lab (${earlier.at.slice(0, 10)}${earlier.autopilot ? ', autopilot' : ''}), median write latency: ${t} ${thereLevels}; ${h} ${hereLevels}. Both wait for the same three points on the copies; what each costs is this machine's, measured by the same clients.`,
+      `${other.besideYour}, median write latency: ${t} ${thereLevels}; ${h} ${hereLevels}. Both wait for the same three points on the copies; what each costs is this machine's, measured by the same clients.`,
     );
   }
   if (typeof here.lostAtCrash === 'number' && typeof there.lostAtCrash === 'number') {
@@ -49,7 +46,7 @@ export function runBeside(here: Partial<Facts>, run: Pick<RunSummary, 'earlier' 
         ? `${f.promotedBy === 'person' ? 'you promoted' : 'the failover manager promoted'} ${f.newLeader ?? '?'} (timeline ${f.newTerm ?? '?'})`
         : `the followers elected ${f.newLeader ?? '?'} (term ${f.newTerm ?? '?'})`;
     lines.push(
-      `The crash at received lost ${plural(there.lostAtCrash, 'acknowledged write')} on ${t} and ${plural(here.lostAtCrash, 'acknowledged write')} on ${h}. Who took over differs: on ${t} ${took(thereEngine, there)}, on ${h} ${took(hereEngine, here)}; a vote of a majority on replica-lab, one process's choice on PostgreSQL (the failover manager's, or yours).`,
+      `The crash at received lost ${plural(there.lostAtCrash, 'acknowledged write')} on ${t} and ${plural(here.lostAtCrash, 'acknowledged write')} on ${h}. Who took over differs: on ${t} ${took(other.there, there)}, on ${h} ${took(other.here, here)}; a vote of a majority on replica-lab, one process's choice on PostgreSQL (the failover manager's, or yours).`,
     );
   }
   if (typeof here.quorumStale === 'number' && typeof there.quorumStale === 'number') {

@@ -6,8 +6,9 @@
 // lab's own (same workload, same online checker); the words are PostgreSQL's.
 
 import type { EngineKind } from '../../cluster/engine.js';
-import { earlierOn, formatMs, plural } from '../analysis.js';
+import { formatMs, plural } from '../analysis.js';
 import type { LabVariant, RunSummary, Step } from '../types.js';
+import { otherEngineRun } from './beside.js';
 import { leaderName, someFollower } from './common.js';
 import type { LagAnomaliesFacts as Facts } from './lag-anomalies.js';
 
@@ -22,18 +23,16 @@ const engineWords: Readonly<Record<EngineKind, { readonly name: string; readonly
  * passed it there or neither run measured the anomalies.
  */
 export function runBeside(here: Partial<Facts>, run: Pick<RunSummary, 'earlier' | 'engine'>): string[] {
-  const hereEngine: EngineKind = run.engine ?? 'replica-lab';
-  const thereEngine: EngineKind = hereEngine === 'postgres' ? 'replica-lab' : 'postgres';
-  const earlier = earlierOn<Facts>(run, thereEngine);
-  if (earlier === null) return [];
-  const there = earlier.facts;
-  const h = engineWords[hereEngine];
-  const t = engineWords[thereEngine];
+  const other = otherEngineRun<Facts>(run);
+  if (other === null) return [];
+  const there = other.facts;
+  const h = engineWords[other.here];
+  const t = engineWords[other.there];
   const lines: string[] = [];
   const seen = (f: Partial<Facts>): boolean => typeof f.rywViolations === 'number' && typeof f.anomalyReads === 'number' && typeof f.monotonicViolations === 'number';
   if (seen(here) && seen(there)) {
     lines.push(
-      `Beside your ${t.name} run of this lab (${earlier.at.slice(0, 10)}${earlier.autopilot ? ', autopilot' : ''}): there, with a ${t.copy} ${there.delayMs ?? '?'} ms behind, ${there.rywViolations} of ${there.anomalyReads} reads missed their own write and ${there.monotonicViolations} went back in time; here, on ${h.name}, ${here.rywViolations} of ${here.anomalyReads} and ${here.monotonicViolations}. The counts depend on how long the step ran before its check passed; that both anomalies appeared on both engines does not: they come from reading a copy that is behind, a Raft follower's SQLite or a hot standby alike.`,
+      `${other.besideYour}: there, with a ${t.copy} ${there.delayMs ?? '?'} ms behind, ${there.rywViolations} of ${there.anomalyReads} reads missed their own write and ${there.monotonicViolations} went back in time; here, on ${h.name}, ${here.rywViolations} of ${here.anomalyReads} and ${here.monotonicViolations}. The counts depend on how long the step ran before its check passed; that both anomalies appeared on both engines does not: they come from reading a copy that is behind, a Raft follower's SQLite or a hot standby alike.`,
     );
   }
   if (typeof here.slowReadMs === 'number' && typeof there.slowReadMs === 'number') {

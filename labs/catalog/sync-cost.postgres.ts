@@ -4,16 +4,15 @@
 // operator lowers synchronous_standby_names by hand (ALTER SYSTEM and a
 // reload), which releases the waiting commits; then sync is put back.
 //
-// From sync-cost.ts only types and function declarations are imported (that
-// file imports this one; its declarations are hoisted, its consts are not).
+// From sync-cost.ts only types are imported (that file imports this one);
+// steps 1 to 3 come from sync-cost.measure.ts, as the lab's do.
 
-import { actionsOf, actionsSince, earlierOn, formatMs, listing, median, node, plural, writeLatencies, writesInvoked } from '../analysis.js';
+import { actionsOf, actionsSince, earlierOn, formatMs, listing, median, plural, writeLatencies, writesInvoked } from '../analysis.js';
 import type { Action, Baseline, CheckResult, LabVariant, Observation } from '../types.js';
-import { leaderAndFollowers, leaderName, slowLink, someFollower } from './common.js';
+import { leaderName, someFollower } from './common.js';
 import { standbyNames } from './pg-common.js';
-import { farthest, syncSince, type SyncCostFacts as Facts } from './sync-cost.js';
-
-const farDelayMs = 50;
+import { farDelayMs, farthest, measuringSteps, syncSince } from './sync-cost.measure.js';
+import type { SyncCostFacts as Facts } from './sync-cost.js';
 
 /** The last successful replication change in `actions` that left sync mode (a lowering), or null. */
 function lowering(actions: readonly Action[]): (Action & { kind: 'replication' }) | null {
@@ -50,6 +49,18 @@ export function restoredCheck(o: Observation, before: Baseline): CheckResult<Fac
   return { passed: true, detail: `${standbyNames(o)} again: ${plural(acked, 'write')} acknowledged since, each flushed on every listed standby`, facts: { ackedAfterRestore: acked } };
 }
 
+/** Steps 1 to 3 measure as the lab's do (sync-cost.measure.ts), in PostgreSQL's words. */
+const [farStep, syncStep, pauseStep] = measuringSteps({
+  copy: 'standby',
+  leader: 'primary',
+  writes: 'commits',
+  notSync: (o) => `${standbyNames(o)}, not sync`,
+  syncWrites: (o) => `${standbyNames(o)}: commits`,
+  stillMember: 'in synchronous_standby_names',
+  member: 'in synchronous_standby_names',
+  waitsFor: 'every commit waits for both standbys',
+});
+
 export const syncCostOnPostgres: LabVariant<Facts> = {
   summary:
     'Synchronous replication in PostgreSQL (synchronous_standby_names) promises that a commit returns only once the listed standbys have it. You pay for it on every commit: put one standby 50 ms away and each commit waits for its round trip; pause a standby and every commit waits, with no timeout; PostgreSQL never gives up by itself, so you lower synchronous_standby_names by hand to let writes through, and put it back.',
@@ -62,79 +73,19 @@ export const syncCostOnPostgres: LabVariant<Facts> = {
       title: 'Put a standby far away',
       instruction: (o) => `The primary ${leaderName(o)} replicates async: ${standbyNames(o)} (the header: async · no sync standby). Put one standby in another region, ${farDelayMs} ms away each way: :delay ${leaderName(o)} ${someFollower(o)} ${farDelayMs}`,
       hint: 'The delay is on the replication connection (the proxy between the standby\'s walreceiver and the primary\'s walsender). Async, a commit returns once the primary has flushed its own WAL: it waits for no standby, so commit latency hardly moves.',
-      check: (o, before) => {
-        if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
-        const far = farthest(o);
-        if (far === null || far.action === null) return { passed: false, detail: 'no standby is 20 ms or more from the primary both ways yet' };
-        const latencies = writeLatencies(o.history, far.action.mono);
-        if (latencies.length < 10) return { passed: false, detail: `${far.id} is ${far.delayMs} ms away; measuring commits (${latencies.length}/10)` };
-        const p50 = median(latencies)!;
-        return {
-          passed: true,
-          detail: `${far.id} is ${far.delayMs} ms away; async commits still take ${formatMs(p50)} (median of ${latencies.length}): the primary does not wait for it`,
-          facts: { farFollower: far.id, delayMs: far.delayMs, asyncP50Ms: p50, asyncWrites: latencies.length },
-        };
-      },
-      autopilot: async (context) => {
-        const { leader, followers } = await leaderAndFollowers(context);
-        const mono = performance.now();
-        slowLink(context, leader, followers[followers.length - 1]!, farDelayMs);
-        await context.waitFor('10 async writes', (o) => writeLatencies(o.history, mono).length >= 10);
-      },
+      ...farStep,
     },
     {
       title: 'Switch to sync',
       instruction: 'Make replication synchronous: :mode sync (or press m until the header says sync). The header then shows sync · FIRST 2 (n2, n3): the primary\'s synchronous_standby_names, both standbys synchronous.',
       hint: 'The change is ALTER SYSTEM SET synchronous_standby_names and pg_reload_conf() on the primary, no restart. With FIRST 2 and synchronous_commit = on a commit returns once both standbys have flushed its WAL, so each waits for the far one\'s round trip.',
-      check: (o, before) => {
-        const change = syncSince(actionsSince(o, before));
-        if (change === null || o.replication.mode !== 'sync') return { passed: false, detail: `${standbyNames(o)}, not sync` };
-        const far = farthest(o);
-        const latencies = writeLatencies(o.history, change.mono);
-        if (latencies.length < 10) return { passed: false, detail: `sync; measuring commits (${latencies.length}/10)` };
-        const p50 = median(latencies)!;
-        // A sync commit cannot return before the far standby's round trip: a physical lower bound, not a timing guess.
-        const floor = far === null ? 0 : 2 * far.delayMs * 0.9;
-        if (p50 < floor) return { passed: false, detail: `sync commits take ${formatMs(p50)}, less than ${far!.id}'s round trip: is ${far!.id} in synchronous_standby_names?` };
-        return {
-          passed: true,
-          detail: `${standbyNames(o)}: commits take ${formatMs(p50)} (median of ${latencies.length})${far === null ? '' : `: each waits for ${far.id}, ${far.delayMs} ms away each way`}`,
-          facts: { syncP50Ms: p50, syncWrites: latencies.length },
-        };
-      },
-      autopilot: async (context) => {
-        const mono = performance.now();
-        await context.cluster.setReplication({ mode: 'sync' });
-        await context.waitFor('10 sync writes', (o) => writeLatencies(o.history, mono).length >= 10);
-      },
+      ...syncStep,
     },
     {
       title: 'Pause a standby',
       instruction: (o) => `Select the other standby (${o.status.find((n) => n.paused)?.id ?? someFollower(o, farthest(o) === null ? [] : [farthest(o)!.id])}) and press p to pause it. Watch the write rate.`,
       hint: 'p stops every process of that server (SIGSTOP): its walreceiver no longer answers. With FIRST 2 each commit needs both standbys, and PostgreSQL has no timeout for that wait. The workload\'s clients give up after 2 s and cancel their statement; a commit whose wait is cancelled stays committed on the primary (PostgreSQL warns: "The transaction has already committed locally, but might not have been replicated to the standby"), so each timeout is in doubt, not a failure.',
-      check: (o, before) => {
-        const pause = actionsOf(actionsSince(o, before), 'pause').find((a) => a.error === null && a.node !== a.leader);
-        if (pause === undefined) return { passed: false, detail: 'no standby has been paused yet' };
-        if (node(o, pause.node)?.paused !== true) return { passed: false, detail: `${pause.node} is no longer paused` };
-        if (o.replication.mode !== 'sync') return { passed: false, detail: `${standbyNames(o)}, not sync` };
-        const started = writesInvoked(o.history, pause.mono);
-        const acked = started.filter((w) => w.end?.type === 'ok').length;
-        if (acked > 0) return { passed: false, detail: `${acked} writes were acknowledged after ${pause.node} paused: is it in synchronous_standby_names?` };
-        if (started.length < 3) return { passed: false, detail: `${pause.node} is paused; watching writes (${started.length}/3 started)` };
-        return {
-          passed: true,
-          detail: `${pause.node} is paused: 0 of ${started.length} writes started since have been acknowledged; every commit waits for both standbys`,
-          facts: { pausedNode: pause.node, blockedWrites: started.length },
-        };
-      },
-      autopilot: async (context) => {
-        const o = context.observe();
-        const far = farthest(o);
-        const target = someFollower(o, far === null ? [] : [far.id]);
-        const mono = performance.now();
-        context.cluster.pause(target);
-        await context.waitFor('blocked writes', (x) => writesInvoked(x.history, mono).length >= 3);
-      },
+      ...pauseStep,
     },
     {
       title: 'Stop waiting, by hand',

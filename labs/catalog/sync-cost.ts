@@ -2,10 +2,10 @@
 // sync follower's round trip; a paused follower blocks every write; a sync
 // timeout with an async fallback silently turns the cluster async.
 
-import { actionsOf, actionsSince, delayBetween, earlierOn, eventsOf, formatMs, linkDelays, listing, median, node, plural, slowedAt, writeLatencies, writesAcked, writesInvoked } from '../analysis.js';
-import type { Action, Observation } from '../types.js';
+import { earlierOn, eventsOf, formatMs, listing, median, node, plural, writesAcked } from '../analysis.js';
 import { defineLab } from '../types.js';
-import { leaderAndFollowers, leaderName, slowLink, someFollower } from './common.js';
+import { leaderName, someFollower } from './common.js';
+import { farDelayMs, farthest, measuringSteps } from './sync-cost.measure.js';
 import { syncCostOnPostgres } from './sync-cost.postgres.js';
 
 /** What the checks measure; the PostgreSQL variant (sync-cost.postgres.ts) fills the same fields where they mean the same, and its own. */
@@ -35,30 +35,19 @@ export interface SyncCostFacts {
 
 type Facts = SyncCostFacts;
 
-const farDelayMs = 50;
-const farDelayMsMin = 20;
 const degradeAfterMs = 500;
 
-/** The follower furthest from the leader by the journal's link delays, with its delay. */
-export function farthest(o: Observation): { id: string; delayMs: number; action: Action | null } | null {
-  const leader = o.leader;
-  if (leader === null) return null;
-  const delays = linkDelays(o.actions);
-  let best: { id: string; delayMs: number; action: Action | null } | null = null;
-  for (const n of o.status) {
-    if (n.id === leader) continue;
-    const delayMs = delayBetween(delays, leader, n.id);
-    if (delayMs >= farDelayMsMin && (best === null || delayMs > best.delayMs)) best = { id: n.id, delayMs, action: slowedAt(o.actions, leader, n.id, farDelayMsMin) };
-  }
-  return best;
-}
-
-/** When replication last became sync, by the journal. */
-export function syncSince(actions: readonly Action[]): Action | null {
-  const changes = actionsOf(actions, 'replication').filter((a) => a.error === null && a.change.mode !== undefined);
-  const last = changes[changes.length - 1];
-  return last?.change.mode === 'sync' ? last : null;
-}
+/** Steps 1 to 3 (sync-cost.measure.ts, shared with the PostgreSQL variant), in replica-lab's words. */
+const [farStep, syncStep, pauseStep] = measuringSteps({
+  copy: 'follower',
+  leader: 'leader',
+  writes: 'writes',
+  notSync: (o) => `replication is ${o.replication.mode}, not sync`,
+  syncWrites: () => 'sync writes',
+  stillMember: 'still a sync follower',
+  member: 'a sync follower',
+  waitsFor: 'every write waits for every sync follower',
+});
 
 export const syncCost = defineLab<Facts>({
   id: 'sync-cost',
@@ -79,79 +68,19 @@ export const syncCost = defineLab<Facts>({
       title: 'Put a follower far away',
       instruction: (o) => `The cluster runs async. Put one follower in another region, ${farDelayMs} ms away each way: :delay ${leaderName(o)} ${someFollower(o)} ${farDelayMs}`,
       hint: 'Watch the header: async write latency hardly moves, because the leader does not wait for any follower.',
-      check: (o, before) => {
-        if (actionsOf(actionsSince(o, before), 'link').length === 0) return { passed: false, detail: 'no link has been slowed yet' };
-        const far = farthest(o);
-        if (far === null || far.action === null) return { passed: false, detail: `no follower is ${farDelayMsMin} ms or more from the leader both ways yet` };
-        const latencies = writeLatencies(o.history, far.action.mono);
-        if (latencies.length < 10) return { passed: false, detail: `${far.id} is ${far.delayMs} ms away; measuring writes (${latencies.length}/10)` };
-        const p50 = median(latencies)!;
-        return {
-          passed: true,
-          detail: `${far.id} is ${far.delayMs} ms away; async writes still take ${formatMs(p50)} (median of ${latencies.length}): the leader does not wait for it`,
-          facts: { farFollower: far.id, delayMs: far.delayMs, asyncP50Ms: p50, asyncWrites: latencies.length },
-        };
-      },
-      autopilot: async (context) => {
-        const { leader, followers } = await leaderAndFollowers(context);
-        const mono = performance.now();
-        slowLink(context, leader, followers[followers.length - 1]!, farDelayMs);
-        await context.waitFor('10 async writes', (o) => writeLatencies(o.history, mono).length >= 10);
-      },
+      ...farStep,
     },
     {
       title: 'Switch to sync',
       instruction: 'Make replication synchronous: :mode sync (or press m until the header says sync). Every follower is now a sync follower.',
       hint: 'A sync write is acknowledged only when every sync follower has it on disk: PostgreSQL synchronous_standby_names = \'FIRST 2 (n2, n3)\', MySQL semi-sync waiting for every replica.',
-      check: (o, before) => {
-        const change = syncSince(actionsSince(o, before));
-        if (change === null || o.replication.mode !== 'sync') return { passed: false, detail: `replication is ${o.replication.mode}, not sync` };
-        const far = farthest(o);
-        const latencies = writeLatencies(o.history, change.mono);
-        if (latencies.length < 10) return { passed: false, detail: `sync; measuring writes (${latencies.length}/10)` };
-        const p50 = median(latencies)!;
-        // A sync write cannot be acknowledged before the far follower's round trip: a physical lower bound, not a timing guess.
-        const floor = far === null ? 0 : 2 * far.delayMs * 0.9;
-        if (p50 < floor) return { passed: false, detail: `sync writes take ${formatMs(p50)}, less than ${far!.id}'s round trip: is ${far!.id} still a sync follower?` };
-        return {
-          passed: true,
-          detail: `sync writes take ${formatMs(p50)} (median of ${latencies.length})${far === null ? '' : `: each waits for ${far.id}, ${far.delayMs} ms away each way`}`,
-          facts: { syncP50Ms: p50, syncWrites: latencies.length },
-        };
-      },
-      autopilot: async (context) => {
-        const mono = performance.now();
-        await context.cluster.setReplication({ mode: 'sync' });
-        await context.waitFor('10 sync writes', (o) => writeLatencies(o.history, mono).length >= 10);
-      },
+      ...syncStep,
     },
     {
       title: 'Pause a follower',
       instruction: (o) => `Select the other follower (${someFollower(o, farthest(o) === null ? [] : [farthest(o)!.id])}) and press p to pause it. Watch the write rate.`,
       hint: 'A paused process (SIGSTOP) answers nothing. A sync leader cannot acknowledge a write until every sync follower has it, so it waits — PostgreSQL waits forever in this case.',
-      check: (o, before) => {
-        const pause = actionsOf(actionsSince(o, before), 'pause').find((a) => a.error === null && a.node !== a.leader);
-        if (pause === undefined) return { passed: false, detail: 'no follower has been paused yet' };
-        if (node(o, pause.node)?.paused !== true) return { passed: false, detail: `${pause.node} is no longer paused` };
-        if (o.replication.mode !== 'sync') return { passed: false, detail: `replication is ${o.replication.mode}, not sync` };
-        const started = writesInvoked(o.history, pause.mono);
-        const acked = started.filter((w) => w.end?.type === 'ok').length;
-        if (acked > 0) return { passed: false, detail: `${acked} writes were acknowledged after ${pause.node} paused: is it a sync follower?` };
-        if (started.length < 3) return { passed: false, detail: `${pause.node} is paused; watching writes (${started.length}/3 started)` };
-        return {
-          passed: true,
-          detail: `${pause.node} is paused: 0 of ${started.length} writes started since have been acknowledged; every write waits for every sync follower`,
-          facts: { pausedNode: pause.node, blockedWrites: started.length },
-        };
-      },
-      autopilot: async (context) => {
-        const o = context.observe();
-        const far = farthest(o);
-        const target = someFollower(o, far === null ? [] : [far.id]);
-        const mono = performance.now();
-        context.cluster.pause(target);
-        await context.waitFor('blocked writes', (x) => writesInvoked(x.history, mono).length >= 3);
-      },
+      ...pauseStep,
     },
     {
       title: 'Let the leader stop waiting',

@@ -5,11 +5,9 @@
 // session fixes, WAL position and sticky reads, clear both).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { postgresOptions } from '../../cli/engine.js';
-import { startPostgresCluster } from '../../cluster/postgres/index.js';
 import type { ReplicationEngine } from '../../cluster/engine.js';
-import { findLab, LabSession } from '../../labs/index.js';
-import { noPostgres, pgBin, suiteName } from './helpers.js';
+import { findLab, type LabSession } from '../../labs/index.js';
+import { labOnPostgres, noPostgres, suiteName } from './helpers.js';
 
 const sessions: LabSession[] = [];
 const clusters: ReplicationEngine[] = [];
@@ -21,16 +19,7 @@ afterEach(async () => {
 
 describe.skipIf(noPostgres)(suiteName('lag-anomalies on PostgreSQL'), () => {
   it('each check fails before its step is done and passes after the autopilot does it, in the variant\'s words', async () => {
-    const session = await LabSession.start(findLab('lag-anomalies')!, {
-      mode: 'auto',
-      progress: null,
-      engine: 'postgres',
-      startCluster: async (options) => {
-        const cluster = (await startPostgresCluster(postgresOptions(options, pgBin ?? undefined))) as unknown as ReplicationEngine;
-        clusters.push(cluster);
-        return cluster;
-      },
-    });
+    const session = await labOnPostgres(findLab('lag-anomalies')!, clusters);
     sessions.push(session);
     expect(session.getState().steps.map((s) => s.title)).toEqual(['Slow one standby', 'Fix read-your-writes', 'Fix monotonic reads']);
     const details: string[] = [];

@@ -5,26 +5,15 @@
 // only if the row is then on the primary and not on the cut-off standby.
 
 import { describe, expect, it } from 'vitest';
-import { postgresOptions } from '../../cli/engine.js';
 import type { ReplicationEngine } from '../../cluster/engine.js';
-import { startPostgresCluster } from '../../cluster/postgres/index.js';
-import { findLab, LabSession } from '../../labs/index.js';
-import { isAlive, noPostgres, pgBin, suiteName } from './helpers.js';
+import { findLab } from '../../labs/index.js';
+import { isAlive, labOnPostgres, noPostgres, suiteName } from './helpers.js';
 
 describe.skipIf(noPostgres)(suiteName('pg-sync-cancel on PostgreSQL'), () => {
   it('each check fails before its step and passes after the autopilot; the cancelled commit is there on n1, not on n2, then on n2', async () => {
     const lab = findLab('pg-sync-cancel')!;
     const started: ReplicationEngine[] = [];
-    const session = await LabSession.start(lab, {
-      mode: 'auto',
-      progress: null,
-      engine: 'postgres',
-      startCluster: async (options) => {
-        const cluster = (await startPostgresCluster(postgresOptions(options, pgBin ?? undefined))) as unknown as ReplicationEngine;
-        started.push(cluster);
-        return cluster;
-      },
-    });
+    const session = await labOnPostgres(lab, started);
     const pids = session.cluster.status().flatMap((n) => (n.pid === null ? [] : [n.pid]));
     try {
       for (const [index, step] of lab.steps.entries()) {
