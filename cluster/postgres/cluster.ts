@@ -935,19 +935,26 @@ export class PostgresCluster extends EventEmitter {
       throw error;
     } finally {
       client.off('error', onError);
+      // A connection closed with a statement still running there may still say something: nobody listens any more.
+      if (broken !== undefined) client.on('error', () => undefined);
       client.release(broken);
     }
   }
 
   /**
-   * Runs `text` on `client`, cancelling it (pg_cancel_backend) at the deadline.
+   * Runs `text` on `client` until the deadline. With `cancel` false it is left
+   * running there: the TimeoutError marks the connection broken, so it is
+   * closed, and the server goes on (a commit waiting for its standbys stays
+   * invisible until they answer or the server dies; PostgreSQL does not watch
+   * a waiting client's socket unless client_connection_check_interval is set).
+   * With `cancel`, it is cancelled (pg_cancel_backend) at the deadline.
    * Once the server has taken the cancel, the statement's own answer says what
    * happened, and is waited for (at most cancelAnswerMs): an error (cancelled
    * before it committed), or a result (it finished, or it had committed and
    * only its wait for the standbys was cancelled: the WARNING in `notices`,
    * which the caller reads). With no answer it rejects with TimeoutError.
    */
-  private async run(server: Server, client: pg.PoolClient, text: string, values: readonly Param[], deadline: number, notices: string[]): Promise<pg.QueryResult> {
+  private async run(server: Server, client: pg.PoolClient, text: string, values: readonly Param[], deadline: number, notices: string[], cancel = true): Promise<pg.QueryResult> {
     const onNotice = (notice: { message?: string; detail?: string }): void => {
       if (notices.length < 16) notices.push(`${notice.message ?? ''}${notice.detail === undefined ? '' : ` (DETAIL: ${notice.detail})`}`);
     };
@@ -961,6 +968,7 @@ export class PostgresCluster extends EventEmitter {
     try {
       const first = await Promise.race([query, after(deadline - performance.now())]);
       if (first !== null) return first;
+      if (!cancel) throw new TimeoutError(`no answer from ${server.id} in time; the statement was left running there (not cancelled): a write may still commit`);
       if (pid === null || !(await this.cancel(server, pid))) throw new TimeoutError(late);
       const answer = await Promise.race([query, after(cancelAnswerMs)]);
       if (answer === null) throw new TimeoutError(late);
@@ -1015,12 +1023,13 @@ export class PostgresCluster extends EventEmitter {
       // socket), so a rewind that removes its COMMIT record can confirm it lost, as the workload's.
       let xid: unknown = returnsIdx ? undefined : null;
       try {
-        if (returnsIdx || !writesData.test(text)) result = await this.run(server, client, text, params, deadline, notices);
+        const cancel = options.cancelAtDeadline === true;
+        if (returnsIdx || !writesData.test(text)) result = await this.run(server, client, text, params, deadline, notices, cancel);
         else {
-          await this.run(server, client, 'BEGIN', [], deadline, notices);
-          result = await this.run(server, client, text, params, deadline, notices);
-          xid = (await this.run(server, client, xidSql, [], deadline, notices)).rows[0]?.xid ?? null;
-          await this.run(server, client, 'COMMIT', [], deadline, notices);
+          await this.run(server, client, 'BEGIN', [], deadline, notices, cancel);
+          result = await this.run(server, client, text, params, deadline, notices, cancel);
+          xid = (await this.run(server, client, xidSql, [], deadline, notices, cancel)).rows[0]?.xid ?? null;
+          await this.run(server, client, 'COMMIT', [], deadline, notices, cancel);
         }
       } catch (error) {
         throw this.mapError(error, server, true);

@@ -531,5 +531,8 @@ function markdownReport(input: {
   const faults = ['', `## Faults (${starts.length})`, '', 'Times as in the anomalies above: seconds since the history began.', '', '| t (s) | action | fault | detail |', '|---:|---|---|---|'];
   const t0 = input.report.startMono ?? 0;
   for (const entry of faultLog.slice(0, 500)) faults.push(`| ${((entry.mono - t0) / 1000).toFixed(3)} | ${entry.action} | ${entry.fault} | ${entry.detail.replaceAll('|', '\\|')} |`);
-  return `${formatMarkdown(input.report, { title: reportTitle, preamble })}${faults.join('\n')}\n`;
+  let markdown = formatMarkdown(input.report, { title: reportTitle, preamble });
+  // The run's verdict, not only the history's: on PostgreSQL the final-state checks can fail a history the checker finds valid.
+  if (input.report.valid && !input.valid) markdown = markdown.replace(/^\*\*Verdict: VALID[^\n]*$/m, '**Verdict: INVALID on PostgreSQL** (the history checker found no anomaly; "On PostgreSQL" above says what failed)');
+  return `${markdown}${faults.join('\n')}\n`;
 }

@@ -20,6 +20,16 @@ export interface ExecuteOptions {
   readonly ackLevel?: WriteReplication['ackLevel'];
   readonly quorum?: number;
   readonly timeoutMs?: number;
+  /**
+   * PostgreSQL: at the deadline, cancel the statement on the server
+   * (pg_cancel_backend), as psql's Ctrl-C or a statement_timeout would. A
+   * commit waiting for its standbys then stays committed on the primary alone
+   * and becomes visible there. Without it (the default) the client gives up
+   * and the server goes on waiting, as on replica-lab, where a client's
+   * deadline never stops a write. replica-lab has nothing to cancel and
+   * ignores it.
+   */
+  readonly cancelAtDeadline?: boolean;
   readonly client?: string;
   readonly request?: number;
 }

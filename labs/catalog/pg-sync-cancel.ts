@@ -205,7 +205,7 @@ export const pgSyncCancel = defineLab<Facts>({
         const primary = primaryOf(o);
         const standby = syncStandbyOf(o);
         context.cluster.partition([[standby], o.status.map((n) => n.id).filter((id) => id !== standby)]);
-        const write = context.cluster.execute(upsertSql, [], { node: primary, timeoutMs }).catch(() => undefined);
+        const write = context.cluster.execute(upsertSql, [], { node: primary, timeoutMs, cancelAtDeadline: true }).catch(() => undefined);
         // While it waits: the primary does not show it yet, an asynchronous standby may already.
         await context.pause(timeoutMs / 3);
         for (const node of o.status.map((n) => n.id).filter((id) => id !== standby)) {

@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(noPostgres)(suiteName('postgres engine link faults'), () => {
-  it('a cut at the proxy blocks a quorum commit; the timed-out commit stays on the primary; heal unblocks the next', async () => {
+  it('a cut at the proxy blocks a quorum commit; a cancelled one stays on the primary, an abandoned one waits unseen; heal unblocks both', async () => {
     cluster = await PostgresCluster.start({ nodes: 2, replication: { mode: 'quorum', ackLevel: 'flushed' } });
     expect(await cluster.pgSettings()).toEqual({ synchronousStandbyNames: 'ANY 1 (n2)', synchronousCommit: 'on' });
     await cluster.execute(workloadWriteSql, ['before', 'x']);
@@ -21,7 +21,7 @@ describe.skipIf(noPostgres)(suiteName('postgres engine link faults'), () => {
     // The commit waits for n2, which cannot connect (its backend waits on SyncRep); the wait is
     // cancelled at the deadline, and PostgreSQL keeps the row committed locally (a cancelled
     // wait is not an abort).
-    const during = cluster.execute(workloadWriteSql, ['during', 'y'], { timeoutMs: 6_000 });
+    const during = cluster.execute(workloadWriteSql, ['during', 'y'], { timeoutMs: 6_000, cancelAtDeadline: true });
     const waiting = async () => {
       const result = await cluster!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'", [], { node: 'n1' });
       return (result.rows[0] as { n: number }).n === 1;
@@ -32,6 +32,13 @@ describe.skipIf(noPostgres)(suiteName('postgres engine link faults'), () => {
     const local = async () => (await cluster!.query('SELECT v FROM kv WHERE k = ?', ['during'], { node: 'n1' })).rows;
     expect(await eventually(async () => (await local()).length === 1, 5_000, 50)).toBe(true);
     expect(await local()).toEqual([{ v: 'y' }]);
+
+    // Without cancelAtDeadline (the default) the client gives up at its deadline and the server goes on
+    // waiting: the commit is visible nowhere until its standby answers (as on replica-lab, where a
+    // client's deadline stops nothing).
+    await expect(cluster.execute(workloadWriteSql, ['left', 'w'], { timeoutMs: 1_000 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(await eventually(waiting, 5_000, 50), 'the abandoned commit still waits for its standby').toBe(true);
+    expect((await cluster.query('SELECT v FROM kv WHERE k = ?', ['left'], { node: 'n1' })).rows).toEqual([]);
 
     let settled = false;
     const blocked = cluster.execute(workloadWriteSql, ['healed', 'z'], { timeoutMs: 15_000 }).finally(() => {
@@ -44,6 +51,8 @@ describe.skipIf(noPostgres)(suiteName('postgres engine link faults'), () => {
     expect(done.leader).toBe('n1');
     const replica = await cluster.query('SELECT v FROM kv WHERE k = ?', ['healed'], { node: 'n2', minIndex: done.index });
     expect(replica.rows).toEqual([{ v: 'z' }]);
+    // The abandoned commit finished once its standby answered: on both now.
+    expect((await cluster.query('SELECT v FROM kv WHERE k = ?', ['left'], { node: 'n2', minIndex: done.index })).rows).toEqual([{ v: 'w' }]);
     expect(cluster.proxyCounts.refused + cluster.proxyCounts.dropped).toBeGreaterThan(0);
   });
 

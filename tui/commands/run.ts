@@ -210,7 +210,7 @@ async function run(controller: ClusterController, command: ClusterCommand): Prom
     case 'write': {
       let result;
       try {
-        result = await controller.execute(command.sql, [], { node: command.node, ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }) });
+        result = await controller.execute(command.sql, [], { node: command.node, ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs, cancelAtDeadline: true }) });
       } catch (error) {
         const notLeader = error instanceof Error && (error as { kind?: unknown }).kind === 'not-leader';
         return { kind: 'message', text: notLeader ? `refused: ${error.message.split('\n')[0]}` : `${command.node}: ${errorText(error)}`, level: 'error' };
