@@ -98,7 +98,7 @@ describe(':write, :sessions and :sticky', () => {
     expect(error('write n1 --timeout 601s DELETE FROM kv')).toBe("write --timeout must be at most 600000ms; got '601s'");
     const controller = new RecordedController();
     await runCommand(controller, command('write n1 --timeout 2s DELETE FROM kv'));
-    expect(controller.callsOf('execute')).toEqual([['DELETE FROM kv', [], { node: 'n1', timeoutMs: 2_000 }]]);
+    expect(controller.callsOf('execute')).toEqual([['DELETE FROM kv', [], { node: 'n1', timeoutMs: 2_000, cancelAtDeadline: true }]]);
     expect(busyText(command('write n1 --timeout 2s DELETE FROM kv'))).toBe('sending the write to n1 (cancelled if it has no answer in 2.0s)…');
     // The lab's journal keeps the deadline the person gave.
     const journal = new Journal();
