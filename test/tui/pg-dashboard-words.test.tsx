@@ -183,8 +183,13 @@ describe('a connection that comes after its deadline (quitting while sync commit
 });
 
 describe('the header on PostgreSQL', () => {
-  const header = (width: number, pgFailover?: string, leader: string | null = f.leader) =>
-    renderAt(<Header snapshot={{ ...pgSnapshot, leader }} failover="raft" uptimeMs={65_000} width={width} color={false} engine="postgres" {...(pgFailover === undefined ? {} : { pgFailover })} />, width).lastFrame() ?? '';
+  const header = (width: number, pgFailover?: string, leader: string | null = f.leader): string => {
+    const tree = <Header snapshot={{ ...pgSnapshot, leader }} failover="raft" uptimeMs={65_000} width={width} color={false} engine="postgres" {...(pgFailover === undefined ? {} : { pgFailover })} />;
+    const rendered = renderAt(tree, width);
+    // Ink does not redraw on resize when it believes it runs in CI (CI=true): draw again at the new width.
+    rendered.rerender(tree);
+    return rendered.lastFrame() ?? '';
+  };
 
   it('says auto with the manager and fencing where it fits, and failover auto where it does not', () => {
     expect(header(200, 'auto: manager, fencing on')).toContain(' │ failover auto: manager, fencing on │ ');
