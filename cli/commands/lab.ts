@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { describeEvidence, findLab, findReplayLab, labEngineRefusal, labEngines, labIds, labOn, ProgressStore, runLabAuto, runReplayAuto, type AutoStepResult, type LabEntry, type LabSession, type ReplayLab } from '../../labs/index.js';
 import type { EngineKind } from '../../cluster/index.js';
 import { cliName, UsageError } from '../errors.js';
-import { addEngineOptions, loadEngine, parseEngineFlags, type EngineFlags } from '../engine.js';
+import { addEngineOptions, loadEngine, parseEngineFlags, type EngineChoice, type EngineFlags } from '../engine.js';
 
 interface LabFlags extends EngineFlags {
   readonly auto?: boolean;
@@ -40,14 +40,16 @@ export function registerLab(program: Command): void {
   addEngineOptions(command)
     .addHelpText('after', `\nExit status: 0 when every step's check passed, 1 when one did not.\nList the labs with '${cliName} labs'.`)
     .action(async (id: string, flags: LabFlags) => {
-      const engine = parseEngineFlags(flags, 'lab');
+      const chosen = parseEngineFlags(flags, 'lab');
       const replay = findReplayLab(id);
       if (replay !== undefined) {
-        refuseEngine(replay, engine.kind);
+        refuseEngine(replay, chosen.kind);
         return runReplay(replay, flags);
       }
-      const lab = findLab(id);
-      if (lab === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
+      const found = findLab(id);
+      if (found === undefined) throw new UsageError(`unknown lab '${id}'; the labs are ${labIds.join(', ')}`, { seeHelp: false });
+      const lab = found;
+      const engine = labEngine(lab, chosen, command.getOptionValueSource('engine') !== 'default');
       refuseEngine(lab, engine.kind);
       // An engine this build or machine lacks is said before anything starts.
       const startCluster = await loadEngine(engine, 'lab');
@@ -93,6 +95,17 @@ export function registerLab(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/**
+ * The engine a lab runs on: the one asked for with --engine; without it, the
+ * default (replica-lab), unless the lab runs on one other engine only
+ * (pg-sync-cancel runs on PostgreSQL): then that one.
+ */
+export function labEngine(lab: Pick<LabEntry, 'engines'>, chosen: EngineChoice, given: boolean): EngineChoice {
+  const engines = labEngines(lab);
+  if (given || engines.includes(chosen.kind) || engines.length !== 1) return chosen;
+  return { kind: engines[0]! };
 }
 
 /** A lab not offered on the engine asked for: one line saying where it runs and the flag that runs it there, exit 2. */

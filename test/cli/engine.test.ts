@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadEngine, parseEngineFlags, postgresOptions } from '../../cli/engine.js';
+import { labEngine } from '../../cli/commands/lab.js';
 import { UsageError } from '../../cli/errors.js';
 import { assertBuilt, runCli } from './run-cli.js';
 import { catalog, labEngineRefusal, labEngines, labs, labsOn } from '../../labs/catalog/index.js';
@@ -93,8 +94,17 @@ describe('labs on an engine', () => {
     expectUsage(['lab', 'figure-8', '--auto', '--engine', 'postgres'], /^replica-lab: lab figure-8 does not run on the PostgreSQL engine/);
   });
 
-  it.skipIf(postgresOnly === undefined)('a PostgreSQL-only lab on the replica-lab engine (the default): one line, exit 2, no cluster', () => {
-    expectUsage(['lab', postgresOnly!.id, '--auto'], new RegExp(`^replica-lab: lab ${postgresOnly!.id} does not run on the replica-lab engine \\(it runs on PostgreSQL\\); .*; run it with --engine postgres\n$`));
+  it.skipIf(postgresOnly === undefined)('a PostgreSQL-only lab asked for on the replica-lab engine: one line, exit 2, no cluster', () => {
+    expectUsage(['lab', postgresOnly!.id, '--auto', '--engine', 'replica-lab'], new RegExp(`^replica-lab: lab ${postgresOnly!.id} does not run on the replica-lab engine \\(it runs on PostgreSQL\\); .*; run it with --engine postgres\n$`));
+  });
+
+  it('without --engine a lab that runs on one other engine only runs there; an engine asked for is kept', () => {
+    const pgOnly = { engines: ['postgres'] as const };
+    expect(labEngine(pgOnly, { kind: 'replica-lab' }, false)).toEqual({ kind: 'postgres' });
+    expect(labEngine(pgOnly, { kind: 'replica-lab' }, true)).toEqual({ kind: 'replica-lab' });
+    expect(labEngine({ engines: ['replica-lab', 'postgres'] }, { kind: 'replica-lab' }, false)).toEqual({ kind: 'replica-lab' });
+    expect(labEngine({}, { kind: 'replica-lab' }, false)).toEqual({ kind: 'replica-lab' });
+    expect(labEngine(pgOnly, { kind: 'postgres', pgBin: '/opt/pg' }, true)).toEqual({ kind: 'postgres', pgBin: '/opt/pg' });
   });
 
   it('labs --engine lists only the labs offered there, and says so when there is none', () => {
