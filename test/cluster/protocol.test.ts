@@ -100,6 +100,48 @@ describe("raftMessage: every field of a peer's message within bounds", () => {
     expect(reason(append({}, [{ ...entries[0], data, lsn: recordBytesMax * 2 }]))).toContain('(recordBytesMax)');
   });
 
+  describe('the messages of every write (checked on a path of their own)', () => {
+    const positions = { received: 12, flushed: 11, applied: 10 };
+    const ack = { type: 'append-resp', from: 'n2', to: 'n1', term: 3, index: 12, reject: false, hintIndex: 0, hintTerm: 0, positions };
+    const answer = { type: 'heartbeat-resp', from: 'n2', to: 'n1', term: 3, context: 4, positions };
+    const messages = (value: unknown): unknown => (parseToNode(at('', value)) as unknown as { messages: unknown[] }).messages[0];
+
+    it('takes them with exactly their own fields, and nothing a sender added', () => {
+      for (const message of [ack, answer, heartbeat]) {
+        expect(messages(message)).toEqual(message);
+        expect(messages({ ...message, extra: 'x', positions: 'positions' in message ? { ...positions, more: 1 } : undefined })).toEqual(message);
+      }
+      const parsedAppend = (parseToNode(append({ extra: 1 })) as unknown as { messages: Record<string, unknown>[] }).messages[0]!;
+      expect(Object.keys(parsedAppend).sort()).toEqual(['commit', 'entries', 'from', 'prevIndex', 'prevTerm', 'term', 'to', 'type']);
+    });
+
+    it.each([
+      ['from', { from: 'x1' }],
+      ['to', { to: 'n0' }],
+      ['term', { term: -1 }],
+      ['index', { index: 1.5 }],
+      ['reject', { reject: 'no' }],
+      ['hintIndex', { hintIndex: 2 ** 41 }],
+      ['hintTerm', { hintTerm: null }],
+      ['positions', { positions: [] }],
+      ['positions.flushed', { positions: { ...positions, flushed: '11' } }],
+    ])("refuses an append's answer with a bad %s, naming it", (path, change) => {
+      expect(reason(at('', { ...ack, ...change }))).toContain(`messages[0].${path}`);
+    });
+
+    it.each([
+      ['heartbeat', 'commit', { commit: 2 ** 40 }],
+      ['heartbeat', 'context', { context: -1 }],
+      ['heartbeat-resp', 'context', { context: 0.5 }],
+      ['heartbeat-resp', 'positions.received', { positions: { ...positions, received: undefined } }],
+      ['append', 'commit', { commit: -3 }],
+      ['append', 'prevIndex', { prevIndex: '10' }],
+    ])('refuses a %s with a bad %s, naming it', (type, path, change) => {
+      const value = type === 'heartbeat' ? { ...heartbeat, ...change } : type === 'heartbeat-resp' ? { ...answer, ...change } : null;
+      expect(reason(value === null ? append(change) : at('', value))).toContain(`messages[0].${path}`);
+    });
+  });
+
   it("takes an InstallSnapshot message with a sound meta, and names each field of one that is not", () => {
     const meta = { index: 4711, term: 3, lsn: 4711 * 90, membership: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } };
     const snapshot = (change: Record<string, unknown> = {}, metaChange: Record<string, unknown> = {}): unknown =>
