@@ -63,8 +63,10 @@ export type Origin = 'supervisor' | 'client';
 export interface HostIo {
   /** The supervisor's IPC channel: telemetry, events, control replies. */
   send(message: FromNode): void;
-  /** Raft messages to peers, over the direct links. */
+  /** Raft messages to peers, over the direct links; they are written at the end of the loop's turn, one frame per peer. */
   sendRaft(messages: readonly Message[]): void;
+  /** Writes the Raft messages handed over so far now, not at the end of the turn. Absent in hosts without links (tests). */
+  flushRaft?(): void;
   /** A snapshot transfer's frame to a peer, as a frame of its own on the direct link; false when dropped. */
   sendSnapshotFrame(to: NodeId, frame: SnapshotFrame): boolean;
   /** The supervisor's link rules, for the direct links to apply. */
@@ -710,7 +712,12 @@ export class NodeHost {
       if (ready.messages.length > 0) {
         // A 'snapshot' message waits for its data to reach the follower (snapshots.ts).
         const messages = this.ackFold.outgoing(this.snapshots.outgoing(ready.messages), this.mayHoldAcks());
-        if (messages.length > 0) this.sendRaftNow(messages);
+        if (messages.length > 0) {
+          this.sendRaftNow(messages);
+          // A follower's ack goes on the wire before its apply, not after it at the end of the turn: the leader
+          // commits on a flushed ack, so a write's latency would otherwise include this follower's SQLite apply.
+          if (ready.apply.length > 0 && this.core.getRole() !== 'leader') this.io.flushRaft?.();
+        }
       }
       if (rollback !== null) this.rollBack(ready.rollback, rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
