@@ -48,6 +48,7 @@ import type { NodeConfig } from './config.js';
 import { LagTracker } from './lag.js';
 import { TraceRecorder, traceTagProblem } from './trace.js';
 import { ApplyPacer } from './apply-pacer.js';
+import { AckFold } from './ack-fold.js';
 import { atLeastAsUpToDate, clearRebuildFloor, readRebuildFloor, type LogPoint } from './rebuild.js';
 import { NodeSnapshots, openNodeState, snapshotPolicyDefault } from './snapshots.js';
 
@@ -62,8 +63,10 @@ export type Origin = 'supervisor' | 'client';
 export interface HostIo {
   /** The supervisor's IPC channel: telemetry, events, control replies. */
   send(message: FromNode): void;
-  /** Raft messages to peers, over the direct links. */
+  /** Raft messages to peers, over the direct links; they are written at the end of the loop's turn, one frame per peer. */
   sendRaft(messages: readonly Message[]): void;
+  /** Writes the Raft messages handed over so far now, not at the end of the turn. Absent in hosts without links (tests). */
+  flushRaft?(): void;
   /** A snapshot transfer's frame to a peer, as a frame of its own on the direct link; false when dropped. */
   sendSnapshotFrame(to: NodeId, frame: SnapshotFrame): boolean;
   /** The supervisor's link rules, for the direct links to apply. */
@@ -163,6 +166,8 @@ export class NodeHost {
   private readonly trace: TraceRecorder;
   /** The slow-apply fault (node-faults); idle when it is off. */
   private readonly pacer: ApplyPacer;
+  /** A follower's received ack held while its fsync runs, so the flushed ack goes alone (ack-fold.ts). */
+  private readonly ackFold: AckFold;
   /** Set when an error of this node's environment stopped it: it then only reports, and refuses requests with the reason. */
   private wedged: Wedged | null = null;
   /** Set while this node is being rebuilt (see rebuild.ts): the last position its wiped log held, which it must reach before it votes freely or campaigns. */
@@ -231,6 +236,10 @@ export class NodeHost {
       drain: () => {
         if (!this.closed) this.drain();
       },
+    });
+    this.ackFold = new AckFold((messages) => {
+      if (this.closed || this.wedged !== null) return;
+      this.sendRaftNow(messages);
     });
     this.loadRebuildFloor();
     this.drain();
@@ -663,6 +672,7 @@ export class NodeHost {
     if (this.wedged !== null || this.closed) return;
     const statement = entry === null ? null : statementText(entry.data);
     this.wedged = { reason, statement };
+    this.ackFold.drop();
     process.stderr.write(`${this.id}: wedged: ${reason}${statement === null ? '' : ` (applying: ${statement.slice(0, 200)})`}\n`);
     const message = `${this.id} is wedged: ${reason}`;
     for (const [index, pending] of this.executes) this.fail(pending.channel, pending.id, 'node-died', `${message}; the write may still commit elsewhere`, index);
@@ -701,10 +711,12 @@ export class NodeHost {
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
       if (ready.messages.length > 0) {
         // A 'snapshot' message waits for its data to reach the follower (snapshots.ts).
-        const messages = this.snapshots.outgoing(ready.messages);
+        const messages = this.ackFold.outgoing(this.snapshots.outgoing(ready.messages), this.mayHoldAcks());
         if (messages.length > 0) {
-          if (this.trace.armed) this.trace.raftOut(messages);
-          this.io.sendRaft(messages);
+          this.sendRaftNow(messages);
+          // A follower's ack goes on the wire before its apply, not after it at the end of the turn: the leader
+          // commits on a flushed ack, so a write's latency would otherwise include this follower's SQLite apply.
+          if (ready.apply.length > 0 && this.core.getRole() !== 'leader') this.io.flushRaft?.();
         }
       }
       if (rollback !== null) this.rollBack(ready.rollback, rollback);
@@ -719,6 +731,21 @@ export class NodeHost {
     this.snapshots.maybeTake();
     this.pacer.schedule();
     this.flushOutput();
+  }
+
+  private sendRaftNow(messages: readonly Message[]): void {
+    if (this.trace.armed) this.trace.raftOut(messages);
+    this.io.sendRaft(messages);
+  }
+
+  /**
+   * A follower may hold back an ack while its fsync runs, when the leader
+   * counts flushed acks only: the fsync's own ack, a moment later, says the
+   * same and more (ack-fold.ts). At ack level received or applied the leader
+   * waits on exactly the ack that would be held, so none is.
+   */
+  private mayHoldAcks(): boolean {
+    return this.flushing && this.replication.ackLevel === 'flushed' && this.core.getRole() !== 'leader';
   }
 
   /** One SQLite transaction for the whole batch: the WAL, not state.db, is what makes a write durable. */
@@ -771,10 +798,12 @@ export class NodeHost {
     }
     this.flushing = true;
     if (this.trace.armed) this.trace.flushStarted(this.wal.lastIndex());
+    const startedMs = this.io.nowMs();
     this.wal.flush().then(
       (durable) => {
         this.flushing = false;
         if (this.closed) return;
+        this.ackFold.flushTook(this.io.nowMs() - startedMs);
         if (durable !== null) {
           if (this.trace.armed) this.trace.flushed(durable.index);
           this.core.persisted(durable.index, durable.term);
@@ -786,6 +815,8 @@ export class NodeHost {
           this.startFlush();
         }
         this.drain();
+        // The fsync a held ack waited for is done: if its own ack did not supersede it, it goes now.
+        this.ackFold.release();
       },
       (error: unknown) => {
         // A failed fsync leaves durability unknown: stop (wedged, saying why) rather than acknowledge anything.
@@ -1003,6 +1034,7 @@ export class NodeHost {
     if (this.closed) return;
     this.closed = true;
     this.pacer.cancel();
+    this.ackFold.drop();
     this.snapshots.close();
     this.flushOutput();
     this.store.close();

@@ -80,6 +80,7 @@ async function main(): Promise<void> {
       messageLog.sent(messages, Date.now());
       peers.send(messages);
     },
+    flushRaft: () => peers.flush(),
     sendSnapshotFrame: (to, frame) => peers.sendFrame(to, frame),
     setLinks: (rules) => peers.setRules(rules),
     setPeers: (nodes) => peers.setPeers(nodes),

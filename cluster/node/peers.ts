@@ -235,8 +235,12 @@ export class Peers {
     }
   }
 
-  /** One frame per peer per turn of the loop. */
-  private flush(): void {
+  /**
+   * One frame per peer per turn of the loop: run by setImmediate, or earlier
+   * by the host when a message must not wait for the rest of the turn (a
+   * follower's ack before its SQLite apply).
+   */
+  flush(): void {
     this.flushScheduled = false;
     for (const link of this.links.values()) {
       if (link.batch.length === 0) continue;
