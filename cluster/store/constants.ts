@@ -31,6 +31,8 @@ export const queryRowsMax = 10_000;
 export const queryBytesMax = 16 * 1024 * 1024;
 /** Prepared write statements kept per store (least recently used is dropped first). */
 export const statementCacheMax = 256;
+/** The page size of a new state.db (Store.open says why it is not SQLite's 4 KiB default). */
+export const statePageBytes = 1024;
 /** Version of the state.db layout, kept in SQLite's `user_version`. */
 export const storeFormatVersion = 1;
 /**

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Entry } from '../core/index.js';
 import { unboundedProblem } from './bounds.js';
 import { checksumSteps, computeChecksum } from './checksum.js';
-import { queryBytesMax, queryRowsMax, statementCacheMax } from './constants.js';
+import { queryBytesMax, queryRowsMax, statementCacheMax, statePageBytes } from './constants.js';
 import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, pendingRollbacks, removeRollbackFiles, writeRollbackFile, type RollbackRecord } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
@@ -61,6 +61,11 @@ export class Store {
     mkdirSync(options.dir, { recursive: true });
     const db = new Database(join(options.dir, 'state.db'));
     try {
+      // 1 KiB pages (SQLite's default is 4 KiB), for a new file only: a write changes a few rows on a few pages, and
+      // each changed page is a frame in SQLite's WAL, written again at the checkpoint with its fsyncs, on this thread.
+      // Measured over 15,000 single-entry applies of the bench's upsert: 26.4 -> 19.5 µs each on average, the longest
+      // (a checkpoint) 2.7 -> 1.2 ms. An existing file keeps the size it was made with.
+      db.pragma(`page_size = ${statePageBytes}`);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       assert(mode === 'wal', `journal_mode is ${String(mode)}, not wal`);
       db.pragma('synchronous = NORMAL');

@@ -85,6 +85,26 @@ describe('apply and query', () => {
     expect(() => Store.open({ dir })).toThrow(/store format 7.*Move the node's data dir away/);
   });
 
+  it('makes a new state.db with 1 KiB pages, and opens one made with 4 KiB pages as it is', () => {
+    const dir = stores.dir();
+    const store = stores.open(dir);
+    store.apply(sqlEntry(1, 'INSERT INTO kv(k, v, idx) VALUES (?, ?, ?)', ['a', 'x', 1]));
+    const peek = new Database(join(dir, 'state.db'), { readonly: true });
+    expect(peek.pragma('page_size', { simple: true })).toBe(1024);
+    peek.close();
+    const older = stores.dir();
+    const made = new Database(join(older, 'state.db'));
+    made.pragma('page_size = 4096');
+    made.pragma('journal_mode = WAL');
+    made.close();
+    const reopened = stores.open(older);
+    reopened.apply(sqlEntry(1, 'INSERT INTO kv(k, v, idx) VALUES (?, ?, ?)', ['b', 'y', 1]));
+    expect(reopened.query('SELECT k, v FROM kv').rows).toEqual([['b', 'y']]);
+    const peekOlder = new Database(join(older, 'state.db'), { readonly: true });
+    expect(peekOlder.pragma('page_size', { simple: true })).toBe(4096);
+    peekOlder.close();
+  });
+
   it('asserts that entries arrive in order: a gap is a bug, not user input', () => {
     const store = stores.open();
     store.apply(noopEntry(1));
