@@ -697,6 +697,11 @@ export class NodeHost {
         this.checkRebuilt({ index: ready.snapshot.index, term: ready.snapshot.term });
       }
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
+      // A leader's appends leave before its own WAL write and fsync, which then run while they travel (Raft thesis
+      // §10.2.1; etcd's raft allows the same): the leader counts itself only once its fsync is done, so an entry still
+      // commits only when a majority holds it durably. Everything else a node sends waits for what it persists.
+      const leaderSendsFirst = ready.messages.length > 0 && ready.rollback.length === 0 && this.core.getRole() === 'leader';
+      if (leaderSendsFirst) this.sendReadyMessages(ready.messages, true);
       // The rollback file is durable before the truncation that forgets its entries (a crash in between loses no record).
       const rollback = ready.rollback.length > 0 ? this.store.recordRollback(ready.rollback) : null;
       if (rollback !== null) this.io.rollbackStep?.('recorded');
@@ -709,16 +714,7 @@ export class NodeHost {
       }
       if (rollback !== null) this.io.rollbackStep?.('truncated');
       // Raft messages leave before the (slower) SQLite apply, so followers' acks are not held up by it.
-      if (ready.messages.length > 0) {
-        // A 'snapshot' message waits for its data to reach the follower (snapshots.ts).
-        const messages = this.ackFold.outgoing(this.snapshots.outgoing(ready.messages), this.mayHoldAcks());
-        if (messages.length > 0) {
-          this.sendRaftNow(messages);
-          // A follower's ack goes on the wire before its apply, not after it at the end of the turn: the leader
-          // commits on a flushed ack, so a write's latency would otherwise include this follower's SQLite apply.
-          if (ready.apply.length > 0 && this.core.getRole() !== 'leader') this.io.flushRaft?.();
-        }
-      }
+      if (!leaderSendsFirst && ready.messages.length > 0) this.sendReadyMessages(ready.messages, ready.apply.length > 0 && this.core.getRole() !== 'leader');
       if (rollback !== null) this.rollBack(ready.rollback, rollback);
       if (ready.apply.length > 0) this.apply(ready.apply);
       for (const ack of ready.acks) this.answerWrite(ack);
@@ -731,6 +727,19 @@ export class NodeHost {
     this.snapshots.maybeTake();
     this.pacer.schedule();
     this.flushOutput();
+  }
+
+  /**
+   * A Ready's messages, at the end of the loop's turn (one frame per peer), or now when `now`: a leader's appends
+   * before its own write, a follower's ack before its SQLite apply (the leader commits on a flushed ack, so a write's
+   * latency would otherwise include this follower's apply).
+   */
+  private sendReadyMessages(readyMessages: readonly Message[], now: boolean): void {
+    // A 'snapshot' message waits for its data to reach the follower (snapshots.ts).
+    const messages = this.ackFold.outgoing(this.snapshots.outgoing(readyMessages), this.mayHoldAcks());
+    if (messages.length === 0) return;
+    this.sendRaftNow(messages);
+    if (now) this.io.flushRaft?.();
   }
 
   private sendRaftNow(messages: readonly Message[]): void {

@@ -136,6 +136,11 @@ export function assembleTrace(input: TraceInput): WriteTrace {
     seg(L, `${L} WAL write`, 'disk', writeStart, writeEnd);
     const appended = S(L, 'appended');
     seg(L, `${L} ready loop until the write`, 'cpu', appended, writeStart);
+    leaderRequest();
+  };
+  /** The leader from the client's send to the entry in its log. */
+  const leaderRequest = (): void => {
+    const appended = S(L, 'appended');
     const validated = S(L, 'validated');
     seg(L, `${L} append to the log`, 'cpu', validated, appended);
     const received = S(L, 'receive');
@@ -161,8 +166,15 @@ export function assembleTrace(input: TraceInput): WriteTrace {
     seg(f, `${f} reads the append`, 'cpu', received, start);
     const sent = P(f, 'append-sent');
     seg(f, `${L} → ${f}: the append`, 'network', sent, received);
-    seg(L, `${L} sends the append`, 'cpu', S(L, 'wal-write-end'), sent);
-    leaderFront();
+    const leaderWrote = stamp(L, 'wal-write-end');
+    if (leaderWrote !== null && leaderWrote <= sent) {
+      seg(L, `${L} sends the append`, 'cpu', leaderWrote, sent);
+      leaderFront();
+    } else {
+      // A leader sends its appends before its own WAL write (node/host.ts): from its log straight to the send.
+      seg(L, `${L} sends the append, before its own WAL write`, 'cpu', S(L, 'appended'), sent);
+      leaderRequest();
+    }
   };
   /** What made the entry reach `level` for the rule's count, among the leader's fsync and the followers' acks. */
   const candidates = (level: AckLevel) => [

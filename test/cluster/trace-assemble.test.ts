@@ -128,6 +128,21 @@ describe('assembleTrace', () => {
     expect(received.trace.explanation.join(' ')).toContain('before its fdatasync');
   });
 
+  it('a leader that sent its appends before its own WAL write: the path runs from its log to the send, with no span backwards', () => {
+    const base = input('sync', 'flushed', 1960);
+    const leader = base.records.get('n1')!;
+    // Sent at 1135, before the WAL write that starts at 1140 (node/host.ts sends a leader's appends first).
+    const early = { n2: { ...peers.n2, 'append-sent': 1135 }, n3: { ...peers.n3, 'append-sent': 1135 } };
+    const trace = assembleTrace({ ...base, records: new Map([...base.records, ['n1', { ...leader, peers: early }]]) });
+    expect(trace.problems).toEqual([]);
+    expect(trace.missing).toEqual([]);
+    const path = trace.criticalPath.map((s) => s.label);
+    expect(path).toContain('n1 sends the append, before its own WAL write');
+    expect(path).not.toContain('n1 WAL write');
+    expect(trace.criticalPath.find((s) => s.label === 'n1 sends the append, before its own WAL write')?.durationUs).toBe(5);
+    expect(trace.criticalPath.reduce((sum, s) => sum + s.durationUs, 0)).toBe(1960 + 90 - 1000);
+  });
+
   it("quorum with one required follower takes the fastest: n2's flushed ack", () => {
     const trace = assembleTrace({ ...input('quorum', 'flushed', 1460), rule: { mode: 'quorum', ackLevel: 'flushed', quorum: 1, syncStandbys: [] } });
     expect(trace.decidedBy).toBe('n2');
