@@ -699,8 +699,9 @@ export class NodeHost {
       if (ready.hardState !== null) this.wal.saveHardState(ready.hardState);
       // A leader's appends leave before its own WAL write and fsync, which then run while they travel (Raft thesis
       // §10.2.1; etcd's raft allows the same): the leader counts itself only once its fsync is done, so an entry still
-      // commits only when a majority holds it durably. Everything else a node sends waits for what it persists.
-      const leaderSendsFirst = ready.messages.length > 0 && ready.rollback.length === 0 && this.core.getRole() === 'leader';
+      // commits only when a majority holds it durably. Not in async mode, where the leader's own fsync is what a write
+      // waits for: there the write comes first. Everything else a node sends waits for what it persists.
+      const leaderSendsFirst = ready.messages.length > 0 && ready.rollback.length === 0 && this.replication.mode !== 'async' && this.core.getRole() === 'leader';
       if (leaderSendsFirst) this.sendReadyMessages(ready.messages, true);
       // The rollback file is durable before the truncation that forgets its entries (a crash in between loses no record).
       const rollback = ready.rollback.length > 0 ? this.store.recordRollback(ready.rollback) : null;
