@@ -21,6 +21,17 @@ describe('replica-lab trace', () => {
     expect(Math.abs(sum - trace.clientLatencyUs)).toBeLessThanOrEqual(0.1 * trace.clientLatencyUs);
     expect(trace.criticalPath[0]!.label).toBe(`client → ${trace.leader}: the request`);
     expect(trace.criticalPath.at(-1)!.label).toBe(`${trace.leader} → client: the reply`);
+    // The warm-up wrote the default statement itself, so its text was not new to the leader.
+    expect(trace.explanation.join(' ')).not.toContain('for the first time');
+  }, 30_000);
+
+  it("says when the traced statement's text was new to the leader (its validation then ran in full)", () => {
+    const run = runCli(['trace', '--json', '--warmup', '2', "INSERT INTO kv (k, v) VALUES ('mine', 'x') ON CONFLICT(k) DO UPDATE SET v = excluded.v"]);
+    expect(run.status).toBe(0);
+    const trace = JSON.parse(run.stdout) as WriteTrace;
+    expect(trace.explanation.at(-1)).toBe(
+      `${trace.leader} met this statement's text for the first time (the warm-up wrote another): 'validate the statement' includes the analysis done once per text (tokens, rules, a trial prepare), which it keeps for the next write of the same text.`,
+    );
   }, 30_000);
 
   it('prints the timeline for people, and refuses bad flags in one line', () => {
