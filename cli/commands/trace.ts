@@ -23,8 +23,8 @@ const defaultStatement = "INSERT OR REPLACE INTO kv (k, v) VALUES ('trace', 'tra
 const genericWarmup = "INSERT OR REPLACE INTO kv (k, v) VALUES ('trace-warmup', ?)";
 
 /** Said when the traced text was new to the leader: its validation included what is done once per text. */
-function firstSeen(leader: string): string {
-  return `${leader} met this statement's text for the first time (the warm-up wrote another): 'validate the statement' includes the analysis done once per text (tokens, rules, a trial prepare), which it keeps for the next write of the same text.`;
+function firstSeen(leader: string, why: string): string {
+  return `${leader} met this statement's text for the first time (${why}): 'validate the statement' includes the analysis done once per text (tokens, rules, a trial prepare), which it keeps for the next write of the same text.`;
 }
 
 export function registerTrace(program: Command): void {
@@ -73,7 +73,10 @@ Examples:
         const warmupStatement = statement === defaultStatement ? defaultStatement : genericWarmup;
         await warmUp(cluster, warmup, warmupStatement);
         trace = await traceSettled(cluster, statement, settleMs);
-        if (statement !== warmupStatement) trace = { ...trace, explanation: [...trace.explanation, firstSeen(trace.leader)] };
+        if (warmup === 0 || statement !== warmupStatement) {
+          const why = warmup === 0 ? 'there was no warm-up' : 'the warm-up wrote another';
+          trace = { ...trace, explanation: [...trace.explanation, firstSeen(trace.leader, why)] };
+        }
       } finally {
         await cluster.stop();
       }

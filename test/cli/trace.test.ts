@@ -32,6 +32,8 @@ describe('replica-lab trace', () => {
     expect(trace.explanation.at(-1)).toBe(
       `${trace.leader} met this statement's text for the first time (the warm-up wrote another): 'validate the statement' includes the analysis done once per text (tokens, rules, a trial prepare), which it keeps for the next write of the same text.`,
     );
+    const cold = JSON.parse(runCli(['trace', '--json', '--warmup', '0']).stdout) as WriteTrace;
+    expect(cold.explanation.at(-1)).toContain('for the first time (there was no warm-up)');
   }, 30_000);
 
   it('prints the timeline for people, and refuses bad flags in one line', () => {
