@@ -22,11 +22,6 @@ const defaultStatement = "INSERT OR REPLACE INTO kv (k, v) VALUES ('trace', 'tra
 /** The warm-up before a statement of the user's own. */
 const genericWarmup = "INSERT OR REPLACE INTO kv (k, v) VALUES ('trace-warmup', ?)";
 
-/** Said when the traced text was new to the leader: its validation included what is done once per text. */
-function firstSeen(leader: string, why: string): string {
-  return `${leader} met this statement's text for the first time (${why}): 'validate the statement' includes the analysis done once per text (tokens, rules, a trial prepare), which it keeps for the next write of the same text.`;
-}
-
 export function registerTrace(program: Command): void {
   program
     .command('trace')
@@ -69,14 +64,9 @@ Examples:
       try {
         // The default statement rewrites one row, so the warm-up can be that statement itself: the traced write then
         // meets a leader that has analysed its text before, as a repeated write does. A statement of the user's own is
-        // not run beforehand (it may not be idempotent); the trace then says its validation ran for the first time.
-        const warmupStatement = statement === defaultStatement ? defaultStatement : genericWarmup;
-        await warmUp(cluster, warmup, warmupStatement);
+        // not run beforehand (it may not be idempotent); the leader then reports its text as new, and the trace says so.
+        await warmUp(cluster, warmup, statement === defaultStatement ? defaultStatement : genericWarmup);
         trace = await traceSettled(cluster, statement, settleMs);
-        if (warmup === 0 || statement !== warmupStatement) {
-          const why = warmup === 0 ? 'there was no warm-up' : 'the warm-up wrote another';
-          trace = { ...trace, explanation: [...trace.explanation, firstSeen(trace.leader, why)] };
-        }
       } finally {
         await cluster.stop();
       }

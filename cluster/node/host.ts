@@ -38,7 +38,7 @@ import {
   type WalTelemetry,
   type Wedged,
 } from '../protocol.js';
-import { decodeStatement, encodeStatement, EnvironmentError, Store, validateStatement, type RollbackRecord } from '../store/index.js';
+import { decodeStatement, encodeStatement, EnvironmentError, statementTextKnown, Store, validateStatement, type RollbackRecord } from '../store/index.js';
 import { WalError, type Wal } from '../wal/index.js';
 import type { SnapshotFrame } from '../snapshot/index.js';
 import { recordBytesMax } from '../wal/constants.js';
@@ -499,6 +499,8 @@ export class NodeHost {
 
   private execute(message: Extract<ToNode, { type: 'execute' }>, channel: ReplyChannel): void {
     const traced = this.trace.armed && this.trace.executing(message.client);
+    // Asked before the check below keeps what it finds: a text met for the first time pays for its analysis once.
+    const firstText = traced && !statementTextKnown(message.sql);
     // The limits first (a raw client bypasses the Cluster API's check): nothing proposed here may make a record the WAL refuses.
     const problem =
       statementLimitProblem(message.sql, message.params) ??
@@ -510,7 +512,7 @@ export class NodeHost {
       this.fail(channel, message.id, 'bad-statement', problem, null);
       return;
     }
-    if (traced) this.trace.validated(message.client!);
+    if (traced) this.trace.validated(message.client!, firstText);
     const data = encodeStatement(message.sql, message.params);
     const bytes = entryBytes('sql', data, message.client ?? undefined);
     if (bytes > recordBytesMax) {

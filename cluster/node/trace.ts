@@ -30,6 +30,8 @@ interface Traced {
   index: number | null;
   term: number | null;
   commitVia: 'append' | 'heartbeat' | null;
+  /** Leader: the statement's text was new to it (its check did the once-per-text analysis); null before the check. */
+  firstText: boolean | null;
   readonly stamps: Partial<Record<NodeStamp, number>>;
   readonly peers: Record<NodeId, Partial<Record<PeerStamp, number>>>;
   writing: boolean;
@@ -56,7 +58,7 @@ export class TraceRecorder {
     for (const [key, t] of this.traced) if (now - t.armedAtUs > armedTtlUs) this.traced.delete(key);
     if (this.traced.has(tag)) return null;
     if (this.traced.size >= armedMax) return `${this.id} is already tracing ${armedMax} writes; wait for them to finish`;
-    this.traced.set(tag, { tag, armedAtUs: now, role: null, index: null, term: null, commitVia: null, stamps: {}, peers: {}, writing: false, applying: false });
+    this.traced.set(tag, { tag, armedAtUs: now, role: null, index: null, term: null, commitVia: null, firstText: null, stamps: {}, peers: {}, writing: false, applying: false });
     return null;
   }
 
@@ -67,7 +69,8 @@ export class TraceRecorder {
   report(tag: string): NodeTraceRecord | null {
     const t = this.traced.get(tag);
     if (t === undefined) return null;
-    return { node: this.id, pid: this.pid, tag, role: t.role, index: t.index, term: t.term, fsync: this.fsync, commitVia: t.commitVia, stamps: { ...t.stamps }, peers: structuredClone(t.peers) };
+    const record = { node: this.id, pid: this.pid, tag, role: t.role, index: t.index, term: t.term, fsync: this.fsync, commitVia: t.commitVia, stamps: { ...t.stamps }, peers: structuredClone(t.peers) };
+    return t.firstText === null ? record : { ...record, firstText: t.firstText };
   }
 
   // -------------------------------------------------------------------------
@@ -86,9 +89,11 @@ export class TraceRecorder {
     return true;
   }
 
-  validated(client: string): void {
+  validated(client: string, firstText: boolean): void {
     const t = this.traced.get(client);
-    if (t !== undefined) t.stamps.validated = monotonicUs();
+    if (t === undefined) return;
+    t.stamps.validated = monotonicUs();
+    t.firstText = firstText;
   }
 
   proposed(client: string, index: number, term: number): void {

@@ -2,9 +2,9 @@
 // workloads repeat a handful of statements thousands of times a second.
 
 /** Remembers up to `max` results of `compute`, dropping the least recently used. */
-export function memoizeText<T>(compute: (text: string) => T, max: number): (text: string) => T {
+export function memoizeText<T>(compute: (text: string) => T, max: number): ((text: string) => T) & { has(text: string): boolean } {
   const cache = new Map<string, T>();
-  return (text) => {
+  const memo = (text: string): T => {
     if (cache.has(text)) {
       const value = cache.get(text) as T;
       cache.delete(text);
@@ -16,4 +16,5 @@ export function memoizeText<T>(compute: (text: string) => T, max: number): (text
     cache.set(text, value);
     return value;
   };
+  return Object.assign(memo, { has: (text: string) => cache.has(text) });
 }

@@ -71,6 +71,14 @@ export function findStatementProblem(sql: string, params: readonly unknown[] = [
   return checkStatementText(sql, normalized, rules) ?? unboundedProblem(sql, normalized) ?? parseProblem(sql);
 }
 
+/**
+ * True when this process has checked `sql`'s text before and kept what it found (the trial prepare, the slowest
+ * part of the check): a write of a text met for the first time pays for that analysis once.
+ */
+export function statementTextKnown(sql: string): boolean {
+  return parseProblem.has(sql);
+}
+
 /** The leader's check before it proposes a write: null, or a message a person can act on. */
 export function validateStatement(sql: string, params: readonly unknown[] = [], rules: RuleOptions = {}): string | null {
   return findStatementProblem(sql, params, rules)?.message ?? null;

@@ -136,7 +136,7 @@ const isRecordLike = (v: unknown): v is Record<string, unknown> => typeof v === 
 /** A node's report, checked field by field: anything malformed reads as no record. */
 export function traceRecord(value: unknown): NodeTraceRecord | null {
   if (!isRecordLike(value)) return null;
-  const { node, pid, tag, role, index, term, fsync, commitVia, stamps, peers } = value;
+  const { node, pid, tag, role, index, term, fsync, commitVia, stamps, peers, firstText } = value;
   if (typeof node !== 'string' || typeof tag !== 'string' || typeof fsync !== 'boolean' || !isStamp(pid)) return null;
   if (role !== null && role !== 'leader' && role !== 'follower') return null;
   if ((index !== null && !isStamp(index)) || (term !== null && !isStamp(term))) return null;
@@ -151,5 +151,6 @@ export function traceRecord(value: unknown): NodeTraceRecord | null {
     for (const name of peerStamps) if (isStamp(value[name])) into[name] = value[name];
     cleanPeers[peer] = into;
   }
-  return { node, pid, tag, role, index, term, fsync, commitVia, stamps: cleanStamps, peers: cleanPeers };
+  const record: NodeTraceRecord = { node, pid, tag, role, index, term, fsync, commitVia, stamps: cleanStamps, peers: cleanPeers };
+  return typeof firstText === 'boolean' ? { ...record, firstText } : record;
 }

@@ -288,6 +288,11 @@ function explain(trace: WriteTrace, input: TraceInput, commitUs: number | null):
   const { rule, leader, acks } = trace;
   const level = rule.ackLevel;
   const lines: string[] = [];
+  if (input.records.get(leader)?.firstText === true) {
+    lines.push(
+      `${leader} met this statement's text for the first time: 'validate the statement' includes the analysis it does once per text (tokens, rules, a trial prepare) and keeps, so the next write of the same text spends less there.`,
+    );
+  }
   const leaderFsync = trace.lanes.find((lane) => lane.id === leader)?.spans.find((s) => s.label === 'fdatasync' || s.label.startsWith('flush'));
   const leaderDone = leaderFsync === undefined ? null : leaderFsync.startUs + leaderFsync.durationUs;
   const arrivals = input.followers.map((f) => ({ f, at: acks[f]?.[level] ?? null })).sort((a, b) => (a.at ?? Infinity) - (b.at ?? Infinity));

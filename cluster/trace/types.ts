@@ -58,6 +58,8 @@ export interface NodeTraceRecord {
   readonly stamps: Partial<Record<NodeStamp, number>>;
   /** Leader only: per follower. */
   readonly peers: Readonly<Record<NodeId, Partial<Record<PeerStamp, number>>>>;
+  /** Leader only: the statement's text was new to it, so its check did the analysis it does once per text and keeps. */
+  readonly firstText?: boolean;
 }
 
 /** 'wait' only for the client's whole request: the critical path splits it into the other three. */

@@ -143,6 +143,14 @@ describe('assembleTrace', () => {
     expect(trace.criticalPath.reduce((sum, s) => sum + s.durationUs, 0)).toBe(1960 + 90 - 1000);
   });
 
+  it("says when the statement's text was new to the leader, as the leader reports it", () => {
+    const base = input('quorum', 'flushed', 1500);
+    const withLeader = (firstText: boolean): TraceInput => ({ ...base, records: new Map([...base.records, ['n1', { ...base.records.get('n1')!, firstText }]]) });
+    expect(assembleTrace(withLeader(true)).explanation[0]).toContain('n1 met this statement\'s text for the first time');
+    expect(assembleTrace(withLeader(false)).explanation.join(' ')).not.toContain('for the first time');
+    expect(assembleTrace(base).explanation.join(' ')).not.toContain('for the first time');
+  });
+
   it("quorum with one required follower takes the fastest: n2's flushed ack", () => {
     const trace = assembleTrace({ ...input('quorum', 'flushed', 1460), rule: { mode: 'quorum', ackLevel: 'flushed', quorum: 1, syncStandbys: [] } });
     expect(trace.decidedBy).toBe('n2');
@@ -185,5 +193,7 @@ describe('trace messages', () => {
     expect(traceRecord({ ...good, role: 'boss' })).toBeNull();
     expect(traceRecord({ ...good, stamps: { receive: 'soon', 'fsync-end': 5, bogus: 1 } })?.stamps).toEqual({ 'fsync-end': 5 });
     expect(traceRecord(null)).toBeNull();
+    expect(traceRecord({ ...good, firstText: true })?.firstText).toBe(true);
+    expect(traceRecord({ ...good, firstText: 'yes' })).toEqual(good);
   });
 });
