@@ -32,13 +32,23 @@ export function normalizeParams(params: unknown): SqlParam[] | StatementError {
   if (params.length > paramsMax) {
     return new StatementError('too-large', `${params.length} parameters is more than the ${paramsMax} one statement may take`);
   }
-  const normalized: SqlParam[] = [];
-  for (const [offset, value] of params.entries()) {
-    const param = normalizeParam(value, offset + 1);
+  const normalized: SqlParam[] = new Array<SqlParam>(params.length);
+  for (let offset = 0; offset < params.length; offset++) {
+    const param = normalizeParam(params[offset], offset + 1);
     if (param instanceof StatementError) return param;
-    normalized.push(param);
+    normalized[offset] = param;
   }
   return normalized;
+}
+
+/** True when `params` is already what the log stores: an array of strings, finite numbers and nulls (no copy needed). */
+function isLogParams(params: unknown): params is SqlParam[] {
+  if (!Array.isArray(params) || params.length > paramsMax) return false;
+  for (let i = 0; i < params.length; i++) {
+    const value: unknown = params[i];
+    if (value !== null && typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return false;
+  }
+  return true;
 }
 
 /** The entry payload for a write; throws StatementError when a parameter is not a JSON scalar. */
@@ -60,6 +70,10 @@ export function decodeStatement(data: string): Statement {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedEntryError('entry data must be a JSON object { "sql": string, "params": [...] }');
   }
+  const { sql: fastSql, params: fastParams } = parsed as { sql: unknown; params: unknown };
+  // Every replica decodes every entry: what encodeStatement wrote passes with no copy (a JSON.parse result has only
+  // own, enumerable keys, so two keys named sql and params are exactly the shape below asks for).
+  if (typeof fastSql === 'string' && isLogParams(fastParams) && keyCount(parsed) === 2) return { sql: fastSql, params: fastParams };
   const keys = Object.keys(parsed);
   if (keys.length !== 2 || !Object.hasOwn(parsed, 'sql') || !Object.hasOwn(parsed, 'params')) {
     throw new MalformedEntryError(`entry data must have exactly the keys sql and params, not ${keys.sort().join(',') || 'none'}`);
@@ -69,6 +83,13 @@ export function decodeStatement(data: string): Statement {
   const normalized = normalizeParams(params);
   if (normalized instanceof StatementError) throw new MalformedEntryError(`entry data: ${normalized.message}`);
   return { sql, params: normalized };
+}
+
+/** The number of keys of a parsed JSON object, without the array Object.keys builds. */
+function keyCount(value: object): number {
+  let count = 0;
+  for (const _ in value) count++;
+  return count;
 }
 
 /**
