@@ -448,8 +448,9 @@ export class Store {
   private applyInTransaction(entries: readonly Entry[], from: Position = this.position): ApplyResult[] {
     let position = from;
     const results = entries.map((entry) => {
-      assert(entry.index === position.index + 1, `entry ${entry.index} arrived after applied index ${position.index}: entries apply in order`);
-      assert(entry.term >= position.term, `entry ${entry.index} has term ${entry.term}, below the applied term ${position.term}`);
+      // Every entry passes here: the messages are built only when a check fails.
+      if (entry.index !== position.index + 1) assert(false, `entry ${entry.index} arrived after applied index ${position.index}: entries apply in order`);
+      if (entry.term < position.term) assert(false, `entry ${entry.index} has term ${entry.term}, below the applied term ${position.term}`);
       const result: ApplyResult = entry.kind === 'sql' ? this.applySql(entry) : { ok: true, duplicate: false, changes: 0, lastInsertRowid: 0 };
       position = { index: entry.index, term: entry.term };
       return result;
@@ -463,7 +464,7 @@ export class Store {
 
   private applySql(entry: Entry): ApplyResult {
     if (entry.client !== undefined && entry.request !== undefined) {
-      assert(Number.isSafeInteger(entry.request), `entry ${entry.index} has request id ${entry.request}`);
+      if (!Number.isSafeInteger(entry.request)) assert(false, `entry ${entry.index} has request id ${entry.request}`);
       // One statement finds and records it (a separate SELECT cost a statement per entry). Recorded even when
       // the statement fails below: a retry must not run it a second time.
       if (this.recordRequest.run(entry.client, entry.request).changes === 0) return { ok: true, duplicate: true, changes: 0, lastInsertRowid: 0 };
