@@ -13,6 +13,7 @@ import { assert, MalformedEntryError, StatementError } from './errors.js';
 import { dropUserObjects, pendingRollbacks, removeRollbackFiles, writeRollbackFile, type RollbackRecord } from './rollback.js';
 import { initialize, kvTableSql, registerLogIndex } from './schema.js';
 import { EnvironmentError, failure, isEnvironmentError, isStatementFailure, queryError } from './sqlite-errors.js';
+import { memoizeText } from './memo.js';
 import { checkStatementText, statementTraits, type RuleOptions } from './sql-rules.js';
 import { readSchemaObjects, rowBoundProblem, type SchemaObject } from './row-bound.js';
 import { prepareRowidCheck, RowidAtMaxError, type AtMax } from './rowid-guard.js';
@@ -94,8 +95,8 @@ export class Store {
   private background: Promise<{ index: number; digest: string } | null> | null = null;
   /** The steps of the background checksum in progress, ended on close so no row iterator stays open. */
   private backgroundSteps: Generator<void, string, void> | null = null;
-  /** Prepared write statements, least recently used first. */
-  private readonly statements = new Map<string, Database.Statement>();
+  /** A prepared statement for `sql`, from a small cache (memo.ts): the workload repeats a few statements. */
+  private readonly prepared = memoizeText((sql: string): Database.Statement => this.db.prepare(sql), statementCacheMax);
   private readonly applyTransaction: Database.Transaction<(entries: readonly Entry[]) => ApplyResult[]>;
   private readonly rebuildTransaction: Database.Transaction<(log: readonly Entry[], rollbackFile: string | null) => void>;
   /** Nested inside the apply transaction, so it runs in a SAVEPOINT: a failure undoes only the statement. */
@@ -501,18 +502,5 @@ export class Store {
     // Without a SAVEPOINT the statement cannot be undone alone: the batch is applied again, carefully (applyBatch).
     if (!careful && this.tableAtRowidMax() !== undefined) throw new RowidRetry();
     return { ok: true, duplicate: false, changes: info.changes, lastInsertRowid: info.changes > 0 ? Number(info.lastInsertRowid) : 0 };
-  }
-
-  /** A prepared statement for `sql`, from a small LRU cache: the workload repeats a few statements. */
-  private prepared(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      if (this.statements.size >= statementCacheMax) this.statements.delete(this.statements.keys().next().value as string);
-    } else {
-      this.statements.delete(sql);
-    }
-    this.statements.set(sql, statement);
-    return statement;
   }
 }
