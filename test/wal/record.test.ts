@@ -30,6 +30,28 @@ describe('crc32c', () => {
     const b = Buffer.from('lab');
     expect(crc32c(b, crc32c(a))).toBe(crc32c(Buffer.concat([a, b])));
   });
+
+  it('agrees with the byte-at-a-time definition at every length and offset (eight bytes a step, then the rest)', () => {
+    const table = Array.from({ length: 256 }, (_, n) => {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      return c >>> 0;
+    });
+    const reference = (bytes: Uint8Array, previous: number): number => {
+      let crc = ~previous >>> 0;
+      for (const byte of bytes) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+      return ~crc >>> 0;
+    };
+    // Deterministic bytes (a linear congruential sequence), every length 0-70, at offsets into a larger buffer.
+    const all = Buffer.alloc(100);
+    for (let i = 0, x = 12345; i < all.length; i++) all[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+    for (let length = 0; length <= 70; length++) {
+      for (const offset of [0, 1, 3, 7]) {
+        const bytes = all.subarray(offset, offset + length);
+        for (const previous of [0, 0xffffffff, 0x1234abcd]) expect(crc32c(bytes, previous)).toBe(reference(bytes, previous));
+      }
+    }
+  });
 });
 
 describe('record', () => {
