@@ -41,7 +41,7 @@ import {
 import { decodeStatement, encodeStatement, EnvironmentError, statementTextKnown, Store, validateStatement, type RollbackRecord } from '../store/index.js';
 import { WalError, type Wal } from '../wal/index.js';
 import type { SnapshotFrame } from '../snapshot/index.js';
-import { recordBytesMax } from '../wal/constants.js';
+import { recordBytesMax, recordHeaderBytes } from '../wal/constants.js';
 import { clientIdProblem, peerTermProblem, statementLimitProblem } from '../limits.js';
 import { replicationTicks, toTicks } from '../ticks.js';
 import type { NodeConfig } from './config.js';
@@ -514,7 +514,9 @@ export class NodeHost {
     }
     if (traced) this.trace.validated(message.client!, firstText);
     const data = encodeStatement(message.sql, message.params);
-    const bytes = entryBytes('sql', data, message.client ?? undefined);
+    // Counted exactly only near the limit: a UTF-16 code unit is at most 3 bytes of UTF-8 (the core counts every entry anyway).
+    const mayBeTooLarge = recordHeaderBytes + 'sql'.length + 3 * (data.length + (message.client ?? '').length) > recordBytesMax;
+    const bytes = mayBeTooLarge ? entryBytes('sql', data, message.client ?? undefined) : 0;
     if (bytes > recordBytesMax) {
       // Unreachable while the limits are derived from the record size; refused rather than crash the WAL if they ever drift.
       this.fail(channel, message.id, 'bad-statement', `the write would be a ${bytes}-byte log record, over the WAL's limit of ${recordBytesMax} bytes (recordBytesMax)`, null);
