@@ -29,7 +29,7 @@ export const queryRowsMax = 10_000;
  * (wire/frames.ts frameBytesMax, 64 MiB) with room for JSON's escapes.
  */
 export const queryBytesMax = 16 * 1024 * 1024;
-/** Prepared write statements kept per store (least recently used is dropped first). */
+/** Texts each per-text memo (memo.ts) is sure to hold: the last this many distinct ones asked for (it keeps at most twice as many). */
 export const statementCacheMax = 256;
 /** The page size of a new state.db (Store.open says why it is not SQLite's 4 KiB default). */
 export const statePageBytes = 1024;

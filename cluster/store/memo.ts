@@ -4,23 +4,23 @@
 // apply), so a hit must cost one lookup.
 
 /**
- * Remembers up to `max` results of `compute`. Two generations, each at most
- * half of `max`: a hit in the young one is a single Map lookup; a hit in the
- * old one moves the text to the young one; when the young one is full, it
- * becomes the old one and the old one is dropped. A text in use is therefore
- * never dropped while fewer than `max / 2` other texts are used after it: an
- * approximate least-recently-used order, without the delete and re-insert an
- * exact one costs on every hit.
+ * Remembers results of `compute` for recent texts. Two generations of up to
+ * `max` texts each: a hit in the young one is a single Map lookup; a hit in
+ * the old one moves the text to the young one; when the young one is full, it
+ * becomes the old one and the old one is dropped. So every text among the
+ * last `max` distinct texts asked for is held (as with an exact LRU of `max`),
+ * at most 2 × `max` results are kept, and no hit pays the delete and
+ * re-insert an exact LRU costs. A `compute` that throws caches nothing.
  */
 export function memoizeText<T>(compute: (text: string) => T, max: number): ((text: string) => T) & { has(text: string): boolean } {
-  const half = Math.max(1, Math.floor(max / 2));
+  const generation = Math.max(1, Math.floor(max));
   let young = new Map<string, T>();
   let old = new Map<string, T>();
   const memo = (text: string): T => {
     const hit = young.get(text);
     if (hit !== undefined || young.has(text)) return hit as T;
     const value = old.has(text) ? (old.get(text) as T) : compute(text);
-    if (young.size >= half) {
+    if (young.size >= generation) {
       old = young;
       young = new Map();
     }

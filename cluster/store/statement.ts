@@ -70,10 +70,12 @@ export function decodeStatement(data: string): Statement {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedEntryError('entry data must be a JSON object { "sql": string, "params": [...] }');
   }
-  const { sql: fastSql, params: fastParams } = parsed as { sql: unknown; params: unknown };
-  // Every replica decodes every entry: what encodeStatement wrote passes with no copy (a JSON.parse result has only
-  // own, enumerable keys, so two keys named sql and params are exactly the shape below asks for).
-  if (typeof fastSql === 'string' && isLogParams(fastParams) && keyCount(parsed) === 2) return { sql: fastSql, params: fastParams };
+  // Every replica decodes every entry: what encodeStatement wrote passes with no copy. Own keys only, so that nothing
+  // inherited (a polluted Object.prototype) can stand in for one; two own keys named sql and params are the shape below.
+  if (Object.hasOwn(parsed, 'sql') && Object.hasOwn(parsed, 'params') && ownKeyCount(parsed) === 2) {
+    const { sql: fastSql, params: fastParams } = parsed as { sql: unknown; params: unknown };
+    if (typeof fastSql === 'string' && isLogParams(fastParams)) return { sql: fastSql, params: fastParams };
+  }
   const keys = Object.keys(parsed);
   if (keys.length !== 2 || !Object.hasOwn(parsed, 'sql') || !Object.hasOwn(parsed, 'params')) {
     throw new MalformedEntryError(`entry data must have exactly the keys sql and params, not ${keys.sort().join(',') || 'none'}`);
@@ -85,10 +87,10 @@ export function decodeStatement(data: string): Statement {
   return { sql, params: normalized };
 }
 
-/** The number of keys of a parsed JSON object, without the array Object.keys builds. */
-function keyCount(value: object): number {
+/** The number of own enumerable keys of an object, without the array Object.keys builds. */
+function ownKeyCount(value: object): number {
   let count = 0;
-  for (const _ in value) count++;
+  for (const key in value) if (Object.hasOwn(value, key)) count++;
   return count;
 }
 

@@ -37,4 +37,21 @@ describe('encodeStatement / decodeStatement', () => {
     expect(() => decodeStatement(data)).toThrow(MalformedEntryError);
     expect(() => decodeStatement(data)).toThrow(message);
   });
+
+  it.each([
+    ['{"params":["a"],"x":1}', 'sql'],
+    ['{"sql":"SELECT ?","x":1}', 'params'],
+  ])('reads only own keys: an inherited %s is not taken for the missing key', (data, key) => {
+    // A polluted prototype must not stand in for a key the entry lacks (non-enumerable, so only a lookup would see it).
+    Object.defineProperty(Object.prototype, key, { value: key === 'sql' ? 'DROP TABLE kv' : ['x'], configurable: true, enumerable: false, writable: true });
+    try {
+      expect(() => decodeStatement(data)).toThrow(/exactly the keys sql and params/);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)[key];
+    }
+  });
+
+  it('decodes a payload with a __proto__ key as malformed, not as its prototype', () => {
+    expect(() => decodeStatement('{"sql":"SELECT 1","params":[],"__proto__":{}}')).toThrow(/exactly the keys/);
+  });
 });
