@@ -17,7 +17,7 @@ import type { NodeId } from '../core/index.js';
 import { postgresCapabilities, type EngineCapabilities, type ReplicationEngine } from '../engine.js';
 import type { Param, ReplicationSettings, RolledBackWrite } from '../protocol.js';
 import { BadRequestError, BadStatementError, NotLeaderError, TimeoutError, UnavailableError, type ClusterError } from '../supervisor/errors.js';
-import { LostWrites, writeKey, type LostWrite } from '../supervisor/lost-writes.js';
+import { LostWrites, type LostWrite } from '../supervisor/lost-writes.js';
 import { LinkTable, linkOptionsProblem, type LinkOptions } from '../supervisor/network.js';
 import { checkStatement, checkWriteIds, requestTimeoutMsDefault, type ExecuteOptions, type ExecuteResult, type QueryOptions, type QueryResult } from '../supervisor/requests.js';
 import { Ring } from '../supervisor/ring.js';
@@ -1047,7 +1047,7 @@ export class PostgresCluster extends EventEmitter {
       const row = result.rows[0] as Record<string, unknown> | undefined;
       const index = returnsIdx && row !== undefined && typeof row['idx'] === 'number' ? row['idx'] : bound.bound;
       this.remember(this.commitBounds, index, bound.bound);
-      this.lost.acknowledged(writeKey(index, bound.timeline));
+      this.lost.acknowledged(index, bound.timeline);
       if (returnsIdx) xid = row?.['xid'];
       if (xid !== undefined && xid !== null) this.remember(this.acks, `${server.id}/${bound.timeline}/${String(xid)}`, { node: server.id, index, term: bound.timeline, sql });
       return { index, term: bound.timeline, leader: server.id, latencyMs: performance.now() - started };

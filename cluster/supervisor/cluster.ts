@@ -37,7 +37,7 @@ import { encodeFrame } from '../wire/frames.js';
 import { ControlRequests } from './control.js';
 import { BadRequestError, ClusterError, TimeoutError, toClusterError, UnavailableError } from './errors.js';
 import { LeaderWatch } from './leader-watch.js';
-import { LostWrites, writeKey, type LostWrite } from './lost-writes.js';
+import { LostWrites, type LostWrite } from './lost-writes.js';
 import { LinkTable, linkOptionsProblem, type LinkOptions } from './network.js';
 import { MessageJournal, type MessagesView } from './message-journal.js';
 import { InvalidReport, parseMessageReport } from '../message-report.js';
@@ -217,7 +217,7 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
     this.requests = new Requests({
       client: (id) => this.slots.get(id)?.client ?? null,
       leader: this.leaderWatch,
-      acknowledged: (index, term) => this.lost.acknowledged(writeKey(index, term)),
+      acknowledged: (index, term) => this.lost.acknowledged(index, term),
     });
     this.workload = new Workload(this, { socketDir: this.socketDir, secret: this.secret });
     this.guardian = new Guardian();
@@ -418,8 +418,8 @@ export class Cluster extends EventEmitter implements ReplicationEngine {
   }
 
   /** A write acknowledged to a client the supervisor does not host (the workload's thread). */
-  noteAcknowledged(keys: readonly string[]): void {
-    for (const key of keys) this.lost.acknowledged(key);
+  noteAcknowledged(positions: readonly number[]): void {
+    for (let i = 0; i + 1 < positions.length; i += 2) this.lost.acknowledged(positions[i]!, positions[i + 1]!);
   }
 
   /** A control message over the node's IPC channel (a paused node reads it when it resumes). */

@@ -12,7 +12,6 @@ import type { ReplicationSettings } from '../protocol.js';
 import { NodeClient } from '../wire/client.js';
 import { historyRingMax } from './constants.js';
 import { LeaderWatch } from './leader-watch.js';
-import { writeKey } from './lost-writes.js';
 import { checkStatement, Requests } from './requests.js';
 import type { ClusterEvent } from './types.js';
 import { WorkloadEngine, type WorkloadStats } from './workload-engine.js';
@@ -45,7 +44,7 @@ export type ToWorker =
   | { readonly type: 'event'; readonly event: ClusterEvent };
 
 export type FromWorker =
-  | { readonly type: 'report'; readonly stats: WorkloadStats; readonly records: readonly HistoryRecord[]; readonly acknowledged: readonly string[] }
+  | { readonly type: 'report'; readonly stats: WorkloadStats; readonly records: readonly HistoryRecord[]; readonly acknowledged: readonly number[] }
   | { readonly type: 'stopped'; readonly id: number };
 
 /** How often figures and new records go to the supervisor's thread. */
@@ -73,12 +72,13 @@ function main(): void {
   let topology = setup.topology;
   let replication = setup.replication;
   let records: HistoryRecord[] = [];
-  let acknowledged: string[] = [];
+  /** Index and term of each write acknowledged since the last report, flat: [index, term, index, term, ...]. */
+  let acknowledged: number[] = [];
   const requests = new Requests({
     client: (id) => (topology.up.includes(id) ? clientOf(id) : null),
     leader,
     acknowledged: (index, term) => {
-      if (acknowledged.length < acknowledgedPerReportMax) acknowledged.push(writeKey(index, term));
+      if (acknowledged.length < 2 * acknowledgedPerReportMax) acknowledged.push(index, term);
     },
   });
   const engine = new WorkloadEngine({

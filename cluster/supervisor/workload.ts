@@ -33,8 +33,8 @@ export interface WorkloadHost {
   topology(): Topology;
   replicationSettings(): ReplicationSettings;
   on(name: 'event', listener: (event: ClusterEvent) => void): unknown;
-  /** Writes the workload's clients had acknowledged (for lost-write detection), as index:term keys. */
-  noteAcknowledged(keys: readonly string[]): void;
+  /** Writes the workload's clients had acknowledged (for lost-write detection), flat: [index, term, index, term, ...]. */
+  noteAcknowledged(positions: readonly number[]): void;
 }
 
 /** Events the history records as context; the rest never crosses to the worker. */
