@@ -99,7 +99,7 @@ export class RaftLog {
 
   /** The lsn of `index` (0 for index 0): from memory, or from storage for an index older than the window. */
   lsn(index: number): number {
-    assert(index >= this.baseIndex() && index <= this.lastIndex(), `lsn of index ${index} within ${this.baseIndex()}..${this.lastIndex()}`);
+    if (!(index >= this.baseIndex() && index <= this.lastIndex())) assert(false, `lsn of index ${index} within ${this.baseIndex()}..${this.lastIndex()}`);
     if (index >= this.windowStart) return this.window[index - this.windowStart]!.lsn;
     if (index === this.windowStart - 1) return this.lsnBeforeWindow;
     if (index === this.baseIndex()) return this.baseLsn;
@@ -107,9 +107,9 @@ export class RaftLog {
   }
 
   entry(index: number): Entry {
-    assert(index > this.baseIndex() && index <= this.lastIndex(), `entry ${index} is in the log (${this.firstIndex()}..${this.lastIndex()})`);
+    if (!(index > this.baseIndex() && index <= this.lastIndex())) assert(false, `entry ${index} is in the log (${this.firstIndex()}..${this.lastIndex()})`);
     const entry = index >= this.windowStart ? this.window[index - this.windowStart] : this.fromStorage(index, index + 1)[0];
-    assert(entry !== undefined && entry.index === index, `entry ${index} found`);
+    if (!(entry !== undefined && entry.index === index)) assert(false, `entry ${index} found`);
     return entry;
   }
 
@@ -117,7 +117,7 @@ export class RaftLog {
   slice(lo: number, hi: number): Entry[] {
     const end = Math.min(hi, this.lastIndex() + 1);
     if (lo >= end) return [];
-    assert(lo > this.baseIndex(), `entries from ${lo} are in the log (first ${this.firstIndex()})`);
+    if (!(lo > this.baseIndex())) assert(false, `entries from ${lo} are in the log (first ${this.firstIndex()})`);
     if (lo >= this.windowStart) return this.window.slice(lo - this.windowStart, end - this.windowStart);
     const old = this.fromStorage(lo, Math.min(end, this.windowStart));
     return end <= this.windowStart ? old : old.concat(this.window.slice(0, end - this.windowStart));
@@ -140,7 +140,7 @@ export class RaftLog {
   }
 
   append(entry: Entry): void {
-    assert(entry.index === this.lastIndex() + 1, `append at ${entry.index} follows ${this.lastIndex()}`);
+    if (!(entry.index === this.lastIndex() + 1)) assert(false, `append at ${entry.index} follows ${this.lastIndex()}`);
     assert(entry.term >= this.lastTerm(), 'appended term is not older than the last');
     assert(this.windowStart + this.window.length === entry.index, 'the window ends at the last index');
     this.terms.push(entry.term);

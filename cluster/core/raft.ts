@@ -1357,7 +1357,7 @@ export class RaftCore {
       if (entries.length === 0 && progress.state === 'replicate') return;
       const prevIndex = progress.next - 1;
       const prevTerm = this.log.term(prevIndex);
-      assert(prevTerm >= 0, `follower ${to} next index ${progress.next} is within the leader's log (${last})`);
+      if (!(prevTerm >= 0)) assert(false, `follower ${to} next index ${progress.next} is within the leader's log (${last})`);
       this.send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.commitIndex });
       if (entries.length > 0 || progress.state === 'probe') progress.sent(prevIndex + entries.length, this.tickCount);
       if (progress.state === 'probe' || progress.next > last || entries.length === 0) return;

@@ -344,10 +344,10 @@ export class Wal {
     let term = this.log.term(writeFrom - 1);
     let lsn = this.lsnOf(writeFrom - 1);
     return entries.map((entry, i) => {
-      assert(entry.index === writeFrom + i, `entry ${entry.index} written at ${writeFrom + i}`);
-      assert(entry.term >= term, `term ${entry.term} of entry ${entry.index} is not older than ${term} before it`);
+      if (entry.index !== writeFrom + i) assert(false, `entry ${entry.index} written at ${writeFrom + i}`);
+      if (entry.term < term) assert(false, `term ${entry.term} of entry ${entry.index} is not older than ${term} before it`);
       const size = recordBytes(entry);
-      assert(entry.lsn === lsn + size, `lsn ${entry.lsn} of entry ${entry.index} is ${lsn} + its ${size} record bytes`);
+      if (entry.lsn !== lsn + size) assert(false, `lsn ${entry.lsn} of entry ${entry.index} is ${lsn} + its ${size} record bytes`);
       term = entry.term;
       lsn = entry.lsn;
       return size;
