@@ -9,9 +9,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import type { Message, NodeId, Prng } from '../core/index.js';
+import type { Entry, Message, NodeId, Prng } from '../core/index.js';
 import { Invalid, ipcLimits, parseHello, raftMessage, unbatch, type LinkRule, type NetworkTelemetry } from '../protocol.js';
-import { encodeFrame, FrameDecoder, frameBytesMax, helloBytesMax, readFrames } from '../wire/frames.js';
+import { encodeFrame, encodeText, FrameDecoder, frameBytesMax, helloBytesMax, readFrames } from '../wire/frames.js';
 import { isSnapshotFrameType } from '../snapshot/frames.js';
 
 /** Bytes a peer connection may hold unsent before messages to it are dropped. */
@@ -242,11 +242,12 @@ export class Peers {
    */
   flush(): void {
     this.flushScheduled = false;
+    const entriesJson: EntriesJson = new Map();
     for (const link of this.links.values()) {
       if (link.batch.length === 0) continue;
       const batch = link.batch;
       link.batch = [];
-      if (link.write(encodeFrame({ type: 'raft', messages: batch }))) this.stats.delivered += batch.length;
+      if (link.write(encodeRaftFrame(batch, entriesJson))) this.stats.delivered += batch.length;
       else this.stats.dropped += batch.length;
     }
   }
@@ -431,4 +432,31 @@ class PeerLink {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.socket?.destroy();
   }
+}
+
+/** Appends' entries as JSON, by their first entry and count: one turn's batches share it. */
+export type EntriesJson = Map<Entry, { readonly count: number; readonly json: string }>;
+
+/**
+ * The frame of one turn's raft messages to one peer: the same bytes as
+ * encodeFrame({ type: 'raft', messages }), with each append's entries last.
+ * A leader sends its followers the same new entries (one array each, of the
+ * same entry objects): their JSON is made once per turn and reused, where
+ * serializing every entry's text once per follower was the leader's largest
+ * JSON cost.
+ */
+export function encodeRaftFrame(messages: readonly Message[], entriesJson: EntriesJson): Buffer {
+  const parts = messages.map((message) => {
+    if (message.type !== 'append' || message.entries.length === 0) return JSON.stringify(message);
+    const { entries, ...rest } = message;
+    const first = entries[0]!;
+    let shared = entriesJson.get(first);
+    if (shared === undefined || shared.count !== entries.length) {
+      shared = { count: entries.length, json: JSON.stringify(entries) };
+      entriesJson.set(first, shared);
+    }
+    const head = JSON.stringify(rest);
+    return head === '{}' ? `{"entries":${shared.json}}` : `${head.slice(0, -1)},"entries":${shared.json}}`;
+  });
+  return encodeText(`{"type":"raft","messages":[${parts.join(',')}]}`);
 }

@@ -35,7 +35,11 @@ export function readFrames(socket: Socket, decoder: FrameDecoder, onFrames: (fra
 
 /** One value as a frame. */
 export function encodeFrame(value: unknown): Buffer {
-  const body = JSON.stringify(value);
+  return encodeText(JSON.stringify(value));
+}
+
+/** A frame of JSON text already made (it must be one JSON value). */
+export function encodeText(body: string): Buffer {
   const bytes = Buffer.byteLength(body);
   const frame = Buffer.allocUnsafe(headerBytes + bytes);
   frame.writeUInt32BE(bytes, 0);

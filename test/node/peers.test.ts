@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Prng, type Message } from '../../cluster/core/index.js';
-import { outboxBytesMax, Peers, socketPath } from '../../cluster/node/peers.js';
+import { encodeRaftFrame, outboxBytesMax, Peers, socketPath } from '../../cluster/node/peers.js';
 import type { LinkRule } from '../../cluster/protocol.js';
 import { encodeFrame, FrameDecoder } from '../../cluster/wire/frames.js';
 
@@ -151,5 +151,32 @@ describe('Peers', () => {
       { type: 'snap-done', transfer: 't1' },
       { type: 'snap-done', transfer: 't3' },
     ]);
+  });
+});
+
+describe('encodeRaftFrame', () => {
+  const entries = [1, 2, 3].map((index) => ({ index, term: 2, lsn: index * 100, kind: 'sql' as const, data: `{"sql":"INSERT \\"${index}\\"","params":[]}`, client: 'c-1', request: index }));
+  const decode = (frame: Buffer): unknown => new FrameDecoder().push(frame)[0];
+
+  it('decodes to exactly the messages, and shares one JSON of the entries between the peers of a turn', () => {
+    const toN2: Message[] = [
+      { type: 'heartbeat', from: 'n1', to: 'n2', term: 2, commit: 1, context: 0 },
+      { type: 'append', from: 'n1', to: 'n2', term: 2, prevIndex: 0, prevTerm: 0, entries: entries.slice(), commit: 0 },
+      { type: 'append', from: 'n1', to: 'n2', term: 2, prevIndex: 3, prevTerm: 2, entries: [], commit: 3 },
+    ];
+    const toN3: Message[] = [{ type: 'append', from: 'n1', to: 'n3', term: 2, prevIndex: 0, prevTerm: 0, entries: entries.slice(), commit: 0 }];
+    const shared = new Map();
+    expect(decode(encodeRaftFrame(toN2, shared))).toEqual({ type: 'raft', messages: toN2 });
+    expect(shared.size).toBe(1);
+    expect(decode(encodeRaftFrame(toN3, shared))).toEqual({ type: 'raft', messages: toN3 });
+    expect(shared.size).toBe(1);
+  });
+
+  it('does not reuse the JSON of a batch that starts with the same entry but holds fewer or more', () => {
+    const shared = new Map();
+    const longer: Message[] = [{ type: 'append', from: 'n1', to: 'n2', term: 2, prevIndex: 0, prevTerm: 0, entries: entries.slice(), commit: 0 }];
+    const shorter: Message[] = [{ type: 'append', from: 'n1', to: 'n3', term: 2, prevIndex: 0, prevTerm: 0, entries: entries.slice(0, 1), commit: 0 }];
+    expect(decode(encodeRaftFrame(longer, shared))).toEqual({ type: 'raft', messages: longer });
+    expect(decode(encodeRaftFrame(shorter, shared))).toEqual({ type: 'raft', messages: shorter });
   });
 });
