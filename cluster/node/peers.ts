@@ -455,8 +455,8 @@ export function encodeRaftFrame(messages: readonly Message[], entriesJson: Entri
       shared = { count: entries.length, json: JSON.stringify(entries) };
       entriesJson.set(first, shared);
     }
-    const head = JSON.stringify(rest);
-    return head === '{}' ? `{"entries":${shared.json}}` : `${head.slice(0, -1)},"entries":${shared.json}}`;
+    // `rest` keeps at least the type, so its JSON ends in '}' after a field: the entries go in before that brace.
+    return `${JSON.stringify(rest).slice(0, -1)},"entries":${shared.json}}`;
   });
   return encodeText(`{"type":"raft","messages":[${parts.join(',')}]}`);
 }

@@ -41,16 +41,6 @@ export function normalizeParams(params: unknown): SqlParam[] | StatementError {
   return normalized;
 }
 
-/** True when `params` is already what the log stores: an array of strings, finite numbers and nulls (no copy needed). */
-function isLogParams(params: unknown): params is SqlParam[] {
-  if (!Array.isArray(params) || params.length > paramsMax) return false;
-  for (let i = 0; i < params.length; i++) {
-    const value: unknown = params[i];
-    if (value !== null && typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return false;
-  }
-  return true;
-}
-
 /** The entry payload for a write; throws StatementError when a parameter is not a JSON scalar. */
 export function encodeStatement(sql: string, params: readonly unknown[] = []): string {
   if (typeof sql !== 'string') throw new StatementError('syntax', 'the statement must be a string of SQL');
@@ -141,12 +131,6 @@ export function parseStatement(data: string): Statement {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedEntryError('entry data must be a JSON object { "sql": string, "params": [...] }');
   }
-  // Every replica decodes every entry: what encodeStatement wrote passes with no copy. Own keys only, so that nothing
-  // inherited (a polluted Object.prototype) can stand in for one; two own keys named sql and params are the shape below.
-  if (Object.hasOwn(parsed, 'sql') && Object.hasOwn(parsed, 'params') && ownKeyCount(parsed) === 2) {
-    const { sql: fastSql, params: fastParams } = parsed as { sql: unknown; params: unknown };
-    if (typeof fastSql === 'string' && isLogParams(fastParams)) return { sql: fastSql, params: fastParams };
-  }
   const keys = Object.keys(parsed);
   if (keys.length !== 2 || !Object.hasOwn(parsed, 'sql') || !Object.hasOwn(parsed, 'params')) {
     throw new MalformedEntryError(`entry data must have exactly the keys sql and params, not ${keys.sort().join(',') || 'none'}`);
@@ -156,13 +140,6 @@ export function parseStatement(data: string): Statement {
   const normalized = normalizeParams(params);
   if (normalized instanceof StatementError) throw new MalformedEntryError(`entry data: ${normalized.message}`);
   return { sql, params: normalized };
-}
-
-/** The number of own enumerable keys of an object, without the array Object.keys builds. */
-function ownKeyCount(value: object): number {
-  let count = 0;
-  for (const key in value) if (Object.hasOwn(value, key)) count++;
-  return count;
 }
 
 /**

@@ -1,5 +1,5 @@
-// The supervisor remembers the last 200,000 acknowledged writes to recognise
-// them in a rollback: a bounded set that forgets its oldest key in O(1).
+// The supervisor remembers the lost writes it has reported (the last 200,000),
+// so that each is reported once: a bounded set that forgets its oldest key in O(1).
 
 import { describe, expect, it } from 'vitest';
 import { RecentSet } from '../../cluster/supervisor/recent-set.js';
