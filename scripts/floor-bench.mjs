@@ -4,7 +4,7 @@
 // appending to its own file and fdatasync-ing it, one round at a time (group commit). No Raft,
 // no SQLite, no validation, no telemetry.
 //
-// - `quorum`: client -> leader -> (its own fdatasync || both followers' write + fdatasync) -> the
+// - `quorum` (the default): client -> leader -> (its own fdatasync || both followers' write + fdatasync) -> the
 //   leader's flush and the first follower's ack -> reply: the shape of a quorum/flushed write.
 // - `async`: the leader answers once its own fdatasync is done and waits for no follower (they
 //   still get every entry, write and fsync it, and ack): the shape of an async/flushed write.
