@@ -62,20 +62,20 @@ if (role === 'follower') {
   framed(s, (m) => each(m, (r) => { if (measuring) { done++; lat.push(performance.now() - sent.get(r.id)); } sent.delete(r.id); go(); }));
   s.on('connect', () => { for (let c = 0; c < clients; c++) go(); setTimeout(() => { measuring = true; setTimeout(() => { lat.sort((a, b) => a - b); process.send({ writes: done / seconds, p50: lat[Math.floor(lat.length / 2)] }); process.exit(0); }, seconds * 1000); }, 1000); });
 } else {
-  const clientsList = (process.argv[2] ?? '1,4,64').split(',').map(Number); const seconds = Number(process.argv[3] ?? 5); const mode = process.argv[4] ?? 'quorum'; const syncOn = process.argv[5] ?? 'pool';
-  if (clientsList.some((c) => !Number.isInteger(c) || c < 1 || c > 256) || !(seconds >= 1 && seconds <= 600) || !['quorum', 'async'].includes(mode) || !['pool', 'main'].includes(syncOn)) {
+  const clientsList = (process.argv[2] ?? '1,4,64').split(',').map(Number); const seconds = Number(process.argv[3] ?? 5); const mode = process.argv[4] ?? 'quorum'; const fsyncOn = process.argv[5] ?? 'pool';
+  if (clientsList.some((c) => !Number.isInteger(c) || c < 1 || c > 256) || !(seconds >= 1 && seconds <= 600) || !['quorum', 'async'].includes(mode) || !['pool', 'main'].includes(fsyncOn)) {
     console.error('usage: node scripts/floor-bench.mjs [clients,... each 1-256] [seconds 1-600] [quorum|async] [pool|main]');
     process.exit(2);
   }
   for (const clients of clientsList) {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'floor-')); const kids = [];
-    const start = (r, a) => new Promise((res) => { const k = fork(new URL(import.meta.url).pathname, [r, d, a, syncOn]); kids.push(k); k.once('message', res); });
+    const start = (r, a) => new Promise((res) => { const k = fork(new URL(import.meta.url).pathname, [r, d, a, fsyncOn]); kids.push(k); k.once('message', res); });
     await start('follower', 'n2'); await start('follower', 'n3'); await start('leader', mode);
     const running = start('client', `${clients},${seconds}`);
     await new Promise((res) => setTimeout(res, 1000));
     const before = kids.slice(0, 3).map((k) => { const f = fs.readFileSync(`/proc/${k.pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); });
     const result = await running;
-    console.log(`floor ${mode}/flushed fdatasync=${syncOn} clients=${clients} writes/s=${Math.round(result.writes)} p50_ms=${result.p50.toFixed(3)}`);
+    console.log(`floor ${mode}/flushed fdatasync=${fsyncOn} clients=${clients} writes/s=${Math.round(result.writes)} p50_ms=${result.p50.toFixed(3)}`);
     // utime + stime in clock ticks (100 a second on Linux), over the measured seconds only.
     const ticks = () => kids.slice(0, 3).map((k) => { const f = fs.readFileSync(`/proc/${k.pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); });
     const cpu = ticks().map((t, i) => t - before[i]);
